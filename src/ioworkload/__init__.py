@@ -1,0 +1,25 @@
+"""ioworkload: named, exactly-counted Linux syscall workloads for testing and measuring
+syscall tracers. `run("aio_setup_einval", iterations=10**6)` issues exactly one million
+io_setup(0, &ctx) calls, each returning -EINVAL, from a Cython nogil loop."""
+
+from ioworkload.errors import (IoworkloadError, ScenarioFailed, Unsupported, UsageError)
+from ioworkload.manifest import Event, Expect, Scenario
+from ioworkload.runner import Result, run
+
+__version__ = "0.1.0"
+
+
+def scenarios() -> dict:
+    """Every registered scenario by name."""
+    from ioworkload import registry
+    return registry.all_scenarios()
+
+
+def describe(name: str) -> dict:
+    """A scenario's manifest as plain data (setup, iteration and teardown events)."""
+    from ioworkload import registry
+    return registry.get(name).describe()
+
+
+__all__ = ["run", "scenarios", "describe", "Result", "Scenario", "Event", "Expect",
+           "IoworkloadError", "UsageError", "Unsupported", "ScenarioFailed", "__version__"]

@@ -1,0 +1,5 @@
+import sys
+
+from ioworkload.cli import main
+
+sys.exit(main())

@@ -1,0 +1,331 @@
+"""Command line: `ioworkload SCENARIO [options]`, `list`, `describe`, `overhead`, and ior's
+`--scenario=NAME` protocol. Every error is one line on stderr and a non-zero exit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+from ioworkload import registry
+from ioworkload.errors import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Interrupted, IoworkloadError,
+                               ScenarioFailed, UsageError)
+
+PROG = "ioworkload"
+START_POLL = 0.010
+START_TIMEOUT = 30.0
+HOLD_POLL = 0.050
+HOLD_TIMEOUT = 120.0
+IOR_DEFAULT_DELAY_MS = 8000
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit 2), never a usage dump."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def _run_parser() -> _Parser:
+    p = _Parser(prog=PROG, add_help=True,
+                description="Run one named syscall scenario and report what it issued.",
+                epilog="Other commands: `ioworkload list`, `ioworkload describe SCENARIO`, "
+                       "`ioworkload overhead SCENARIO`.")
+    p.add_argument("scenario", help="scenario name (snake_case or ior's hyphenated form)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--iterations", "-n", metavar="N",
+                   help="iterations per thread: 1000000, 1_000_000 or 1e6 (default 1)")
+    g.add_argument("--duration", "-d", metavar="SECONDS", help="run this long instead of N iterations")
+    p.add_argument("--threads", "-t", default="1", metavar="T",
+                   help="threads, each running every iteration, started together (default 1)")
+    p.add_argument("--verify", action="store_true",
+                   help="count the syscalls with the kernel's tracepoints and compare with the manifest")
+    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("--quiet", "-q", action="store_true", help="no report; the exit code tells")
+    p.add_argument("--start-file", metavar="PATH", help="print the PID, then wait until PATH exists")
+    p.add_argument("--start-delay", metavar="SECONDS", help="print the PID, then wait this long")
+    p.add_argument("--hold-file", metavar="PATH", help="after the run, stay alive until PATH exists")
+    return p
+
+
+def _fmt_int(n) -> str:
+    return f"{n:,}"
+
+
+def _parse_threads(text) -> int:
+    from ioworkload.runner import MAX_THREADS, parse_count
+    n = parse_count(text, "threads")
+    if n > MAX_THREADS:
+        raise UsageError(f"threads must be at most {MAX_THREADS}, not {text!r}")
+    return n
+
+
+def _check_parent(path: str, what: str) -> str:
+    parent = os.path.dirname(os.path.abspath(path)) or "/"
+    if not os.path.isdir(parent):
+        raise UsageError(f"{what} directory {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"{what} directory {parent} is not writable")
+    return path
+
+
+class _Attach:
+    """The attach protocol: PID on the first stdout line, then a start file or delay, and a
+    hold file after the run (ior's IOR_WORKLOAD_* variables are honoured too)."""
+
+    def __init__(self, args, ior_mode: bool):
+        env = os.environ
+        self.start_file = args.start_file or env.get("IOR_WORKLOAD_STARTUP_FILE") or None
+        self.hold_file = args.hold_file or env.get("IOR_WORKLOAD_HOLD_FILE") or None
+        self.delay = 0.0
+        if args.start_delay is not None:
+            from ioworkload.runner import parse_seconds
+            self.delay = 0.0 if str(args.start_delay).strip() in ("0", "0.0") else \
+                parse_seconds(args.start_delay, "start delay")
+        elif not self.start_file and "IOR_WORKLOAD_STARTUP_DELAY_MS" in env:
+            self.delay = self._ior_delay(env["IOR_WORKLOAD_STARTUP_DELAY_MS"], ior_mode)
+        elif not self.start_file and ior_mode:
+            self.delay = IOR_DEFAULT_DELAY_MS / 1000
+        if self.start_file:
+            _check_parent(self.start_file, "start file")
+        if self.hold_file:
+            _check_parent(self.hold_file, "hold file")
+        self.active = bool(self.start_file or self.hold_file or self.delay or ior_mode
+                           or args.start_delay is not None)
+
+    @staticmethod
+    def _ior_delay(text: str, ior_mode: bool) -> float:
+        # ior: unset, non-integer or negative falls back to 8000 ms.
+        try:
+            ms = int(text)
+        except ValueError:
+            ms = -1
+        if ms < 0:
+            return IOR_DEFAULT_DELAY_MS / 1000
+        return ms / 1000
+
+    def announce(self, stopped) -> None:
+        if not self.active:
+            return
+        sys.stdout.write(f"{os.getpid()}\n")
+        sys.stdout.flush()
+        if self.start_file:
+            deadline = time.monotonic() + START_TIMEOUT
+            while not os.path.exists(self.start_file):
+                if stopped():
+                    return
+                if time.monotonic() > deadline:
+                    raise ScenarioFailed(f"timed out after {START_TIMEOUT:.0f} s waiting for "
+                                         f"start file {self.start_file}")
+                time.sleep(START_POLL)
+        elif self.delay:
+            end = time.monotonic() + self.delay
+            while not stopped() and time.monotonic() < end:
+                time.sleep(min(0.05, max(0.0, end - time.monotonic())))
+
+    def hold(self) -> None:
+        if not self.hold_file:
+            return
+        deadline = time.monotonic() + HOLD_TIMEOUT
+        while not os.path.exists(self.hold_file):
+            if time.monotonic() > deadline:
+                raise ScenarioFailed(f"timed out after {HOLD_TIMEOUT:.0f} s waiting for "
+                                     f"hold file {self.hold_file}")
+            time.sleep(HOLD_POLL)
+
+
+def _report(res, out) -> None:
+    w = out.write
+    if res.duration is not None:
+        what = f"{res.duration:g} s"
+    else:
+        what = f"{_fmt_int(res.iterations)} iterations"
+    w(f"scenario      {res.scenario} ({res.family})\n")
+    w(f"ran           {what} x {res.threads} thread{'s' if res.threads > 1 else ''}"
+      f"  (iterations done: {', '.join(_fmt_int(i) for i in res.iterations_done)})\n")
+    w(f"elapsed       {res.elapsed_ns / 1e9:.6f} s (timed loop)\n")
+    w(f"syscalls      {_fmt_int(res.syscalls)} ({_fmt_int(res.loop_syscalls)} in the loop)\n")
+    if res.ns_per_syscall is not None:
+        w(f"ns/syscall    {res.ns_per_syscall:.1f}\n")
+        w(f"syscalls/s    {_fmt_int(round(res.syscalls_per_second or 0))}\n")
+    if res.interrupted:
+        w(f"interrupted   by signal {res.interrupted}: partial result\n")
+    w("\n")
+    name_w = max([len("syscall")] + [len(n) for n in res.calls])
+    w(f"{'syscall':<{name_w}}  {'count':>14}  {'ok':>14}  errors\n")
+    for name, c in res.calls.items():
+        errs = ", ".join(f"{e} {_fmt_int(n)}" for e, n in c["errors"].items()) or "-"
+        w(f"{name:<{name_w}}  {_fmt_int(c['count']):>14}  {_fmt_int(c['ok']):>14}  {errs}\n")
+    if res.verification is not None:
+        w("\nkernel tracepoint counts (perf_event_open, per thread):\n")
+        lab_w = max(len(r["counter"]) for r in res.verification)
+        for r in res.verification:
+            exp = r["expected"]
+            exp = _fmt_int(exp) if isinstance(exp, int) else f"{_fmt_int(exp[0])}..{_fmt_int(exp[1])}"
+            w(f"  {r['counter']:<{lab_w}}  expected {exp:>14}  witnessed "
+              f"{_fmt_int(r['witnessed']):>14}  {'ok' if r['ok'] else 'MISMATCH'}\n")
+        w(f"verified      {'yes' if res.verified else 'NO'}\n")
+
+
+def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
+    args = _run_parser().parse_args(argv)
+    from ioworkload.runner import Hooks, execute
+    sc = registry.get(args.scenario)
+    threads = _parse_threads(args.threads)
+    iterations = args.iterations
+    if iterations is None:
+        iterations = sc.ior_repeat if ior_mode else 1
+    attach = _Attach(args, ior_mode)
+    from ioworkload import _runner
+    _runner.set_comm(PROG)  # before anything is announced, so tracers can filter by comm
+    res = execute(sc, iterations=None if args.duration else iterations, threads=threads,
+                  duration=args.duration, verify=args.verify, hooks=Hooks(attach.announce))
+    if args.json:
+        d = res.to_dict()
+        d.pop("tmpdir", None)
+        sys.stdout.write(json.dumps(d) + "\n")
+    elif not args.quiet and not ior_mode:
+        _report(res, sys.stdout)
+    sys.stdout.flush()
+    for m in res.mismatches:
+        sys.stderr.write(f"{PROG}: {sc.name}: {m}\n")
+    if res.verified is False:
+        bad = [r["counter"] for r in res.verification if not r["ok"]]
+        sys.stderr.write(f"{PROG}: {sc.name}: kernel counts differ from the manifest: "
+                         f"{', '.join(bad)}\n")
+    if res.interrupted:
+        return 128 + res.interrupted
+    attach.hold()
+    return EXIT_OK if res.ok and res.verified is not False else EXIT_FAILED
+
+
+def _cmd_list(argv: list[str]) -> int:
+    p = _Parser(prog=f"{PROG} list", description="List the scenarios.")
+    p.add_argument("--family", "-f", help="only this family")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    scs = list(registry.all_scenarios().values())
+    if args.family:
+        fams = registry.families()
+        if args.family not in fams:
+            import difflib
+            close = difflib.get_close_matches(args.family, fams, n=3)
+            hint = f"; did you mean {', '.join(close)}?" if close else f"; families: {', '.join(fams)}"
+            raise UsageError(f"unknown family {args.family!r}{hint}")
+        scs = [s for s in scs if s.family == args.family]
+    if args.json:
+        print(json.dumps([{"name": s.name, "family": s.family, "summary": s.summary,
+                           "syscalls": s.syscalls} for s in scs]))
+        return EXIT_OK
+    name_w = max(len(s.name) for s in scs)
+    fam_w = max(len(s.family) for s in scs)
+    for s in scs:
+        print(f"{s.name:<{name_w}}  {s.family:<{fam_w}}  {s.summary}")
+    return EXIT_OK
+
+
+def _cmd_describe(argv: list[str]) -> int:
+    p = _Parser(prog=f"{PROG} describe", description="Show a scenario's manifest.")
+    p.add_argument("scenario")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    sc = registry.get(args.scenario)
+    d = sc.describe()
+    reason = sc.unsupported_reason()
+    d["supported_here"] = reason is None
+    d["unsupported_reason"] = reason
+    if args.json:
+        print(json.dumps(d))
+        return EXIT_OK
+    print(f"{sc.name}  ({sc.family}; ior: {sc.ior_name})")
+    print(f"  {sc.summary}")
+    for phase, label in (("setup", "setup (once per thread)"), ("iteration", "each iteration"),
+                         ("teardown", "teardown (once per thread)")):
+        events = d[phase]
+        print(f"{label}:")
+        for e in events or ["(nothing)"]:
+            print(f"  {e}")
+    print("total per thread: " + ", ".join(
+        f"{n} = {c0} + N x {c1} + {c2}" for n, (c0, c1, c2) in _phase_counts(sc).items()))
+    if sc.notes:
+        print(f"notes: {sc.notes}")
+    if reason:
+        print(f"unsupported here: {reason}")
+    return EXIT_OK
+
+
+def _phase_counts(sc):
+    out = {}
+    for i, phase in enumerate((sc.setup, sc.iteration, sc.teardown)):
+        for e in phase:
+            out.setdefault(e.syscall, [0, 0, 0])[i] += 1
+    return out
+
+
+def _cmd_overhead(argv: list[str]) -> int:
+    try:
+        from ioworkload import overhead
+    except ImportError:
+        raise UsageError("the overhead command is not available in this build") from None
+    return overhead.main(argv)
+
+
+COMMANDS = {"list": _cmd_list, "describe": _cmd_describe, "overhead": _cmd_overhead}
+
+
+def _dispatch(argv: list[str]) -> int:
+    if not argv:
+        raise UsageError("no scenario given (try `ioworkload list` or `ioworkload --help`)")
+    ior = [a for a in argv if a.startswith(("--scenario=", "-scenario="))]
+    if ior or argv[0] in ("--scenario", "-scenario"):
+        # ior's harness: `ioworkload --scenario=NAME` (Go flag syntax, so -scenario too)
+        rest = [a for a in argv if a not in ior]
+        if ior:
+            name = ior[0].split("=", 1)[1]
+        else:
+            if len(argv) < 2:
+                raise UsageError("usage: ioworkload --scenario=<name>")
+            name, rest = argv[1], argv[2:]
+        if not name:
+            raise UsageError("usage: ioworkload --scenario=<name>")
+        return _cmd_run([name] + rest, ior_mode=True)
+    if argv[0] in COMMANDS:
+        return COMMANDS[argv[0]](argv[1:])
+    if argv[0] in ("-h", "--help"):
+        _run_parser().print_help()
+        return EXIT_OK
+    if argv[0] == "--version":
+        from ioworkload import __version__
+        print(f"{PROG} {__version__}")
+        return EXIT_OK
+    return _cmd_run(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return _dispatch(argv)
+    except IoworkloadError as e:
+        if e.exit_code == 77:
+            sys.stderr.write(f"unsupported: {e}\n")
+        else:
+            sys.stderr.write(f"{PROG}: error: {e}\n")
+        return e.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `ioworkload list | head`: the reader left; not an error worth a traceback.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_OK
+    except OSError as e:
+        sys.stderr.write(f"{PROG}: error: {e}\n")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""The error types, the exit codes they map to, and errno -> OSError in one place."""
+
+from __future__ import annotations
+
+import errno as _errno
+import os
+
+EXIT_OK = 0
+EXIT_FAILED = 1        # the scenario failed or did not issue what its manifest says
+EXIT_USAGE = 2
+EXIT_UNSUPPORTED = 77  # the automake/ctest "skipped" convention
+EXIT_SIGINT = 130
+EXIT_SIGTERM = 143
+
+
+class IoworkloadError(Exception):
+    """Base class; `exit_code` is what the CLI exits with."""
+
+    exit_code = EXIT_FAILED
+
+
+class UsageError(IoworkloadError, ValueError):
+    """Bad input: unknown scenario, bad number, bad flag combination."""
+
+    exit_code = EXIT_USAGE
+
+
+class Unsupported(IoworkloadError):
+    """This host cannot run the scenario (privilege, kernel feature, missing program)."""
+
+    exit_code = EXIT_UNSUPPORTED
+
+
+class ScenarioFailed(IoworkloadError):
+    """The scenario ran but failed, or issued something its manifest does not declare."""
+
+    exit_code = EXIT_FAILED
+
+
+class Interrupted(IoworkloadError):
+    """SIGINT/SIGTERM arrived before the run started (during the start wait)."""
+
+    def __init__(self, signum: int):
+        super().__init__(f"interrupted by signal {signum}")
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
+def errno_name(e: int) -> str:
+    """'EINVAL' for 22; 'E<n>' for numbers without a name."""
+    return _errno.errorcode.get(e, f"E{e}")
+
+
+def errno_value(name: str) -> int:
+    value = getattr(_errno, name, None)
+    if not isinstance(value, int) or not name.startswith("E"):
+        raise ValueError(f"unknown errno name {name!r}")
+    return value
+
+
+def os_error(e: int, what: str) -> OSError:
+    """OSError for errno e; Python picks the subclass (FileNotFoundError, PermissionError...)."""
+    return OSError(e, f"{what}: {os.strerror(e)}")

@@ -1,0 +1,185 @@
+# Linux AIO (io_setup/io_submit/io_getevents/io_cancel/io_destroy), after ior's aio-* scenarios.
+# One iteration is one repeat of ior's body; the target file is opened in setup.
+
+from libc.stdint cimport uint64_t
+from libc.string cimport memset, strlen
+from ioworkload._kernel cimport (
+    iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_tally_ret,
+    iow_stop_requested, iow_path, kernel,
+)
+
+cdef extern from "iow_syscall.h" nogil:
+    enum:
+        __NR_io_setup
+        __NR_io_destroy
+        __NR_io_submit
+        __NR_io_getevents
+        __NR_io_cancel
+        __NR_openat
+        __NR_close
+
+cdef extern from "<linux/aio_abi.h>" nogil:
+    ctypedef unsigned long aio_context_t
+    struct iocb:
+        unsigned long long aio_data
+        unsigned short aio_lio_opcode
+        unsigned int aio_fildes
+        unsigned long long aio_buf
+        unsigned long long aio_nbytes
+        long long aio_offset
+    struct io_event:
+        unsigned long long data
+        unsigned long long obj
+        long long res
+        long long res2
+    enum:
+        IOCB_CMD_PWRITE
+
+cdef extern from "<fcntl.h>" nogil:
+    enum:
+        AT_FDCWD
+        O_RDWR
+        O_CREAT
+        O_CLOEXEC
+
+from ioworkload.manifest import scenarios
+
+cdef const char *PAYLOAD = b"ior-aio-submit\n"   # 15 bytes, as ior writes
+cdef enum:
+    NR_EVENTS = 32
+
+ctypedef struct AioState:
+    iocb cb
+    iocb *cbs[1]
+    io_event events[1]
+    io_event cancel_result
+
+
+cdef uint64_t aio_setup_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    cdef aio_context_t ctx
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        ctx = 0
+        iow_tally_ret(&w.iter[0], iow_sys2(__NR_io_setup, NR_EVENTS, <long>&ctx))
+        iow_tally_ret(&w.iter[1], iow_sys1(__NR_io_destroy, <long>ctx))
+    return n
+
+
+cdef uint64_t aio_setup_einval_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    cdef aio_context_t ctx = 0
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_tally_ret(&w.iter[0], iow_sys2(__NR_io_setup, 0, <long>&ctx))
+    return n
+
+
+cdef int open_target(iow_worker *w) noexcept nogil:
+    cdef AioState *st = <AioState *>w.scratch
+    w.fd[0] = iow_tally_ret(&w.setup[0], iow_sys4(
+        __NR_openat, AT_FDCWD, <long>iow_path(w, 0, b"aio-target"), O_RDWR | O_CREAT | O_CLOEXEC, 0o600))
+    if w.fd[0] < 0:
+        return <int>w.fd[0]
+    memset(&st.cb, 0, sizeof(iocb))
+    st.cb.aio_lio_opcode = IOCB_CMD_PWRITE
+    st.cb.aio_fildes = <unsigned int>w.fd[0]
+    st.cb.aio_buf = <unsigned long long>PAYLOAD
+    st.cb.aio_nbytes = strlen(PAYLOAD)
+    st.cb.aio_offset = 0
+    st.cbs[0] = &st.cb
+    return 0
+
+
+cdef void close_target(iow_worker *w) noexcept nogil:
+    if w.fd[0] >= 0:
+        iow_tally_ret(&w.teardown[0], iow_sys1(__NR_close, w.fd[0]))
+        w.fd[0] = -1
+
+
+cdef uint64_t aio_submit_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef AioState *st = <AioState *>w.scratch
+    cdef uint64_t i
+    cdef aio_context_t ctx
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        ctx = 0
+        iow_tally_ret(&w.iter[0], iow_sys2(__NR_io_setup, NR_EVENTS, <long>&ctx))
+        iow_tally_ret(&w.iter[1], iow_sys3(__NR_io_submit, <long>ctx, 1, <long>st.cbs))
+        iow_tally_ret(&w.iter[2], iow_sys1(__NR_io_destroy, <long>ctx))
+    return n
+
+
+cdef uint64_t aio_getevents_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef AioState *st = <AioState *>w.scratch
+    cdef uint64_t i
+    cdef aio_context_t ctx
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        ctx = 0
+        iow_tally_ret(&w.iter[0], iow_sys2(__NR_io_setup, NR_EVENTS, <long>&ctx))
+        iow_tally_ret(&w.iter[1], iow_sys3(__NR_io_submit, <long>ctx, 1, <long>st.cbs))
+        iow_tally_ret(&w.iter[2], iow_sys5(__NR_io_getevents, <long>ctx, 1, 1, <long>st.events, 0))
+        iow_tally_ret(&w.iter[3], iow_sys1(__NR_io_destroy, <long>ctx))
+    return n
+
+
+cdef uint64_t aio_cancel_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef AioState *st = <AioState *>w.scratch
+    cdef uint64_t i
+    cdef aio_context_t ctx
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        ctx = 0
+        iow_tally_ret(&w.iter[0], iow_sys2(__NR_io_setup, NR_EVENTS, <long>&ctx))
+        iow_tally_ret(&w.iter[1], iow_sys3(__NR_io_submit, <long>ctx, 1, <long>st.cbs))
+        # A buffered write completes inside io_submit, so it is no longer cancellable.
+        iow_tally_ret(&w.iter[2], iow_sys3(__NR_io_cancel, <long>ctx, <long>&st.cb,
+                                           <long>&st.cancel_result))
+        iow_tally_ret(&w.iter[3], iow_sys5(__NR_io_getevents, <long>ctx, 0, 1, <long>st.events, 0))
+        iow_tally_ret(&w.iter[4], iow_sys1(__NR_io_destroy, <long>ctx))
+    return n
+
+
+_OPEN = ["openat(AT_FDCWD, \"aio-target\", O_RDWR|O_CREAT|O_CLOEXEC, 0600) -> >=0"]
+_CLOSE = ["close(fd) -> 0"]
+
+SCENARIOS = scenarios("aio", [
+    dict(name="aio_setup", summary="io_setup(32) then io_destroy: an AIO context's life",
+         kernel=kernel(aio_setup_loop),
+         iteration=["io_setup(32, &ctx) -> 0", "io_destroy(ctx) -> 0"]),
+    dict(name="aio_setup_einval", summary="io_setup(0, &ctx): rejected, -EINVAL",
+         kernel=kernel(aio_setup_einval_loop),
+         iteration=["io_setup(0, &ctx) -> -EINVAL"], ior_repeat=5),
+    dict(name="aio_submit", summary="io_submit of one 15-byte IOCB_CMD_PWRITE on a fresh context",
+         kernel=kernel(aio_submit_loop, open_target, close_target), needs_dir=True,
+         setup=_OPEN,
+         iteration=["io_setup(32, &ctx) -> 0",
+                    "io_submit(ctx, 1, [pwrite fd \"ior-aio-submit\\n\" 15 @0]) -> 1",
+                    "io_destroy(ctx) -> 0"],
+         teardown=_CLOSE),
+    dict(name="aio_getevents", summary="io_submit one pwrite, reap it with io_getevents(min 1)",
+         kernel=kernel(aio_getevents_loop, open_target, close_target), needs_dir=True,
+         setup=_OPEN,
+         iteration=["io_setup(32, &ctx) -> 0",
+                    "io_submit(ctx, 1, [pwrite 15 bytes]) -> 1",
+                    "io_getevents(ctx, 1, 1, events, NULL) -> 1",
+                    "io_destroy(ctx) -> 0"],
+         teardown=_CLOSE),
+    dict(name="aio_cancel", summary="io_cancel of a completed pwrite (-EINVAL), then drain",
+         kernel=kernel(aio_cancel_loop, open_target, close_target), needs_dir=True,
+         setup=_OPEN,
+         iteration=["io_setup(32, &ctx) -> 0",
+                    "io_submit(ctx, 1, [pwrite 15 bytes]) -> 1",
+                    "io_cancel(ctx, iocb, &result) -> -EINVAL",
+                    "io_getevents(ctx, 0, 1, events, NULL) -> 1",
+                    "io_destroy(ctx) -> 0"],
+         teardown=_CLOSE,
+         notes="A buffered write completes inside io_submit, so io_cancel finds nothing to "
+               "cancel: -EINVAL every time (ior's version races and accepts -EAGAIN too)."),
+])

@@ -1,0 +1,6 @@
+# Family 'readwrite': scenarios of ior's ioworkload (../shared/reference/ior-ioworkload-catalog.md).
+
+from ioworkload.manifest import scenarios
+
+SCENARIOS = scenarios("readwrite", [
+])

@@ -1,0 +1,6 @@
+# Family 'stat': scenarios of ior's ioworkload (../shared/reference/ior-ioworkload-catalog.md).
+
+from ioworkload.manifest import scenarios
+
+SCENARIOS = scenarios("stat", [
+])

@@ -1,0 +1,6 @@
+# Family 'sync': scenarios of ior's ioworkload (../shared/reference/ior-ioworkload-catalog.md).
+
+from ioworkload.manifest import scenarios
+
+SCENARIOS = scenarios("sync", [
+])

@@ -1,0 +1,103 @@
+/* The state one worker thread carries through a scenario, and the outcome tally.
+ *
+ * Everything here is plain memory: tallying, the stop flag and the clock issue no syscalls
+ * (CLOCK_MONOTONIC is read through the vDSO), so a scenario's thread issues only what its
+ * manifest declares.
+ */
+#ifndef IOW_WORKER_H
+#define IOW_WORKER_H
+
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+#define IOW_MAX_EVENTS 160   /* events per phase (setup, iteration, teardown) */
+#define IOW_ERRNO_SLOTS 160  /* errno values 1..159 counted individually; larger ones in slot 0 */
+#define IOW_PATH_MAX 512
+#define IOW_NPATHS 16
+#define IOW_NFDS 160
+#define IOW_NVALS 16
+#define IOW_SCRATCH_BYTES (256 * 1024)
+
+typedef struct {
+    uint64_t ok;               /* calls that returned >= 0 */
+    int64_t ok_min, ok_max;    /* range of the non-negative return values */
+    uint64_t err[IOW_ERRNO_SLOTS];  /* calls that returned -errno, by errno */
+} iow_tally;
+
+typedef struct iow_worker {
+    int index;                 /* 0 .. threads-1 */
+    int tid;                   /* the kernel thread id, for per-thread perf counters */
+    const int *stop;           /* set by the controller on Ctrl-C/SIGTERM or at the deadline */
+    char dir[IOW_PATH_MAX];    /* this worker's private directory (no trailing slash) */
+    char path[IOW_NPATHS][IOW_PATH_MAX];
+    long fd[IOW_NFDS];         /* initialised to -1: teardown closes only what setup opened */
+    long val[IOW_NVALS];
+    void *ptr[4];
+    unsigned char *scratch;    /* IOW_SCRATCH_BYTES, page aligned, zeroed */
+    iow_tally setup[IOW_MAX_EVENTS];
+    iow_tally iter[IOW_MAX_EVENTS];
+    iow_tally teardown[IOW_MAX_EVENTS];
+} iow_worker;
+
+/* Count one syscall outcome; returns ret so calls can be written inline. */
+static inline long iow_tally_ret(iow_tally *t, long ret)
+{
+    if (__builtin_expect(ret >= 0, 1)) {
+        t->ok++;
+        if (ret < t->ok_min) t->ok_min = ret;
+        if (ret > t->ok_max) t->ok_max = ret;
+    } else {
+        unsigned long e = (unsigned long)-ret;
+        t->err[e < IOW_ERRNO_SLOTS ? e : 0]++;
+    }
+    return ret;
+}
+
+static inline void iow_tally_reset(iow_tally *t, int n)
+{
+    memset(t, 0, sizeof(*t) * n);
+    for (int i = 0; i < n; i++) {
+        t[i].ok_min = INT64_MAX;
+        t[i].ok_max = INT64_MIN;
+    }
+}
+
+static inline int iow_stop_requested(const iow_worker *w)
+{
+    return __atomic_load_n(w->stop, __ATOMIC_RELAXED);
+}
+
+/* "<dir>/<name>" into w->path[slot]; pure string work, no syscalls. */
+static inline char *iow_path(iow_worker *w, int slot, const char *name)
+{
+    size_t d = strlen(w->dir), n = strlen(name);
+    if (d + 1 + n + 1 > IOW_PATH_MAX) n = IOW_PATH_MAX - d - 2;
+    memcpy(w->path[slot], w->dir, d);
+    w->path[slot][d] = '/';
+    memcpy(w->path[slot] + d + 1, name, n);
+    w->path[slot][d + 1 + n] = 0;
+    return w->path[slot];
+}
+
+static inline int64_t iow_now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);  /* vDSO: no kernel entry */
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static inline int iow_load_acquire(const int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+static inline void iow_store_release(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline void iow_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield" ::: "memory");
+#else
+    __asm__ volatile("" ::: "memory");
+#endif
+}
+
+#endif

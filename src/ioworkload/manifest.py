@@ -1,0 +1,167 @@
+"""What a scenario declares: its syscall events per phase and their expected results.
+
+A manifest event is written as one string, e.g. ``"io_setup(0, &ctx) -> -EINVAL"``:
+the syscall name as the kernel names it (``stat``, not ``newstat``), the arguments that
+matter (free text, for people), and the expected result: an exact value (``0``, ``21``),
+a lower bound (``>=0``, ``>=9``) or an error (``-EINVAL``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
+
+from ioworkload.errors import errno_name, errno_value
+
+_EVENT = re.compile(r"^\s*(?P<name>[a-z_][a-z0-9_]*)\s*(?P<args>\(.*\))?\s*->\s*(?P<expect>\S+)\s*$")
+
+
+@dataclass(frozen=True)
+class Expect:
+    """An expected syscall result: kind 'eq' (== value), 'ge' (>= value) or 'err' (-errno)."""
+
+    kind: str
+    value: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Expect":
+        t = text.strip()
+        if t.startswith("-E"):
+            return cls("err", errno_value(t[1:]))
+        if t.startswith(">="):
+            return cls("ge", int(t[2:]))
+        return cls("eq", int(t))
+
+    def __str__(self) -> str:
+        if self.kind == "err":
+            return "-" + errno_name(self.value)
+        if self.kind == "ge":
+            return f">={self.value}"
+        return str(self.value)
+
+    def kernel_filter(self) -> str:
+        """The ftrace filter on sys_exit_* `ret` that matches this result."""
+        if self.kind == "err":
+            return f"ret == -{self.value}"
+        if self.kind == "ge":
+            return f"ret >= {self.value}"
+        return f"ret == {self.value}"
+
+    def covers(self, other: "Expect") -> str:
+        """How a result expected as `other` relates to this one: 'all', 'some' or 'none'."""
+        if self == other:
+            return "all"
+        if self.kind == "err" or other.kind == "err":
+            return "none"
+        if self.kind == "ge":
+            if other.kind == "eq":
+                return "all" if other.value >= self.value else "none"
+            return "all" if other.value >= self.value else "some"
+        # self is eq
+        if other.kind == "ge":
+            return "some" if self.value >= other.value else "none"
+        return "none"
+
+    def matches_tally(self, count: int, ok: int, ok_min, ok_max, errors: dict) -> bool:
+        if count == 0:
+            return True
+        if self.kind == "err":
+            return ok == 0 and errors.get(self.value, 0) == count
+        if errors or ok != count:
+            return False
+        if self.kind == "ge":
+            return ok_min >= self.value
+        return ok_min == ok_max == self.value
+
+
+@dataclass(frozen=True)
+class Event:
+    syscall: str
+    args: str
+    expect: Expect
+
+    @classmethod
+    def parse(cls, text: str) -> "Event":
+        m = _EVENT.match(text)
+        if not m:
+            raise ValueError(f"bad manifest event {text!r} (want 'name(args) -> result')")
+        return cls(m["name"], (m["args"] or "")[1:-1].strip(), Expect.parse(m["expect"]))
+
+    def __str__(self) -> str:
+        return f"{self.syscall}({self.args}) -> {self.expect}"
+
+
+Requirement = Callable[[], "str | None"]
+"""A run-time probe: returns None when the host can run the scenario, else why not."""
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    family: str
+    summary: str
+    kernel: object  # PyCapsule "ioworkload.kernel" from the family module
+    setup: tuple = ()
+    iteration: tuple = ()
+    teardown: tuple = ()
+    requires: tuple = ()
+    needs_dir: bool = False        # gets a private directory under $TMPDIR
+    ior_repeat: int = 1            # iterations when run as ior's `--scenario=NAME`
+    helper_threads: bool = False   # the kernel starts its own short-lived threads; their
+                                   # syscalls are counted with the worker's (perf inherit)
+    notes: str = ""
+
+    def __post_init__(self):
+        for phase in ("setup", "iteration", "teardown"):
+            events = tuple(e if isinstance(e, Event) else Event.parse(e) for e in getattr(self, phase))
+            object.__setattr__(self, phase, events)
+        object.__setattr__(self, "requires", tuple(self.requires))
+        if not self.iteration:
+            raise ValueError(f"{self.name}: a scenario issues at least one syscall per iteration")
+
+    @property
+    def ior_name(self) -> str:
+        return self.name.replace("_", "-")
+
+    @property
+    def syscalls(self) -> list[str]:
+        """Every syscall name the manifest declares, in first-use order."""
+        seen: dict[str, None] = {}
+        for e in self.setup + self.iteration + self.teardown:
+            seen.setdefault(e.syscall, None)
+        return list(seen)
+
+    def expected_counts(self, iterations: int) -> dict[str, int]:
+        """Total calls of each syscall for one thread running `iterations` iterations."""
+        out: dict[str, int] = {}
+        for phase, times in ((self.setup, 1), (self.iteration, iterations), (self.teardown, 1)):
+            for e in phase:
+                out[e.syscall] = out.get(e.syscall, 0) + times
+        return out
+
+    def unsupported_reason(self) -> "str | None":
+        for probe in self.requires:
+            reason = probe()
+            if reason:
+                return reason
+        return None
+
+    def describe(self) -> dict:
+        return {
+            "name": self.name,
+            "ior_name": self.ior_name,
+            "family": self.family,
+            "summary": self.summary,
+            "setup": [str(e) for e in self.setup],
+            "iteration": [str(e) for e in self.iteration],
+            "teardown": [str(e) for e in self.teardown],
+            "syscalls": self.syscalls,
+            "needs_dir": self.needs_dir,
+            "notes": self.notes,
+        }
+
+
+def scenarios(family: str, entries: Iterable[dict]) -> list[Scenario]:
+    """Build a family's Scenario list from its table of plain dicts."""
+    return [Scenario(family=family, **entry) for entry in entries]

@@ -1,0 +1,272 @@
+"""Run one scenario: validate, probe, private directory, workers, optional verification,
+result. The threads, start barrier, timing and tallies live in _runner.pyx; this is the
+Python side that steers them.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Callable
+
+from ioworkload import _runner, registry, verify as _verify
+from ioworkload.errors import (Interrupted, ScenarioFailed, Unsupported, UsageError, errno_name)
+from ioworkload.manifest import Scenario
+
+MAX_THREADS = 1024
+U64_MAX = 2**64 - 1
+
+
+def parse_count(text, what: str = "iterations", minimum: int = 1) -> int:
+    """An exact integer count: 1000000, 1_000_000 or 1e6 (not 1.5, negatives, > 2**64-1)."""
+    if isinstance(text, bool):
+        raise UsageError(f"{what} must be an integer")
+    if isinstance(text, int):
+        value = text
+    else:
+        s = str(text).strip().replace("_", "")
+        try:
+            d = Decimal(s)
+        except InvalidOperation:
+            raise UsageError(f"{what} must be an integer like 1000, 1_000 or 1e3, not {text!r}") from None
+        if not d.is_finite() or d != d.to_integral_value():
+            raise UsageError(f"{what} must be a whole number, not {text!r}")
+        value = int(d)
+    if value < minimum:
+        raise UsageError(f"{what} must be at least {minimum}, not {text!r}")
+    if value > U64_MAX:
+        raise UsageError(f"{what} must fit in 64 bits (at most {U64_MAX}), not {text!r}")
+    return value
+
+
+def parse_seconds(text, what: str = "duration") -> float:
+    try:
+        value = float(str(text).replace("_", ""))
+    except ValueError:
+        raise UsageError(f"{what} must be a number of seconds, not {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{what} must be a positive number of seconds, not {text!r}")
+    if value > 10**9:
+        raise UsageError(f"{what} is too long: {text!r}")
+    return value
+
+
+@dataclass
+class Result:
+    scenario: str
+    family: str
+    iterations: int | None        # per thread, as asked (None with a duration)
+    duration: float | None
+    threads: int
+    iterations_done: list          # per thread
+    elapsed_ns: int                # wall time of the timed loops (first start to last end)
+    syscalls: int                  # every syscall issued, setup and teardown included
+    loop_syscalls: int             # those inside the timed loops
+    ns_per_syscall: float | None   # loop time per loop syscall, per thread
+    syscalls_per_second: float | None  # loop syscalls of all threads per wall second
+    calls: dict                    # syscall -> {count, ok, errors: {ENAME: n}}
+    events: list                   # each manifest event: phase, event, expected, count, matched
+    ok: bool                       # every event returned what the manifest says
+    mismatches: list
+    pid: int
+    tids: list
+    verified: bool | None          # kernel counters agreed (None: not asked)
+    verification: list | None
+    interrupted: int | None        # the signal that stopped the run early
+    raw_syscall_instruction: bool = _runner.RAW_SYSCALLS
+    tmpdir: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _StopSignals:
+    """While active, SIGINT/SIGTERM stop the run (teardown still runs) instead of killing it."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self.on_signal: Callable[[], None] | None = None
+        self._old = {}
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            for s in (signal.SIGINT, signal.SIGTERM):
+                self._old[s] = signal.signal(s, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signum is None:
+            self.signum = signum
+        if self.on_signal:
+            self.on_signal()
+
+    def __exit__(self, *exc):
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+
+@dataclass
+class Hooks:
+    """Attach-protocol callbacks (the CLI's start/hold files). `before_start(stopped)` runs
+    once the workers exist and before anything is counted; `stopped()` tells it to give up."""
+
+    before_start: Callable[[Callable[[], bool]], None] | None = None
+
+
+def _make_dirs(sc: Scenario, threads: int) -> tuple[str | None, list[bytes]]:
+    if not sc.needs_dir:
+        return None, []
+    root = tempfile.mkdtemp(prefix=f"ioworkload-{sc.name}-")
+    dirs = []
+    for i in range(threads):
+        d = os.path.join(root, f"w{i}")
+        os.mkdir(d, 0o700)
+        dirs.append(os.fsencode(d))
+    return root, dirs
+
+
+def _wait_workers(run, counters, threads: int, stop: _StopSignals) -> None:
+    """Poll until every worker finished; switch off its counters, then release it."""
+    released = [False] * threads
+    pause = 20e-6
+    while not all(released):
+        for i in range(threads):
+            if not released[i] and run.finished(i):
+                if counters:
+                    from ioworkload import _perf
+                    _perf.disable(_verify.fds_of_worker(counters, i))
+                run.release(i)
+                released[i] = True
+        if not all(released):
+            time.sleep(pause)
+            pause = min(pause * 2, 0.005)
+
+
+def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration: float | None = None,
+            verify: bool = False, hooks: Hooks | None = None) -> Result:
+    """Run `sc`; SIGINT/SIGTERM end it early with `interrupted` set (teardown still runs)."""
+    if duration is None:
+        iterations = parse_count(iterations)
+    else:
+        duration = parse_seconds(duration)
+        iterations = None
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        raise UsageError(f"threads must be an integer from 1 to {MAX_THREADS}, not {threads!r}")
+    reason = sc.unsupported_reason()
+    if reason:
+        raise Unsupported(reason)
+    counters = _verify.plan(sc) if verify else []
+
+    root, dirs = _make_dirs(sc, threads)
+    run = None
+    try:
+        with _StopSignals() as stop:
+            run = _runner.Run(sc.kernel, threads, iterations or 0, duration or 0.0, dirs,
+                              (len(sc.setup), len(sc.iteration), len(sc.teardown)))
+            stop.on_signal = run.request_stop
+            tids = run.start()
+            if hooks and hooks.before_start:
+                hooks.before_start(lambda: stop.signum is not None)
+            if stop.signum is not None:
+                raise Interrupted(stop.signum)
+            if counters:
+                _verify.open_counters(counters, tids, inherit=sc.helper_threads)
+            run.arm()
+            if counters:
+                from ioworkload import _perf
+                _perf.enable([fd for c in counters for fd in c.fds])
+            run.go()
+            _wait_workers(run, counters, threads, stop)
+            run.join()
+            signum = stop.signum
+        per_worker = run.results()
+        verified = rows = None
+        if counters:
+            _verify.read_counters(counters)
+            verified, rows = _verify.evaluate(counters, [w["iterations"] for w in per_worker])
+        return _summarize(sc, iterations, duration, threads, per_worker, signum, verified, rows, root)
+    finally:
+        if run is not None:
+            run.abort()  # no-op after a clean join; reaps the threads on any error path
+        _verify.close_counters(counters)
+        if root:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, rows, root) -> Result:
+    events = []
+    mismatches = []
+    calls: dict[str, dict] = {}
+    total = loop_total = 0
+    for phase in ("setup", "iteration", "teardown"):
+        for k, ev in enumerate(getattr(sc, phase)):
+            ok = count = expected_count = 0
+            errors: dict[int, int] = {}
+            lo = hi = None
+            for w in per_worker:
+                t = w[phase][k]
+                n_err = sum(t["errors"].values())
+                count += t["ok"] + n_err
+                ok += t["ok"]
+                for e, n in t["errors"].items():
+                    errors[e] = errors.get(e, 0) + n
+                if t["ok"]:
+                    lo = t["ok_min"] if lo is None else min(lo, t["ok_min"])
+                    hi = t["ok_max"] if hi is None else max(hi, t["ok_max"])
+                ran = w["setup_rc"] == 0 or phase != "iteration"
+                expected_count += (w["iterations"] if phase == "iteration" else 1) if ran else 0
+            matched = count == expected_count and ev.expect.matches_tally(count, ok, lo, hi, errors)
+            named = {errno_name(e): n for e, n in sorted(errors.items())}
+            if not matched:
+                got = f"{ok} ok" + (f" ({lo}..{hi})" if ok else "") + "".join(
+                    f", {n} {name}" for name, n in named.items())
+                mismatches.append(f"{phase} {ev}: expected {expected_count} x {ev.expect}, "
+                                  f"got {count} calls: {got}")
+            events.append({"phase": phase, "event": str(ev), "syscall": ev.syscall,
+                           "expected": str(ev.expect), "expected_count": expected_count,
+                           "count": count, "ok": ok, "errors": named, "matched": matched})
+            c = calls.setdefault(ev.syscall, {"count": 0, "ok": 0, "errors": {}})
+            c["count"] += count
+            c["ok"] += ok
+            for name, n in named.items():
+                c["errors"][name] = c["errors"].get(name, 0) + n
+            total += count
+            if phase == "iteration":
+                loop_total += count
+    failed_setup = [w for w in per_worker if w["setup_rc"] != 0]
+    if failed_setup:
+        rc = failed_setup[0]["setup_rc"]
+        mismatches.insert(0, f"setup failed on {len(failed_setup)} thread(s): {errno_name(-rc)}")
+    started = [w for w in per_worker if w["t1"]]
+    elapsed = (max(w["t1"] for w in started) - min(w["t0"] for w in started)) if started else 0
+    busy = sum(w["t1"] - w["t0"] for w in started)
+    return Result(
+        scenario=sc.name, family=sc.family, iterations=iterations, duration=duration,
+        threads=threads, iterations_done=[w["iterations"] for w in per_worker],
+        elapsed_ns=elapsed, syscalls=total, loop_syscalls=loop_total,
+        ns_per_syscall=(busy / loop_total) if loop_total else None,
+        syscalls_per_second=(loop_total * 1e9 / elapsed) if elapsed and loop_total else None,
+        calls=calls, events=events, ok=not mismatches, mismatches=mismatches,
+        pid=os.getpid(), tids=[w["tid"] for w in per_worker],
+        verified=verified, verification=rows, interrupted=signum, tmpdir=root,
+    )
+
+
+def run(name: str, iterations: int | str = 1, threads: int = 1, duration: float | None = None,
+        verify: bool = False) -> Result:
+    """Run scenario `name` and return its Result.
+
+    Raises UsageError (bad arguments, unknown name), Unsupported (the host cannot run it);
+    a Ctrl-C ends the run cleanly (teardown runs) and is then re-raised as KeyboardInterrupt.
+    """
+    result = execute(registry.get(name), iterations, threads, duration, verify)
+    if result.interrupted == signal.SIGINT:
+        raise KeyboardInterrupt
+    return result

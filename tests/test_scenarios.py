@@ -1,0 +1,56 @@
+"""Every registered scenario, witnessed by the kernel's tracepoints: the per-thread counts of
+sys_enter_*/sys_exit_* (with the expected-result filter) and raw_syscalls:sys_enter must equal
+the manifest exactly."""
+
+import os
+
+import pytest
+
+import ioworkload
+from ioworkload import registry
+from ioworkload.errors import Unsupported
+
+from conftest import kernel_can_verify
+
+NAMES = sorted(registry.all_scenarios())
+_no_verify = kernel_can_verify()
+
+
+def _open_fds():
+    return set(os.listdir("/proc/self/fd"))
+
+
+def _aio_nr():
+    with open("/proc/sys/fs/aio-nr") as f:
+        return int(f.read())
+
+
+@pytest.mark.skipif(_no_verify is not None, reason=str(_no_verify))
+@pytest.mark.parametrize("iterations,threads", [(1, 1), (100, 1), (100, 2)])
+@pytest.mark.parametrize("name", NAMES)
+def test_scenario_witnessed_by_kernel(name, iterations, threads):
+    fds_before = _open_fds()
+    aio_before = _aio_nr()
+    try:
+        res = ioworkload.run(name, iterations=iterations, threads=threads, verify=True)
+    except Unsupported as e:
+        pytest.skip(f"unsupported: {e}")
+    assert res.ok, res.mismatches
+    bad = [r for r in res.verification if not r["ok"]]
+    assert res.verified, bad
+    assert res.iterations_done == [iterations] * threads
+    # nothing left behind: fds, AIO contexts, the private directory
+    assert _open_fds() == fds_before
+    assert _aio_nr() == aio_before
+    if res.tmpdir:
+        assert not os.path.exists(res.tmpdir)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_manifest_is_well_formed(name):
+    sc = registry.get(name)
+    assert sc.iteration, "every iteration issues at least one syscall"
+    assert sc.summary and len(sc.summary) < 100
+    assert registry.get(sc.ior_name) is sc
+    d = ioworkload.describe(name)
+    assert d["iteration"] and all("->" in e for e in d["iteration"])
