@@ -47,6 +47,9 @@ def _run_parser() -> _Parser:
     p.add_argument("--start-file", metavar="PATH", help="print the PID, then wait until PATH exists")
     p.add_argument("--start-delay", metavar="SECONDS", help="print the PID, then wait this long")
     p.add_argument("--hold-file", metavar="PATH", help="after the run, stay alive until PATH exists")
+    p.add_argument("--tid-file", metavar="PATH",
+                   help="write the worker threads' ids (one per line) before the PID line")
+    p.add_argument("--cpu", metavar="LIST", help="pin the process to these CPUs (e.g. 1 or 0,1 or 0-3)")
     return p
 
 
@@ -60,6 +63,21 @@ def _parse_threads(text) -> int:
     if n > MAX_THREADS:
         raise UsageError(f"threads must be at most {MAX_THREADS}, not {text!r}")
     return n
+
+
+def _parse_cpus(text: str) -> set[int]:
+    cpus: set[int] = set()
+    try:
+        for part in text.split(","):
+            lo, _, hi = part.strip().partition("-")
+            cpus.update(range(int(lo), int(hi or lo) + 1))
+    except ValueError:
+        raise UsageError(f"--cpu takes a CPU list like 1, 0,2 or 0-3, not {text!r}") from None
+    allowed = os.sched_getaffinity(0)
+    if not cpus or not cpus <= allowed:
+        raise UsageError(f"--cpu {text}: CPUs available here are "
+                         f"{','.join(map(str, sorted(allowed)))}")
+    return cpus
 
 
 def _check_parent(path: str, what: str) -> str:
@@ -78,6 +96,7 @@ class _Attach:
     def __init__(self, args, ior_mode: bool):
         env = os.environ
         self.start_file = args.start_file or env.get("IOR_WORKLOAD_STARTUP_FILE") or None
+        self.tid_file = args.tid_file or None
         self.hold_file = args.hold_file or env.get("IOR_WORKLOAD_HOLD_FILE") or None
         self.delay = 0.0
         if args.start_delay is not None:
@@ -92,6 +111,8 @@ class _Attach:
             _check_parent(self.start_file, "start file")
         if self.hold_file:
             _check_parent(self.hold_file, "hold file")
+        if self.tid_file:
+            _check_parent(self.tid_file, "tid file")
         self.active = bool(self.start_file or self.hold_file or self.delay or ior_mode
                            or args.start_delay is not None)
 
@@ -106,7 +127,12 @@ class _Attach:
             return IOR_DEFAULT_DELAY_MS / 1000
         return ms / 1000
 
-    def announce(self, stopped) -> None:
+    def announce(self, stopped, tids) -> None:
+        if self.tid_file:
+            tmp = f"{self.tid_file}.tmp{os.getpid()}"
+            with open(tmp, "w") as f:
+                f.write("".join(f"{t}\n" for t in tids))
+            os.replace(tmp, self.tid_file)  # readers never see a half-written file
         if not self.active:
             return
         sys.stdout.write(f"{os.getpid()}\n")
@@ -178,6 +204,8 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     if iterations is None:
         iterations = sc.ior_repeat if ior_mode else 1
     attach = _Attach(args, ior_mode)
+    if args.cpu is not None:
+        os.sched_setaffinity(0, _parse_cpus(args.cpu))  # the workers inherit it
     from ioworkload import _runner
     _runner.set_comm(PROG)  # before anything is announced, so tracers can filter by comm
     res = execute(sc, iterations=None if args.duration else iterations, threads=threads,

@@ -114,10 +114,11 @@ class _StopSignals:
 
 @dataclass
 class Hooks:
-    """Attach-protocol callbacks (the CLI's start/hold files). `before_start(stopped)` runs
-    once the workers exist and before anything is counted; `stopped()` tells it to give up."""
+    """Attach-protocol callbacks (the CLI's start/hold files). `before_start(stopped, tids)`
+    runs once the worker threads exist (tids: their thread ids) and before anything is
+    counted; `stopped()` tells it to give up."""
 
-    before_start: Callable[[Callable[[], bool]], None] | None = None
+    before_start: Callable[[Callable[[], bool], list], None] | None = None
 
 
 def _make_dirs(sc: Scenario, threads: int) -> tuple[str | None, list[bytes]]:
@@ -173,7 +174,7 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
             stop.on_signal = run.request_stop
             tids = run.start()
             if hooks and hooks.before_start:
-                hooks.before_start(lambda: stop.signum is not None)
+                hooks.before_start(lambda: stop.signum is not None, tids)
             if stop.signum is not None:
                 raise Interrupted(stop.signum)
             if counters:
