@@ -130,3 +130,12 @@ def test_expect_relations():
         Event.parse("nonsense")
     with pytest.raises(ValueError):
         Expect.parse("-ENOTANERRNO")
+
+
+@needs_kernel
+def test_duration_mode_reads_the_clock_without_syscalls():
+    """--duration reads CLOCK_MONOTONIC through the vDSO: the kernel sees only getppid."""
+    res = ioworkload.run("getppid", duration=0.1, verify=True)
+    assert res.verified, [r for r in res.verification if not r["ok"]]
+    rows = {r["counter"]: r for r in res.verification}
+    assert rows["raw_syscalls:sys_enter (every syscall)"]["witnessed"] == res.iterations_done[0]

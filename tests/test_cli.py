@@ -284,3 +284,17 @@ def test_verify_without_tracefs_is_unsupported(monkeypatch):
     monkeypatch.setattr(verify.os.path, "isdir", lambda p: False)
     with pytest.raises(Unsupported, match="tracefs"):
         execute(registry.get("getppid"), iterations=1, verify=True)
+
+
+def test_console_script_installed():
+    import shutil
+    exe = shutil.which("ioworkload") or os.path.join(os.path.dirname(sys.executable), "ioworkload")
+    if not os.path.exists(exe):
+        pytest.skip("console script not on PATH (editable/dev install)")
+    p = subprocess.run([exe, "getppid", "-n", "5", "--json"], capture_output=True, text=True)
+    assert p.returncode == 0 and json.loads(p.stdout)["syscalls"] == 5
+
+
+def test_help_is_not_an_error(cli):
+    p = cli("--help")
+    assert p.returncode == 0 and "--iterations" in p.stdout
