@@ -118,14 +118,6 @@ static inline long iow_sys6(long n, long a, long b, long c, long d, long e, long
                      : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
     return x0;
 }
-static inline long iow_sys0(long n) { return iow_sys6(n, 0, 0, 0, 0, 0, 0); }
-static inline long iow_sys1(long n, long a) { return iow_sys6(n, a, 0, 0, 0, 0, 0); }
-static inline long iow_sys2(long n, long a, long b) { return iow_sys6(n, a, b, 0, 0, 0, 0); }
-static inline long iow_sys3(long n, long a, long b, long c) { return iow_sys6(n, a, b, c, 0, 0, 0); }
-static inline long iow_sys4(long n, long a, long b, long c, long d)
-{ return iow_sys6(n, a, b, c, d, 0, 0); }
-static inline long iow_sys5(long n, long a, long b, long c, long d, long e)
-{ return iow_sys6(n, a, b, c, d, e, 0); }
 
 #else
 /* Elsewhere: libc's generic syscall(), converted back to the kernel's -errno convention. */
@@ -137,6 +129,10 @@ static inline long iow_sys6(long n, long a, long b, long c, long d, long e, long
     long r = syscall(n, a, b, c, d, e, f);
     return r == -1 ? -errno : r;
 }
+#endif
+
+#if !defined(__x86_64__)
+/* With the six-register form in place, the shorter ones only pad with zeros. */
 static inline long iow_sys0(long n) { return iow_sys6(n, 0, 0, 0, 0, 0, 0); }
 static inline long iow_sys1(long n, long a) { return iow_sys6(n, a, 0, 0, 0, 0, 0); }
 static inline long iow_sys2(long n, long a, long b) { return iow_sys6(n, a, b, 0, 0, 0, 0); }

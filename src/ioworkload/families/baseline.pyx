@@ -12,31 +12,25 @@ cdef extern from "iow_syscall.h" nogil:
 from ioworkload.manifest import scenarios
 
 
-cdef uint64_t getppid_loop(iow_worker *w, uint64_t n) noexcept nogil:
+cdef inline uint64_t null_syscall_loop(iow_worker *w, uint64_t n, long nr) noexcept nogil:
     cdef uint64_t i
     for i in range(n):
         if iow_stop_requested(w):
             return i
-        iow_tally_ret(&w.iter[0], iow_sys0(__NR_getppid))
+        iow_tally_ret(&w.iter[0], iow_sys0(nr))
     return n
+
+
+cdef uint64_t getppid_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return null_syscall_loop(w, n, __NR_getppid)
 
 
 cdef uint64_t gettid_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys0(__NR_gettid))
-    return n
+    return null_syscall_loop(w, n, __NR_gettid)
 
 
 cdef uint64_t enosys_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys0(IOW_NR_UNASSIGNED))
-    return n
+    return null_syscall_loop(w, n, IOW_NR_UNASSIGNED)
 
 
 SCENARIOS = scenarios("baseline", [

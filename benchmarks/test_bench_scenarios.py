@@ -1,0 +1,38 @@
+"""Rate of every scenario, for tracer overhead studies: `pytest benchmarks --benchmark-only
+-k readwrite` gives ns/syscall per scenario in extra_info (compare runs with --benchmark-json).
+
+Each scenario's iteration count is calibrated to ~0.2 s of loop, so slow ones (sync, io_destroy)
+and fast ones (getppid) are both measured for a sensible time."""
+
+import pytest
+
+import ioworkload
+from ioworkload import registry
+from ioworkload.errors import Unsupported
+from conftest import environment, median
+
+TARGET_SECONDS = 0.2
+NAMES = sorted(registry.all_scenarios())
+
+
+def _calibrate(name: str) -> int:
+    probe = ioworkload.run(name, duration=0.05)
+    per_iter_ns = probe.elapsed_ns / max(1, probe.iterations_done[0])
+    return int(min(10_000_000, max(1, TARGET_SECONDS * 1e9 / max(per_iter_ns, 1))))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_scenario_rate(benchmark, pinned, name):
+    try:
+        iterations = _calibrate(name)
+    except Unsupported as e:
+        pytest.skip(f"unsupported: {e}")
+    results = []
+    benchmark.pedantic(lambda: results.append(ioworkload.run(name, iterations=iterations)),
+                       rounds=3, iterations=1)
+    assert all(r.ok for r in results), results[-1].mismatches
+    benchmark.extra_info.update(
+        environment(), scenario=name, family=results[0].family, iterations=iterations,
+        syscalls_per_iteration=results[0].loop_syscalls // iterations,
+        ns_per_syscall=median([r.ns_per_syscall for r in results]),
+        syscalls_per_second=median([r.syscalls_per_second for r in results]))

@@ -1,0 +1,105 @@
+"""The speed targets, as ratios measured in one run (never absolute times):
+  * getppid and aio_setup_einval within 3% of the inline-asm C loop,
+  * getppid at least 5% faster than `perf bench syscall basic`,
+  * --threads 2 at least 1.8x the single-thread aggregate rate,
+  * peak RSS the same (within 1 MiB) at 1e3 and 1e7 iterations,
+  * `python -m ioworkload getppid` start to exit under 150 ms.
+Each round alternates the reference and ioworkload, so drift hits both alike; the ratio is the
+median of the paired ratios. Everything single-threaded is pinned to one CPU (conftest)."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import pytest
+
+import ioworkload
+from conftest import bench_cpu, environment, median
+
+N = 5_000_000
+ROUNDS = 7
+
+
+def _pin():
+    os.sched_setaffinity(0, {bench_cpu()})
+
+
+@pytest.mark.parametrize("scenario,c_kind", [("getppid", "getppid"), ("aio_setup_einval", "io_setup")])
+def test_within_3_percent_of_inline_asm_c_loop(benchmark, c_loop, pinned, scenario, c_kind):
+    c_ns, ours = [], []
+    benchmark.pedantic(lambda: ours.append(ioworkload.run(scenario, iterations=N).ns_per_syscall),
+                       setup=lambda: c_ns.append(c_loop(c_kind, N)), rounds=ROUNDS, iterations=1)
+    ratio = median([o / c for o, c in zip(ours, c_ns)])
+    libc = c_loop("libc_" + c_kind, N)
+    benchmark.extra_info.update(environment(), scenario=scenario, iterations=N,
+                                ns_per_syscall=median(ours), c_inline_asm_ns=median(c_ns),
+                                c_libc_syscall_ns=libc, ratio_vs_c=ratio)
+    assert ratio <= 1.03, f"{scenario}: {median(ours):.1f} ns vs C {median(c_ns):.1f} ns"
+
+
+def _perf_bench_ns(loops: int) -> float:
+    out = subprocess.run(["perf", "bench", "syscall", "basic", "--loop", str(loops)],
+                         capture_output=True, text=True, check=True, preexec_fn=_pin).stdout
+    m = re.search(r"([\d.]+)\s+usecs/op", out)
+    return float(m[1]) * 1000
+
+
+@pytest.mark.skipif(shutil.which("perf") is None, reason="perf is not installed")
+def test_getppid_faster_than_perf_bench_syscall_basic(benchmark, pinned):
+    try:
+        _perf_bench_ns(1000)
+    except (subprocess.CalledProcessError, TypeError) as e:
+        pytest.skip(f"perf bench syscall basic does not run here: {e}")
+    perf_ns, ours = [], []
+    benchmark.pedantic(lambda: ours.append(ioworkload.run("getppid", iterations=N).ns_per_syscall),
+                       setup=lambda: perf_ns.append(_perf_bench_ns(N)), rounds=ROUNDS, iterations=1)
+    ratio = median([o / p for o, p in zip(ours, perf_ns)])
+    benchmark.extra_info.update(environment(), ns_per_syscall=median(ours),
+                                perf_bench_ns=median(perf_ns), ratio_vs_perf_bench=ratio)
+    assert ratio <= 0.95
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs two CPUs")
+def test_two_threads_scale(benchmark):
+    one, two = [], []
+    benchmark.pedantic(
+        lambda: two.append(ioworkload.run("getppid", iterations=N, threads=2).syscalls_per_second),
+        setup=lambda: one.append(ioworkload.run("getppid", iterations=N).syscalls_per_second),
+        rounds=5, iterations=1)
+    ratio = median([t / o for o, t in zip(one, two)])
+    benchmark.extra_info.update(environment(), rate_1_thread=median(one),
+                                rate_2_threads=median(two), scaling=ratio)
+    assert ratio >= 1.8
+
+
+def _peak_rss_kib(iterations: str) -> int:
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "getppid", "-n", iterations, "-q"])
+    _, status, usage = os.wait4(p.pid, 0)
+    p.returncode = os.waitstatus_to_exitcode(status)
+    assert p.returncode == 0
+    return usage.ru_maxrss
+
+
+def test_peak_rss_independent_of_iterations(benchmark):
+    small = _peak_rss_kib("1e3")
+    big = benchmark.pedantic(lambda: _peak_rss_kib("1e7"), rounds=1, iterations=1)
+    benchmark.extra_info.update(rss_kib_1e3=small, rss_kib_1e7=big)
+    assert abs(big - small) <= 1024
+
+
+def test_cli_start_to_exit(benchmark):
+    cmd = [sys.executable, "-m", "ioworkload", "getppid"]
+    subprocess.run(cmd, check=True, capture_output=True)  # warm the page cache
+    times = []
+
+    def once():
+        t = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        times.append(time.perf_counter() - t)
+
+    benchmark.pedantic(once, rounds=15, iterations=1)
+    benchmark.extra_info.update(median_ms=median(times) * 1000)
+    assert median(times) < 0.150

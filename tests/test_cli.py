@@ -1,0 +1,300 @@
+"""The command line: output, exit codes, bad input, the attach protocol, signals."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import kernel_can_verify
+
+JSON_FIELDS = {"scenario", "iterations", "threads", "elapsed_ns", "syscalls", "ns_per_syscall",
+               "syscalls_per_second", "calls", "pid", "verified"}
+
+
+def one_line_error(proc):
+    """Bad input: non-zero exit, exactly one line on stderr, no traceback."""
+    err = proc.stderr.strip()
+    assert proc.returncode != 0
+    assert "Traceback" not in proc.stderr
+    assert len(err.splitlines()) == 1, proc.stderr
+    return err
+
+
+def test_main_job_prints_counts_and_rate(cli):
+    p = cli("aio_setup_einval", "--iterations", "1e4")
+    assert p.returncode == 0, p.stderr
+    assert "io_setup" in p.stdout and "EINVAL 10,000" in p.stdout
+    assert "syscalls/s" in p.stdout and "ns/syscall" in p.stdout
+
+
+def test_json_schema(cli):
+    p = cli("aio_setup_einval", "--iterations", "1_000", "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert JSON_FIELDS <= set(d)
+    assert d["scenario"] == "aio_setup_einval" and d["iterations"] == 1000 and d["threads"] == 1
+    assert d["calls"] == {"io_setup": {"count": 1000, "ok": 0, "errors": {"EINVAL": 1000}}}
+    assert d["syscalls"] == 1000 and d["verified"] is None
+    assert isinstance(d["elapsed_ns"], int) and d["ns_per_syscall"] > 0
+    assert d["syscalls_per_second"] > 0 and d["pid"] > 0
+
+
+@pytest.mark.skipif(kernel_can_verify() is not None, reason=str(kernel_can_verify()))
+def test_json_verified_true(cli):
+    p = cli("getppid", "-n", "500", "--threads", "2", "--verify", "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert d["verified"] is True and d["threads"] == 2
+    assert d["calls"]["getppid"]["count"] == 1000
+    assert all(r["ok"] for r in d["verification"])
+
+
+def test_hyphenated_names_work(cli):
+    p = cli("aio-setup-einval", "-n", "3", "--json")
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["scenario"] == "aio_setup_einval"
+
+
+def test_quiet(cli):
+    p = cli("getppid", "-n", "10", "--quiet")
+    assert p.returncode == 0 and p.stdout == "" and p.stderr == ""
+
+
+@pytest.mark.parametrize("value", ["1000000", "1_000_000", "1e6", "1E3", "18446744073709551615"])
+def test_iteration_counts_accepted(value):
+    from ioworkload.runner import parse_count
+    assert parse_count(value) == int(float(value)) if "e" in value.lower() else int(value.replace("_", ""))
+
+
+@pytest.mark.parametrize("value", ["1.5", "-1", "0", "1e20", "18446744073709551616", "abc", "nan",
+                                   "inf", "", "1e-3", "0x10"])
+def test_bad_iteration_counts_rejected(cli, value):
+    p = cli("getppid", "--iterations", value)
+    err = one_line_error(p)
+    assert p.returncode == 2
+    assert "iterations" in err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["aio_setp"], "aio_setup"),                       # unknown: names the closest matches
+    (["no_such_thing_at_all"], "unknown scenario"),
+    (["getppid", "--bogus"], "unrecognized arguments"),
+    (["getppid", "--threads", "0"], "threads"),
+    (["getppid", "--threads", "two"], "threads"),
+    (["getppid", "--threads", "100000"], "threads"),
+    (["getppid", "--duration", "-1"], "duration"),
+    (["getppid", "--duration", "abc"], "duration"),
+    (["getppid", "--iterations", "5", "--duration", "1"], "not allowed with"),
+    (["getppid", "--start-file", "/nonexistent-dir/start"], "does not exist"),
+    (["getppid", "--start-delay", "soon"], "start delay"),
+    (["getppid", "--cpu", "99"], "CPUs available"),
+    (["list", "--family", "nope"], "unknown family"),
+    (["describe", "nope"], "unknown scenario"),
+    ([], "no scenario"),
+    (["--scenario="], "usage"),
+])
+def test_bad_input_one_line_exit_2(cli, args, needle):
+    p = cli(*args)
+    err = one_line_error(p)
+    assert p.returncode == 2, (p.returncode, err)
+    assert needle in err
+
+
+def test_unwritable_start_file_dir(cli, tmp_path):
+    if os.geteuid() == 0:
+        # root writes anywhere; a regular file as the "directory" is unusable for everyone
+        parent = tmp_path / "plainfile"
+        parent.write_text("x")
+    else:
+        parent = tmp_path / "ro"
+        parent.mkdir(mode=0o500)
+    p = cli("getppid", "--start-file", parent / "start")
+    one_line_error(p)
+    assert p.returncode == 2
+
+
+def test_list_and_describe(cli):
+    p = cli("list")
+    assert p.returncode == 0 and "aio_setup_einval" in p.stdout and "getppid" in p.stdout
+    p = cli("list", "--family", "aio", "--json")
+    names = {s["name"] for s in json.loads(p.stdout)}
+    assert names == {"aio_setup", "aio_setup_einval", "aio_submit", "aio_getevents", "aio_cancel"}
+    p = cli("describe", "aio-setup-einval")
+    assert p.returncode == 0 and "io_setup(0, &ctx) -> -EINVAL" in p.stdout
+    d = json.loads(cli("describe", "aio_submit", "--json").stdout)
+    assert d["setup"][0].startswith("openat(") and d["teardown"] == ["close(fd) -> 0"]
+    assert d["iteration"][1].startswith("io_submit(") and d["iteration"][1].endswith("-> 1")
+
+
+def _start(args, env=None):
+    full_env = dict(os.environ, **(env or {}))
+    return subprocess.Popen([sys.executable, "-m", "ioworkload", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env)
+
+
+def _comm(pid):
+    with open(f"/proc/{pid}/comm") as f:
+        return f.read().strip()
+
+
+def test_start_file_protocol(tmp_path):
+    start = tmp_path / "go"
+    tidf = tmp_path / "tids"
+    p = _start(["getppid", "-n", "1000", "--json", "--start-file", start, "--tid-file", tidf])
+    try:
+        first = p.stdout.readline()
+        assert first.strip() == str(p.pid)         # PID alone on the first line
+        assert _comm(p.pid) == "ioworkload"        # renamed before announcing
+        tids = [int(t) for t in tidf.read_text().split()]
+        assert len(tids) == 1 and _comm(tids[0]) == "ioworkload"
+        time.sleep(0.3)
+        assert p.poll() is None                    # still waiting for the start file
+        start.touch()
+        out, err = p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert p.returncode == 0, err
+    d = json.loads(out)
+    assert d["pid"] == p.pid and d["tids"] == tids and d["calls"]["getppid"]["count"] == 1000
+
+
+def test_hold_file_protocol(tmp_path):
+    hold = tmp_path / "hold"
+    p = _start(["getppid", "-n", "10", "--hold-file", hold, "--json"])
+    try:
+        assert p.stdout.readline().strip() == str(p.pid)
+        result = json.loads(p.stdout.readline())   # the result comes before the hold
+        assert result["syscalls"] == 10
+        time.sleep(0.3)
+        assert p.poll() is None                    # held
+        hold.touch()
+        p.wait(timeout=10)
+    finally:
+        p.kill()
+    assert p.returncode == 0
+
+
+def test_ior_protocol_env_vars(tmp_path):
+    start, hold = tmp_path / "start", tmp_path / "hold"
+    env = {"IOR_WORKLOAD_STARTUP_FILE": str(start), "IOR_WORKLOAD_HOLD_FILE": str(hold)}
+    p = _start(["--scenario=aio-setup-einval"], env=env)
+    try:
+        assert p.stdout.readline().strip() == str(p.pid)
+        time.sleep(0.2)
+        assert p.poll() is None
+        start.touch()
+        time.sleep(0.3)
+        assert p.poll() is None                    # ran, now held
+        hold.touch()
+        out, err = p.communicate(timeout=10)
+    finally:
+        p.kill()
+    assert p.returncode == 0, err
+    assert out == ""                               # like ior's workload: only the PID line
+
+
+def test_ior_protocol_startup_delay(cli):
+    t = time.monotonic()
+    p = cli("-scenario=getppid", env={"IOR_WORKLOAD_STARTUP_DELAY_MS": "300"})
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == str(int(p.stdout.strip()))
+    assert time.monotonic() - t >= 0.3
+
+
+def test_ior_protocol_repeats_like_ior(tmp_path):
+    """ior's aio-setup-einval issues io_setup(0) five times; so does --scenario= mode."""
+    p = _start(["--scenario=aio-setup-einval", "--json"], env={"IOR_WORKLOAD_STARTUP_DELAY_MS": "0"})
+    out, err = p.communicate(timeout=30)
+    lines = out.splitlines()
+    assert lines[0] == str(p.pid)
+    assert json.loads(lines[1])["calls"]["io_setup"]["errors"] == {"EINVAL": 5}
+
+
+def test_start_file_timeout_is_clear(cli, tmp_path, monkeypatch):
+    from ioworkload import cli as cli_mod
+    monkeypatch.setattr(cli_mod, "START_TIMEOUT", 0.2)
+    rc = cli_mod.main(["getppid", "--start-file", str(tmp_path / "never")])
+    assert rc == 1
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_huge_run_with_partial_result(tmp_path, sig, code):
+    p = _start(["aio_submit", "--iterations", "1e12", "--json", "--start-delay", "0"])
+    try:
+        assert p.stdout.readline().strip() == str(p.pid)
+        time.sleep(0.5)
+        sent = time.monotonic()
+        p.send_signal(sig)
+        out, err = p.communicate(timeout=10)
+        took = time.monotonic() - sent
+    finally:
+        p.kill()
+    assert p.returncode == code, err
+    assert "Traceback" not in err
+    d = json.loads(out)
+    assert d["interrupted"] == sig
+    done = d["iterations_done"][0]
+    assert 0 < done < 10**12
+    # teardown ran: the file opened in setup was closed, and the counts still add up
+    assert d["calls"]["close"] == {"count": 1, "ok": 1, "errors": {}}
+    assert d["calls"]["io_submit"]["count"] == done
+    assert took < 5  # generous for a loaded CI box; the stop flag is checked every iteration
+
+
+def test_sigint_stops_within_100ms_of_the_loop():
+    """The stop flag is read before every iteration: the loop itself ends at once."""
+    import threading
+    import ioworkload
+    from ioworkload import registry
+    from ioworkload.runner import execute
+
+    def interrupt():
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=interrupt).start()
+    t0 = time.monotonic()
+    res = execute(registry.get("getppid"), iterations=10**12)
+    assert res.interrupted == signal.SIGINT
+    assert time.monotonic() - t0 < 0.3 + 0.1 + 0.05
+    assert res.ok and 0 < res.iterations_done[0] < 10**12
+
+
+def test_unsupported_exits_77(cli, monkeypatch):
+    # a scenario whose requirement fails must say why and exit 77
+    code = (
+        "import sys; from ioworkload import registry, cli;"
+        "sc = registry.get('getppid');"
+        "object.__setattr__(sc, 'requires', (lambda: 'needs a unicorn',));"
+        "sys.exit(cli.main(['getppid']))"
+    )
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 77
+    assert p.stderr.strip() == "unsupported: needs a unicorn"
+
+
+def test_verify_without_tracefs_is_unsupported(monkeypatch):
+    from ioworkload import registry, verify
+    from ioworkload.errors import Unsupported
+    from ioworkload.runner import execute
+    monkeypatch.setattr(verify.os.path, "isdir", lambda p: False)
+    with pytest.raises(Unsupported, match="tracefs"):
+        execute(registry.get("getppid"), iterations=1, verify=True)
+
+
+def test_console_script_installed():
+    import shutil
+    exe = shutil.which("ioworkload") or os.path.join(os.path.dirname(sys.executable), "ioworkload")
+    if not os.path.exists(exe):
+        pytest.skip("console script not on PATH (editable/dev install)")
+    p = subprocess.run([exe, "getppid", "-n", "5", "--json"], capture_output=True, text=True)
+    assert p.returncode == 0 and json.loads(p.stdout)["syscalls"] == 5
+
+
+def test_help_is_not_an_error(cli):
+    p = cli("--help")
+    assert p.returncode == 0 and "--iterations" in p.stdout
