@@ -25,6 +25,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -40,6 +41,8 @@ READY_TIMEOUT = 20.0        # below the workload's own 30 s wait for its start f
 PID_TIMEOUT = 30.0          # workload started -> PID line
 STOP_GRACE = 10.0           # SIGINT -> SIGTERM (perf and bpftrace write their results on SIGINT)
 TERM_GRACE = 3.0            # SIGTERM -> SIGKILL
+DRAIN_QUIET = 0.25          # a tracer idle this long after the run has written what it saw
+DRAIN_LIMIT = 15.0
 POLL = 0.02
 IRQ_ROWS = ("IWI", "CAL", "RES", "LOC")
 PLOT_HINT = "pip install 'ioworkload[plot]' (or: pip install matplotlib)"
@@ -51,18 +54,27 @@ class _Terminated(KeyboardInterrupt):
 
 # ---- child processes -----------------------------------------------------------------------
 
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
 @contextlib.contextmanager
-def _signals_held():
-    """Hold SIGINT/SIGTERM while a child is started or cleaned up, so a Ctrl-C can neither lose
-    a child between fork and bookkeeping nor cut a cleanup short; it is delivered afterwards."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+def _signals_deferred():
+    """Hold back SIGINT/SIGTERM while a child is started or cleaned up, so a Ctrl-C can neither
+    lose a child between fork and bookkeeping nor cut a cleanup short; the signal is raised
+    again afterwards. (Handlers, not a blocked mask: children must not inherit a mask.)"""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        prev = signal.getsignal(sig)
+        if prev is not None:
+            old[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        for sig, prev in old.items():
+            signal.signal(sig, prev)
+        if caught:
+            signal.raise_signal(caught[0])
 
 
 class Child:
@@ -74,15 +86,10 @@ class Child:
         self.argv = argv
         self.stdout_path, self.stderr_path = stdout, stderr
         self.stop_signal: str | None = None
-
-        def in_child():
-            signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held by _signals_held
-            if cpus:
-                os.sched_setaffinity(0, cpus)
-
-        with _signals_held(), open(stdout, "ab") as out, open(stderr, "ab") as err:
+        pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
+        with _signals_deferred(), open(stdout, "ab") as out, open(stderr, "ab") as err:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                         cwd=cwd, start_new_session=True, preexec_fn=in_child)
+                                         cwd=cwd, start_new_session=True, preexec_fn=pin)
         self.pid = self.proc.pid
 
     def ended(self) -> bool:
@@ -124,7 +131,7 @@ class Child:
 
     def reap(self) -> int:
         """Kill what is left of the group and reap the leader; its return code."""
-        with _signals_held():
+        with _signals_deferred():
             self.signal_group(signal.SIGKILL)
             return self.proc.wait()
 
@@ -245,6 +252,40 @@ class Attached:
             if cpu is not None:
                 self.cpus_seen.add(cpu)
 
+    def _activity(self) -> tuple:
+        """CPU ticks of the tracer and sizes of its files: unchanged while it is idle."""
+        try:
+            with open(f"/proc/{self.child.pid}/stat") as f:
+                ticks = sum(int(x) for x in f.read().rsplit(")", 1)[1].split()[11:13])
+        except (OSError, ValueError):
+            ticks = None
+        sizes = []
+        for name in sorted(os.listdir(self.target.workdir)):
+            try:
+                sizes.append(os.path.getsize(os.path.join(self.target.workdir, name)))
+            except OSError:
+                pass
+        return ticks, tuple(sizes)
+
+    def drain(self, quiet: float = DRAIN_QUIET, limit: float = DRAIN_LIMIT) -> float:
+        """After the run: wait until the tracer has caught up (no CPU time used, no output
+        written for `quiet` s), so events still in its buffers are not cut off by the stop
+        signal (perf trace, for one, exits on SIGINT without reading what is left).
+        Returns the seconds waited."""
+        if not self.child:
+            return 0.0
+        t0 = time.monotonic()
+        last, since = self._activity(), t0
+        while not self.child.ended():
+            time.sleep(POLL * 2.5)
+            now = time.monotonic()
+            cur = self._activity()
+            if cur != last:
+                last, since = cur, now
+            elif now - since >= quiet or now - t0 >= limit:
+                break
+        return time.monotonic() - t0
+
     def stop(self, grace: float = STOP_GRACE) -> str | None:
         """Stop and reap the tracer; returns a problem worth reporting, or None."""
         if not self.child:
@@ -334,12 +375,20 @@ def environment(tracee_cpus=None, tracer_cpus=None, tools=()) -> dict:
         "ioworkload": _version(),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "euid": os.geteuid(),
+        "loadavg": _loadavg(),
     }
     env["tools"] = {}
     for prog, flag in tools:
         if shutil.which(prog):
             env["tools"][prog] = _cmd_line([prog, flag])
     return env
+
+
+def _loadavg() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
 
 
 def _version() -> str:
@@ -504,6 +553,7 @@ def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None)
             time.sleep(POLL)
         irq1 = read_interrupts()
         if att.child is not ender:
+            run["drain_s"] = round(att.drain(), 3)
             problem = att.stop()
             if problem:
                 run["error"] = problem
@@ -527,7 +577,7 @@ def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None)
             run["details"] = counted.details
         return run
     finally:
-        with _signals_held():
+        with _signals_deferred():
             if att is not None:
                 att.close()
             if workload is not None:
@@ -691,6 +741,10 @@ def format_table(rep: dict) -> str:
         if t["status"] == "unavailable" or (t["status"] == "failed" and not t["ns_per_syscall"]):
             lines.append((name, f"{t['status']}: {t['reason']}"))
             continue
+        if not t["ns_per_syscall"]:
+            last = t["runs"][-1]["error"] if t["runs"] else None
+            lines.append((name, "not measured" + (f": {last}" if last else "")))
+            continue
         ns, sl = t["ns_per_syscall"] or {}, t["slowdown"] or {}
         acc = t["accuracy"]
         rng = t["accuracy_range"]
@@ -717,6 +771,10 @@ def format_table(rep: dict) -> str:
     out += ["", "slowdown: median of traced/untraced ns per syscall over runs paired by round; "
                 "accuracy: events the tracer reported / syscalls issued (from the workload's tallies); "
                 "IWI/CAL/RES: irq-work, function-call and reschedule interrupts per 1000 syscalls."]
+    load = rep["environment"].get("loadavg")
+    if load is not None and load > 0.5:
+        out.append(f"note: load average {load:.2f} at the start: other processes shared these "
+                   "CPUs, so the figures are noisier than on an idle machine")
     if rep["interrupted"]:
         out.append(f"interrupted by signal {rep['interrupted']}: partial result")
     return "\n".join(out) + "\n"
@@ -727,13 +785,13 @@ def check_plot(path: str) -> str:
     ext = os.path.splitext(path)[1].lower().lstrip(".")
     if ext not in ("png", "svg"):
         raise UsageError(f"--plot {path}: the file name must end in .png or .svg")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+        raise UsageError(f"--plot {path}: directory {parent} is not writable")
     try:
         import matplotlib  # noqa: F401
     except ImportError:
         raise UsageError(f"--plot needs matplotlib: {PLOT_HINT}") from None
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"--plot {path}: directory {parent} is not writable")
     return ext
 
 
