@@ -57,3 +57,187 @@ def pinned():
 
 def median(xs):
     return statistics.median(xs)
+
+
+# ---- --tracer: the same suite with a tracer attached -------------------------------------------
+#
+# `pytest benchmarks --tracer strace` (any `ioworkload overhead` preset, or a command template
+# with {pid}/{tid}/{syscalls}/{comm}) attaches that tracer to the worker threads of every
+# ioworkload.run() a benchmark makes, through the runner's attach hook, once the threads exist
+# and before their loop starts. Attaching and stopping are excluded from the benchmark's clock
+# (a pytest-benchmark timer that pauses meanwhile), so `pytest-benchmark compare` sets traced
+# rounds against untraced ones of the same suite. Every benchmark's extra_info records the
+# tracer ("none" without --tracer), its command and the environment of `ioworkload overhead`.
+
+import contextlib
+import tempfile
+import time
+
+_excluded = [0.0]          # seconds spent attaching/stopping tracers, kept off the clock
+_session: dict = {}        # tracer, cpus, environment
+
+
+def tracer_clock() -> float:
+    """time.perf_counter() minus the time spent attaching and stopping tracers."""
+    return time.perf_counter() - _excluded[0]
+
+
+@contextlib.contextmanager
+def _off_the_clock():
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        _excluded[0] += time.perf_counter() - t0
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("ioworkload", "ioworkload tracer")
+    g.addoption("--tracer", metavar="T", default=None,
+                help="attach this tracer to the measured worker threads: a preset of "
+                     "`ioworkload overhead` (perf-stat, strace, bpftrace-count...) or a command "
+                     "with {pid}, {tid}, {syscalls}, {comm}")
+    g.addoption("--tracer-ready-regex", metavar="RE", default=None,
+                help="custom --tracer: attached once a line of its output matches")
+    g.addoption("--tracer-settle", metavar="SECONDS", default=None,
+                help="custom --tracer: wait this long after start (or after the regex)")
+    g.addoption("--tracer-cpu", metavar="LIST", default=None,
+                help="pin the tracer to these CPUs (default: every CPU this session may use)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "untraced: compares untraced loops; skipped under --tracer")
+    _session["cpus"] = os.sched_getaffinity(0)   # before any benchmark pins itself
+    spec = config.getoption("--tracer")
+    _session["tracer"] = None
+    if not spec:
+        return
+    from ioworkload import tracers
+    from ioworkload.cli import _parse_cpus
+    from ioworkload.errors import UsageError
+    from ioworkload.runner import parse_seconds
+    try:
+        settle = config.getoption("--tracer-settle")
+        settle = None if settle is None else parse_seconds(settle, "--tracer-settle")
+        tracer = tracers.resolve(spec, config.getoption("--tracer-ready-regex"), settle)
+        if config.getoption("--tracer-cpu"):
+            _session["cpus"] = _parse_cpus(config.getoption("--tracer-cpu"))
+    except UsageError as e:
+        raise pytest.UsageError(f"--tracer: {e}") from None
+    if tracer.starts_workload:
+        raise pytest.UsageError(f"--tracer {spec}: it runs the workload itself, so it cannot "
+                                "attach to this process (use it with `ioworkload overhead`)")
+    if tracer.kind != "none" and tracer.program and not (shutil.which(tracer.program)
+                                                        or os.access(tracer.program, os.X_OK)):
+        raise pytest.UsageError(f"--tracer {spec}: unavailable: {tracer.program} not found")
+    _session["tracer"] = tracer
+
+
+def pytest_collection_modifyitems(config, items):
+    tracer = _session.get("tracer")
+    if tracer is None:
+        return
+    skip = pytest.mark.skip(reason=f"a speed target of untraced loops; not run under --tracer")
+    for item in items:
+        if item.module.__name__ == "test_bench_targets" or item.get_closest_marker("untraced"):
+            item.add_marker(skip)
+            continue
+        if "benchmark" in getattr(item, "fixturenames", ()):
+            old = item.get_closest_marker("benchmark")
+            kwargs = dict(old.kwargs) if old else {}
+            kwargs["timer"] = tracer_clock
+            item.add_marker(pytest.mark.benchmark(**kwargs), append=False)
+
+
+def _environment() -> dict:
+    if "environment" not in _session:
+        from ioworkload import overhead
+        tracer = _session.get("tracer")
+        tools = [tv for tv in overhead.TOOL_VERSIONS if tracer and tv[0] == tracer.program]
+        _session["environment"] = overhead.environment({bench_cpu()}, _session["cpus"], tools)
+    return _session["environment"]
+
+
+def untraced_run(*args, **kwargs):
+    """ioworkload.run without the --tracer: for calibration probes, so a traced suite runs the
+    same iteration counts as an untraced one and `pytest-benchmark compare` pairs like with like."""
+    from ioworkload.runner import run
+    return run(*args, **kwargs)
+
+
+def _traced_run(tracer, runs: list):
+    """ioworkload.run with `tracer` attached to the worker threads of each run."""
+    from ioworkload import overhead, registry, runner
+    from ioworkload.tracers import Target
+
+    def run(name, iterations=1, threads=1, duration=None, verify=False):
+        sc = registry.get(name)
+        reason = tracer.unavailable(sc)
+        if reason:
+            pytest.skip(f"--tracer {tracer.name}: unavailable: {reason}")
+        held: dict = {}
+
+        def attach(stopped, tids):
+            with _off_the_clock():
+                held["dir"] = tempfile.mkdtemp(prefix="ioworkload-bench-tracer-")
+                target = Target(os.getpid(), list(tids), sc.syscalls, sc.helper_threads, held["dir"])
+                held["att"] = overhead.Attached(tracer, target, _session["cpus"])
+                held["att"].wait_ready(overhead.READY_TIMEOUT, alive=lambda: not stopped())
+
+        problem = counted = None
+        try:
+            res = runner.execute(sc, iterations, threads, duration, verify,
+                                 hooks=runner.Hooks(attach))
+        except overhead.TracerError as e:
+            problem = str(e)
+            res = None
+        finally:
+            with _off_the_clock():
+                att = held.get("att")
+                if att is not None:
+                    if problem is None:
+                        att.drain()
+                        problem = att.stop()
+                    att.close()
+                    counted = att.counted()
+                if "dir" in held:
+                    shutil.rmtree(held["dir"], ignore_errors=True)
+        if problem:
+            pytest.fail(f"--tracer {tracer.name}: {problem}", pytrace=False)
+        expected = sum(c["count"] for c in res.calls.values())
+        runs.append({"scenario": sc, "ns_per_syscall": res.ns_per_syscall,
+                     "expected_events": expected,
+                     "reported_events": counted.reported if counted else None,
+                     "tracer_cpus": sorted(att.cpus_seen) if att else []})
+        if res.interrupted == 2:
+            raise KeyboardInterrupt
+        return res
+
+    return run
+
+
+@pytest.fixture(autouse=True)
+def _tracer(request, monkeypatch):
+    """Attach --tracer to every ioworkload.run of the test; record it in extra_info."""
+    tracer = _session.get("tracer")
+    runs: list = []
+    if tracer is not None:
+        import ioworkload
+        monkeypatch.setattr(ioworkload, "run", _traced_run(tracer, runs))
+    # taken now: it is torn down after this fixture, so its extra_info is still there below
+    bench = request.getfixturevalue("benchmark") if "benchmark" in request.fixturenames else None
+    yield
+    if bench is None:
+        return
+    info = {"tracer": tracer.name if tracer else "none",
+            "tracer_kind": tracer.kind if tracer else "none",
+            "tracer_environment": _environment()}
+    if tracer is not None:
+        if runs:
+            info["tracer_command"] = tracer.display(runs[-1]["scenario"])
+        reported = [r["reported_events"] for r in runs]
+        if runs and None not in reported:
+            info["tracer_accuracy"] = sum(reported) / max(1, sum(r["expected_events"] for r in runs))
+        info["tracer_runs"] = len(runs)
+        info["tracer_cpus"] = sorted({c for r in runs for c in r["tracer_cpus"]})
+    bench.extra_info.update(info)

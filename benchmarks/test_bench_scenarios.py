@@ -9,14 +9,14 @@ import pytest
 import ioworkload
 from ioworkload import registry
 from ioworkload.errors import Unsupported
-from conftest import environment, median
+from conftest import environment, median, untraced_run
 
 TARGET_SECONDS = 0.2
 NAMES = sorted(registry.all_scenarios())
 
 
 def _calibrate(name: str) -> int:
-    probe = ioworkload.run(name, duration=0.05)
+    probe = untraced_run(name, duration=0.05)  # same counts with and without --tracer
     per_iter_ns = probe.elapsed_ns / max(1, probe.iterations_done[0])
     return int(min(10_000_000, max(1, TARGET_SECONDS * 1e9 / max(per_iter_ns, 1))))
 

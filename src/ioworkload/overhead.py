@@ -225,6 +225,7 @@ class Attached:
             if time.monotonic() >= deadline:
                 raise TracerError(f"not ready after {timeout:g} s ({self._ready_what()})")
             time.sleep(POLL)
+        self.sample_cpu()
         end = time.monotonic() + self.tracer.settle
         while time.monotonic() < end:
             if self.child.ended():
