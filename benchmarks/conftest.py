@@ -137,7 +137,7 @@ def pytest_collection_modifyitems(config, items):
     tracer = _session.get("tracer")
     if tracer is None:
         return
-    skip = pytest.mark.skip(reason=f"a speed target of untraced loops; not run under --tracer")
+    skip = pytest.mark.skip(reason="a speed target of untraced loops; not run under --tracer")
     for item in items:
         if item.module.__name__ == "test_bench_targets" or item.get_closest_marker("untraced"):
             item.add_marker(skip)

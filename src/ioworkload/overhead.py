@@ -18,7 +18,6 @@ import json
 import os
 import platform
 import re
-import shlex
 import shutil
 import signal
 import statistics
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 
 from ioworkload import registry, tracers as _tracers
 from ioworkload.errors import (EXIT_FAILED, EXIT_OK, ScenarioFailed, Unsupported, UsageError)
-from ioworkload.tracers import Target, Tracer
+from ioworkload.tracers import Target, Tracer, read_text as _read
 
 SCHEMA = "ioworkload-overhead/1"
 DEFAULT_ITERATIONS = 100_000
@@ -158,14 +157,6 @@ class Child:
     def stderr_tail(self) -> str:
         lines = [ln.strip() for ln in _read(self.stderr_path).splitlines() if ln.strip()]
         return lines[-1][:200] if lines else ""
-
-
-def _read(path: str) -> str:
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
 
 
 def _last_cpu(pid: int) -> int | None:
@@ -297,9 +288,7 @@ class Attached:
         rc = self.child.reap()
         if ended_alone and rc != 0:
             return self._died("during the run")
-        if self.child.stop_signal in ("SIGTERM", "SIGKILL"):
-            return f"tracer did not stop on SIGINT (needed {self.child.stop_signal})"
-        return None
+        return None  # a tracer that needed SIGTERM/SIGKILL is noted (stopped_by), not failed
 
     def counted(self) -> _tracers.Counted:
         try:
@@ -564,6 +553,7 @@ def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None)
         rc = ender.reap()
         run["tracer_cpus"] = sorted(att.cpus_seen)
         run["tracer_stopped_by"] = att.child.stop_signal if att.child else None
+        run["tracer_exit"] = att.child.exit_text() if att.child else None
         run["interrupts"] = _irq_delta(irq0, irq1)
         res = _workload_result(_read(out_path), rc, ender)
         run.update(ns_per_syscall=res["ns_per_syscall"], elapsed_ns=res["elapsed_ns"],
@@ -772,8 +762,17 @@ def format_table(rep: dict) -> str:
     out += ["", "slowdown: median of traced/untraced ns per syscall over runs paired by round; "
                 "accuracy: events the tracer reported / syscalls issued (from the workload's tallies); "
                 "IWI/CAL/RES: irq-work, function-call and reschedule interrupts per 1000 syscalls."]
+    for t in rep["tracers"]:
+        hard = [r["tracer_stopped_by"] for r in t["runs"] if r.get("tracer_stopped_by") in
+                ("SIGTERM", "SIGKILL")]
+        if hard:
+            out.append(f"note: {t['name']}: {len(hard)} of {len(t['runs'])} runs did not stop on "
+                       f"SIGINT within {STOP_GRACE:g} s ({', '.join(sorted(set(hard)))} needed)")
+        lost = sum((r.get("details") or {}).get("lost", 0) for r in t["runs"])
+        if lost:
+            out.append(f"note: {t['name']}: the tracer itself reported {lost:,} lost events")
     load = rep["environment"].get("loadavg")
-    if load is not None and load > 0.5:
+    if load is not None and load > 0.75 * (rep["environment"].get("cpus_online") or 1):
         out.append(f"note: load average {load:.2f} at the start: other processes shared these "
                    "CPUs, so the figures are noisier than on an idle machine")
     if rep["interrupted"]:
@@ -790,9 +789,10 @@ def check_plot(path: str) -> str:
     if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"--plot {path}: directory {parent} is not writable")
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib
     except ImportError:
         raise UsageError(f"--plot needs matplotlib: {PLOT_HINT}") from None
+    del matplotlib
     return ext
 
 
@@ -954,11 +954,11 @@ def study(opts: Options, tracers: list[Tracer], progress=None) -> dict:
 
 def main(argv: list[str]) -> int:
     opts, tracers, args = parse(argv)
-    progress = None
-    if not args.json and sys.stderr.isatty():
-        def progress(text):
-            sys.stderr.write(f"\r\033[K{text}")
-            sys.stderr.flush()
+    def show(text):
+        sys.stderr.write(f"\r\033[K{text}")
+        sys.stderr.flush()
+
+    progress = show if not args.json and sys.stderr.isatty() else None
     rep = study(opts, tracers, progress)
     if progress:
         sys.stderr.write("\r\033[K")

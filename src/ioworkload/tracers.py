@@ -62,7 +62,8 @@ class Counted:
     details: dict = field(default_factory=dict)
 
 
-def _read(path: str) -> str:
+def read_text(path: str) -> str:
+    """A file's text, or "" if it cannot be read (tracer output that was never written)."""
     try:
         with open(path, errors="replace") as f:
             return f.read()
@@ -115,10 +116,15 @@ def perf_event_fds(pid: int) -> int:
 
 def tracer_pid_of(tid: int) -> int:
     """The TracerPid of thread `tid` (0: not ptraced, or gone)."""
-    for line in _read(f"/proc/{tid}/status").splitlines():
+    for line in read_text(f"/proc/{tid}/status").splitlines():
         if line.startswith("TracerPid:"):
             return int(line.split()[1])
     return 0
+
+
+def _alternation(names) -> str:
+    """A regex group matching any of `names` literally."""
+    return "(" + "|".join(map(re.escape, names)) + ")"
 
 
 def _count_names(syscalls) -> dict[str, str]:
@@ -185,7 +191,7 @@ class _Perf(Tracer):
         reason = super().unavailable(sc) or _missing_tracepoints(self.syscalls_needed(sc))
         if reason:
             return reason
-        if os.geteuid() != 0 and _read("/proc/sys/kernel/perf_event_paranoid").strip() not in ("-1",):
+        if os.geteuid() != 0 and read_text("/proc/sys/kernel/perf_event_paranoid").strip() not in ("-1",):
             return "perf tracepoint events need root or kernel.perf_event_paranoid = -1"
         return None
 
@@ -219,7 +225,7 @@ class PerfStat(_Perf):
                 *self.events(t.syscalls), "-t", t.tid_list]
 
     def counted(self, t, stdout, stderr):
-        return Counted(*_perf_stat_total(_read(os.path.join(t.workdir, "perf-stat.csv"))))
+        return Counted(*_perf_stat_total(read_text(os.path.join(t.workdir, "perf-stat.csv"))))
 
 
 def _perf_stat_total(csv: str) -> tuple[int | None, dict]:
@@ -253,7 +259,7 @@ class Filtered(_Perf):
                 *self.events([self.unrelated(t.syscalls)]), "-t", t.tid_list]
 
     def counted(self, t, stdout, stderr):
-        seen, details = _perf_stat_total(_read(os.path.join(t.workdir, "perf-stat.csv")))
+        seen, details = _perf_stat_total(read_text(os.path.join(t.workdir, "perf-stat.csv")))
         return Counted(None, {"unrelated_events": seen, **details})
 
 
@@ -303,7 +309,7 @@ class PerfTrace(_Perf):
 
     def counted(self, t, stdout, stderr):
         names = _count_names(t.syscalls)
-        line_re = re.compile(r"\b(" + "|".join(map(re.escape, names)) + r")\(")
+        line_re = re.compile(r"\b" + _alternation(names) + r"\(")
         n = lost = 0
         with open(os.path.join(t.workdir, "perf-trace.txt"), errors="replace") as f:
             for line in f:
@@ -326,7 +332,7 @@ class _Strace(Tracer):
         reason = super().unavailable(sc)
         if reason:
             return reason
-        scope = _read("/proc/sys/kernel/yama/ptrace_scope").strip()
+        scope = read_text("/proc/sys/kernel/yama/ptrace_scope").strip()
         if os.geteuid() != 0 and scope not in ("", "0") and not self.starts_workload:
             return f"attaching with ptrace needs root here (kernel.yama.ptrace_scope = {scope})"
         if scope == "3":
@@ -348,7 +354,7 @@ class Strace(_Strace):
         return all(tracer_pid_of(tid) == tracer_pid for tid in t.tids)
 
     def counted(self, t, stdout, stderr):
-        return Counted(*_strace_c_total(_read(os.path.join(t.workdir, "strace-c.txt")), t.syscalls))
+        return Counted(*_strace_c_total(read_text(os.path.join(t.workdir, "strace-c.txt")), t.syscalls))
 
 
 def _strace_c_total(text: str, syscalls) -> tuple[int | None, dict]:
@@ -389,7 +395,7 @@ class StraceSeccomp(_Strace):
         return all(tracer_pid_of(tid) == tracer_pid for tid in t.tids)
 
     def counted(self, t, stdout, stderr):
-        line_re = re.compile(r"^(" + "|".join(map(re.escape, t.syscalls)) + r")\(")
+        line_re = re.compile("^" + _alternation(t.syscalls) + r"\(")
         n = 0
         for tid in t.tids:
             path = os.path.join(t.workdir, f"strace.{tid}")
@@ -473,7 +479,7 @@ class BpftracePrintf(_Bpftrace):
                                       for p, pred, s in self.probes(t, "enter"))
 
     def counted(self, t, stdout, stderr):
-        line_re = re.compile(r"^(" + "|".join(map(re.escape, t.syscalls)) + r") \d+$", re.M)
+        line_re = re.compile("^" + _alternation(t.syscalls) + r" \d+$", re.M)
         lost = sum(int(m[1]) for m in re.finditer(r"Lost (\d+) events", stdout + stderr))
         return Counted(len(line_re.findall(stdout)), {"lost": lost} if lost else {})
 
