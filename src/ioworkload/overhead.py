@@ -829,12 +829,16 @@ def write_plot(rep: dict, path: str) -> None:
     ax.axvline(1.0, color="grey", lw=0.8, ls=":")
     ax.set_xlabel("slowdown vs untraced, log scale (median of paired runs; whiskers: min-max)")
     amount = f"{rep['duration']:g} s" if rep["duration"] else f"{rep['iterations']:,} iterations"
+    import textwrap
     ax.set_title(f"ioworkload overhead: {rep['scenario']} ({amount} x {rep['repeat']} rounds)\n"
-                 f"{rep['machine']}", fontsize=9)
+                 + textwrap.fill(rep["machine"], 115), fontsize=9)
     if missing:
         fig.text(0.01, 0.01, "not measured: " + "; ".join(
             f"{t['name'][:30]} ({t['status']}: {(t['reason'] or '')[:60]})" for t in missing),
             fontsize=7, wrap=True)
+    if any(c == "#d62728" for c in colors):
+        ax.text(0.99, 0.01, "red: the tracer reported fewer events than were issued",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="#d62728")
     ax.grid(axis="x", which="both", alpha=0.25)
     fig.tight_layout(rect=(0, 0.04 if missing else 0, 1, 1))
     fig.savefig(path, format=os.path.splitext(path)[1].lower().lstrip("."), dpi=130)
