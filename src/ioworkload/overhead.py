@@ -472,7 +472,7 @@ def _wait_pid_line(stdout_path: str, child: Child) -> int:
             first = text.split("\n", 1)[0].strip()
             if first.isdigit():
                 return int(first)
-            raise TracerError(f"the workload printed {first[:80]!r} instead of its PID")
+            raise ScenarioFailed(f"the workload printed {first[:80]!r} instead of its PID")
         if child.ended():
             child.reap()
             what = child.stderr_tail()
