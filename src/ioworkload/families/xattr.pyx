@@ -4,7 +4,6 @@
 # value; an iteration is ior's call. Bodies that remove or change the attribute put the
 # setup's state back with one more declared call, so every iteration returns the same.
 
-import errno
 import os
 import tempfile
 
@@ -59,6 +58,7 @@ cdef extern from *:
         uint32_t size
         uint32_t flags
 
+from ioworkload.errors import errno_name
 from ioworkload.manifest import scenarios
 from ioworkload.probes import syscall_implemented
 
@@ -339,7 +339,7 @@ def user_xattrs_in_tmpdir():
             os.setxattr(f.fileno(), "user.ioworkload-probe", b"1")
     except OSError as e:
         return (f"the filesystem of {where} does not support user.* xattrs "
-                f"({errno.errorcode.get(e.errno, e.errno)})")
+                f"({errno_name(e.errno)}: {os.strerror(e.errno)})")
     return None
 
 
