@@ -9,6 +9,7 @@ from ioworkload._kernel cimport (
     iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_tally_ret,
     iow_stop_requested, iow_path, kernel,
 )
+from ioworkload.families._common cimport one_call_loop, open_file, create_file, close_fd0
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -63,30 +64,6 @@ cdef enum:
 cdef long long IOR_TIME = 1000000000   # ior's timestamps: 2001-09-09, whole seconds
 cdef const char *IGNORED_TARGET = b"ignored-relative-target"   # never created
 cdef const char *ONE_OMIT_TARGET = b"one-omit-target"
-
-
-cdef int open_file(iow_worker *w, const char *name) noexcept nogil:
-    """openat(AT_FDCWD, "<dir>/<name>", O_RDWR|O_CREAT, 0644) as setup event 0 (ior's flags);
-    the fd stays in w.fd[0], the path in w.path[0]. Returns 0 or -errno."""
-    w.fd[0] = iow_tally_ret(&w.setup[0], iow_sys4(
-        __NR_openat, AT_FDCWD, <long>iow_path(w, 0, name), O_RDWR | O_CREAT, 0o644))
-    return <int>w.fd[0] if w.fd[0] < 0 else 0
-
-
-cdef int create_file(iow_worker *w, const char *name) noexcept nogil:
-    """open_file, then close it (setup event 1): the file exists, no fd stays open."""
-    cdef int rc = open_file(w, name)
-    if rc < 0:
-        return rc
-    rc = <int>iow_tally_ret(&w.setup[1], iow_sys1(__NR_close, w.fd[0]))
-    w.fd[0] = -1
-    return rc
-
-
-cdef void close_file(iow_worker *w) noexcept nogil:
-    if w.fd[0] >= 0:
-        iow_tally_ret(&w.teardown[0], iow_sys1(__NR_close, w.fd[0]))
-        w.fd[0] = -1
 
 
 # ---- chmod / chown ----
@@ -169,100 +146,62 @@ cdef int one_omit_setup(iow_worker *w) noexcept nogil:
     return <int>iow_tally_ret(&w.setup[2], iow_sys1(__NR_close, fd))
 
 
+# The time arguments live in the worker's scratch buffer, set before the loop.
+ctypedef struct Times:
+    utimbuf buf                    # utime
+    __kernel_old_timeval tv[2]     # utimes, futimesat
+    __kernel_timespec ts[2]        # utimensat
+
+
+cdef Times *ior_times(iow_worker *w) noexcept nogil:
+    """ior's times, 1e9 s for access and modification, in every form the calls take."""
+    cdef Times *t = <Times *>w.scratch
+    t.buf.actime = IOR_TIME
+    t.buf.modtime = IOR_TIME
+    t.tv[0].tv_sec = IOR_TIME
+    t.tv[0].tv_usec = 0
+    t.tv[1] = t.tv[0]
+    t.ts[0].tv_sec = IOR_TIME
+    t.ts[0].tv_nsec = 0
+    t.ts[1] = t.ts[0]
+    return t
+
+
 cdef uint64_t utime_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef utimbuf times
-    cdef uint64_t i
-    times.actime = IOR_TIME
-    times.modtime = IOR_TIME
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(IOW_NR_utime, <long>w.path[0], <long>&times))
-    return n
-
-
-cdef void ior_timevals(__kernel_old_timeval *tv) noexcept nogil:
-    tv[0].tv_sec = IOR_TIME
-    tv[0].tv_usec = 0
-    tv[1] = tv[0]
+    return one_call_loop(w, n, IOW_NR_utime, <long>w.path[0], <long>&ior_times(w).buf)
 
 
 cdef uint64_t utimes_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef __kernel_old_timeval tv[2]
-    cdef uint64_t i
-    ior_timevals(tv)
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(IOW_NR_utimes, <long>w.path[0], <long>tv))
-    return n
+    return one_call_loop(w, n, IOW_NR_utimes, <long>w.path[0], <long>ior_times(w).tv)
 
 
 cdef uint64_t futimesat_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef __kernel_old_timeval tv[2]
-    cdef uint64_t i
-    ior_timevals(tv)
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys3(IOW_NR_futimesat, AT_FDCWD, <long>w.path[0], <long>tv))
-    return n
+    return one_call_loop(w, n, IOW_NR_futimesat, AT_FDCWD, <long>w.path[0], <long>ior_times(w).tv)
 
 
 cdef uint64_t utimensat_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef __kernel_timespec ts[2]
-    cdef uint64_t i
-    ts[0].tv_sec = IOR_TIME
-    ts[0].tv_nsec = 0
-    ts[1] = ts[0]
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys4(__NR_utimensat, AT_FDCWD, <long>w.path[0], <long>ts, 0))
-    return n
+    return one_call_loop(w, n, __NR_utimensat, AT_FDCWD, <long>w.path[0], <long>ior_times(w).ts, 0)
 
 
 cdef uint64_t double_omit_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef __kernel_timespec ts[2]
-    cdef uint64_t i
-    ts[0].tv_sec = 0
-    ts[0].tv_nsec = UTIME_OMIT
-    ts[1] = ts[0]
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        # Both times omitted: the kernel returns 0 before it even looks at the name.
-        iow_tally_ret(&w.iter[0], iow_sys4(__NR_utimensat, w.fd[0], <long>IGNORED_TARGET,
-                                           <long>ts, 0))
-    return n
+    cdef Times *t = ior_times(w)
+    t.ts[0].tv_sec = 0
+    t.ts[0].tv_nsec = UTIME_OMIT
+    t.ts[1] = t.ts[0]
+    # Both times omitted: the kernel returns 0 before it even looks at the name.
+    return one_call_loop(w, n, __NR_utimensat, w.fd[0], <long>IGNORED_TARGET, <long>t.ts, 0)
 
 
 cdef uint64_t one_omit_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef __kernel_timespec ts[2]
-    cdef uint64_t i
-    ts[0].tv_sec = 0
-    ts[0].tv_nsec = UTIME_OMIT      # access time left alone
-    ts[1].tv_sec = IOR_TIME         # modification time set
-    ts[1].tv_nsec = 0
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys4(__NR_utimensat, w.fd[0], <long>ONE_OMIT_TARGET,
-                                           <long>ts, 0))
-    return n
+    cdef Times *t = ior_times(w)
+    t.ts[0].tv_sec = 0
+    t.ts[0].tv_nsec = UTIME_OMIT      # access time left alone, modification time set
+    return one_call_loop(w, n, __NR_utimensat, w.fd[0], <long>ONE_OMIT_TARGET, <long>t.ts, 0)
 
 
 cdef uint64_t utime_enoent_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef utimbuf times
-    cdef char *missing = iow_path(w, 0, b"utime-enoent-missing.txt")
-    cdef uint64_t i
-    times.actime = IOR_TIME
-    times.modtime = IOR_TIME
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(IOW_NR_utime, <long>missing, <long>&times))
-    return n
+    return one_call_loop(w, n, IOW_NR_utime, <long>iow_path(w, 0, b"utime-enoent-missing.txt"),
+                         <long>&ior_times(w).buf)
 
 
 def _create(name):
@@ -282,7 +221,7 @@ _HAS_FCHMODAT2 = syscall_implemented("fchmodat2", __NR_fchmodat2, AT_FDCWD, 0, 0
 
 SCENARIOS = scenarios("metadata", [
     dict(name="chmod_basic", summary="chmod, fchmodat, fchmod, fchmodat2 on one file",
-         kernel=kernel(chmod_loop, chmod_setup, close_file), needs_dir=True,
+         kernel=kernel(chmod_loop, chmod_setup, close_fd0), needs_dir=True,
          setup=_open("chmodfile.txt"),
          iteration=['chmod("chmodfile.txt", 0640) -> 0',
                     'fchmodat(AT_FDCWD, "chmodfile.txt", 0644) -> 0',
@@ -294,7 +233,7 @@ SCENARIOS = scenarios("metadata", [
                "exact, so there the scenario is unsupported (probed) instead of expecting "
                "either result."),
     dict(name="chown_basic", summary="chown, lchown (symlink), fchownat, fchown with ids -1",
-         kernel=kernel(chown_loop, chown_setup, close_file), needs_dir=True,
+         kernel=kernel(chown_loop, chown_setup, close_fd0), needs_dir=True,
          setup=_open("chownfile.txt") + ['symlinkat("<dir>/chownfile.txt", AT_FDCWD, "chownlink") -> 0'],
          iteration=['chown("chownfile.txt", -1, -1) -> 0',
                     'lchown("chownlink", -1, -1) -> 0',
@@ -325,7 +264,7 @@ SCENARIOS = scenarios("metadata", [
          iteration=[f'utimensat(AT_FDCWD, "utimensatfile.txt", {_TV}, 0) -> 0']),
     dict(name="utime_utimensat_double_omit",
          summary="utimensat(dirfd, name, [UTIME_OMIT, UTIME_OMIT], 0): 0, name never resolved",
-         kernel=kernel(double_omit_loop, open_dir, close_file), needs_dir=True,
+         kernel=kernel(double_omit_loop, open_dir, close_fd0), needs_dir=True,
          setup=_OPEN_DIR,
          iteration=['utimensat(dirfd, "ignored-relative-target", [{0, UTIME_OMIT}, {0, UTIME_OMIT}], 0) -> 0'],
          teardown=_CLOSE,
@@ -335,7 +274,7 @@ SCENARIOS = scenarios("metadata", [
                "tests model the dirfd as O_PATH)."),
     dict(name="utime_utimensat_one_omit",
          summary="utimensat(dirfd, name, [UTIME_OMIT, {1e9, 0}], 0): only mtime set",
-         kernel=kernel(one_omit_loop, one_omit_setup, close_file), needs_dir=True,
+         kernel=kernel(one_omit_loop, one_omit_setup, close_fd0), needs_dir=True,
          setup=_OPEN_DIR + ['openat(dirfd, "one-omit-target", O_RDWR|O_CREAT, 0644) -> >=0',
                             "close(fd) -> 0"],
          iteration=['utimensat(dirfd, "one-omit-target", [{0, UTIME_OMIT}, {1000000000, 0}], 0) -> 0'],

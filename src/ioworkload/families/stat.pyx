@@ -5,15 +5,11 @@
 # numbers, never as newfstatat/faccessat.
 
 from libc.stdint cimport uint64_t
-from ioworkload._kernel cimport (
-    iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_tally_ret,
-    iow_stop_requested, iow_path, kernel,
-)
+from ioworkload._kernel cimport iow_worker, iow_sys2, iow_tally_ret, iow_stop_requested, iow_path, kernel
+from ioworkload.families._common cimport one_call_loop, open_file, create_file, close_fd0
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
-        __NR_openat
-        __NR_close
         __NR_statx
         __NR_faccessat
         __NR_statfs
@@ -27,8 +23,6 @@ cdef extern from "iow_syscall.h" nogil:
 cdef extern from "<fcntl.h>" nogil:
     enum:
         AT_FDCWD
-        O_RDWR
-        O_CREAT
 
 cdef extern from "<unistd.h>" nogil:
     enum:
@@ -51,30 +45,6 @@ cdef enum:
 # into the worker's 256 KiB scratch buffer; nothing reads it back.
 cdef inline long out_buf(iow_worker *w) noexcept nogil:
     return <long>w.scratch
-
-
-cdef int open_file(iow_worker *w, const char *name) noexcept nogil:
-    """openat(AT_FDCWD, "<dir>/<name>", O_RDWR|O_CREAT, 0644) as setup event 0 (ior's flags);
-    the fd stays in w.fd[0], the path in w.path[0]. Returns 0 or -errno."""
-    w.fd[0] = iow_tally_ret(&w.setup[0], iow_sys4(
-        __NR_openat, AT_FDCWD, <long>iow_path(w, 0, name), O_RDWR | O_CREAT, 0o644))
-    return <int>w.fd[0] if w.fd[0] < 0 else 0
-
-
-cdef int create_file(iow_worker *w, const char *name) noexcept nogil:
-    """open_file, then close it (setup event 1): the file exists, no fd stays open."""
-    cdef int rc = open_file(w, name)
-    if rc < 0:
-        return rc
-    rc = <int>iow_tally_ret(&w.setup[1], iow_sys1(__NR_close, w.fd[0]))
-    w.fd[0] = -1
-    return rc
-
-
-cdef void close_file(iow_worker *w) noexcept nogil:
-    if w.fd[0] >= 0:
-        iow_tally_ret(&w.teardown[0], iow_sys1(__NR_close, w.fd[0]))
-        w.fd[0] = -1
 
 
 # ---- setups: one per file name ior uses ----
@@ -104,100 +74,50 @@ cdef int statfsfile_setup(iow_worker *w) noexcept nogil:
     return open_file(w, b"statfsfile.txt")
 
 
-# ---- loops ----
+# ---- loops: the file's path is w.path[0], its open fd (where kept) w.fd[0] ----
 
 cdef uint64_t stat_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(IOW_NR_stat, <long>w.path[0], out_buf(w)))
-    return n
+    return one_call_loop(w, n, IOW_NR_stat, <long>w.path[0], out_buf(w))
 
 
 cdef uint64_t fstat_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(IOW_NR_fstat, w.fd[0], out_buf(w)))
-    return n
+    return one_call_loop(w, n, IOW_NR_fstat, w.fd[0], out_buf(w))
 
 
 cdef uint64_t lstat_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(IOW_NR_lstat, <long>w.path[0], out_buf(w)))
-    return n
+    return one_call_loop(w, n, IOW_NR_lstat, <long>w.path[0], out_buf(w))
 
 
 cdef uint64_t newfstatat_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys4(IOW_NR_newfstatat, AT_FDCWD, <long>w.path[0], out_buf(w), 0))
-    return n
+    return one_call_loop(w, n, IOW_NR_newfstatat, AT_FDCWD, <long>w.path[0], out_buf(w), 0)
 
 
 cdef uint64_t statx_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys5(__NR_statx, AT_FDCWD, <long>w.path[0], 0,
-                                           STATX_BASIC_STATS, out_buf(w)))
-    return n
+    return one_call_loop(w, n, __NR_statx, AT_FDCWD, <long>w.path[0], 0, STATX_BASIC_STATS,
+                         out_buf(w))
 
 
 cdef uint64_t access_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(IOW_NR_access, <long>w.path[0], R_OK))
-    return n
+    return one_call_loop(w, n, IOW_NR_access, <long>w.path[0], R_OK)
 
 
 cdef uint64_t faccessat_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        # The 3-argument faccessat (no flags word), which Go's Faccessat(..., 0) issues.
-        iow_tally_ret(&w.iter[0], iow_sys3(__NR_faccessat, AT_FDCWD, <long>w.path[0], R_OK))
-    return n
+    # The faccessat without a flags word, which Go's Faccessat(..., 0) issues.
+    return one_call_loop(w, n, __NR_faccessat, AT_FDCWD, <long>w.path[0], R_OK)
 
 
 cdef uint64_t stat_enoent_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef char *missing = iow_path(w, 0, b"stat-enoent-missing.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(IOW_NR_stat, <long>missing, out_buf(w)))
-    return n
+    return one_call_loop(w, n, IOW_NR_stat, <long>iow_path(w, 0, b"stat-enoent-missing.txt"),
+                         out_buf(w))
 
 
 cdef uint64_t access_enoent_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef char *missing = iow_path(w, 0, b"access-enoent-missing.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(IOW_NR_access, <long>missing, R_OK))
-    return n
+    return one_call_loop(w, n, IOW_NR_access, <long>iow_path(w, 0, b"access-enoent-missing.txt"),
+                         R_OK)
 
 
 cdef uint64_t fstat_ebadf_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(IOW_NR_fstat, FD_NEVER_OPEN, out_buf(w)))
-    return n
+    return one_call_loop(w, n, IOW_NR_fstat, FD_NEVER_OPEN, out_buf(w))
 
 
 cdef uint64_t statfs_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -227,7 +147,7 @@ SCENARIOS = scenarios("stat", [
          iteration=['stat("statfile.txt", &st) -> 0'],
          requires=[legacy_syscall("stat")]),
     dict(name="stat_fstat", summary="fstat(fd) on an open file: tracepoint newfstat",
-         kernel=kernel(fstat_loop, fstatfile_setup, close_file), needs_dir=True,
+         kernel=kernel(fstat_loop, fstatfile_setup, close_fd0), needs_dir=True,
          setup=_open("fstatfile.txt"),
          iteration=["fstat(fd, &st) -> 0"],
          teardown=_CLOSE,
@@ -273,7 +193,7 @@ SCENARIOS = scenarios("stat", [
          notes="ior sleeps 20 ms between its 20 calls to survive dropped events; one "
                "iteration is one call, no sleep."),
     dict(name="stat_statfs", summary="statfs(path) then fstatfs(fd) of the same open file",
-         kernel=kernel(statfs_loop, statfsfile_setup, close_file), needs_dir=True,
+         kernel=kernel(statfs_loop, statfsfile_setup, close_fd0), needs_dir=True,
          setup=_open("statfsfile.txt"),
          iteration=['statfs("statfsfile.txt", &sfs) -> 0', "fstatfs(fd, &sfs) -> 0"],
          teardown=_CLOSE),

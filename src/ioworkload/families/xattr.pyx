@@ -10,14 +10,13 @@ import tempfile
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport strlen
 from ioworkload._kernel cimport (
-    iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6, iow_tally_ret,
-    iow_stop_requested, iow_path, kernel,
+    iow_worker, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6, iow_tally_ret,
+    iow_stop_requested, kernel,
 )
+from ioworkload.families._common cimport one_call_loop, open_file, create_file, close_fd0
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
-        __NR_openat
-        __NR_close
         __NR_setxattr
         __NR_lsetxattr
         __NR_fsetxattr
@@ -38,22 +37,25 @@ cdef extern from "iow_syscall.h" nogil:
 cdef extern from "<fcntl.h>" nogil:
     enum:
         AT_FDCWD
-        O_RDWR
-        O_CREAT
 
 cdef extern from *:
     """
-    #include <stdint.h>
-    /* struct xattr_args of <linux/xattr.h> (Linux 6.13, for setxattrat/getxattrat): the
-     * value buffer as a u64 user pointer, its size, XATTR_CREATE/REPLACE flags. The 6.1
-     * headers here predate it, so it is spelled out under our own name. */
-    struct iow_xattr_args {
-        uint64_t value __attribute__((aligned(8)));
-        uint32_t size;
-        uint32_t flags;
+    #include "iow_config.h"
+    #if HAVE_STRUCT_XATTR_ARGS
+    #include <linux/xattr.h>
+    #else
+    #include <linux/types.h>
+    /* struct xattr_args of <linux/xattr.h> (Linux 6.13, for setxattrat/getxattrat): the value
+     * buffer as a u64 user pointer, its size, XATTR_CREATE/REPLACE flags. Headers older than
+     * 6.13 (this host's are 6.1) lack it. */
+    struct xattr_args {
+        __aligned_u64 value;
+        __u32 size;
+        __u32 flags;
     };
+    #endif
     """
-    struct iow_xattr_args:
+    struct xattr_args:
         uint64_t value
         uint32_t size
         uint32_t flags
@@ -85,7 +87,7 @@ cdef const char *LREMOVEXATTR_VALUE = b"lremovexattr-value"
 cdef const char *FD_VALUE = b"fxattr-value"                          # 12
 
 ctypedef struct XattrBufs:
-    iow_xattr_args args
+    xattr_args args
     char value[BUF_BYTES]
     char names[BUF_BYTES]
 
@@ -94,22 +96,17 @@ cdef inline XattrBufs *bufs(iow_worker *w) noexcept nogil:
     return <XattrBufs *>w.scratch
 
 
-cdef int open_file(iow_worker *w) noexcept nogil:
-    """openat(AT_FDCWD, "<dir>/xattrfile.txt", O_RDWR|O_CREAT, 0644) as setup event 0 (ior's
-    flags); the fd stays in w.fd[0], the path in w.path[0]. Returns 0 or -errno."""
-    w.fd[0] = iow_tally_ret(&w.setup[0], iow_sys4(
-        __NR_openat, AT_FDCWD, <long>iow_path(w, 0, b"xattrfile.txt"), O_RDWR | O_CREAT, 0o644))
-    return <int>w.fd[0] if w.fd[0] < 0 else 0
+cdef const char *FILE_NAME = b"xattrfile.txt"
 
 
-cdef int create_file(iow_worker *w) noexcept nogil:
-    """open_file, then close it (setup event 1)."""
-    cdef int rc = open_file(w)
-    if rc < 0:
-        return rc
-    rc = <int>iow_tally_ret(&w.setup[1], iow_sys1(__NR_close, w.fd[0]))
-    w.fd[0] = -1
-    return rc
+cdef int plain_file_setup(iow_worker *w) noexcept nogil:
+    """openat + close of xattrfile.txt (setup events 0, 1); its path is w.path[0]."""
+    return create_file(w, FILE_NAME)
+
+
+cdef int open_file_setup(iow_worker *w) noexcept nogil:
+    """openat of xattrfile.txt (setup event 0), the fd kept in w.fd[0]."""
+    return open_file(w, FILE_NAME)
 
 
 cdef inline long set_value(iow_worker *w, const char *value) noexcept nogil:
@@ -118,17 +115,11 @@ cdef inline long set_value(iow_worker *w, const char *value) noexcept nogil:
 
 
 cdef int xattr_file(iow_worker *w, const char *value) noexcept nogil:
-    """create_file, then set user.ior to `value` (setup event 2)."""
-    cdef int rc = create_file(w)
+    """plain_file_setup, then set user.ior to `value` (setup event 2)."""
+    cdef int rc = plain_file_setup(w)
     if rc < 0:
         return rc
     return <int>iow_tally_ret(&w.setup[2], set_value(w, value))
-
-
-cdef void close_file(iow_worker *w) noexcept nogil:
-    if w.fd[0] >= 0:
-        iow_tally_ret(&w.teardown[0], iow_sys1(__NR_close, w.fd[0]))
-        w.fd[0] = -1
 
 
 # ---- setups: ior's value per scenario ----
@@ -172,111 +163,76 @@ cdef int lremovexattr_setup(iow_worker *w) noexcept nogil:
 
 # ---- loops ----
 
+cdef uint64_t then_set_back_loop(iow_worker *w, uint64_t n, const char *value, long nr,
+                                 long a, long b, long c=0, long d=0, long e=0) noexcept nogil:
+    """Iteration: nr(a..e), which removes or changes user.ior (event 0), then setxattr of the
+    setup's `value` (event 1), so the next iteration finds what the first one found."""
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_tally_ret(&w.iter[0], iow_sys6(nr, a, b, c, d, e, 0))
+        iow_tally_ret(&w.iter[1], set_value(w, value))
+    return n
+
+
 cdef uint64_t getxattrat_loop(iow_worker *w, uint64_t n) noexcept nogil:
     cdef XattrBufs *b = bufs(w)
-    cdef uint64_t i
     b.args.value = <uint64_t>b.value
     b.args.size = BUF_BYTES
     b.args.flags = 0
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys6(__NR_getxattrat, AT_FDCWD, <long>w.path[0], 0,
-                                           <long>NAME, <long>&b.args, sizeof(iow_xattr_args)))
-    return n
+    return one_call_loop(w, n, __NR_getxattrat, AT_FDCWD, <long>w.path[0], 0, <long>NAME,
+                         <long>&b.args, sizeof(xattr_args))
 
 
 cdef uint64_t listxattrat_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef XattrBufs *b = bufs(w)
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys5(__NR_listxattrat, AT_FDCWD, <long>w.path[0], 0,
-                                           <long>b.names, BUF_BYTES))
-    return n
+    return one_call_loop(w, n, __NR_listxattrat, AT_FDCWD, <long>w.path[0], 0,
+                         <long>bufs(w).names, BUF_BYTES)
 
 
 cdef uint64_t removexattrat_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys4(__NR_removexattrat, AT_FDCWD, <long>w.path[0], 0,
-                                           <long>NAME))
-        iow_tally_ret(&w.iter[1], set_value(w, REMOVEXATTRAT_VALUE))
-    return n
+    return then_set_back_loop(w, n, REMOVEXATTRAT_VALUE, __NR_removexattrat, AT_FDCWD,
+                              <long>w.path[0], 0, <long>NAME)
 
 
 cdef uint64_t getxattr_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef XattrBufs *b = bufs(w)
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys4(__NR_getxattr, <long>w.path[0], <long>NAME,
-                                           <long>b.value, BUF_BYTES))
-    return n
+    return one_call_loop(w, n, __NR_getxattr, <long>w.path[0], <long>NAME, <long>bufs(w).value,
+                         BUF_BYTES)
 
 
 cdef uint64_t getxattr_size_probe_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys4(__NR_getxattr, <long>w.path[0], <long>NAME, 0, 0))
-    return n
+    return one_call_loop(w, n, __NR_getxattr, <long>w.path[0], <long>NAME, 0, 0)
 
 
 cdef uint64_t lgetxattr_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef XattrBufs *b = bufs(w)
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys4(__NR_lgetxattr, <long>w.path[0], <long>NAME,
-                                           <long>b.value, BUF_BYTES))
-    return n
+    return one_call_loop(w, n, __NR_lgetxattr, <long>w.path[0], <long>NAME, <long>bufs(w).value,
+                         BUF_BYTES)
 
 
 cdef uint64_t listxattr_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef XattrBufs *b = bufs(w)
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys3(__NR_listxattr, <long>w.path[0], <long>b.names, BUF_BYTES))
-    return n
+    return one_call_loop(w, n, __NR_listxattr, <long>w.path[0], <long>bufs(w).names, BUF_BYTES)
 
 
 cdef uint64_t listxattr_size_probe_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys3(__NR_listxattr, <long>w.path[0], 0, 0))
-    return n
+    return one_call_loop(w, n, __NR_listxattr, <long>w.path[0], 0, 0)
 
 
 cdef uint64_t llistxattr_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef XattrBufs *b = bufs(w)
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys3(__NR_llistxattr, <long>w.path[0], <long>b.names, BUF_BYTES))
-    return n
+    return one_call_loop(w, n, __NR_llistxattr, <long>w.path[0], <long>bufs(w).names, BUF_BYTES)
 
 
 cdef uint64_t lsetxattr_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys5(__NR_lsetxattr, <long>w.path[0], <long>NAME,
-                                           <long>LSET_UPDATED_VALUE, strlen(LSET_UPDATED_VALUE), 0))
-        iow_tally_ret(&w.iter[1], set_value(w, LSET_INITIAL_VALUE))
-    return n
+    return then_set_back_loop(w, n, LSET_INITIAL_VALUE, __NR_lsetxattr, <long>w.path[0],
+                              <long>NAME, <long>LSET_UPDATED_VALUE, strlen(LSET_UPDATED_VALUE), 0)
+
+
+cdef uint64_t removexattr_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return then_set_back_loop(w, n, REMOVEXATTR_VALUE, __NR_removexattr, <long>w.path[0], <long>NAME)
+
+
+cdef uint64_t lremovexattr_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return then_set_back_loop(w, n, LREMOVEXATTR_VALUE, __NR_lremovexattr, <long>w.path[0],
+                              <long>NAME)
 
 
 cdef uint64_t setxattrat_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -289,28 +245,9 @@ cdef uint64_t setxattrat_loop(iow_worker *w, uint64_t n) noexcept nogil:
         if iow_stop_requested(w):
             return i
         iow_tally_ret(&w.iter[0], iow_sys6(__NR_setxattrat, AT_FDCWD, <long>w.path[0], 0,
-                                           <long>NAME, <long>&b.args, sizeof(iow_xattr_args)))
+                                           <long>NAME, <long>&b.args, sizeof(xattr_args)))
+        # The file started without the attribute: take it away again.
         iow_tally_ret(&w.iter[1], iow_sys2(__NR_removexattr, <long>w.path[0], <long>NAME))
-    return n
-
-
-cdef uint64_t removexattr_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(__NR_removexattr, <long>w.path[0], <long>NAME))
-        iow_tally_ret(&w.iter[1], set_value(w, REMOVEXATTR_VALUE))
-    return n
-
-
-cdef uint64_t lremovexattr_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(__NR_lremovexattr, <long>w.path[0], <long>NAME))
-        iow_tally_ret(&w.iter[1], set_value(w, LREMOVEXATTR_VALUE))
     return n
 
 
@@ -427,7 +364,7 @@ SCENARIOS = scenarios("xattr", [
          requires=_USER,
          notes="The setxattr restores ior's initial value, so every lsetxattr is a real update."),
     dict(name="xattr_setxattrat", summary="setxattrat(AT_FDCWD, path, 0, \"user.ior\", &args, 16), then remove",
-         kernel=kernel(setxattrat_loop, create_file), needs_dir=True,
+         kernel=kernel(setxattrat_loop, plain_file_setup), needs_dir=True,
          setup=_CREATE,
          iteration=['setxattrat(AT_FDCWD, path, 0, "user.ior", &{value="setxattrat-value", size=16, '
                     'flags=0}, 16) -> 0',
@@ -446,7 +383,7 @@ SCENARIOS = scenarios("xattr", [
          iteration=['lremovexattr(path, "user.ior") -> 0', _restore(LREMOVEXATTR_VALUE)],
          requires=_USER),
     dict(name="xattr_fd", summary="fsetxattr, fgetxattr, flistxattr, fremovexattr on one open fd",
-         kernel=kernel(fd_loop, open_file, close_file), needs_dir=True,
+         kernel=kernel(fd_loop, open_file_setup, close_fd0), needs_dir=True,
          setup=['openat(AT_FDCWD, "xattrfile.txt", O_RDWR|O_CREAT, 0644) -> >=0'],
          iteration=['fsetxattr(fd, "user.ior", "fxattr-value", 12, 0) -> 0',
                     'fgetxattr(fd, "user.ior", buf, 256) -> 12',
