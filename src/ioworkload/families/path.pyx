@@ -134,7 +134,8 @@ cdef uint64_t plan_loop(iow_worker *w, uint64_t n) noexcept nogil:
 cdef long create_file(iow_worker *w, int ev, int slot, const char *name) noexcept nogil:
     """openat(O_CREAT) + close of an empty <dir>/<name>: 2 events. 0 or -errno."""
     cdef long fd = iow_tally_ret(&w.setup[ev], iow_sys4(
-        __NR_openat, AT_FDCWD, <long>iow_path(w, slot, name), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644))
+        __NR_openat, AT_FDCWD, <long>iow_path(w, slot, name),
+        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644))
     if fd < 0:
         return fd
     return iow_tally_ret(&w.setup[ev + 1], iow_sys1(__NR_close, fd))
@@ -234,7 +235,8 @@ cdef int link_symlinkat_setup(iow_worker *w) noexcept nogil:
 
 cdef int link_readlinkat_setup(iow_worker *w) noexcept nogil:
     cdef long ret = iow_tally_ret(&w.setup[0], iow_sys2(
-        IOW_NR_symlink, <long>iow_path(w, 0, b"original.txt"), <long>iow_path(w, 1, b"readlinkat-link.txt")))
+        IOW_NR_symlink, <long>iow_path(w, 0, b"original.txt"),
+        <long>iow_path(w, 1, b"readlinkat-link.txt")))
     if ret >= 0:
         ret = open_dir(w, 1)
     plan_call(w, __NR_readlinkat, w.fd[0], <long><const char *>b"readlinkat-link.txt",
@@ -393,7 +395,8 @@ cdef long stage_string(iow_worker *w, int ev, int k, const char *name) noexcept 
     memcpy(file_name, b"faulted-page-0", 15)
     file_name[13] = <char>(48 + k)
     w.fd[k] = iow_tally_ret(&w.setup[ev], iow_sys4(
-        __NR_openat, AT_FDCWD, <long>iow_path(w, 14, file_name), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600))
+        __NR_openat, AT_FDCWD, <long>iow_path(w, 14, file_name),
+        O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600))
     if w.fd[k] < 0:
         return w.fd[k]
     memset(w.path[15], 0, IOW_PATH_MAX)
@@ -434,7 +437,7 @@ cdef int path_faulted_names_setup(iow_worker *w) noexcept nogil:
         ret = stage_string(w, 12, 5, b"faulted-rename-b")   # rename 2: old
     if ret >= 0:
         ret = stage_string(w, 14, 6, b"faulted-rename-a")   # rename 3: new
-    iow_path(w, 1, b"faulted-rename-c")                           # the ordinary (heap) name
+    iow_path(w, 1, b"faulted-rename-c")   # the ordinary (heap) name of renames 2 and 3
     return <int>ret
 
 cdef uint64_t path_faulted_names_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -514,7 +517,8 @@ def _stage(names):
     """Setup events of stage_string() for each name."""
     out = []
     for k, name in enumerate(names):
-        out += [f"openat(AT_FDCWD, \"<dir>/faulted-page-{k}\", O_RDWR|O_CREAT|O_TRUNC|O_CLOEXEC, 0600) -> >=0",
+        out += [f"openat(AT_FDCWD, \"<dir>/faulted-page-{k}\", O_RDWR|O_CREAT|O_TRUNC|O_CLOEXEC, "
+                "0600) -> >=0",
                 f"write(fd, \"<dir>/{name}\\0\" padded, 512) -> 512"]
     return out
 
@@ -553,7 +557,8 @@ SCENARIOS = scenarios("path", [
          iteration=["rename(\"<dir>/oldname.txt\", \"<dir>/newname.txt\") -> 0",
                     "rename(\"<dir>/newname.txt\", \"<dir>/oldname.txt\") -> 0"],
          requires=[_RENAME]),
-    dict(name="rename_renameat", summary="renameat(dirfd, renameat-old.txt, dirfd, renameat-new.txt), and back",
+    dict(name="rename_renameat",
+         summary="renameat(dirfd, renameat-old.txt, dirfd, renameat-new.txt), and back",
          kernel=kernel(plan_loop, rename_renameat_setup, close_dir), **_DIR,
          setup=_create("renameat-old.txt") + [_DIRFD],
          iteration=["renameat(dirfd, \"renameat-old.txt\", dirfd, \"renameat-new.txt\") -> 0",
@@ -577,7 +582,8 @@ SCENARIOS = scenarios("path", [
                     "RENAME_NOREPLACE) -> -EEXIST"],
          teardown=_CLOSE_DIRFD),
     # link
-    dict(name="link_basic", summary="link + symlink + readlink (legacy numbers) of original.txt, then unlink both",
+    dict(name="link_basic",
+         summary="link + symlink + readlink (legacy numbers) of original.txt, then unlink both",
          kernel=kernel(plan_loop, link_basic_setup), **_DIR,
          setup=_create("original.txt"),
          iteration=["link(\"<dir>/original.txt\", \"<dir>/hardlink.txt\") -> 0",
@@ -590,13 +596,15 @@ SCENARIOS = scenarios("path", [
          notes="readlink returns the length of the absolute target \"<dir>/original.txt\", "
                "which depends on $TMPDIR: the manifest states strlen(\"/original.txt\") as "
                "lower bound."),
-    dict(name="link_linkat", summary="linkat(dirfd, linkat-original.txt, dirfd, linkat-hard.txt, 0), then unlinkat",
+    dict(name="link_linkat",
+         summary="linkat(dirfd, linkat-original.txt, dirfd, linkat-hard.txt, 0), then unlinkat",
          kernel=kernel(plan_loop, link_linkat_setup, close_dir), **_DIR,
          setup=_create("linkat-original.txt") + [_DIRFD],
          iteration=["linkat(dirfd, \"linkat-original.txt\", dirfd, \"linkat-hard.txt\", 0) -> 0",
                     "unlinkat(dirfd, \"linkat-hard.txt\", 0) -> 0"],
          teardown=_CLOSE_DIRFD),
-    dict(name="link_symlinkat", summary="symlinkat(absolute target, dirfd, symlinkat-link.txt), then unlinkat",
+    dict(name="link_symlinkat",
+         summary="symlinkat(absolute target, dirfd, symlinkat-link.txt), then unlinkat",
          kernel=kernel(plan_loop, link_symlinkat_setup, close_dir), **_DIR,
          setup=[_DIRFD],
          iteration=["symlinkat(\"<dir>/symlinkat-target.txt\", dirfd, \"symlinkat-link.txt\") -> 0",
@@ -630,14 +638,16 @@ SCENARIOS = scenarios("path", [
     # unlink
     dict(name="unlink_basic", summary="create unlinkme.txt, close, unlink it (legacy number)",
          kernel=kernel(plan_loop, unlink_basic_setup), **_DIR,
-         iteration=["openat(AT_FDCWD, \"<dir>/unlinkme.txt\", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644) -> >=0",
+         iteration=["openat(AT_FDCWD, \"<dir>/unlinkme.txt\", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, "
+                    "0644) -> >=0",
                     "close(fd) -> 0",
                     "unlink(\"<dir>/unlinkme.txt\") -> 0"],
          requires=[legacy_syscall("unlink")]),
     dict(name="unlink_unlinkat", summary="create unlinkat-file.txt under dirfd, close, unlinkat it",
          kernel=kernel(plan_loop, unlink_unlinkat_setup, close_dir), **_DIR,
          setup=[_DIRFD],
-         iteration=["openat(dirfd, \"unlinkat-file.txt\", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644) -> >=0",
+         iteration=["openat(dirfd, \"unlinkat-file.txt\", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, "
+                    "0644) -> >=0",
                     "close(fd) -> 0",
                     "unlinkat(dirfd, \"unlinkat-file.txt\", 0) -> 0"],
          teardown=_CLOSE_DIRFD),
@@ -712,7 +722,8 @@ SCENARIOS = scenarios("path", [
                     "rmdir(\"<dir>/subdir\") -> 0"],
          requires=[legacy_syscall("mkdir"), legacy_syscall("rmdir")],
          notes="ior's syscall.Access is faccessat (not the legacy access), as here."),
-    dict(name="dir_mkdirat", summary="mkdirat(AT_FDCWD, mkdirat-subdir, 0755), then unlinkat(AT_REMOVEDIR)",
+    dict(name="dir_mkdirat",
+         summary="mkdirat(AT_FDCWD, mkdirat-subdir, 0755), then unlinkat(AT_REMOVEDIR)",
          kernel=kernel(plan_loop, dir_mkdirat_setup), **_DIR,
          iteration=["mkdirat(AT_FDCWD, \"<dir>/mkdirat-subdir\", 0755) -> 0",
                     "unlinkat(AT_FDCWD, \"<dir>/mkdirat-subdir\", AT_REMOVEDIR) -> 0"]),
