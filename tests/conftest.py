@@ -37,3 +37,24 @@ def kernel_can_verify() -> str | None:
     if os.geteuid() != 0:
         return "kernel-witnessed verification needs root here"
     return None
+
+
+@pytest.fixture
+def run_keeping_dir(monkeypatch, tmp_path):
+    """Run a scenario in-process but keep its private directory for inspection (under
+    tmp_path, which pytest removes): returns (Result, [per-worker dir Paths])."""
+    import tempfile
+
+    import ioworkload
+    from ioworkload import runner
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(runner.shutil, "rmtree", lambda *a, **k: None)
+
+    def _run(name, iterations=1, threads=1):
+        res = ioworkload.run(name, iterations=iterations, threads=threads)
+        assert res.ok, res.mismatches
+        root = tmp_path / os.path.basename(res.tmpdir)
+        return res, [root / f"w{i}" for i in range(threads)]
+
+    return _run
