@@ -40,9 +40,9 @@ def kernel_can_verify() -> str | None:
 
 
 @pytest.fixture
-def run_keeping_dir(monkeypatch, tmp_path):
-    """Run a scenario in-process but keep its private directory for inspection (under
-    tmp_path, which pytest removes): returns (Result, [per-worker dir Paths])."""
+def run_files(monkeypatch, tmp_path):
+    """Run a scenario in-process, keeping its private directories (under tmp_path, which pytest
+    removes): returns each worker's files as {name: content}."""
     import tempfile
 
     import ioworkload
@@ -55,6 +55,6 @@ def run_keeping_dir(monkeypatch, tmp_path):
         res = ioworkload.run(name, iterations=iterations, threads=threads)
         assert res.ok, res.mismatches
         root = tmp_path / os.path.basename(res.tmpdir)
-        return res, [root / f"w{i}" for i in range(threads)]
+        return [{p.name: p.read_bytes() for p in (root / f"w{i}").iterdir()} for i in range(threads)]
 
     return _run

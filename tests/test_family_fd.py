@@ -42,12 +42,9 @@ FILES = {
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
-def test_files_have_ior_names_and_contents(name, run_keeping_dir):
+def test_files_have_ior_names_and_contents(name, run_files):
     iterations, want = FILES[name]
-    _, dirs = run_keeping_dir(name, iterations=iterations, threads=2)
-    for d in dirs:
-        got = {p.name: p.read_bytes() for p in d.iterdir()}
-        assert got == want
+    assert run_files(name, iterations=iterations, threads=2) == [want, want]
 
 
 def test_every_fd_scenario_with_files_is_checked():

@@ -11,7 +11,6 @@ FILES = {
 
 
 @pytest.mark.parametrize("name", sorted(FILES))
-def test_file_has_ior_name_and_content(name, run_keeping_dir):
+def test_file_has_ior_name_and_content(name, run_files):
     filename, content = FILES[name]
-    _, dirs = run_keeping_dir(name, iterations=3)
-    assert {p.name: p.read_bytes() for p in dirs[0].iterdir()} == {filename: content}
+    assert run_files(name, iterations=3) == [{filename: content}]

@@ -73,6 +73,7 @@ cdef enum:
     DUPFD_MIN_TOO_HIGH = 1 << 30
     BAD_DUP3_FLAGS = 0xBAD
     UNTRACKED_FILES = 64     # ior's count: enough closes to catch a racy procfs resolver
+    THE_FD = -1              # open_call_close_loop: pass the opened fd as the second argument
 
 cdef int OPEN_FLAGS = O_RDWR | O_CREAT   # ior's syscall.Open(path, O_RDWR|O_CREAT, 0644)
 cdef int FILE_MODE = 0o644
@@ -167,6 +168,16 @@ cdef void dup_into_block(iow_worker *w, int count) noexcept nogil:
         iow_tally_ret(&w.iter[k], iow_sys3(__NR_dup3, w.fd[k], fixed_fd(w, SLOT_RANGE + k), 0))
 
 
+cdef uint64_t repeat_call(iow_worker *w, uint64_t n, long nr, long a, long b, long c) noexcept nogil:
+    """Each iteration: the one syscall nr(a, b, c) (iteration event 0)."""
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_tally_ret(&w.iter[0], iow_sys3(nr, a, b, c))
+    return n
+
+
 # ---- close ----
 
 cdef uint64_t close_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -242,12 +253,7 @@ cdef uint64_t close_range_cloexec_loop(iow_worker *w, uint64_t n) noexcept nogil
 
 
 cdef uint64_t close_invalid_fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        close_fd(&w.iter[0], INVALID_FD)
-    return n
+    return repeat_call(w, n, __NR_close, INVALID_FD, 0, 0)
 
 
 cdef int close_double_close_setup(iow_worker *w) noexcept nogil:
@@ -268,12 +274,7 @@ cdef uint64_t close_double_close_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 
 cdef uint64_t close_range_empty_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys3(__NR_close_range, 9000, 9999, 0))
-    return n
+    return repeat_call(w, n, __NR_close_range, 9000, 9999, 0)
 
 
 # close-untracked: 64 files; each is closed and a pipe2 at once takes its number back.
@@ -306,13 +307,15 @@ cdef uint64_t close_untracked_loop(iow_worker *w, uint64_t n) noexcept nogil:
             if i > 0:
                 write_str(&w.iter[1], w.fd[i], JUST_BEFORE_CLOSE)
             close_fd(&w.iter[2], w.fd[i])
-            # The lowest free number is the one just closed: the pipe's read end takes it.
+            # The lowest free number is the one just closed (with one worker): the pipe's read
+            # end takes it.
             if iow_tally_ret(&w.iter[3], iow_sys3(__NR_pipe2, <long>st.pipefd, O_CLOEXEC, 0)) == 0:
                 w.fd[i] = st.pipefd[0]
                 w.fd[UNTRACKED_FILES + i] = st.pipefd[1]
             else:
                 w.fd[i] = -1
-        # Restore: drop each pipe and reopen its file, which lands on the same number again.
+        # Restore: drop each pipe and reopen its file, which lands on the same number again
+        # (with one worker), so the next iteration starts like this one.
         for i in range(UNTRACKED_FILES):
             close_fd(&w.iter[4], w.fd[i])
             close_fd(&w.iter[5], w.fd[UNTRACKED_FILES + i])
@@ -329,102 +332,74 @@ cdef void close_untracked_teardown(iow_worker *w) noexcept nogil:
             w.fd[i] = -1
 
 
-# ---- dup ----
+# ---- dup, fcntl ----
 
-cdef void dup_write_close(iow_worker *w, long nr, long b, long c, const char *payload) noexcept nogil:
-    """open w.path[0]; nfd = syscall nr(fd, b, c) (a dup); write payload via nfd; close nfd, fd."""
-    cdef long fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS)
-    cdef long nfd = iow_tally_ret(&w.iter[1], iow_sys3(nr, fd, b, c))
-    write_str(&w.iter[2], nfd, payload)
-    close_fd(&w.iter[3], nfd)
-    close_fd(&w.iter[4], fd)
+cdef uint64_t dup_write_close_loop(iow_worker *w, uint64_t n, const char *name, long nr, long b,
+                                   long c, const char *payload) noexcept nogil:
+    """Each iteration: open name; nfd = syscall nr(fd, b, c) (a dup); write payload via nfd;
+    close nfd, then fd (ior's deferred order)."""
+    cdef uint64_t i
+    cdef long fd, nfd
+    iow_path(w, 0, name)
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS)
+        nfd = iow_tally_ret(&w.iter[1], iow_sys3(nr, fd, b, c))
+        write_str(&w.iter[2], nfd, payload)
+        close_fd(&w.iter[3], nfd)
+        close_fd(&w.iter[4], fd)
+    return n
+
+
+cdef uint64_t open_call_close_loop(iow_worker *w, uint64_t n, const char *name, long nr, long b,
+                                   long c) noexcept nogil:
+    """Each iteration: open name; syscall nr(fd, b, c) with b == THE_FD meaning fd; close fd."""
+    cdef uint64_t i
+    cdef long fd
+    iow_path(w, 0, name)
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS)
+        iow_tally_ret(&w.iter[1], iow_sys3(nr, fd, fd if b == THE_FD else b, c))
+        close_fd(&w.iter[2], fd)
+    return n
 
 
 cdef uint64_t dup_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    iow_path(w, 0, b"dupfile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        dup_write_close(w, __NR_dup, 0, 0, VIA_DUP)
-    return n
+    return dup_write_close_loop(w, n, b"dupfile.txt", __NR_dup, 0, 0, VIA_DUP)
 
 
 cdef uint64_t dup_dup2_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    iow_path(w, 0, b"dup2file.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        dup_write_close(w, IOW_NR_dup2, fixed_fd(w, SLOT_DUP2), 0, VIA_DUP2)
-    return n
+    return dup_write_close_loop(w, n, b"dup2file.txt", IOW_NR_dup2, fixed_fd(w, SLOT_DUP2), 0, VIA_DUP2)
 
 
 cdef uint64_t dup_dup3_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    iow_path(w, 0, b"dup3file.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        dup_write_close(w, __NR_dup3, fixed_fd(w, SLOT_DUP3), O_CLOEXEC, VIA_DUP3)
-    return n
+    return dup_write_close_loop(w, n, b"dup3file.txt", __NR_dup3, fixed_fd(w, SLOT_DUP3), O_CLOEXEC,
+                                VIA_DUP3)
 
 
 cdef uint64_t dup_invalid_fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys1(__NR_dup, INVALID_FD))
-    return n
+    return repeat_call(w, n, __NR_dup, INVALID_FD, 0, 0)
 
 
 cdef uint64_t dup2_same_fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef long fd
-    iow_path(w, 0, b"dup2samefile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS)
-        iow_tally_ret(&w.iter[1], iow_sys3(IOW_NR_dup2, fd, fd, 0))
-        close_fd(&w.iter[2], fd)
-    return n
+    return open_call_close_loop(w, n, b"dup2samefile.txt", IOW_NR_dup2, THE_FD, 0)
 
 
 cdef uint64_t dup3_invalid_flags_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef long fd
-    iow_path(w, 0, b"dup3flagsfile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS)
-        iow_tally_ret(&w.iter[1], iow_sys3(__NR_dup3, fd, fixed_fd(w, SLOT_DUP3_BAD), BAD_DUP3_FLAGS))
-        close_fd(&w.iter[2], fd)
-    return n
+    return open_call_close_loop(w, n, b"dup3flagsfile.txt", __NR_dup3, fixed_fd(w, SLOT_DUP3_BAD),
+                                BAD_DUP3_FLAGS)
 
-
-# ---- fcntl ----
 
 cdef uint64_t fcntl_dupfd_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    iow_path(w, 0, b"fcntlfile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        dup_write_close(w, __NR_fcntl, F_DUPFD, 0, VIA_FCNTL)
-    return n
+    return dup_write_close_loop(w, n, b"fcntlfile.txt", __NR_fcntl, F_DUPFD, 0, VIA_FCNTL)
 
 
 cdef uint64_t fcntl_dupfd_cloexec_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    iow_path(w, 0, b"fcntlcloexecfile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        dup_write_close(w, __NR_fcntl, F_DUPFD_CLOEXEC, 0, VIA_FCNTL_CLOEXEC)
-    return n
+    return dup_write_close_loop(w, n, b"fcntlcloexecfile.txt", __NR_fcntl, F_DUPFD_CLOEXEC, 0,
+                                VIA_FCNTL_CLOEXEC)
 
 
 cdef uint64_t fcntl_setfl_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -459,12 +434,7 @@ cdef uint64_t fcntl_setfd_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 
 cdef uint64_t fcntl_invalid_fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        fcntl3(&w.iter[0], INVALID_FD, F_GETFL, 0)
-    return n
+    return repeat_call(w, n, __NR_fcntl, INVALID_FD, F_GETFL, 0)
 
 
 cdef int fcntl_dupfd_max_setup(iow_worker *w) noexcept nogil:
@@ -473,28 +443,14 @@ cdef int fcntl_dupfd_max_setup(iow_worker *w) noexcept nogil:
 
 
 cdef uint64_t fcntl_dupfd_max_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        fcntl3(&w.iter[0], w.fd[0], F_DUPFD, DUPFD_MIN_TOO_HIGH)
-    return n
+    return repeat_call(w, n, __NR_fcntl, w.fd[0], F_DUPFD, DUPFD_MIN_TOO_HIGH)
 
 
 # ---- ioctl ----
 
 cdef uint64_t ioctl_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef long fd
-    cdef int readable = 0
-    iow_path(w, 0, b"ioctlfile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS)
-        iow_tally_ret(&w.iter[1], iow_sys3(__NR_ioctl, fd, FIONREAD, <long>&readable))
-        close_fd(&w.iter[2], fd)
-    return n
+    # FIONREAD stores the readable byte count (an int) into the scratch buffer.
+    return open_call_close_loop(w, n, b"ioctlfile.txt", __NR_ioctl, FIONREAD, <long>w.scratch)
 
 
 cdef uint64_t ioctl_cloexec_loop(iow_worker *w, uint64_t n) noexcept nogil:

@@ -5,7 +5,7 @@
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, strlen
 from ioworkload._kernel cimport (
-    iow_worker, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
+    iow_worker, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, kernel,
 )
 
@@ -48,70 +48,53 @@ from ioworkload.probes import capability
 
 cdef enum:
     PAGE = 4096   # ior's anonymous mapping size (one page on x86-64 and 4K-page aarch64)
+    NO_MSYNC = -1
 
 cdef const char *MMAP_DATA = b"mmap shared page data"
 cdef const char *MSYNC_DATA = b"msync shared page data"
 cdef const char *MSYNC_INVALID_DATA = b"msync invalid flags data"
 
 
-cdef long map_new_file(iow_worker *w, const char *payload, long *fd) noexcept nogil:
-    """Iteration events 0..2: create w.path[0] (O_TRUNC), write payload, map it shared. -> addr"""
+cdef uint64_t mapped_file_loop(iow_worker *w, uint64_t n, const char *name, const char *payload,
+                              const char *store, long msync_flags) noexcept nogil:
+    """Each iteration: create name (O_TRUNC), write payload, map it MAP_SHARED, copy store into
+    the mapping (a page fault, no syscall), msync unless msync_flags is NO_MSYNC, munmap, close
+    (ior's deferred order: the mapping goes before the fd)."""
+    cdef uint64_t i
+    cdef long fd, addr
     cdef long length = strlen(payload)
-    fd[0] = iow_tally_ret(&w.iter[0], iow_sys4(
-        __NR_openat, AT_FDCWD, <long>w.path[0], O_RDWR | O_CREAT | O_TRUNC, 0o644))
-    iow_tally_ret(&w.iter[1], iow_sys3(__NR_write, fd[0], <long>payload, length))
-    return iow_tally_ret(&w.iter[2], iow_sys6(
-        __NR_mmap, 0, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd[0], 0))
-
-
-cdef void unmap_and_close(iow_worker *w, int event, long addr, long length, long fd) noexcept nogil:
-    """Iteration events `event` and `event`+1: munmap, then close (ior's deferred order)."""
-    iow_tally_ret(&w.iter[event], iow_sys2(__NR_munmap, addr, length))
-    iow_tally_ret(&w.iter[event + 1], iow_sys1(__NR_close, fd))
+    cdef int k
+    iow_path(w, 0, name)
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        fd = iow_tally_ret(&w.iter[0], iow_sys4(
+            __NR_openat, AT_FDCWD, <long>w.path[0], O_RDWR | O_CREAT | O_TRUNC, 0o644))
+        iow_tally_ret(&w.iter[1], iow_sys3(__NR_write, fd, <long>payload, length))
+        addr = iow_tally_ret(&w.iter[2], iow_sys6(
+            __NR_mmap, 0, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0))
+        if addr > 0 and store != NULL:
+            memcpy(<void *>addr, store, strlen(store))
+        k = 3
+        if msync_flags != NO_MSYNC:
+            iow_tally_ret(&w.iter[k], iow_sys3(__NR_msync, addr, length, msync_flags))
+            k += 1
+        iow_tally_ret(&w.iter[k], iow_sys2(__NR_munmap, addr, length))
+        iow_tally_ret(&w.iter[k + 1], iow_sys1(__NR_close, fd))
+    return n
 
 
 cdef uint64_t mmap_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef long fd, addr
-    iow_path(w, 0, b"mmapfile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        addr = map_new_file(w, MMAP_DATA, &fd)
-        if addr > 0:
-            memcpy(<void *>addr, b"MMAP", 4)  # a store through the mapping: no syscall
-        unmap_and_close(w, 3, addr, strlen(MMAP_DATA), fd)
-    return n
+    return mapped_file_loop(w, n, b"mmapfile.txt", MMAP_DATA, b"MMAP", NO_MSYNC)
 
 
 cdef uint64_t mmap_msync_sync_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef long fd, addr
-    cdef long length = strlen(MSYNC_DATA)
-    iow_path(w, 0, b"msyncfile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        addr = map_new_file(w, MSYNC_DATA, &fd)
-        if addr > 0:
-            memcpy(<void *>addr, b"MSYNC", 5)
-        iow_tally_ret(&w.iter[3], iow_sys3(__NR_msync, addr, length, MS_SYNC))
-        unmap_and_close(w, 4, addr, length, fd)
-    return n
+    return mapped_file_loop(w, n, b"msyncfile.txt", MSYNC_DATA, b"MSYNC", MS_SYNC)
 
 
 cdef uint64_t mmap_msync_invalid_flags_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef long fd, addr
-    cdef long length = strlen(MSYNC_INVALID_DATA)
-    iow_path(w, 0, b"msyncinvalidfile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        addr = map_new_file(w, MSYNC_INVALID_DATA, &fd)
-        iow_tally_ret(&w.iter[3], iow_sys3(__NR_msync, addr, length, MS_SYNC | MS_ASYNC))
-        unmap_and_close(w, 4, addr, length, fd)
-    return n
+    return mapped_file_loop(w, n, b"msyncinvalidfile.txt", MSYNC_INVALID_DATA, NULL,
+                            MS_SYNC | MS_ASYNC)
 
 
 cdef inline long map_anonymous_page(iow_worker *w) noexcept nogil:

@@ -5,7 +5,7 @@
 from libc.stdint cimport uint64_t
 from libc.string cimport strlen
 from ioworkload._kernel cimport (
-    iow_worker, iow_sys0, iow_sys1, iow_sys3, iow_sys4, iow_tally_ret,
+    iow_worker, iow_sys1, iow_sys3, iow_sys4, iow_tally_ret,
     iow_stop_requested, iow_path, kernel,
 )
 
@@ -36,104 +36,68 @@ cdef const char *RANGE_DATA = b"sync file range data"
 cdef const char *RANGE_TO_EOF = b"sync file range to eof"
 
 
-cdef long open_and_write(iow_worker *w, const char *payload) noexcept nogil:
-    """Iteration events 0 and 1: open w.path[0] (ior's flags and mode), write payload. -> fd"""
-    cdef long fd = iow_tally_ret(&w.iter[0], iow_sys4(
-        __NR_openat, AT_FDCWD, <long>w.path[0], O_RDWR | O_CREAT, 0o644))
-    iow_tally_ret(&w.iter[1], iow_sys3(__NR_write, fd, <long>payload, strlen(payload)))
-    return fd
+cdef uint64_t write_flush_close_loop(iow_worker *w, uint64_t n, const char *name,
+                                     const char *payload, long nr, long b, long c) noexcept nogil:
+    """Each iteration: open name (ior's flags and mode), write payload, flush with the syscall
+    nr(fd, b, c, 0), close."""
+    cdef uint64_t i
+    cdef long fd
+    iow_path(w, 0, name)
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        fd = iow_tally_ret(&w.iter[0], iow_sys4(
+            __NR_openat, AT_FDCWD, <long>w.path[0], O_RDWR | O_CREAT, 0o644))
+        iow_tally_ret(&w.iter[1], iow_sys3(__NR_write, fd, <long>payload, strlen(payload)))
+        iow_tally_ret(&w.iter[2], iow_sys4(nr, fd, b, c, 0))
+        iow_tally_ret(&w.iter[3], iow_sys1(__NR_close, fd))
+    return n
 
 
-cdef inline void close_last(iow_worker *w, int event, long fd) noexcept nogil:
-    iow_tally_ret(&w.iter[event], iow_sys1(__NR_close, fd))
+cdef uint64_t repeat_call(iow_worker *w, uint64_t n, long nr, long a, long b, long c,
+                          long d) noexcept nogil:
+    """Each iteration: the one syscall nr(a, b, c, d) (iteration event 0)."""
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_tally_ret(&w.iter[0], iow_sys4(nr, a, b, c, d))
+    return n
 
 
 cdef uint64_t sync_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef long fd
-    iow_path(w, 0, b"syncfile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        fd = open_and_write(w, SYNC_ME)
-        iow_tally_ret(&w.iter[2], iow_sys1(__NR_fsync, fd))
-        close_last(w, 3, fd)
-    return n
+    return write_flush_close_loop(w, n, b"syncfile.txt", SYNC_ME, __NR_fsync, 0, 0)
 
 
 cdef uint64_t sync_fdatasync_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef long fd
-    iow_path(w, 0, b"fdatasyncfile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        fd = open_and_write(w, FDATASYNC_ME)
-        iow_tally_ret(&w.iter[2], iow_sys1(__NR_fdatasync, fd))
-        close_last(w, 3, fd)
-    return n
+    return write_flush_close_loop(w, n, b"fdatasyncfile.txt", FDATASYNC_ME, __NR_fdatasync, 0, 0)
 
 
 cdef uint64_t sync_sync_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys0(__NR_sync))
-    return n
+    return repeat_call(w, n, __NR_sync, 0, 0, 0, 0)
 
 
 cdef uint64_t sync_sync_file_range_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef long fd
-    iow_path(w, 0, b"syncrangefile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        fd = open_and_write(w, RANGE_DATA)
-        iow_tally_ret(&w.iter[2], iow_sys4(__NR_sync_file_range, fd, 0, strlen(RANGE_DATA), 0))
-        close_last(w, 3, fd)
-    return n
+    return write_flush_close_loop(w, n, b"syncrangefile.txt", RANGE_DATA, __NR_sync_file_range,
+                                  0, strlen(RANGE_DATA))
 
 
 cdef uint64_t sync_sync_file_range_to_eof_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef long fd
-    iow_path(w, 0, b"syncrangeeoffile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        fd = open_and_write(w, RANGE_TO_EOF)
-        iow_tally_ret(&w.iter[2], iow_sys4(__NR_sync_file_range, fd, 0, 0, 0))  # 0 bytes: to EOF
-        close_last(w, 3, fd)
-    return n
+    # nbytes 0: from the offset to the end of the file
+    return write_flush_close_loop(w, n, b"syncrangeeoffile.txt", RANGE_TO_EOF,
+                                  __NR_sync_file_range, 0, 0)
 
 
 cdef uint64_t sync_fsync_ebadf_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys1(__NR_fsync, INVALID_FD))
-    return n
+    return repeat_call(w, n, __NR_fsync, INVALID_FD, 0, 0, 0)
 
 
 cdef uint64_t sync_fdatasync_ebadf_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys1(__NR_fdatasync, INVALID_FD))
-    return n
+    return repeat_call(w, n, __NR_fdatasync, INVALID_FD, 0, 0, 0)
 
 
 cdef uint64_t sync_file_range_ebadf_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys4(__NR_sync_file_range, INVALID_FD, 0, 0, 0))
-    return n
+    return repeat_call(w, n, __NR_sync_file_range, INVALID_FD, 0, 0, 0)
 
 
 def _body(name, bytes payload, flush):
