@@ -288,7 +288,7 @@ def _phase_counts(sc):
     out = {}
     for i, phase in enumerate((sc.setup, sc.iteration, sc.teardown)):
         for e in phase:
-            out.setdefault(e.syscall, [0, 0, 0])[i] += 1
+            out.setdefault(e.syscall, [0, 0, 0])[i] += e.times
     return out
 
 

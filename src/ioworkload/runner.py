@@ -222,7 +222,8 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
                     lo = t["ok_min"] if lo is None else min(lo, t["ok_min"])
                     hi = t["ok_max"] if hi is None else max(hi, t["ok_max"])
                 ran = w["setup_rc"] == 0 or phase != "iteration"
-                expected_count += (w["iterations"] if phase == "iteration" else 1) if ran else 0
+                passes = w["iterations"] if phase == "iteration" else 1
+                expected_count += passes * ev.times if ran else 0
             matched = count == expected_count and ev.expect.matches_tally(count, ok, lo, hi, errors)
             named = {errno_name(e): n for e, n in sorted(errors.items())}
             if not matched:

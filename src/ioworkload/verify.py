@@ -98,7 +98,8 @@ def plan(sc: Scenario) -> list[Counter]:
         for phase, ev in _events_of(sc):
             how = contributes(ev)
             lo, hi = c.expected.get(phase, (0, 0))
-            c.expected[phase] = (lo + (how == "all"), hi + (how in ("all", "some")))
+            c.expected[phase] = (lo + ev.times * (how == "all"),
+                                 hi + ev.times * (how in ("all", "some")))
         tracepoint_id(category, event)  # raises Unsupported if the kernel lacks it
         counters.append(c)
 
