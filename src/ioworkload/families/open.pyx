@@ -253,6 +253,11 @@ cdef void handle_of_new_file(iow_worker *w, iow_tally *t, int slot, const char *
     take_handle(&t[3], w.fd[0], name, fh, &st.mount_id)
 
 
+cdef long open_handle(iow_tally *t, long mount_fd, iow_file_handle *fh) noexcept nogil:
+    """open_by_handle_at(mount_fd, fh, O_RDONLY) (1 event)."""
+    return iow_tally_ret(t, iow_sys3(__NR_open_by_handle_at, mount_fd, <long>fh, O_RDONLY))
+
+
 cdef long close_fd(iow_tally *t, long *fd) noexcept nogil:
     cdef long ret = 0
     if fd[0] >= 0:
@@ -365,7 +370,7 @@ cdef uint64_t open_by_handle_at_loop(iow_worker *w, uint64_t n) noexcept nogil:
         if iow_stop_requested(w):
             return i
         handle_of_new_file(w, &w.iter[0], P_FILE, b"handlefile.txt", &st.fh, False)
-        w.fd[1] = iow_tally_ret(&w.iter[4], iow_sys3(__NR_open_by_handle_at, w.fd[0], <long>&st.fh, O_RDONLY))
+        w.fd[1] = open_handle(&w.iter[4], w.fd[0], &st.fh)
         close_fd(&w.iter[5], &w.fd[1])
         close_fd(&w.iter[6], &w.fd[0])
     return n
@@ -385,13 +390,13 @@ cdef uint64_t open_by_handle_at_fail_loop(iow_worker *w, uint64_t n) noexcept no
             return i
         # a valid handle passed with mount fd -1
         handle_of_new_file(w, &w.iter[0], P_FILE, b"handle-ebadf.txt", &st.fh, True)
-        iow_tally_ret(&w.iter[4], iow_sys3(__NR_open_by_handle_at, BAD_FD, <long>&st.fh, O_RDONLY))
+        open_handle(&w.iter[4], BAD_FD, &st.fh)
         close_fd(&w.iter[5], &w.fd[0])
         # a handle whose file is gone (unlinked, inode freed)
         handle_of_new_file(w, &w.iter[6], P_FILE2, b"handle-estale-0.txt", &st.fh, True)
         iow_inode_lock_take()
         iow_tally_ret(&w.iter[10], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE2], 0))
-        iow_tally_ret(&w.iter[11], iow_sys3(__NR_open_by_handle_at, w.fd[0], <long>&st.fh, O_RDONLY))
+        open_handle(&w.iter[11], w.fd[0], &st.fh)
         iow_inode_lock_drop()
         close_fd(&w.iter[12], &w.fd[0])
         # two handles taken in turn; the failing call uses the older one
@@ -399,7 +404,7 @@ cdef uint64_t open_by_handle_at_fail_loop(iow_worker *w, uint64_t n) noexcept no
         close_fd(&w.iter[17], &w.fd[0])
         handle_of_new_file(w, &w.iter[18], P_FILE4, b"handle-newer.txt", &st.fh, True)
         close_fd(&w.iter[22], &w.fd[0])
-        iow_tally_ret(&w.iter[23], iow_sys3(__NR_open_by_handle_at, BAD_FD, <long>&st.older, O_RDONLY))
+        open_handle(&w.iter[23], BAD_FD, &st.older)
     return n
 
 
@@ -411,7 +416,7 @@ cdef uint64_t open_by_handle_at_reuse_loop(iow_worker *w, uint64_t n) noexcept n
             return i
         create_file(w, &w.iter[0], P_FILE2, b"decoy-0.txt")
         handle_of_new_file(w, &w.iter[2], P_FILE, b"handle-reuse-0.txt", &st.fh, False)
-        w.fd[1] = iow_tally_ret(&w.iter[6], iow_sys3(__NR_open_by_handle_at, w.fd[0], <long>&st.fh, O_RDONLY))
+        w.fd[1] = open_handle(&w.iter[6], w.fd[0], &st.fh)
         close_fd(&w.iter[7], &w.fd[1])
         # the decoy takes the number just freed (the lowest free fd)
         w.fd[2] = iow_tally_ret(&w.iter[8], iow_sys4(
@@ -455,8 +460,8 @@ cdef uint64_t open_by_handle_at_threads_loop(iow_worker *w, uint64_t n) noexcept
             while iow_load_acquire(&st.thread_alive):
                 iow_cpu_relax()
         iow_tally_ret(&w.iter[8], iow_sys0(__NR_gettid))
-        iow_tally_ret(&w.iter[9], iow_sys3(__NR_open_by_handle_at, BAD_FD, <long>&st.fh, O_RDONLY))
-        w.fd[1] = iow_tally_ret(&w.iter[10], iow_sys3(__NR_open_by_handle_at, w.fd[0], <long>&st.fh, O_RDONLY))
+        open_handle(&w.iter[9], BAD_FD, &st.fh)
+        w.fd[1] = open_handle(&w.iter[10], w.fd[0], &st.fh)
         close_fd(&w.iter[11], &w.fd[1])
         close_fd(&w.iter[12], &w.fd[0])
     return n
