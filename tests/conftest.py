@@ -37,3 +37,24 @@ def kernel_can_verify() -> str | None:
     if os.geteuid() != 0:
         return "kernel-witnessed verification needs root here"
     return None
+
+
+@pytest.fixture
+def run_files(monkeypatch, tmp_path):
+    """Run a scenario in-process, keeping its private directories (under tmp_path, which pytest
+    removes): returns each worker's files as {name: content}."""
+    import tempfile
+
+    import ioworkload
+    from ioworkload import runner
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(runner.shutil, "rmtree", lambda *a, **k: None)
+
+    def _run(name, iterations=1, threads=1):
+        res = ioworkload.run(name, iterations=iterations, threads=threads)
+        assert res.ok, res.mismatches
+        root = tmp_path / os.path.basename(res.tmpdir)
+        return [{p.name: p.read_bytes() for p in (root / f"w{i}").iterdir()} for i in range(threads)]
+
+    return _run

@@ -288,7 +288,8 @@ def _phase_counts(sc):
     out = {}
     for i, phase in enumerate((sc.setup, sc.iteration, sc.teardown)):
         for e in phase:
-            out.setdefault(e.syscall, [0, 0, 0])[i] += 1
+            if e.enters:  # calls issued; an exit-only event is another call's second return
+                out.setdefault(e.syscall, [0, 0, 0])[i] += e.times
     return out
 
 

@@ -3,7 +3,15 @@
 A manifest event is written as one string, e.g. ``"io_setup(0, &ctx) -> -EINVAL"``:
 the syscall name as the kernel names it (``stat``, not ``newstat``), the arguments that
 matter (free text, for people), and the expected result: an exact value (``0``, ``21``),
-a lower bound (``>=0``, ``>=9``) or an error (``-EINVAL``).
+a lower bound (``>=0``, ``>=9``) or an error (``-EINVAL``). An optional ``xN`` after the
+result (``"close(fd[i]) -> 0 x64"``) says one call site issues that call N times per pass of its
+phase (a loop over 64 fds), all tallied in that event's slot: phases stay within the event limit.
+
+Two forms cover syscalls the kernel witnesses on one side only:
+  * ``"exit(0) -> noreturn"``: the call never returns (exit, exit_group); the kernel sees its
+    sys_enter and no sys_exit. The kernel code tallies it as 0 just before issuing it.
+  * ``"clone(...) -> 0 exit-only"``: a return with no entry of its own, e.g. a raw clone's
+    return in the new thread (the parent's entry is a separate event). Tallied by the new thread.
 """
 
 from __future__ import annotations
@@ -14,12 +22,14 @@ from typing import Callable, Iterable
 
 from ioworkload.errors import errno_name, errno_value
 
-_EVENT = re.compile(r"^\s*(?P<name>[a-z_][a-z0-9_]*)\s*(?P<args>\(.*\))?\s*->\s*(?P<expect>\S+)\s*$")
+_EVENT = re.compile(r"^\s*(?P<name>[a-z_][a-z0-9_]*)\s*(?P<args>\(.*\))?\s*->\s*(?P<expect>\S+)"
+                    r"(?:\s+(?P<only>exit-only))?(?:\s+x(?P<times>[1-9][0-9]*))?\s*$")
 
 
 @dataclass(frozen=True)
 class Expect:
-    """An expected syscall result: kind 'eq' (== value), 'ge' (>= value) or 'err' (-errno)."""
+    """An expected syscall result: kind 'eq' (== value), 'ge' (>= value), 'err' (-errno) or
+    'noreturn' (the call does not return: sys_enter only)."""
 
     kind: str
     value: int
@@ -27,6 +37,8 @@ class Expect:
     @classmethod
     def parse(cls, text: str) -> "Expect":
         t = text.strip()
+        if t == "noreturn":
+            return cls("noreturn", 0)
         if t.startswith("-E"):
             return cls("err", errno_value(t[1:]))
         if t.startswith(">="):
@@ -34,6 +46,8 @@ class Expect:
         return cls("eq", int(t))
 
     def __str__(self) -> str:
+        if self.kind == "noreturn":
+            return "noreturn"
         if self.kind == "err":
             return "-" + errno_name(self.value)
         if self.kind == "ge":
@@ -52,6 +66,8 @@ class Expect:
         """How a result expected as `other` relates to this one: 'all', 'some' or 'none'."""
         if self == other:
             return "all"
+        if "noreturn" in (self.kind, other.kind):
+            return "none"
         if self.kind == "err" or other.kind == "err":
             return "none"
         if self.kind == "ge":
@@ -66,6 +82,8 @@ class Expect:
     def matches_tally(self, count: int, ok: int, ok_min, ok_max, errors: dict) -> bool:
         if count == 0:
             return True
+        if self.kind == "noreturn":
+            return ok == count  # tallied as 0 just before the call
         if self.kind == "err":
             return ok == 0 and errors.get(self.value, 0) == count
         if errors or ok != count:
@@ -80,16 +98,34 @@ class Event:
     syscall: str
     args: str
     expect: Expect
+    times: int = 1            # calls per pass of the phase (``xN``), all with this expected result
+    exit_only: bool = False   # a return without an entry of its own (a clone child's 0)
 
     @classmethod
     def parse(cls, text: str) -> "Event":
         m = _EVENT.match(text)
         if not m:
-            raise ValueError(f"bad manifest event {text!r} (want 'name(args) -> result')")
-        return cls(m["name"], (m["args"] or "")[1:-1].strip(), Expect.parse(m["expect"]))
+            raise ValueError(f"bad manifest event {text!r} (want 'name(args) -> result [xN]')")
+        ev = cls(m["name"], (m["args"] or "")[1:-1].strip(), Expect.parse(m["expect"]),
+                 int(m["times"] or 1), bool(m["only"]))
+        if ev.exit_only and ev.expect.kind == "noreturn":
+            raise ValueError(f"bad manifest event {text!r}: noreturn cannot be exit-only")
+        return ev
+
+    @property
+    def enters(self) -> bool:
+        """The kernel sees a sys_enter for this event."""
+        return not self.exit_only
+
+    @property
+    def exits(self) -> bool:
+        """The kernel sees a sys_exit for this event."""
+        return self.expect.kind != "noreturn"
 
     def __str__(self) -> str:
-        return f"{self.syscall}({self.args}) -> {self.expect}"
+        return (f"{self.syscall}({self.args}) -> {self.expect}"
+                + (" exit-only" if self.exit_only else "")
+                + (f" x{self.times}" if self.times != 1 else ""))
 
 
 Requirement = Callable[[], "str | None"]
@@ -137,7 +173,8 @@ class Scenario:
         out: dict[str, int] = {}
         for phase, times in ((self.setup, 1), (self.iteration, iterations), (self.teardown, 1)):
             for e in phase:
-                out[e.syscall] = out.get(e.syscall, 0) + times
+                if e.enters:
+                    out[e.syscall] = out.get(e.syscall, 0) + times * e.times
         return out
 
     def unsupported_reason(self) -> "str | None":

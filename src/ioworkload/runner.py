@@ -222,7 +222,8 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
                     lo = t["ok_min"] if lo is None else min(lo, t["ok_min"])
                     hi = t["ok_max"] if hi is None else max(hi, t["ok_max"])
                 ran = w["setup_rc"] == 0 or phase != "iteration"
-                expected_count += (w["iterations"] if phase == "iteration" else 1) if ran else 0
+                passes = w["iterations"] if phase == "iteration" else 1
+                expected_count += passes * ev.times if ran else 0
             matched = count == expected_count and ev.expect.matches_tally(count, ok, lo, hi, errors)
             named = {errno_name(e): n for e, n in sorted(errors.items())}
             if not matched:
@@ -234,13 +235,15 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
                            "expected": str(ev.expect), "expected_count": expected_count,
                            "count": count, "ok": ok, "errors": named, "matched": matched})
             c = calls.setdefault(ev.syscall, {"count": 0, "ok": 0, "errors": {}})
-            c["count"] += count
-            c["ok"] += ok
+            if ev.enters:
+                c["count"] += count
+                c["ok"] += ok
             for name, n in named.items():
                 c["errors"][name] = c["errors"].get(name, 0) + n
-            total += count
-            if phase == "iteration":
-                loop_total += count
+            if ev.enters:  # an exit-only event is not a syscall of its own
+                total += count
+                if phase == "iteration":
+                    loop_total += count
     failed_setup = [w for w in per_worker if w["setup_rc"] != 0]
     if failed_setup:
         rc = failed_setup[0]["setup_rc"]

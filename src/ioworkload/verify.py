@@ -98,24 +98,30 @@ def plan(sc: Scenario) -> list[Counter]:
         for phase, ev in _events_of(sc):
             how = contributes(ev)
             lo, hi = c.expected.get(phase, (0, 0))
-            c.expected[phase] = (lo + (how == "all"), hi + (how in ("all", "some")))
+            c.expected[phase] = (lo + ev.times * (how == "all"),
+                                 hi + ev.times * (how in ("all", "some")))
         tracepoint_id(category, event)  # raises Unsupported if the kernel lacks it
         counters.append(c)
 
-    add("raw_syscalls", "sys_enter", None, "raw_syscalls:sys_enter (every syscall)", lambda ev: "all")
+    # A noreturn event (exit) is entered but never returns; an exit-only event (a clone's
+    # return in the new thread) returns without an entry of its own.
+    add("raw_syscalls", "sys_enter", None, "raw_syscalls:sys_enter (every syscall)",
+        lambda ev: "all" if ev.enters else "none")
     for name in sc.syscalls:
         cat, enter, extra = _tracepoint(name, "enter")
-        add(cat, enter, extra, f"{name}: entered", lambda ev, n=name: "all" if ev.syscall == n else "none")
+        add(cat, enter, extra, f"{name}: entered",
+            lambda ev, n=name: "all" if ev.syscall == n and ev.enters else "none")
         cat, exit_, extra = _tracepoint(name, "exit")
         add(cat, exit_, extra, f"{name}: returned",
-            lambda ev, n=name: "all" if ev.syscall == n else "none")
+            lambda ev, n=name: "all" if ev.syscall == n and ev.exits else "none")
         expects: list[Expect] = []
         for _, ev in _events_of(sc):
-            if ev.syscall == name and ev.expect not in expects:
+            if ev.syscall == name and ev.exits and ev.expect not in expects:
                 expects.append(ev.expect)
         for want in expects:
             add(cat, exit_, _join(extra, want.kernel_filter()), f"{name}: returned {want}",
-                lambda ev, n=name, w=want: w.covers(ev.expect) if ev.syscall == n else "none")
+                lambda ev, n=name, w=want: w.covers(ev.expect) if ev.syscall == n and ev.exits
+                else "none")
     return counters
 
 

@@ -1,6 +1,689 @@
-# Family 'fd': scenarios of ior's ioworkload (../shared/reference/ior-ioworkload-catalog.md).
+# Descriptor life cycle: close, close_range, dup/dup2/dup3, fcntl and ioctl, after ior's close-*,
+# dup-*, fcntl-* and ioctl-* scenarios (file names, payloads and byte counts are ior's).
+#
+# Worker threads share one fd table. Where ior uses a fixed number (dup2 to 500, dup3 to 501/502)
+# or needs contiguous numbers (close_range's block), the number comes from the worker's own block
+# of 16: 500 + 16*thread + slot, so thread 0 gets ior's numbers. The kernel hands out the lowest
+# free number, so while the process has fewer than 500 fds open nobody else (another worker,
+# Python, the verification counters) can be holding a number in those blocks, and close_range
+# over a block closes only this worker's own descriptors.
+
+from libc.stdint cimport uint64_t
+from libc.string cimport memcpy, strlen
+from ioworkload._kernel cimport (
+    iow_worker, iow_tally, iow_sys1, iow_sys3, iow_sys4, iow_tally_ret, iow_stop_requested,
+    iow_path, kernel, IOW_PATH_MAX,
+)
+
+cdef extern from "iow_syscall.h" nogil:
+    enum:
+        __NR_openat
+        __NR_close
+        __NR_close_range
+        __NR_write
+        __NR_dup
+        __NR_dup3
+        __NR_fcntl
+        __NR_ioctl
+        __NR_pipe2
+        IOW_NR_dup2
+
+# The kernel's own <linux/fcntl.h>, not libc's: F_GETFL reports the kernel's O_LARGEFILE bit,
+# which glibc defines as 0 on 64-bit targets.
+cdef extern from "<linux/fcntl.h>" nogil:
+    enum:
+        AT_FDCWD
+        O_RDWR
+        O_CREAT
+        O_APPEND
+        O_CLOEXEC
+        O_LARGEFILE
+        F_DUPFD
+        F_GETFD
+        F_SETFD
+        F_GETFL
+        F_SETFL
+        F_DUPFD_CLOEXEC
+        FD_CLOEXEC
+
+cdef extern from "<linux/close_range.h>" nogil:
+    enum:
+        CLOSE_RANGE_CLOEXEC
+
+cdef extern from "<asm/ioctls.h>" nogil:
+    enum:
+        FIONREAD
+        FIOCLEX
+        FIONCLEX
 
 from ioworkload.manifest import scenarios
+from ioworkload.probes import legacy_syscall
+
+cdef enum:
+    FIXED_FD_BASE = 500      # ior's dup2 target
+    FIXED_FD_BLOCK = 16      # numbers per worker
+    SLOT_DUP2 = 0            # 500: dup-dup2
+    SLOT_DUP3 = 1            # 501: dup-dup3
+    SLOT_DUP3_BAD = 2        # 502: dup3-invalid-flags
+    SLOT_DOUBLE = 3          # close-double-close
+    SLOT_RANGE = 4           # 504..506: the close_range block; 507 right above it ("high")
+    RANGE_LEN = 3
+    MAX_SETUP_FDS = 4        # setup opens at most the block's three files and one more
+    INVALID_FD = 99999       # ior's never-open descriptor
+    DUPFD_MIN_TOO_HIGH = 1 << 30
+    BAD_DUP3_FLAGS = 0xBAD
+    UNTRACKED_FILES = 64     # ior's count: enough closes to catch a racy procfs resolver
+    THE_FD = -1              # open_call_close_loop: pass the opened fd as the second argument
+
+cdef int OPEN_FLAGS = O_RDWR | O_CREAT   # ior's syscall.Open(path, O_RDWR|O_CREAT, 0644)
+cdef int FILE_MODE = 0o644
+
+cdef const char *VIA_DUP = b"via dup"
+cdef const char *VIA_DUP2 = b"via dup2"
+cdef const char *VIA_DUP3 = b"via dup3"
+cdef const char *VIA_FCNTL = b"via fcntl"
+cdef const char *VIA_FCNTL_CLOEXEC = b"via fcntl dupfd cloexec"
+cdef const char *APPENDED = b"appended via fcntl setfl"
+cdef const char *AFTER_SETFD = b"after fcntl setfd clear"
+cdef const char *AFTER_FIOCLEX = b"after FIOCLEX"
+cdef const char *AFTER_FIONCLEX = b"after FIONCLEX"
+cdef const char *STILL_OPEN = b"still-open"
+cdef const char *CLOEXEC_LOW = b"low-cloexec-set"      # ours: ior's source for it is not public
+cdef const char *CLOEXEC_HIGH = b"high-cloexec-clear"
+cdef const char *NAMED_BEFORE_CLOSE = b"named-before-close"
+cdef const char *JUST_BEFORE_CLOSE = b"written-just-before-close"
+
+
+cdef inline long fixed_fd(iow_worker *w, int slot) noexcept nogil:
+    return FIXED_FD_BASE + FIXED_FD_BLOCK * w.index + slot
+
+
+cdef inline long open_path(iow_tally *t, const char *path, int flags) noexcept nogil:
+    return iow_tally_ret(t, iow_sys4(__NR_openat, AT_FDCWD, <long>path, flags, FILE_MODE))
+
+
+cdef inline long close_fd(iow_tally *t, long fd) noexcept nogil:
+    return iow_tally_ret(t, iow_sys1(__NR_close, fd))
+
+
+cdef inline long write_str(iow_tally *t, long fd, const char *s) noexcept nogil:
+    return iow_tally_ret(t, iow_sys3(__NR_write, fd, <long>s, strlen(s)))
+
+
+cdef inline long fcntl3(iow_tally *t, long fd, long cmd, long arg) noexcept nogil:
+    return iow_tally_ret(t, iow_sys3(__NR_fcntl, fd, cmd, arg))
+
+
+cdef char *numbered_path(iow_worker *w, int slot, const char *prefix, int i,
+                         const char *suffix) noexcept nogil:
+    """"<dir>/<prefix><i><suffix>" into w.path[slot] (i < 1000); pure string work."""
+    cdef char name[64]
+    cdef size_t p = strlen(prefix), s = strlen(suffix), n = 0
+    memcpy(name, prefix, p)
+    if i >= 100:
+        name[p + n] = c'0' + i // 100
+        n += 1
+    if i >= 10:
+        name[p + n] = c'0' + i // 10 % 10
+        n += 1
+    name[p + n] = c'0' + i % 10
+    n += 1
+    memcpy(name + p + n, suffix, s + 1)
+    return iow_path(w, slot, name)
+
+
+cdef int open_setup_files(iow_worker *w, int count) noexcept nogil:
+    """Open w.path[0..count) into w.fd[0..count) (setup events 0..count)."""
+    cdef int k
+    for k in range(count):
+        w.fd[k] = open_path(&w.setup[k], w.path[k], OPEN_FLAGS)
+        if w.fd[k] < 0:
+            return <int>w.fd[k]
+    return 0
+
+
+cdef void close_setup_fds(iow_worker *w) noexcept nogil:
+    """Teardown: close every w.fd[k] setup opened, as teardown event k."""
+    cdef int k
+    for k in range(MAX_SETUP_FDS):
+        if w.fd[k] >= 0:
+            close_fd(&w.teardown[k], w.fd[k])
+            w.fd[k] = -1
+
+
+cdef int open_range_files(iow_worker *w, const char *low_prefix, const char *high_name) noexcept nogil:
+    cdef int k
+    for k in range(RANGE_LEN):
+        numbered_path(w, k, low_prefix, k, b".txt")
+    if high_name == NULL:
+        return open_setup_files(w, RANGE_LEN)
+    iow_path(w, RANGE_LEN, high_name)
+    return open_setup_files(w, RANGE_LEN + 1)
+
+
+cdef void dup_into_block(iow_worker *w, int count) noexcept nogil:
+    """dup3 setup's fds 0..count onto this worker's contiguous block (iteration events 0..count)."""
+    cdef int k
+    for k in range(count):
+        iow_tally_ret(&w.iter[k], iow_sys3(__NR_dup3, w.fd[k], fixed_fd(w, SLOT_RANGE + k), 0))
+
+
+cdef uint64_t repeat_call(iow_worker *w, uint64_t n, long nr, long a, long b, long c) noexcept nogil:
+    """Each iteration: the one syscall nr(a, b, c) (iteration event 0)."""
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_tally_ret(&w.iter[0], iow_sys3(nr, a, b, c))
+    return n
+
+
+# ---- close ----
+
+cdef uint64_t close_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    cdef int k
+    cdef long fds[3]
+    for k in range(3):
+        numbered_path(w, k, b"closefile-", k, b".txt")
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        for k in range(3):
+            fds[k] = open_path(&w.iter[k], w.path[k], OPEN_FLAGS)
+        for k in range(3):
+            close_fd(&w.iter[3 + k], fds[k])
+    return n
+
+
+cdef int close_range_setup(iow_worker *w) noexcept nogil:
+    return open_range_files(w, b"closerangefile-", NULL)
+
+
+cdef uint64_t close_range_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        dup_into_block(w, RANGE_LEN)
+        iow_tally_ret(&w.iter[3], iow_sys3(__NR_close_range, fixed_fd(w, SLOT_RANGE),
+                                           fixed_fd(w, SLOT_RANGE + RANGE_LEN - 1), 0))
+    return n
+
+
+cdef int close_range_bounded_setup(iow_worker *w) noexcept nogil:
+    return open_range_files(w, b"closerangelow-", b"closerangehigh.txt")
+
+
+cdef uint64_t close_range_bounded_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    cdef long high = fixed_fd(w, SLOT_RANGE + RANGE_LEN)   # right above the closed block
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        dup_into_block(w, RANGE_LEN + 1)
+        iow_tally_ret(&w.iter[4], iow_sys3(__NR_close_range, fixed_fd(w, SLOT_RANGE),
+                                           fixed_fd(w, SLOT_RANGE + RANGE_LEN - 1), 0))
+        write_str(&w.iter[5], high, STILL_OPEN)
+        close_fd(&w.iter[6], high)
+    return n
+
+
+cdef int close_range_cloexec_setup(iow_worker *w) noexcept nogil:
+    return open_range_files(w, b"closerangecloexec-low-", b"closerangecloexec-high.txt")
+
+
+cdef uint64_t close_range_cloexec_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    cdef int k
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        dup_into_block(w, RANGE_LEN + 1)
+        iow_tally_ret(&w.iter[4], iow_sys3(__NR_close_range, fixed_fd(w, SLOT_RANGE),
+                                           fixed_fd(w, SLOT_RANGE + RANGE_LEN - 1),
+                                           CLOSE_RANGE_CLOEXEC))
+        for k in range(RANGE_LEN):
+            write_str(&w.iter[5 + k], fixed_fd(w, SLOT_RANGE + k), CLOEXEC_LOW)
+        write_str(&w.iter[8], fixed_fd(w, SLOT_RANGE + RANGE_LEN), CLOEXEC_HIGH)
+        # CLOSE_RANGE_CLOEXEC closed nothing: close the block (and high) for the next iteration.
+        for k in range(RANGE_LEN + 1):
+            close_fd(&w.iter[9 + k], fixed_fd(w, SLOT_RANGE + k))
+    return n
+
+
+cdef uint64_t close_invalid_fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return repeat_call(w, n, __NR_close, INVALID_FD, 0, 0)
+
+
+cdef int close_double_close_setup(iow_worker *w) noexcept nogil:
+    iow_path(w, 0, b"doubleclosefile.txt")
+    return open_setup_files(w, 1)
+
+
+cdef uint64_t close_double_close_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    cdef long fd = fixed_fd(w, SLOT_DOUBLE)
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_tally_ret(&w.iter[0], iow_sys3(__NR_dup3, w.fd[0], fd, 0))
+        close_fd(&w.iter[1], fd)
+        close_fd(&w.iter[2], fd)
+    return n
+
+
+cdef uint64_t close_range_empty_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return repeat_call(w, n, __NR_close_range, 9000, 9999, 0)
+
+
+# close-untracked: 64 files; each is closed and a pipe2 at once takes its number back.
+ctypedef struct UntrackedState:
+    int pipefd[2]
+    char paths[UNTRACKED_FILES][IOW_PATH_MAX]
+
+
+cdef int close_untracked_setup(iow_worker *w) noexcept nogil:
+    cdef UntrackedState *st = <UntrackedState *>w.scratch
+    cdef int i
+    for i in range(UNTRACKED_FILES):
+        memcpy(st.paths[i], numbered_path(w, 0, b"closeuntracked-", i, b".txt"), IOW_PATH_MAX)
+    for i in range(UNTRACKED_FILES):
+        w.fd[i] = open_path(&w.setup[0], st.paths[i], OPEN_FLAGS)
+        if w.fd[i] < 0:
+            return <int>w.fd[i]
+    return 0
+
+
+cdef uint64_t close_untracked_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef UntrackedState *st = <UntrackedState *>w.scratch
+    cdef uint64_t it
+    cdef int i
+    for it in range(n):
+        if iow_stop_requested(w):
+            return it
+        write_str(&w.iter[0], w.fd[0], NAMED_BEFORE_CLOSE)
+        for i in range(UNTRACKED_FILES):
+            if i > 0:
+                write_str(&w.iter[1], w.fd[i], JUST_BEFORE_CLOSE)
+            close_fd(&w.iter[2], w.fd[i])
+            # The lowest free number is the one just closed (with one worker): the pipe's read
+            # end takes it.
+            if iow_tally_ret(&w.iter[3], iow_sys3(__NR_pipe2, <long>st.pipefd, O_CLOEXEC, 0)) == 0:
+                w.fd[i] = st.pipefd[0]
+                w.fd[UNTRACKED_FILES + i] = st.pipefd[1]
+            else:
+                w.fd[i] = -1
+        # Restore: drop each pipe and reopen its file, which lands on the same number again
+        # (with one worker), so the next iteration starts like this one.
+        for i in range(UNTRACKED_FILES):
+            close_fd(&w.iter[4], w.fd[i])
+            close_fd(&w.iter[5], w.fd[UNTRACKED_FILES + i])
+            w.fd[UNTRACKED_FILES + i] = -1
+            w.fd[i] = open_path(&w.iter[6], st.paths[i], OPEN_FLAGS)
+    return n
+
+
+cdef void close_untracked_teardown(iow_worker *w) noexcept nogil:
+    cdef int i
+    for i in range(2 * UNTRACKED_FILES):
+        if w.fd[i] >= 0:
+            close_fd(&w.teardown[0], w.fd[i])
+            w.fd[i] = -1
+
+
+# ---- dup, fcntl ----
+
+cdef uint64_t dup_write_close_loop(iow_worker *w, uint64_t n, const char *name, long nr, long b,
+                                   long c, const char *payload) noexcept nogil:
+    """Each iteration: open name; nfd = syscall nr(fd, b, c) (a dup); write payload via nfd;
+    close nfd, then fd (ior's deferred order)."""
+    cdef uint64_t i
+    cdef long fd, nfd
+    iow_path(w, 0, name)
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS)
+        nfd = iow_tally_ret(&w.iter[1], iow_sys3(nr, fd, b, c))
+        write_str(&w.iter[2], nfd, payload)
+        close_fd(&w.iter[3], nfd)
+        close_fd(&w.iter[4], fd)
+    return n
+
+
+cdef uint64_t open_call_close_loop(iow_worker *w, uint64_t n, const char *name, long nr, long b,
+                                   long c) noexcept nogil:
+    """Each iteration: open name; syscall nr(fd, b, c) with b == THE_FD meaning fd; close fd."""
+    cdef uint64_t i
+    cdef long fd
+    iow_path(w, 0, name)
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS)
+        iow_tally_ret(&w.iter[1], iow_sys3(nr, fd, fd if b == THE_FD else b, c))
+        close_fd(&w.iter[2], fd)
+    return n
+
+
+cdef uint64_t dup_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return dup_write_close_loop(w, n, b"dupfile.txt", __NR_dup, 0, 0, VIA_DUP)
+
+
+cdef uint64_t dup_dup2_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return dup_write_close_loop(w, n, b"dup2file.txt", IOW_NR_dup2, fixed_fd(w, SLOT_DUP2), 0, VIA_DUP2)
+
+
+cdef uint64_t dup_dup3_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return dup_write_close_loop(w, n, b"dup3file.txt", __NR_dup3, fixed_fd(w, SLOT_DUP3), O_CLOEXEC,
+                                VIA_DUP3)
+
+
+cdef uint64_t dup_invalid_fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return repeat_call(w, n, __NR_dup, INVALID_FD, 0, 0)
+
+
+cdef uint64_t dup2_same_fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return open_call_close_loop(w, n, b"dup2samefile.txt", IOW_NR_dup2, THE_FD, 0)
+
+
+cdef uint64_t dup3_invalid_flags_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return open_call_close_loop(w, n, b"dup3flagsfile.txt", __NR_dup3, fixed_fd(w, SLOT_DUP3_BAD),
+                                BAD_DUP3_FLAGS)
+
+
+cdef uint64_t fcntl_dupfd_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return dup_write_close_loop(w, n, b"fcntlfile.txt", __NR_fcntl, F_DUPFD, 0, VIA_FCNTL)
+
+
+cdef uint64_t fcntl_dupfd_cloexec_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return dup_write_close_loop(w, n, b"fcntlcloexecfile.txt", __NR_fcntl, F_DUPFD_CLOEXEC, 0,
+                                VIA_FCNTL_CLOEXEC)
+
+
+cdef uint64_t fcntl_setfl_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    cdef long fd, flags
+    iow_path(w, 0, b"fcntlsetflfile.txt")
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS)
+        flags = fcntl3(&w.iter[1], fd, F_GETFL, 0)
+        fcntl3(&w.iter[2], fd, F_SETFL, flags | O_APPEND)
+        write_str(&w.iter[3], fd, APPENDED)
+        close_fd(&w.iter[4], fd)
+    return n
+
+
+cdef uint64_t fcntl_setfd_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    cdef long fd
+    iow_path(w, 0, b"fcntlsetfdfile.txt")
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS | O_CLOEXEC)
+        fcntl3(&w.iter[1], fd, F_GETFD, 0)
+        fcntl3(&w.iter[2], fd, F_SETFD, 0)
+        write_str(&w.iter[3], fd, AFTER_SETFD)
+        fcntl3(&w.iter[4], fd, F_GETFD, 0)
+        close_fd(&w.iter[5], fd)
+    return n
+
+
+cdef uint64_t fcntl_invalid_fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return repeat_call(w, n, __NR_fcntl, INVALID_FD, F_GETFL, 0)
+
+
+cdef int fcntl_dupfd_max_setup(iow_worker *w) noexcept nogil:
+    iow_path(w, 0, b"fcntldupfdmaxfile.txt")
+    return open_setup_files(w, 1)
+
+
+cdef uint64_t fcntl_dupfd_max_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return repeat_call(w, n, __NR_fcntl, w.fd[0], F_DUPFD, DUPFD_MIN_TOO_HIGH)
+
+
+# ---- ioctl ----
+
+cdef uint64_t ioctl_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    # FIONREAD stores the readable byte count (an int) into the scratch buffer.
+    return open_call_close_loop(w, n, b"ioctlfile.txt", __NR_ioctl, FIONREAD, <long>w.scratch)
+
+
+cdef uint64_t ioctl_cloexec_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    cdef long fd
+    iow_path(w, 0, b"ioctlcloexecfile.txt")
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS)
+        iow_tally_ret(&w.iter[1], iow_sys3(__NR_ioctl, fd, FIOCLEX, 0))
+        fcntl3(&w.iter[2], fd, F_GETFD, 0)
+        write_str(&w.iter[3], fd, AFTER_FIOCLEX)
+        iow_tally_ret(&w.iter[4], iow_sys3(__NR_ioctl, fd, FIONCLEX, 0))
+        fcntl3(&w.iter[5], fd, F_GETFD, 0)
+        write_str(&w.iter[6], fd, AFTER_FIONCLEX)
+        close_fd(&w.iter[7], fd)
+    return n
+
+
+# ---- manifest ----
+
+def _rlimit_nofile_below_dupfd_min():
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY or soft > DUPFD_MIN_TOO_HIGH:
+        return f"RLIMIT_NOFILE ({soft}) exceeds F_DUPFD's minimum {DUPFD_MIN_TOO_HIGH}: it would succeed"
+    return None
+
+
+def _open(name, flags="O_RDWR|O_CREAT"):
+    return f'openat(AT_FDCWD, "{name}", {flags}, 0644) -> >=0'
+
+
+def _write(fd, bytes payload, times=""):
+    s = payload.decode()
+    return f'write({fd}, "{s}", {len(s)}) -> {len(s)}{times}'
+
+
+def _close(fd, expect="0"):
+    return f"close({fd}) -> {expect}"
+
+
+def _fixed(slot):
+    return f"{FIXED_FD_BASE + slot}+16*thread"
+
+
+_RANGE = f"{_fixed(SLOT_RANGE)}, {_fixed(SLOT_RANGE + RANGE_LEN - 1)}"
+_HIGH = _fixed(SLOT_RANGE + RANGE_LEN)
+
+
+def _range_setup(low, high=None):
+    names = [f"{low}{k}.txt" for k in range(RANGE_LEN)] + ([high] if high else [])
+    return [_open(name) for name in names]
+
+
+def _to_block(count):
+    return [f"dup3(fd{k}, {_fixed(SLOT_RANGE + k)}, 0) -> >={FIXED_FD_BASE + SLOT_RANGE + k}"
+            for k in range(count)]
+
+
+def _teardown(count):
+    return [_close(f"fd{k}") for k in range(count)]
+
+
+def _dup_write_close(name, dup_event, payload, new="nfd"):
+    return [_open(name), dup_event, _write(new, payload), _close(new), _close("fd")]
+
+
+_BLOCK_NOTE = ("Workers share one fd table, so the fixed numbers come from the worker's own block "
+               "500+16*thread (thread 0 gets ior's numbers); the manifest's lower bound covers every "
+               "thread. The kernel hands out the lowest free number, so nothing else in the process "
+               "holds a number in a worker's block while fewer than 500 fds are open.")
+_RANGE_NOTE = ("ior opens its files and needs them on contiguous numbers; with two workers sharing the "
+               "fd table, consecutive openat results need not be contiguous, so the files are opened "
+               "once in setup and each iteration dup3s them onto this worker's block first. " + _BLOCK_NOTE)
 
 SCENARIOS = scenarios("fd", [
+    dict(name="close_basic", summary="open three files, close them one by one",
+         kernel=kernel(close_basic_loop), needs_dir=True,
+         iteration=[_open(f"closefile-{k}.txt") for k in range(3)]
+                   + [_close(f"fd{k}") for k in range(3)]),
+    dict(name="close_range", summary="close_range(first, last, 0) over a block of three open files",
+         kernel=kernel(close_range_loop, close_range_setup, close_setup_fds), needs_dir=True,
+         setup=_range_setup("closerangefile-"),
+         iteration=_to_block(RANGE_LEN) + [f"close_range({_RANGE}, 0) -> 0"],
+         teardown=_teardown(RANGE_LEN), notes=_RANGE_NOTE),
+    dict(name="close_range_bounded",
+         summary="close_range over three low fds; the fd right above stays open (still-open)",
+         kernel=kernel(close_range_bounded_loop, close_range_bounded_setup, close_setup_fds),
+         needs_dir=True,
+         setup=_range_setup("closerangelow-", "closerangehigh.txt"),
+         iteration=_to_block(RANGE_LEN + 1) + [
+             f"close_range({_RANGE}, 0) -> 0",
+             _write(f"{_HIGH} closerangehigh.txt", STILL_OPEN),
+             _close(_HIGH)],
+         teardown=_teardown(RANGE_LEN + 1),
+         notes="The high fd sits right above the closed block, so a tracer that drops every fd >= "
+               "first is caught. The write goes through a dup of setup's fd, so closerangehigh.txt "
+               "grows by 10 bytes per iteration. " + _RANGE_NOTE),
+    dict(name="close_range_cloexec",
+         summary="close_range(..., CLOSE_RANGE_CLOEXEC) marks three fds cloexec; write to all four",
+         kernel=kernel(close_range_cloexec_loop, close_range_cloexec_setup, close_setup_fds),
+         needs_dir=True,
+         setup=_range_setup("closerangecloexec-low-", "closerangecloexec-high.txt"),
+         iteration=_to_block(RANGE_LEN + 1)
+                   + [f"close_range({_RANGE}, CLOSE_RANGE_CLOEXEC) -> 0"]
+                   + [_write(f"{_fixed(SLOT_RANGE + k)} (O_CLOEXEC set)", CLOEXEC_LOW)
+                      for k in range(RANGE_LEN)]
+                   + [_write(f"{_HIGH} (O_CLOEXEC clear)", CLOEXEC_HIGH)]
+                   + [_close(_fixed(SLOT_RANGE + k)) for k in range(RANGE_LEN + 1)],
+         teardown=_teardown(RANGE_LEN + 1),
+         notes="ior's source for this scenario is not public (its test is): file names follow the "
+               "test, the payloads are ours. CLOSE_RANGE_CLOEXEC closes nothing, so the iteration "
+               "closes the block itself; the files grow with each iteration. " + _RANGE_NOTE),
+    dict(name="close_invalid_fd", summary="close(99999): never open, -EBADF",
+         kernel=kernel(close_invalid_fd_loop),
+         iteration=[_close(INVALID_FD, "-EBADF")]),
+    dict(name="close_double_close", summary="close an fd, then close the same number again: -EBADF",
+         kernel=kernel(close_double_close_loop, close_double_close_setup, close_setup_fds),
+         needs_dir=True,
+         setup=[_open("doubleclosefile.txt")],
+         iteration=[f"dup3(fd, {_fixed(SLOT_DOUBLE)}, 0) -> >={FIXED_FD_BASE + SLOT_DOUBLE}",
+                    _close(_fixed(SLOT_DOUBLE)), _close(_fixed(SLOT_DOUBLE), "-EBADF")],
+         teardown=[_close("fd")],
+         notes="ior closes its freshly opened fd twice. Between the two closes another worker's "
+               "openat could take the freed number (the kernel reuses the lowest), turning the "
+               "second close into a close of that worker's file; so the doubly closed number is "
+               "a dup3 of doubleclosefile.txt onto the worker's own block. " + _BLOCK_NOTE),
+    dict(name="close_range_empty", summary="close_range(9000, 9999, 0) over no open fd: 0",
+         kernel=kernel(close_range_empty_loop),
+         iteration=["close_range(9000, 9999, 0) -> 0"], ior_repeat=5),
+    dict(name="close_untracked",
+         summary="close 64 files, each number at once reused by pipe2's read end",
+         kernel=kernel(close_untracked_loop, close_untracked_setup, close_untracked_teardown),
+         needs_dir=True,
+         setup=[_open("closeuntracked-<i>.txt") + " x64"],
+         iteration=[
+             _write("fd[0] closeuntracked-0.txt", NAMED_BEFORE_CLOSE),
+             _write("fd[i] closeuntracked-<i>.txt, i=1..63", JUST_BEFORE_CLOSE, " x63"),
+             "close(fd[i], i=0..63) -> 0 x64",
+             "pipe2(pipefd, O_CLOEXEC) -> 0 x64",
+             "close(pipe read end = fd[i]'s number) -> 0 x64",
+             "close(pipe write end) -> 0 x64",
+             _open("closeuntracked-<i>.txt") + " x64",
+         ],
+         teardown=["close(fd[i], i=0..63) -> 0 x64"],
+         notes="Per iteration: one 18-byte write to file 0, then for each file i: (i>0: a 25-byte "
+               "write,) close, pipe2 right after (its read end takes the number just freed); then "
+               "per i: close the pipe's two ends and reopen file i (it lands on the same number), "
+               "so every iteration starts like the first. ior opens the 64 files before its tracer "
+               "attaches; here setup opens them inside the counted window (tracers see those "
+               "opens). Left out: ior's 500 ms pause before the closes (it gives ior's lazy procfs "
+               "lookup time) and the newest version's FIFO stage (a helper thread blocked in a "
+               "256 KiB write). With two workers their closes and pipes interleave, so a read end "
+               "may take the other worker's freed number; every result is the same."),
+    dict(name="dup_basic", summary="dup(fd), write \"via dup\" through the copy",
+         kernel=kernel(dup_basic_loop), needs_dir=True,
+         iteration=_dup_write_close("dupfile.txt", "dup(fd) -> >=0", VIA_DUP)),
+    dict(name="dup_dup2", summary="dup2(fd, 500), write \"via dup2\" through fd 500",
+         kernel=kernel(dup_dup2_loop), needs_dir=True, requires=[legacy_syscall("dup2")],
+         iteration=_dup_write_close("dup2file.txt",
+                                    f"dup2(fd, {_fixed(SLOT_DUP2)}) -> >={FIXED_FD_BASE + SLOT_DUP2}",
+                                    VIA_DUP2, _fixed(SLOT_DUP2)),
+         notes=_BLOCK_NOTE),
+    dict(name="dup_dup3", summary="dup3(fd, 501, O_CLOEXEC), write \"via dup3\" through fd 501",
+         kernel=kernel(dup_dup3_loop), needs_dir=True,
+         iteration=_dup_write_close(
+             "dup3file.txt", f"dup3(fd, {_fixed(SLOT_DUP3)}, O_CLOEXEC) -> >={FIXED_FD_BASE + SLOT_DUP3}",
+             VIA_DUP3, _fixed(SLOT_DUP3)),
+         notes=_BLOCK_NOTE),
+    dict(name="dup_invalid_fd", summary="dup(99999): never open, -EBADF",
+         kernel=kernel(dup_invalid_fd_loop),
+         iteration=[f"dup({INVALID_FD}) -> -EBADF"]),
+    dict(name="dup2_same_fd", summary="dup2(fd, fd): a no-op that returns fd",
+         kernel=kernel(dup2_same_fd_loop), needs_dir=True, requires=[legacy_syscall("dup2")],
+         iteration=[_open("dup2samefile.txt"), "dup2(fd, fd) -> >=0", _close("fd")],
+         notes="dup2(fd, fd) returns fd itself; the manifest cannot name a per-run number, so >=0."),
+    dict(name="dup3_invalid_flags", summary="dup3(fd, 502, 0xBAD): only O_CLOEXEC is allowed, -EINVAL",
+         kernel=kernel(dup3_invalid_flags_loop), needs_dir=True,
+         iteration=[_open("dup3flagsfile.txt"),
+                    f"dup3(fd, {_fixed(SLOT_DUP3_BAD)}, 0xBAD) -> -EINVAL", _close("fd")],
+         notes="The flags are checked before the target number, so 502+16*thread is never touched. "
+               + _BLOCK_NOTE),
+    dict(name="fcntl_dupfd", summary="fcntl(fd, F_DUPFD, 0), write \"via fcntl\" through the copy",
+         kernel=kernel(fcntl_dupfd_loop), needs_dir=True,
+         iteration=_dup_write_close("fcntlfile.txt", "fcntl(fd, F_DUPFD, 0) -> >=0", VIA_FCNTL)),
+    dict(name="fcntl_setfl", summary="F_GETFL, F_SETFL(flags|O_APPEND), then an appending write",
+         kernel=kernel(fcntl_setfl_loop), needs_dir=True,
+         iteration=[_open("fcntlsetflfile.txt"),
+                    f"fcntl(fd, F_GETFL) -> {O_RDWR | O_LARGEFILE}",
+                    "fcntl(fd, F_SETFL, flags|O_APPEND) -> 0",
+                    _write("fd", APPENDED), _close("fd")],
+         notes="F_GETFL reports O_RDWR plus O_LARGEFILE, which the kernel sets on every open by a "
+               "64-bit process (O_CREAT is not kept). Each iteration appends, so the file grows by "
+               "24 bytes per iteration."),
+    dict(name="fcntl_setfd", summary="clear FD_CLOEXEC with F_SETFD on an O_CLOEXEC fd, then write",
+         kernel=kernel(fcntl_setfd_loop), needs_dir=True,
+         iteration=[_open("fcntlsetfdfile.txt", "O_RDWR|O_CREAT|O_CLOEXEC"),
+                    f"fcntl(fd, F_GETFD) -> {FD_CLOEXEC}",
+                    "fcntl(fd, F_SETFD, 0) -> 0",
+                    _write("fd", AFTER_SETFD),
+                    "fcntl(fd, F_GETFD) -> 0",
+                    _close("fd")]),
+    dict(name="fcntl_dupfd_cloexec", summary="fcntl(fd, F_DUPFD_CLOEXEC, 0), write through the copy",
+         kernel=kernel(fcntl_dupfd_cloexec_loop), needs_dir=True,
+         iteration=_dup_write_close("fcntlcloexecfile.txt", "fcntl(fd, F_DUPFD_CLOEXEC, 0) -> >=0",
+                                    VIA_FCNTL_CLOEXEC)),
+    dict(name="fcntl_invalid_fd", summary="fcntl(99999, F_GETFL): never open, -EBADF",
+         kernel=kernel(fcntl_invalid_fd_loop),
+         iteration=[f"fcntl({INVALID_FD}, F_GETFL) -> -EBADF"], ior_repeat=5),
+    dict(name="fcntl_dupfd_max", summary="fcntl(fd, F_DUPFD, 1<<30): minimum above RLIMIT_NOFILE, -EINVAL",
+         kernel=kernel(fcntl_dupfd_max_loop, fcntl_dupfd_max_setup, close_setup_fds), needs_dir=True,
+         requires=[_rlimit_nofile_below_dupfd_min],
+         setup=[_open("fcntldupfdmaxfile.txt")],
+         iteration=["fcntl(fd, F_DUPFD, 1<<30) -> -EINVAL"],
+         teardown=[_close("fd")], ior_repeat=5,
+         notes="ior opens the file once and repeats only the failing fcntl (x5), so the open and "
+               "close are setup and teardown here."),
+    dict(name="ioctl_basic", summary="ioctl(fd, FIONREAD, &n) on a regular file: 0",
+         kernel=kernel(ioctl_basic_loop), needs_dir=True,
+         iteration=[_open("ioctlfile.txt"), f"ioctl(fd, FIONREAD={FIONREAD:#x}, &n) -> 0",
+                    _close("fd")],
+         notes="FIONREAD on a regular file reports size minus position and succeeds (ior "
+               "tolerates an error; here it is definite)."),
+    dict(name="ioctl_cloexec", summary="ioctl FIOCLEX then FIONCLEX, F_GETFD and a write after each",
+         kernel=kernel(ioctl_cloexec_loop), needs_dir=True,
+         iteration=[_open("ioctlcloexecfile.txt"),
+                    f"ioctl(fd, FIOCLEX={FIOCLEX:#x}) -> 0",
+                    f"fcntl(fd, F_GETFD) -> {FD_CLOEXEC}",
+                    _write("fd", AFTER_FIOCLEX),
+                    f"ioctl(fd, FIONCLEX={FIONCLEX:#x}) -> 0",
+                    "fcntl(fd, F_GETFD) -> 0",
+                    _write("fd", AFTER_FIONCLEX),
+                    _close("fd")]),
 ])

@@ -1,6 +1,699 @@
-# Family 'open': scenarios of ior's ioworkload (../shared/reference/ior-ioworkload-catalog.md).
+# Family 'open': ior's open-* scenarios (../shared/reference/ior-ioworkload-catalog.md, 4.1).
+# One iteration is one repeat of ior's body; a body that creates something either reuses it
+# (O_CREAT of an existing file) or removes it again within the iteration.
+
+import shutil
+
+from libc.stdint cimport uint64_t
+from libc.string cimport memset, memcpy, strlen
+from ioworkload._kernel cimport (
+    iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
+    iow_tally_ret, iow_stop_requested, iow_path, kernel, IOW_PATH_MAX, IOW_SCRATCH_BYTES,
+)
+
+cdef extern from "iow_syscall.h" nogil:
+    enum:
+        __NR_openat
+        __NR_openat2
+        __NR_close
+        __NR_mkdirat
+        __NR_unlinkat
+        __NR_statx
+        __NR_utimensat
+        __NR_write
+        __NR_name_to_handle_at
+        __NR_open_by_handle_at
+        __NR_gettid
+        __NR_clone
+        __NR_exit
+        __NR_exit_group
+        __NR_execve
+        __NR_wait4
+        __NR_clock_nanosleep
+        IOW_NR_creat
+
+cdef extern from "iow_worker.h" nogil:
+    int iow_load_acquire(const int *p)
+    void iow_store_release(int *p, int v)
+    void iow_cpu_relax()
+
+cdef extern from "<fcntl.h>" nogil:
+    enum:
+        AT_FDCWD
+        AT_EMPTY_PATH
+        AT_REMOVEDIR
+        O_RDONLY
+        O_RDWR
+        O_CREAT
+        O_DIRECTORY
+
+cdef extern from "<sys/stat.h>" nogil:
+    enum:
+        STATX_BASIC_STATS
+
+cdef extern from "<time.h>" nogil:
+    enum:
+        CLOCK_MONOTONIC
+    struct timespec:
+        long tv_sec
+        long tv_nsec
+
+cdef extern from "<signal.h>" nogil:
+    enum:
+        SIGCHLD
+
+cdef extern from "<sched.h>" nogil:
+    enum:
+        CLONE_VM
+        CLONE_FS
+        CLONE_FILES
+        CLONE_SIGHAND
+        CLONE_THREAD
+        CLONE_SYSVSEM
+        CLONE_CHILD_CLEARTID
+        CLONE_VFORK
+
+cdef extern from "<linux/openat2.h>" nogil:
+    struct open_how:
+        unsigned long long flags
+        unsigned long long mode
+        unsigned long long resolve
+
+cdef extern from *:
+    """
+    /* struct file_handle with room for MAX_HANDLE_SZ (128) bytes, as ior allocates it
+       (<fcntl.h> declares f_handle as a flexible array). */
+    typedef struct {
+        unsigned int handle_bytes;
+        int handle_type;
+        unsigned char f_handle[128];
+    } iow_file_handle;
+
+    /* Start fn(arg) on a new thread whose stack ends at stack_top (16-byte aligned). Returns
+       the new thread's id (or -errno) in the caller. The new thread jumps straight from the
+       syscall into fn on its own stack, so it never touches the caller's frame, and fn must
+       end with the raw exit syscall. With CLONE_CHILD_CLEARTID the kernel zeroes *ctid once
+       the thread has exited. */
+    #if defined(__x86_64__)
+    #define IOW_HAVE_CLONE_THREAD 1
+    static long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
+                                 void (*fn)(void *), void *arg)
+    {
+        long ret;
+        register long r10 __asm__("r10") = (long)ctid;
+        register long r8 __asm__("r8") = 0;                  /* tls: unused */
+        register void (*r12)(void *) __asm__("r12") = fn;    /* kept by the kernel in both */
+        register void *r13 __asm__("r13") = arg;
+        __asm__ volatile(
+            "syscall\\n\\t"
+            "test %%rax, %%rax\\n\\t"
+            "jnz 1f\\n\\t"
+            "xor %%ebp, %%ebp\\n\\t"
+            "mov %%r13, %%rdi\\n\\t"
+            "call *%%r12\\n\\t"
+            "ud2\\n"
+            "1:"
+            : "=a"(ret)
+            : "a"((long)__NR_clone), "D"(flags), "S"(stack_top), "d"(0L), "r"(r10), "r"(r8),
+              "r"(r12), "r"(r13)
+            : "rcx", "r11", "memory");
+        return ret;
+    }
+    #elif defined(__aarch64__)
+    #define IOW_HAVE_CLONE_THREAD 1
+    static long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
+                                 void (*fn)(void *), void *arg)
+    {
+        /* arm64 clone: flags, stack, parent_tid, tls, child_tid */
+        register long x8 __asm__("x8") = __NR_clone;
+        register long x0 __asm__("x0") = (long)flags;
+        register long x1 __asm__("x1") = (long)stack_top;
+        register long x2 __asm__("x2") = 0;
+        register long x3 __asm__("x3") = 0;
+        register long x4 __asm__("x4") = (long)ctid;
+        register void (*x9)(void *) __asm__("x9") = fn;
+        register void *x10 __asm__("x10") = arg;
+        __asm__ volatile(
+            "svc #0\\n\\t"
+            "cbnz x0, 1f\\n\\t"
+            "mov x29, xzr\\n\\t"
+            "mov x30, xzr\\n\\t"
+            "mov x0, x10\\n\\t"
+            "blr x9\\n\\t"
+            "brk #0x1\\n"
+            "1:"
+            : "+r"(x0)
+            : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x9), "r"(x10)
+            : "memory");
+        return x0;
+    }
+    #else
+    #define IOW_HAVE_CLONE_THREAD 0
+    static long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
+                                 void (*fn)(void *), void *arg)
+    {
+        return -38; /* ENOSYS */
+    }
+    #endif
+
+    static inline void iow_release_fence(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
+
+    /* A spin lock shared by the workers of one run (no syscalls). */
+    static int iow_inode_lock;
+    static inline void iow_inode_lock_take(void)
+    {
+        while (__atomic_exchange_n(&iow_inode_lock, 1, __ATOMIC_ACQUIRE))
+            iow_cpu_relax();
+    }
+    static inline void iow_inode_lock_drop(void) { __atomic_store_n(&iow_inode_lock, 0, __ATOMIC_RELEASE); }
+    """
+    ctypedef struct iow_file_handle:
+        unsigned int handle_bytes
+        int handle_type
+    enum:
+        IOW_HAVE_CLONE_THREAD
+    long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
+                          void (*fn)(void *) noexcept nogil, void *arg) nogil
+    void iow_release_fence() nogil
+    void iow_inode_lock_take() nogil
+    void iow_inode_lock_drop() nogil
 
 from ioworkload.manifest import scenarios
+from ioworkload.probes import capability, legacy_syscall, program, syscall_implemented
+
+cdef enum:
+    MAX_HANDLE_SZ = 128
+    MODE = 0o644
+    # paths in w.path
+    P_FILE = 0
+    P_FILE2 = 1
+    P_FILE3 = 2
+    P_FILE4 = 3
+    P_EXE = 4
+
+cdef const char *SHOULD_FAIL = b"should fail"  # 11 bytes, as ior writes
+cdef long BAD_FD = -1
+
+ctypedef struct HandleState:
+    iow_file_handle fh        # 8-byte header + 128 bytes of handle
+    iow_file_handle older
+    int mount_id
+    int thread_alive      # CLONE_CHILD_CLEARTID word: 1 until the helper thread has exited
+
+ctypedef struct DirfdState:
+    unsigned char statx_buf[256]
+    timespec times[2]
+    open_how how
+
+ctypedef struct SpawnState:
+    char *argv[3]
+    char *envp[1]
+    int status
+
+# The helper thread's stack: the top of the worker's scratch (page aligned), far above the
+# state structs at its start; the thread's frames need well under 1 KiB.
+cdef void *thread_stack_top(iow_worker *w) noexcept nogil:
+    return w.scratch + IOW_SCRATCH_BYTES
+
+
+# ---- helpers: each tallies consecutive events starting at t[0] ----
+
+cdef long create_file(iow_worker *w, iow_tally *t, int slot, const char *name) noexcept nogil:
+    """openat(O_RDWR|O_CREAT, 0644) + close: the file exists afterwards (2 events)."""
+    cdef long fd = iow_tally_ret(&t[0], iow_sys4(
+        __NR_openat, AT_FDCWD, <long>iow_path(w, slot, name), O_RDWR | O_CREAT, MODE))
+    if fd >= 0:
+        iow_tally_ret(&t[1], iow_sys1(__NR_close, fd))
+    return fd
+
+
+cdef long open_dir(iow_worker *w, iow_tally *t) noexcept nogil:
+    """openat(AT_FDCWD, <worker dir>, O_RDONLY|O_DIRECTORY): ior's mount fd (1 event)."""
+    return iow_tally_ret(t, iow_sys4(__NR_openat, AT_FDCWD, <long>w.dir, O_RDONLY | O_DIRECTORY, 0))
+
+
+cdef long take_handle(iow_tally *t, long dirfd, const char *name, iow_file_handle *fh,
+                      int *mount_id) noexcept nogil:
+    """name_to_handle_at(dirfd, name, fh{handle_bytes=128}, &mount_id, 0) (1 event)."""
+    fh.handle_bytes = MAX_HANDLE_SZ
+    return iow_tally_ret(t, iow_sys5(__NR_name_to_handle_at, dirfd, <long>name, <long>fh,
+                                     <long>mount_id, 0))
+
+
+cdef void handle_of_new_file(iow_worker *w, iow_tally *t, int slot, const char *name,
+                             iow_file_handle *fh, bint locked) noexcept nogil:
+    """create_file + open_dir (into w.fd[0]) + take_handle of the file (4 events)."""
+    cdef HandleState *st = <HandleState *>w.scratch
+    if locked:
+        iow_inode_lock_take()
+    create_file(w, t, slot, name)
+    if locked:
+        iow_inode_lock_drop()
+    w.fd[0] = open_dir(w, &t[2])
+    take_handle(&t[3], w.fd[0], name, fh, &st.mount_id)
+
+
+cdef long open_handle(iow_tally *t, long mount_fd, iow_file_handle *fh) noexcept nogil:
+    """open_by_handle_at(mount_fd, fh, O_RDONLY) (1 event)."""
+    return iow_tally_ret(t, iow_sys3(__NR_open_by_handle_at, mount_fd, <long>fh, O_RDONLY))
+
+
+cdef long close_fd(iow_tally *t, long *fd) noexcept nogil:
+    cdef long ret = 0
+    if fd[0] >= 0:
+        ret = iow_tally_ret(t, iow_sys1(__NR_close, fd[0]))
+        fd[0] = -1
+    return ret
+
+
+# ---- open_basic, open_creat, open_openat2, open_enoent, open_rdonly_write ----
+
+cdef uint64_t open_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    iow_path(w, P_FILE, b"testfile.txt")
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        w.fd[0] = iow_tally_ret(&w.iter[0], iow_sys4(
+            __NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDWR | O_CREAT, MODE))
+        close_fd(&w.iter[1], &w.fd[0])
+    return n
+
+
+cdef uint64_t open_creat_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    iow_path(w, P_FILE, b"creatfile.txt")
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        w.fd[0] = iow_tally_ret(&w.iter[0], iow_sys2(IOW_NR_creat, <long>w.path[P_FILE], MODE))
+        close_fd(&w.iter[1], &w.fd[0])
+    return n
+
+
+cdef uint64_t open_openat2_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef DirfdState *st = <DirfdState *>w.scratch
+    cdef uint64_t i
+    iow_path(w, P_FILE, b"openat2file.txt")
+    memset(&st.how, 0, sizeof(open_how))
+    st.how.flags = O_RDWR | O_CREAT
+    st.how.mode = MODE
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        w.fd[0] = iow_tally_ret(&w.iter[0], iow_sys4(
+            __NR_openat2, AT_FDCWD, <long>w.path[P_FILE], <long>&st.how, sizeof(open_how)))
+        close_fd(&w.iter[1], &w.fd[0])
+    return n
+
+
+cdef uint64_t open_enoent_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    iow_path(w, P_FILE, b"nonexistent/enoentfile.txt")
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_tally_ret(&w.iter[0], iow_sys4(__NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDONLY, 0))
+    return n
+
+
+cdef uint64_t open_rdonly_write_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        create_file(w, &w.iter[0], P_FILE, b"rdonlyfile.txt")
+        w.fd[0] = iow_tally_ret(&w.iter[2], iow_sys4(
+            __NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDONLY, 0))
+        iow_tally_ret(&w.iter[3], iow_sys3(__NR_write, w.fd[0], <long>SHOULD_FAIL, strlen(SHOULD_FAIL)))
+        close_fd(&w.iter[4], &w.fd[0])
+    return n
+
+
+# ---- open_dirfd_paths ----
+
+cdef uint64_t open_dirfd_paths_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef DirfdState *st = <DirfdState *>w.scratch
+    cdef uint64_t i
+    iow_path(w, P_FILE, b"dirfd-base")
+    iow_path(w, P_FILE2, b"dirfd-base/relative-openat.txt")
+    st.times[0].tv_sec = 1000000000
+    st.times[0].tv_nsec = 0
+    st.times[1] = st.times[0]
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_tally_ret(&w.iter[0], iow_sys3(__NR_mkdirat, AT_FDCWD, <long>w.path[P_FILE], 0o755))
+        w.fd[0] = iow_tally_ret(&w.iter[1], iow_sys4(
+            __NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDONLY | O_DIRECTORY, 0))
+        w.fd[1] = iow_tally_ret(&w.iter[2], iow_sys4(
+            __NR_openat, w.fd[0], <long><const char *>b"relative-openat.txt", O_RDWR | O_CREAT, MODE))
+        close_fd(&w.iter[3], &w.fd[1])
+        # The dir fd with an empty path: a tracer must name the row after the fd's path.
+        iow_tally_ret(&w.iter[4], iow_sys5(__NR_statx, w.fd[0], <long><const char *>b"",
+                                           AT_EMPTY_PATH, STATX_BASIC_STATS, <long>st.statx_buf))
+        iow_tally_ret(&w.iter[5], iow_sys4(__NR_utimensat, w.fd[0], <long><const char *>b"",
+                                           <long>st.times, AT_EMPTY_PATH))
+        close_fd(&w.iter[6], &w.fd[0])
+        # undo: the next iteration's mkdirat must succeed again
+        iow_tally_ret(&w.iter[7], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE2], 0))
+        iow_tally_ret(&w.iter[8], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE], AT_REMOVEDIR))
+    return n
+
+
+# ---- open_by_handle_at family ----
+
+cdef uint64_t open_by_handle_at_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef HandleState *st = <HandleState *>w.scratch
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        handle_of_new_file(w, &w.iter[0], P_FILE, b"handlefile.txt", &st.fh, False)
+        w.fd[1] = open_handle(&w.iter[4], w.fd[0], &st.fh)
+        close_fd(&w.iter[5], &w.fd[1])
+        close_fd(&w.iter[6], &w.fd[0])
+    return n
+
+
+cdef uint64_t open_by_handle_at_fail_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    # Why the lock: ext4 hands a freed inode number to the next file created in its block
+    # group. If a file is being created on the number our stale handle names while
+    # open_by_handle_at looks it up, the inode cache reports it as "being created", iget_locked
+    # returns NULL and ext4 turns that into -ENOMEM instead of -ESTALE. So this scenario's own
+    # file creations and the unlink..open_by_handle_at window exclude each other (a spin lock,
+    # no syscall); only another process creating files in the same group can still hit it.
+    cdef HandleState *st = <HandleState *>w.scratch
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        # a valid handle passed with mount fd -1
+        handle_of_new_file(w, &w.iter[0], P_FILE, b"handle-ebadf.txt", &st.fh, True)
+        open_handle(&w.iter[4], BAD_FD, &st.fh)
+        close_fd(&w.iter[5], &w.fd[0])
+        # a handle whose file is gone (unlinked, inode freed)
+        handle_of_new_file(w, &w.iter[6], P_FILE2, b"handle-estale-0.txt", &st.fh, True)
+        iow_inode_lock_take()
+        iow_tally_ret(&w.iter[10], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE2], 0))
+        open_handle(&w.iter[11], w.fd[0], &st.fh)
+        iow_inode_lock_drop()
+        close_fd(&w.iter[12], &w.fd[0])
+        # two handles taken in turn; the failing call uses the older one
+        handle_of_new_file(w, &w.iter[13], P_FILE3, b"handle-older.txt", &st.older, True)
+        close_fd(&w.iter[17], &w.fd[0])
+        handle_of_new_file(w, &w.iter[18], P_FILE4, b"handle-newer.txt", &st.fh, True)
+        close_fd(&w.iter[22], &w.fd[0])
+        open_handle(&w.iter[23], BAD_FD, &st.older)
+    return n
+
+
+cdef uint64_t open_by_handle_at_reuse_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef HandleState *st = <HandleState *>w.scratch
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        create_file(w, &w.iter[0], P_FILE2, b"decoy-0.txt")
+        handle_of_new_file(w, &w.iter[2], P_FILE, b"handle-reuse-0.txt", &st.fh, False)
+        w.fd[1] = open_handle(&w.iter[6], w.fd[0], &st.fh)
+        close_fd(&w.iter[7], &w.fd[1])
+        # the decoy takes the number just freed (the lowest free fd)
+        w.fd[2] = iow_tally_ret(&w.iter[8], iow_sys4(
+            __NR_openat, AT_FDCWD, <long>w.path[P_FILE2], O_RDONLY, 0))
+        close_fd(&w.iter[9], &w.fd[0])
+        close_fd(&w.iter[10], &w.fd[2])
+    return n
+
+
+cdef void handle_thread_body(void *arg) noexcept nogil:
+    # Runs on the helper thread's own stack; only raw syscalls, then the raw exit.
+    cdef iow_worker *w = <iow_worker *>arg
+    cdef HandleState *st = <HandleState *>w.scratch
+    iow_tally_ret(&w.iter[3], 0)  # clone returned 0 here
+    w.fd[0] = open_dir(w, &w.iter[4])
+    take_handle(&w.iter[5], w.fd[0], b"handle-thread-0.txt", &st.fh, &st.mount_id)
+    iow_tally_ret(&w.iter[6], iow_sys0(__NR_gettid))
+    iow_tally_ret(&w.iter[7], 0)  # exit does not return
+    iow_release_fence()           # the tallies above are visible before the tid word clears
+    iow_sys1(__NR_exit, 0)
+
+
+cdef uint64_t open_by_handle_at_threads_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef HandleState *st = <HandleState *>w.scratch
+    cdef uint64_t i
+    cdef long tid
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        create_file(w, &w.iter[0], P_FILE, b"handle-thread-0.txt")
+        iow_store_release(&st.thread_alive, 1)
+        # CLONE_VFORK: the worker sleeps inside clone until the helper has exited, so it
+        # waits without a syscall of its own and without spinning against its helper for a CPU.
+        tid = iow_tally_ret(&w.iter[2], iow_clone_thread(
+            CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
+            | CLONE_VFORK | CLONE_CHILD_CLEARTID, thread_stack_top(w), &st.thread_alive,
+            handle_thread_body, w))
+        if tid > 0:
+            # The kernel cleared the word before ending the vfork wait; this only orders
+            # the helper's tallies and fds before our reads.
+            while iow_load_acquire(&st.thread_alive):
+                iow_cpu_relax()
+        iow_tally_ret(&w.iter[8], iow_sys0(__NR_gettid))
+        open_handle(&w.iter[9], BAD_FD, &st.fh)
+        w.fd[1] = open_handle(&w.iter[10], w.fd[0], &st.fh)
+        close_fd(&w.iter[11], &w.fd[1])
+        close_fd(&w.iter[12], &w.fd[0])
+    return n
+
+
+# ---- open_duration_gap ----
+
+cdef enum:
+    FIRST_GAP_MS = 800   # ior's gap, on each worker's first iteration
+    GAP_MS = 50          # later iterations: still a gap, but 100 iterations take 5 s, not 80
+
+cdef uint64_t open_duration_gap_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef timespec gap
+    cdef uint64_t i
+    cdef long ms
+    iow_path(w, P_FILE, b"gap-shared.txt")
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        w.fd[0] = iow_tally_ret(&w.iter[0], iow_sys4(
+            __NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDWR | O_CREAT, MODE))
+        close_fd(&w.iter[1], &w.fd[0])
+        ms = FIRST_GAP_MS if w.val[0] == 0 else GAP_MS
+        w.val[0] += 1
+        gap.tv_sec = ms // 1000
+        gap.tv_nsec = (ms % 1000) * 1000000
+        iow_tally_ret(&w.iter[2], iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&gap, 0))
+        w.fd[0] = iow_tally_ret(&w.iter[3], iow_sys4(
+            __NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDWR | O_CREAT, MODE))
+        close_fd(&w.iter[4], &w.fd[0])
+    return n
+
+
+# ---- open_pid_filter ----
+
+cdef char TOUCH[IOW_PATH_MAX]   # absolute path of `touch`, found by the probe below
+
+
+def _find_touch():
+    """Probe: `touch` is on PATH; remember its absolute path for the kernel."""
+    path = shutil.which("touch")
+    if path is None:
+        return "needs the program 'touch' on PATH"
+    cdef bytes b = path.encode()
+    if len(b) >= IOW_PATH_MAX:
+        return "the path of 'touch' is too long"
+    memcpy(TOUCH, <const char *>b, len(b) + 1)
+    return None
+
+
+cdef int open_pid_filter_setup(iow_worker *w) noexcept nogil:
+    # No syscalls: paths and the child's argv/envp, so the forked child only calls execve.
+    cdef SpawnState *st = <SpawnState *>w.scratch
+    memcpy(w.path[P_EXE], TOUCH, strlen(TOUCH) + 1)
+    iow_path(w, P_FILE, b"parentfile.txt")
+    iow_path(w, P_FILE2, b"childfile.txt")
+    st.argv[0] = <char *>b"touch"
+    st.argv[1] = w.path[P_FILE2]
+    st.argv[2] = NULL
+    st.envp[0] = NULL
+    return 0
+
+
+cdef uint64_t open_pid_filter_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SpawnState *st = <SpawnState *>w.scratch
+    cdef uint64_t i
+    cdef long pid
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        w.fd[0] = iow_tally_ret(&w.iter[0], iow_sys4(
+            __NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDWR | O_CREAT, MODE))
+        close_fd(&w.iter[1], &w.fd[0])
+        pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
+        if pid == 0:
+            # the child (a copy of this process): exec, or give up with 127 like a shell
+            iow_sys3(__NR_execve, <long>w.path[P_EXE], <long>st.argv, <long>st.envp)
+            iow_sys1(__NR_exit_group, 127)
+        iow_tally_ret(&w.iter[2], pid)
+        if pid > 0:
+            iow_tally_ret(&w.iter[3], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
+    return n
+
+
+cdef void open_pid_filter_teardown(iow_worker *w) noexcept nogil:
+    # Removing the child's file also proves that touch ran.
+    iow_tally_ret(&w.teardown[0], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE2], 0))
+
+
+def _clone_thread_supported():
+    if not IOW_HAVE_CLONE_THREAD:
+        return "starting a raw helper thread is only written for x86-64 and aarch64"
+    return None
+
+
+_NEEDS_ROOT = capability("CAP_DAC_READ_SEARCH")
+_CLOSE = "close(fd) -> 0"
+_OPEN_DIR = "openat(AT_FDCWD, dir, O_RDONLY|O_DIRECTORY) -> >=0"
+
+
+def _CREATE(name):
+    """The two events of create_file()."""
+    return [f'openat(AT_FDCWD, "{name}", O_RDWR|O_CREAT, 0644) -> >=0', _CLOSE]
+
+
+def _HANDLE(name):
+    """The event of take_handle()."""
+    return f'name_to_handle_at(dirfd, "{name}", fh{{handle_bytes=128}}, &mount_id, 0) -> 0'
+
+_NEW = "[new thread] "
 
 SCENARIOS = scenarios("open", [
+    dict(name="open_basic", summary="openat(testfile.txt, O_RDWR|O_CREAT, 0644), then close",
+         kernel=kernel(open_basic_loop), needs_dir=True,
+         iteration=_CREATE("testfile.txt")),
+    dict(name="open_dirfd_paths", summary="openat, statx and utimensat relative to a directory fd",
+         kernel=kernel(open_dirfd_paths_loop), needs_dir=True,
+         iteration=['mkdirat(AT_FDCWD, "dirfd-base", 0755) -> 0',
+                    'openat(AT_FDCWD, "dirfd-base", O_RDONLY|O_DIRECTORY) -> >=0',
+                    'openat(dirfd, "relative-openat.txt", O_RDWR|O_CREAT, 0644) -> >=0',
+                    _CLOSE,
+                    'statx(dirfd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, buf) -> 0',
+                    'utimensat(dirfd, "", [{1e9, 0}, {1e9, 0}], AT_EMPTY_PATH) -> 0',
+                    "close(dirfd) -> 0",
+                    'unlinkat(AT_FDCWD, "dirfd-base/relative-openat.txt", 0) -> 0',
+                    'unlinkat(AT_FDCWD, "dirfd-base", AT_REMOVEDIR) -> 0'],
+         notes="The last two unlinkat calls are ours: they undo the iteration so the next "
+               "mkdirat succeeds again."),
+    dict(name="open_openat2", summary="openat2 with open_how{O_RDWR|O_CREAT, 0644}: flags in a struct",
+         kernel=kernel(open_openat2_loop), needs_dir=True,
+         iteration=['openat2(AT_FDCWD, "openat2file.txt", {flags=O_RDWR|O_CREAT, mode=0644, '
+                    'resolve=0}, 24) -> >=0', _CLOSE],
+         requires=[syscall_implemented("openat2", __NR_openat2, AT_FDCWD, 0, 0, 0)]),
+    dict(name="open_creat", summary="the legacy creat syscall (implies O_WRONLY|O_CREAT|O_TRUNC)",
+         kernel=kernel(open_creat_loop), needs_dir=True,
+         iteration=['creat("creatfile.txt", 0644) -> >=0', _CLOSE],
+         requires=[legacy_syscall("creat")]),
+    dict(name="open_by_handle_at", summary="name_to_handle_at, then open_by_handle_at on the dir fd",
+         kernel=kernel(open_by_handle_at_loop), needs_dir=True,
+         iteration=_CREATE("handlefile.txt") + [
+             _OPEN_DIR, _HANDLE("handlefile.txt"),
+             "open_by_handle_at(dirfd, fh, O_RDONLY) -> >=0", _CLOSE, "close(dirfd) -> 0"],
+         requires=[_NEEDS_ROOT]),
+    dict(name="open_by_handle_at_fail",
+         summary="open_by_handle_at failing: mount fd -1 (-EBADF), unlinked file (-ESTALE)",
+         kernel=kernel(open_by_handle_at_fail_loop), needs_dir=True,
+         iteration=_CREATE("handle-ebadf.txt") + [
+             _OPEN_DIR, _HANDLE("handle-ebadf.txt"),
+             "open_by_handle_at(-1, fh, O_RDONLY) -> -EBADF", "close(dirfd) -> 0"]
+             + _CREATE("handle-estale-0.txt") + [
+             _OPEN_DIR, _HANDLE("handle-estale-0.txt"),
+             'unlinkat(AT_FDCWD, "handle-estale-0.txt", 0) -> 0',
+             "open_by_handle_at(dirfd, fh, O_RDONLY) -> -ESTALE", "close(dirfd) -> 0"]
+             + _CREATE("handle-older.txt") + [_OPEN_DIR, _HANDLE("handle-older.txt"), "close(dirfd) -> 0"]
+             + _CREATE("handle-newer.txt") + [_OPEN_DIR, _HANDLE("handle-newer.txt"), "close(dirfd) -> 0",
+             "open_by_handle_at(-1, older fh, O_RDONLY) -> -EBADF"],
+         requires=[_NEEDS_ROOT], ior_repeat=5,
+         notes="ior repeats the -EBADF and -ESTALE steps x5 with files handle-estale-0..4 and "
+               "takes the older/newer handles once after; here one iteration is all three steps, "
+               "and the ESTALE file is always handle-estale-0.txt (created and unlinked within "
+               "the iteration). The unlinked file's inode is freed before "
+               "open_by_handle_at looks it up, so it fails with -ESTALE. Kernel quirk: if at "
+               "that instant a new file is being created on the freed inode number, ext4 answers "
+               "-ENOMEM instead; the workers of one run never create a file while another is in "
+               "that window, but another process creating files on the same ext4 block group "
+               "can (seen 8 in 3000 iterations while other programs churned files in /tmp)."),
+    dict(name="open_by_handle_at_reuse",
+         summary="the handle's fd number is closed and reused at once by a decoy file",
+         kernel=kernel(open_by_handle_at_reuse_loop), needs_dir=True,
+         iteration=_CREATE("decoy-0.txt") + _CREATE("handle-reuse-0.txt") + [
+             _OPEN_DIR, _HANDLE("handle-reuse-0.txt"),
+             "open_by_handle_at(dirfd, fh, O_RDONLY) -> >=0", _CLOSE,
+             'openat(AT_FDCWD, "decoy-0.txt", O_RDONLY) -> >=0',
+             "close(dirfd) -> 0", "close(decoy) -> 0"],
+         requires=[_NEEDS_ROOT], ior_repeat=5,
+         notes="The decoy openat gets the number open_by_handle_at returned (lowest free fd; "
+               "with --threads > 1 another worker may take it first). ior keeps its five "
+               "decoys open, sleeps 300 ms and closes them at the end; here the decoy is "
+               "closed at the end of each iteration so any iteration count works."),
+    dict(name="open_by_handle_at_threads",
+         summary="name_to_handle_at on a brand-new thread, open_by_handle_at on the worker",
+         kernel=kernel(open_by_handle_at_threads_loop), needs_dir=True,
+         helper_threads=True,
+         iteration=_CREATE("handle-thread-0.txt") + [
+             "clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|"
+             "CLONE_VFORK|CLONE_CHILD_CLEARTID, stack in scratch) -> >=1",
+             f"clone({_NEW}returns in the new thread) -> 0 exit-only",
+             f"openat({_NEW}AT_FDCWD, dir, O_RDONLY|O_DIRECTORY) -> >=0",
+             f'name_to_handle_at({_NEW}dirfd, "handle-thread-0.txt", fh{{handle_bytes=128}}, '
+             f'&mount_id, 0) -> 0',
+             f"gettid({_NEW}) -> >=1",
+             f"exit({_NEW}0) -> noreturn",
+             "gettid() -> >=1",
+             "open_by_handle_at(-1, fh, O_RDONLY) -> -EBADF",
+             "open_by_handle_at(dirfd, fh, O_RDONLY) -> >=0",
+             _CLOSE, "close(dirfd) -> 0"],
+         requires=[_NEEDS_ROOT, _clone_thread_supported], ior_repeat=5,
+         notes="The helper thread is a raw clone on a stack in the worker's scratch memory; it "
+               "issues only the events marked [new thread] and ends with the raw exit. The "
+               "worker waits for it without a syscall of its own: with CLONE_VFORK its clone "
+               "returns only once the helper has exited (so a tracer sees the worker's clone "
+               "exit after the helper's calls). Both threads' syscalls are counted together "
+               "(perf inherit). ior's file is handle-thread-<i>.txt, i = 0..4; here always -0."),
+    dict(name="open_duration_gap", summary="open+close, sleep, open+close the same file: a time gap",
+         kernel=kernel(open_duration_gap_loop), needs_dir=True,
+         iteration=_CREATE("gap-shared.txt") + [
+             "clock_nanosleep(CLOCK_MONOTONIC, 0, {0.8 s first iteration, then 0.05 s}, NULL) -> 0"]
+             + _CREATE("gap-shared.txt"),
+         ior_repeat=5,
+         notes="ior sleeps 800 ms in each of its 5 repeats and asserts the largest gap between "
+               "the two opens is >= 500 ms. Here each worker's first iteration sleeps 800 ms and "
+               "later ones 50 ms, so ior's assertion holds and 100 iterations take ~6 s, not 80."),
+    dict(name="open_enoent", summary="openat of a path under a missing directory: -ENOENT",
+         kernel=kernel(open_enoent_loop), needs_dir=True,
+         iteration=['openat(AT_FDCWD, "nonexistent/enoentfile.txt", O_RDONLY) -> -ENOENT'],
+         ior_repeat=5),
+    dict(name="open_rdonly_write", summary="write(11 bytes) to an O_RDONLY fd: -EBADF",
+         kernel=kernel(open_rdonly_write_loop), needs_dir=True,
+         iteration=_CREATE("rdonlyfile.txt") + [
+             'openat(AT_FDCWD, "rdonlyfile.txt", O_RDONLY) -> >=0',
+             'write(fd, "should fail", 11) -> -EBADF', _CLOSE]),
+    dict(name="open_pid_filter",
+         summary="open a file, then fork+exec `touch childfile.txt` in a child process",
+         kernel=kernel(open_pid_filter_loop, open_pid_filter_setup, open_pid_filter_teardown),
+         needs_dir=True,
+         iteration=_CREATE("parentfile.txt") + [
+             "clone(SIGCHLD; child: execve(touch, [\"touch\", \"<dir>/childfile.txt\"], []), "
+             "exit_group(127) if exec failed) -> >=1",
+             "wait4(pid, &status, 0, NULL) -> >=1"],
+         teardown=['unlinkat(AT_FDCWD, "childfile.txt", 0) -> 0'],
+         requires=[program("touch"), _find_touch],
+         notes="The child is another process: a tracer (and --verify) following the worker's "
+               "pid/tid must not see its openat of childfile.txt. The teardown's unlinkat "
+               "proves that touch really created it."),
 ])

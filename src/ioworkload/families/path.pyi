@@ -1,3 +1,5 @@
 from ioworkload.manifest import Scenario
 
 SCENARIOS: list[Scenario]
+
+def remember_cwd() -> str | None: ...

@@ -1,3 +1,5 @@
 from ioworkload.manifest import Scenario
 
 SCENARIOS: list[Scenario]
+
+def user_xattrs_in_tmpdir() -> str | None: ...

@@ -1,0 +1,90 @@
+"""fd family checks the generic test cannot make: ior's file names and contents, the fd-number
+reuse close_untracked is about, and the manifest's repeated-event notation it relies on."""
+
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from ioworkload import registry
+from ioworkload.manifest import Event
+
+THREE = ("0", "1", "2")
+UNTRACKED = {f"closeuntracked-{i}.txt": b"written-just-before-close" for i in range(1, 64)}
+UNTRACKED["closeuntracked-0.txt"] = b"named-before-close"
+
+# scenario -> iterations, {file: content after that many iterations}
+FILES = {
+    "close_basic": (2, {f"closefile-{k}.txt": b"" for k in THREE}),
+    "close_range": (2, {f"closerangefile-{k}.txt": b"" for k in THREE}),
+    "close_range_bounded": (3, {"closerangehigh.txt": b"still-open" * 3,
+                                **{f"closerangelow-{k}.txt": b"" for k in THREE}}),
+    "close_range_cloexec": (2, {"closerangecloexec-high.txt": b"high-cloexec-clear" * 2,
+                                **{f"closerangecloexec-low-{k}.txt": b"low-cloexec-set" * 2
+                                   for k in THREE}}),
+    "close_double_close": (2, {"doubleclosefile.txt": b""}),
+    "close_untracked": (2, UNTRACKED),
+    "dup_basic": (2, {"dupfile.txt": b"via dup"}),
+    "dup_dup2": (2, {"dup2file.txt": b"via dup2"}),
+    "dup_dup3": (2, {"dup3file.txt": b"via dup3"}),
+    "dup2_same_fd": (2, {"dup2samefile.txt": b""}),
+    "dup3_invalid_flags": (2, {"dup3flagsfile.txt": b""}),
+    "fcntl_dupfd": (2, {"fcntlfile.txt": b"via fcntl"}),
+    "fcntl_setfl": (2, {"fcntlsetflfile.txt": b"appended via fcntl setfl" * 2}),
+    "fcntl_setfd": (2, {"fcntlsetfdfile.txt": b"after fcntl setfd clear"}),
+    "fcntl_dupfd_cloexec": (2, {"fcntlcloexecfile.txt": b"via fcntl dupfd cloexec"}),
+    "fcntl_dupfd_max": (2, {"fcntldupfdmaxfile.txt": b""}),
+    "ioctl_basic": (2, {"ioctlfile.txt": b""}),
+    "ioctl_cloexec": (2, {"ioctlcloexecfile.txt": b"after FIOCLEXafter FIONCLEX"}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FILES))
+def test_files_have_ior_names_and_contents(name, run_files):
+    iterations, want = FILES[name]
+    assert run_files(name, iterations=iterations, threads=2) == [want, want]
+
+
+def test_every_fd_scenario_with_files_is_checked():
+    with_dir = {s.name for s in registry.all_scenarios().values() if s.family == "fd" and s.needs_dir}
+    assert with_dir == set(FILES)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_close_untracked_pipe_takes_the_closed_number(tmp_path):
+    """One worker: each pipe2's read end is the number just closed, and the restored file
+    lands on it again (the kernel's lowest-free rule, as in ior)."""
+    out = tmp_path / "trace"
+    subprocess.run(["strace", "-f", "-qq", "-o", str(out), "-e", "trace=openat,close,pipe2",
+                    sys.executable, "-m", "ioworkload", "close_untracked", "-n", "2", "-q"],
+                   check=True, cwd=tmp_path, timeout=120)
+    lines = out.read_text().splitlines()
+    worker = {ln.split()[0] for ln in lines if "closeuntracked-" in ln}
+    assert len(worker) == 1
+    calls = [re.sub(r"\s+= ", " = ", ln.split(None, 1)[1]) for ln in lines if ln.split()[0] in worker]
+    file_fd = {}
+    for ln in calls:
+        m = re.match(r'openat\(AT_FDCWD, ".*/(closeuntracked-\d+\.txt)", .*\) = (\d+)', ln)
+        if m:
+            file_fd.setdefault(m[1], set()).add(int(m[2]))
+    assert len(file_fd) == 64
+    assert all(len(fds) == 1 for fds in file_fd.values()), "a reopened file moved to another number"
+    pipes = 0
+    for before, ln in zip(calls, calls[1:]):
+        m = re.match(r"pipe2\(\[(\d+), \d+\], O_CLOEXEC\) = 0", ln)
+        if m:
+            pipes += 1
+            assert before == f"close({m[1]}) = 0"
+    assert pipes == 2 * 64
+
+
+def test_repeated_event_notation():
+    ev = Event.parse("close(fd[i]) -> 0 x64")
+    assert (ev.syscall, ev.times, str(ev)) == ("close", 64, "close(fd[i]) -> 0 x64")
+    assert Event.parse("close(fd) -> -EBADF").times == 1
+    sc = registry.get("close_untracked")
+    counts = sc.expected_counts(2)
+    assert counts == {"openat": 64 + 2 * 64, "write": 2 * 64, "close": 2 * 3 * 64 + 64,
+                      "pipe2": 2 * 64}

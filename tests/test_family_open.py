@@ -1,0 +1,86 @@
+"""Checks of the open family that the generic kernel-witnessed test cannot make: that the
+helper thread's calls really run on another thread, that the sleep gap is there, that
+open_pid_filter needs `touch`, and the manifest forms `noreturn` / `exit-only` it relies on."""
+
+import dataclasses
+import os
+
+import pytest
+
+from ioworkload import registry, runner, verify
+from ioworkload.errors import Unsupported
+from ioworkload.manifest import Event, Expect
+
+from conftest import kernel_can_verify
+
+_no_verify = kernel_can_verify()
+
+
+def _run(sc, iterations, **kw):
+    try:
+        return runner.execute(sc, iterations=iterations, **kw)
+    except Unsupported as e:
+        pytest.skip(f"unsupported: {e}")
+
+
+def test_noreturn_and_exit_only_events_parse():
+    gone = Event.parse("exit([new thread] 0) -> noreturn")
+    assert gone.expect == Expect("noreturn", 0) and gone.enters and not gone.exits
+    back = Event.parse("clone([new thread] returns in the new thread) -> 0 exit-only")
+    assert back.exit_only and back.exits and not back.enters
+    assert Event.parse(str(back)) == back and Event.parse(str(gone)) == gone
+    with pytest.raises(ValueError):
+        Event.parse("exit(0) -> noreturn exit-only")
+
+
+def test_threads_plan_counts_one_enter_and_two_exits_of_clone():
+    sc = registry.get("open_by_handle_at_threads")
+    try:
+        counters = {c.label: c for c in verify.plan(sc)}
+    except Unsupported as e:
+        pytest.skip(str(e))
+    assert counters["clone: entered"].bounds(10) == (10, 10)
+    assert counters["clone: returned"].bounds(10) == (20, 20)
+    assert counters["clone: returned 0"].bounds(10) == (10, 10)
+    assert counters["exit: entered"].bounds(10) == (10, 10)
+    assert counters["exit: returned"].bounds(10) == (0, 0)
+    assert sc.expected_counts(10)["clone"] == 10
+
+
+@pytest.mark.skipif(_no_verify is not None, reason=str(_no_verify))
+def test_helper_thread_calls_are_not_the_workers():
+    # Counted on the worker thread alone (no perf inherit), the [new thread] events vanish:
+    # proof that they ran on another thread.
+    n = 10
+    sc = dataclasses.replace(registry.get("open_by_handle_at_threads"), helper_threads=False)
+    res = _run(sc, n, verify=True)
+    assert res.ok, res.mismatches
+    seen = {r["counter"]: r["witnessed"] for r in res.verification}
+    on_helper = [e for e in sc.iteration if e.args.startswith("[new thread]")]
+    assert len(on_helper) == 5
+    entered_on_helper = sum(e.enters for e in on_helper)
+    all_entered = sum(e.enters for e in sc.iteration) * n
+    assert seen["raw_syscalls:sys_enter (every syscall)"] == all_entered - entered_on_helper * n
+    assert seen["name_to_handle_at: entered"] == 0
+    assert seen["exit: entered"] == 0
+    assert seen["clone: returned"] == n          # only the worker's own return
+    assert seen["gettid: entered"] == n          # the worker's gettid, not the helper's
+
+
+def test_duration_gap_sleeps_800ms_first_then_50ms():
+    res = _run(registry.get("open_duration_gap"), 3)
+    assert res.ok, res.mismatches
+    assert res.elapsed_ns >= (800 + 2 * 50) * 1_000_000
+
+
+def test_pid_filter_without_touch_is_unsupported(monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(Unsupported, match="touch"):
+        runner.execute(registry.get("open_pid_filter"), iterations=1)
+
+
+def test_pid_filter_leaves_no_child_behind():
+    res = _run(registry.get("open_pid_filter"), 5)
+    assert res.ok, res.mismatches
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)

@@ -1,0 +1,40 @@
+"""The README's promises that code can check: its family table matches the registry and its
+two opening commands are the ones CI runs."""
+
+import os
+import re
+
+import pytest
+
+from ioworkload import registry
+
+README = os.path.join(os.path.dirname(__file__), "..", "README.md")
+
+
+@pytest.fixture(scope="module")
+def readme():
+    if not os.path.exists(README):
+        pytest.skip("README.md not beside the tests (installed tests only)")
+    with open(README) as f:
+        return f.read()
+
+
+def test_family_table_matches_registry(readme):
+    rows = dict(re.findall(r"^\| `(\w+)` \| (\d+) \|", readme, re.M))
+    scs = registry.all_scenarios().values()
+    want = {f: str(sum(1 for s in scs if s.family == f)) for f in registry.families()}
+    assert rows == want
+    total = re.search(r"^\| \*\*all\*\* \| \*\*(\d+)\*\* \|", readme, re.M)
+    assert total and int(total[1]) == len(registry.all_scenarios())
+
+
+def test_every_scenario_listed(readme):
+    listed = set(re.findall(r"^\| `(\w+)` \| [a-z_]+ \| ", readme, re.M))
+    assert listed == set(registry.all_scenarios())
+
+
+def test_ci_runs_the_readme_test_command(readme):
+    with open(os.path.join(os.path.dirname(README), ".ci", "run")) as f:
+        ci = f.read()
+    assert "pip install '.[test,plot]'" in readme and "python -m pytest tests" in readme
+    assert "pip install -q '.[test,plot]'" in ci and "-m pytest tests" in ci
