@@ -19,8 +19,8 @@ import pytest
 import ioworkload
 from conftest import bench_cpu, environment, median
 
-N = 5_000_000
-ROUNDS = 7
+N = 2_000_000
+ROUNDS = 15
 
 
 def _pin():

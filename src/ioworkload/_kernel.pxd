@@ -34,7 +34,7 @@ cdef extern from "iow_worker.h" nogil:
     ctypedef struct iow_worker:
         int index
         int tid
-        const int *stop
+        int stop
         char dir[IOW_PATH_MAX]
         char path[IOW_NPATHS][IOW_PATH_MAX]
         long fd[IOW_NFDS]

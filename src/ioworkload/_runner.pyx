@@ -200,7 +200,6 @@ cdef class Run:
             w = self.slots[i].w
             w.scratch = <unsigned char *>mem
             w.index = i
-            w.stop = &self.sh.stop
             for j in range(IOW_NFDS):
                 w.fd[j] = -1
             d = dirs[i] if i < len(dirs) else b""
@@ -253,7 +252,10 @@ cdef class Run:
         iow_store_release(&self.sh.go, 1)
 
     def request_stop(self):
+        cdef int i
         iow_store_release(&self.sh.stop, 1)
+        for i in range(self.nthreads):
+            iow_store_release(&self.slots[i].w.stop, 1)
 
     def finished(self, int i):
         return bool(iow_load_acquire(&self.slots[i].finished))
@@ -271,7 +273,7 @@ cdef class Run:
     def abort(self):
         """Stop everything at whatever stage it is and reap the threads (error paths)."""
         cdef int i
-        iow_store_release(&self.sh.stop, 1)
+        self.request_stop()
         iow_store_release(&self.sh.gate, 1)
         iow_sys6(__NR_futex, <long>&self.sh.gate, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0, 0, 0)
         iow_store_release(&self.sh.go, 1)

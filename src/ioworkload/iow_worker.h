@@ -28,7 +28,8 @@ typedef struct {
 typedef struct iow_worker {
     int index;                 /* 0 .. threads-1 */
     int tid;                   /* the kernel thread id, for per-thread perf counters */
-    const int *stop;           /* set by the controller on Ctrl-C/SIGTERM or at the deadline */
+    int stop;                  /* set by the controller on Ctrl-C/SIGTERM; kept in the worker
+                                  itself so the per-iteration check is one load */
     char dir[IOW_PATH_MAX];    /* this worker's private directory (no trailing slash) */
     char path[IOW_NPATHS][IOW_PATH_MAX];
     long fd[IOW_NFDS];         /* initialised to -1: teardown closes only what setup opened */
@@ -65,7 +66,7 @@ static inline void iow_tally_reset(iow_tally *t, int n)
 
 static inline int iow_stop_requested(const iow_worker *w)
 {
-    return __atomic_load_n(w->stop, __ATOMIC_RELAXED);
+    return __atomic_load_n(&w->stop, __ATOMIC_RELAXED);
 }
 
 /* "<dir>/<name>" into w->path[slot]; pure string work, no syscalls. */

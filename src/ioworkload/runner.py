@@ -147,7 +147,7 @@ def _wait_workers(run, counters, threads: int, stop: _StopSignals) -> None:
                 released[i] = True
         if not all(released):
             time.sleep(pause)
-            pause = min(pause * 2, 0.005)
+            pause = min(pause * 2, 0.05)
 
 
 def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration: float | None = None,
