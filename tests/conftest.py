@@ -49,7 +49,7 @@ def run_files(monkeypatch, tmp_path):
     from ioworkload import runner
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    monkeypatch.setattr(runner.shutil, "rmtree", lambda *a, **k: None)
+    monkeypatch.setattr(runner, "_remove_private_dir", lambda root: None)
 
     def _run(name, iterations=1, threads=1):
         res = ioworkload.run(name, iterations=iterations, threads=threads)

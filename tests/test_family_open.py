@@ -2,7 +2,6 @@
 helper thread's calls really run on another thread, that the sleep gap is there, that
 open_pid_filter needs `touch`, and the manifest forms `noreturn` / `exit-only` it relies on."""
 
-import dataclasses
 import os
 
 import pytest
@@ -52,7 +51,7 @@ def test_helper_thread_calls_are_not_the_workers():
     # Counted on the worker thread alone (no perf inherit), the [new thread] events vanish:
     # proof that they ran on another thread.
     n = 10
-    sc = dataclasses.replace(registry.get("open_by_handle_at_threads"), helper_threads=False)
+    sc = registry.get("open_by_handle_at_threads").replace(helper_threads=False)
     res = _run(sc, n, verify=True)
     assert res.ok, res.mismatches
     seen = {r["counter"]: r["witnessed"] for r in res.verification}

@@ -40,7 +40,7 @@ EXPECTED_FILES = {
 def snapshot_dirs(monkeypatch):
     """Capture every worker directory's files just before the runner removes them."""
     seen = {}
-    real_rmtree = runner.shutil.rmtree
+    real_remove = runner._remove_private_dir
 
     def capture(path, *args, **kwargs):
         for worker in sorted(os.listdir(path)):
@@ -52,9 +52,9 @@ def snapshot_dirs(monkeypatch):
                     with open(full, "rb") as f:
                         files[os.path.relpath(full, top)] = f.read()
             seen[worker] = files
-        return real_rmtree(path, *args, **kwargs)
+        return real_remove(path)
 
-    monkeypatch.setattr(runner.shutil, "rmtree", capture)
+    monkeypatch.setattr(runner, "_remove_private_dir", capture)
     return seen
 
 

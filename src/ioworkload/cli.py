@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -213,6 +212,7 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     if args.json:
         d = res.to_dict()
         d.pop("tmpdir", None)
+        import json
         sys.stdout.write(json.dumps(d) + "\n")
     elif not args.quiet and not ior_mode:
         _report(res, sys.stdout)
@@ -244,6 +244,7 @@ def _cmd_list(argv: list[str]) -> int:
             raise UsageError(f"unknown family {args.family!r}{hint}")
         scs = [s for s in scs if s.family == args.family]
     if args.json:
+        import json
         print(json.dumps([{"name": s.name, "family": s.family, "summary": s.summary,
                            "syscalls": s.syscalls} for s in scs]))
         return EXIT_OK
@@ -265,6 +266,7 @@ def _cmd_describe(argv: list[str]) -> int:
     d["supported_here"] = reason is None
     d["unsupported_reason"] = reason
     if args.json:
+        import json
         print(json.dumps(d))
         return EXIT_OK
     print(f"{sc.name}  ({sc.family}; ior: {sc.ior_name})")

@@ -17,8 +17,7 @@ Two forms cover syscalls the kernel witnesses on one side only:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from collections import namedtuple
 
 from ioworkload.errors import errno_name, errno_value
 
@@ -26,13 +25,13 @@ _EVENT = re.compile(r"^\s*(?P<name>[a-z_][a-z0-9_]*)\s*(?P<args>\(.*\))?\s*->\s*
                     r"(?:\s+(?P<only>exit-only))?(?:\s+x(?P<times>[1-9][0-9]*))?\s*$")
 
 
-@dataclass(frozen=True)
-class Expect:
+# Plain named tuples, not dataclasses: `dataclasses` pulls in `inspect`, a third of the CLI's
+# start-up time.
+class Expect(namedtuple("Expect", "kind value")):
     """An expected syscall result: kind 'eq' (== value), 'ge' (>= value), 'err' (-errno) or
     'noreturn' (the call does not return: sys_enter only)."""
 
-    kind: str
-    value: int
+    __slots__ = ()
 
     @classmethod
     def parse(cls, text: str) -> "Expect":
@@ -93,13 +92,11 @@ class Expect:
         return ok_min == ok_max == self.value
 
 
-@dataclass(frozen=True)
-class Event:
-    syscall: str
-    args: str
-    expect: Expect
-    times: int = 1            # calls per pass of the phase (``xN``), all with this expected result
-    exit_only: bool = False   # a return without an entry of its own (a clone child's 0)
+class Event(namedtuple("Event", "syscall args expect times exit_only", defaults=(1, False))):
+    """One manifest event. times: calls per pass of the phase (``xN``), all with this expected
+    result; exit_only: a return without an entry of its own (a clone child's 0)."""
+
+    __slots__ = ()
 
     @classmethod
     def parse(cls, text: str) -> "Event":
@@ -128,33 +125,36 @@ class Event:
                 + (f" x{self.times}" if self.times != 1 else ""))
 
 
-Requirement = Callable[[], "str | None"]
-"""A run-time probe: returns None when the host can run the scenario, else why not."""
-
-
-@dataclass(frozen=True)
 class Scenario:
-    name: str
-    family: str
-    summary: str
-    kernel: object  # PyCapsule "ioworkload.kernel" from the family module
-    setup: tuple = ()
-    iteration: tuple = ()
-    teardown: tuple = ()
-    requires: tuple = ()
-    needs_dir: bool = False        # gets a private directory under $TMPDIR
-    ior_repeat: int = 1            # iterations when run as ior's `--scenario=NAME`
-    helper_threads: bool = False   # the kernel starts its own short-lived threads; their
-                                   # syscalls are counted with the worker's (perf inherit)
-    notes: str = ""
+    """A registry entry: name, family, summary, the C kernel and the manifest.
 
-    def __post_init__(self):
-        for phase in ("setup", "iteration", "teardown"):
-            events = tuple(e if isinstance(e, Event) else Event.parse(e) for e in getattr(self, phase))
-            object.__setattr__(self, phase, events)
-        object.__setattr__(self, "requires", tuple(self.requires))
+    requires: run-time probes, each returning None when the host can run the scenario, else
+    why not. needs_dir: gets a private directory under $TMPDIR. ior_repeat: iterations when run
+    as ior's `--scenario=NAME`. helper_threads: the kernel starts its own short-lived threads,
+    whose syscalls are counted with the worker's (perf inherit)."""
+
+    FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
+              "requires", "needs_dir", "ior_repeat", "helper_threads", "notes")
+
+    def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
+                 iteration=(), teardown=(), requires=(), needs_dir: bool = False,
+                 ior_repeat: int = 1, helper_threads: bool = False, notes: str = ""):
+        self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
+        self.setup, self.iteration, self.teardown = (
+            tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
+            for phase in (setup, iteration, teardown))
+        self.requires = tuple(requires)
+        self.needs_dir, self.ior_repeat, self.helper_threads = needs_dir, ior_repeat, helper_threads
+        self.notes = notes
         if not self.iteration:
             raise ValueError(f"{self.name}: a scenario issues at least one syscall per iteration")
+
+    def replace(self, **changes) -> "Scenario":
+        """A copy with some fields changed (tests use it to pair a kernel with a wrong manifest)."""
+        return Scenario(**{f: changes.get(f, getattr(self, f)) for f in self.FIELDS})
+
+    def __repr__(self) -> str:
+        return f"Scenario({self.name!r}, family={self.family!r})"
 
     @property
     def ior_name(self) -> str:
@@ -199,6 +199,6 @@ class Scenario:
         }
 
 
-def scenarios(family: str, entries: Iterable[dict]) -> list[Scenario]:
+def scenarios(family: str, entries) -> list[Scenario]:
     """Build a family's Scenario list from its table of plain dicts."""
     return [Scenario(family=family, **entry) for entry in entries]

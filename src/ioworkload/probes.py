@@ -9,7 +9,6 @@ from __future__ import annotations
 import errno
 import functools
 import os
-import shutil
 
 from ioworkload import _runner
 
@@ -80,6 +79,7 @@ def program(name: str):
     """An external program is on PATH."""
 
     def probe():
+        import shutil  # only here: keeps the CLI's start-up short
         if shutil.which(name) is None:
             return f"needs the program {name!r} on PATH"
         return None

@@ -5,16 +5,12 @@ Python side that steers them.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
-import shutil
 import signal
-import tempfile
-import threading
 import time
-from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Callable
 
 from ioworkload import _runner, registry, verify as _verify
 from ioworkload.errors import (Interrupted, ScenarioFailed, Unsupported, UsageError, errno_name)
@@ -58,8 +54,9 @@ def parse_seconds(text, what: str = "duration") -> float:
     return value
 
 
-@dataclass
 class Result:
+    """What a run did (the CLI's --json object has the same fields)."""
+
     scenario: str
     family: str
     iterations: int | None        # per thread, as asked (None with a duration)
@@ -80,11 +77,22 @@ class Result:
     verified: bool | None          # kernel counters agreed (None: not asked)
     verification: list | None
     interrupted: int | None        # the signal that stopped the run early
-    raw_syscall_instruction: bool = _runner.RAW_SYSCALLS
-    tmpdir: str | None = None
+    raw_syscall_instruction: bool  # the syscall instruction inline (not libc's syscall())
+    tmpdir: str | None
+
+    def __init__(self, **fields):
+        fields.setdefault("raw_syscall_instruction", _runner.RAW_SYSCALLS)
+        fields.setdefault("tmpdir", None)
+        missing = set(self.__annotations__) - set(fields)
+        if missing:
+            raise TypeError(f"Result lacks {', '.join(sorted(missing))}")
+        self.__dict__.update(fields)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return copy.deepcopy({k: self.__dict__[k] for k in self.__annotations__})
+
+    def __repr__(self) -> str:
+        return "Result(" + ", ".join(f"{k}={self.__dict__[k]!r}" for k in self.__annotations__) + ")"
 
 
 class _StopSignals:
@@ -92,13 +100,15 @@ class _StopSignals:
 
     def __init__(self):
         self.signum: int | None = None
-        self.on_signal: Callable[[], None] | None = None
+        self.on_signal = None  # called from the handler: the runner's request_stop
         self._old = {}
 
     def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
+        try:
             for s in (signal.SIGINT, signal.SIGTERM):
                 self._old[s] = signal.signal(s, self._handle)
+        except ValueError:
+            pass  # not the main thread: signals stay the caller's business
         return self
 
     def _handle(self, signum, frame):
@@ -112,18 +122,24 @@ class _StopSignals:
             signal.signal(s, h)
 
 
-@dataclass
 class Hooks:
     """Attach-protocol callbacks (the CLI's start/hold files). `before_start(stopped, tids)`
     runs once the worker threads exist (tids: their thread ids) and before anything is
     counted; `stopped()` tells it to give up."""
 
-    before_start: Callable[[Callable[[], bool], list], None] | None = None
+    def __init__(self, before_start=None):
+        self.before_start = before_start
+
+
+def _remove_private_dir(root: str) -> None:
+    import shutil  # only here: keeps the CLI's start-up short
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _make_dirs(sc: Scenario, threads: int) -> tuple[str | None, list[bytes]]:
     if not sc.needs_dir:
         return None, []
+    import tempfile
     root = tempfile.mkdtemp(prefix=f"ioworkload-{sc.name}-")
     dirs = []
     for i in range(threads):
@@ -198,7 +214,7 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
             run.abort()  # no-op after a clean join; reaps the threads on any error path
         _verify.close_counters(counters)
         if root:
-            shutil.rmtree(root, ignore_errors=True)
+            _remove_private_dir(root)
 
 
 def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, rows, root) -> Result:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import errno
 import os
 import re
-from dataclasses import dataclass, field
 
 from ioworkload.errors import Unsupported
 from ioworkload.manifest import Expect, Scenario
@@ -50,16 +49,19 @@ def tracepoint_id(category: str, event: str) -> int:
         raise Unsupported(f"cannot read {path}: permission denied (run as root)") from None
 
 
-@dataclass
 class Counter:
-    label: str                 # e.g. "sys_exit_io_setup ret == -22"
-    category: str
-    event: str
-    filter: str | None
-    expected: dict = field(default_factory=dict)  # phase -> (lo, hi) per event multiplicity
-    # expected calls for one worker = setup_lo + iterations * iter_lo + teardown_lo (and hi)
-    fds: list = field(default_factory=list)       # one per worker
-    counts: list = field(default_factory=list)
+    """One tracepoint counter per worker, with what the manifest says it should count:
+    expected[phase] = (lo, hi) per pass of the phase; for one worker that is
+    setup + iterations x iteration + teardown."""
+
+    def __init__(self, label: str, category: str, event: str, filter: str | None):
+        self.label = label        # e.g. "io_setup: returned -EINVAL"
+        self.category = category
+        self.event = event
+        self.filter = filter
+        self.expected: dict = {}
+        self.fds: list = []       # one per worker
+        self.counts: list = []
 
     def bounds(self, iterations: int) -> tuple[int, int]:
         lo = hi = 0
