@@ -80,7 +80,7 @@ def test_two_threads_scale(benchmark):
     benchmark.pedantic(
         lambda: two.append(ioworkload.run("getppid", iterations=N, threads=2).syscalls_per_second),
         setup=lambda: one.append(ioworkload.run("getppid", iterations=N).syscalls_per_second),
-        rounds=5, iterations=1)
+        rounds=ROUNDS, iterations=1)
     ratio = median([t / o for o, t in zip(one, two)])
     benchmark.extra_info.update(environment(), rate_1_thread=median(one),
                                 rate_2_threads=median(two), scaling=ratio)
