@@ -48,8 +48,15 @@ cdef inline int create_file(iow_worker *w, const char *name) noexcept nogil:
     return rc
 
 
+cdef inline void close_fds(iow_worker *w, int count) noexcept nogil:
+    """Teardown events 0..count-1: close(w.fd[k]) for each k < count that setup opened."""
+    cdef int k
+    for k in range(count):
+        if w.fd[k] >= 0:
+            iow_tally_ret(&w.teardown[k], iow_sys1(__NR_close, w.fd[k]))
+            w.fd[k] = -1
+
+
 cdef inline void close_fd0(iow_worker *w) noexcept nogil:
     """Teardown event 0: close w.fd[0] if setup got that far."""
-    if w.fd[0] >= 0:
-        iow_tally_ret(&w.teardown[0], iow_sys1(__NR_close, w.fd[0]))
-        w.fd[0] = -1
+    close_fds(w, 1)

@@ -16,6 +16,7 @@ from ioworkload._kernel cimport (
     iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6, iow_tally_ret,
     iow_stop_requested, iow_path, kernel, IOW_PATH_MAX,
 )
+from ioworkload.families._common cimport close_fds
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -150,14 +151,6 @@ cdef long make_dir(iow_worker *w, int ev, int slot, const char *name) noexcept n
     cdef long ret = iow_tally_ret(&w.setup[ev], iow_sys3(
         __NR_mkdirat, AT_FDCWD, <long>iow_path(w, slot, name), 0o755))
     return ret if ret < 0 else 0
-
-cdef void close_fds(iow_worker *w, int count) noexcept nogil:
-    """close(w.fd[0..count-1]) as teardown events 0..count-1, skipping those never opened."""
-    cdef int k
-    for k in range(count):
-        if w.fd[k] >= 0:
-            iow_tally_ret(&w.teardown[k], iow_sys1(__NR_close, w.fd[k]))
-            w.fd[k] = -1
 
 cdef void close_dir(iow_worker *w) noexcept nogil:
     close_fds(w, 1)

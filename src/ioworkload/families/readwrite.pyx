@@ -10,6 +10,7 @@ from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, kernel,
 )
+from ioworkload.families._common cimport close_fds
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -170,15 +171,6 @@ cdef int open_file(iow_worker *w, const char *name, long flags) noexcept nogil:
     """The one-file scenarios' setup: setup[0] opens `name` as w.fd[0]."""
     cdef long fd = open_at(w, &w.setup[0], 0, name, flags)
     return <int>fd if fd < 0 else 0
-
-
-cdef void close_fds(iow_worker *w, int count) noexcept nogil:
-    """teardown[k] closes w.fd[k], for each k < count that setup opened."""
-    cdef int k
-    for k in range(count):
-        if w.fd[k] >= 0:
-            iow_tally_ret(&w.teardown[k], iow_sys1(__NR_close, w.fd[k]))
-            w.fd[k] = -1
 
 
 cdef void close_file(iow_worker *w) noexcept nogil:
