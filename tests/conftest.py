@@ -5,12 +5,37 @@ import sys
 import pytest
 
 
+def _mounts() -> list[str]:
+    with open("/proc/self/mountinfo") as f:
+        return sorted(line.split(" ", 4)[4] for line in f)  # without the mount ids
+
+
 def pytest_sessionstart(session):
+    # Every private directory of the session goes under one fresh TMPDIR, in-process runs and
+    # subprocesses alike, so test_scenarios can check that the whole catalog left it empty.
+    import tempfile
+    root = tempfile.mkdtemp(prefix="ioworkload-tests-")
+    os.environ["TMPDIR"] = root
+    tempfile.tempdir = root
+    session.config.ioworkload_tmp_root = root
+    session.config.ioworkload_mounts = _mounts()
     # Kernel-witnessed checks read tracefs; as root, mount it where the distro did not.
     if os.geteuid() == 0 and not os.path.isdir("/sys/kernel/tracing/events") \
             and not os.path.isdir("/sys/kernel/debug/tracing/events"):
         subprocess.run(["mount", "-t", "tracefs", "nodev", "/sys/kernel/tracing"],
                        stderr=subprocess.DEVNULL, check=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import shutil
+    root = getattr(session.config, "ioworkload_tmp_root", None)
+    if root:
+        shutil.rmtree(root, ignore_errors=True)  # ours, and pytest's own tmp_path dirs in it
+
+
+@pytest.fixture
+def session_tmp_root(request):
+    return request.config.ioworkload_tmp_root, request.config.ioworkload_mounts
 
 
 @pytest.fixture

@@ -54,3 +54,12 @@ def test_manifest_is_well_formed(name):
     assert registry.get(sc.ior_name) is sc
     d = ioworkload.describe(name)
     assert d["iteration"] and all("->" in e for e in d["iteration"])
+
+
+def test_zz_catalog_left_nothing_behind(session_tmp_root):
+    """Runs last in this file (after every scenario above, and the other test files): the
+    session's private TMPDIR is empty and the mount table is what it was at the start."""
+    from conftest import _mounts
+    root, mounts_before = session_tmp_root
+    assert [n for n in os.listdir(root) if not n.startswith("pytest-of-")] == []
+    assert _mounts() == mounts_before

@@ -131,20 +131,24 @@ class Scenario:
     requires: run-time probes, each returning None when the host can run the scenario, else
     why not. needs_dir: gets a private directory under $TMPDIR. ior_repeat: iterations when run
     as ior's `--scenario=NAME`. helper_threads: the kernel starts its own short-lived threads,
-    whose syscalls are counted with the worker's (perf inherit)."""
+    whose syscalls are counted with the worker's (perf inherit). prepare: a Python callable run
+    just before the workers start (after the requirements), for state the kernels read but
+    cannot capture themselves (e.g. the process cwd to return to); returns None or why it
+    cannot run."""
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
-              "requires", "needs_dir", "ior_repeat", "helper_threads", "notes")
+              "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "notes")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
-                 ior_repeat: int = 1, helper_threads: bool = False, notes: str = ""):
+                 ior_repeat: int = 1, helper_threads: bool = False, prepare=None, notes: str = ""):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
             for phase in (setup, iteration, teardown))
         self.requires = tuple(requires)
         self.needs_dir, self.ior_repeat, self.helper_threads = needs_dir, ior_repeat, helper_threads
+        self.prepare = prepare
         self.notes = notes
         if not self.iteration:
             raise ValueError(f"{self.name}: a scenario issues at least one syscall per iteration")

@@ -176,7 +176,7 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
         iterations = None
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
         raise UsageError(f"threads must be an integer from 1 to {MAX_THREADS}, not {threads!r}")
-    reason = sc.unsupported_reason()
+    reason = sc.unsupported_reason() or (sc.prepare() if sc.prepare else None)
     if reason:
         raise Unsupported(reason)
     counters = _verify.plan(sc) if verify else []

@@ -340,7 +340,7 @@ cdef int dir_getdents_setup(iow_worker *w) noexcept nogil:
 
 
 # chdir changes the cwd of the whole process. The directory to return to is captured by the
-# requirement probe remember_cwd(), in Python right before the run: a worker cannot capture
+# scenario's prepare hook remember_cwd(), in Python right before the run: a worker cannot capture
 # it itself, since another worker may already have moved the process elsewhere.
 cdef char ORIG_CWD[IOW_PATH_MAX * 8]
 
@@ -730,14 +730,14 @@ SCENARIOS = scenarios("path", [
          setup=["mkdirat(AT_FDCWD, \"<dir>/dir-chdir\", 0755) -> 0"],
          iteration=["chdir(\"<dir>/dir-chdir\") -> 0", "chdir(original cwd) -> 0"],
          teardown=["chdir(original cwd) -> 0"],
-         requires=[remember_cwd], notes=_CWD_NOTE),
+         prepare=remember_cwd, notes=_CWD_NOTE),
     dict(name="dir_getcwd", summary="chdir into <dir>/dir-getcwd, getcwd(buf, 4096), chdir back",
          kernel=kernel(plan_loop, dir_getcwd_setup, chdir_back), **_DIR,
          setup=["mkdirat(AT_FDCWD, \"<dir>/dir-getcwd\", 0755) -> 0"],
          iteration=["chdir(\"<dir>/dir-getcwd\") -> 0", "getcwd(buf, 4096) -> >=2",
                     "chdir(original cwd) -> 0"],
          teardown=["chdir(original cwd) -> 0"],
-         requires=[remember_cwd],
+         prepare=remember_cwd,
          notes="getcwd returns the path length including its NUL. ior sleeps 300 ms before "
                "returning; one iteration does not. " + _CWD_NOTE),
     dict(name="dir_getdents", summary="open the directory holding one file, getdents64(4096): 88 bytes",
