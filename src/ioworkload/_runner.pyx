@@ -58,8 +58,6 @@ cdef extern from "iow_worker.h" nogil:
     void iow_cpu_relax()
 
 RAW_SYSCALLS = bool(IOW_RAW_SYSCALLS)
-ERRNO_SLOTS = IOW_ERRNO_SLOTS
-MAX_EVENTS = IOW_MAX_EVENTS
 
 cdef struct Shared:
     int stop
@@ -259,13 +257,6 @@ cdef class Run:
 
     def finished(self, int i):
         return bool(iow_load_acquire(&self.slots[i].finished))
-
-    def all_finished(self):
-        cdef int i
-        for i in range(self.nthreads):
-            if not iow_load_acquire(&self.slots[i].finished):
-                return False
-        return True
 
     def release(self, int i):
         iow_store_release(&self.slots[i].release, 1)

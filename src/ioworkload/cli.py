@@ -100,8 +100,7 @@ class _Attach:
         self.delay = 0.0
         if args.start_delay is not None:
             from ioworkload.runner import parse_seconds
-            self.delay = 0.0 if str(args.start_delay).strip() in ("0", "0.0") else \
-                parse_seconds(args.start_delay, "start delay")
+            self.delay = parse_seconds(args.start_delay, "start delay", allow_zero=True)
         elif not self.start_file and "IOR_WORKLOAD_STARTUP_DELAY_MS" in env:
             self.delay = self._ior_delay(env["IOR_WORKLOAD_STARTUP_DELAY_MS"], ior_mode)
         elif not self.start_file and ior_mode:

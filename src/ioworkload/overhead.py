@@ -882,7 +882,7 @@ def _tracer_list(args) -> list[Tracer]:
     from ioworkload.runner import parse_seconds
     settle = None
     if args.settle is not None:
-        settle = 0.0 if str(args.settle).strip() in ("0", "0.0") else parse_seconds(args.settle, "--settle")
+        settle = parse_seconds(args.settle, "--settle", allow_zero=True)
     specs = args.tracer or list(_tracers.PRESETS)
     out: list[Tracer] = [_tracers.NoTracer()]
     seen = {"none"}

@@ -42,13 +42,14 @@ def parse_count(text, what: str = "iterations", minimum: int = 1) -> int:
     return value
 
 
-def parse_seconds(text, what: str = "duration") -> float:
+def parse_seconds(text, what: str = "duration", allow_zero: bool = False) -> float:
     try:
         value = float(str(text).replace("_", ""))
     except ValueError:
         raise UsageError(f"{what} must be a number of seconds, not {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise UsageError(f"{what} must be a positive number of seconds, not {text!r}")
+    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+        kind = "non-negative" if allow_zero else "positive"
+        raise UsageError(f"{what} must be a {kind} number of seconds, not {text!r}")
     if value > 10**9:
         raise UsageError(f"{what} is too long: {text!r}")
     return value
@@ -149,7 +150,7 @@ def _make_dirs(sc: Scenario, threads: int) -> tuple[str | None, list[bytes]]:
     return root, dirs
 
 
-def _wait_workers(run, counters, threads: int, stop: _StopSignals) -> None:
+def _wait_workers(run, counters, threads: int) -> None:
     """Poll until every worker finished; switch off its counters, then release it."""
     released = [False] * threads
     pause = 20e-6
@@ -200,7 +201,7 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
                 from ioworkload import _perf
                 _perf.enable([fd for c in counters for fd in c.fds])
             run.go()
-            _wait_workers(run, counters, threads, stop)
+            _wait_workers(run, counters, threads)
             run.join()
             signum = stop.signum
         per_worker = run.results()

@@ -58,6 +58,7 @@ class Counter:
         self.label = label        # e.g. "io_setup: returned -EINVAL"
         self.category = category
         self.event = event
+        self.tracepoint_id = tracepoint_id(category, event)  # Unsupported if the kernel lacks it
         self.filter = filter
         self.expected: dict = {}
         self.fds: list = []       # one per worker
@@ -102,7 +103,6 @@ def plan(sc: Scenario) -> list[Counter]:
             lo, hi = c.expected.get(phase, (0, 0))
             c.expected[phase] = (lo + ev.times * (how == "all"),
                                  hi + ev.times * (how in ("all", "some")))
-        tracepoint_id(category, event)  # raises Unsupported if the kernel lacks it
         counters.append(c)
 
     # A noreturn event (exit) is entered but never returns; an exit-only event (a clone's
@@ -132,9 +132,8 @@ def open_counters(counters: list[Counter], tids: list[int], inherit: bool = Fals
 
     try:
         for c in counters:
-            tp = tracepoint_id(c.category, c.event)
             for tid in tids:
-                c.fds.append(_perf.open_counter(tid, tp, c.filter, inherit))
+                c.fds.append(_perf.open_counter(tid, c.tracepoint_id, c.filter, inherit))
     except OSError as e:
         close_counters(counters)
         if e.errno in (errno.EACCES, errno.EPERM):

@@ -1,21 +1,16 @@
 # Small helpers the family modules share. Inline only, so cimporting this adds no run-time
 # import; like everything a kernel calls, they issue exactly the syscalls their docstring says.
+# No libc <fcntl.h> here (see _files.pxd), so a module using the kernel's <linux/fcntl.h> can
+# cimport these too.
 
 from libc.stdint cimport uint64_t
 from ioworkload._kernel cimport (
-    iow_worker, iow_sys1, iow_sys4, iow_sys6, iow_tally_ret, iow_stop_requested, iow_path,
+    iow_worker, iow_tally, iow_sys1, iow_sys6, iow_tally_ret, iow_stop_requested,
 )
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
-        __NR_openat
         __NR_close
-
-cdef extern from "<fcntl.h>" nogil:
-    enum:
-        AT_FDCWD
-        O_RDWR
-        O_CREAT
 
 
 cdef inline uint64_t one_call_loop(iow_worker *w, uint64_t n, long nr, long a=0, long b=0,
@@ -30,31 +25,21 @@ cdef inline uint64_t one_call_loop(iow_worker *w, uint64_t n, long nr, long a=0,
     return n
 
 
-cdef inline int open_file(iow_worker *w, const char *name) noexcept nogil:
-    """ior's syscall.Open("<dir>/<name>", O_RDWR|O_CREAT, 0644), i.e. openat(AT_FDCWD, ...), as
-    setup event 0. The fd stays in w.fd[0], the path in w.path[0]. Returns 0 or -errno."""
-    w.fd[0] = iow_tally_ret(&w.setup[0], iow_sys4(
-        __NR_openat, AT_FDCWD, <long>iow_path(w, 0, name), O_RDWR | O_CREAT, 0o644))
-    return <int>w.fd[0] if w.fd[0] < 0 else 0
-
-
-cdef inline int create_file(iow_worker *w, const char *name) noexcept nogil:
-    """open_file, then close the fd (setup event 1): the file exists, nothing stays open."""
-    cdef int rc = open_file(w, name)
-    if rc < 0:
-        return rc
-    rc = <int>iow_tally_ret(&w.setup[1], iow_sys1(__NR_close, w.fd[0]))
-    w.fd[0] = -1
-    return rc
+cdef inline long close_tracked(iow_tally *t, long *fd) noexcept nogil:
+    """close(*fd) as one event, if it is open (>= 0); then *fd = -1. Returns close's result
+    (0 when there was nothing to close)."""
+    cdef long ret = 0
+    if fd[0] >= 0:
+        ret = iow_tally_ret(t, iow_sys1(__NR_close, fd[0]))
+        fd[0] = -1
+    return ret
 
 
 cdef inline void close_fds(iow_worker *w, int count) noexcept nogil:
     """Teardown events 0..count-1: close(w.fd[k]) for each k < count that setup opened."""
     cdef int k
     for k in range(count):
-        if w.fd[k] >= 0:
-            iow_tally_ret(&w.teardown[k], iow_sys1(__NR_close, w.fd[k]))
-            w.fd[k] = -1
+        close_tracked(&w.teardown[k], &w.fd[k])
 
 
 cdef inline void close_fd0(iow_worker *w) noexcept nogil:

@@ -8,6 +8,7 @@ from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, kernel,
 )
+from ioworkload.families._common cimport close_tracked, one_call_loop
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -55,12 +56,6 @@ cdef long write_all(iow_tally *t, long fd, const char *data) noexcept nogil:
     return iow_tally_ret(t, iow_sys3(__NR_write, fd, <long>data, strlen(data)))
 
 
-cdef void close_fd(iow_tally *t, long *fd) noexcept nogil:
-    if fd[0] >= 0:
-        iow_tally_ret(t, iow_sys1(__NR_close, fd[0]))
-        fd[0] = -1
-
-
 cdef uint64_t copy_file_range_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
     cdef uint64_t i
     for i in range(n):
@@ -73,8 +68,8 @@ cdef uint64_t copy_file_range_basic_loop(iow_worker *w, uint64_t n) noexcept nog
         # NULL offsets: copy from the source's file position, to the destination's
         iow_tally_ret(&w.iter[4], iow_sys6(__NR_copy_file_range, w.fd[0], 0, w.fd[1], 0,
                                            strlen(COPY_DATA), 0))
-        close_fd(&w.iter[5], &w.fd[1])
-        close_fd(&w.iter[6], &w.fd[0])
+        close_tracked(&w.iter[5], &w.fd[1])
+        close_tracked(&w.iter[6], &w.fd[0])
     return n
 
 
@@ -86,7 +81,7 @@ cdef uint64_t copy_file_range_bad_dst_fd_loop(iow_worker *w, uint64_t n) noexcep
         w.fd[0] = open_trunc(w, &w.iter[0], P_SRC, b"copy-src.txt")
         write_all(&w.iter[1], w.fd[0], COPY_DATA)
         iow_tally_ret(&w.iter[2], iow_sys6(__NR_copy_file_range, w.fd[0], 0, BAD_FD, 0, 16, 0))
-        close_fd(&w.iter[3], &w.fd[0])
+        close_tracked(&w.iter[3], &w.fd[0])
     return n
 
 
@@ -97,7 +92,7 @@ cdef uint64_t truncate_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
             return i
         w.fd[0] = open_trunc(w, &w.iter[0], P_SRC, b"truncatefile.txt")
         write_all(&w.iter[1], w.fd[0], TRUNCATE_DATA)
-        close_fd(&w.iter[2], &w.fd[0])
+        close_tracked(&w.iter[2], &w.fd[0])
         iow_tally_ret(&w.iter[3], iow_sys2(__NR_truncate, <long>w.path[P_SRC], TRUNCATED_SIZE))
     return n
 
@@ -110,27 +105,16 @@ cdef uint64_t truncate_ftruncate_loop(iow_worker *w, uint64_t n) noexcept nogil:
         w.fd[0] = open_trunc(w, &w.iter[0], P_SRC, b"ftruncatefile.txt")
         write_all(&w.iter[1], w.fd[0], FTRUNCATE_DATA)
         iow_tally_ret(&w.iter[2], iow_sys2(__NR_ftruncate, w.fd[0], TRUNCATED_SIZE))
-        close_fd(&w.iter[3], &w.fd[0])
+        close_tracked(&w.iter[3], &w.fd[0])
     return n
 
 
 cdef uint64_t truncate_enoent_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    iow_path(w, P_SRC, b"missing-truncate.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(__NR_truncate, <long>w.path[P_SRC], 0))
-    return n
+    return one_call_loop(w, n, __NR_truncate, <long>iow_path(w, P_SRC, b"missing-truncate.txt"), 0)
 
 
 cdef uint64_t truncate_ftruncate_ebadf_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys2(__NR_ftruncate, BAD_FD, 0))
-    return n
+    return one_call_loop(w, n, __NR_ftruncate, BAD_FD, 0)
 
 
 _CLOSE = "close(fd) -> 0"

@@ -14,6 +14,7 @@ from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys1, iow_sys3, iow_sys4, iow_tally_ret, iow_stop_requested,
     iow_path, kernel, IOW_PATH_MAX,
 )
+from ioworkload.families._common cimport one_call_loop
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -168,16 +169,6 @@ cdef void dup_into_block(iow_worker *w, int count) noexcept nogil:
         iow_tally_ret(&w.iter[k], iow_sys3(__NR_dup3, w.fd[k], fixed_fd(w, SLOT_RANGE + k), 0))
 
 
-cdef uint64_t repeat_call(iow_worker *w, uint64_t n, long nr, long a, long b, long c) noexcept nogil:
-    """Each iteration: the one syscall nr(a, b, c) (iteration event 0)."""
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys3(nr, a, b, c))
-    return n
-
-
 # ---- close ----
 
 cdef uint64_t close_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -253,7 +244,7 @@ cdef uint64_t close_range_cloexec_loop(iow_worker *w, uint64_t n) noexcept nogil
 
 
 cdef uint64_t close_invalid_fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    return repeat_call(w, n, __NR_close, INVALID_FD, 0, 0)
+    return one_call_loop(w, n, __NR_close, INVALID_FD, 0, 0)
 
 
 cdef int close_double_close_setup(iow_worker *w) noexcept nogil:
@@ -274,7 +265,7 @@ cdef uint64_t close_double_close_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 
 cdef uint64_t close_range_empty_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    return repeat_call(w, n, __NR_close_range, 9000, 9999, 0)
+    return one_call_loop(w, n, __NR_close_range, 9000, 9999, 0)
 
 
 # close-untracked: 64 files; each is closed and a pipe2 at once takes its number back.
@@ -381,7 +372,7 @@ cdef uint64_t dup_dup3_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 
 cdef uint64_t dup_invalid_fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    return repeat_call(w, n, __NR_dup, INVALID_FD, 0, 0)
+    return one_call_loop(w, n, __NR_dup, INVALID_FD, 0, 0)
 
 
 cdef uint64_t dup2_same_fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -434,7 +425,7 @@ cdef uint64_t fcntl_setfd_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 
 cdef uint64_t fcntl_invalid_fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    return repeat_call(w, n, __NR_fcntl, INVALID_FD, F_GETFL, 0)
+    return one_call_loop(w, n, __NR_fcntl, INVALID_FD, F_GETFL, 0)
 
 
 cdef int fcntl_dupfd_max_setup(iow_worker *w) noexcept nogil:
@@ -443,7 +434,7 @@ cdef int fcntl_dupfd_max_setup(iow_worker *w) noexcept nogil:
 
 
 cdef uint64_t fcntl_dupfd_max_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    return repeat_call(w, n, __NR_fcntl, w.fd[0], F_DUPFD, DUPFD_MIN_TOO_HIGH)
+    return one_call_loop(w, n, __NR_fcntl, w.fd[0], F_DUPFD, DUPFD_MIN_TOO_HIGH)
 
 
 # ---- ioctl ----

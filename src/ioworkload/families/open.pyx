@@ -10,6 +10,7 @@ from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_path, kernel, IOW_PATH_MAX, IOW_SCRATCH_BYTES,
 )
+from ioworkload.families._common cimport close_tracked, one_call_loop
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -258,14 +259,6 @@ cdef long open_handle(iow_tally *t, long mount_fd, iow_file_handle *fh) noexcept
     return iow_tally_ret(t, iow_sys3(__NR_open_by_handle_at, mount_fd, <long>fh, O_RDONLY))
 
 
-cdef long close_fd(iow_tally *t, long *fd) noexcept nogil:
-    cdef long ret = 0
-    if fd[0] >= 0:
-        ret = iow_tally_ret(t, iow_sys1(__NR_close, fd[0]))
-        fd[0] = -1
-    return ret
-
-
 # ---- open_basic, open_creat, open_openat2, open_enoent, open_rdonly_write ----
 
 cdef uint64_t open_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -276,7 +269,7 @@ cdef uint64_t open_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
             return i
         w.fd[0] = iow_tally_ret(&w.iter[0], iow_sys4(
             __NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDWR | O_CREAT, MODE))
-        close_fd(&w.iter[1], &w.fd[0])
+        close_tracked(&w.iter[1], &w.fd[0])
     return n
 
 
@@ -287,7 +280,7 @@ cdef uint64_t open_creat_loop(iow_worker *w, uint64_t n) noexcept nogil:
         if iow_stop_requested(w):
             return i
         w.fd[0] = iow_tally_ret(&w.iter[0], iow_sys2(IOW_NR_creat, <long>w.path[P_FILE], MODE))
-        close_fd(&w.iter[1], &w.fd[0])
+        close_tracked(&w.iter[1], &w.fd[0])
     return n
 
 
@@ -303,18 +296,13 @@ cdef uint64_t open_openat2_loop(iow_worker *w, uint64_t n) noexcept nogil:
             return i
         w.fd[0] = iow_tally_ret(&w.iter[0], iow_sys4(
             __NR_openat2, AT_FDCWD, <long>w.path[P_FILE], <long>&st.how, sizeof(open_how)))
-        close_fd(&w.iter[1], &w.fd[0])
+        close_tracked(&w.iter[1], &w.fd[0])
     return n
 
 
 cdef uint64_t open_enoent_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    iow_path(w, P_FILE, b"nonexistent/enoentfile.txt")
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys4(__NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDONLY, 0))
-    return n
+    return one_call_loop(w, n, __NR_openat, AT_FDCWD,
+                         <long>iow_path(w, P_FILE, b"nonexistent/enoentfile.txt"), O_RDONLY, 0)
 
 
 cdef uint64_t open_rdonly_write_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -326,7 +314,7 @@ cdef uint64_t open_rdonly_write_loop(iow_worker *w, uint64_t n) noexcept nogil:
         w.fd[0] = iow_tally_ret(&w.iter[2], iow_sys4(
             __NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDONLY, 0))
         iow_tally_ret(&w.iter[3], iow_sys3(__NR_write, w.fd[0], <long>SHOULD_FAIL, strlen(SHOULD_FAIL)))
-        close_fd(&w.iter[4], &w.fd[0])
+        close_tracked(&w.iter[4], &w.fd[0])
     return n
 
 
@@ -348,13 +336,13 @@ cdef uint64_t open_dirfd_paths_loop(iow_worker *w, uint64_t n) noexcept nogil:
             __NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDONLY | O_DIRECTORY, 0))
         w.fd[1] = iow_tally_ret(&w.iter[2], iow_sys4(
             __NR_openat, w.fd[0], <long><const char *>b"relative-openat.txt", O_RDWR | O_CREAT, MODE))
-        close_fd(&w.iter[3], &w.fd[1])
+        close_tracked(&w.iter[3], &w.fd[1])
         # The dir fd with an empty path: a tracer must name the row after the fd's path.
         iow_tally_ret(&w.iter[4], iow_sys5(__NR_statx, w.fd[0], <long><const char *>b"",
                                            AT_EMPTY_PATH, STATX_BASIC_STATS, <long>st.statx_buf))
         iow_tally_ret(&w.iter[5], iow_sys4(__NR_utimensat, w.fd[0], <long><const char *>b"",
                                            <long>st.times, AT_EMPTY_PATH))
-        close_fd(&w.iter[6], &w.fd[0])
+        close_tracked(&w.iter[6], &w.fd[0])
         # undo: the next iteration's mkdirat must succeed again
         iow_tally_ret(&w.iter[7], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE2], 0))
         iow_tally_ret(&w.iter[8], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE], AT_REMOVEDIR))
@@ -371,8 +359,8 @@ cdef uint64_t open_by_handle_at_loop(iow_worker *w, uint64_t n) noexcept nogil:
             return i
         handle_of_new_file(w, &w.iter[0], P_FILE, b"handlefile.txt", &st.fh, False)
         w.fd[1] = open_handle(&w.iter[4], w.fd[0], &st.fh)
-        close_fd(&w.iter[5], &w.fd[1])
-        close_fd(&w.iter[6], &w.fd[0])
+        close_tracked(&w.iter[5], &w.fd[1])
+        close_tracked(&w.iter[6], &w.fd[0])
     return n
 
 
@@ -391,19 +379,19 @@ cdef uint64_t open_by_handle_at_fail_loop(iow_worker *w, uint64_t n) noexcept no
         # a valid handle passed with mount fd -1
         handle_of_new_file(w, &w.iter[0], P_FILE, b"handle-ebadf.txt", &st.fh, True)
         open_handle(&w.iter[4], BAD_FD, &st.fh)
-        close_fd(&w.iter[5], &w.fd[0])
+        close_tracked(&w.iter[5], &w.fd[0])
         # a handle whose file is gone (unlinked, inode freed)
         handle_of_new_file(w, &w.iter[6], P_FILE2, b"handle-estale-0.txt", &st.fh, True)
         iow_inode_lock_take()
         iow_tally_ret(&w.iter[10], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE2], 0))
         open_handle(&w.iter[11], w.fd[0], &st.fh)
         iow_inode_lock_drop()
-        close_fd(&w.iter[12], &w.fd[0])
+        close_tracked(&w.iter[12], &w.fd[0])
         # two handles taken in turn; the failing call uses the older one
         handle_of_new_file(w, &w.iter[13], P_FILE3, b"handle-older.txt", &st.older, True)
-        close_fd(&w.iter[17], &w.fd[0])
+        close_tracked(&w.iter[17], &w.fd[0])
         handle_of_new_file(w, &w.iter[18], P_FILE4, b"handle-newer.txt", &st.fh, True)
-        close_fd(&w.iter[22], &w.fd[0])
+        close_tracked(&w.iter[22], &w.fd[0])
         open_handle(&w.iter[23], BAD_FD, &st.older)
     return n
 
@@ -417,12 +405,12 @@ cdef uint64_t open_by_handle_at_reuse_loop(iow_worker *w, uint64_t n) noexcept n
         create_file(w, &w.iter[0], P_FILE2, b"decoy-0.txt")
         handle_of_new_file(w, &w.iter[2], P_FILE, b"handle-reuse-0.txt", &st.fh, False)
         w.fd[1] = open_handle(&w.iter[6], w.fd[0], &st.fh)
-        close_fd(&w.iter[7], &w.fd[1])
+        close_tracked(&w.iter[7], &w.fd[1])
         # the decoy takes the number just freed (the lowest free fd)
         w.fd[2] = iow_tally_ret(&w.iter[8], iow_sys4(
             __NR_openat, AT_FDCWD, <long>w.path[P_FILE2], O_RDONLY, 0))
-        close_fd(&w.iter[9], &w.fd[0])
-        close_fd(&w.iter[10], &w.fd[2])
+        close_tracked(&w.iter[9], &w.fd[0])
+        close_tracked(&w.iter[10], &w.fd[2])
     return n
 
 
@@ -462,8 +450,8 @@ cdef uint64_t open_by_handle_at_threads_loop(iow_worker *w, uint64_t n) noexcept
         iow_tally_ret(&w.iter[8], iow_sys0(__NR_gettid))
         open_handle(&w.iter[9], BAD_FD, &st.fh)
         w.fd[1] = open_handle(&w.iter[10], w.fd[0], &st.fh)
-        close_fd(&w.iter[11], &w.fd[1])
-        close_fd(&w.iter[12], &w.fd[0])
+        close_tracked(&w.iter[11], &w.fd[1])
+        close_tracked(&w.iter[12], &w.fd[0])
     return n
 
 
@@ -483,7 +471,7 @@ cdef uint64_t open_duration_gap_loop(iow_worker *w, uint64_t n) noexcept nogil:
             return i
         w.fd[0] = iow_tally_ret(&w.iter[0], iow_sys4(
             __NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDWR | O_CREAT, MODE))
-        close_fd(&w.iter[1], &w.fd[0])
+        close_tracked(&w.iter[1], &w.fd[0])
         ms = FIRST_GAP_MS if w.val[0] == 0 else GAP_MS
         w.val[0] += 1
         gap.tv_sec = ms // 1000
@@ -491,7 +479,7 @@ cdef uint64_t open_duration_gap_loop(iow_worker *w, uint64_t n) noexcept nogil:
         iow_tally_ret(&w.iter[2], iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&gap, 0))
         w.fd[0] = iow_tally_ret(&w.iter[3], iow_sys4(
             __NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDWR | O_CREAT, MODE))
-        close_fd(&w.iter[4], &w.fd[0])
+        close_tracked(&w.iter[4], &w.fd[0])
     return n
 
 
@@ -534,7 +522,7 @@ cdef uint64_t open_pid_filter_loop(iow_worker *w, uint64_t n) noexcept nogil:
             return i
         w.fd[0] = iow_tally_ret(&w.iter[0], iow_sys4(
             __NR_openat, AT_FDCWD, <long>w.path[P_FILE], O_RDWR | O_CREAT, MODE))
-        close_fd(&w.iter[1], &w.fd[0])
+        close_tracked(&w.iter[1], &w.fd[0])
         pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
         if pid == 0:
             # the child (a copy of this process): exec, or give up with 127 like a shell

@@ -6,7 +6,8 @@
 
 from libc.stdint cimport uint64_t
 from ioworkload._kernel cimport iow_worker, iow_sys2, iow_tally_ret, iow_stop_requested, iow_path, kernel
-from ioworkload.families._common cimport one_call_loop, open_file, create_file, close_fd0
+from ioworkload.families._common cimport one_call_loop, close_fd0
+from ioworkload.families._files cimport open_file, create_file
 
 cdef extern from "iow_syscall.h" nogil:
     enum:

@@ -8,6 +8,7 @@ from ioworkload._kernel cimport (
     iow_worker, iow_sys1, iow_sys3, iow_sys4, iow_tally_ret,
     iow_stop_requested, iow_path, kernel,
 )
+from ioworkload.families._common cimport one_call_loop
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -54,17 +55,6 @@ cdef uint64_t write_flush_close_loop(iow_worker *w, uint64_t n, const char *name
     return n
 
 
-cdef uint64_t repeat_call(iow_worker *w, uint64_t n, long nr, long a, long b, long c,
-                          long d) noexcept nogil:
-    """Each iteration: the one syscall nr(a, b, c, d) (iteration event 0)."""
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        iow_tally_ret(&w.iter[0], iow_sys4(nr, a, b, c, d))
-    return n
-
-
 cdef uint64_t sync_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
     return write_flush_close_loop(w, n, b"syncfile.txt", SYNC_ME, __NR_fsync, 0, 0)
 
@@ -74,7 +64,7 @@ cdef uint64_t sync_fdatasync_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 
 cdef uint64_t sync_sync_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    return repeat_call(w, n, __NR_sync, 0, 0, 0, 0)
+    return one_call_loop(w, n, __NR_sync, 0, 0, 0, 0)
 
 
 cdef uint64_t sync_sync_file_range_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -89,15 +79,15 @@ cdef uint64_t sync_sync_file_range_to_eof_loop(iow_worker *w, uint64_t n) noexce
 
 
 cdef uint64_t sync_fsync_ebadf_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    return repeat_call(w, n, __NR_fsync, INVALID_FD, 0, 0, 0)
+    return one_call_loop(w, n, __NR_fsync, INVALID_FD, 0, 0, 0)
 
 
 cdef uint64_t sync_fdatasync_ebadf_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    return repeat_call(w, n, __NR_fdatasync, INVALID_FD, 0, 0, 0)
+    return one_call_loop(w, n, __NR_fdatasync, INVALID_FD, 0, 0, 0)
 
 
 cdef uint64_t sync_file_range_ebadf_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    return repeat_call(w, n, __NR_sync_file_range, INVALID_FD, 0, 0, 0)
+    return one_call_loop(w, n, __NR_sync_file_range, INVALID_FD, 0, 0, 0)
 
 
 def _body(name, bytes payload, flush):

@@ -13,7 +13,8 @@ from ioworkload._kernel cimport (
     iow_worker, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6, iow_tally_ret,
     iow_stop_requested, kernel,
 )
-from ioworkload.families._common cimport one_call_loop, open_file, create_file, close_fd0
+from ioworkload.families._common cimport one_call_loop, close_fd0
+from ioworkload.families._files cimport open_file, create_file
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
