@@ -222,7 +222,7 @@ def test_start_file_timeout_is_clear(cli, tmp_path, monkeypatch):
     assert rc == 1
 
 
-@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143), (signal.SIGHUP, 129)])
 def test_signal_stops_huge_run_with_partial_result(tmp_path, sig, code):
     p = _start(["aio_submit", "--iterations", "1e12", "--json", "--start-delay", "0"])
     try:

@@ -292,3 +292,59 @@ def test_plot_without_matplotlib_says_how_to_install(cli, tmp_path):
 def test_bad_input_is_one_line_exit_2(cli, args, message):
     err = one_line_error(cli("overhead", *args))
     assert message in err, err
+
+
+
+def descendants(pid: int) -> dict[int, str]:
+    """{pid: comm} of every live descendant of `pid` (tracers run in their own sessions, but
+    are still its children)."""
+    parent, comm = {}, {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    head, tail = f.read().rsplit(")", 1)
+            except OSError:
+                continue
+            parent[int(d)] = int(tail.split()[1])
+            comm[int(d)] = head.split("(", 1)[1]
+    found, todo = {}, [pid]
+    while todo:
+        p = todo.pop()
+        for child, ppid in parent.items():
+            if ppid == p and child not in found:
+                found[child] = comm[child]
+                todo.append(child)
+    return found
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_stop_signal_mid_study_reports_and_reaps_everything(sig):
+    """Ctrl-C, SIGTERM or a hang-up while a tracer is attached: exit 128+signal with the
+    partial report, and neither the tracer nor the workload outlives the study."""
+    import signal
+    import subprocess
+    signum = getattr(signal, sig)
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "overhead", "getppid", "-d", "2",
+                          "--repeat", "3", "--tracer", "strace", "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        kids: dict[int, str] = {}
+        while "strace" not in kids.values() and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            kids = descendants(p.pid)
+        assert "strace" in kids.values(), kids
+        time.sleep(0.3)
+        kids.update(descendants(p.pid))
+        p.send_signal(signum)
+        out, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    assert p.returncode == 128 + signum, err
+    assert "Traceback" not in err
+    rep = json.loads(out)
+    assert rep["interrupted"] == signum
+    assert rep["tracers"][1]["runs"][-1]["error"] == "interrupted"
+    assert all(gone(pid) for pid in kids), kids

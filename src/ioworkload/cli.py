@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 import time
 
@@ -175,7 +176,7 @@ def _report(res, out) -> None:
         w(f"ns/syscall    {res.ns_per_syscall:.1f}\n")
         w(f"syscalls/s    {_fmt_int(round(res.syscalls_per_second or 0))}\n")
     if res.interrupted:
-        w(f"interrupted   by signal {res.interrupted}: partial result\n")
+        w(f"interrupted   by {signal.Signals(res.interrupted).name}: partial result\n")
     w("\n")
     name_w = max([len("syscall")] + [len(n) for n in res.calls])
     w(f"{'syscall':<{name_w}}  {'count':>14}  {'ok':>14}  errors\n")

@@ -9,8 +9,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1        # the scenario failed or did not issue what its manifest says
 EXIT_USAGE = 2
 EXIT_UNSUPPORTED = 77  # the automake/ctest "skipped" convention
-EXIT_SIGINT = 130
-EXIT_SIGTERM = 143
+# a signal that stops a run exits 128 + its number: SIGINT 130, SIGTERM 143, SIGHUP 129
 
 
 class IoworkloadError(Exception):
@@ -38,7 +37,7 @@ class ScenarioFailed(IoworkloadError):
 
 
 class Interrupted(IoworkloadError):
-    """SIGINT/SIGTERM arrived before the run started (during the start wait)."""
+    """SIGINT/SIGTERM/SIGHUP arrived before the run started (during the start wait)."""
 
     def __init__(self, signum: int):
         super().__init__(f"interrupted by signal {signum}")

@@ -48,14 +48,22 @@ PLOT_HINT = "pip install 'ioworkload[plot]' (or: pip install matplotlib)"
 
 
 class _Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C: stop, clean up, report what was measured."""
+    """SIGTERM or SIGHUP, handled like Ctrl-C: stop, clean up (tracers included: they run in
+    their own sessions, so a hang-up would not reach them), report what was measured."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 # ---- child processes -----------------------------------------------------------------------
 
 @contextlib.contextmanager
 def _signals_deferred():
-    """Hold back SIGINT/SIGTERM while a child is started or cleaned up, so a Ctrl-C can neither
+    """Hold back the stop signals while a child is started or cleaned up, so a Ctrl-C can neither
     lose a child between fork and bookkeeping nor cut a cleanup short; the signal is raised
     again afterwards. (Handlers, not a blocked mask: children must not inherit a mask.)"""
     if threading.current_thread() is not threading.main_thread():
@@ -63,7 +71,7 @@ def _signals_deferred():
         return
     caught: list[int] = []
     old = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in STOP_SIGNALS:
         prev = signal.getsignal(sig)
         if prev is not None:
             old[sig] = signal.signal(sig, lambda signum, frame: caught.append(signum))
@@ -776,7 +784,7 @@ def format_table(rep: dict) -> str:
         out.append(f"note: load average {load:.2f} at the start: other processes shared these "
                    "CPUs, so the figures are noisier than on an idle machine")
     if rep["interrupted"]:
-        out.append(f"interrupted by signal {rep['interrupted']}: partial result")
+        out.append(f"interrupted by {signal.Signals(rep['interrupted']).name}: partial result")
     return "\n".join(out) + "\n"
 
 
@@ -931,25 +939,26 @@ TOOL_VERSIONS = (("perf", "--version"), ("strace", "-V"), ("bpftrace", "--versio
 
 
 def study(opts: Options, tracers: list[Tracer], progress=None) -> dict:
-    """Run the study; the report dict (also after Ctrl-C/SIGTERM, with `interrupted` set)."""
+    """Run the study; the report dict (also after Ctrl-C/SIGTERM/SIGHUP, with `interrupted` set)."""
     st = Study(opts, tracers, progress)
     used = {t.program for t in tracers if t.program}
     env = environment({opts.tracee_cpu}, opts.tracer_cpus,
                       [tv for tv in TOOL_VERSIONS if tv[0] in used])
 
     def on_term(signum, frame):
-        raise _Terminated()
+        raise _Terminated(signum)
 
-    old = signal.signal(signal.SIGTERM, on_term)
+    old = {sig: signal.signal(sig, on_term) for sig in (signal.SIGTERM, signal.SIGHUP)}
     own_dir = not opts.workdir
     if own_dir:
         opts.workdir = tempfile.mkdtemp(prefix="ioworkload-overhead-")
     try:
         st.run()
     except KeyboardInterrupt as e:
-        st.interrupted = signal.SIGTERM if isinstance(e, _Terminated) else signal.SIGINT
+        st.interrupted = e.signum if isinstance(e, _Terminated) else signal.SIGINT
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for sig, prev in old.items():
+            signal.signal(sig, prev)
         if own_dir:
             shutil.rmtree(opts.workdir, ignore_errors=True)
             opts.workdir = ""

@@ -96,8 +96,12 @@ class Result:
         return "Result(" + ", ".join(f"{k}={self.__dict__[k]!r}" for k in self.__annotations__) + ")"
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # exit 128 + signal number
+
+
 class _StopSignals:
-    """While active, SIGINT/SIGTERM stop the run (teardown still runs) instead of killing it."""
+    """While active, SIGINT/SIGTERM/SIGHUP stop the run (teardown still runs) instead of killing
+    it: a closed terminal or a harness that hangs up must not leave files or AIO contexts behind."""
 
     def __init__(self):
         self.signum: int | None = None
@@ -106,7 +110,7 @@ class _StopSignals:
 
     def __enter__(self):
         try:
-            for s in (signal.SIGINT, signal.SIGTERM):
+            for s in STOP_SIGNALS:
                 self._old[s] = signal.signal(s, self._handle)
         except ValueError:
             pass  # not the main thread: signals stay the caller's business
@@ -169,7 +173,7 @@ def _wait_workers(run, counters, threads: int) -> None:
 
 def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration: float | None = None,
             verify: bool = False, hooks: Hooks | None = None) -> Result:
-    """Run `sc`; SIGINT/SIGTERM end it early with `interrupted` set (teardown still runs)."""
+    """Run `sc`; SIGINT/SIGTERM/SIGHUP end it early with `interrupted` set (teardown still runs)."""
     if duration is None:
         iterations = parse_count(iterations)
     else:
