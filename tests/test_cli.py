@@ -129,6 +129,17 @@ def test_list_and_describe(cli):
     d = json.loads(cli("describe", "aio_submit", "--json").stdout)
     assert d["setup"][0].startswith("openat(") and d["teardown"] == ["close(fd) -> 0"]
     assert d["iteration"][1].startswith("io_submit(") and d["iteration"][1].endswith("-> 1")
+    assert d["counts_per_thread"]["openat"] == {"setup": 1, "each_iteration": 0, "teardown": 0}
+    assert d["counts_per_thread"]["io_submit"] == {"setup": 0, "each_iteration": 1, "teardown": 0}
+    p = cli("describe", "aio_submit")
+    assert ("calls per thread, N iterations: openat 1, io_setup N, io_submit N, io_destroy N, "
+            "close 1") in p.stdout
+
+
+def test_count_formula():
+    from ioworkload.cli import _count_formula
+    assert [_count_formula(*c) for c in ((0, 1, 0), (1, 2, 1), (1, 0, 0), (0, 3, 0))] == [
+        "N", "2N + 2", "1", "3N"]
 
 
 def _start(args, env=None):

@@ -277,8 +277,8 @@ def _cmd_describe(argv: list[str]) -> int:
         print(f"{label}:")
         for e in events or ["(nothing)"]:
             print(f"  {e}")
-    print("total per thread: " + ", ".join(
-        f"{n} = {c0} + N x {c1} + {c2}" for n, (c0, c1, c2) in _phase_counts(sc).items()))
+    print("calls per thread, N iterations: " + ", ".join(
+        f"{n} {_count_formula(*c)}" for n, c in sc.phase_counts().items()))
     if sc.notes:
         print(f"notes: {sc.notes}")
     if reason:
@@ -286,13 +286,11 @@ def _cmd_describe(argv: list[str]) -> int:
     return EXIT_OK
 
 
-def _phase_counts(sc):
-    out = {}
-    for i, phase in enumerate((sc.setup, sc.iteration, sc.teardown)):
-        for e in phase:
-            if e.enters:  # calls issued; an exit-only event is another call's second return
-                out.setdefault(e.syscall, [0, 0, 0])[i] += e.times
-    return out
+def _count_formula(setup: int, each: int, teardown: int) -> str:
+    """'2N + 1' for a syscall issued twice per iteration and once outside the loop."""
+    terms = ([("N" if each == 1 else f"{each}N")] if each else []) + (
+        [str(setup + teardown)] if setup + teardown else [])
+    return " + ".join(terms)
 
 
 def _cmd_overhead(argv: list[str]) -> int:

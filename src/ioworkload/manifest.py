@@ -172,14 +172,20 @@ class Scenario:
             seen.setdefault(e.syscall, None)
         return list(seen)
 
-    def expected_counts(self, iterations: int) -> dict[str, int]:
-        """Total calls of each syscall for one thread running `iterations` iterations."""
-        out: dict[str, int] = {}
-        for phase, times in ((self.setup, 1), (self.iteration, iterations), (self.teardown, 1)):
+    def phase_counts(self) -> dict[str, tuple[int, int, int]]:
+        """Calls of each syscall per thread: (in setup, in each iteration, in teardown). An
+        exit-only event is another call's second return, not a call of its own."""
+        out: dict[str, list[int]] = {}
+        for i, phase in enumerate((self.setup, self.iteration, self.teardown)):
             for e in phase:
                 if e.enters:
-                    out[e.syscall] = out.get(e.syscall, 0) + times * e.times
-        return out
+                    out.setdefault(e.syscall, [0, 0, 0])[i] += e.times
+        return {name: tuple(c) for name, c in out.items()}
+
+    def expected_counts(self, iterations: int) -> dict[str, int]:
+        """Total calls of each syscall for one thread running `iterations` iterations."""
+        return {name: setup + iterations * each + teardown
+                for name, (setup, each, teardown) in self.phase_counts().items()}
 
     def unsupported_reason(self) -> "str | None":
         for probe in self.requires:
@@ -198,6 +204,8 @@ class Scenario:
             "iteration": [str(e) for e in self.iteration],
             "teardown": [str(e) for e in self.teardown],
             "syscalls": self.syscalls,
+            "counts_per_thread": {name: {"setup": c[0], "each_iteration": c[1], "teardown": c[2]}
+                                  for name, c in self.phase_counts().items()},
             "needs_dir": self.needs_dir,
             "notes": self.notes,
         }
