@@ -66,6 +66,56 @@ def test_bad_arguments(kwargs):
         ioworkload.run("getppid", **kwargs)
 
 
+@pytest.mark.parametrize("name", [None, 123, b"getppid"])
+def test_name_must_be_a_string(name):
+    with pytest.raises(UsageError, match="scenario name is a string"):
+        ioworkload.run(name)
+    with pytest.raises(UsageError):
+        ioworkload.describe(name)
+
+
+def test_signal_after_the_loop_still_cleans_up(monkeypatch):
+    """A SIGTERM that lands after the workers finished (while the result is put together) is
+    handled like one during the loop: private directory removed, result marked interrupted."""
+    from ioworkload import runner
+    real = runner._summarize
+    seen = {}
+
+    def summarize_then_signal(*args):
+        os.kill(os.getpid(), signal.SIGTERM)  # handled by the run's own handler
+        res = real(*args)
+        seen["tmpdir"] = res.tmpdir
+        return res
+
+    def outside(signum, frame):  # where the signal lands if the run's handler is not in place
+        seen["outside"] = signum
+
+    monkeypatch.setattr(runner, "_summarize", summarize_then_signal)
+    old = signal.signal(signal.SIGTERM, outside)
+    try:
+        res = execute(registry.get("open_basic"), iterations=3)
+        assert signal.getsignal(signal.SIGTERM) is outside  # given back afterwards
+    finally:
+        signal.signal(signal.SIGTERM, old)
+    assert "outside" not in seen
+    assert res.interrupted == signal.SIGTERM and res.ok
+    assert not os.path.exists(seen["tmpdir"])
+
+
+def test_api_redelivers_sigterm_after_cleanup():
+    """run() must not swallow SIGTERM: after the teardown the caller's handler gets it."""
+    import subprocess
+    import sys
+    code = ("import os, signal, threading, time, ioworkload\n"
+            "signal.signal(signal.SIGTERM, lambda s, f: print('caller handler', flush=True))\n"
+            "threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()\n"
+            "r = ioworkload.run('getppid', iterations=10**12)\n"
+            "print('returned', r.interrupted)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split("\n")[:2] == ["caller handler", f"returned {int(signal.SIGTERM)}"]
+
+
 def test_unknown_name_suggests():
     with pytest.raises(UsageError, match="aio_setup_einval"):
         ioworkload.run("aio_setup_enval")

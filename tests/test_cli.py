@@ -72,9 +72,10 @@ def test_iteration_counts_accepted(value, expected):
 
 
 @pytest.mark.parametrize("value", ["1.5", "-1", "0", "1e20", "18446744073709551616", "abc", "nan",
-                                   "inf", "", "1e-3", "0x10"])
+                                   "inf", "", "1e-3", "0x10", "1__0", "_1", "1_", "\u0661\u0662",
+                                   "1e999999999999", "-1e999999999"])
 def test_bad_iteration_counts_rejected(cli, value):
-    p = cli("getppid", "--iterations", value)
+    p = cli("getppid", "--iterations", value, timeout=10)  # 1e999999999999: at once, not expanded
     err = one_line_error(p)
     assert p.returncode == 2
     assert "iterations" in err
@@ -87,19 +88,30 @@ def test_bad_iteration_counts_rejected(cli, value):
     (["getppid", "--threads", "0"], "threads"),
     (["getppid", "--threads", "two"], "threads"),
     (["getppid", "--threads", "100000"], "threads"),
+    (["getppid", "--threads", "1e99999999"], "threads must be at most 1024"),
     (["getppid", "--duration", "-1"], "duration"),
     (["getppid", "--duration", "abc"], "duration"),
     (["getppid", "--iterations", "5", "--duration", "1"], "not allowed with"),
     (["getppid", "--start-file", "/nonexistent-dir/start"], "does not exist"),
     (["getppid", "--start-delay", "soon"], "start delay"),
     (["getppid", "--cpu", "99"], "CPUs available"),
+    (["getppid", "--cpu", "0-999999999"], "CPUs available"),  # refused before it is built
+    (["getppid", "--cpu", "\u0660"], "CPU list"),
+    (["getppid", "--start-file", ""], "needs a path"),
+    (["getppid", "--hold-file", ""], "needs a path"),
+    (["getppid", "--tid-file", ""], "needs a path"),
+    (["getppid", "--tid-file", "/tmp"], "is a directory"),
+    (["getppid", "--start-file", "/tmp/" + "a" * 300], "too long"),
+    (["getppid", "--start-file", "/tmp/s", "--start-delay", "1"], "not allowed with"),
+    (["getppid", "--start-timeout", "0"], "start timeout"),
+    (["list", "--family", ""], "unknown family"),
     (["list", "--family", "nope"], "unknown family"),
     (["describe", "nope"], "unknown scenario"),
     ([], "no scenario"),
     (["--scenario="], "usage"),
 ])
 def test_bad_input_one_line_exit_2(cli, args, needle):
-    p = cli(*args)
+    p = cli(*args, timeout=10)
     err = one_line_error(p)
     assert p.returncode == 2, (p.returncode, err)
     assert needle in err
@@ -310,3 +322,122 @@ def test_console_script_installed():
 def test_help_is_not_an_error(cli):
     p = cli("--help")
     assert p.returncode == 0 and "--iterations" in p.stdout
+
+
+# ---- awkward surroundings: closed or vanished stdout, special files, the environment --------
+
+def test_closed_std_fds_are_no_traceback():
+    """`ioworkload ... >&-`: output goes nowhere, the exit code still tells."""
+    for args in (["getppid", "-q"], ["getppid", "--json"], ["open_basic", "--start-delay", "0"],
+                 ["list"]):
+        p = subprocess.run([sys.executable, "-m", "ioworkload", *args], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True, pass_fds=(),
+                           preexec_fn=lambda: os.close(1))
+        assert p.returncode == 0, (args, p.stderr)
+        assert p.stderr == ""
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "nope"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(1))
+    assert p.returncode == 2 and p.stderr.startswith("ioworkload: error: unknown scenario")
+
+
+def test_reader_gone_keeps_the_exit_code(tmp_path):
+    """stdout's reader left (`| head -c1`): a SIGTERM still exits 143, not 0."""
+    tids = tmp_path / "tids"
+    r, w = os.pipe()
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "getppid", "-n", "1e12",
+                          "--start-delay", "0", "--tid-file", tids], stdout=w,
+                         stderr=subprocess.PIPE, text=True)
+    os.close(w)
+    assert os.read(r, 1)   # the first byte of the PID line, then the reader goes away
+    os.close(r)
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=10)
+    assert p.returncode == 143, err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "symlink", "device"])
+def test_tid_file_special_paths_written_not_replaced(tmp_path, kind):
+    import stat
+    path = tmp_path / "tids"
+    if kind == "fifo":
+        os.mkfifo(path)
+        reader = subprocess.Popen(["cat", str(path)], stdout=subprocess.PIPE, text=True)
+    elif kind == "symlink":
+        (tmp_path / "target").write_text("")
+        path.symlink_to(tmp_path / "target")
+    else:
+        os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a /dev/null of our own
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "getppid", "-t", "2", "-q",
+                        "--tid-file", path], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    mode = os.lstat(path).st_mode
+    assert {"fifo": stat.S_ISFIFO, "symlink": stat.S_ISLNK, "device": stat.S_ISCHR}[kind](mode)
+    if kind == "fifo":
+        assert len(reader.communicate(timeout=10)[0].split()) == 2
+    if kind == "symlink":
+        assert len((tmp_path / "target").read_text().split()) == 2
+    assert sorted(os.listdir(tmp_path)) == sorted(["tids"] + (["target"] if kind == "symlink" else []))
+
+
+def test_explicit_start_delay_beats_ior_start_file(cli, tmp_path):
+    p = cli("getppid", "--start-delay", "0", "--json",
+            env={"IOR_WORKLOAD_STARTUP_FILE": str(tmp_path / "never")}, timeout=10)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.splitlines()[0] == str(json.loads(p.stdout.splitlines()[1])["pid"])
+
+
+def test_any_ior_variable_means_pid_line(cli):
+    p = cli("getppid", "--json", env={"IOR_WORKLOAD_STARTUP_DELAY_MS": "0"})
+    lines = p.stdout.splitlines()
+    assert p.returncode == 0 and lines[0].isdigit() and json.loads(lines[1])["pid"] == int(lines[0])
+
+
+def test_start_timeout_option(cli, tmp_path):
+    t0 = time.monotonic()
+    p = cli("getppid", "--start-file", tmp_path / "never", "--start-timeout", "0.3")
+    assert p.returncode == 1 and "timed out after 0.3 s" in p.stderr
+    assert time.monotonic() - t0 < 10
+
+
+def test_too_long_tmpdir_is_one_line(cli, tmp_path):
+    deep = tmp_path
+    while len(str(deep)) < 460:
+        deep = deep / ("d" * 50)
+    deep.mkdir(parents=True)
+    p = cli("open_basic", env={"TMPDIR": str(deep)})
+    err = one_line_error(p)
+    assert p.returncode == 2 and "TMPDIR" in err
+    assert list(deep.iterdir()) == []
+
+
+def test_verify_unsupported_before_the_pid_line(tmp_path):
+    """Without the privilege --verify needs, say so before announcing a PID a harness would
+    attach to (capability-less root: setpriv drops the bounding set)."""
+    import shutil
+    if shutil.which("setpriv") is None or os.geteuid() != 0:
+        pytest.skip("needs root and setpriv to drop capabilities")
+    if open("/proc/sys/kernel/perf_event_paranoid").read().strip() in ("-1", "0", "1"):
+        pytest.skip("perf_event_paranoid lets anyone count tracepoints here")
+    p = subprocess.run(["setpriv", "--bounding-set=-all", "--inh-caps=-all", sys.executable, "-m",
+                        "ioworkload", "getppid", "--verify", "--start-file", tmp_path / "never"],
+                       capture_output=True, text=True, timeout=20)
+    assert p.returncode == 77, p.stderr
+    assert p.stdout == "" and p.stderr.startswith("unsupported: perf_event_open")
+
+
+def test_nohup_sighup_stays_ignored(tmp_path):
+    """Under nohup (SIGHUP ignored on entry) a hang-up does not stop the run."""
+    tids = tmp_path / "tids"
+    p = subprocess.Popen(["nohup", sys.executable, "-m", "ioworkload", "getppid", "-n", "3e6",
+                          "--json", "--tid-file", tids], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    deadline = time.monotonic() + 20
+    while not tids.exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    p.send_signal(signal.SIGHUP)
+    out, _ = p.communicate(timeout=60)
+    assert p.returncode == 0
+    assert json.loads(out)["interrupted"] is None

@@ -88,3 +88,16 @@ def test_repeated_event_notation():
     counts = sc.expected_counts(2)
     assert counts == {"openat": 64 + 2 * 64, "write": 2 * 64, "close": 2 * 3 * 64 + 64,
                       "pipe2": 2 * 64}
+
+
+@pytest.mark.parametrize("name", ["dup_dup2", "dup_dup3", "close_range", "close_range_cloexec"])
+def test_fixed_numbers_with_many_verified_threads(name):
+    """40 threads x ~13 counters is more than 500 fds: the verification counters must not sit
+    on the fixed numbers (500 + 16 per thread) that dup2/dup3/close_range aim at."""
+    from conftest import kernel_can_verify
+    if kernel_can_verify() is not None:
+        pytest.skip(kernel_can_verify())
+    from ioworkload.runner import execute
+    res = execute(registry.get(name), iterations=2, threads=40, verify=True)
+    assert res.ok, res.mismatches
+    assert res.verified, [r for r in res.verification if not r["ok"]]

@@ -318,17 +318,22 @@ def descendants(pid: int) -> dict[int, str]:
     return found
 
 
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
-def test_stop_signal_mid_study_reports_and_reaps_everything(sig):
-    """Ctrl-C, SIGTERM or a hang-up while a tracer is attached: exit 128+signal with the
-    partial report, and neither the tracer nor the workload outlives the study."""
-    import signal
+def start_study(tmpdir, *args):
+    """`ioworkload overhead ARGS --json` in its own session, TMPDIR private to the test."""
     import subprocess
+    return subprocess.Popen([sys.executable, "-m", "ioworkload", "overhead", *args, "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env=dict(os.environ, TMPDIR=str(tmpdir)))
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM", "SIGHUP"])
+def test_stop_signal_mid_study_reports_and_reaps_everything(sig, tmp_path):
+    """Ctrl-C, SIGTERM or a hang-up while a tracer is attached: exit 128+signal with the
+    partial report; neither the tracer nor the workload outlives the study, and the workload's
+    private directory is gone too."""
+    import signal
     signum = getattr(signal, sig)
-    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "overhead", "getppid", "-d", "2",
-                          "--repeat", "3", "--tracer", "strace", "--json"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         start_new_session=True)
+    p = start_study(tmp_path, "open_basic", "-d", "2", "--repeat", "3", "--tracer", "strace")
     try:
         deadline = time.monotonic() + 60
         kids: dict[int, str] = {}
@@ -348,3 +353,26 @@ def test_stop_signal_mid_study_reports_and_reaps_everything(sig):
     assert rep["interrupted"] == signum
     assert rep["tracers"][1]["runs"][-1]["error"] == "interrupted"
     assert all(gone(pid) for pid in kids), kids
+    assert os.listdir(tmp_path) == []
+
+
+def test_workload_cut_short_tears_down(tmp_path):
+    """A Ctrl-C while the untraced workload runs: it gets SIGINT (teardown, private directory
+    removed), not a bare SIGKILL."""
+    import signal
+    p = start_study(tmp_path, "open_basic", "-n", "1e9", "--repeat", "1", "--tracer", "none")
+    try:
+        deadline = time.monotonic() + 30
+        while not any(n.startswith("ioworkload-open_basic-") for _, dirs, _ in os.walk(tmp_path)
+                      for n in dirs):
+            assert time.monotonic() < deadline and p.poll() is None
+            time.sleep(0.05)
+        time.sleep(0.3)
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    assert p.returncode == 130, err
+    warmup = json.loads(out)["warmup"]
+    assert warmup is None or warmup.get("error")
+    assert os.listdir(tmp_path) == []

@@ -1,6 +1,7 @@
 from typing import Any
 
 RAW_SYSCALLS: bool
+MAX_DIR_BYTES: int
 
 class Run:
     n_setup: int

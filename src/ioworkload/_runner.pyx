@@ -58,6 +58,7 @@ cdef extern from "iow_worker.h" nogil:
     void iow_cpu_relax()
 
 RAW_SYSCALLS = bool(IOW_RAW_SYSCALLS)
+MAX_DIR_BYTES = IOW_PATH_MAX - 64  # a worker's directory; scenarios append their file names
 
 cdef struct Shared:
     int stop
@@ -201,8 +202,8 @@ cdef class Run:
             for j in range(IOW_NFDS):
                 w.fd[j] = -1
             d = dirs[i] if i < len(dirs) else b""
-            if len(d) >= IOW_PATH_MAX - 64:
-                raise ValueError("temporary directory path too long")
+            if len(d) >= MAX_DIR_BYTES:
+                raise ValueError("temporary directory path too long")  # runner checks first
             strncpy(w.dir, d, IOW_PATH_MAX - 1)
             iow_tally_reset(w.setup, IOW_MAX_EVENTS)
             iow_tally_reset(w.iter, IOW_MAX_EVENTS)

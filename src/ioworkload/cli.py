@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import stat
 import sys
 import time
 
@@ -19,6 +20,41 @@ START_TIMEOUT = 30.0
 HOLD_POLL = 0.050
 HOLD_TIMEOUT = 120.0
 IOR_DEFAULT_DELAY_MS = 8000
+IOR_ENV = ("IOR_WORKLOAD_STARTUP_FILE", "IOR_WORKLOAD_STARTUP_DELAY_MS", "IOR_WORKLOAD_HOLD_FILE")
+
+
+def _emit(text: str) -> None:
+    """Write to stdout; a reader that left (broken pipe) costs the output, not the run's exit
+    code, its stderr lines or its hold file."""
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _stdout_to_devnull()
+
+
+def _stdout_to_devnull() -> None:
+    fd = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(fd, 1)  # also what the interpreter's final flush will find
+    os.close(fd)
+    sys.stdout = open(1, "w", closefd=False)
+
+
+def _reserve_std_fds() -> None:
+    """Started with stdin/stdout/stderr closed (`>&-`): put /dev/null there, so a scenario's
+    own descriptors never land on 0-2 and our output has somewhere harmless to go."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        null = os.open(os.devnull, os.O_RDWR)  # the lowest free number: fd, as 0..fd-1 are open
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -44,8 +80,13 @@ def _run_parser() -> _Parser:
                    help="count the syscalls with the kernel's tracepoints and compare with the manifest")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no report; the exit code tells")
-    p.add_argument("--start-file", metavar="PATH", help="print the PID, then wait until PATH exists")
-    p.add_argument("--start-delay", metavar="SECONDS", help="print the PID, then wait this long")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--start-file", metavar="PATH",
+                       help="print the PID, then wait until PATH exists")
+    start.add_argument("--start-delay", metavar="SECONDS", help="print the PID, then wait this long")
+    p.add_argument("--start-timeout", metavar="SECONDS",
+                   help=f"give up waiting for the start file after this long "
+                        f"(default {START_TIMEOUT:g})")
     p.add_argument("--hold-file", metavar="PATH", help="after the run, stay alive until PATH exists")
     p.add_argument("--tid-file", metavar="PATH",
                    help="write the worker threads' ids (one per line) before the PID line")
@@ -59,34 +100,63 @@ def _fmt_int(n) -> str:
 
 def _parse_threads(text) -> int:
     from ioworkload.runner import MAX_THREADS, parse_count
-    n = parse_count(text, "threads")
-    if n > MAX_THREADS:
-        raise UsageError(f"threads must be at most {MAX_THREADS}, not {text!r}")
-    return n
+    return parse_count(text, "threads", maximum=MAX_THREADS)
 
 
-def _parse_cpus(text: str) -> set[int]:
-    cpus: set[int] = set()
-    try:
-        for part in text.split(","):
-            lo, _, hi = part.strip().partition("-")
-            cpus.update(range(int(lo), int(hi or lo) + 1))
-    except ValueError:
-        raise UsageError(f"--cpu takes a CPU list like 1, 0,2 or 0-3, not {text!r}") from None
+def _parse_cpus(text: str, option: str = "--cpu") -> set[int]:
     allowed = os.sched_getaffinity(0)
-    if not cpus or not cpus <= allowed:
-        raise UsageError(f"--cpu {text}: CPUs available here are "
+    cpus: set[int] = set()
+    for part in text.split(","):
+        lo, dash, hi = part.strip().partition("-")
+        if not (lo.isascii() and lo.isdigit() and (not dash or hi.isascii() and hi.isdigit())):
+            raise UsageError(f"{option} takes a CPU list like 1, 0,2 or 0-3, not {text!r}")
+        lo, hi = int(lo), int(hi) if dash else int(lo)
+        if lo > hi or hi > max(allowed):  # checked before the range is built: 0-999999999
+            raise UsageError(f"{option} {text}: CPUs available here are "
+                             f"{','.join(map(str, sorted(allowed)))}")
+        cpus.update(range(lo, hi + 1))
+    if not cpus <= allowed:
+        raise UsageError(f"{option} {text}: CPUs available here are "
                          f"{','.join(map(str, sorted(allowed)))}")
     return cpus
 
 
 def _check_parent(path: str, what: str) -> str:
+    """A path we will poll for or write: fail now, not after a 30 s wait."""
+    if not path:
+        raise UsageError(f"{what} needs a path, not an empty string")
     parent = os.path.dirname(os.path.abspath(path)) or "/"
     if not os.path.isdir(parent):
         raise UsageError(f"{what} directory {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{what} directory {parent} is not writable")
+    if len(os.fsencode(os.path.basename(path))) > os.pathconf(parent, "PC_NAME_MAX"):
+        raise UsageError(f"{what} name is too long: {os.path.basename(path)[:40]}...")
+    if os.path.isdir(path):
+        raise UsageError(f"{what} {path} is a directory")
     return path
+
+
+def _write_tid_file(path: str, tids) -> None:
+    text = "".join(f"{t}\n" for t in tids)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        # a FIFO, device or symlink the caller made: write into it, never replace it
+        with open(path, "w") as f:
+            f.write(text)
+        return
+    tmp = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(tmp, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)  # readers never see a half-written file
+    except BaseException:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 class _Attach:
@@ -94,55 +164,63 @@ class _Attach:
     hold file after the run (ior's IOR_WORKLOAD_* variables are honoured too)."""
 
     def __init__(self, args, ior_mode: bool):
+        from ioworkload.runner import parse_seconds
         env = os.environ
-        self.start_file = args.start_file or env.get("IOR_WORKLOAD_STARTUP_FILE") or None
-        self.tid_file = args.tid_file or None
-        self.hold_file = args.hold_file or env.get("IOR_WORKLOAD_HOLD_FILE") or None
-        self.delay = 0.0
-        if args.start_delay is not None:
-            from ioworkload.runner import parse_seconds
+        ior_env = {k: env[k] for k in IOR_ENV if k in env}
+        # Explicit options win over ior's variables; the variables apply in either mode.
+        self.start_file = self.delay = None
+        if args.start_file is not None:
+            self.start_file = args.start_file
+        elif args.start_delay is not None:
             self.delay = parse_seconds(args.start_delay, "start delay", allow_zero=True)
-        elif not self.start_file and "IOR_WORKLOAD_STARTUP_DELAY_MS" in env:
-            self.delay = self._ior_delay(env["IOR_WORKLOAD_STARTUP_DELAY_MS"], ior_mode)
-        elif not self.start_file and ior_mode:
+        elif ior_env.get("IOR_WORKLOAD_STARTUP_FILE"):
+            self.start_file = ior_env["IOR_WORKLOAD_STARTUP_FILE"]
+        elif "IOR_WORKLOAD_STARTUP_DELAY_MS" in ior_env:
+            self.delay = self._ior_delay(ior_env["IOR_WORKLOAD_STARTUP_DELAY_MS"])
+        elif ior_mode:
             self.delay = IOR_DEFAULT_DELAY_MS / 1000
-        if self.start_file:
+        self.hold_file = args.hold_file if args.hold_file is not None else \
+            ior_env.get("IOR_WORKLOAD_HOLD_FILE") or None
+        self.tid_file = args.tid_file
+        self.start_timeout = START_TIMEOUT
+        if args.start_timeout is not None:
+            self.start_timeout = parse_seconds(args.start_timeout, "start timeout")
+        if self.start_file is not None:
             _check_parent(self.start_file, "start file")
-        if self.hold_file:
+        if self.hold_file is not None:
             _check_parent(self.hold_file, "hold file")
-        if self.tid_file:
+        if self.tid_file is not None:
             _check_parent(self.tid_file, "tid file")
-        self.active = bool(self.start_file or self.hold_file or self.delay or ior_mode
-                           or args.start_delay is not None)
+        # Any of these means a harness is waiting for the PID line.
+        self.active = bool(self.start_file or self.hold_file or self.delay is not None
+                           or ior_mode or ior_env)
 
     @staticmethod
-    def _ior_delay(text: str, ior_mode: bool) -> float:
-        # ior: unset, non-integer or negative falls back to 8000 ms.
+    def _ior_delay(text: str) -> float:
+        # ior: a non-integer or negative value falls back to 8000 ms.
         try:
             ms = int(text)
         except ValueError:
             ms = -1
         if ms < 0:
             return IOR_DEFAULT_DELAY_MS / 1000
+        if ms > 10**12:
+            raise UsageError(f"IOR_WORKLOAD_STARTUP_DELAY_MS is too long: {text!r}")
         return ms / 1000
 
     def announce(self, stopped, tids) -> None:
         if self.tid_file:
-            tmp = f"{self.tid_file}.tmp{os.getpid()}"
-            with open(tmp, "w") as f:
-                f.write("".join(f"{t}\n" for t in tids))
-            os.replace(tmp, self.tid_file)  # readers never see a half-written file
+            _write_tid_file(self.tid_file, tids)
         if not self.active:
             return
-        sys.stdout.write(f"{os.getpid()}\n")
-        sys.stdout.flush()
+        _emit(f"{os.getpid()}\n")
         if self.start_file:
-            deadline = time.monotonic() + START_TIMEOUT
+            deadline = time.monotonic() + self.start_timeout
             while not os.path.exists(self.start_file):
                 if stopped():
                     return
                 if time.monotonic() > deadline:
-                    raise ScenarioFailed(f"timed out after {START_TIMEOUT:.0f} s waiting for "
+                    raise ScenarioFailed(f"timed out after {self.start_timeout:g} s waiting for "
                                          f"start file {self.start_file}")
                 time.sleep(START_POLL)
         elif self.delay:
@@ -161,8 +239,9 @@ class _Attach:
             time.sleep(HOLD_POLL)
 
 
-def _report(res, out) -> None:
-    w = out.write
+def _report(res) -> str:
+    lines: list[str] = []
+    w = lines.append
     if res.duration is not None:
         what = f"{res.duration:g} s"
     else:
@@ -192,6 +271,7 @@ def _report(res, out) -> None:
             w(f"  {r['counter']:<{lab_w}}  expected {exp:>14}  witnessed "
               f"{_fmt_int(r['witnessed']):>14}  {'ok' if r['ok'] else 'MISMATCH'}\n")
         w(f"verified      {'yes' if res.verified else 'NO'}\n")
+    return "".join(lines)
 
 
 def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
@@ -213,10 +293,9 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
         d = res.to_dict()
         d.pop("tmpdir", None)
         import json
-        sys.stdout.write(json.dumps(d) + "\n")
+        _emit(json.dumps(d) + "\n")
     elif not args.quiet and not ior_mode:
-        _report(res, sys.stdout)
-    sys.stdout.flush()
+        _emit(_report(res))
     for m in res.mismatches:
         sys.stderr.write(f"{PROG}: {sc.name}: {m}\n")
     if res.verified is False:
@@ -235,7 +314,7 @@ def _cmd_list(argv: list[str]) -> int:
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     scs = list(registry.all_scenarios().values())
-    if args.family:
+    if args.family is not None:
         fams = registry.families()
         if args.family not in fams:
             import difflib
@@ -334,6 +413,7 @@ def _dispatch(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    _reserve_std_fds()
     try:
         return _dispatch(argv)
     except IoworkloadError as e:
@@ -346,10 +426,7 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # `ioworkload list | head`: the reader left; not an error worth a traceback.
-        try:
-            sys.stdout = open(os.devnull, "w")
-        except OSError:
-            pass
+        _stdout_to_devnull()
         return EXIT_OK
     except OSError as e:
         sys.stderr.write(f"{PROG}: error: {e}\n")

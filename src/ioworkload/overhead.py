@@ -35,8 +35,8 @@ from ioworkload.tracers import Target, Tracer, read_text as _read
 SCHEMA = "ioworkload-overhead/1"
 DEFAULT_ITERATIONS = 100_000
 DEFAULT_REPEAT = 5
-RUN_TIMEOUT = 60.0          # start file created -> workload exited
-READY_TIMEOUT = 20.0        # below the workload's own 30 s wait for its start file
+RUN_TIMEOUT = 60.0          # start file created -> workload exited (plus --duration)
+READY_TIMEOUT = 20.0        # the workload waits for its start file this long plus a margin
 PID_TIMEOUT = 30.0          # workload started -> PID line
 STOP_GRACE = 10.0           # SIGINT -> SIGTERM (perf and bpftrace write their results on SIGINT)
 TERM_GRACE = 3.0            # SIGTERM -> SIGKILL
@@ -86,7 +86,9 @@ def _signals_deferred():
 
 class Child:
     """A command in its own session and process group, output to files. The leader is only
-    reaped by `reap()`, after the whole group got SIGKILL, so the group id is never stale."""
+    reaped by `reap()`, after the whole group got SIGKILL, so the group id is never stale.
+    Its TMPDIR is `cwd`, the run's own directory: whatever a killed child leaves in it (a
+    workload's private directory) goes when the run's directory does."""
 
     def __init__(self, argv: list[str], stdout: str, stderr: str, cwd: str,
                  cpus: set[int] | None = None):
@@ -96,7 +98,8 @@ class Child:
         pin = (lambda: os.sched_setaffinity(0, cpus)) if cpus else None
         with _signals_deferred(), open(stdout, "ab") as out, open(stderr, "ab") as err:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                         cwd=cwd, start_new_session=True, preexec_fn=pin)
+                                         cwd=cwd, env=dict(os.environ, TMPDIR=cwd),
+                                         start_new_session=True, preexec_fn=pin)
         self.pid = self.proc.pid
 
     def ended(self) -> bool:
@@ -469,7 +472,8 @@ def _workload_argv(opts: Options, start_file: str, tid_file: str) -> list[str]:
     amount = ["--duration", f"{opts.duration:g}"] if opts.duration else \
         ["--iterations", str(opts.iterations)]
     return [sys.executable, "-m", "ioworkload", opts.scenario.name, *amount, "--json",
-            "--start-file", start_file, "--tid-file", tid_file, "--cpu", str(opts.tracee_cpu)]
+            "--start-file", start_file, "--start-timeout", f"{opts.ready_timeout + 30:g}",
+            "--tid-file", tid_file, "--cpu", str(opts.tracee_cpu)]
 
 
 def _wait_pid_line(stdout_path: str, child: Child) -> int:
@@ -506,6 +510,7 @@ def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None)
     run = {} if run is None else run
     run["error"] = None
     workload: Child | None = None
+    ender: Child | None = None          # the process whose exit ends the run
     att: Attached | None = None
     try:
         if tracer.starts_workload:
@@ -577,6 +582,8 @@ def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None)
         return run
     finally:
         with _signals_deferred():
+            if ender is not None and run.get("workload_pid") and not ender.ended():
+                _interrupt_workload(run["workload_pid"], ender)  # cut short: let it tear down
             if att is not None:
                 att.close()
             if workload is not None:
@@ -796,6 +803,8 @@ def check_plot(path: str) -> str:
     parent = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"--plot {path}: directory {parent} is not writable")
+    if os.path.isdir(path):
+        raise UsageError(f"--plot {path} is a directory")
     try:
         import matplotlib
     except ImportError:
@@ -879,8 +888,9 @@ def _parser():
                    help="custom tracers: wait this long after start (or after --ready-regex)")
     p.add_argument("--ready-timeout", default=str(READY_TIMEOUT), metavar="SECONDS",
                    help=f"give up on a tracer not ready by then (default {READY_TIMEOUT:g})")
-    p.add_argument("--timeout", default=str(RUN_TIMEOUT), metavar="SECONDS",
-                   help=f"give up on a run after this long (default {RUN_TIMEOUT:g})")
+    p.add_argument("--timeout", metavar="SECONDS",
+                   help=f"give up on a run after this long (default {RUN_TIMEOUT:g}, "
+                        f"plus --duration)")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--plot", metavar="FILE", help="write a chart (.png or .svg; needs matplotlib)")
     return p
@@ -912,9 +922,7 @@ def parse(argv: list[str]) -> tuple[Options, list[Tracer], object]:
         duration = parse_seconds(args.duration)
     else:
         iterations = parse_count(args.iterations if args.iterations is not None else DEFAULT_ITERATIONS)
-    repeat = parse_count(args.repeat, "repeat")
-    if repeat > 1000:
-        raise UsageError(f"repeat must be at most 1000, not {args.repeat!r}")
+    repeat = parse_count(args.repeat, "repeat", maximum=1000)
     if args.cpu is not None:
         cpus = _parse_cpus(args.cpu)
         if len(cpus) != 1:
@@ -922,12 +930,19 @@ def parse(argv: list[str]) -> tuple[Options, list[Tracer], object]:
         tracee = cpus.pop()
     else:
         tracee = max(os.sched_getaffinity(0))
-    tracer_cpus = _parse_cpus(args.tracer_cpu) if args.tracer_cpu is not None else None
+    tracer_cpus = _parse_cpus(args.tracer_cpu, "--tracer-cpu") if args.tracer_cpu is not None \
+        else None
     tracers = _tracer_list(args)
-    opts = Options(sc, iterations, duration, repeat, tracee, tracer_cpus,
-                   timeout=parse_seconds(args.timeout, "--timeout"),
+    if args.timeout is None:
+        timeout = RUN_TIMEOUT + (duration or 0)
+    else:
+        timeout = parse_seconds(args.timeout, "--timeout")
+        if duration and timeout <= duration:
+            raise UsageError(f"--timeout {args.timeout} must be longer than --duration "
+                             f"{args.duration}")
+    opts = Options(sc, iterations, duration, repeat, tracee, tracer_cpus, timeout=timeout,
                    ready_timeout=parse_seconds(args.ready_timeout, "--ready-timeout"))
-    if args.plot:
+    if args.plot is not None:
         check_plot(args.plot)
     reason = sc.unsupported_reason()
     if reason:
@@ -948,7 +963,8 @@ def study(opts: Options, tracers: list[Tracer], progress=None) -> dict:
     def on_term(signum, frame):
         raise _Terminated(signum)
 
-    old = {sig: signal.signal(sig, on_term) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    old = {sig: signal.signal(sig, on_term) for sig in (signal.SIGTERM, signal.SIGHUP)
+           if signal.getsignal(sig) is not signal.SIG_IGN}  # nohup'd: leave it ignored
     own_dir = not opts.workdir
     if own_dir:
         opts.workdir = tempfile.mkdtemp(prefix="ioworkload-overhead-")

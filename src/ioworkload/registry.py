@@ -59,6 +59,8 @@ def families() -> list[str]:
 
 def normalize(name: str) -> str:
     """ior spells names with hyphens (aio-setup-einval); both spellings work."""
+    if not isinstance(name, str):
+        raise UsageError(f"a scenario name is a string, not {name!r}")
     return name.strip().lower().replace("-", "_")
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import copy
 import math
 import os
+import re
 import signal
 import time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from ioworkload import _runner, registry, verify as _verify
 from ioworkload.errors import (Interrupted, ScenarioFailed, Unsupported, UsageError, errno_name)
@@ -20,33 +21,43 @@ MAX_THREADS = 1024
 U64_MAX = 2**64 - 1
 
 
-def parse_count(text, what: str = "iterations", minimum: int = 1) -> int:
-    """An exact integer count: 1000000, 1_000_000 or 1e6 (not 1.5, negatives, > 2**64-1)."""
+# ASCII digits, "_" only between digits (as in Python literals), optional fraction and exponent
+_DIGITS = r"\d+(?:_\d+)*"
+_NUMBER = re.compile(rf"[+-]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?\d+)?",
+                     re.ASCII)
+
+
+def parse_count(text, what: str = "iterations", minimum: int = 1, maximum: int = U64_MAX) -> int:
+    """An exact integer count: 1000000, 1_000_000 or 1e6 (not 1.5, negatives, > maximum)."""
+    too_big = (f"{what} must fit in 64 bits (at most {U64_MAX})" if maximum == U64_MAX
+               else f"{what} must be at most {maximum}") + f", not {text!r}"
     if isinstance(text, bool):
         raise UsageError(f"{what} must be an integer")
     if isinstance(text, int):
         value = text
     else:
-        s = str(text).strip().replace("_", "")
-        try:
-            d = Decimal(s)
-        except InvalidOperation:
-            raise UsageError(f"{what} must be an integer like 1000, 1_000 or 1e3, not {text!r}") from None
-        if not d.is_finite() or d != d.to_integral_value():
+        s = str(text).strip()
+        if not _NUMBER.fullmatch(s):
+            raise UsageError(f"{what} must be an integer like 1000, 1_000 or 1e3, not {text!r}")
+        d = Decimal(s.replace("_", ""))
+        if d.adjusted() > 20:  # before int(): 1e999999999 would take forever to expand
+            raise UsageError(too_big)
+        if d != d.to_integral_value():
             raise UsageError(f"{what} must be a whole number, not {text!r}")
         value = int(d)
     if value < minimum:
         raise UsageError(f"{what} must be at least {minimum}, not {text!r}")
-    if value > U64_MAX:
-        raise UsageError(f"{what} must fit in 64 bits (at most {U64_MAX}), not {text!r}")
+    if value > maximum:
+        raise UsageError(too_big)
     return value
 
 
 def parse_seconds(text, what: str = "duration", allow_zero: bool = False) -> float:
-    try:
-        value = float(str(text).replace("_", ""))
-    except ValueError:
-        raise UsageError(f"{what} must be a number of seconds, not {text!r}") from None
+    s = str(text).strip()
+    if not (isinstance(text, (int, float)) and not isinstance(text, bool) or _NUMBER.fullmatch(s)
+            or s.lower().lstrip("+-") in ("inf", "infinity", "nan")):
+        raise UsageError(f"{what} must be a number of seconds, not {text!r}")
+    value = float(s.replace("_", ""))
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         kind = "non-negative" if allow_zero else "positive"
         raise UsageError(f"{what} must be a {kind} number of seconds, not {text!r}")
@@ -111,7 +122,8 @@ class _StopSignals:
     def __enter__(self):
         try:
             for s in STOP_SIGNALS:
-                self._old[s] = signal.signal(s, self._handle)
+                if signal.getsignal(s) is not signal.SIG_IGN:  # nohup'd: leave it ignored
+                    self._old[s] = signal.signal(s, self._handle)
         except ValueError:
             pass  # not the main thread: signals stay the caller's business
         return self
@@ -141,17 +153,31 @@ def _remove_private_dir(root: str) -> None:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _make_dirs(sc: Scenario, threads: int) -> tuple[str | None, list[bytes]]:
+def _make_root(sc: Scenario) -> str | None:
+    """The run's private directory under $TMPDIR (None: the scenario touches no files)."""
     if not sc.needs_dir:
-        return None, []
+        return None
     import tempfile
     root = tempfile.mkdtemp(prefix=f"ioworkload-{sc.name}-")
+    longest = len(os.fsencode(os.path.join(root, f"w{MAX_THREADS}")))
+    if longest >= _runner.MAX_DIR_BYTES:
+        os.rmdir(root)
+        raise UsageError(f"the temporary directory {root} is too long for the scenarios' paths "
+                         f"({longest} bytes, at most {_runner.MAX_DIR_BYTES - 1}): set TMPDIR "
+                         f"to a shorter one")
+    return root
+
+
+def _make_worker_dirs(root: str | None, threads: int) -> list[bytes]:
+    """One directory per worker thread: their file names never collide."""
+    if root is None:
+        return []
     dirs = []
     for i in range(threads):
         d = os.path.join(root, f"w{i}")
         os.mkdir(d, 0o700)
         dirs.append(os.fsencode(d))
-    return root, dirs
+    return dirs
 
 
 def _wait_workers(run, counters, threads: int) -> None:
@@ -186,28 +212,38 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
         raise Unsupported(reason)
     counters = _verify.plan(sc) if verify else []
 
-    root, dirs = _make_dirs(sc, threads)
-    run = None
+    # The stop signals are ours from before the private directory exists until after it is
+    # gone: a signal at any moment ends the run, never the process mid-cleanup.
+    with _StopSignals() as stop:
+        result = _execute(sc, iterations, threads, duration, counters, hooks, stop)
+    if result.interrupted is None and stop.signum is not None:
+        result.interrupted = stop.signum  # arrived after the loop: the result is whole
+    return result
+
+
+def _execute(sc, iterations, threads, duration, counters, hooks, stop) -> Result:
+    root = run = None
     try:
-        with _StopSignals() as stop:
-            run = _runner.Run(sc.kernel, threads, iterations or 0, duration or 0.0, dirs,
-                              (len(sc.setup), len(sc.iteration), len(sc.teardown)))
-            stop.on_signal = run.request_stop
-            tids = run.start()
-            if hooks and hooks.before_start:
-                hooks.before_start(lambda: stop.signum is not None, tids)
-            if stop.signum is not None:
-                raise Interrupted(stop.signum)
-            if counters:
-                _verify.open_counters(counters, tids, inherit=sc.helper_threads)
-            run.arm()
-            if counters:
-                from ioworkload import _perf
-                _perf.enable([fd for c in counters for fd in c.fds])
-            run.go()
-            _wait_workers(run, counters, threads)
-            run.join()
-            signum = stop.signum
+        root = _make_root(sc)
+        dirs = _make_worker_dirs(root, threads)
+        run = _runner.Run(sc.kernel, threads, iterations or 0, duration or 0.0, dirs,
+                          (len(sc.setup), len(sc.iteration), len(sc.teardown)))
+        stop.on_signal = run.request_stop
+        tids = run.start()
+        if counters:  # before the PID is announced: no permission means no announcement
+            _verify.open_counters(counters, tids, inherit=sc.helper_threads)
+        if hooks and hooks.before_start:
+            hooks.before_start(lambda: stop.signum is not None, tids)
+        if stop.signum is not None:
+            raise Interrupted(stop.signum)
+        run.arm()
+        if counters:
+            from ioworkload import _perf
+            _perf.enable([fd for c in counters for fd in c.fds])
+        run.go()
+        _wait_workers(run, counters, threads)
+        run.join()
+        signum = stop.signum
         per_worker = run.results()
         verified = rows = None
         if counters:
@@ -289,9 +325,13 @@ def run(name: str, iterations: int | str = 1, threads: int = 1, duration: float 
     """Run scenario `name` and return its Result.
 
     Raises UsageError (bad arguments, unknown name), Unsupported (the host cannot run it);
-    a Ctrl-C ends the run cleanly (teardown runs) and is then re-raised as KeyboardInterrupt.
+    a Ctrl-C ends the run cleanly (teardown runs) and is then re-raised as KeyboardInterrupt;
+    SIGTERM/SIGHUP likewise, then delivered again to the caller's own handler (by default it
+    ends the process, as it would have without us).
     """
     result = execute(registry.get(name), iterations, threads, duration, verify)
     if result.interrupted == signal.SIGINT:
         raise KeyboardInterrupt
+    if result.interrupted:
+        signal.raise_signal(result.interrupted)
     return result

@@ -127,18 +127,47 @@ def plan(sc: Scenario) -> list[Counter]:
     return counters
 
 
+def _high_fd_base(count: int) -> int | None:
+    """Where `count` counter fds fit just under the descriptor limit, or None if they do not
+    fit well above the low numbers."""
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    base = soft - count - 16
+    return base if base >= 1024 else None
+
+
+def _move_to(fd: int, base: int | None) -> int:
+    """The counter's fd moved to the lowest free number >= base (unchanged if it cannot)."""
+    if base is None:
+        return fd
+    import fcntl
+    try:
+        new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base)
+    except OSError:
+        return fd
+    os.close(fd)
+    return new
+
+
 def open_counters(counters: list[Counter], tids: list[int], inherit: bool = False) -> None:
+    """Open every counter on every thread, disabled. Their fds sit at the top of the fd space:
+    the kernel gives scenarios the lowest numbers, and some pick high ones themselves (the fd
+    family's dup2 targets at 500 + 16 per thread), which a counter must never be holding."""
     from ioworkload import _perf
 
+    base = _high_fd_base(len(counters) * len(tids))
     try:
         for c in counters:
             for tid in tids:
-                c.fds.append(_perf.open_counter(tid, c.tracepoint_id, c.filter, inherit))
+                fd = _perf.open_counter(tid, c.tracepoint_id, c.filter, inherit)
+                c.fds.append(_move_to(fd, base))
     except OSError as e:
         close_counters(counters)
         if e.errno in (errno.EACCES, errno.EPERM):
             raise Unsupported("perf_event_open: permission denied (needs root, CAP_PERFMON, "
-                              "or kernel.perf_event_paranoid <= -1)") from None
+                              "or kernel.perf_event_paranoid <= 1)") from None
         if e.errno == errno.EMFILE:
             raise Unsupported("too many open files for the verification counters "
                               "(raise ulimit -n)") from None
