@@ -185,6 +185,9 @@ class _Attach:
         self.start_timeout = START_TIMEOUT
         if args.start_timeout is not None:
             self.start_timeout = parse_seconds(args.start_timeout, "start timeout")
+        if args.start_timeout is not None and self.start_file is None:
+            raise UsageError("--start-timeout needs a start file (--start-file or "
+                             "IOR_WORKLOAD_STARTUP_FILE)")
         if self.start_file is not None:
             _check_parent(self.start_file, "start file")
         if self.hold_file is not None:
