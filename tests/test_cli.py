@@ -442,3 +442,35 @@ def test_nohup_sighup_stays_ignored(tmp_path):
     out, _ = p.communicate(timeout=60)
     assert p.returncode == 0
     assert json.loads(out)["interrupted"] is None
+
+
+def test_fifo_tid_file_waits_for_its_reader_and_stops_on_signal(tmp_path):
+    fifo = tmp_path / "tids"
+    os.mkfifo(fifo)
+    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
+    os.mkdir(tmp_path / "tmp")
+    # no reader yet: the run waits (interruptibly), the reader comes, the tids arrive
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "open_basic", "-q", "--tid-file", fifo],
+                         env=env, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    assert p.poll() is None
+    with open(fifo) as f:
+        assert len(f.read().split()) == 1
+    assert p.wait(timeout=20) == 0
+    # nobody ever reads: SIGTERM ends it, cleanly
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "open_basic", "-q", "--tid-file", fifo],
+                         env=env, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=10)
+    assert p.returncode == 143, err
+    assert os.listdir(tmp_path / "tmp") == []
+
+
+def test_stderr_reader_gone_keeps_the_exit_code():
+    r, w = os.pipe()
+    os.close(r)
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "no_such_scenario"],
+                       stdout=subprocess.DEVNULL, stderr=w)
+    os.close(w)
+    assert p.returncode == 2

@@ -101,3 +101,36 @@ def test_fixed_numbers_with_many_verified_threads(name):
     res = execute(registry.get(name), iterations=2, threads=40, verify=True)
     assert res.ok, res.mismatches
     assert res.verified, [r for r in res.verification if not r["ok"]]
+
+
+def _with_nofile(limit):
+    import resource
+    return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+
+@pytest.mark.parametrize("limit,threads,verify,code", [
+    (256, 1, False, 77),    # the fixed numbers (500+) are beyond the limit: unsupported, not EBADF
+    (1024, 20, True, 77),   # the counters do not fit above the last block
+    (1024, 2, True, 0),
+])
+def test_fixed_numbers_against_the_fd_limit(limit, threads, verify, code):
+    from conftest import kernel_can_verify
+    if verify and kernel_can_verify() is not None:
+        pytest.skip(kernel_can_verify())
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "dup_dup2", "-n", "3", "-t", str(threads),
+                        "-q"] + (["--verify"] if verify else []), capture_output=True, text=True,
+                       preexec_fn=_with_nofile(limit), timeout=60)
+    assert p.returncode == code, p.stderr
+    if code == 77:
+        assert p.stderr.startswith("unsupported: ") and "ulimit -n" in p.stderr
+
+
+def test_counters_stay_low_for_close_range_empty():
+    """close_range(9000, 9999) must neither close a counter nor walk a grown fd table."""
+    from conftest import kernel_can_verify
+    if kernel_can_verify() is not None:
+        pytest.skip(kernel_can_verify())
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "close_range_empty", "-n", "100",
+                        "-t", "2", "--verify", "-q"], capture_output=True, text=True,
+                       preexec_fn=_with_nofile(10000), timeout=60)
+    assert p.returncode == 0, p.stderr

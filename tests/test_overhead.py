@@ -376,3 +376,30 @@ def test_workload_cut_short_tears_down(tmp_path):
     warmup = json.loads(out)["warmup"]
     assert warmup is None or warmup.get("error")
     assert os.listdir(tmp_path) == []
+
+
+def test_signal_while_a_tracer_starts_leaves_no_stray(monkeypatch):
+    """A SIGTERM in the instant between a tracer's fork and the study taking hold of it: the
+    study still stops and reaps it (bpftrace, unlike strace, would otherwise run forever)."""
+    import signal
+    import subprocess
+    if shutil.which("bpftrace") is None or os.geteuid() != 0:
+        pytest.skip("needs root and bpftrace")
+    real = subprocess.Popen
+    started = []
+
+    def popen(argv, *a, **kw):
+        p = real(argv, *a, **kw)
+        if isinstance(argv, list) and os.path.basename(str(argv[0])) == "bpftrace" \
+                and "--version" not in argv:  # the tracer itself, not the version probe
+            started.append(p.pid)
+            os.kill(os.getpid(), signal.SIGTERM)  # held back until Popen is done, then raised
+        return p
+
+    monkeypatch.setattr(subprocess, "Popen", popen)
+    opts, tracer_list, _ = overhead.parse(["getppid", "-n", "1e4", "--repeat", "1",
+                                           "--tracer", "bpftrace-count"])
+    rep = overhead.study(opts, tracer_list)
+    monkeypatch.undo()
+    assert rep["interrupted"] == signal.SIGTERM
+    assert started and all(gone(pid) for pid in started)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
 import stat
@@ -31,6 +32,17 @@ def _emit(text: str) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         _stdout_to_devnull()
+
+
+def _warn(text: str) -> None:
+    """Write to stderr; a vanished reader there must not change the exit code either."""
+    try:
+        sys.stderr.write(text)
+        sys.stderr.flush()
+    except BrokenPipeError:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 2)
+        os.close(fd)
 
 
 def _stdout_to_devnull() -> None:
@@ -137,26 +149,54 @@ def _check_parent(path: str, what: str) -> str:
     return path
 
 
-def _write_tid_file(path: str, tids) -> None:
-    text = "".join(f"{t}\n" for t in tids)
+def _write_tid_file(path: str, tids, stopped) -> None:
+    text = "".join(f"{t}\n" for t in tids).encode()
     try:
         st = os.lstat(path)
     except FileNotFoundError:
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
         # a FIFO, device or symlink the caller made: write into it, never replace it
-        with open(path, "w") as f:
-            f.write(text)
+        fd = _open_for_writing(path, stopped)
+        if fd is None:
+            return
+        try:
+            os.write(fd, text)
+        finally:
+            os.close(fd)
         return
-    tmp = f"{path}.tmp{os.getpid()}"
+    import tempfile
+    fd, tmp = tempfile.mkstemp(prefix=".tids-", dir=os.path.dirname(os.path.abspath(path)))
     try:
-        with open(tmp, "w") as f:
+        with open(fd, "wb") as f:
             f.write(text)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)  # readers never see a half-written file
     except BaseException:
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _open_for_writing(path: str, stopped) -> int | None:
+    """Open without blocking: a FIFO nobody reads yet is retried (like the start file, 30 s
+    cap) instead of hanging where no signal can end the wait. None: a stop signal came."""
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError as e:
+            if e.errno != errno.ENXIO:  # ENXIO: a FIFO without a reader
+                raise
+        else:
+            os.set_blocking(fd, True)
+            return fd
+        if stopped():
+            return None
+        if time.monotonic() > deadline:
+            raise ScenarioFailed(f"timed out after {START_TIMEOUT:.0f} s waiting for a reader "
+                                 f"of tid file {path}")
+        time.sleep(START_POLL)
 
 
 class _Attach:
@@ -213,7 +253,7 @@ class _Attach:
 
     def announce(self, stopped, tids) -> None:
         if self.tid_file:
-            _write_tid_file(self.tid_file, tids)
+            _write_tid_file(self.tid_file, tids, stopped)
         if not self.active:
             return
         _emit(f"{os.getpid()}\n")
@@ -300,10 +340,10 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     elif not args.quiet and not ior_mode:
         _emit(_report(res))
     for m in res.mismatches:
-        sys.stderr.write(f"{PROG}: {sc.name}: {m}\n")
+        _warn(f"{PROG}: {sc.name}: {m}\n")
     if res.verified is False:
         bad = [r["counter"] for r in res.verification if not r["ok"]]
-        sys.stderr.write(f"{PROG}: {sc.name}: kernel counts differ from the manifest: "
+        _warn(f"{PROG}: {sc.name}: kernel counts differ from the manifest: "
                          f"{', '.join(bad)}\n")
     if res.interrupted:
         return 128 + res.interrupted
@@ -421,9 +461,9 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(argv)
     except IoworkloadError as e:
         if e.exit_code == 77:
-            sys.stderr.write(f"unsupported: {e}\n")
+            _warn(f"unsupported: {e}\n")
         else:
-            sys.stderr.write(f"{PROG}: error: {e}\n")
+            _warn(f"{PROG}: error: {e}\n")
         return e.exit_code
     except KeyboardInterrupt:
         return 130
@@ -432,7 +472,7 @@ def main(argv: list[str] | None = None) -> int:
         _stdout_to_devnull()
         return EXIT_OK
     except OSError as e:
-        sys.stderr.write(f"{PROG}: error: {e}\n")
+        _warn(f"{PROG}: error: {e}\n")
         return EXIT_FAILED
 
 

@@ -40,7 +40,8 @@ class Interrupted(IoworkloadError):
     """SIGINT/SIGTERM/SIGHUP arrived before the run started (during the start wait)."""
 
     def __init__(self, signum: int):
-        super().__init__(f"interrupted by signal {signum}")
+        import signal
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
         self.signum = signum
         self.exit_code = 128 + signum
 

@@ -137,11 +137,13 @@ class Scenario:
     cannot run."""
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
-              "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "notes")
+              "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
+              "notes")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
-                 ior_repeat: int = 1, helper_threads: bool = False, prepare=None, notes: str = ""):
+                 ior_repeat: int = 1, helper_threads: bool = False, prepare=None,
+                 fixed_fds: "tuple[int, int] | None" = None, notes: str = ""):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -149,6 +151,9 @@ class Scenario:
         self.requires = tuple(requires)
         self.needs_dir, self.ior_repeat, self.helper_threads = needs_dir, ior_repeat, helper_threads
         self.prepare = prepare
+        # (first, per_thread): fd numbers the scenario picks itself, first + per_thread * thread
+        # + slot; the runner keeps everything else (the --verify counters) out of that range.
+        self.fixed_fds = fixed_fds
         self.notes = notes
         if not self.iteration:
             raise ValueError(f"{self.name}: a scenario issues at least one syscall per iteration")

@@ -84,6 +84,9 @@ def _signals_deferred():
             signal.raise_signal(caught[0])
 
 
+_LIVE_CHILDREN: set = set()  # every Child not yet reaped
+
+
 class Child:
     """A command in its own session and process group, output to files. The leader is only
     reaped by `reap()`, after the whole group got SIGKILL, so the group id is never stale.
@@ -100,7 +103,10 @@ class Child:
             self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                          cwd=cwd, env=dict(os.environ, TMPDIR=cwd),
                                          start_new_session=True, preexec_fn=pin)
-        self.pid = self.proc.pid
+            self.pid = self.proc.pid
+            # a signal held back above is raised on leaving the block, before our caller has
+            # the object: the study reaps whatever is still listed here when it ends
+            _LIVE_CHILDREN.add(self)
 
     def ended(self) -> bool:
         """The leader exited (it stays a zombie until reap())."""
@@ -143,7 +149,9 @@ class Child:
         """Kill what is left of the group and reap the leader; its return code."""
         with _signals_deferred():
             self.signal_group(signal.SIGKILL)
-            return self.proc.wait()
+            rc = self.proc.wait()
+            _LIVE_CHILDREN.discard(self)
+            return rc
 
     def exit_text(self) -> str:
         rc = self.proc.returncode if self.proc.returncode is not None else self.peek_status()
@@ -973,6 +981,10 @@ def study(opts: Options, tracers: list[Tracer], progress=None) -> dict:
     except KeyboardInterrupt as e:
         st.interrupted = e.signum if isinstance(e, _Terminated) else signal.SIGINT
     finally:
+        with _signals_deferred():
+            for child in list(_LIVE_CHILDREN):  # started, but a signal came before it was ours
+                child.stop(grace=TERM_GRACE)
+                child.reap()
         for sig, prev in old.items():
             signal.signal(sig, prev)
         if own_dir:

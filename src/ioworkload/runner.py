@@ -210,18 +210,33 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
     reason = sc.unsupported_reason() or (sc.prepare() if sc.prepare else None)
     if reason:
         raise Unsupported(reason)
+    fixed_end = _fixed_fds_end(sc, threads)
     counters = _verify.plan(sc) if verify else []
 
     # The stop signals are ours from before the private directory exists until after it is
     # gone: a signal at any moment ends the run, never the process mid-cleanup.
     with _StopSignals() as stop:
-        result = _execute(sc, iterations, threads, duration, counters, hooks, stop)
+        result = _execute(sc, iterations, threads, duration, counters, fixed_end, hooks, stop)
     if result.interrupted is None and stop.signum is not None:
         result.interrupted = stop.signum  # arrived after the loop: the result is whole
     return result
 
 
-def _execute(sc, iterations, threads, duration, counters, hooks, stop) -> Result:
+def _fixed_fds_end(sc: Scenario, threads: int) -> int | None:
+    """One past the last fd number the scenario picks itself; Unsupported if over the limit."""
+    if not sc.fixed_fds:
+        return None
+    first, per_thread = sc.fixed_fds
+    end = first + per_thread * threads
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if soft != resource.RLIM_INFINITY and end > soft:
+        raise Unsupported(f"{threads} thread(s) use fd numbers up to {end - 1}, and ulimit -n is "
+                          f"{soft} (raise it, or use fewer threads)")
+    return end
+
+
+def _execute(sc, iterations, threads, duration, counters, fixed_end, hooks, stop) -> Result:
     root = run = None
     try:
         root = _make_root(sc)
@@ -231,7 +246,7 @@ def _execute(sc, iterations, threads, duration, counters, hooks, stop) -> Result
         stop.on_signal = run.request_stop
         tids = run.start()
         if counters:  # before the PID is announced: no permission means no announcement
-            _verify.open_counters(counters, tids, inherit=sc.helper_threads)
+            _verify.open_counters(counters, tids, inherit=sc.helper_threads, above=fixed_end)
         if hooks and hooks.before_start:
             hooks.before_start(lambda: stop.signum is not None, tids)
         if stop.signum is not None:

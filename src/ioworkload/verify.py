@@ -127,42 +127,30 @@ def plan(sc: Scenario) -> list[Counter]:
     return counters
 
 
-def _high_fd_base(count: int) -> int | None:
-    """Where `count` counter fds fit just under the descriptor limit, or None if they do not
-    fit well above the low numbers."""
-    import resource
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    if soft == resource.RLIM_INFINITY:
-        soft = 1 << 20
-    base = soft - count - 16
-    return base if base >= 1024 else None
-
-
-def _move_to(fd: int, base: int | None) -> int:
-    """The counter's fd moved to the lowest free number >= base (unchanged if it cannot)."""
-    if base is None:
-        return fd
-    import fcntl
-    try:
-        new = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, base)
-    except OSError:
-        return fd
-    os.close(fd)
-    return new
-
-
-def open_counters(counters: list[Counter], tids: list[int], inherit: bool = False) -> None:
-    """Open every counter on every thread, disabled. Their fds sit at the top of the fd space:
-    the kernel gives scenarios the lowest numbers, and some pick high ones themselves (the fd
-    family's dup2 targets at 500 + 16 per thread), which a counter must never be holding."""
+def open_counters(counters: list[Counter], tids: list[int], inherit: bool = False,
+                  above: int | None = None) -> None:
+    """Open every counter on every thread, disabled. The counters take the lowest free fds,
+    like anything else; with `above` (the end of a scenario's own fixed fd numbers) they move
+    past it, so a dup2 onto a fixed number can never close one. Not to the top of the fd space:
+    a big fd table makes close_range over high numbers slower, and the loop would measure it."""
     from ioworkload import _perf
 
-    base = _high_fd_base(len(counters) * len(tids))
+    if above is not None:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        need = len(counters) * len(tids)
+        if soft != resource.RLIM_INFINITY and above + need > soft:
+            raise Unsupported(f"--verify needs {need} descriptors from fd {above} up, past the "
+                              f"scenario's own fixed numbers (ulimit -n is {soft}; raise it)")
     try:
         for c in counters:
             for tid in tids:
                 fd = _perf.open_counter(tid, c.tracepoint_id, c.filter, inherit)
-                c.fds.append(_move_to(fd, base))
+                if above is not None:
+                    import fcntl
+                    fd, old = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, above), fd
+                    os.close(old)
+                c.fds.append(fd)
     except OSError as e:
         close_counters(counters)
         if e.errno in (errno.EACCES, errno.EPERM):

@@ -511,10 +511,12 @@ def _dup_write_close(name, dup_event, payload, new="nfd"):
     return [_open(name), dup_event, _write(new, payload), _close(new), _close("fd")]
 
 
+_FIXED = (FIXED_FD_BASE, FIXED_FD_BLOCK)  # the Scenario's fixed_fds: --verify keeps out of them
 _BLOCK_NOTE = ("Workers share one fd table, so the fixed numbers come from the worker's own block "
                "500+16*thread (thread 0 gets ior's numbers); the manifest's lower bound covers every "
                "thread. The kernel hands out the lowest free number, so nothing else in the process "
-               "holds a number in a worker's block while fewer than 500 fds are open.")
+               "holds a number in a worker's block while fewer than 500 fds are open, and --verify "
+               "puts its counters above the last block.")
 _RANGE_NOTE = ("ior opens its files and needs them on contiguous numbers; with two workers sharing the "
                "fd table, consecutive openat results need not be contiguous, so the files are opened "
                "once in setup and each iteration dup3s them onto this worker's block first. " + _BLOCK_NOTE)
@@ -528,7 +530,7 @@ SCENARIOS = scenarios("fd", [
          kernel=kernel(close_range_loop, close_range_setup, close_setup_fds), needs_dir=True,
          setup=_range_setup("closerangefile-"),
          iteration=_to_block(RANGE_LEN) + [f"close_range({_RANGE}, 0) -> 0"],
-         teardown=_teardown(RANGE_LEN), notes=_RANGE_NOTE),
+         teardown=_teardown(RANGE_LEN), fixed_fds=_FIXED, notes=_RANGE_NOTE),
     dict(name="close_range_bounded",
          summary="close_range over three low fds; the fd right above stays open (still-open)",
          kernel=kernel(close_range_bounded_loop, close_range_bounded_setup, close_setup_fds),
@@ -538,7 +540,7 @@ SCENARIOS = scenarios("fd", [
              f"close_range({_RANGE}, 0) -> 0",
              _write(f"{_HIGH} closerangehigh.txt", STILL_OPEN),
              _close(_HIGH)],
-         teardown=_teardown(RANGE_LEN + 1),
+         teardown=_teardown(RANGE_LEN + 1), fixed_fds=_FIXED,
          notes="The high fd sits right above the closed block, so a tracer that drops every fd >= "
                "first is caught. The write goes through a dup of setup's fd, so closerangehigh.txt "
                "grows by 10 bytes per iteration. " + _RANGE_NOTE),
@@ -553,7 +555,7 @@ SCENARIOS = scenarios("fd", [
                       for k in range(RANGE_LEN)]
                    + [_write(f"{_HIGH} (O_CLOEXEC clear)", CLOEXEC_HIGH)]
                    + [_close(_fixed(SLOT_RANGE + k)) for k in range(RANGE_LEN + 1)],
-         teardown=_teardown(RANGE_LEN + 1),
+         teardown=_teardown(RANGE_LEN + 1), fixed_fds=_FIXED,
          notes="ior's source for this scenario is not public (its test is): file names follow the "
                "test, the payloads are ours. CLOSE_RANGE_CLOEXEC closes nothing, so the iteration "
                "closes the block itself; the files grow with each iteration. " + _RANGE_NOTE),
@@ -566,7 +568,7 @@ SCENARIOS = scenarios("fd", [
          setup=[_open("doubleclosefile.txt")],
          iteration=[f"dup3(fd, {_fixed(SLOT_DOUBLE)}, 0) -> >={FIXED_FD_BASE + SLOT_DOUBLE}",
                     _close(_fixed(SLOT_DOUBLE)), _close(_fixed(SLOT_DOUBLE), "-EBADF")],
-         teardown=[_close("fd")],
+         teardown=[_close("fd")], fixed_fds=_FIXED,
          notes="ior closes its freshly opened fd twice. Between the two closes another worker's "
                "openat could take the freed number (the kernel reuses the lowest), turning the "
                "second close into a close of that worker's file; so the doubly closed number is "
@@ -606,13 +608,13 @@ SCENARIOS = scenarios("fd", [
          iteration=_dup_write_close("dup2file.txt",
                                     f"dup2(fd, {_fixed(SLOT_DUP2)}) -> >={FIXED_FD_BASE + SLOT_DUP2}",
                                     VIA_DUP2, _fixed(SLOT_DUP2)),
-         notes=_BLOCK_NOTE),
+         fixed_fds=_FIXED, notes=_BLOCK_NOTE),
     dict(name="dup_dup3", summary="dup3(fd, 501, O_CLOEXEC), write \"via dup3\" through fd 501",
          kernel=kernel(dup_dup3_loop), needs_dir=True,
          iteration=_dup_write_close(
              "dup3file.txt", f"dup3(fd, {_fixed(SLOT_DUP3)}, O_CLOEXEC) -> >={FIXED_FD_BASE + SLOT_DUP3}",
              VIA_DUP3, _fixed(SLOT_DUP3)),
-         notes=_BLOCK_NOTE),
+         fixed_fds=_FIXED, notes=_BLOCK_NOTE),
     dict(name="dup_invalid_fd", summary="dup(99999): never open, -EBADF",
          kernel=kernel(dup_invalid_fd_loop),
          iteration=[f"dup({INVALID_FD}) -> -EBADF"]),
@@ -624,6 +626,7 @@ SCENARIOS = scenarios("fd", [
          kernel=kernel(dup3_invalid_flags_loop), needs_dir=True,
          iteration=[_open("dup3flagsfile.txt"),
                     f"dup3(fd, {_fixed(SLOT_DUP3_BAD)}, 0xBAD) -> -EINVAL", _close("fd")],
+         fixed_fds=_FIXED,
          notes="The flags are checked before the target number, so 502+16*thread is never touched. "
                + _BLOCK_NOTE),
     dict(name="fcntl_dupfd", summary="fcntl(fd, F_DUPFD, 0), write \"via fcntl\" through the copy",
