@@ -366,7 +366,7 @@ def test_tid_file_special_paths_written_not_replaced(tmp_path, kind):
         os.mkfifo(path)
         reader = subprocess.Popen(["cat", str(path)], stdout=subprocess.PIPE, text=True)
     elif kind == "symlink":
-        (tmp_path / "target").write_text("")
+        (tmp_path / "target").write_text("1111111\n2222222\n3333333\n4444444\n")  # longer
         path.symlink_to(tmp_path / "target")
     else:
         os.mknod(path, 0o666 | stat.S_IFCHR, os.makedev(1, 3))  # a /dev/null of our own
@@ -474,3 +474,31 @@ def test_stderr_reader_gone_keeps_the_exit_code():
                        stdout=subprocess.DEVNULL, stderr=w)
     os.close(w)
     assert p.returncode == 2
+
+
+def test_tid_file_dangling_symlink_creates_its_target(tmp_path):
+    (tmp_path / "tids").symlink_to(tmp_path / "made")
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "getppid", "-q", "--tid-file",
+                        tmp_path / "tids"], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, p.stderr
+    assert os.path.islink(tmp_path / "tids") and len((tmp_path / "made").read_text().split()) == 1
+
+
+def test_fifo_reader_that_leaves_early_is_a_failure(tmp_path, monkeypatch):
+    """A reader that opens the FIFO and closes it unread: a ScenarioFailed (exit 1 with that
+    message), not a broken pipe that main() would take for a vanished stdout reader (exit 0)."""
+    from ioworkload import cli as cli_mod
+    from ioworkload.errors import ScenarioFailed
+    fifo = tmp_path / "tids"
+    os.mkfifo(fifo)
+    real = cli_mod._open_for_writing
+
+    def reader_leaves_after_open(path, stopped, timeout):
+        r = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = real(path, stopped, timeout)
+        os.close(r)
+        return fd
+
+    monkeypatch.setattr(cli_mod, "_open_for_writing", reader_leaves_after_open)
+    with pytest.raises(ScenarioFailed, match="closed it before the thread ids were written"):
+        cli_mod._write_tid_file(str(fifo), [1, 2], lambda: False, 1.0)

@@ -403,3 +403,34 @@ def test_signal_while_a_tracer_starts_leaves_no_stray(monkeypatch):
     monkeypatch.undo()
     assert rep["interrupted"] == signal.SIGTERM
     assert started and all(gone(pid) for pid in started)
+
+
+def test_second_signal_during_cleanup_does_not_cut_it_short(monkeypatch, tmp_path):
+    """Ctrl-C, then a SIGTERM while a stray child is being stopped: the study still restores
+    its handlers, reaps the child and removes its work directory."""
+    import signal
+    import tempfile
+    import threading
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    opts, tracer_list, _ = overhead.parse(["getppid", "-n", "1000", "-r", "1", "--tracer", "strace"])
+    before = signal.getsignal(signal.SIGTERM)
+
+    def run_then_interrupted(self):
+        # a child listed, then the signal held back during its start is raised (as in Child)
+        overhead.Child(["sh", "-c", "trap '' INT; exec sleep 30"],
+                       os.path.join(self.opts.workdir, "o"), os.path.join(self.opts.workdir, "e"),
+                       self.opts.workdir)
+        time.sleep(0.3)  # the shell has set its trap: stopping it takes the SIGTERM grace
+        timer.start()
+        raise KeyboardInterrupt
+
+    timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGTERM))  # mid-cleanup
+    monkeypatch.setattr(overhead.Study, "run", run_then_interrupted)
+    try:
+        rep = overhead.study(opts, tracer_list)
+    finally:
+        timer.cancel()
+        timer.join()
+    assert rep["interrupted"] == signal.SIGINT
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert os.listdir(tmp_path) == [] and not overhead._LIVE_CHILDREN

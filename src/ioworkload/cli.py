@@ -149,28 +149,34 @@ def _check_parent(path: str, what: str) -> str:
     return path
 
 
-def _write_tid_file(path: str, tids, stopped) -> None:
+def _write_tid_file(path: str, tids, stopped, timeout: float) -> None:
     text = "".join(f"{t}\n" for t in tids).encode()
+    path = os.path.realpath(path)  # a symlink stays; what it points to is written (or made)
     try:
-        st = os.lstat(path)
+        st = os.stat(path)
     except FileNotFoundError:
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
-        # a FIFO, device or symlink the caller made: write into it, never replace it
-        fd = _open_for_writing(path, stopped)
+        # a FIFO or device the caller made: write into it, never replace it
+        fd = _open_for_writing(path, stopped, timeout)
         if fd is None:
             return
         try:
             os.write(fd, text)
+        except BrokenPipeError:
+            raise ScenarioFailed(f"the reader of tid file {path} closed it before the thread "
+                                 f"ids were written") from None
         finally:
             os.close(fd)
         return
     import tempfile
-    fd, tmp = tempfile.mkstemp(prefix=".tids-", dir=os.path.dirname(os.path.abspath(path)))
+    fd, tmp = tempfile.mkstemp(prefix=".tids-", dir=os.path.dirname(path))
     try:
         with open(fd, "wb") as f:
             f.write(text)
-        os.chmod(tmp, 0o644)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would have made it
         os.replace(tmp, path)  # readers never see a half-written file
     except BaseException:
         if os.path.lexists(tmp):
@@ -178,10 +184,10 @@ def _write_tid_file(path: str, tids, stopped) -> None:
         raise
 
 
-def _open_for_writing(path: str, stopped) -> int | None:
-    """Open without blocking: a FIFO nobody reads yet is retried (like the start file, 30 s
+def _open_for_writing(path: str, stopped, timeout: float) -> int | None:
+    """Open without blocking: a FIFO nobody reads yet is retried (like the start file, same
     cap) instead of hanging where no signal can end the wait. None: a stop signal came."""
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + timeout
     while True:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
@@ -194,7 +200,7 @@ def _open_for_writing(path: str, stopped) -> int | None:
         if stopped():
             return None
         if time.monotonic() > deadline:
-            raise ScenarioFailed(f"timed out after {START_TIMEOUT:.0f} s waiting for a reader "
+            raise ScenarioFailed(f"timed out after {timeout:g} s waiting for a reader "
                                  f"of tid file {path}")
         time.sleep(START_POLL)
 
@@ -253,7 +259,7 @@ class _Attach:
 
     def announce(self, stopped, tids) -> None:
         if self.tid_file:
-            _write_tid_file(self.tid_file, tids, stopped)
+            _write_tid_file(self.tid_file, tids, stopped, self.start_timeout)
         if not self.active:
             return
         _emit(f"{os.getpid()}\n")

@@ -981,15 +981,21 @@ def study(opts: Options, tracers: list[Tracer], progress=None) -> dict:
     except KeyboardInterrupt as e:
         st.interrupted = e.signum if isinstance(e, _Terminated) else signal.SIGINT
     finally:
-        with _signals_deferred():
+        # Already stopping (or done): a further stop signal must not cut the cleanup short.
+        held = {sig: signal.signal(sig, lambda signum, frame: None) for sig in STOP_SIGNALS
+                if signal.getsignal(sig) not in (signal.SIG_IGN, None)}
+        try:
             for child in list(_LIVE_CHILDREN):  # started, but a signal came before it was ours
                 child.stop(grace=TERM_GRACE)
                 child.reap()
-        for sig, prev in old.items():
-            signal.signal(sig, prev)
-        if own_dir:
-            shutil.rmtree(opts.workdir, ignore_errors=True)
-            opts.workdir = ""
+            if own_dir:
+                shutil.rmtree(opts.workdir, ignore_errors=True)
+                opts.workdir = ""
+        finally:
+            for sig, prev in held.items():
+                signal.signal(sig, prev)
+            for sig, prev in old.items():
+                signal.signal(sig, prev)
     return st.report(env)
 
 

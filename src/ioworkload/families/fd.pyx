@@ -626,7 +626,6 @@ SCENARIOS = scenarios("fd", [
          kernel=kernel(dup3_invalid_flags_loop), needs_dir=True,
          iteration=[_open("dup3flagsfile.txt"),
                     f"dup3(fd, {_fixed(SLOT_DUP3_BAD)}, 0xBAD) -> -EINVAL", _close("fd")],
-         fixed_fds=_FIXED,
          notes="The flags are checked before the target number, so 502+16*thread is never touched. "
                + _BLOCK_NOTE),
     dict(name="fcntl_dupfd", summary="fcntl(fd, F_DUPFD, 0), write \"via fcntl\" through the copy",
