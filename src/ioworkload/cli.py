@@ -40,16 +40,38 @@ def _warn(text: str) -> None:
         sys.stderr.write(text)
         sys.stderr.flush()
     except BrokenPipeError:
-        fd = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(fd, 2)
-        os.close(fd)
+        _to_devnull(2)
+
+
+def _to_devnull(fd: int) -> None:
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, fd)  # also what the interpreter's final flush will find
+    os.close(null)
 
 
 def _stdout_to_devnull() -> None:
-    fd = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(fd, 1)  # also what the interpreter's final flush will find
-    os.close(fd)
+    _to_devnull(1)
     sys.stdout = open(1, "w", closefd=False)
+
+
+def _exists(path: str) -> bool | None:
+    """True once `path` exists; None (keep waiting) before."""
+    return True if os.path.exists(path) else None
+
+
+def _wait_until(ready, timeout: float, poll: float, what: str, stopped=lambda: False):
+    """Poll `ready()` until it gives something other than None (returned), a stop signal came
+    (None), or `timeout` seconds passed (ScenarioFailed naming `what`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = ready()
+        if value is not None:
+            return value
+        if stopped():
+            return None
+        if time.monotonic() > deadline:
+            raise ScenarioFailed(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(poll)
 
 
 def _reserve_std_fds() -> None:
@@ -117,6 +139,8 @@ def _parse_threads(text) -> int:
 
 def _parse_cpus(text: str, option: str = "--cpu") -> set[int]:
     allowed = os.sched_getaffinity(0)
+    unavailable = UsageError(f"{option} {text}: CPUs available here are "
+                             f"{','.join(map(str, sorted(allowed)))}")
     cpus: set[int] = set()
     for part in text.split(","):
         lo, dash, hi = part.strip().partition("-")
@@ -124,12 +148,10 @@ def _parse_cpus(text: str, option: str = "--cpu") -> set[int]:
             raise UsageError(f"{option} takes a CPU list like 1, 0,2 or 0-3, not {text!r}")
         lo, hi = int(lo), int(hi) if dash else int(lo)
         if lo > hi or hi > max(allowed):  # checked before the range is built: 0-999999999
-            raise UsageError(f"{option} {text}: CPUs available here are "
-                             f"{','.join(map(str, sorted(allowed)))}")
+            raise unavailable
         cpus.update(range(lo, hi + 1))
     if not cpus <= allowed:
-        raise UsageError(f"{option} {text}: CPUs available here are "
-                         f"{','.join(map(str, sorted(allowed)))}")
+        raise unavailable
     return cpus
 
 
@@ -187,22 +209,18 @@ def _write_tid_file(path: str, tids, stopped, timeout: float) -> None:
 def _open_for_writing(path: str, stopped, timeout: float) -> int | None:
     """Open without blocking: a FIFO nobody reads yet is retried (like the start file, same
     cap) instead of hanging where no signal can end the wait. None: a stop signal came."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def try_open() -> int | None:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except OSError as e:
             if e.errno != errno.ENXIO:  # ENXIO: a FIFO without a reader
                 raise
-        else:
-            os.set_blocking(fd, True)
-            return fd
-        if stopped():
             return None
-        if time.monotonic() > deadline:
-            raise ScenarioFailed(f"timed out after {timeout:g} s waiting for a reader "
-                                 f"of tid file {path}")
-        time.sleep(START_POLL)
+        os.set_blocking(fd, True)
+        return fd
+
+    return _wait_until(try_open, timeout, START_POLL, f"a reader of tid file {path}", stopped)
 
 
 class _Attach:
@@ -231,9 +249,9 @@ class _Attach:
         self.start_timeout = START_TIMEOUT
         if args.start_timeout is not None:
             self.start_timeout = parse_seconds(args.start_timeout, "start timeout")
-        if args.start_timeout is not None and self.start_file is None:
-            raise UsageError("--start-timeout needs a start file (--start-file or "
-                             "IOR_WORKLOAD_STARTUP_FILE)")
+            if self.start_file is None:
+                raise UsageError("--start-timeout needs a start file (--start-file or "
+                                 "IOR_WORKLOAD_STARTUP_FILE)")
         if self.start_file is not None:
             _check_parent(self.start_file, "start file")
         if self.hold_file is not None:
@@ -264,14 +282,8 @@ class _Attach:
             return
         _emit(f"{os.getpid()}\n")
         if self.start_file:
-            deadline = time.monotonic() + self.start_timeout
-            while not os.path.exists(self.start_file):
-                if stopped():
-                    return
-                if time.monotonic() > deadline:
-                    raise ScenarioFailed(f"timed out after {self.start_timeout:g} s waiting for "
-                                         f"start file {self.start_file}")
-                time.sleep(START_POLL)
+            _wait_until(lambda: _exists(self.start_file), self.start_timeout, START_POLL,
+                        f"start file {self.start_file}", stopped)
         elif self.delay:
             end = time.monotonic() + self.delay
             while not stopped() and time.monotonic() < end:
@@ -280,12 +292,8 @@ class _Attach:
     def hold(self) -> None:
         if not self.hold_file:
             return
-        deadline = time.monotonic() + HOLD_TIMEOUT
-        while not os.path.exists(self.hold_file):
-            if time.monotonic() > deadline:
-                raise ScenarioFailed(f"timed out after {HOLD_TIMEOUT:.0f} s waiting for "
-                                     f"hold file {self.hold_file}")
-            time.sleep(HOLD_POLL)
+        _wait_until(lambda: _exists(self.hold_file), HOLD_TIMEOUT, HOLD_POLL,
+                    f"hold file {self.hold_file}")
 
 
 def _report(res) -> str:
@@ -350,7 +358,7 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     if res.verified is False:
         bad = [r["counter"] for r in res.verification if not r["ok"]]
         _warn(f"{PROG}: {sc.name}: kernel counts differ from the manifest: "
-                         f"{', '.join(bad)}\n")
+              f"{', '.join(bad)}\n")
     if res.interrupted:
         return 128 + res.interrupted
     attach.hold()

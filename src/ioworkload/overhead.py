@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 from ioworkload import registry, tracers as _tracers
 from ioworkload.errors import (EXIT_FAILED, EXIT_OK, ScenarioFailed, Unsupported, UsageError)
+from ioworkload.runner import STOP_SIGNALS, parse_count, parse_seconds
 from ioworkload.tracers import Target, Tracer, read_text as _read
 
 SCHEMA = "ioworkload-overhead/1"
@@ -54,9 +55,6 @@ class _Terminated(KeyboardInterrupt):
     def __init__(self, signum: int):
         super().__init__(signum)
         self.signum = signum
-
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 # ---- child processes -----------------------------------------------------------------------
@@ -905,7 +903,6 @@ def _parser():
 
 
 def _tracer_list(args) -> list[Tracer]:
-    from ioworkload.runner import parse_seconds
     settle = None
     if args.settle is not None:
         settle = parse_seconds(args.settle, "--settle", allow_zero=True)
@@ -922,7 +919,6 @@ def _tracer_list(args) -> list[Tracer]:
 
 def parse(argv: list[str]) -> tuple[Options, list[Tracer], object]:
     from ioworkload.cli import _parse_cpus
-    from ioworkload.runner import parse_count, parse_seconds
     args = _parser().parse_args(argv)
     sc = registry.get(args.scenario)
     iterations = duration = None

@@ -13,6 +13,13 @@ import os
 from ioworkload import _runner
 
 
+def fd_limit() -> int | None:
+    """The soft RLIMIT_NOFILE: fd numbers must stay below it (None: unlimited)."""
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    return None if soft == resource.RLIM_INFINITY else soft
+
+
 def _effective_caps() -> int:
     with open("/proc/self/status") as f:
         for line in f:

@@ -16,6 +16,7 @@ from decimal import Decimal
 from ioworkload import _runner, registry, verify as _verify
 from ioworkload.errors import (Interrupted, ScenarioFailed, Unsupported, UsageError, errno_name)
 from ioworkload.manifest import Scenario
+from ioworkload.probes import fd_limit
 
 MAX_THREADS = 1024
 U64_MAX = 2**64 - 1
@@ -228,9 +229,8 @@ def _fixed_fds_end(sc: Scenario, threads: int) -> int | None:
         return None
     first, per_thread = sc.fixed_fds
     end = first + per_thread * threads
-    import resource
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    if soft != resource.RLIM_INFINITY and end > soft:
+    soft = fd_limit()
+    if soft is not None and end > soft:
         raise Unsupported(f"{threads} thread(s) use fd numbers up to {end - 1}, and ulimit -n is "
                           f"{soft} (raise it, or use fewer threads)")
     return end

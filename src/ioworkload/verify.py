@@ -136,10 +136,10 @@ def open_counters(counters: list[Counter], tids: list[int], inherit: bool = Fals
     from ioworkload import _perf
 
     if above is not None:
-        import resource
-        soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        from ioworkload.probes import fd_limit
+        soft = fd_limit()
         need = len(counters) * len(tids)
-        if soft != resource.RLIM_INFINITY and above + need > soft:
+        if soft is not None and above + need > soft:
             raise Unsupported(f"--verify needs {need} descriptors from fd {above} up, past the "
                               f"scenario's own fixed numbers (ulimit -n is {soft}; raise it)")
     try:
