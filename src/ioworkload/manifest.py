@@ -1,17 +1,28 @@
 """What a scenario declares: its syscall events per phase and their expected results.
 
-A manifest event is written as one string, e.g. ``"io_setup(0, &ctx) -> -EINVAL"``:
-the syscall name as the kernel names it (``stat``, not ``newstat``), the arguments that
-matter (free text, for people), and the expected result: an exact value (``0``, ``21``),
-a lower bound (``>=0``, ``>=9``) or an error (``-EINVAL``). An optional ``xN`` after the
-result (``"close(fd[i]) -> 0 x64"``) says one call site issues that call N times per pass of its
-phase (a loop over 64 fds), all tallied in that event's slot: phases stay within the event limit.
+A manifest event is one string, e.g. ``"fd = openat(AT_FDCWD, "<dir>/aio-target", O_RDWR|O_CREAT, 0600) -> >=0"``:
 
-Two forms cover syscalls the kernel witnesses on one side only:
-  * ``"exit(0) -> noreturn"``: the call never returns (exit, exit_group); the kernel sees its
-    sys_enter and no sys_exit. The kernel code tallies it as 0 just before issuing it.
-  * ``"clone(...) -> 0 exit-only"``: a return with no entry of its own, e.g. a raw clone's
-    return in the new thread (the parent's entry is a separate event). Tallied by the new thread.
+    [ROLE: ][NAME = ]syscall(ARG, ARG, ...) -> RESULT [exit-only] [xN]
+
+* ``syscall``: the syscall as the kernel's table names it (``stat``, not ``newstat``).
+* ARGs: exactly the kernel's arguments, in order (their names are the tracepoint's fields,
+  ``syscall_args.json``), each written as one of
+    - a number: ``0``, ``-1``, ``4096``, ``0x1c``, C octal ``0644``;
+    - constants from the family's headers joined by ``|``: ``O_RDWR|O_CREAT``; ``NULL`` is 0;
+    - a string in double quotes, C escapes: what the kernel reads there (a path, a payload, an
+      xattr name). ``<dir>`` in it stands for the worker's private directory, so
+      ``"<dir>/aio-target"`` is the absolute path the call passes;
+    - ``&name``: a pointer to memory of ours (an output buffer, a struct), value not fixed;
+    - ``{...}`` or ``[...]``: a pointer to a struct or array, its content described for people;
+    - ``name``: the value an earlier event of the same task returned (bound with ``name = ``);
+    - ``?``: a value known only at run time that no earlier event returned (an AIO context).
+* RESULT: an exact value (``0``, ``21``), a lower bound (``>=0``), an error (``-EINVAL``), or
+  ``noreturn`` (exit, exit_group: the kernel sees the entry only).
+* ``exit-only``: a return with no entry of its own (a raw clone's 0 in the new thread).
+* ``xN``: one call site issues the call N times per pass of its phase (a loop over 64 fds), all
+  tallied in this event's slot.
+* ROLE: ``helper:`` a thread the worker clones, ``child:`` a process it forks; default the
+  worker itself. Their events are theirs in the expect file (own task, tid known at run time).
 """
 
 from __future__ import annotations
@@ -21,8 +32,10 @@ from collections import namedtuple
 
 from ioworkload.errors import errno_name, errno_value
 
-_EVENT = re.compile(r"^\s*(?P<name>[a-z_][a-z0-9_]*)\s*(?P<args>\(.*\))?\s*->\s*(?P<expect>\S+)"
+_EVENT = re.compile(r"^\s*(?:(?P<role>helper|child):\s*)?(?:(?P<bind>[a-z_][a-z0-9_]*)\s*=\s*)?"
+                    r"(?P<name>[a-z_][a-z0-9_]*)\s*(?P<args>\(.*\))?\s*->\s*(?P<expect>\S+)"
                     r"(?:\s+(?P<only>exit-only))?(?:\s+x(?P<times>[1-9][0-9]*))?\s*$")
+ROLES = ("worker", "helper", "child")
 
 
 # Plain named tuples, not dataclasses: `dataclasses` pulls in `inspect`, a third of the CLI's
@@ -92,9 +105,11 @@ class Expect(namedtuple("Expect", "kind value")):
         return ok_min == ok_max == self.value
 
 
-class Event(namedtuple("Event", "syscall args expect times exit_only", defaults=(1, False))):
+class Event(namedtuple("Event", "syscall args expect times exit_only role bind",
+                       defaults=(1, False, "worker", None))):
     """One manifest event. times: calls per pass of the phase (``xN``), all with this expected
-    result; exit_only: a return without an entry of its own (a clone child's 0)."""
+    result; exit_only: a return without an entry of its own (a clone child's 0); role: the task
+    that issues it (worker, helper, child); bind: the name later events use for its result."""
 
     __slots__ = ()
 
@@ -104,7 +119,7 @@ class Event(namedtuple("Event", "syscall args expect times exit_only", defaults=
         if not m:
             raise ValueError(f"bad manifest event {text!r} (want 'name(args) -> result [xN]')")
         ev = cls(m["name"], (m["args"] or "")[1:-1].strip(), Expect.parse(m["expect"]),
-                 int(m["times"] or 1), bool(m["only"]))
+                 int(m["times"] or 1), bool(m["only"]), m["role"] or "worker", m["bind"])
         if ev.exit_only and ev.expect.kind == "noreturn":
             raise ValueError(f"bad manifest event {text!r}: noreturn cannot be exit-only")
         return ev
@@ -119,10 +134,53 @@ class Event(namedtuple("Event", "syscall args expect times exit_only", defaults=
         """The kernel sees a sys_exit for this event."""
         return self.expect.kind != "noreturn"
 
+    def arg_list(self) -> list[str]:
+        """The arguments as written, split at top-level commas."""
+        return split_args(self.args)
+
     def __str__(self) -> str:
-        return (f"{self.syscall}({self.args}) -> {self.expect}"
+        return ((f"{self.role}: " if self.role != "worker" else "")
+                + (f"{self.bind} = " if self.bind else "")
+                + f"{self.syscall}({self.args}) -> {self.expect}"
                 + (" exit-only" if self.exit_only else "")
                 + (f" x{self.times}" if self.times != 1 else ""))
+
+
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def split_args(text: str) -> list[str]:
+    """Split an argument list at the commas outside quotes and brackets."""
+    out: list[str] = []
+    if not text.strip():
+        return out
+    depth: list[str] = []
+    cur: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            j = i + 1
+            while j < len(text) and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            cur.append(text[i:j + 1])
+            i = j + 1
+            continue
+        if ch in _CLOSERS:
+            depth.append(_CLOSERS[ch])
+        elif depth and ch == depth[-1]:
+            depth.pop()
+        elif ch == "," and not depth:
+            out.append("".join(cur).strip())
+            cur = []
+            i += 1
+            continue
+        cur.append(ch)
+        i += 1
+    if depth:
+        raise ValueError(f"unbalanced brackets in arguments {text!r}")
+    out.append("".join(cur).strip())
+    return out
 
 
 class Scenario:

@@ -46,6 +46,11 @@ def _load() -> dict[str, Scenario]:
     return _SCENARIOS
 
 
+def family_modules() -> list:
+    """The family modules themselves (their SCENARIOS and CONSTANTS tables)."""
+    return [importlib.import_module(f"ioworkload.families.{mod}") for mod in FAMILY_MODULES]
+
+
 def all_scenarios() -> dict[str, Scenario]:
     return dict(_load())
 

@@ -1,0 +1,1 @@
+COMMON: dict[str, int]

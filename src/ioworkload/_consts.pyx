@@ -1,0 +1,430 @@
+# The named constants manifests use (``O_RDWR|O_CREAT``), with their values from this build's
+# headers: the expect file turns names into the numbers a tracer sees. A family with names
+# of its own adds them in its CONSTANTS (see families/*.pyx).
+
+cdef extern from "<fcntl.h>" nogil:
+    enum:
+        AT_FDCWD
+        AT_EMPTY_PATH
+        AT_REMOVEDIR
+        AT_SYMLINK_NOFOLLOW
+        AT_SYMLINK_FOLLOW
+        AT_EACCESS
+        AT_NO_AUTOMOUNT
+        AT_STATX_SYNC_AS_STAT
+        O_RDONLY
+        O_WRONLY
+        O_RDWR
+        O_CREAT
+        O_EXCL
+        O_TRUNC
+        O_APPEND
+        O_NONBLOCK
+        O_DIRECTORY
+        O_CLOEXEC
+        O_NOFOLLOW
+        O_PATH
+        O_TMPFILE
+        O_DIRECT
+        O_SYNC
+        O_DSYNC
+        O_NOCTTY
+        O_NOATIME
+        O_LARGEFILE
+        F_DUPFD
+        F_DUPFD_CLOEXEC
+        F_GETFD
+        F_SETFD
+        F_GETFL
+        F_SETFL
+        F_GETLK
+        F_SETLK
+        F_SETLKW
+        F_OFD_GETLK
+        F_OFD_SETLK
+        F_SETPIPE_SZ
+        F_GETPIPE_SZ
+        F_ADD_SEALS
+        F_GET_SEALS
+        FD_CLOEXEC
+        POSIX_FADV_NORMAL
+        POSIX_FADV_RANDOM
+        POSIX_FADV_SEQUENTIAL
+        POSIX_FADV_WILLNEED
+        POSIX_FADV_DONTNEED
+        POSIX_FADV_NOREUSE
+        SYNC_FILE_RANGE_WAIT_BEFORE
+        SYNC_FILE_RANGE_WRITE
+        SYNC_FILE_RANGE_WAIT_AFTER
+        SPLICE_F_MOVE
+        SPLICE_F_NONBLOCK
+        SPLICE_F_MORE
+        SPLICE_F_GIFT
+        F_RDLCK
+        F_WRLCK
+        F_UNLCK
+
+cdef extern from "<unistd.h>" nogil:
+    enum:
+        SEEK_SET
+        SEEK_CUR
+        SEEK_END
+        F_OK
+        R_OK
+        W_OK
+        X_OK
+
+cdef extern from "<stdio.h>" nogil:
+    enum:
+        RENAME_NOREPLACE
+        RENAME_EXCHANGE
+        RENAME_WHITEOUT
+
+cdef extern from "<sys/stat.h>" nogil:
+    enum:
+        S_IFMT
+        S_IFREG
+        S_IFDIR
+        S_IFIFO
+        S_IFCHR
+        S_IFBLK
+        S_IFLNK
+        S_IFSOCK
+        UTIME_OMIT
+        UTIME_NOW
+        STATX_TYPE
+        STATX_MODE
+        STATX_NLINK
+        STATX_UID
+        STATX_GID
+        STATX_ATIME
+        STATX_MTIME
+        STATX_CTIME
+        STATX_INO
+        STATX_SIZE
+        STATX_BLOCKS
+        STATX_BASIC_STATS
+        STATX_BTIME
+        STATX_ALL
+
+cdef extern from "<sys/mman.h>" nogil:
+    enum:
+        PROT_NONE
+        PROT_READ
+        PROT_WRITE
+        PROT_EXEC
+        MAP_SHARED
+        MAP_PRIVATE
+        MAP_ANONYMOUS
+        MAP_FIXED
+        MAP_POPULATE
+        MAP_NORESERVE
+        MS_ASYNC
+        MS_SYNC
+        MS_INVALIDATE
+        MREMAP_MAYMOVE
+        MREMAP_FIXED
+        MCL_CURRENT
+        MCL_FUTURE
+        MCL_ONFAULT
+        MLOCK_ONFAULT
+        MADV_DONTNEED
+        MADV_NORMAL
+        MFD_CLOEXEC
+
+cdef extern from "<linux/futex.h>" nogil:
+    enum:
+        FUTEX_WAIT
+        FUTEX_WAKE
+        FUTEX_PRIVATE_FLAG
+        FUTEX_WAIT_PRIVATE
+        FUTEX_WAKE_PRIVATE
+
+cdef extern from "<sched.h>" nogil:
+    enum:
+        CLONE_VM
+        CLONE_FS
+        CLONE_FILES
+        CLONE_SIGHAND
+        CLONE_THREAD
+        CLONE_SYSVSEM
+        CLONE_VFORK
+        CLONE_PARENT_SETTID
+        CLONE_CHILD_CLEARTID
+        CLONE_CHILD_SETTID
+        CLONE_SETTLS
+        CLONE_PIDFD
+        CLONE_NEWNS
+        CLONE_NEWUSER
+
+cdef extern from "<signal.h>" nogil:
+    enum:
+        SIGCHLD
+        SIGKILL
+        SIGTERM
+        SIGINT
+        SIGHUP
+        SIGUSR1
+        SIGUSR2
+        SIGSTOP
+        SIGCONT
+        SIGALRM
+        SIG_BLOCK
+        SIG_UNBLOCK
+        SIG_SETMASK
+
+cdef extern from "<time.h>" nogil:
+    enum:
+        CLOCK_REALTIME
+        CLOCK_MONOTONIC
+        CLOCK_BOOTTIME
+        TIMER_ABSTIME
+
+cdef extern from "<sys/xattr.h>" nogil:
+    enum:
+        XATTR_CREATE
+        XATTR_REPLACE
+
+cdef extern from "<sys/socket.h>" nogil:
+    enum:
+        AF_UNIX
+        AF_INET
+        AF_INET6
+        SOCK_STREAM
+        SOCK_DGRAM
+        SOCK_SEQPACKET
+        SOCK_NONBLOCK
+        SOCK_CLOEXEC
+        MSG_PEEK
+        MSG_TRUNC
+        MSG_DONTWAIT
+        MSG_WAITALL
+        MSG_NOSIGNAL
+        SOL_SOCKET
+        SO_TYPE
+        SO_RCVBUF
+        SO_SNDBUF
+        SHUT_RD
+        SHUT_WR
+        SHUT_RDWR
+
+cdef extern from "<sys/ioctl.h>" nogil:
+    enum:
+        FIONREAD
+        FIOCLEX
+        FIONCLEX
+        FIONBIO
+
+cdef extern from "<sys/wait.h>" nogil:
+    enum:
+        WNOHANG
+        P_PID
+        P_ALL
+        WEXITED
+        __WALL
+
+cdef extern from "<linux/prctl.h>" nogil:
+    enum:
+        PR_SET_NAME
+        PR_GET_NAME
+        PR_SET_PDEATHSIG
+
+cdef extern from "<linux/close_range.h>" nogil:
+    enum:
+        CLOSE_RANGE_UNSHARE
+        CLOSE_RANGE_CLOEXEC
+
+cdef extern from "<sys/resource.h>" nogil:
+    enum:
+        RLIMIT_NOFILE
+
+COMMON = {
+    "AT_FDCWD": AT_FDCWD,
+    "AT_EMPTY_PATH": AT_EMPTY_PATH,
+    "AT_REMOVEDIR": AT_REMOVEDIR,
+    "AT_SYMLINK_NOFOLLOW": AT_SYMLINK_NOFOLLOW,
+    "AT_SYMLINK_FOLLOW": AT_SYMLINK_FOLLOW,
+    "AT_EACCESS": AT_EACCESS,
+    "AT_NO_AUTOMOUNT": AT_NO_AUTOMOUNT,
+    "AT_STATX_SYNC_AS_STAT": AT_STATX_SYNC_AS_STAT,
+    "O_RDONLY": O_RDONLY,
+    "O_WRONLY": O_WRONLY,
+    "O_RDWR": O_RDWR,
+    "O_CREAT": O_CREAT,
+    "O_EXCL": O_EXCL,
+    "O_TRUNC": O_TRUNC,
+    "O_APPEND": O_APPEND,
+    "O_NONBLOCK": O_NONBLOCK,
+    "O_DIRECTORY": O_DIRECTORY,
+    "O_CLOEXEC": O_CLOEXEC,
+    "O_NOFOLLOW": O_NOFOLLOW,
+    "O_PATH": O_PATH,
+    "O_TMPFILE": O_TMPFILE,
+    "O_DIRECT": O_DIRECT,
+    "O_SYNC": O_SYNC,
+    "O_DSYNC": O_DSYNC,
+    "O_NOCTTY": O_NOCTTY,
+    "O_NOATIME": O_NOATIME,
+    "O_LARGEFILE": O_LARGEFILE,
+    "F_DUPFD": F_DUPFD,
+    "F_DUPFD_CLOEXEC": F_DUPFD_CLOEXEC,
+    "F_GETFD": F_GETFD,
+    "F_SETFD": F_SETFD,
+    "F_GETFL": F_GETFL,
+    "F_SETFL": F_SETFL,
+    "F_GETLK": F_GETLK,
+    "F_SETLK": F_SETLK,
+    "F_SETLKW": F_SETLKW,
+    "F_OFD_GETLK": F_OFD_GETLK,
+    "F_OFD_SETLK": F_OFD_SETLK,
+    "F_SETPIPE_SZ": F_SETPIPE_SZ,
+    "F_GETPIPE_SZ": F_GETPIPE_SZ,
+    "F_ADD_SEALS": F_ADD_SEALS,
+    "F_GET_SEALS": F_GET_SEALS,
+    "FD_CLOEXEC": FD_CLOEXEC,
+    "POSIX_FADV_NORMAL": POSIX_FADV_NORMAL,
+    "POSIX_FADV_RANDOM": POSIX_FADV_RANDOM,
+    "POSIX_FADV_SEQUENTIAL": POSIX_FADV_SEQUENTIAL,
+    "POSIX_FADV_WILLNEED": POSIX_FADV_WILLNEED,
+    "POSIX_FADV_DONTNEED": POSIX_FADV_DONTNEED,
+    "POSIX_FADV_NOREUSE": POSIX_FADV_NOREUSE,
+    "SYNC_FILE_RANGE_WAIT_BEFORE": SYNC_FILE_RANGE_WAIT_BEFORE,
+    "SYNC_FILE_RANGE_WRITE": SYNC_FILE_RANGE_WRITE,
+    "SYNC_FILE_RANGE_WAIT_AFTER": SYNC_FILE_RANGE_WAIT_AFTER,
+    "SPLICE_F_MOVE": SPLICE_F_MOVE,
+    "SPLICE_F_NONBLOCK": SPLICE_F_NONBLOCK,
+    "SPLICE_F_MORE": SPLICE_F_MORE,
+    "SPLICE_F_GIFT": SPLICE_F_GIFT,
+    "F_RDLCK": F_RDLCK,
+    "F_WRLCK": F_WRLCK,
+    "F_UNLCK": F_UNLCK,
+    "SEEK_SET": SEEK_SET,
+    "SEEK_CUR": SEEK_CUR,
+    "SEEK_END": SEEK_END,
+    "F_OK": F_OK,
+    "R_OK": R_OK,
+    "W_OK": W_OK,
+    "X_OK": X_OK,
+    "RENAME_NOREPLACE": RENAME_NOREPLACE,
+    "RENAME_EXCHANGE": RENAME_EXCHANGE,
+    "RENAME_WHITEOUT": RENAME_WHITEOUT,
+    "S_IFMT": S_IFMT,
+    "S_IFREG": S_IFREG,
+    "S_IFDIR": S_IFDIR,
+    "S_IFIFO": S_IFIFO,
+    "S_IFCHR": S_IFCHR,
+    "S_IFBLK": S_IFBLK,
+    "S_IFLNK": S_IFLNK,
+    "S_IFSOCK": S_IFSOCK,
+    "UTIME_OMIT": UTIME_OMIT,
+    "UTIME_NOW": UTIME_NOW,
+    "STATX_TYPE": STATX_TYPE,
+    "STATX_MODE": STATX_MODE,
+    "STATX_NLINK": STATX_NLINK,
+    "STATX_UID": STATX_UID,
+    "STATX_GID": STATX_GID,
+    "STATX_ATIME": STATX_ATIME,
+    "STATX_MTIME": STATX_MTIME,
+    "STATX_CTIME": STATX_CTIME,
+    "STATX_INO": STATX_INO,
+    "STATX_SIZE": STATX_SIZE,
+    "STATX_BLOCKS": STATX_BLOCKS,
+    "STATX_BASIC_STATS": STATX_BASIC_STATS,
+    "STATX_BTIME": STATX_BTIME,
+    "STATX_ALL": STATX_ALL,
+    "PROT_NONE": PROT_NONE,
+    "PROT_READ": PROT_READ,
+    "PROT_WRITE": PROT_WRITE,
+    "PROT_EXEC": PROT_EXEC,
+    "MAP_SHARED": MAP_SHARED,
+    "MAP_PRIVATE": MAP_PRIVATE,
+    "MAP_ANONYMOUS": MAP_ANONYMOUS,
+    "MAP_FIXED": MAP_FIXED,
+    "MAP_POPULATE": MAP_POPULATE,
+    "MAP_NORESERVE": MAP_NORESERVE,
+    "MS_ASYNC": MS_ASYNC,
+    "MS_SYNC": MS_SYNC,
+    "MS_INVALIDATE": MS_INVALIDATE,
+    "MREMAP_MAYMOVE": MREMAP_MAYMOVE,
+    "MREMAP_FIXED": MREMAP_FIXED,
+    "MCL_CURRENT": MCL_CURRENT,
+    "MCL_FUTURE": MCL_FUTURE,
+    "MCL_ONFAULT": MCL_ONFAULT,
+    "MLOCK_ONFAULT": MLOCK_ONFAULT,
+    "MADV_DONTNEED": MADV_DONTNEED,
+    "MADV_NORMAL": MADV_NORMAL,
+    "MFD_CLOEXEC": MFD_CLOEXEC,
+    "FUTEX_WAIT": FUTEX_WAIT,
+    "FUTEX_WAKE": FUTEX_WAKE,
+    "FUTEX_PRIVATE_FLAG": FUTEX_PRIVATE_FLAG,
+    "FUTEX_WAIT_PRIVATE": FUTEX_WAIT_PRIVATE,
+    "FUTEX_WAKE_PRIVATE": FUTEX_WAKE_PRIVATE,
+    "CLONE_VM": CLONE_VM,
+    "CLONE_FS": CLONE_FS,
+    "CLONE_FILES": CLONE_FILES,
+    "CLONE_SIGHAND": CLONE_SIGHAND,
+    "CLONE_THREAD": CLONE_THREAD,
+    "CLONE_SYSVSEM": CLONE_SYSVSEM,
+    "CLONE_VFORK": CLONE_VFORK,
+    "CLONE_PARENT_SETTID": CLONE_PARENT_SETTID,
+    "CLONE_CHILD_CLEARTID": CLONE_CHILD_CLEARTID,
+    "CLONE_CHILD_SETTID": CLONE_CHILD_SETTID,
+    "CLONE_SETTLS": CLONE_SETTLS,
+    "CLONE_PIDFD": CLONE_PIDFD,
+    "CLONE_NEWNS": CLONE_NEWNS,
+    "CLONE_NEWUSER": CLONE_NEWUSER,
+    "SIGCHLD": SIGCHLD,
+    "SIGKILL": SIGKILL,
+    "SIGTERM": SIGTERM,
+    "SIGINT": SIGINT,
+    "SIGHUP": SIGHUP,
+    "SIGUSR1": SIGUSR1,
+    "SIGUSR2": SIGUSR2,
+    "SIGSTOP": SIGSTOP,
+    "SIGCONT": SIGCONT,
+    "SIGALRM": SIGALRM,
+    "SIG_BLOCK": SIG_BLOCK,
+    "SIG_UNBLOCK": SIG_UNBLOCK,
+    "SIG_SETMASK": SIG_SETMASK,
+    "CLOCK_REALTIME": CLOCK_REALTIME,
+    "CLOCK_MONOTONIC": CLOCK_MONOTONIC,
+    "CLOCK_BOOTTIME": CLOCK_BOOTTIME,
+    "TIMER_ABSTIME": TIMER_ABSTIME,
+    "XATTR_CREATE": XATTR_CREATE,
+    "XATTR_REPLACE": XATTR_REPLACE,
+    "AF_UNIX": AF_UNIX,
+    "AF_INET": AF_INET,
+    "AF_INET6": AF_INET6,
+    "SOCK_STREAM": SOCK_STREAM,
+    "SOCK_DGRAM": SOCK_DGRAM,
+    "SOCK_SEQPACKET": SOCK_SEQPACKET,
+    "SOCK_NONBLOCK": SOCK_NONBLOCK,
+    "SOCK_CLOEXEC": SOCK_CLOEXEC,
+    "MSG_PEEK": MSG_PEEK,
+    "MSG_TRUNC": MSG_TRUNC,
+    "MSG_DONTWAIT": MSG_DONTWAIT,
+    "MSG_WAITALL": MSG_WAITALL,
+    "MSG_NOSIGNAL": MSG_NOSIGNAL,
+    "SOL_SOCKET": SOL_SOCKET,
+    "SO_TYPE": SO_TYPE,
+    "SO_RCVBUF": SO_RCVBUF,
+    "SO_SNDBUF": SO_SNDBUF,
+    "SHUT_RD": SHUT_RD,
+    "SHUT_WR": SHUT_WR,
+    "SHUT_RDWR": SHUT_RDWR,
+    "FIONREAD": FIONREAD,
+    "FIOCLEX": FIOCLEX,
+    "FIONCLEX": FIONCLEX,
+    "FIONBIO": FIONBIO,
+    "WNOHANG": WNOHANG,
+    "P_PID": P_PID,
+    "P_ALL": P_ALL,
+    "WEXITED": WEXITED,
+    "__WALL": __WALL,
+    "PR_SET_NAME": PR_SET_NAME,
+    "PR_GET_NAME": PR_GET_NAME,
+    "PR_SET_PDEATHSIG": PR_SET_PDEATHSIG,
+    "CLOSE_RANGE_UNSHARE": CLOSE_RANGE_UNSHARE,
+    "CLOSE_RANGE_CLOEXEC": CLOSE_RANGE_CLOEXEC,
+    "RLIMIT_NOFILE": RLIMIT_NOFILE,
+}

@@ -1,0 +1,301 @@
+"""The expect file: a run's whole declared syscall stream, task by task, in the form a tracer's
+test compares with what it saw (schema ``ioworkload-expect/1``, ``expect.schema.json``).
+
+A manifest (manifest.py) says what one worker issues per phase, with arguments as written for
+people. Here it becomes events with the kernel's argument names and values (numbers, absolute
+paths, references to earlier results), tracepoint names, syscall numbers and total counts, for
+every task of the process: each worker's scenario events, framed by the runner's own events
+(the release it wakes from, the wake-up that reports it done, its exit), and the events of the
+helper threads and child processes it creates.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import os
+import re
+
+from ioworkload.errors import errno_name
+from ioworkload.manifest import Event, Scenario
+
+SCHEMA = "ioworkload-expect/1"
+PHASES = ("release", "setup", "iteration", "teardown", "exit")
+
+# Syscalls whose tracepoint carries another name (x86-64 and aarch64 spell these alike).
+TRACEPOINT_NAMES = {
+    "stat": "newstat",
+    "lstat": "newlstat",
+    "fstat": "newfstat",
+    "sendfile": "sendfile64",
+    "uname": "newuname",
+    "umount2": "umount",
+}
+_UNNAMED = re.compile(r"^syscall_(\d+)$")  # a bare number (e.g. the unassigned 1023)
+
+# The runner's own events around each worker's scenario (runner.py, _runner.pyx). Every worker
+# sleeps in a futex wait on the shared start word from before the PID line; the release wakes
+# it. After teardown it adds itself to the done count and wakes the controller, then ends: a
+# thread with exit(0); the process's main thread (worker 0 of a spawned run) waits once more
+# until the controller lets it go (after the hold file), then ends the process.
+RELEASE = (Event.parse("futex(&start_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> 0 exit-only"),)
+DONE = Event.parse("futex(&done_count, FUTEX_WAKE, 2147483647, NULL, NULL, 0) -> >=0")
+THREAD_EXIT = (DONE, Event.parse("exit(0) -> noreturn"))
+PROCESS_EXIT = (DONE, Event.parse("futex(&leave_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> 0"),
+                Event.parse("exit_group(0) -> noreturn"))
+
+_tables: dict = {}
+
+
+def _table(name: str) -> dict:
+    if name not in _tables:
+        with open(os.path.join(os.path.dirname(__file__), name)) as f:
+            _tables[name] = json.load(f)
+    return _tables[name]
+
+
+def tracepoint_name(syscall: str) -> str | None:
+    """The name in syscalls:sys_enter_<name> (None for a bare number: raw_syscalls only)."""
+    if _UNNAMED.match(syscall):
+        return None
+    return TRACEPOINT_NAMES.get(syscall, syscall)
+
+
+def kernel_arg_names(syscall: str) -> list[str] | None:
+    """The kernel's argument names (the tracepoint's fields), None when it has no tracepoint."""
+    tp = tracepoint_name(syscall)
+    return None if tp is None else _table("syscall_args.json").get(tp)
+
+
+def syscall_number(syscall: str) -> int | None:
+    m = _UNNAMED.match(syscall)
+    if m:
+        return int(m[1])
+    from ioworkload._syscall_numbers import NUMBERS
+    return NUMBERS.get(syscall)
+
+
+def syscall_table() -> dict[str, int]:
+    """This architecture's syscalls by name (from the build's headers)."""
+    from ioworkload._syscall_numbers import NUMBERS
+    return dict(NUMBERS)
+
+
+_constants: dict | None = None
+
+
+def constants() -> dict[str, int]:
+    """Every constant a manifest may name: the common headers' and each family's own."""
+    global _constants
+    if _constants is None:
+        from ioworkload import _consts, registry
+        table = dict(_consts.COMMON)
+        for module in registry.family_modules():
+            table.update(getattr(module, "CONSTANTS", {}))
+        table["NULL"] = 0
+        _constants = table
+    return _constants
+
+
+_NUMBER = re.compile(r"-?(?:0[xX][0-9a-fA-F]+|0[0-7]*|[1-9][0-9]*)")
+_IDENT = re.compile(r"[a-z_][a-z0-9_]*")
+_CONST = re.compile(r"[A-Z_][A-Z0-9_]*")
+# Arguments that hold a C string the kernel reads as a name: kept as a string. Anything else
+# given as a string is a payload: {"content": ..., "len": bytes}.
+_NAME_ARGS = re.compile(r"name|path|file|^type$|^uargs$")
+
+
+def _number(token: str) -> int:
+    neg = token.startswith("-")
+    t = token[1:] if neg else token
+    if t.startswith(("0x", "0X")):
+        v = int(t, 16)
+    elif len(t) > 1 and t.startswith("0"):
+        v = int(t, 8)
+    else:
+        v = int(t)
+    return -v if neg else v
+
+
+def _string(token: str, dirpath: str | None) -> str:
+    text = codecs.decode(token[1:-1].encode("latin-1", "backslashreplace"), "unicode_escape")
+    return text.replace("<dir>", dirpath) if dirpath is not None else text
+
+
+def arg_value(token: str, argname: str, bound: dict[str, int], dirpath: str | None = None):
+    """One written argument as the expect file states it (see manifest.py for the forms)."""
+    t = token.strip()
+    if t == "?":
+        return {"any": True}
+    if t.startswith("&"):
+        return {"pointer": True}
+    if t[:1] in "{[":
+        return {"pointer": True, "struct": t}
+    if t.startswith('"') and t.endswith('"') and len(t) >= 2:
+        s = _string(t, dirpath)
+        if _NAME_ARGS.search(argname):
+            return s
+        return {"content": s, "len": len(s.encode("utf-8", "surrogateescape"))}
+    if _IDENT.fullmatch(t):
+        if t not in bound:
+            raise ValueError(f"{t!r} is not bound by an earlier event of this task")
+        return {"fd_of": bound[t]}
+    value = 0
+    table = constants()
+    for part in t.split("|"):
+        part = part.strip()
+        if _NUMBER.fullmatch(part):
+            value |= _number(part)
+        elif _CONST.fullmatch(part) and part in table:
+            value |= table[part]
+        else:
+            raise ValueError(f"unknown value {part!r} (a number, a known constant, a string, "
+                             f"&name, {{...}}, a bound name or ?)")
+    return value
+
+
+def event_args(ev: Event, bound: dict[str, int], dirpath: str | None = None) -> dict | None:
+    """The event's arguments by kernel name; None for a syscall without a tracepoint."""
+    names = kernel_arg_names(ev.syscall)
+    if names is None:
+        return None
+    written = ev.arg_list()
+    if len(written) != len(names):
+        raise ValueError(f"{ev.syscall} takes {len(names)} arguments ({', '.join(names)}), "
+                         f"{len(written)} written")
+    return {name: arg_value(tok, name, bound, dirpath) for name, tok in zip(names, written)}
+
+
+def ret_form(ev: Event) -> dict:
+    x = ev.expect
+    if x.kind == "noreturn":
+        return {"noreturn": True}
+    if x.kind == "err":
+        return {"errno": x.value, "name": errno_name(x.value)}
+    return {x.kind: x.value}
+
+
+def task_streams(sc: Scenario, own_process: bool, main: bool) -> dict[str, list]:
+    """Per role ('worker', 'helper', 'child'): [(phase, manifest slot or None, Event)] in order.
+    The slot is the event's tally index in its phase (None for the runner's own events)."""
+    streams: dict[str, list] = {"worker": [(p, None, e) for p in ("release",) for e in RELEASE]}
+    for phase in ("setup", "iteration", "teardown"):
+        for k, ev in enumerate(getattr(sc, phase)):
+            streams.setdefault(ev.role, []).append((phase, k, ev))
+    ending = PROCESS_EXIT if (own_process and main) else THREAD_EXIT
+    streams["worker"] += [("exit", None, e) for e in ending]
+    return streams
+
+
+def validate(sc: Scenario) -> list[str]:
+    """Problems with a scenario's manifest as an expectation (empty: none)."""
+    problems = []
+    for role, stream in task_streams(sc, False, False).items():
+        bound: dict[str, int] = {}
+        for seq, (phase, _, ev) in enumerate(stream):
+            if syscall_number(ev.syscall) is None:
+                problems.append(f"{sc.name}: {ev}: no syscall {ev.syscall} on this architecture")
+                continue
+            try:
+                event_args(ev, bound)
+            except ValueError as e:
+                problems.append(f"{sc.name}: {phase} {ev}: {e}")
+            if ev.bind:
+                bound[ev.bind] = seq
+    return problems
+
+
+def _passes(phase: str, iterations: int | None) -> int | None:
+    return iterations if phase == "iteration" else 1
+
+
+def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
+          iterations: int | None, own_process: bool, root: str | None) -> dict:
+    """The expect document for a run about to start (counts per task; None where a duration
+    decides the iteration count)."""
+    tasks: list[dict] = []
+    events: list[dict] = []
+    for index, tid in enumerate(tids):
+        main = own_process and index == 0
+        dirpath = dirs[index] if index < len(dirs) else None
+        for role, stream in task_streams(sc, own_process, main).items():
+            if role == "worker":
+                task = {"tid": tid, "role": "worker", "index": index, "main": main}
+            else:
+                instances = _instances(stream, iterations)
+                task = {"tid": None, "role": role, "index": index, "parent": tid,
+                        "instances": instances}
+            tasks.append(task)
+            bound: dict[str, int] = {}
+            for seq, (phase, slot, ev) in enumerate(stream):
+                passes = _passes(phase, iterations)
+                tp = tracepoint_name(ev.syscall)
+                events.append({
+                    "tid": task["tid"], "role": role, "index": index, "phase": phase, "seq": seq,
+                    "syscall": ev.syscall, "nr": syscall_number(ev.syscall),
+                    "enter": None if not ev.enters else
+                    (f"syscalls:sys_enter_{tp}" if tp else "raw_syscalls:sys_enter"),
+                    "exit": None if not ev.exits else
+                    (f"syscalls:sys_exit_{tp}" if tp else "raw_syscalls:sys_exit"),
+                    "args": event_args(ev, bound, dirpath),
+                    "ret": ret_form(ev),
+                    "count": None if passes is None else passes * ev.times,
+                    "harness": slot is None,
+                    "slot": None if slot is None else [phase, slot],
+                    "bind": ev.bind,
+                })
+                if ev.bind:
+                    bound[ev.bind] = seq
+    return {
+        "schema": SCHEMA, "scenario": sc.name, "family": sc.family, "pid": pid,
+        "iterations": iterations, "threads": len(tids), "dir": root,
+        "own_process": own_process,
+        "release": "each worker's seq 0: the futex wait it sleeps in from before the PID line "
+                   "returns 0 at the release; a task's events before that return are not part "
+                   "of the run (a tracer attaching by ptrace may show that wait interrupted "
+                   "and restarted, -ERESTARTSYS)",
+        "tasks": tasks, "events": events,
+    }
+
+
+def _instances(stream, iterations):
+    """How many tasks of this role one worker creates (one per pass of the phase that does)."""
+    phases = {phase for phase, _, _ in stream}
+    if "iteration" in phases:
+        return iterations
+    return 1
+
+
+def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: list[int]) -> dict:
+    """The same document after the run: references resolved to the values that occurred
+    (each bound event's result, when every call of it returned the same value), counts from
+    the iterations actually done, and what each event's tally saw (``observed``)."""
+    out = dict(doc, tasks=[dict(t) for t in doc["tasks"]], events=[],
+               iterations_done=list(iterations_done))
+    for t in out["tasks"]:
+        if t["role"] != "worker" and t["instances"] != 1:
+            t["instances"] = iterations_done[t["index"]]
+    values: dict[tuple, int] = {}
+    for ev in doc["events"]:
+        e = dict(ev)
+        key = (e["index"], e["role"])
+        times = 1
+        if ev["slot"] is not None:
+            phase, k = ev["slot"]
+            times = getattr(sc, phase)[k].times
+            tally = per_worker[e["index"]][phase][k]
+            e["observed"] = {"count": tally["ok"] + sum(tally["errors"].values()),
+                             "ok": tally["ok"],
+                             "errors": {errno_name(n): c for n, c in tally["errors"].items()}}
+            if ev["bind"] and tally["ok"] and tally["ok_min"] == tally["ok_max"]:
+                values[key + (ev["seq"],)] = tally["ok_min"]
+        e["count"] = _passes(e["phase"], iterations_done[e["index"]]) * times
+        if e["args"]:
+            e["args"] = {name: _resolved(v, values, key) for name, v in e["args"].items()}
+        out["events"].append(e)
+    return out
+
+
+def _resolved(v, values: dict, key: tuple):
+    got = values.get(key + (v["fd_of"],)) if isinstance(v, dict) and "fd_of" in v else None
+    return v if got is None else got  # unresolved: a different value each call, or none
