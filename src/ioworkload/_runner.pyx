@@ -1,24 +1,28 @@
-# The shared runner: worker threads, the start barrier, timing and the outcome tallies.
+# The shared runner: worker threads, the release, timing and the outcome tallies.
 #
 # Life of a run (the controller is the calling Python thread):
-#   start()      T pthreads start with every signal blocked, learn their tid, name themselves
-#                "ioworkload" and sleep in one futex wait (all before any tracer attaches).
-#   arm()        wake them; each leaves the futex and spins (no syscalls) at the start line.
-#   go()         release all at once. Each runs setup, then the timed loop, then teardown, sets
-#                `finished` and spins again until the controller releases it, so per-thread perf
-#                counters can be switched off while the thread is silent.
-#   release(i)   let worker i return; join() reaps them.
-# Between arm() and release() a worker issues exactly the syscalls of its scenario.
+#   start() / spawn()  T workers start with every signal blocked, learn their tid, name
+#                themselves "ioworkload" and sleep in one futex wait on the start word. start()
+#                makes them threads of this process; spawn() forks a process whose main thread
+#                is worker 0 and whose other workers are its threads (the process a tracer
+#                attaches to: after the fork it runs only this file's C code).
+#   parked()     every worker is asleep in that wait (the controller checks /proc).
+#   release()    one FUTEX_WAKE: each worker returns 0 from its wait, runs setup, the timed
+#                loop and teardown, adds itself to the done count, wakes the controller
+#                (FUTEX_WAKE) and ends: a thread with exit(0); the spawned process's main thread
+#                first waits once more (the leave word: hold file, counters read), then
+#                exit_group(0).
+# So from the release on, every syscall of every worker is declared (expect.py), and the
+# controller never issues one on a worker's behalf. All state lives in MAP_SHARED memory, so a
+# spawned process's tallies and clocks are read here directly.
 
 from libc.stdint cimport uint64_t, int64_t
-from libc.stdlib cimport calloc, free
-from libc.string cimport memset, strncpy
+from libc.string cimport strncpy
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from posix.signal cimport sigset_t, sigfillset
-from posix.time cimport nanosleep, timespec
 
 from ioworkload._kernel cimport (
-    iow_worker, iow_tally, iow_kernel, iow_sys0, iow_sys2, iow_sys6, iow_now_ns,
+    iow_worker, iow_tally, iow_kernel, iow_sys0, iow_sys1, iow_sys2, iow_sys6, iow_now_ns,
     IOW_MAX_EVENTS, IOW_ERRNO_SLOTS, IOW_NFDS, IOW_SCRATCH_BYTES, IOW_PATH_MAX,
 )
 
@@ -32,55 +36,95 @@ cdef extern from "<pthread.h>" nogil:
     int pthread_sigmask(int how, const sigset_t *set, sigset_t *old)
     int SIG_SETMASK
 
-cdef extern from "<stdlib.h>" nogil:
-    int posix_memalign(void **memptr, size_t alignment, size_t size)
+cdef extern from "<sys/mman.h>" nogil:
+    void *mmap(void *addr, size_t length, int prot, int flags, int fd, long offset)
+    int munmap(void *addr, size_t length)
+    void *MAP_FAILED
+    enum:
+        PROT_READ
+        PROT_WRITE
+        MAP_SHARED
+        MAP_ANONYMOUS
+
+cdef extern from "<unistd.h>" nogil:
+    int fork()
+    int getppid()
+    void _exit(int status)
 
 cdef extern from "<linux/futex.h>" nogil:
     enum:
-        FUTEX_WAIT_PRIVATE
-        FUTEX_WAKE_PRIVATE
+        FUTEX_WAIT
+        FUTEX_WAKE
 
 cdef extern from "<linux/prctl.h>" nogil:
     enum:
         PR_SET_NAME
+        PR_SET_PDEATHSIG
+
+cdef extern from "<signal.h>" nogil:
+    enum:
+        SIGKILL
+
+cdef extern from "<errno.h>" nogil:
+    enum:
+        EINTR
+        ETIMEDOUT
+        EAGAIN
+
+cdef extern from "<time.h>" nogil:
+    struct timespec:
+        long tv_sec
+        long tv_nsec
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
         __NR_gettid
+        __NR_getpid
         __NR_futex
         __NR_prctl
+        __NR_exit
+        __NR_exit_group
         IOW_RAW_SYSCALLS
 
 cdef extern from "iow_worker.h" nogil:
     void iow_tally_reset(iow_tally *t, int n)
     int iow_load_acquire(const int *p)
     void iow_store_release(int *p, int v)
-    void iow_cpu_relax()
+    int iow_fetch_add(int *p, int v)
 
 RAW_SYSCALLS = bool(IOW_RAW_SYSCALLS)
 MAX_DIR_BYTES = IOW_PATH_MAX - 64  # a worker's directory; scenarios append their file names
 
 cdef struct Shared:
     int stop
-    int gate          # futex word: 1 once arm() was called
-    int go
+    int start_word    # futex: 1 at the release
+    int done_count    # futex: workers that finished
+    int leave_word    # futex: 1 lets a spawned process's main thread exit
+    int launch_error  # a spawned process could not start its threads (pthread_create's rc)
 
 cdef struct Slot:
     iow_worker *w
     iow_kernel *k
     Shared *sh
-    uint64_t target        # iterations to run (ignored when deadline_ns > 0)
+    uint64_t target        # iterations to run (ignored when duration_ns > 0)
     int64_t duration_ns    # > 0: run until this long has passed
     uint64_t done
     int64_t t0
     int64_t t1
     int setup_rc
-    int started
+    int tid
     int ready
-    int armed
-    int finished
-    int release
+    int started
+    int main_of_process    # worker 0 of a spawned process: leaves with exit_group
     pthread_t thread
+
+cdef size_t WORKER_BYTES = ((sizeof(iow_worker) + 4095) // 4096) * 4096
+
+
+cdef void *shared_alloc(size_t n) noexcept nogil:
+    # MAP_SHARED: a spawned process writes its tallies where the controller reads them.
+    cdef void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)
+    return NULL if p == MAP_FAILED else p
 
 
 cdef uint64_t run_for(Slot *s) noexcept nogil:
@@ -108,19 +152,26 @@ cdef uint64_t run_for(Slot *s) noexcept nogil:
     return total
 
 
-cdef void *worker_main(void *arg) noexcept nogil:
-    cdef Slot *s = <Slot *>arg
+cdef inline long futex_wait(int *word, int value) noexcept nogil:
+    # Non-private: the word may be shared with the controller in another process.
+    return iow_sys6(__NR_futex, <long>word, FUTEX_WAIT, value, 0, 0, 0)
+
+
+cdef inline long futex_wake(int *word) noexcept nogil:
+    return iow_sys6(__NR_futex, <long>word, FUTEX_WAKE, 0x7fffffff, 0, 0, 0)
+
+
+cdef void worker_body(Slot *s) noexcept nogil:
+    """A worker's whole life after it is started; never returns."""
     cdef iow_worker *w = s.w
-    w.tid = <int>iow_sys0(__NR_gettid)
+    cdef Shared *sh = s.sh
+    s.tid = w.tid = <int>iow_sys0(__NR_gettid)
     iow_sys2(__NR_prctl, PR_SET_NAME, <long><const char *>b"ioworkload")
     iow_store_release(&s.ready, 1)
-    while not iow_load_acquire(&s.sh.gate):
-        iow_sys6(__NR_futex, <long>&s.sh.gate, FUTEX_WAIT_PRIVATE, 0, 0, 0, 0)
-    iow_store_release(&s.armed, 1)
-    while not iow_load_acquire(&s.sh.go):
-        iow_cpu_relax()
-    # ---- counted window: only the scenario's own syscalls from here ----
-    if not iow_load_acquire(&s.sh.stop):
+    while not iow_load_acquire(&sh.start_word):
+        futex_wait(&sh.start_word, 0)
+    # ---- released: from here every syscall is an event of the expectation ----
+    if not iow_load_acquire(&sh.stop):
         s.setup_rc = s.k.setup(w) if s.k.setup != NULL else 0
         s.t0 = iow_now_ns()
         if s.setup_rc == 0:
@@ -131,10 +182,20 @@ cdef void *worker_main(void *arg) noexcept nogil:
         s.t1 = iow_now_ns()
         if s.k.teardown != NULL:
             s.k.teardown(w)
-    iow_store_release(&s.finished, 1)
-    while not iow_load_acquire(&s.release):
-        iow_cpu_relax()
-    # ---- end of counted window ----
+    iow_fetch_add(&sh.done_count, 1)
+    futex_wake(&sh.done_count)
+    if s.main_of_process:
+        while not iow_load_acquire(&sh.leave_word):
+            futex_wait(&sh.leave_word, 0)
+        iow_sys1(__NR_exit_group, 0)
+    # A raw exit, not glibc's thread exit (which adds rt_sigprocmask/madvise calls). The
+    # kernel still clears the thread id for pthread_join (CLONE_CHILD_CLEARTID).
+    while True:
+        iow_sys1(__NR_exit, 0)
+
+
+cdef void *worker_thread(void *arg) noexcept nogil:
+    worker_body(<Slot *>arg)
     return NULL
 
 
@@ -152,20 +213,15 @@ cdef dict tally_to_dict(iow_tally *t):
     }
 
 
-cdef void sleep_us(long us) noexcept nogil:
-    cdef timespec ts
-    ts.tv_sec = us // 1000000
-    ts.tv_nsec = (us % 1000000) * 1000
-    nanosleep(&ts, NULL)
-
-
 cdef class Run:
-    """One scenario run on `threads` worker threads (see the module comment for the steps)."""
+    """One scenario run on `threads` workers (see the module comment for the steps)."""
     cdef Shared *sh
     cdef Slot *slots
     cdef int nthreads
-    cdef int started
+    cdef int threads_started
     cdef int joined
+    cdef readonly int pid           # the process the workers live in
+    cdef readonly bint own_process  # spawned: workers live in a child process
     cdef object capsule   # keeps the family module's kernel alive
     cdef readonly int n_setup, n_iter, n_teardown
 
@@ -181,23 +237,20 @@ cdef class Run:
         self.capsule = kernel_capsule
         cdef iow_kernel *k = <iow_kernel *>PyCapsule_GetPointer(kernel_capsule, b"ioworkload.kernel")
         self.nthreads = threads
-        self.sh = <Shared *>calloc(1, sizeof(Shared))
-        self.slots = <Slot *>calloc(threads, sizeof(Slot))
-        if self.sh == NULL or self.slots == NULL:
+        self.sh = <Shared *>shared_alloc(sizeof(Shared) + threads * sizeof(Slot))
+        if self.sh == NULL:
             raise MemoryError()
+        self.slots = <Slot *>(<char *>self.sh + sizeof(Shared))
         cdef int i, j
-        cdef void *mem
+        cdef char *mem
         cdef bytes d
+        cdef iow_worker *w
         for i in range(threads):
-            if posix_memalign(&mem, 64, sizeof(iow_worker)) != 0:
+            mem = <char *>shared_alloc(WORKER_BYTES + IOW_SCRATCH_BYTES)
+            if mem == NULL:
                 raise MemoryError()
-            memset(mem, 0, sizeof(iow_worker))
-            self.slots[i].w = <iow_worker *>mem
-            if posix_memalign(&mem, 4096, IOW_SCRATCH_BYTES) != 0:
-                raise MemoryError()
-            memset(mem, 0, IOW_SCRATCH_BYTES)
-            w = self.slots[i].w
-            w.scratch = <unsigned char *>mem
+            w = self.slots[i].w = <iow_worker *>mem
+            w.scratch = <unsigned char *>(mem + WORKER_BYTES)  # page aligned, zeroed
             w.index = i
             for j in range(IOW_NFDS):
                 w.fd[j] = -1
@@ -213,42 +266,101 @@ cdef class Run:
             self.slots[i].target = iterations
             self.slots[i].duration_ns = <int64_t>(duration * 1e9) if duration > 0 else 0
 
-    def start(self):
-        """Start the threads parked in a futex wait; return their tids."""
+    cdef int start_threads(self, int first) noexcept nogil:
+        """pthreads for workers first..T-1, signals blocked (a handler on a worker would add
+        rt_sigreturn to its stream; stopping is the controller's job). 0 or pthread's rc."""
         cdef sigset_t all_signals, old
         cdef int i, rc = 0
         sigfillset(&all_signals)
-        # Workers inherit a full signal mask: Ctrl-C is the controller's job, and a handler
-        # running on a worker would add syscalls (rt_sigreturn) to the counted stream.
         pthread_sigmask(SIG_SETMASK, &all_signals, &old)
-        for i in range(self.nthreads):
-            rc = pthread_create(&self.slots[i].thread, NULL, worker_main, &self.slots[i])
+        for i in range(first, self.nthreads):
+            rc = pthread_create(&self.slots[i].thread, NULL, worker_thread, &self.slots[i])
             if rc != 0:
                 break
             self.slots[i].started = 1
-            self.started += 1
+            self.threads_started += 1
         pthread_sigmask(SIG_SETMASK, &old, NULL)
+        return rc
+
+    def start(self):
+        """Workers as threads of this process."""
+        self.pid = <int>iow_sys0(__NR_getpid)
+        cdef int rc
+        with nogil:
+            rc = self.start_threads(0)
         if rc != 0:
             self.abort()
             raise OSError(rc, "cannot start worker thread")
-        with nogil:
-            for i in range(self.nthreads):
-                while not iow_load_acquire(&self.slots[i].ready):
-                    sleep_us(50)
-        return [self.slots[i].w.tid for i in range(self.nthreads)]
 
-    def arm(self):
-        """Wake the workers from the futex and wait until all spin at the start line."""
+    def spawn(self):
+        """Workers in a new process: its main thread is worker 0. Returns its pid."""
+        cdef int parent = <int>iow_sys0(__NR_getpid)
+        cdef int pid, rc
+        cdef sigset_t all_signals
+        self.slots[0].main_of_process = 1
+        self.own_process = True
+        with nogil:
+            pid = fork()
+            if pid == 0:
+                # The child: only C from here on, never back into Python.
+                iow_sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL)
+                if getppid() != parent:
+                    _exit(1)
+                sigfillset(&all_signals)
+                pthread_sigmask(SIG_SETMASK, &all_signals, NULL)
+                rc = self.start_threads(1)
+                if rc != 0:
+                    self.sh.launch_error = rc
+                    iow_store_release(&self.sh.stop, 1)
+                    iow_store_release(&self.sh.start_word, 1)
+                worker_body(&self.slots[0])
+        if pid < 0:
+            raise OSError(-pid, "cannot fork the scenario process")
+        self.pid = pid
+        return pid
+
+    def ready(self):
+        """The workers' tids once every one has started (None before)."""
         cdef int i
-        iow_store_release(&self.sh.gate, 1)
-        iow_sys6(__NR_futex, <long>&self.sh.gate, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0, 0, 0)
-        with nogil:
-            for i in range(self.nthreads):
-                while not iow_load_acquire(&self.slots[i].armed):
-                    sleep_us(20)
+        for i in range(self.nthreads):
+            if not iow_load_acquire(&self.slots[i].ready):
+                return None
+        return [self.slots[i].tid for i in range(self.nthreads)]
 
-    def go(self):
-        iow_store_release(&self.sh.go, 1)
+    @property
+    def launch_error(self):
+        return self.sh.launch_error
+
+    @property
+    def start_word_address(self):
+        return <size_t>&self.sh.start_word
+
+    @property
+    def leave_word_address(self):
+        return <size_t>&self.sh.leave_word
+
+    def release(self):
+        iow_store_release(&self.sh.start_word, 1)
+        futex_wake(&self.sh.start_word)
+
+    def wait_done(self, double timeout):
+        """Sleep until every worker finished or `timeout` seconds passed; True when all did.
+        A signal ends the wait early (False), so Python can run its handler."""
+        cdef int n
+        cdef timespec ts
+        ts.tv_sec = <long>timeout
+        ts.tv_nsec = <long>((timeout - ts.tv_sec) * 1e9)
+        with nogil:
+            n = iow_load_acquire(&self.sh.done_count)
+            if n < self.nthreads:
+                iow_sys6(__NR_futex, <long>&self.sh.done_count, FUTEX_WAIT, n, <long>&ts, 0, 0)
+                n = iow_load_acquire(&self.sh.done_count)
+        return n >= self.nthreads
+
+    def let_leave(self):
+        """Let a spawned process's main thread exit."""
+        iow_store_release(&self.sh.leave_word, 1)
+        futex_wake(&self.sh.leave_word)
 
     def request_stop(self):
         cdef int i
@@ -256,26 +368,16 @@ cdef class Run:
         for i in range(self.nthreads):
             iow_store_release(&self.slots[i].w.stop, 1)
 
-    def finished(self, int i):
-        return bool(iow_load_acquire(&self.slots[i].finished))
-
-    def release(self, int i):
-        iow_store_release(&self.slots[i].release, 1)
-
     def abort(self):
-        """Stop everything at whatever stage it is and reap the threads (error paths)."""
-        cdef int i
+        """Stop the workers at whatever stage they are and reap this process's threads (a
+        spawned process is the runner's to kill and reap)."""
         self.request_stop()
-        iow_store_release(&self.sh.gate, 1)
-        iow_sys6(__NR_futex, <long>&self.sh.gate, FUTEX_WAKE_PRIVATE, 0x7fffffff, 0, 0, 0)
-        iow_store_release(&self.sh.go, 1)
-        for i in range(self.nthreads):
-            iow_store_release(&self.slots[i].release, 1)
+        self.release()
         self.join()
 
     def join(self):
         cdef int i
-        if self.joined:
+        if self.joined or self.own_process:
             return
         with nogil:
             for i in range(self.nthreads):
@@ -291,7 +393,7 @@ cdef class Run:
         for i in range(self.nthreads):
             w = self.slots[i].w
             out.append({
-                "tid": w.tid,
+                "tid": self.slots[i].tid,
                 "iterations": self.slots[i].done,
                 "t0": self.slots[i].t0,
                 "t1": self.slots[i].t1,
@@ -304,16 +406,14 @@ cdef class Run:
 
     def __dealloc__(self):
         cdef int i
-        if self.slots != NULL:
-            if self.started and not self.joined:
-                # Never free memory a live thread still uses.
-                self.abort()
-            for i in range(self.nthreads):
-                if self.slots[i].w != NULL:
-                    free(self.slots[i].w.scratch)
-                    free(self.slots[i].w)
-            free(self.slots)
-        free(self.sh)
+        if self.sh == NULL:
+            return
+        if self.threads_started and not self.joined and not self.own_process:
+            self.abort()  # never unmap memory a live thread still uses
+        for i in range(self.nthreads):
+            if self.slots[i].w != NULL:
+                munmap(self.slots[i].w, WORKER_BYTES + IOW_SCRATCH_BYTES)
+        munmap(self.sh, sizeof(Shared) + self.nthreads * sizeof(Slot))
 
 
 cdef extern from "iow_syscall.h" nogil:

@@ -124,6 +124,9 @@ def _run_parser() -> _Parser:
     p.add_argument("--hold-file", metavar="PATH", help="after the run, stay alive until PATH exists")
     p.add_argument("--tid-file", metavar="PATH",
                    help="write the worker threads' ids (one per line) before the PID line")
+    p.add_argument("--expect-file", metavar="PATH",
+                   help="write the run's whole expected syscall stream (JSON, schema "
+                        "ioworkload-expect/1) before the PID line")
     p.add_argument("--cpu", metavar="LIST", help="pin the process to these CPUs (e.g. 1 or 0,1 or 0-3)")
     return p
 
@@ -171,8 +174,8 @@ def _check_parent(path: str, what: str) -> str:
     return path
 
 
-def _write_tid_file(path: str, tids, stopped, timeout: float) -> None:
-    text = "".join(f"{t}\n" for t in tids).encode()
+def _write_out(path: str, text: bytes, what: str, stopped, timeout: float) -> None:
+    """Write a file the caller named (tid file, expect file) before the PID line."""
     path = os.path.realpath(path)  # a symlink stays; what it points to is written (or made)
     try:
         st = os.stat(path)
@@ -180,19 +183,19 @@ def _write_tid_file(path: str, tids, stopped, timeout: float) -> None:
         st = None
     if st is not None and not stat.S_ISREG(st.st_mode):
         # a FIFO or device the caller made: write into it, never replace it
-        fd = _open_for_writing(path, stopped, timeout)
+        fd = _open_for_writing(path, what, stopped, timeout)
         if fd is None:
             return
         try:
             os.write(fd, text)
         except BrokenPipeError:
-            raise ScenarioFailed(f"the reader of tid file {path} closed it before the thread "
-                                 f"ids were written") from None
+            raise ScenarioFailed(f"the reader of {what} {path} closed it before it was "
+                                 f"written") from None
         finally:
             os.close(fd)
         return
     import tempfile
-    fd, tmp = tempfile.mkstemp(prefix=".tids-", dir=os.path.dirname(path))
+    fd, tmp = tempfile.mkstemp(prefix=".ioworkload-", dir=os.path.dirname(path))
     try:
         with open(fd, "wb") as f:
             f.write(text)
@@ -206,7 +209,7 @@ def _write_tid_file(path: str, tids, stopped, timeout: float) -> None:
         raise
 
 
-def _open_for_writing(path: str, stopped, timeout: float) -> int | None:
+def _open_for_writing(path: str, what: str, stopped, timeout: float) -> int | None:
     """Open without blocking: a FIFO nobody reads yet is retried (like the start file, same
     cap) instead of hanging where no signal can end the wait. None: a stop signal came."""
 
@@ -220,7 +223,7 @@ def _open_for_writing(path: str, stopped, timeout: float) -> int | None:
         os.set_blocking(fd, True)
         return fd
 
-    return _wait_until(try_open, timeout, START_POLL, f"a reader of tid file {path}", stopped)
+    return _wait_until(try_open, timeout, START_POLL, f"a reader of {what} {path}", stopped)
 
 
 class _Attach:
@@ -246,6 +249,7 @@ class _Attach:
         self.hold_file = args.hold_file if args.hold_file is not None else \
             ior_env.get("IOR_WORKLOAD_HOLD_FILE") or None
         self.tid_file = args.tid_file
+        self.expect_file = args.expect_file
         self.start_timeout = START_TIMEOUT
         if args.start_timeout is not None:
             self.start_timeout = parse_seconds(args.start_timeout, "start timeout")
@@ -258,6 +262,8 @@ class _Attach:
             _check_parent(self.hold_file, "hold file")
         if self.tid_file is not None:
             _check_parent(self.tid_file, "tid file")
+        if self.expect_file is not None:
+            _check_parent(self.expect_file, "expect file")
         # Any of these means a harness is waiting for the PID line.
         self.active = bool(self.start_file or self.hold_file or self.delay is not None
                            or ior_mode or ior_env)
@@ -275,12 +281,17 @@ class _Attach:
             raise UsageError(f"IOR_WORKLOAD_STARTUP_DELAY_MS is too long: {text!r}")
         return ms / 1000
 
-    def announce(self, stopped, tids) -> None:
+    def announce(self, stopped, tids, expected) -> None:
         if self.tid_file:
-            _write_tid_file(self.tid_file, tids, stopped, self.start_timeout)
+            _write_out(self.tid_file, "".join(f"{t}\n" for t in tids).encode(), "tid file",
+                       stopped, self.start_timeout)
+        if self.expect_file:
+            import json
+            _write_out(self.expect_file, (json.dumps(expected) + "\n").encode(), "expect file",
+                       stopped, self.start_timeout)
         if not self.active:
             return
-        _emit(f"{os.getpid()}\n")
+        _emit(f"{expected['pid']}\n")
         if self.start_file:
             _wait_until(lambda: _exists(self.start_file), self.start_timeout, START_POLL,
                         f"start file {self.start_file}", stopped)
@@ -343,12 +354,30 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     if args.cpu is not None:
         os.sched_setaffinity(0, _parse_cpus(args.cpu))  # the workers inherit it
     from ioworkload import _runner
-    _runner.set_comm(PROG)  # before anything is announced, so tracers can filter by comm
+    _runner.set_comm(PROG)  # the spawned scenario process inherits it: tracers can filter by comm
+    outcome = {}
+
+    def after_run(res):
+        # The scenario process is still alive here, its main thread waiting to exit: the report
+        # comes first, then the hold file keeps it alive for the tracer.
+        outcome["code"] = _report_outcome(args, sc, res, ior_mode)
+        if not res.interrupted:
+            attach.hold()
+
     res = execute(sc, iterations=None if args.duration else iterations, threads=threads,
-                  duration=args.duration, verify=args.verify, hooks=Hooks(attach.announce))
+                  duration=args.duration, verify=args.verify,
+                  hooks=Hooks(attach.announce, after_run), own_process=True)
+    if "code" not in outcome:  # after_run did not run (a signal stopped the run early)
+        outcome["code"] = _report_outcome(args, sc, res, ior_mode)
+    return outcome["code"]
+
+
+def _report_outcome(args, sc, res, ior_mode) -> int:
+    """Print the result as asked; the exit code it calls for."""
     if args.json:
         d = res.to_dict()
         d.pop("tmpdir", None)
+        d["dir"] = res.tmpdir
         import json
         _emit(json.dumps(d) + "\n")
     elif not args.quiet and not ior_mode:
@@ -361,7 +390,6 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
               f"{', '.join(bad)}\n")
     if res.interrupted:
         return 128 + res.interrupted
-    attach.hold()
     return EXIT_OK if res.ok and res.verified is not False else EXIT_FAILED
 
 

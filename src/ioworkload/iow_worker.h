@@ -90,6 +90,7 @@ static inline int64_t iow_now_ns(void)
 
 static inline int iow_load_acquire(const int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void iow_store_release(int *p, int v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static inline int iow_fetch_add(int *p, int v) { return __atomic_add_fetch(p, v, __ATOMIC_SEQ_CST); }
 static inline void iow_cpu_relax(void)
 {
 #if defined(__x86_64__) || defined(__i386__)

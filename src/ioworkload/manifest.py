@@ -207,12 +207,15 @@ class Scenario:
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
             for phase in (setup, iteration, teardown))
         self.requires = tuple(requires)
-        self.needs_dir, self.ior_repeat, self.helper_threads = needs_dir, ior_repeat, helper_threads
+        self.needs_dir, self.ior_repeat = needs_dir, ior_repeat
         self.prepare = prepare
         # (first, per_thread): fd numbers the scenario picks itself, first + per_thread * thread
         # + slot; the runner keeps everything else (the --verify counters) out of that range.
         self.fixed_fds = fixed_fds
         self.notes = notes
+        # Threads or processes of its own (helper:/child: events): followed by perf inherit.
+        self.helper_threads = helper_threads or any(
+            e.role != "worker" for e in self.setup + self.iteration + self.teardown)
         if not self.iteration:
             raise ValueError(f"{self.name}: a scenario issues at least one syscall per iteration")
 

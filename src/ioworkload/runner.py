@@ -13,7 +13,7 @@ import signal
 import time
 from decimal import Decimal
 
-from ioworkload import _runner, registry, verify as _verify
+from ioworkload import _runner, expect, registry, verify as _verify
 from ioworkload.errors import (Interrupted, ScenarioFailed, Unsupported, UsageError, errno_name)
 from ioworkload.manifest import Scenario
 from ioworkload.probes import fd_limit
@@ -91,11 +91,13 @@ class Result:
     verification: list | None
     interrupted: int | None        # the signal that stopped the run early
     raw_syscall_instruction: bool  # the syscall instruction inline (not libc's syscall())
-    tmpdir: str | None
+    tmpdir: str | None             # the private directory (removed by now)
+    expected: dict | None          # the expect document, every reference resolved (expect.py)
 
     def __init__(self, **fields):
         fields.setdefault("raw_syscall_instruction", _runner.RAW_SYSCALLS)
         fields.setdefault("tmpdir", None)
+        fields.setdefault("expected", None)
         missing = set(self.__annotations__) - set(fields)
         if missing:
             raise TypeError(f"Result lacks {', '.join(sorted(missing))}")
@@ -141,12 +143,16 @@ class _StopSignals:
 
 
 class Hooks:
-    """Attach-protocol callbacks (the CLI's start/hold files). `before_start(stopped, tids)`
-    runs once the worker threads exist (tids: their thread ids) and before anything is
-    counted; `stopped()` tells it to give up."""
+    """Callbacks around a run (the CLI's attach protocol, spawn()'s handle).
 
-    def __init__(self, before_start=None):
+    before_start(stopped, tids, expected): the workers exist, parked, and nothing is counted
+    yet; `expected` is the expect document (expect.py); `stopped()` tells it to give up.
+    after_run(result): the run is over and the result whole; a spawned process is still alive,
+    its main thread waiting to exit (the hold file is waited for here)."""
+
+    def __init__(self, before_start=None, after_run=None):
         self.before_start = before_start
+        self.after_run = after_run
 
 
 def _remove_private_dir(root: str) -> None:
@@ -181,26 +187,103 @@ def _make_worker_dirs(root: str | None, threads: int) -> list[bytes]:
     return dirs
 
 
-def _wait_workers(run, counters, threads: int) -> None:
-    """Poll until every worker finished; switch off its counters, then release it."""
-    released = [False] * threads
+PARK_TIMEOUT = 10.0
+DONE_POLL = 0.05  # the longest a signal or a dead spawned process goes unnoticed
+
+
+def _in_futex_wait(pid: int, tid: int, address: int) -> bool:
+    """The thread sleeps in futex(address, FUTEX_WAIT, ...) (its /proc syscall line)."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+            fields = f.read().split()
+    except OSError:
+        return False
+    return (len(fields) > 2 and fields[0] == str(expect.syscall_number("futex"))
+            and int(fields[1], 16) == address and int(fields[2], 16) == 0)
+
+
+class _Process:
+    """The spawned scenario process, reaped once."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.status: int | None = None
+
+    def poll(self) -> int | None:
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = status
+        return self.status
+
+    def death(self) -> str:
+        st = self.status
+        if os.WIFSIGNALED(st):
+            return f"was killed by {signal.Signals(os.WTERMSIG(st)).name}"
+        return f"exited with status {os.WEXITSTATUS(st)}"
+
+    def reap(self, grace: float) -> None:
+        deadline = time.monotonic() + grace
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                self.status = 0
+                return
+            time.sleep(0.001)
+
+
+def _wait_parked(run, proc: "_Process | None", threads: int) -> list[int]:
+    """Until every worker sleeps in its start wait: their tids."""
+    deadline = time.monotonic() + PARK_TIMEOUT
     pause = 20e-6
-    while not all(released):
-        for i in range(threads):
-            if not released[i] and run.finished(i):
-                if counters:
-                    from ioworkload import _perf
-                    _perf.disable(_verify.fds_of_worker(counters, i))
-                run.release(i)
-                released[i] = True
-        if not all(released):
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
+    while True:
+        if proc is not None and proc.poll() is not None:
+            if run.launch_error:
+                raise Unsupported(f"cannot start {threads} worker threads: "
+                                  f"{os.strerror(run.launch_error)} (ulimit -u?)")
+            raise ScenarioFailed(f"the scenario process {proc.death()} before it started")
+        tids = run.ready()
+        if tids and all(_in_futex_wait(run.pid, t, run.start_word_address) for t in tids):
+            return tids
+        if time.monotonic() > deadline:
+            raise ScenarioFailed(f"the workers did not reach their start line in {PARK_TIMEOUT:g} s")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.005)
+
+
+def _wait_done(run, proc: "_Process | None") -> None:
+    """Until every worker finished: woken by the last one, not by polling; the timeout only
+    lets Python run its signal handlers and notices a spawned process that died."""
+    while not run.wait_done(DONE_POLL):
+        if proc is not None and proc.poll() is not None:
+            raise ScenarioFailed(f"the scenario process {proc.death()} during the run")
+
+
+def _wait_leaving(run, proc: _Process, threads: int) -> None:
+    """Until a spawned process is down to its main thread, asleep before its exit: then the
+    counters hold every call but the last two (expect.py: the leave wait's return, exit_group)."""
+    task_dir = f"/proc/{proc.pid}/task"
+    deadline = time.monotonic() + PARK_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            raise ScenarioFailed(f"the scenario process {proc.death()} after the run")
+        try:
+            alone = os.listdir(task_dir) == [str(proc.pid)]
+        except OSError:
+            alone = False
+        if alone and _in_futex_wait(proc.pid, proc.pid, run.leave_word_address):
+            return
+        if time.monotonic() > deadline:
+            raise ScenarioFailed("the scenario process did not wind down its threads")
+        time.sleep(0.0002)
 
 
 def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration: float | None = None,
-            verify: bool = False, hooks: Hooks | None = None) -> Result:
-    """Run `sc`; SIGINT/SIGTERM/SIGHUP end it early with `interrupted` set (teardown still runs)."""
+            verify: bool = False, hooks: Hooks | None = None, own_process: bool = False) -> Result:
+    """Run `sc`; SIGINT/SIGTERM/SIGHUP end it early with `interrupted` set (teardown still runs).
+    own_process: the workers live in a process of their own (the CLI's way: every syscall of
+    that process is declared); otherwise they are threads of this one."""
     if duration is None:
         iterations = parse_count(iterations)
     else:
@@ -212,12 +295,13 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
     if reason:
         raise Unsupported(reason)
     fixed_end = _fixed_fds_end(sc, threads)
-    counters = _verify.plan(sc) if verify else []
+    counters = _verify.plan(sc, own_process) if verify else []
 
     # The stop signals are ours from before the private directory exists until after it is
     # gone: a signal at any moment ends the run, never the process mid-cleanup.
     with _StopSignals() as stop:
-        result = _execute(sc, iterations, threads, duration, counters, fixed_end, hooks, stop)
+        result = _execute(sc, iterations, threads, duration, counters, fixed_end, hooks or Hooks(),
+                          stop, own_process)
     if result.interrupted is None and stop.signum is not None:
         result.interrupted = stop.signum  # arrived after the loop: the result is whole
     return result
@@ -236,44 +320,69 @@ def _fixed_fds_end(sc: Scenario, threads: int) -> int | None:
     return end
 
 
-def _execute(sc, iterations, threads, duration, counters, fixed_end, hooks, stop) -> Result:
-    root = run = None
+def _execute(sc, iterations, threads, duration, counters, fixed_end, hooks, stop,
+             own_process) -> Result:
+    root = run = proc = None
+    left = False
     try:
         root = _make_root(sc)
         dirs = _make_worker_dirs(root, threads)
         run = _runner.Run(sc.kernel, threads, iterations or 0, duration or 0.0, dirs,
                           (len(sc.setup), len(sc.iteration), len(sc.teardown)))
         stop.on_signal = run.request_stop
-        tids = run.start()
+        if own_process:
+            proc = _Process(run.spawn())
+        else:
+            run.start()
+        tids = _wait_parked(run, proc, threads)
         if counters:  # before the PID is announced: no permission means no announcement
             _verify.open_counters(counters, tids, inherit=sc.helper_threads, above=fixed_end)
-        if hooks and hooks.before_start:
-            hooks.before_start(lambda: stop.signum is not None, tids)
+        doc = expect.build(sc, pid=run.pid, tids=tids, dirs=[os.fsdecode(d) for d in dirs],
+                           iterations=iterations, own_process=own_process, root=root)
+        if hooks.before_start:
+            hooks.before_start(lambda: stop.signum is not None, tids, doc)
         if stop.signum is not None:
             raise Interrupted(stop.signum)
-        run.arm()
         if counters:
             from ioworkload import _perf
             _perf.enable([fd for c in counters for fd in c.fds])
-        run.go()
-        _wait_workers(run, counters, threads)
-        run.join()
+        run.release()
+        _wait_done(run, proc)
+        if proc is not None:
+            _wait_leaving(run, proc, threads)
+        else:
+            run.join()
         signum = stop.signum
         per_worker = run.results()
         verified = rows = None
         if counters:
             _verify.read_counters(counters)
-            verified, rows = _verify.evaluate(counters, [w["iterations"] for w in per_worker])
-        return _summarize(sc, iterations, duration, threads, per_worker, signum, verified, rows, root)
+            verified, rows = _verify.evaluate(sc, counters, [w["iterations"] for w in per_worker],
+                                              own_process)
+        result = _summarize(sc, iterations, duration, threads, per_worker, signum, verified, rows,
+                            root, run.pid)
+        result.expected = expect.resolve(sc, doc, per_worker, result.iterations_done)
+        if hooks.after_run:
+            hooks.after_run(result)
+        if proc is not None:
+            run.let_leave()
+            left = True
+            proc.reap(PARK_TIMEOUT)
+        return result
     finally:
-        if run is not None:
+        if proc is not None and proc.status is None:
+            if not left:
+                os.kill(proc.pid, signal.SIGKILL)  # an error or a signal: no hold, no report
+            proc.reap(PARK_TIMEOUT)
+        elif run is not None:
             run.abort()  # no-op after a clean join; reaps the threads on any error path
         _verify.close_counters(counters)
         if root:
             _remove_private_dir(root)
 
 
-def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, rows, root) -> Result:
+def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, rows, root,
+               pid) -> Result:
     events = []
     mismatches = []
     calls: dict[str, dict] = {}
@@ -330,7 +439,7 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
         ns_per_syscall=(busy / loop_total) if loop_total else None,
         syscalls_per_second=(loop_total * 1e9 / elapsed) if elapsed and loop_total else None,
         calls=calls, events=events, ok=not mismatches, mismatches=mismatches,
-        pid=os.getpid(), tids=[w["tid"] for w in per_worker],
+        pid=pid, tids=[w["tid"] for w in per_worker],
         verified=verified, verification=rows, interrupted=signum, tmpdir=root,
     )
 

@@ -80,7 +80,7 @@ def tracefs_events() -> str | None:
 
 def tracepoint(syscall: str, direction: str = "enter") -> tuple[str, str | None]:
     """('category:event', filter on `id` or None) of a syscall's enter/exit tracepoint."""
-    from ioworkload.verify import TRACEPOINT_NAMES
+    from ioworkload.expect import TRACEPOINT_NAMES
     m = _UNNAMED.match(syscall)
     if m:
         return f"raw_syscalls:sys_{direction}", f"id == {m[1]}"

@@ -1,12 +1,14 @@
 """Kernel-witnessed verification: tracepoint counters compared with the manifest.
 
-For each worker thread we count, between the start line and the worker's release:
+For each worker we count, from the release (the counters are enabled while it sleeps in its
+start wait) to the end of its thread (for a spawned process's main thread: to the wait before
+its exit_group):
   * raw_syscalls:sys_enter             every syscall the thread entered (purity: nothing extra)
-  * syscalls:sys_enter_<name>          each declared syscall
+  * syscalls:sys_enter_<name>          each declared syscall, the runner's own included
   * syscalls:sys_exit_<name>           each declared syscall's exits, unfiltered
   * syscalls:sys_exit_<name> + filter  one per distinct expected result (`ret == -22`, ...)
-Counters are opened disabled, enabled while the worker is parked and read after it is parked
-again, so verification adds no syscall to the counted stream.
+Threads and processes the worker creates (helper:/child: events) are counted with it (perf
+inherit). The counters are driven from outside the workers: verification adds no syscall.
 """
 
 from __future__ import annotations
@@ -15,18 +17,9 @@ import errno
 import os
 import re
 
+from ioworkload import expect
 from ioworkload.errors import Unsupported
-from ioworkload.manifest import Expect, Scenario
-
-# Syscalls whose tracepoint carries another name (x86-64 and aarch64 spell these alike).
-TRACEPOINT_NAMES = {
-    "stat": "newstat",
-    "lstat": "newlstat",
-    "fstat": "newfstat",
-    "sendfile": "sendfile64",
-    "uname": "newuname",
-    "umount2": "umount",
-}
+from ioworkload.manifest import Event, Expect, Scenario
 
 _UNNAMED = re.compile(r"^syscall_(\d+)$")  # a bare number (e.g. the unassigned 1023)
 
@@ -50,33 +43,43 @@ def tracepoint_id(category: str, event: str) -> int:
 
 
 class Counter:
-    """One tracepoint counter per worker, with what the manifest says it should count:
-    expected[phase] = (lo, hi) per pass of the phase; for one worker that is
-    setup + iterations x iteration + teardown."""
+    """One tracepoint counter per worker; `contributes(event)` says whether a declared event
+    lands in it: 'all' its calls, 'some' (a >= result against an exact filter) or 'none'."""
 
-    def __init__(self, label: str, category: str, event: str, filter: str | None):
+    def __init__(self, label: str, category: str, event: str, filter: str | None, contributes):
         self.label = label        # e.g. "io_setup: returned -EINVAL"
         self.category = category
         self.event = event
         self.tracepoint_id = tracepoint_id(category, event)  # Unsupported if the kernel lacks it
         self.filter = filter
-        self.expected: dict = {}
+        self.contributes = contributes
         self.fds: list = []       # one per worker
         self.counts: list = []
 
-    def bounds(self, iterations: int) -> tuple[int, int]:
+    def bounds(self, events, iterations: int) -> tuple[int, int]:
         lo = hi = 0
-        for phase, times in (("setup", 1), ("iteration", iterations), ("teardown", 1)):
-            plo, phi = self.expected.get(phase, (0, 0))
-            lo += plo * times
-            hi += phi * times
+        for phase, ev in events:
+            n = ev.times * (iterations if phase == "iteration" else 1)
+            how = self.contributes(ev)
+            lo += n * (how == "all")
+            hi += n * (how in ("all", "some"))
         return lo, hi
 
 
-def _events_of(sc: Scenario):
-    for phase in ("setup", "iteration", "teardown"):
-        for ev in getattr(sc, phase):
-            yield phase, ev
+# What a spawned process's main thread has done when the counters are read: entered its leave
+# wait, not yet returned from it, not yet entered exit_group.
+_LEAVE_ENTERED = Event.parse("futex(&leave_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> noreturn")
+
+
+def worker_events(sc: Scenario, own_process: bool, index: int) -> list[tuple[str, Event]]:
+    """Everything one worker's counters witness: its stream, its helpers' and children's."""
+    main = own_process and index == 0
+    out = []
+    for role, stream in expect.task_streams(sc, own_process, main).items():
+        if role == "worker" and main:
+            stream = stream[:-2] + [("exit", None, _LEAVE_ENTERED)]
+        out += [(phase, ev) for phase, _, ev in stream]
+    return out
 
 
 def _tracepoint(syscall: str, direction: str) -> tuple[str, str, str | None]:
@@ -84,7 +87,7 @@ def _tracepoint(syscall: str, direction: str) -> tuple[str, str, str | None]:
     m = _UNNAMED.match(syscall)
     if m:
         return "raw_syscalls", f"sys_{direction}", f"id == {m[1]}"
-    return "syscalls", f"sys_{direction}_{TRACEPOINT_NAMES.get(syscall, syscall)}", None
+    return "syscalls", f"sys_{direction}_{expect.tracepoint_name(syscall)}", None
 
 
 def _join(*filters):
@@ -92,38 +95,31 @@ def _join(*filters):
     return " && ".join(f"({p})" for p in parts) if len(parts) > 1 else (parts[0] if parts else None)
 
 
-def plan(sc: Scenario) -> list[Counter]:
+def plan(sc: Scenario, own_process: bool = False) -> list[Counter]:
     """The counters that witness scenario `sc` (tracepoint ids checked, nothing opened)."""
     counters: list[Counter] = []
-
-    def add(category, event, flt, label, contributes):
-        c = Counter(label, category, event, flt)
-        for phase, ev in _events_of(sc):
-            how = contributes(ev)
-            lo, hi = c.expected.get(phase, (0, 0))
-            c.expected[phase] = (lo + ev.times * (how == "all"),
-                                 hi + ev.times * (how in ("all", "some")))
-        counters.append(c)
-
+    events = [ev for i in (0, 1) for _, ev in worker_events(sc, own_process, i)]
     # A noreturn event (exit) is entered but never returns; an exit-only event (a clone's
     # return in the new thread) returns without an entry of its own.
-    add("raw_syscalls", "sys_enter", None, "raw_syscalls:sys_enter (every syscall)",
-        lambda ev: "all" if ev.enters else "none")
-    for name in sc.syscalls:
+    counters.append(Counter("raw_syscalls:sys_enter (every syscall)", "raw_syscalls", "sys_enter",
+                            None, lambda ev: "all" if ev.enters else "none"))
+    names = list(dict.fromkeys(ev.syscall for ev in events))
+    for name in names:
         cat, enter, extra = _tracepoint(name, "enter")
-        add(cat, enter, extra, f"{name}: entered",
-            lambda ev, n=name: "all" if ev.syscall == n and ev.enters else "none")
+        counters.append(Counter(f"{name}: entered", cat, enter, extra,
+                                lambda ev, n=name: "all" if ev.syscall == n and ev.enters else "none"))
         cat, exit_, extra = _tracepoint(name, "exit")
-        add(cat, exit_, extra, f"{name}: returned",
-            lambda ev, n=name: "all" if ev.syscall == n and ev.exits else "none")
+        counters.append(Counter(f"{name}: returned", cat, exit_, extra,
+                                lambda ev, n=name: "all" if ev.syscall == n and ev.exits else "none"))
         expects: list[Expect] = []
-        for _, ev in _events_of(sc):
+        for ev in events:
             if ev.syscall == name and ev.exits and ev.expect not in expects:
                 expects.append(ev.expect)
         for want in expects:
-            add(cat, exit_, _join(extra, want.kernel_filter()), f"{name}: returned {want}",
+            counters.append(Counter(
+                f"{name}: returned {want}", cat, exit_, _join(extra, want.kernel_filter()),
                 lambda ev, n=name, w=want: w.covers(ev.expect) if ev.syscall == n and ev.exits
-                else "none")
+                else "none"))
     return counters
 
 
@@ -162,10 +158,6 @@ def open_counters(counters: list[Counter], tids: list[int], inherit: bool = Fals
         raise
 
 
-def fds_of_worker(counters: list[Counter], i: int) -> list[int]:
-    return [c.fds[i] for c in counters if i < len(c.fds)]
-
-
 def read_counters(counters: list[Counter]) -> None:
     from ioworkload import _perf
 
@@ -181,15 +173,18 @@ def close_counters(counters: list[Counter]) -> None:
         c.fds = []
 
 
-def evaluate(counters: list[Counter], iterations_per_worker: list[int]) -> tuple[bool, list[dict]]:
-    """Compare every counter with the manifest, per worker; rows are summed over workers."""
+def evaluate(sc: Scenario, counters: list[Counter], iterations_per_worker: list[int],
+             own_process: bool = False) -> tuple[bool, list[dict]]:
+    """Compare every counter with the declared events, per worker; rows are summed over
+    workers."""
+    per_worker = [worker_events(sc, own_process, i) for i in range(len(iterations_per_worker))]
     rows = []
     all_ok = True
     for c in counters:
         lo_sum = hi_sum = 0
         ok = True
-        for count, iters in zip(c.counts, iterations_per_worker):
-            lo, hi = c.bounds(iters)
+        for count, iters, events in zip(c.counts, iterations_per_worker, per_worker):
+            lo, hi = c.bounds(events, iters)
             lo_sum += lo
             hi_sum += hi
             ok = ok and lo <= count <= hi
