@@ -5,6 +5,7 @@ io_setup(0, &ctx) calls, each returning -EINVAL, from a Cython nogil loop."""
 from ioworkload.errors import (IoworkloadError, ScenarioFailed, Unsupported, UsageError)
 from ioworkload.manifest import Event, Expect, Scenario
 from ioworkload.runner import Result, run
+from ioworkload.spawn import Workload, spawn
 
 __version__ = "0.1.0"
 
@@ -21,5 +22,5 @@ def describe(name: str) -> dict:
     return registry.get(name).describe()
 
 
-__all__ = ["run", "scenarios", "describe", "Result", "Scenario", "Event", "Expect",
+__all__ = ["run", "spawn", "Workload", "scenarios", "describe", "Result", "Scenario", "Event", "Expect",
            "IoworkloadError", "UsageError", "Unsupported", "ScenarioFailed", "__version__"]

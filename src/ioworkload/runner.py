@@ -445,15 +445,24 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
 
 
 def run(name: str, iterations: int | str = 1, threads: int = 1, duration: float | None = None,
-        verify: bool = False) -> Result:
-    """Run scenario `name` and return its Result.
+        verify: bool = False, before_start=None) -> Result:
+    """Run scenario `name` in this process (its workers are threads here) and return its Result.
+
+    before_start(tids, expected): called once the worker threads exist, parked, before anything
+    is counted (attach a tracer to `tids` here); `expected` is the expect document of the
+    workers (this process's other threads are yours, so only the workers are declared: for a
+    whole process, use spawn()).
 
     Raises UsageError (bad arguments, unknown name), Unsupported (the host cannot run it);
     a Ctrl-C ends the run cleanly (teardown runs) and is then re-raised as KeyboardInterrupt;
     SIGTERM/SIGHUP likewise, then delivered again to the caller's own handler (by default it
     ends the process, as it would have without us).
     """
-    result = execute(registry.get(name), iterations, threads, duration, verify)
+    if before_start is not None and not callable(before_start):
+        raise UsageError(f"before_start must be callable, not {before_start!r}")
+    hooks = Hooks(before_start=(lambda stopped, tids, doc: before_start(tids, doc))
+                  if before_start else None)
+    result = execute(registry.get(name), iterations, threads, duration, verify, hooks)
     if result.interrupted == signal.SIGINT:
         raise KeyboardInterrupt
     if result.interrupted:

@@ -1,0 +1,218 @@
+"""Compare what a tracer saw with an expect document (expect.py): every event of every task,
+its count, return value and, where the tracer reports them, its arguments.
+
+Observed events are plain dicts, one per syscall or a counted group:
+    {"tid": 124, "syscall": "openat" (or "nr": 257), "ret": 3 | -22 | None, "args": {...} or
+     [...], "count": 1}
+``ret`` is the raw return (-errno on failure), None for a call that never returned (exit).
+``args`` by kernel name, or positionally in the kernel's order (strace); optional.
+
+Rules (also in the README):
+  * Only the declared process counts: events of the worker tids, and of tasks whose tid is not
+    known in advance (helpers, children: matched against the events declared with tid null).
+  * Each worker's stream starts at its release: whatever that tid shows before its first
+    `futex` return of 0 (a ptrace attach interrupting the start wait: -ERESTARTSYS, the
+    restart) is not part of the run.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ioworkload import expect
+from ioworkload.errors import errno_value
+from ioworkload.manifest import split_args
+
+
+def _ret_matches(form: dict, ret) -> bool:
+    if "noreturn" in form:
+        return ret is None
+    if ret is None:
+        return False
+    if "errno" in form:
+        return ret == -form["errno"]
+    if "eq" in form:
+        return ret == form["eq"]
+    return ret >= form["ge"]
+
+
+def _same_int(want: int, got: int) -> bool:
+    # A tracer may print an int argument as the register's 32- or 64-bit pattern.
+    return any((want - got) % m == 0 for m in (1 << 32, 1 << 64))
+
+
+def arg_differences(expected: dict | None, observed) -> list[str]:
+    """Arguments that differ (only those both sides state as a number, path or payload)."""
+    if not expected or observed is None:
+        return []
+    names = list(expected)
+    if isinstance(observed, (list, tuple)):
+        observed = dict(zip(names, observed))
+    out = []
+    for name, want in expected.items():
+        got = observed.get(name)
+        if got is None:
+            continue
+        if isinstance(want, bool):
+            continue
+        if isinstance(want, int):
+            g = _as_int(got)
+            if g is not None and not _same_int(want, g):
+                out.append(f"{name}: expected {want}, saw {got}")
+        elif isinstance(want, str):
+            g = _as_str(got)
+            if g is not None and g != want:
+                out.append(f"{name}: expected {want!r}, saw {g!r}")
+        elif isinstance(want, dict) and "content" in want:
+            g = _as_str(got)
+            if g is not None and g != want["content"]:
+                out.append(f"{name}: expected {want['content']!r}, saw {g!r}")
+    return out
+
+
+def _as_int(v):
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, str):
+        try:
+            return int(v, 0)
+        except ValueError:
+            return None
+    return None
+
+
+def _as_str(v):
+    if isinstance(v, str) and len(v) >= 2 and v.startswith('"') and v.endswith('"'):
+        return _unquote(v)
+    if isinstance(v, str) and not v.startswith(("0x", "-")) and not v.isdigit():
+        return v if not v.startswith('"') else None
+    return None
+
+
+def _unquote(token: str) -> str:
+    import codecs
+    return codecs.decode(token[1:-1].encode("latin-1", "backslashreplace"), "unicode_escape")
+
+
+def _name_of(ev: dict, by_nr: dict) -> str | None:
+    if ev.get("syscall"):
+        return ev["syscall"]
+    return by_nr.get(ev.get("nr"))
+
+
+def compare(doc: dict, observed: list[dict], check_args: bool = True) -> list[str]:
+    """Every difference between the expectation and the observed events (empty: exact)."""
+    by_nr = {nr: name for name, nr in expect.syscall_table().items()}
+    workers = {t["tid"] for t in doc["tasks"] if t["tid"] is not None}
+    # Remaining expected calls per declared event, per task key (a worker tid, or None).
+    remaining = {id(e): e["count"] for e in doc["events"]}
+    by_task: dict = {}
+    for e in doc["events"]:
+        by_task.setdefault(e["tid"], []).append(e)
+    released: set = set()
+    diffs: list[str] = []
+    wrong_args: dict = {}
+    for ob in observed:
+        tid = ob.get("tid")
+        name = _name_of(ob, by_nr)
+        ret = ob.get("ret")
+        n = ob.get("count", 1)
+        if tid in workers and tid not in released:
+            if name == "futex" and ret == 0:
+                released.add(tid)
+            else:
+                continue  # before this worker's release
+        key = tid if tid in workers else None
+        declared = [e for e in by_task.get(key, ()) if e["syscall"] == name
+                    and _ret_matches(e["ret"], ret)]
+        candidates = [e for e in declared if remaining[id(e)] > 0]
+        if not candidates:
+            where = f"tid {tid}" if key is not None else f"tid {tid} (not a worker)"
+            what = "too many" if declared else "undeclared"
+            diffs.append(f"{what}: {name} -> {ret} on {where}" + (f" x{n}" if n != 1 else ""))
+            continue
+        if check_args and ob.get("args") is not None:
+            fitting = [e for e in candidates if not arg_differences(e["args"], ob["args"])]
+            if not fitting:
+                wrong_args.setdefault((tid, name), arg_differences(candidates[0]["args"], ob["args"]))
+            else:
+                candidates = fitting
+        # exact results first, then the tightest lower bound
+        candidates.sort(key=lambda e: (0 if "ge" not in e["ret"] else 1, -e["ret"].get("ge", 0)))
+        for e in candidates:
+            take = min(n, remaining[id(e)])
+            remaining[id(e)] -= take
+            n -= take
+            if not n:
+                break
+        if n:
+            diffs.append(f"too many: {name} -> {ret} on tid {tid} ({n} more than declared)")
+    for (tid, name), d in wrong_args.items():
+        diffs.append(f"wrong arguments: {name} on tid {tid}: {'; '.join(d)}")
+    for e in doc["events"]:
+        left = remaining[id(e)]
+        if left:
+            who = f"tid {e['tid']}" if e["tid"] is not None else f"a {e['role']} of worker {e['index']}"
+            diffs.append(f"missing: {e['phase']} #{e['seq']} {e['syscall']} -> {_ret_text(e['ret'])}"
+                         f" on {who}: {left} of {e['count']} not seen")
+    return diffs
+
+
+def _ret_text(form: dict) -> str:
+    if "noreturn" in form:
+        return "noreturn"
+    if "errno" in form:
+        return "-" + form["name"]
+    if "eq" in form:
+        return str(form["eq"])
+    return f">={form['ge']}"
+
+
+_STRACE = re.compile(r"^(?P<tid>\d+)\s+(?P<rest>.*)$")
+_CALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>\?|-?\d+|0x[0-9a-f]+)"
+                   r"(?:\s+(?P<err>E[A-Z0-9]+|ERESTART\w+))?")
+_UNFINISHED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<unfinished \.\.\.>$")
+_RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>(?P<args>.*)$")
+_KERNEL_ONLY = {"ERESTARTSYS": 512, "ERESTARTNOINTR": 513, "ERESTARTNOHAND": 514,
+                "ERESTART_RESTARTBLOCK": 516}
+
+
+def parse_strace(text: str) -> list[dict]:
+    """Observed events from `strace -f -X raw -o FILE` output (one line per call, tid first)."""
+    out = []
+    pending: dict = {}
+    for line in text.splitlines():
+        m = _STRACE.match(line)
+        if not m:
+            continue
+        tid, rest = int(m["tid"]), m["rest"].strip()
+        if rest.startswith(("---", "+++")):
+            continue
+        u = _UNFINISHED.match(rest)
+        if u:
+            pending[tid] = (u["name"], u["args"])
+            continue
+        r = _RESUMED.match(rest)
+        if r and tid in pending:
+            name, head = pending.pop(tid)
+            rest = f"{name}({head}{r['args'].lstrip()}"
+            rest = re.sub(r"\(\s*,", "(", rest)
+        c = _CALL.match(rest)
+        if not c:
+            continue
+        name = c["name"]
+        m2 = re.fullmatch(r"syscall_(0x[0-9a-f]+|\d+)", name)
+        if m2:
+            name = f"syscall_{int(m2[1], 0)}"
+        ret = c["ret"]
+        if ret == "?":
+            value = None
+        elif c["err"]:
+            e = c["err"]
+            value = -(_KERNEL_ONLY[e] if e in _KERNEL_ONLY else errno_value(e))
+        else:
+            value = int(ret, 0)
+        out.append({"tid": tid, "syscall": name, "ret": value, "args": split_args(c["args"])})
+    return out
