@@ -1,6 +1,6 @@
 """Checks of the open family that the generic kernel-witnessed test cannot make: that the
 helper thread's calls really run on another thread, that the sleep gap is there, that
-open_pid_filter needs `touch`, and the manifest forms `noreturn` / `exit-only` it relies on."""
+open_pid_filter's child is reaped, and the manifest forms `noreturn` / `exit-only` it relies on."""
 
 import os
 
@@ -23,10 +23,11 @@ def _run(sc, iterations, **kw):
 
 
 def test_noreturn_and_exit_only_events_parse():
-    gone = Event.parse("exit([new thread] 0) -> noreturn")
+    gone = Event.parse("helper: exit(0) -> noreturn")
     assert gone.expect == Expect("noreturn", 0) and gone.enters and not gone.exits
-    back = Event.parse("clone([new thread] returns in the new thread) -> 0 exit-only")
-    assert back.exit_only and back.exits and not back.enters
+    assert gone.role == "helper"
+    back = Event.parse("helper: clone(CLONE_VM, &scratch_end, NULL, &thread_alive, 0) -> 0 exit-only")
+    assert back.exit_only and back.exits and not back.enters and back.role == "helper"
     assert Event.parse(str(back)) == back and Event.parse(str(gone)) == gone
     with pytest.raises(ValueError):
         Event.parse("exit(0) -> noreturn exit-only")
@@ -48,14 +49,14 @@ def test_threads_plan_counts_one_enter_and_two_exits_of_clone():
 
 @pytest.mark.skipif(_no_verify is not None, reason=str(_no_verify))
 def test_helper_thread_calls_are_not_the_workers():
-    # Counted on the worker thread alone (no perf inherit), the [new thread] events vanish:
+    # Counted on the worker thread alone (no perf inherit), the helper: events vanish:
     # proof that they ran on another thread.
     n = 10
     sc = registry.get("open_by_handle_at_threads").replace(helper_threads=False)
     res = _run(sc, n, verify=True)
     assert res.ok, res.mismatches
     seen = {r["counter"]: r["witnessed"] for r in res.verification}
-    on_helper = [e for e in sc.iteration if e.args.startswith("[new thread]")]
+    on_helper = [e for e in sc.iteration if e.role == "helper"]
     assert len(on_helper) == 5
     entered_on_helper = sum(e.enters for e in on_helper)
     all_entered = sum(e.enters for e in sc.iteration) * n
@@ -72,10 +73,14 @@ def test_duration_gap_sleeps_800ms_first_then_50ms():
     assert res.elapsed_ns >= (800 + 2 * 50) * 1_000_000
 
 
-def test_pid_filter_without_touch_is_unsupported(monkeypatch):
-    monkeypatch.setenv("PATH", "/nonexistent")
-    with pytest.raises(Unsupported, match="touch"):
-        runner.execute(registry.get("open_pid_filter"), iterations=1)
+def test_pid_filter_child_declares_every_call():
+    # The child no longer execs a program: its events are all declared, as the child's.
+    sc = registry.get("open_pid_filter")
+    child = [str(e) for e in sc.iteration if e.role == "child"]
+    assert [e.split("(")[0].split(" ")[-1] for e in child] == ["clone", "openat", "close",
+                                                               "exit_group"]
+    assert sc.iteration[3].exit_only and sc.iteration[6].expect.kind == "noreturn"
+    assert not any(getattr(p, "__name__", "").startswith("program(") for p in sc.requires)
 
 
 def test_pid_filter_leaves_no_child_behind():

@@ -2,13 +2,11 @@
 # One iteration is one repeat of ior's body; a body that creates something either reuses it
 # (O_CREAT of an existing file) or removes it again within the iteration.
 
-import shutil
-
 from libc.stdint cimport uint64_t
-from libc.string cimport memset, memcpy, strlen
+from libc.string cimport memset, strlen
 from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
-    iow_tally_ret, iow_stop_requested, iow_path, kernel, IOW_PATH_MAX, IOW_SCRATCH_BYTES,
+    iow_tally_ret, iow_stop_requested, iow_path, kernel, IOW_SCRATCH_BYTES,
 )
 from ioworkload.families._common cimport close_tracked, one_call_loop
 
@@ -28,7 +26,6 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_clone
         __NR_exit
         __NR_exit_group
-        __NR_execve
         __NR_wait4
         __NR_clock_nanosleep
         IOW_NR_creat
@@ -44,9 +41,12 @@ cdef extern from "<fcntl.h>" nogil:
         AT_EMPTY_PATH
         AT_REMOVEDIR
         O_RDONLY
+        O_WRONLY
         O_RDWR
         O_CREAT
         O_DIRECTORY
+        O_NOCTTY
+        O_NONBLOCK
 
 cdef extern from "<sys/stat.h>" nogil:
     enum:
@@ -180,17 +180,17 @@ cdef extern from *:
     void iow_inode_lock_drop() nogil
 
 from ioworkload.manifest import scenarios
-from ioworkload.probes import capability, legacy_syscall, program, syscall_implemented
+from ioworkload.probes import capability, legacy_syscall, syscall_implemented
 
 cdef enum:
     MAX_HANDLE_SZ = 128
     MODE = 0o644
+    TOUCH_MODE = 0o666   # touch's MODE_RW_UGO (before the umask)
     # paths in w.path
     P_FILE = 0
     P_FILE2 = 1
     P_FILE3 = 2
     P_FILE4 = 3
-    P_EXE = 4
 
 cdef const char *SHOULD_FAIL = b"should fail"  # 11 bytes, as ior writes
 cdef long BAD_FD = -1
@@ -207,8 +207,6 @@ ctypedef struct DirfdState:
     open_how how
 
 ctypedef struct SpawnState:
-    char *argv[3]
-    char *envp[1]
     int status
 
 # The helper thread's stack: the top of the worker's scratch (page aligned), far above the
@@ -485,32 +483,25 @@ cdef uint64_t open_duration_gap_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 # ---- open_pid_filter ----
 
-cdef char TOUCH[IOW_PATH_MAX]   # absolute path of `touch`, found by the probe below
-
-
-def _find_touch():
-    """Probe: `touch` is on PATH; remember its absolute path for the kernel."""
-    path = shutil.which("touch")
-    if path is None:
-        return "needs the program 'touch' on PATH"
-    cdef bytes b = path.encode()
-    if len(b) >= IOW_PATH_MAX:
-        return "the path of 'touch' is too long"
-    memcpy(TOUCH, <const char *>b, len(b) + 1)
-    return None
-
-
 cdef int open_pid_filter_setup(iow_worker *w) noexcept nogil:
-    # No syscalls: paths and the child's argv/envp, so the forked child only calls execve.
-    cdef SpawnState *st = <SpawnState *>w.scratch
-    memcpy(w.path[P_EXE], TOUCH, strlen(TOUCH) + 1)
+    # No syscalls: the paths, so the forked child only issues its declared calls.
     iow_path(w, P_FILE, b"parentfile.txt")
     iow_path(w, P_FILE2, b"childfile.txt")
-    st.argv[0] = <char *>b"touch"
-    st.argv[1] = w.path[P_FILE2]
-    st.argv[2] = NULL
-    st.envp[0] = NULL
     return 0
+
+
+cdef void pid_filter_child(iow_worker *w) noexcept nogil:
+    # The forked child (a copy of this process): only raw syscalls, then the raw exit_group.
+    # It does what `touch childfile.txt` does to the file (ior runs touch), and nothing else.
+    cdef long fd
+    iow_tally_ret(&w.iter[3], 0)  # clone returned 0 here
+    fd = iow_tally_ret(&w.iter[4], iow_sys4(
+        __NR_openat, AT_FDCWD, <long>w.path[P_FILE2], O_WRONLY | O_CREAT | O_NOCTTY | O_NONBLOCK,
+        TOUCH_MODE))
+    if fd >= 0:
+        iow_tally_ret(&w.iter[5], iow_sys1(__NR_close, fd))
+    iow_tally_ret(&w.iter[6], 0)  # exit_group does not return
+    iow_sys1(__NR_exit_group, 0)
 
 
 cdef uint64_t open_pid_filter_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -525,17 +516,15 @@ cdef uint64_t open_pid_filter_loop(iow_worker *w, uint64_t n) noexcept nogil:
         close_tracked(&w.iter[1], &w.fd[0])
         pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
         if pid == 0:
-            # the child (a copy of this process): exec, or give up with 127 like a shell
-            iow_sys3(__NR_execve, <long>w.path[P_EXE], <long>st.argv, <long>st.envp)
-            iow_sys1(__NR_exit_group, 127)
+            pid_filter_child(w)
         iow_tally_ret(&w.iter[2], pid)
         if pid > 0:
-            iow_tally_ret(&w.iter[3], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
+            iow_tally_ret(&w.iter[7], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
     return n
 
 
 cdef void open_pid_filter_teardown(iow_worker *w) noexcept nogil:
-    # Removing the child's file also proves that touch ran.
+    # Removing the child's file also proves that the child ran.
     iow_tally_ret(&w.teardown[0], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE2], 0))
 
 
@@ -547,19 +536,24 @@ def _clone_thread_supported():
 
 _NEEDS_ROOT = capability("CAP_DAC_READ_SEARCH")
 _CLOSE = "close(fd) -> 0"
-_OPEN_DIR = "openat(AT_FDCWD, dir, O_RDONLY|O_DIRECTORY) -> >=0"
+_OPEN_DIR = 'dirfd = openat(AT_FDCWD, "<dir>", O_RDONLY|O_DIRECTORY, 0) -> >=0'
 
 
 def _CREATE(name):
     """The two events of create_file()."""
-    return [f'openat(AT_FDCWD, "{name}", O_RDWR|O_CREAT, 0644) -> >=0', _CLOSE]
+    return [f'fd = openat(AT_FDCWD, "<dir>/{name}", O_RDWR|O_CREAT, 0644) -> >=0', _CLOSE]
 
 
 def _HANDLE(name):
-    """The event of take_handle()."""
-    return f'name_to_handle_at(dirfd, "{name}", fh{{handle_bytes=128}}, &mount_id, 0) -> 0'
+    """The event of take_handle() (the struct's handle_bytes set to MAX_HANDLE_SZ first)."""
+    return f'name_to_handle_at(dirfd, "{name}", {{handle_bytes=128}}, &mount_id, 0) -> 0'
 
-_NEW = "[new thread] "
+
+# iow_clone_thread's call: flags, the stack top (end of the worker's scratch), no parent tid
+# pointer, the CLONE_CHILD_CLEARTID word, tls 0.
+_THREAD_CLONE = ("clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|"
+                 "CLONE_VFORK|CLONE_CHILD_CLEARTID, &scratch_end, NULL, &thread_alive, 0)")
+_FORK = "clone(SIGCHLD, 0, NULL, NULL, 0)"
 
 SCENARIOS = scenarios("open", [
     dict(name="open_basic", summary="openat(testfile.txt, O_RDWR|O_CREAT, 0644), then close",
@@ -567,50 +561,51 @@ SCENARIOS = scenarios("open", [
          iteration=_CREATE("testfile.txt")),
     dict(name="open_dirfd_paths", summary="openat, statx and utimensat relative to a directory fd",
          kernel=kernel(open_dirfd_paths_loop), needs_dir=True,
-         iteration=['mkdirat(AT_FDCWD, "dirfd-base", 0755) -> 0',
-                    'openat(AT_FDCWD, "dirfd-base", O_RDONLY|O_DIRECTORY) -> >=0',
-                    'openat(dirfd, "relative-openat.txt", O_RDWR|O_CREAT, 0644) -> >=0',
+         iteration=['mkdirat(AT_FDCWD, "<dir>/dirfd-base", 0755) -> 0',
+                    'dirfd = openat(AT_FDCWD, "<dir>/dirfd-base", O_RDONLY|O_DIRECTORY, 0) -> >=0',
+                    'fd = openat(dirfd, "relative-openat.txt", O_RDWR|O_CREAT, 0644) -> >=0',
                     _CLOSE,
-                    'statx(dirfd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, buf) -> 0',
-                    'utimensat(dirfd, "", [{1e9, 0}, {1e9, 0}], AT_EMPTY_PATH) -> 0',
+                    'statx(dirfd, "", AT_EMPTY_PATH, STATX_BASIC_STATS, &statx_buf) -> 0',
+                    'utimensat(dirfd, "", [{1000000000, 0}, {1000000000, 0}], AT_EMPTY_PATH) -> 0',
                     "close(dirfd) -> 0",
-                    'unlinkat(AT_FDCWD, "dirfd-base/relative-openat.txt", 0) -> 0',
-                    'unlinkat(AT_FDCWD, "dirfd-base", AT_REMOVEDIR) -> 0'],
+                    'unlinkat(AT_FDCWD, "<dir>/dirfd-base/relative-openat.txt", 0) -> 0',
+                    'unlinkat(AT_FDCWD, "<dir>/dirfd-base", AT_REMOVEDIR) -> 0'],
          notes="The last two unlinkat calls are ours: they undo the iteration so the next "
                "mkdirat succeeds again."),
     dict(name="open_openat2", summary="openat2 with open_how{O_RDWR|O_CREAT, 0644}: flags in a struct",
          kernel=kernel(open_openat2_loop), needs_dir=True,
-         iteration=['openat2(AT_FDCWD, "openat2file.txt", {flags=O_RDWR|O_CREAT, mode=0644, '
-                    'resolve=0}, 24) -> >=0', _CLOSE],
+         iteration=['fd = openat2(AT_FDCWD, "<dir>/openat2file.txt", {flags=O_RDWR|O_CREAT, '
+                    'mode=0644, resolve=0}, 24) -> >=0', _CLOSE],
          requires=[syscall_implemented("openat2", __NR_openat2, AT_FDCWD, 0, 0, 0)]),
     dict(name="open_creat", summary="the legacy creat syscall (implies O_WRONLY|O_CREAT|O_TRUNC)",
          kernel=kernel(open_creat_loop), needs_dir=True,
-         iteration=['creat("creatfile.txt", 0644) -> >=0', _CLOSE],
+         iteration=['fd = creat("<dir>/creatfile.txt", 0644) -> >=0', _CLOSE],
          requires=[legacy_syscall("creat")]),
     dict(name="open_by_handle_at", summary="name_to_handle_at, then open_by_handle_at on the dir fd",
          kernel=kernel(open_by_handle_at_loop), needs_dir=True,
          iteration=_CREATE("handlefile.txt") + [
              _OPEN_DIR, _HANDLE("handlefile.txt"),
-             "open_by_handle_at(dirfd, fh, O_RDONLY) -> >=0", _CLOSE, "close(dirfd) -> 0"],
+             "fd = open_by_handle_at(dirfd, &fh, O_RDONLY) -> >=0", _CLOSE, "close(dirfd) -> 0"],
          requires=[_NEEDS_ROOT]),
     dict(name="open_by_handle_at_fail",
          summary="open_by_handle_at failing: mount fd -1 (-EBADF), unlinked file (-ESTALE)",
          kernel=kernel(open_by_handle_at_fail_loop), needs_dir=True,
          iteration=_CREATE("handle-ebadf.txt") + [
              _OPEN_DIR, _HANDLE("handle-ebadf.txt"),
-             "open_by_handle_at(-1, fh, O_RDONLY) -> -EBADF", "close(dirfd) -> 0"]
+             "open_by_handle_at(-1, &fh, O_RDONLY) -> -EBADF", "close(dirfd) -> 0"]
              + _CREATE("handle-estale-0.txt") + [
              _OPEN_DIR, _HANDLE("handle-estale-0.txt"),
-             'unlinkat(AT_FDCWD, "handle-estale-0.txt", 0) -> 0',
-             "open_by_handle_at(dirfd, fh, O_RDONLY) -> -ESTALE", "close(dirfd) -> 0"]
+             'unlinkat(AT_FDCWD, "<dir>/handle-estale-0.txt", 0) -> 0',
+             "open_by_handle_at(dirfd, &fh, O_RDONLY) -> -ESTALE", "close(dirfd) -> 0"]
              + _CREATE("handle-older.txt") + [_OPEN_DIR, _HANDLE("handle-older.txt"), "close(dirfd) -> 0"]
              + _CREATE("handle-newer.txt") + [_OPEN_DIR, _HANDLE("handle-newer.txt"), "close(dirfd) -> 0",
-             "open_by_handle_at(-1, older fh, O_RDONLY) -> -EBADF"],
+             "open_by_handle_at(-1, &older, O_RDONLY) -> -EBADF"],
          requires=[_NEEDS_ROOT], ior_repeat=5,
          notes="ior repeats the -EBADF and -ESTALE steps x5 with files handle-estale-0..4 and "
                "takes the older/newer handles once after; here one iteration is all three steps, "
                "and the ESTALE file is always handle-estale-0.txt (created and unlinked within "
-               "the iteration). The unlinked file's inode is freed before "
+               "the iteration). The older handle (&older) is another struct than the one the "
+               "other calls use (&fh). The unlinked file's inode is freed before "
                "open_by_handle_at looks it up, so it fails with -ESTALE. Kernel quirk: if at "
                "that instant a new file is being created on the freed inode number, ext4 answers "
                "-ENOMEM instead; the workers of one run never create a file while another is in "
@@ -621,8 +616,8 @@ SCENARIOS = scenarios("open", [
          kernel=kernel(open_by_handle_at_reuse_loop), needs_dir=True,
          iteration=_CREATE("decoy-0.txt") + _CREATE("handle-reuse-0.txt") + [
              _OPEN_DIR, _HANDLE("handle-reuse-0.txt"),
-             "open_by_handle_at(dirfd, fh, O_RDONLY) -> >=0", _CLOSE,
-             'openat(AT_FDCWD, "decoy-0.txt", O_RDONLY) -> >=0',
+             "fd = open_by_handle_at(dirfd, &fh, O_RDONLY) -> >=0", _CLOSE,
+             'decoy = openat(AT_FDCWD, "<dir>/decoy-0.txt", O_RDONLY, 0) -> >=0',
              "close(dirfd) -> 0", "close(decoy) -> 0"],
          requires=[_NEEDS_ROOT], ior_repeat=5,
          notes="The decoy openat gets the number open_by_handle_at returned (lowest free fd; "
@@ -634,29 +629,31 @@ SCENARIOS = scenarios("open", [
          kernel=kernel(open_by_handle_at_threads_loop), needs_dir=True,
          helper_threads=True,
          iteration=_CREATE("handle-thread-0.txt") + [
-             "clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|"
-             "CLONE_VFORK|CLONE_CHILD_CLEARTID, stack in scratch) -> >=1",
-             f"clone({_NEW}returns in the new thread) -> 0 exit-only",
-             f"openat({_NEW}AT_FDCWD, dir, O_RDONLY|O_DIRECTORY) -> >=0",
-             f'name_to_handle_at({_NEW}dirfd, "handle-thread-0.txt", fh{{handle_bytes=128}}, '
-             f'&mount_id, 0) -> 0',
-             f"gettid({_NEW}) -> >=1",
-             f"exit({_NEW}0) -> noreturn",
+             f"{_THREAD_CLONE} -> >=1",
+             f"helper: {_THREAD_CLONE} -> 0 exit-only",
+             f"helper: {_OPEN_DIR}",
+             f"helper: {_HANDLE('handle-thread-0.txt')}",
+             "helper: gettid() -> >=1",
+             "helper: exit(0) -> noreturn",
              "gettid() -> >=1",
-             "open_by_handle_at(-1, fh, O_RDONLY) -> -EBADF",
-             "open_by_handle_at(dirfd, fh, O_RDONLY) -> >=0",
-             _CLOSE, "close(dirfd) -> 0"],
+             "open_by_handle_at(-1, &fh, O_RDONLY) -> -EBADF",
+             "fd = open_by_handle_at(?, &fh, O_RDONLY) -> >=0",
+             _CLOSE, "close(?) -> 0"],
          requires=[_NEEDS_ROOT, _clone_thread_supported], ior_repeat=5,
-         notes="The helper thread is a raw clone on a stack in the worker's scratch memory; it "
-               "issues only the events marked [new thread] and ends with the raw exit. The "
-               "worker waits for it without a syscall of its own: with CLONE_VFORK its clone "
-               "returns only once the helper has exited (so a tracer sees the worker's clone "
-               "exit after the helper's calls). Both threads' syscalls are counted together "
-               "(perf inherit). ior's file is handle-thread-<i>.txt, i = 0..4; here always -0."),
+         notes="The helper thread is a raw clone on a stack at the end of the worker's scratch "
+               "memory (&scratch_end); it issues only the helper: events and ends with the raw "
+               "exit. The worker waits for it without a syscall of its own: with CLONE_VFORK "
+               "its clone returns only once the helper has exited (so a tracer sees the "
+               "worker's clone exit after the helper's calls); the kernel then clears "
+               "&thread_alive (CLONE_CHILD_CLEARTID). The worker's open_by_handle_at and last "
+               "close use the dir fd the helper opened (the helper's dirfd, hence ? in the "
+               "worker's events). Both threads' syscalls are counted together (perf inherit). "
+               "ior's file is handle-thread-<i>.txt, i = 0..4; here always -0."),
     dict(name="open_duration_gap", summary="open+close, sleep, open+close the same file: a time gap",
          kernel=kernel(open_duration_gap_loop), needs_dir=True,
          iteration=_CREATE("gap-shared.txt") + [
-             "clock_nanosleep(CLOCK_MONOTONIC, 0, {0.8 s first iteration, then 0.05 s}, NULL) -> 0"]
+             "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=800000000 on the worker's "
+             "first iteration, then 50000000}, NULL) -> 0"]
              + _CREATE("gap-shared.txt"),
          ior_repeat=5,
          notes="ior sleeps 800 ms in each of its 5 repeats and asserts the largest gap between "
@@ -664,24 +661,30 @@ SCENARIOS = scenarios("open", [
                "later ones 50 ms, so ior's assertion holds and 100 iterations take ~6 s, not 80."),
     dict(name="open_enoent", summary="openat of a path under a missing directory: -ENOENT",
          kernel=kernel(open_enoent_loop), needs_dir=True,
-         iteration=['openat(AT_FDCWD, "nonexistent/enoentfile.txt", O_RDONLY) -> -ENOENT'],
+         iteration=['openat(AT_FDCWD, "<dir>/nonexistent/enoentfile.txt", O_RDONLY, 0) -> -ENOENT'],
          ior_repeat=5),
     dict(name="open_rdonly_write", summary="write(11 bytes) to an O_RDONLY fd: -EBADF",
          kernel=kernel(open_rdonly_write_loop), needs_dir=True,
          iteration=_CREATE("rdonlyfile.txt") + [
-             'openat(AT_FDCWD, "rdonlyfile.txt", O_RDONLY) -> >=0',
+             'fd = openat(AT_FDCWD, "<dir>/rdonlyfile.txt", O_RDONLY, 0) -> >=0',
              'write(fd, "should fail", 11) -> -EBADF', _CLOSE]),
     dict(name="open_pid_filter",
-         summary="open a file, then fork+exec `touch childfile.txt` in a child process",
+         summary="open a file, then fork a child process that creates childfile.txt as touch would",
          kernel=kernel(open_pid_filter_loop, open_pid_filter_setup, open_pid_filter_teardown),
          needs_dir=True,
          iteration=_CREATE("parentfile.txt") + [
-             "clone(SIGCHLD; child: execve(touch, [\"touch\", \"<dir>/childfile.txt\"], []), "
-             "exit_group(127) if exec failed) -> >=1",
+             f"pid = {_FORK} -> >=1",
+             f"child: {_FORK} -> 0 exit-only",
+             'child: fd = openat(AT_FDCWD, "<dir>/childfile.txt", '
+             'O_WRONLY|O_CREAT|O_NOCTTY|O_NONBLOCK, 0666) -> >=0',
+             "child: close(fd) -> 0",
+             "child: exit_group(0) -> noreturn",
              "wait4(pid, &status, 0, NULL) -> >=1"],
-         teardown=['unlinkat(AT_FDCWD, "childfile.txt", 0) -> 0'],
-         requires=[program("touch"), _find_touch],
+         teardown=['unlinkat(AT_FDCWD, "<dir>/childfile.txt", 0) -> 0'],
          notes="The child is another process: a tracer (and --verify) following the worker's "
-               "pid/tid must not see its openat of childfile.txt. The teardown's unlinkat "
-               "proves that touch really created it."),
+               "pid/tid must not see its openat of childfile.txt. ior forks and execs `touch "
+               "childfile.txt`; here the forked child issues touch's open of the file itself "
+               "(same flags and mode), closes it and ends with the raw exit_group, so every "
+               "call it makes is declared (an exec'd program's loader calls could not be). The "
+               "teardown's unlinkat proves that the child really created the file."),
 ])
