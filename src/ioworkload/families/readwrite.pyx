@@ -570,7 +570,7 @@ cdef uint64_t phase_a_loop(iow_worker *w, uint64_t n) noexcept nogil:
 # ---- the registry table ----
 
 def _one_file(name, flags="O_RDWR|O_CREAT"):
-    return [f'openat(AT_FDCWD, "{name}", {flags}, 0644) -> >=0']
+    return [f'fd = openat(AT_FDCWD, "<dir>/{name}", {flags}, 0644) -> >=0']
 
 
 _CLOSE = ["close(fd) -> 0"]
@@ -580,77 +580,87 @@ _REWIND_NOTE = ("The closing lseek(fd, 0, SEEK_SET) is not ior's: it rewinds so 
 
 
 def _rw(name, summary, file, iteration, flags="O_RDWR|O_CREAT", setup=(), **extra):
-    """A one-file scenario: setup opens `file` (then any further setup events), teardown
-    closes it."""
+    """A one-file scenario: setup opens `file` as fd (then any further setup events),
+    teardown closes it."""
     return dict(name=name, summary=summary, setup=_one_file(file, flags) + list(setup),
                 iteration=iteration, teardown=_CLOSE, needs_dir=True, **extra)
 
 
+def _phase_a_open(bind, name):
+    return (f'{bind} = openat(AT_FDCWD, "<dir>/{name}", O_RDWR|O_CREAT|O_TRUNC, 0644) '
+            "-> >=0")
+
+
+# socketpair and pipe2 write their two fds into an array (&fds): no event returns them, so
+# the calls that use them show ? (which one each is: the comments, in slot order).
 _PHASE_A_SETUP = [
-    "getpid() -> >=1",
-    "socketpair(AF_UNIX, SOCK_STREAM, 0, sv) -> 0",
-    "socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) -> 0",
-    'openat(AT_FDCWD, "sendfilesrc.txt", O_RDWR|O_CREAT|O_TRUNC, 0644) -> >=0',
+    "pid = getpid() -> >=1",
+    "socketpair(AF_UNIX, SOCK_STREAM, 0, &fds) -> 0",   # stream a, stream b
+    "socketpair(AF_UNIX, SOCK_DGRAM, 0, &fds) -> 0",    # dgram a, dgram b
+    _phase_a_open("src", "sendfilesrc.txt"),
     'write(src, "phase-a-ret-bytes!", 18) -> 18',
-    'openat(AT_FDCWD, "sendfiledst.txt", O_RDWR|O_CREAT|O_TRUNC, 0644) -> >=0',
-    'openat(AT_FDCWD, "splicesrc.txt", O_RDWR|O_CREAT|O_TRUNC, 0644) -> >=0',
-    'write(splicesrc, "phase-a-ret-bytes!", 18) -> 18',
-    "pipe2(splice pipe, O_CLOEXEC) -> 0",
-    "pipe2(tee pipe A, O_CLOEXEC) -> 0",
-    "pipe2(tee pipe B, O_CLOEXEC) -> 0",
-    'mkdirat(AT_FDCWD, "getdents-dir", 0700) -> 0',
+    _phase_a_open("dst", "sendfiledst.txt"),
+    _phase_a_open("splice_src", "splicesrc.txt"),
+    'write(splice_src, "phase-a-ret-bytes!", 18) -> 18',
+    "pipe2(&fds, O_CLOEXEC) -> 0",                      # splice pipe
+    "pipe2(&fds, O_CLOEXEC) -> 0",                      # tee pipe A
+    "pipe2(&fds, O_CLOEXEC) -> 0",                      # tee pipe B
+    'mkdirat(AT_FDCWD, "<dir>/getdents-dir", 0700) -> 0',
 ] + [e for k in range(4) for e in (
-    f'openat(AT_FDCWD, "getdents-dir/getdents-file-{k}.txt", O_RDWR|O_CREAT, 0644) -> >=0',
+    f'fd = openat(AT_FDCWD, "<dir>/getdents-dir/getdents-file-{k}.txt", O_RDWR|O_CREAT, 0644) '
+    "-> >=0",
     "close(fd) -> 0")] + [
-    'openat(AT_FDCWD, "getdents-dir", O_RDONLY|O_DIRECTORY, 0) -> >=0',
+    'dir = openat(AT_FDCWD, "<dir>/getdents-dir", O_RDONLY|O_DIRECTORY, 0) -> >=0',
 ]
 
 _PHASE_A_ITERATION = [
-    'sendto(stream a, "phase-a-send-recv!", 18, 0, NULL, 0) -> 18',
-    "recvfrom(stream b, buf, 18, 0, NULL, NULL) -> 18",
-    "sendmsg(stream a, {iov 18 bytes}, 0) -> 18",
-    "recvmsg(stream b, {iov 18 bytes}, 0) -> 18",
-    'sendmmsg(dgram a, ["batch-one", "batch-two"], 2, 0) -> 2',
-    "recvmmsg(dgram b, 2 x 9-byte iov, 2, 0, NULL) -> 2",
-    "lseek(sendfilesrc, 0, SEEK_SET) -> 0",
-    "lseek(sendfiledst, 0, SEEK_SET) -> 0",
-    "sendfile(sendfiledst, sendfilesrc, NULL, 18) -> 18",
-    "lseek(splicesrc, 0, SEEK_SET) -> 0",
-    "splice(splicesrc, NULL, pipe[1], NULL, 18, 0) -> 18",
-    "read(pipe[0], buf, 18) -> 18",
-    'write(pipe A[1], "phase-a-tee-bytes!", 18) -> 18',
-    "tee(pipe A[0], pipe B[1], 18, 0) -> 18",
-    "read(pipe A[0], buf, 18) -> 18",
-    "read(pipe B[0], buf, 18) -> 18",
-    "lseek(getdents-dir, 0, SEEK_SET) -> 0",
-    "getdents64(getdents-dir, buf, 4096) -> 208",
-    'process_vm_writev(getpid(), ["phase-a-process-vm" 18], 1, [target 18], 1, 0) -> 18',
-    "process_vm_readv(getpid(), [buf 18], 1, [target 18], 1, 0) -> 18",
+    'sendto(?, "phase-a-send-recv!", 18, 0, NULL, 0) -> 18',               # stream a
+    "recvfrom(?, &buf, 18, 0, NULL, NULL) -> 18",                           # stream b
+    'sendmsg(?, {msg_iov=[{"phase-a-send-recv!", 18}], msg_iovlen=1}, 0) -> 18',  # stream a
+    "recvmsg(?, {msg_iov=[{&buf, 18}], msg_iovlen=1}, 0) -> 18",            # stream b
+    # dgram a
+    'sendmmsg(?, [{msg_iov=[{"batch-one", 9}]}, {msg_iov=[{"batch-two", 9}]}], 2, 0) -> 2',
+    "recvmmsg(?, [{msg_iov=[{&buf, 9}]}, {msg_iov=[{&buf, 9}]}], 2, 0, NULL) -> 2",  # dgram b
+    "lseek(src, 0, SEEK_SET) -> 0",
+    "lseek(dst, 0, SEEK_SET) -> 0",
+    "sendfile(dst, src, NULL, 18) -> 18",
+    "lseek(splice_src, 0, SEEK_SET) -> 0",
+    "splice(splice_src, NULL, ?, NULL, 18, 0) -> 18",                      # splice pipe[1]
+    "read(?, &buf, 18) -> 18",                                              # splice pipe[0]
+    'write(?, "phase-a-tee-bytes!", 18) -> 18',                             # pipe A[1]
+    "tee(?, ?, 18, 0) -> 18",                                               # pipe A[0], B[1]
+    "read(?, &buf, 18) -> 18",                                              # pipe A[0]
+    "read(?, &buf, 18) -> 18",                                              # pipe B[0]
+    "lseek(dir, 0, SEEK_SET) -> 0",
+    "getdents64(dir, &dirents, 4096) -> 208",
+    'process_vm_writev(pid, [{"phase-a-process-vm", 18}], 1, [{&target, 18}], 1, 0) -> 18',
+    "process_vm_readv(pid, [{&readback, 18}], 1, [{&target, 18}], 1, 0) -> 18",
 ]
 
+# In w.fd slot order: stream a, b, dgram a, b, the three files, splice pipe [0] [1], tee pipe
+# A [0] [1], B [0] [1], the directory.
 _PHASE_A_TEARDOWN = [f"close({what}) -> 0" for what in (
-    "stream a", "stream b", "dgram a", "dgram b", "sendfilesrc", "sendfiledst", "splicesrc",
-    "pipe[0]", "pipe[1]", "pipe A[0]", "pipe A[1]", "pipe B[0]", "pipe B[1]", "getdents-dir")]
+    "?", "?", "?", "?", "src", "dst", "splice_src", "?", "?", "?", "?", "?", "?", "dir")]
 
 SCENARIOS = scenarios("readwrite", [
     _rw("readwrite_basic", "write 21 bytes to rwfile.txt, lseek to 0, read them back",
         "rwfile.txt",
-        ['write(fd, "hello from ioworkload", 21) -> 21', _REWIND, "read(fd, buf, 21) -> 21",
+        ['write(fd, "hello from ioworkload", 21) -> 21', _REWIND, "read(fd, &buf, 21) -> 21",
          _REWIND],
         kernel=kernel(basic_loop, basic_setup, close_file), notes=_REWIND_NOTE),
     _rw("readwrite_pread", "write 15 bytes, pread64 them back from offset 0",
         "preadfile.txt",
-        ['write(fd, "pread test data", 15) -> 15', "pread64(fd, buf, 15, 0) -> 15", _REWIND],
+        ['write(fd, "pread test data", 15) -> 15', "pread64(fd, &buf, 15, 0) -> 15", _REWIND],
         kernel=kernel(pread_loop, pread_setup, close_file), notes=_REWIND_NOTE),
     _rw("readwrite_preadv", "write 16 bytes, preadv them into iov[6, 10] from offset 0",
         "preadvfile.txt",
-        ['write(fd, "preadv test data", 16) -> 16', "preadv(fd, iov[6, 10], 2, 0) -> 16",
-         _REWIND],
+        ['write(fd, "preadv test data", 16) -> 16',
+         "preadv(fd, [{&buf, 6}, {&buf[6], 10}], 2, 0, 0) -> 16", _REWIND],
         kernel=kernel(preadv_loop, preadv_setup, close_file), notes=_REWIND_NOTE),
     _rw("readwrite_preadv2", "write 17 bytes, preadv2 them into iov[7, 10], offset 0, flags 0",
         "preadv2file.txt",
-        ['write(fd, "preadv2 test data", 17) -> 17', "preadv2(fd, iov[7, 10], 2, 0, 0, 0) -> 17",
-         _REWIND],
+        ['write(fd, "preadv2 test data", 17) -> 17',
+         "preadv2(fd, [{&buf, 7}, {&buf[7], 10}], 2, 0, 0, 0) -> 17", _REWIND],
         kernel=kernel(preadv2_loop, preadv2_setup, close_file), notes=_REWIND_NOTE),
     _rw("readwrite_pwrite", "pwrite64 16 bytes at offset 0",
         "pwritefile.txt",
@@ -658,33 +668,34 @@ SCENARIOS = scenarios("readwrite", [
         kernel=kernel(pwrite_loop, pwrite_setup, close_file)),
     _rw("readwrite_pwritev", "pwritev [\"pwritev \", \"test data\"] (17 bytes) at offset 0",
         "pwritevfile.txt",
-        ['pwritev(fd, ["pwritev " 8, "test data" 9], 2, 0) -> 17'],
+        ['pwritev(fd, [{"pwritev ", 8}, {"test data", 9}], 2, 0, 0) -> 17'],
         kernel=kernel(pwritev_loop, pwritev_setup, close_file)),
     _rw("readwrite_pwritev2", "pwritev2 [\"pwritev2 \", \"test data\"] (18 bytes), offset 0",
         "pwritev2file.txt",
-        ['pwritev2(fd, ["pwritev2 " 9, "test data" 9], 2, 0, 0, 0) -> 18'],
+        ['pwritev2(fd, [{"pwritev2 ", 9}, {"test data", 9}], 2, 0, 0, 0) -> 18'],
         kernel=kernel(pwritev2_loop, pwritev2_setup, close_file)),
     _rw("readwrite_readv", "write 20 bytes, lseek to 0, readv them into iov[5, 15]",
         "readvfile.txt",
         ['write(fd, "readv test data here", 20) -> 20', _REWIND,
-         "readv(fd, iov[5, 15], 2) -> 20", _REWIND],
+         "readv(fd, [{&buf, 5}, {&buf[5], 15}], 2) -> 20", _REWIND],
         kernel=kernel(readv_loop, readv_setup, close_file), notes=_REWIND_NOTE),
     _rw("readwrite_writev", "writev [\"writev \", \"test data\"] (16 bytes)",
         "writevfile.txt",
-        ['writev(fd, ["writev " 7, "test data" 9], 2) -> 16', _REWIND],
+        ['writev(fd, [{"writev ", 7}, {"test data", 9}], 2) -> 16', _REWIND],
         kernel=kernel(writev_loop, writev_setup, close_file), notes=_REWIND_NOTE),
     _rw("readwrite_wronly_read", "read 16 bytes from an O_WRONLY fd: -EBADF",
         "wronlyfile.txt",
-        ["read(fd, buf, 16) -> -EBADF"], flags="O_WRONLY|O_CREAT",
+        ["read(fd, &buf, 16) -> -EBADF"], flags="O_WRONLY|O_CREAT",
         kernel=kernel(wronly_read_loop, wronly_read_setup, close_file)),
     _rw("readwrite_rdonly_write", "write \"should fail\" (11) to an O_RDONLY fd: -EBADF",
         "rdonlywritefile.txt",
         ['write(fd, "should fail", 11) -> -EBADF'],
-        setup=["close(fd) -> 0", 'openat(AT_FDCWD, "rdonlywritefile.txt", O_RDONLY, 0) -> >=0'],
+        setup=["close(fd) -> 0",
+               'fd = openat(AT_FDCWD, "<dir>/rdonlywritefile.txt", O_RDONLY, 0) -> >=0'],
         kernel=kernel(rdonly_write_loop, rdonly_write_setup, close_file)),
     _rw("readwrite_pread_invalid", "write 9 bytes, then pread64 at offset -1: -EINVAL",
         "preadinvalid.txt",
-        ['write(fd, "some data", 9) -> 9', "pread64(fd, buf, 16, -1) -> -EINVAL", _REWIND],
+        ['write(fd, "some data", 9) -> 9', "pread64(fd, &buf, 16, -1) -> -EINVAL", _REWIND],
         kernel=kernel(pread_invalid_loop, pread_invalid_setup, close_file), notes=_REWIND_NOTE),
     _rw("readwrite_pwrite_invalid", "pwrite64 \"should fail\" (11) at offset -1: -EINVAL",
         "pwriteinvalid.txt",
@@ -712,7 +723,7 @@ SCENARIOS = scenarios("readwrite", [
     _rw("readwrite_cachestat", "write 19 bytes, cachestat of the whole file (syscall 451): 0",
         "cachestatfile.txt",
         ['write(fd, "cachestat test data", 19) -> 19',
-         "cachestat(fd, &{off 0, len 0}, &cstat, 0) -> 0", _REWIND],
+         "cachestat(fd, {off=0, len=0}, &cstat, 0) -> 0", _REWIND],
         kernel=kernel(cachestat_loop, cachestat_setup, close_file),
         requires=[syscall_implemented("cachestat", __NR_cachestat, -1, 0, 0, 0)],
         notes="Linux 6.5+; where the kernel lacks it (ENOSYS) the scenario is unsupported "
@@ -726,8 +737,15 @@ SCENARIOS = scenarios("readwrite", [
          notes="ior's seven stages, each once per iteration. Sockets, pipes, files and the "
                "directory of four files live from setup to teardown; the iteration rewinds the "
                "files (lseek) and empties the pipes (read) it filled, all declared. "
+               "socketpair and pipe2 store their two fds through &fds, so the calls on them "
+               "show ?: sendto/sendmsg on the stream pair's first fd, recvfrom/recvmsg on its "
+               "second; sendmmsg on the datagram pair's first, recvmmsg on its second; splice "
+               "into the splice pipe's write end, read from its read end; write into tee pipe "
+               "A, tee(A read end, B write end), then read A and B; teardown closes stream a, "
+               "b, dgram a, b, the three files, then each pipe's read and write ends, then "
+               "the directory. "
                "sendmmsg/recvmmsg return message counts (2), not bytes. getdents64 returns "
                "208 = '.' 24 + '..' 24 + 4 x 40 for getdents-file-N.txt. ior calls getdents64 "
                "40 times (with 25 ms sleeps) to survive attach races: hence ior_repeat=40, no "
-               "sleeps. process_vm_* target this process (getpid() once in setup)."),
+               "sleeps. process_vm_* target this process (pid: getpid() once in setup)."),
 ])
