@@ -200,7 +200,7 @@ class Scenario:
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
-                 ior_repeat: int = 1, helper_threads: bool = False, prepare=None,
+                 ior_repeat: int = 1, helper_threads: bool | None = None, prepare=None,
                  fixed_fds: "tuple[int, int] | None" = None, notes: str = ""):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
@@ -213,8 +213,9 @@ class Scenario:
         # + slot; the runner keeps everything else (the --verify counters) out of that range.
         self.fixed_fds = fixed_fds
         self.notes = notes
-        # Threads or processes of its own (helper:/child: events): followed by perf inherit.
-        self.helper_threads = helper_threads or any(
+        # Threads or processes of its own (helper:/child: events): followed by perf inherit
+        # (None: derived from the events; False: count the worker alone, as a test may).
+        self.helper_threads = helper_threads if helper_threads is not None else any(
             e.role != "worker" for e in self.setup + self.iteration + self.teardown)
         if not self.iteration:
             raise ValueError(f"{self.name}: a scenario issues at least one syscall per iteration")
