@@ -120,15 +120,15 @@ cdef uint64_t truncate_ftruncate_ebadf_loop(iow_worker *w, uint64_t n) noexcept 
 _CLOSE = "close(fd) -> 0"
 
 
-def _OPEN(name):
-    """The event of open_trunc()."""
-    return f'openat(AT_FDCWD, "{name}", O_RDWR|O_CREAT|O_TRUNC, 0644) -> >=0'
+def _OPEN(name, bind="fd"):
+    """The event of open_trunc(), its fd bound as `bind`."""
+    return f'{bind} = openat(AT_FDCWD, "<dir>/{name}", O_RDWR|O_CREAT|O_TRUNC, 0644) -> >=0'
 
 
 SCENARIOS = scenarios("copy_truncate", [
     dict(name="copy_file_range_basic", summary="copy_file_range of 32 bytes between two files",
          kernel=kernel(copy_file_range_basic_loop), needs_dir=True,
-         iteration=[_OPEN("copy-src.txt"), _OPEN("copy-dst.txt"),
+         iteration=[_OPEN("copy-src.txt", "src"), _OPEN("copy-dst.txt", "dst"),
                     'write(src, "copy_file_range payload 32 bytes", 32) -> 32',
                     "lseek(src, 0, SEEK_SET) -> 0",
                     "copy_file_range(src, NULL, dst, NULL, 32, 0) -> 32",
@@ -138,7 +138,7 @@ SCENARIOS = scenarios("copy_truncate", [
                "closes are ours. The file names are ours (ior's are not recorded)."),
     dict(name="copy_file_range_bad_dst_fd", summary="copy_file_range to fd 99999: -EBADF",
          kernel=kernel(copy_file_range_bad_dst_fd_loop), needs_dir=True,
-         iteration=[_OPEN("copy-src.txt"),
+         iteration=[_OPEN("copy-src.txt", "src"),
                     'write(src, "copy_file_range payload 32 bytes", 32) -> 32',
                     "copy_file_range(src, NULL, 99999, NULL, 16, 0) -> -EBADF",
                     "close(src) -> 0"]),
@@ -146,7 +146,7 @@ SCENARIOS = scenarios("copy_truncate", [
          kernel=kernel(truncate_basic_loop), needs_dir=True,
          iteration=[_OPEN("truncatefile.txt"),
                     'write(fd, "truncate-basic data.\\n", 21) -> 21', _CLOSE,
-                    'truncate("truncatefile.txt", 5) -> 0']),
+                    'truncate("<dir>/truncatefile.txt", 5) -> 0']),
     dict(name="truncate_ftruncate", summary="write 22 bytes, ftruncate(fd, 5)",
          kernel=kernel(truncate_ftruncate_loop), needs_dir=True,
          iteration=[_OPEN("ftruncatefile.txt"),
@@ -154,7 +154,7 @@ SCENARIOS = scenarios("copy_truncate", [
                     "ftruncate(fd, 5) -> 0", _CLOSE]),
     dict(name="truncate_enoent", summary="truncate of a missing file: -ENOENT",
          kernel=kernel(truncate_enoent_loop), needs_dir=True,
-         iteration=['truncate("missing-truncate.txt", 0) -> -ENOENT'], ior_repeat=5),
+         iteration=['truncate("<dir>/missing-truncate.txt", 0) -> -ENOENT'], ior_repeat=5),
     dict(name="truncate_ftruncate_ebadf", summary="ftruncate(99999, 0): -EBADF",
          kernel=kernel(truncate_ftruncate_ebadf_loop),
          iteration=["ftruncate(99999, 0) -> -EBADF"]),

@@ -150,16 +150,16 @@ def _can_lock_whole_process():
 
 def _file_body(name, bytes payload):
     s = payload.decode()
-    return [f'openat(AT_FDCWD, "{name}", O_RDWR|O_CREAT|O_TRUNC, 0644) -> >=0',
+    return [f'fd = openat(AT_FDCWD, "<dir>/{name}", O_RDWR|O_CREAT|O_TRUNC, 0644) -> >=0',
             f'write(fd, "{s}", {len(s)}) -> {len(s)}',
-            f"mmap(NULL, {len(s)}, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0) -> >={PAGE}"]
+            f"addr = mmap(NULL, {len(s)}, PROT_READ|PROT_WRITE, MAP_SHARED, fd, 0) -> >={PAGE}"]
 
 
 def _unmap_close(length):
     return [f"munmap(addr, {length}) -> 0", "close(fd) -> 0"]
 
 
-_ANON_PAGE = f"mmap(NULL, {PAGE}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) -> >={PAGE}"
+_ANON_PAGE = f"addr = mmap(NULL, {PAGE}, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) -> >={PAGE}"
 
 SCENARIOS = scenarios("memory", [
     dict(name="mmap_basic", summary="map a 21-byte file MAP_SHARED, store 4 bytes, unmap",
@@ -178,8 +178,10 @@ SCENARIOS = scenarios("memory", [
     dict(name="mmap_mremap_munmap", summary="anonymous page, mremap to two pages, munmap both",
          kernel=kernel(mmap_mremap_munmap_loop),
          iteration=[_ANON_PAGE,
-                    f"mremap(addr, {PAGE}, {2 * PAGE}, MREMAP_MAYMOVE) -> >={PAGE}",
-                    f"munmap(new, {2 * PAGE}) -> 0"]),
+                    f"moved = mremap(addr, {PAGE}, {2 * PAGE}, MREMAP_MAYMOVE, ?) -> >={PAGE}",
+                    f"munmap(moved, {2 * PAGE}) -> 0"],
+         notes="mremap is issued with four arguments: its fifth, new_addr, is whatever the "
+               "register holds (?); the kernel reads it only with MREMAP_FIXED."),
     dict(name="mmap_memory_lock", summary="mlock, munlock, mlock2, munlock, mlockall, munlockall",
          kernel=kernel(mmap_memory_lock_loop), requires=[_can_lock_whole_process],
          iteration=[_ANON_PAGE,
