@@ -127,10 +127,11 @@ cdef int utimensat_setup(iow_worker *w) noexcept nogil:
 
 
 cdef int open_dir(iow_worker *w) noexcept nogil:
-    """openat(AT_FDCWD, "<dir>", O_PATH|O_DIRECTORY|O_CLOEXEC) as setup event 0: the dirfd the
-    *-omit scenarios resolve their relative names against, in w.fd[0]."""
-    w.fd[0] = iow_tally_ret(&w.setup[0], iow_sys3(
-        __NR_openat, AT_FDCWD, <long>w.dir, O_PATH | O_DIRECTORY | O_CLOEXEC))
+    """openat(AT_FDCWD, "<dir>", O_PATH|O_DIRECTORY|O_CLOEXEC, 0) as setup event 0: the dirfd
+    the *-omit scenarios resolve their relative names against, in w.fd[0]. The mode is passed
+    (0, ignored without O_CREAT) so the kernel's fourth argument is a known value."""
+    w.fd[0] = iow_tally_ret(&w.setup[0], iow_sys4(
+        __NR_openat, AT_FDCWD, <long>w.dir, O_PATH | O_DIRECTORY | O_CLOEXEC, 0))
     return <int>w.fd[0] if w.fd[0] < 0 else 0
 
 
@@ -206,15 +207,16 @@ cdef uint64_t utime_enoent_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 
 def _create(name):
-    return [f'openat(AT_FDCWD, "{name}", O_RDWR|O_CREAT, 0644) -> >=0', "close(fd) -> 0"]
+    return [f'fd = openat(AT_FDCWD, "<dir>/{name}", O_RDWR|O_CREAT, 0644) -> >=0', "close(fd) -> 0"]
 
 
 def _open(name):
-    return [f'openat(AT_FDCWD, "{name}", O_RDWR|O_CREAT, 0644) -> >=0']
+    return [f'fd = openat(AT_FDCWD, "<dir>/{name}", O_RDWR|O_CREAT, 0644) -> >=0']
 
 
-_OPEN_DIR = ['openat(AT_FDCWD, "<dir>", O_PATH|O_DIRECTORY|O_CLOEXEC) -> >=0']
+_OPEN_DIR = ['dirfd = openat(AT_FDCWD, "<dir>", O_PATH|O_DIRECTORY|O_CLOEXEC, 0) -> >=0']
 _CLOSE = ["close(fd) -> 0"]
+_CLOSE_DIR = ["close(dirfd) -> 0"]
 _TV = "[{1000000000, 0}, {1000000000, 0}]"
 
 # fchmodat2 with unknown flags is -EINVAL where it exists, -ENOSYS before Linux 6.6.
@@ -224,10 +226,10 @@ SCENARIOS = scenarios("metadata", [
     dict(name="chmod_basic", summary="chmod, fchmodat, fchmod, fchmodat2 on one file",
          kernel=kernel(chmod_loop, chmod_setup, close_fd0), needs_dir=True,
          setup=_open("chmodfile.txt"),
-         iteration=['chmod("chmodfile.txt", 0640) -> 0',
-                    'fchmodat(AT_FDCWD, "chmodfile.txt", 0644) -> 0',
+         iteration=['chmod("<dir>/chmodfile.txt", 0640) -> 0',
+                    'fchmodat(AT_FDCWD, "<dir>/chmodfile.txt", 0644) -> 0',
                     "fchmod(fd, 0644) -> 0",
-                    'fchmodat2(AT_FDCWD, "chmodfile.txt", 0640, 0) -> 0'],
+                    'fchmodat2(AT_FDCWD, "<dir>/chmodfile.txt", 0640, 0) -> 0'],
          teardown=_CLOSE,
          requires=[legacy_syscall("chmod"), _HAS_FCHMODAT2],
          notes="ior tolerates -ENOSYS from fchmodat2 on kernels before 6.6; a manifest must be "
@@ -235,10 +237,11 @@ SCENARIOS = scenarios("metadata", [
                "either result."),
     dict(name="chown_basic", summary="chown, lchown (symlink), fchownat, fchown with ids -1",
          kernel=kernel(chown_loop, chown_setup, close_fd0), needs_dir=True,
-         setup=_open("chownfile.txt") + ['symlinkat("<dir>/chownfile.txt", AT_FDCWD, "chownlink") -> 0'],
-         iteration=['chown("chownfile.txt", -1, -1) -> 0',
-                    'lchown("chownlink", -1, -1) -> 0',
-                    'fchownat(AT_FDCWD, "chownfile.txt", -1, -1, 0) -> 0',
+         setup=_open("chownfile.txt") + ['symlinkat("<dir>/chownfile.txt", AT_FDCWD, '
+                                         '"<dir>/chownlink") -> 0'],
+         iteration=['chown("<dir>/chownfile.txt", -1, -1) -> 0',
+                    'lchown("<dir>/chownlink", -1, -1) -> 0',
+                    'fchownat(AT_FDCWD, "<dir>/chownfile.txt", -1, -1, 0) -> 0',
                     "fchown(fd, -1, -1) -> 0"],
          teardown=_CLOSE,
          requires=[legacy_syscall("chown"), legacy_syscall("lchown")],
@@ -247,28 +250,28 @@ SCENARIOS = scenarios("metadata", [
     dict(name="utime_basic", summary="utime(path, {1e9, 1e9}): the legacy call",
          kernel=kernel(utime_loop, utime_setup), needs_dir=True,
          setup=_create("utimefile.txt"),
-         iteration=['utime("utimefile.txt", {1000000000, 1000000000}) -> 0'],
+         iteration=['utime("<dir>/utimefile.txt", {1000000000, 1000000000}) -> 0'],
          requires=[legacy_syscall("utime")]),
     dict(name="utime_utimes", summary="utimes(path, [{1e9, 0}, {1e9, 0}])",
          kernel=kernel(utimes_loop, utimes_setup), needs_dir=True,
          setup=_create("utimesfile.txt"),
-         iteration=[f'utimes("utimesfile.txt", {_TV}) -> 0'],
+         iteration=[f'utimes("<dir>/utimesfile.txt", {_TV}) -> 0'],
          requires=[legacy_syscall("utimes")]),
     dict(name="utime_futimesat", summary="futimesat(AT_FDCWD, path, [{1e9, 0}, {1e9, 0}])",
          kernel=kernel(futimesat_loop, futimesat_setup), needs_dir=True,
          setup=_create("futimesatfile.txt"),
-         iteration=[f'futimesat(AT_FDCWD, "futimesatfile.txt", {_TV}) -> 0'],
+         iteration=[f'futimesat(AT_FDCWD, "<dir>/futimesatfile.txt", {_TV}) -> 0'],
          requires=[legacy_syscall("futimesat")]),
     dict(name="utime_utimensat", summary="utimensat(AT_FDCWD, path, [{1e9, 0}, {1e9, 0}], 0)",
          kernel=kernel(utimensat_loop, utimensat_setup), needs_dir=True,
          setup=_create("utimensatfile.txt"),
-         iteration=[f'utimensat(AT_FDCWD, "utimensatfile.txt", {_TV}, 0) -> 0']),
+         iteration=[f'utimensat(AT_FDCWD, "<dir>/utimensatfile.txt", {_TV}, 0) -> 0']),
     dict(name="utime_utimensat_double_omit",
          summary="utimensat(dirfd, name, [UTIME_OMIT, UTIME_OMIT], 0): 0, name never resolved",
          kernel=kernel(double_omit_loop, open_dir, close_fd0), needs_dir=True,
          setup=_OPEN_DIR,
          iteration=['utimensat(dirfd, "ignored-relative-target", [{0, UTIME_OMIT}, {0, UTIME_OMIT}], 0) -> 0'],
-         teardown=_CLOSE,
+         teardown=_CLOSE_DIR,
          notes="With both times UTIME_OMIT the kernel returns 0 before resolving the name, so "
                "ignored-relative-target need not exist (it does not). The dirfd is an O_PATH "
                "handle on the private directory (ior's newest source was not available; its "
@@ -276,15 +279,15 @@ SCENARIOS = scenarios("metadata", [
     dict(name="utime_utimensat_one_omit",
          summary="utimensat(dirfd, name, [UTIME_OMIT, {1e9, 0}], 0): only mtime set",
          kernel=kernel(one_omit_loop, one_omit_setup, close_fd0), needs_dir=True,
-         setup=_OPEN_DIR + ['openat(dirfd, "one-omit-target", O_RDWR|O_CREAT, 0644) -> >=0',
+         setup=_OPEN_DIR + ['fd = openat(dirfd, "one-omit-target", O_RDWR|O_CREAT, 0644) -> >=0',
                             "close(fd) -> 0"],
          iteration=['utimensat(dirfd, "one-omit-target", [{0, UTIME_OMIT}, {1000000000, 0}], 0) -> 0'],
-         teardown=_CLOSE,
+         teardown=_CLOSE_DIR,
          notes="Access time omitted, modification time set, relative to an O_PATH dirfd on the "
                "private directory (inferred from ior's tests)."),
     dict(name="utime_enoent", summary="utime() of a missing file: -ENOENT",
          kernel=kernel(utime_enoent_loop), needs_dir=True,
-         iteration=['utime("utime-enoent-missing.txt", {1000000000, 1000000000}) -> -ENOENT'],
+         iteration=['utime("<dir>/utime-enoent-missing.txt", {1000000000, 1000000000}) -> -ENOENT'],
          requires=[legacy_syscall("utime")], ior_repeat=5,
          notes="ior sleeps 20 ms between its 5 calls to survive dropped events; one iteration "
                "is one call, no sleep."),

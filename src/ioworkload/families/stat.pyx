@@ -132,11 +132,11 @@ cdef uint64_t statfs_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 
 def _create(name):
-    return [f'openat(AT_FDCWD, "{name}", O_RDWR|O_CREAT, 0644) -> >=0', "close(fd) -> 0"]
+    return [f'fd = openat(AT_FDCWD, "<dir>/{name}", O_RDWR|O_CREAT, 0644) -> >=0', "close(fd) -> 0"]
 
 
 def _open(name):
-    return [f'openat(AT_FDCWD, "{name}", O_RDWR|O_CREAT, 0644) -> >=0']
+    return [f'fd = openat(AT_FDCWD, "<dir>/{name}", O_RDWR|O_CREAT, 0644) -> >=0']
 
 
 _CLOSE = ["close(fd) -> 0"]
@@ -145,7 +145,7 @@ SCENARIOS = scenarios("stat", [
     dict(name="stat_basic", summary="stat(path): the legacy x86-64 call, tracepoint newstat",
          kernel=kernel(stat_loop, statfile_setup), needs_dir=True,
          setup=_create("statfile.txt"),
-         iteration=['stat("statfile.txt", &st) -> 0'],
+         iteration=['stat("<dir>/statfile.txt", &st) -> 0'],
          requires=[legacy_syscall("stat")]),
     dict(name="stat_fstat", summary="fstat(fd) on an open file: tracepoint newfstat",
          kernel=kernel(fstat_loop, fstatfile_setup, close_fd0), needs_dir=True,
@@ -156,35 +156,35 @@ SCENARIOS = scenarios("stat", [
     dict(name="stat_lstat", summary="lstat(path) of a regular file: tracepoint newlstat",
          kernel=kernel(lstat_loop, lstatfile_setup), needs_dir=True,
          setup=_create("lstatfile.txt"),
-         iteration=['lstat("lstatfile.txt", &st) -> 0'],
+         iteration=['lstat("<dir>/lstatfile.txt", &st) -> 0'],
          requires=[legacy_syscall("lstat")]),
     dict(name="stat_newfstatat", summary="newfstatat(AT_FDCWD, path, &st, 0), what Go's Stat issues",
          kernel=kernel(newfstatat_loop, fstatatfile_setup), needs_dir=True,
          setup=_create("fstatatfile.txt"),
-         iteration=['newfstatat(AT_FDCWD, "fstatatfile.txt", &st, 0) -> 0'],
+         iteration=['newfstatat(AT_FDCWD, "<dir>/fstatatfile.txt", &st, 0) -> 0'],
          requires=[legacy_syscall("newfstatat")]),
     dict(name="stat_statx", summary="statx(AT_FDCWD, path, 0, STATX_BASIC_STATS, &stx)",
          kernel=kernel(statx_loop, statxfile_setup), needs_dir=True,
          setup=_create("statxfile.txt"),
-         iteration=['statx(AT_FDCWD, "statxfile.txt", 0, 0x7ff, &stx) -> 0']),
+         iteration=['statx(AT_FDCWD, "<dir>/statxfile.txt", 0, STATX_BASIC_STATS, &stx) -> 0']),
     dict(name="stat_access", summary="access(path, R_OK): the legacy call, not faccessat",
          kernel=kernel(access_loop, accessfile_setup), needs_dir=True,
          setup=_create("accessfile.txt"),
-         iteration=['access("accessfile.txt", R_OK) -> 0'],
+         iteration=['access("<dir>/accessfile.txt", R_OK) -> 0'],
          requires=[legacy_syscall("access")]),
     dict(name="stat_faccessat", summary="faccessat(AT_FDCWD, path, R_OK), the 3-argument call",
          kernel=kernel(faccessat_loop, faccessatfile_setup), needs_dir=True,
          setup=_create("faccessatfile.txt"),
-         iteration=['faccessat(AT_FDCWD, "faccessatfile.txt", R_OK) -> 0'],
+         iteration=['faccessat(AT_FDCWD, "<dir>/faccessatfile.txt", R_OK) -> 0'],
          notes="Go's Faccessat with flags 0 issues faccessat (nr 269 on x86-64), not "
                "faccessat2; the syscall has no flags argument, so three are passed."),
     dict(name="stat_enoent", summary="stat() of a missing file: -ENOENT",
          kernel=kernel(stat_enoent_loop), needs_dir=True,
-         iteration=['stat("stat-enoent-missing.txt", &st) -> -ENOENT'],
+         iteration=['stat("<dir>/stat-enoent-missing.txt", &st) -> -ENOENT'],
          requires=[legacy_syscall("stat")], ior_repeat=5),
     dict(name="stat_access_enoent", summary="access(missing, R_OK): -ENOENT",
          kernel=kernel(access_enoent_loop), needs_dir=True,
-         iteration=['access("access-enoent-missing.txt", R_OK) -> -ENOENT'],
+         iteration=['access("<dir>/access-enoent-missing.txt", R_OK) -> -ENOENT'],
          requires=[legacy_syscall("access")], ior_repeat=5,
          notes="ENOENT rather than EACCES whoever runs it: the name does not exist."),
     dict(name="stat_fstat_ebadf", summary="fstat(99999): -EBADF",
@@ -196,6 +196,6 @@ SCENARIOS = scenarios("stat", [
     dict(name="stat_statfs", summary="statfs(path) then fstatfs(fd) of the same open file",
          kernel=kernel(statfs_loop, statfsfile_setup, close_fd0), needs_dir=True,
          setup=_open("statfsfile.txt"),
-         iteration=['statfs("statfsfile.txt", &sfs) -> 0', "fstatfs(fd, &sfs) -> 0"],
+         iteration=['statfs("<dir>/statfsfile.txt", &sfs) -> 0', "fstatfs(fd, &sfs) -> 0"],
          teardown=_CLOSE),
 ])

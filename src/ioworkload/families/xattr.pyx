@@ -290,15 +290,21 @@ _HAS_LISTXATTRAT = syscall_implemented("listxattrat", __NR_listxattrat, AT_FDCWD
 _HAS_REMOVEXATTRAT = syscall_implemented("removexattrat", __NR_removexattrat, AT_FDCWD, 0,
                                          AT_FLAGS_INVALID, 0)
 
-_CREATE = ['openat(AT_FDCWD, "xattrfile.txt", O_RDWR|O_CREAT, 0644) -> >=0', "close(fd) -> 0"]
+_PATH = '"<dir>/xattrfile.txt"'
+_CREATE = [f'fd = openat(AT_FDCWD, {_PATH}, O_RDWR|O_CREAT, 0644) -> >=0', "close(fd) -> 0"]
 
 
-def _with_value(value: bytes):
-    return _CREATE + [f'setxattr(path, "user.ior", "{value.decode()}", {len(value)}, 0) -> 0']
+def _payload(value: bytes):
+    """A value as the manifest's payload argument and its size: the exact bytes, then len."""
+    return f'"{value.decode()}", {len(value)}'
 
 
 def _restore(value: bytes):
-    return f'setxattr(path, "user.ior", "{value.decode()}", {len(value)}, 0) -> 0'
+    return f'setxattr({_PATH}, "user.ior", {_payload(value)}, 0) -> 0'
+
+
+def _with_value(value: bytes):
+    return _CREATE + [_restore(value)]
 
 
 _USER = [user_xattrs_in_tmpdir]
@@ -309,86 +315,88 @@ SCENARIOS = scenarios("xattr", [
     dict(name="xattr_getxattrat", summary="getxattrat(AT_FDCWD, path, 0, \"user.ior\", &args, 16)",
          kernel=kernel(getxattrat_loop, getxattrat_setup), needs_dir=True,
          setup=_with_value(GETXATTRAT_VALUE),
-         iteration=['getxattrat(AT_FDCWD, path, 0, "user.ior", &{value=buf, size=256, flags=0}, 16) -> 16'],
+         iteration=[f'getxattrat(AT_FDCWD, {_PATH}, 0, "user.ior", {{value=&value, size=256, flags=0}}, '
+                    f'16) -> 16'],
          requires=_USER + [_HAS_GETXATTRAT],
          notes="Linux 6.13+. struct xattr_args is declared locally (the 6.1 headers lack it)."),
     dict(name="xattr_listxattrat", summary="listxattrat(AT_FDCWD, path, 0, list, 256)",
          kernel=kernel(listxattrat_loop, listxattrat_setup), needs_dir=True,
          setup=_with_value(LISTXATTRAT_VALUE),
-         iteration=["listxattrat(AT_FDCWD, path, 0, list, 256) -> >=9"],
+         iteration=[f"listxattrat(AT_FDCWD, {_PATH}, 0, &list, 256) -> >=9"],
          requires=_USER + [_HAS_LISTXATTRAT],
          notes="Linux 6.13+. " + _NOTE_LIST),
     dict(name="xattr_removexattrat", summary="removexattrat(AT_FDCWD, path, 0, \"user.ior\"), then set back",
          kernel=kernel(removexattrat_loop, removexattrat_setup), needs_dir=True,
          setup=_with_value(REMOVEXATTRAT_VALUE),
-         iteration=['removexattrat(AT_FDCWD, path, 0, "user.ior") -> 0', _restore(REMOVEXATTRAT_VALUE)],
+         iteration=[f'removexattrat(AT_FDCWD, {_PATH}, 0, "user.ior") -> 0',
+                    _restore(REMOVEXATTRAT_VALUE)],
          requires=_USER + [_HAS_REMOVEXATTRAT],
          notes="Linux 6.13+. The setxattr puts the attribute back so the next removal succeeds."),
     dict(name="xattr_getxattr", summary="getxattr(path, \"user.ior\", buf, 256): 14 bytes",
          kernel=kernel(getxattr_loop, getxattr_setup), needs_dir=True,
          setup=_with_value(GETXATTR_VALUE),
-         iteration=['getxattr(path, "user.ior", buf, 256) -> 14'],
+         iteration=[f'getxattr({_PATH}, "user.ior", &value, 256) -> 14'],
          requires=_USER),
     dict(name="xattr_getxattr_size_probe", summary="getxattr(path, \"user.ior\", NULL, 0): the value's size",
          kernel=kernel(getxattr_size_probe_loop, size_probe_setup), needs_dir=True,
          setup=_with_value(SIZE_PROBE_VALUE),
-         iteration=['getxattr(path, "user.ior", NULL, 0) -> 25'],
+         iteration=[f'getxattr({_PATH}, "user.ior", NULL, 0) -> 25'],
          requires=_USER,
          notes="Returns 25, the size, but copies nothing: a tracer must count 0 bytes."),
     dict(name="xattr_lgetxattr", summary="lgetxattr(path, \"user.ior\", buf, 256) on a regular file",
          kernel=kernel(lgetxattr_loop, lgetxattr_setup), needs_dir=True,
          setup=_with_value(LGETXATTR_VALUE),
-         iteration=['lgetxattr(path, "user.ior", buf, 256) -> 15'],
+         iteration=[f'lgetxattr({_PATH}, "user.ior", &value, 256) -> 15'],
          requires=_USER,
          notes="A regular file, as ior: user.* attributes on a symlink itself are refused."),
     dict(name="xattr_listxattr", summary="listxattr(path, list, 256)",
          kernel=kernel(listxattr_loop, listxattr_setup), needs_dir=True,
          setup=_with_value(LISTXATTR_VALUE),
-         iteration=["listxattr(path, list, 256) -> >=9"],
+         iteration=[f"listxattr({_PATH}, &list, 256) -> >=9"],
          requires=_USER, notes=_NOTE_LIST),
     dict(name="xattr_listxattr_size_probe", summary="listxattr(path, NULL, 0): the list's size",
          kernel=kernel(listxattr_size_probe_loop, list_size_probe_setup), needs_dir=True,
          setup=_with_value(LIST_SIZE_PROBE_VALUE),
-         iteration=["listxattr(path, NULL, 0) -> >=9"],
+         iteration=[f"listxattr({_PATH}, NULL, 0) -> >=9"],
          requires=_USER,
          notes="Returns the size but copies nothing: a tracer must count 0 bytes. " + _NOTE_LIST),
     dict(name="xattr_llistxattr", summary="llistxattr(path, list, 256) on a regular file",
          kernel=kernel(llistxattr_loop, llistxattr_setup), needs_dir=True,
          setup=_with_value(LLISTXATTR_VALUE),
-         iteration=["llistxattr(path, list, 256) -> >=9"],
+         iteration=[f"llistxattr({_PATH}, &list, 256) -> >=9"],
          requires=_USER, notes=_NOTE_LIST),
     dict(name="xattr_lsetxattr", summary="lsetxattr(path, \"user.ior\", \"lsetxattr-updated\"), then set back",
          kernel=kernel(lsetxattr_loop, lsetxattr_setup), needs_dir=True,
          setup=_with_value(LSET_INITIAL_VALUE),
-         iteration=['lsetxattr(path, "user.ior", "lsetxattr-updated", 17, 0) -> 0',
+         iteration=[f'lsetxattr({_PATH}, "user.ior", {_payload(LSET_UPDATED_VALUE)}, 0) -> 0',
                     _restore(LSET_INITIAL_VALUE)],
          requires=_USER,
          notes="The setxattr restores ior's initial value, so every lsetxattr is a real update."),
     dict(name="xattr_setxattrat", summary="setxattrat(AT_FDCWD, path, 0, \"user.ior\", &args, 16), then remove",
          kernel=kernel(setxattrat_loop, plain_file_setup), needs_dir=True,
          setup=_CREATE,
-         iteration=['setxattrat(AT_FDCWD, path, 0, "user.ior", &{value="setxattrat-value", size=16, '
-                    'flags=0}, 16) -> 0',
-                    'removexattr(path, "user.ior") -> 0'],
+         iteration=[f'setxattrat(AT_FDCWD, {_PATH}, 0, "user.ior", {{value="{SETXATTRAT_VALUE.decode()}", '
+                    f'size={len(SETXATTRAT_VALUE)}, flags=0}}, 16) -> 0',
+                    f'removexattr({_PATH}, "user.ior") -> 0'],
          requires=_USER + [_HAS_SETXATTRAT],
          notes="Linux 6.13+. The file starts without the attribute, as in ior; removexattr "
                "restores that, so every setxattrat creates it."),
     dict(name="xattr_removexattr", summary="removexattr(path, \"user.ior\"), then set back",
          kernel=kernel(removexattr_loop, removexattr_setup), needs_dir=True,
          setup=_with_value(REMOVEXATTR_VALUE),
-         iteration=['removexattr(path, "user.ior") -> 0', _restore(REMOVEXATTR_VALUE)],
+         iteration=[f'removexattr({_PATH}, "user.ior") -> 0', _restore(REMOVEXATTR_VALUE)],
          requires=_USER),
     dict(name="xattr_lremovexattr", summary="lremovexattr(path, \"user.ior\"), then set back",
          kernel=kernel(lremovexattr_loop, lremovexattr_setup), needs_dir=True,
          setup=_with_value(LREMOVEXATTR_VALUE),
-         iteration=['lremovexattr(path, "user.ior") -> 0', _restore(LREMOVEXATTR_VALUE)],
+         iteration=[f'lremovexattr({_PATH}, "user.ior") -> 0', _restore(LREMOVEXATTR_VALUE)],
          requires=_USER),
     dict(name="xattr_fd", summary="fsetxattr, fgetxattr, flistxattr, fremovexattr on one open fd",
          kernel=kernel(fd_loop, open_file_setup, close_fd0), needs_dir=True,
-         setup=['openat(AT_FDCWD, "xattrfile.txt", O_RDWR|O_CREAT, 0644) -> >=0'],
-         iteration=['fsetxattr(fd, "user.ior", "fxattr-value", 12, 0) -> 0',
-                    'fgetxattr(fd, "user.ior", buf, 256) -> 12',
-                    "flistxattr(fd, list, 256) -> >=9",
+         setup=_CREATE[:1],
+         iteration=[f'fsetxattr(fd, "user.ior", {_payload(FD_VALUE)}, 0) -> 0',
+                    'fgetxattr(fd, "user.ior", &value, 256) -> 12',
+                    "flistxattr(fd, &list, 256) -> >=9",
                     'fremovexattr(fd, "user.ior") -> 0'],
          teardown=["close(fd) -> 0"],
          requires=_USER),
