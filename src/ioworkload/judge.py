@@ -70,6 +70,12 @@ def arg_differences(expected: dict | None, observed) -> list[str]:
     return out
 
 
+def _specificity(args: dict | None) -> int:
+    """How many arguments an event pins down (numbers, strings, payloads)."""
+    return sum(1 for v in (args or {}).values()
+               if isinstance(v, (int, str)) or isinstance(v, dict) and "content" in v)
+
+
 def _as_int(v):
     if isinstance(v, bool):
         return None
@@ -144,8 +150,10 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
                 wrong_args.setdefault((tid, name), arg_differences(candidates[0]["args"], ob["args"]))
             else:
                 candidates = fitting
-        # exact results first, then the tightest lower bound
-        candidates.sort(key=lambda e: (0 if "ge" not in e["ret"] else 1, -e["ret"].get("ge", 0)))
+        # exact results first, then the tightest lower bound; the most specific arguments first,
+        # so a call that fits a wildcard too does not take the place of one that fits only here
+        candidates.sort(key=lambda e: (0 if "ge" not in e["ret"] else 1, -e["ret"].get("ge", 0),
+                                       -_specificity(e["args"])))
         for e in candidates:
             take = min(n, remaining[id(e)])
             remaining[id(e)] -= take
