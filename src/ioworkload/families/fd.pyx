@@ -472,8 +472,14 @@ def _rlimit_nofile_below_dupfd_min():
     return None
 
 
-def _open(name, flags="O_RDWR|O_CREAT"):
-    return f'openat(AT_FDCWD, "{name}", {flags}, 0644) -> >=0'
+# The kernel's O_LARGEFILE (the libc header's is 0 on 64-bit targets): F_SETFL passes it back.
+CONSTANTS = {"O_LARGEFILE": O_LARGEFILE}
+
+
+def _open(name, flags="O_RDWR|O_CREAT", bind="fd"):
+    path = "?" if name is None else f'"<dir>/{name}"'
+    event = f"openat(AT_FDCWD, {path}, {flags}, 0644) -> >=0"
+    return f"{bind} = {event}" if bind else event
 
 
 def _write(fd, bytes payload, times=""):
@@ -485,21 +491,21 @@ def _close(fd, expect="0"):
     return f"close({fd}) -> {expect}"
 
 
-def _fixed(slot):
-    return f"{FIXED_FD_BASE + slot}+16*thread"
-
-
-_RANGE = f"{_fixed(SLOT_RANGE)}, {_fixed(SLOT_RANGE + RANGE_LEN - 1)}"
-_HIGH = _fixed(SLOT_RANGE + RANGE_LEN)
+# A fixed number (500 + 16*thread + slot) depends on the worker index: written `?`. dup2/dup3
+# return it, so later events name the bound result.
+_BLOCK = [f"blk{k}" for k in range(RANGE_LEN)]
+_RANGE = f"{_BLOCK[0]}, {_BLOCK[RANGE_LEN - 1]}"
 
 
 def _range_setup(low, high=None):
     names = [f"{low}{k}.txt" for k in range(RANGE_LEN)] + ([high] if high else [])
-    return [_open(name) for name in names]
+    return [_open(name, bind=f"fd{k}") for k, name in enumerate(names)]
 
 
 def _to_block(count):
-    return [f"dup3(fd{k}, {_fixed(SLOT_RANGE + k)}, 0) -> >={FIXED_FD_BASE + SLOT_RANGE + k}"
+    """dup3 setup's fd0..fd{count-1} onto the worker's block: blk0..blk2, then high."""
+    names = _BLOCK + ["high"]
+    return [f"{names[k]} = dup3(fd{k}, ?, 0) -> >={FIXED_FD_BASE + SLOT_RANGE + k}"
             for k in range(count)]
 
 
@@ -507,16 +513,17 @@ def _teardown(count):
     return [_close(f"fd{k}") for k in range(count)]
 
 
-def _dup_write_close(name, dup_event, payload, new="nfd"):
-    return [_open(name), dup_event, _write(new, payload), _close(new), _close("fd")]
+def _dup_write_close(name, dup_event, payload):
+    return [_open(name), "nfd = " + dup_event, _write("nfd", payload), _close("nfd"), _close("fd")]
 
 
 _FIXED = (FIXED_FD_BASE, FIXED_FD_BLOCK)  # the Scenario's fixed_fds: --verify keeps out of them
 _BLOCK_NOTE = ("Workers share one fd table, so the fixed numbers come from the worker's own block "
-               "500+16*thread (thread 0 gets ior's numbers); the manifest's lower bound covers every "
-               "thread. The kernel hands out the lowest free number, so nothing else in the process "
-               "holds a number in a worker's block while fewer than 500 fds are open, and --verify "
-               "puts its counters above the last block.")
+               "500+16*thread (thread 0 gets ior's numbers); the manifest writes such a number `?` "
+               "and names the dup's bound result after it, and the result's lower bound covers "
+               "every thread. The kernel hands out the lowest free number, so nothing else in the "
+               "process holds a number in a worker's block while fewer than 500 fds are open, and "
+               "--verify puts its counters above the last block.")
 _RANGE_NOTE = ("ior opens its files and needs them on contiguous numbers; with two workers sharing the "
                "fd table, consecutive openat results need not be contiguous, so the files are opened "
                "once in setup and each iteration dup3s them onto this worker's block first. " + _BLOCK_NOTE)
@@ -524,7 +531,7 @@ _RANGE_NOTE = ("ior opens its files and needs them on contiguous numbers; with t
 SCENARIOS = scenarios("fd", [
     dict(name="close_basic", summary="open three files, close them one by one",
          kernel=kernel(close_basic_loop), needs_dir=True,
-         iteration=[_open(f"closefile-{k}.txt") for k in range(3)]
+         iteration=[_open(f"closefile-{k}.txt", bind=f"fd{k}") for k in range(3)]
                    + [_close(f"fd{k}") for k in range(3)]),
     dict(name="close_range", summary="close_range(first, last, 0) over a block of three open files",
          kernel=kernel(close_range_loop, close_range_setup, close_setup_fds), needs_dir=True,
@@ -538,12 +545,12 @@ SCENARIOS = scenarios("fd", [
          setup=_range_setup("closerangelow-", "closerangehigh.txt"),
          iteration=_to_block(RANGE_LEN + 1) + [
              f"close_range({_RANGE}, 0) -> 0",
-             _write(f"{_HIGH} closerangehigh.txt", STILL_OPEN),
-             _close(_HIGH)],
+             _write("high", STILL_OPEN),
+             _close("high")],
          teardown=_teardown(RANGE_LEN + 1), fixed_fds=_FIXED,
          notes="The high fd sits right above the closed block, so a tracer that drops every fd >= "
-               "first is caught. The write goes through a dup of setup's fd, so closerangehigh.txt "
-               "grows by 10 bytes per iteration. " + _RANGE_NOTE),
+               "first is caught. The write goes through a dup of setup's fd3 (closerangehigh.txt), "
+               "so that file grows by 10 bytes per iteration. " + _RANGE_NOTE),
     dict(name="close_range_cloexec",
          summary="close_range(..., CLOSE_RANGE_CLOEXEC) marks three fds cloexec; write to all four",
          kernel=kernel(close_range_cloexec_loop, close_range_cloexec_setup, close_setup_fds),
@@ -551,14 +558,14 @@ SCENARIOS = scenarios("fd", [
          setup=_range_setup("closerangecloexec-low-", "closerangecloexec-high.txt"),
          iteration=_to_block(RANGE_LEN + 1)
                    + [f"close_range({_RANGE}, CLOSE_RANGE_CLOEXEC) -> 0"]
-                   + [_write(f"{_fixed(SLOT_RANGE + k)} (O_CLOEXEC set)", CLOEXEC_LOW)
-                      for k in range(RANGE_LEN)]
-                   + [_write(f"{_HIGH} (O_CLOEXEC clear)", CLOEXEC_HIGH)]
-                   + [_close(_fixed(SLOT_RANGE + k)) for k in range(RANGE_LEN + 1)],
+                   + [_write(fd, CLOEXEC_LOW) for fd in _BLOCK]     # O_CLOEXEC set
+                   + [_write("high", CLOEXEC_HIGH)]                 # O_CLOEXEC clear
+                   + [_close(fd) for fd in _BLOCK + ["high"]],
          teardown=_teardown(RANGE_LEN + 1), fixed_fds=_FIXED,
          notes="ior's source for this scenario is not public (its test is): file names follow the "
-               "test, the payloads are ours. CLOSE_RANGE_CLOEXEC closes nothing, so the iteration "
-               "closes the block itself; the files grow with each iteration. " + _RANGE_NOTE),
+               "test, the payloads are ours. CLOSE_RANGE_CLOEXEC closes nothing (blk0..blk2 get "
+               "O_CLOEXEC, high keeps it clear), so the iteration closes the block itself; the "
+               "files grow with each iteration. " + _RANGE_NOTE),
     dict(name="close_invalid_fd", summary="close(99999): never open, -EBADF",
          kernel=kernel(close_invalid_fd_loop),
          iteration=[_close(INVALID_FD, "-EBADF")]),
@@ -566,8 +573,8 @@ SCENARIOS = scenarios("fd", [
          kernel=kernel(close_double_close_loop, close_double_close_setup, close_setup_fds),
          needs_dir=True,
          setup=[_open("doubleclosefile.txt")],
-         iteration=[f"dup3(fd, {_fixed(SLOT_DOUBLE)}, 0) -> >={FIXED_FD_BASE + SLOT_DOUBLE}",
-                    _close(_fixed(SLOT_DOUBLE)), _close(_fixed(SLOT_DOUBLE), "-EBADF")],
+         iteration=[f"dfd = dup3(fd, ?, 0) -> >={FIXED_FD_BASE + SLOT_DOUBLE}",
+                    _close("dfd"), _close("dfd", "-EBADF")],
          teardown=[_close("fd")], fixed_fds=_FIXED,
          notes="ior closes its freshly opened fd twice. Between the two closes another worker's "
                "openat could take the freed number (the kernel reuses the lowest), turning the "
@@ -580,40 +587,42 @@ SCENARIOS = scenarios("fd", [
          summary="close 64 files, each number at once reused by pipe2's read end",
          kernel=kernel(close_untracked_loop, close_untracked_setup, close_untracked_teardown),
          needs_dir=True,
-         setup=[_open("closeuntracked-<i>.txt") + " x64"],
+         setup=[_open(None, bind=None) + " x64"],
          iteration=[
-             _write("fd[0] closeuntracked-0.txt", NAMED_BEFORE_CLOSE),
-             _write("fd[i] closeuntracked-<i>.txt, i=1..63", JUST_BEFORE_CLOSE, " x63"),
-             "close(fd[i], i=0..63) -> 0 x64",
-             "pipe2(pipefd, O_CLOEXEC) -> 0 x64",
-             "close(pipe read end = fd[i]'s number) -> 0 x64",
-             "close(pipe write end) -> 0 x64",
-             _open("closeuntracked-<i>.txt") + " x64",
+             _write("?", NAMED_BEFORE_CLOSE),
+             _write("?", JUST_BEFORE_CLOSE, " x63"),
+             "close(?) -> 0 x64",
+             "pipe2(&fds, O_CLOEXEC) -> 0 x64",
+             "close(?) -> 0 x64",
+             "close(?) -> 0 x64",
+             _open(None, bind=None) + " x64",
          ],
-         teardown=["close(fd[i], i=0..63) -> 0 x64"],
-         notes="Per iteration: one 18-byte write to file 0, then for each file i: (i>0: a 25-byte "
-               "write,) close, pipe2 right after (its read end takes the number just freed); then "
-               "per i: close the pipe's two ends and reopen file i (it lands on the same number), "
-               "so every iteration starts like the first. ior opens the 64 files before its tracer "
-               "attaches; here setup opens them inside the counted window (tracers see those "
-               "opens). Left out: ior's 500 ms pause before the closes (it gives ior's lazy procfs "
-               "lookup time) and the newest version's FIFO stage (a helper thread blocked in a "
-               "256 KiB write). With two workers their closes and pipes interleave, so a read end "
-               "may take the other worker's freed number; every result is the same."),
+         teardown=["close(?) -> 0 x64"],
+         notes="Per iteration: one 18-byte write to closeuntracked-0.txt, then for each file i "
+               "(\"<dir>/closeuntracked-<i>.txt\", i = 0..63): (i>0: a 25-byte write,) close, "
+               "pipe2 right after (its read end takes the number just freed); then per i: close "
+               "the pipe's read end (file i's number) and write end, and reopen file i (it lands "
+               "on the same number), so every iteration starts like the first. The x64 events' "
+               "paths and fds change from call to call, so they are written `?`; pipe2 returns "
+               "its fds through the array. ior opens the 64 files before its tracer attaches; "
+               "here setup opens them inside the counted window (tracers see those opens). Left "
+               "out: ior's 500 ms pause before the closes (it gives ior's lazy procfs lookup "
+               "time) and the newest version's FIFO stage (a helper thread blocked in a 256 KiB "
+               "write). With two workers their closes and pipes interleave, so a read end may "
+               "take the other worker's freed number; every result is the same."),
     dict(name="dup_basic", summary="dup(fd), write \"via dup\" through the copy",
          kernel=kernel(dup_basic_loop), needs_dir=True,
          iteration=_dup_write_close("dupfile.txt", "dup(fd) -> >=0", VIA_DUP)),
     dict(name="dup_dup2", summary="dup2(fd, 500), write \"via dup2\" through fd 500",
          kernel=kernel(dup_dup2_loop), needs_dir=True, requires=[legacy_syscall("dup2")],
          iteration=_dup_write_close("dup2file.txt",
-                                    f"dup2(fd, {_fixed(SLOT_DUP2)}) -> >={FIXED_FD_BASE + SLOT_DUP2}",
-                                    VIA_DUP2, _fixed(SLOT_DUP2)),
+                                    f"dup2(fd, ?) -> >={FIXED_FD_BASE + SLOT_DUP2}", VIA_DUP2),
          fixed_fds=_FIXED, notes=_BLOCK_NOTE),
     dict(name="dup_dup3", summary="dup3(fd, 501, O_CLOEXEC), write \"via dup3\" through fd 501",
          kernel=kernel(dup_dup3_loop), needs_dir=True,
-         iteration=_dup_write_close(
-             "dup3file.txt", f"dup3(fd, {_fixed(SLOT_DUP3)}, O_CLOEXEC) -> >={FIXED_FD_BASE + SLOT_DUP3}",
-             VIA_DUP3, _fixed(SLOT_DUP3)),
+         iteration=_dup_write_close("dup3file.txt",
+                                    f"dup3(fd, ?, O_CLOEXEC) -> >={FIXED_FD_BASE + SLOT_DUP3}",
+                                    VIA_DUP3),
          fixed_fds=_FIXED, notes=_BLOCK_NOTE),
     dict(name="dup_invalid_fd", summary="dup(99999): never open, -EBADF",
          kernel=kernel(dup_invalid_fd_loop),
@@ -624,29 +633,29 @@ SCENARIOS = scenarios("fd", [
          notes="dup2(fd, fd) returns fd itself; the manifest cannot name a per-run number, so >=0."),
     dict(name="dup3_invalid_flags", summary="dup3(fd, 502, 0xBAD): only O_CLOEXEC is allowed, -EINVAL",
          kernel=kernel(dup3_invalid_flags_loop), needs_dir=True,
-         iteration=[_open("dup3flagsfile.txt"),
-                    f"dup3(fd, {_fixed(SLOT_DUP3_BAD)}, 0xBAD) -> -EINVAL", _close("fd")],
-         notes="The flags are checked before the target number, so 502+16*thread is never touched. "
-               + _BLOCK_NOTE),
+         iteration=[_open("dup3flagsfile.txt"), f"dup3(fd, ?, {BAD_DUP3_FLAGS:#x}) -> -EINVAL",
+                    _close("fd")],
+         notes="The target is the worker's 502+16*thread (`?`). The flags are checked before the "
+               "target number, so it is never touched. " + _BLOCK_NOTE),
     dict(name="fcntl_dupfd", summary="fcntl(fd, F_DUPFD, 0), write \"via fcntl\" through the copy",
          kernel=kernel(fcntl_dupfd_loop), needs_dir=True,
          iteration=_dup_write_close("fcntlfile.txt", "fcntl(fd, F_DUPFD, 0) -> >=0", VIA_FCNTL)),
     dict(name="fcntl_setfl", summary="F_GETFL, F_SETFL(flags|O_APPEND), then an appending write",
          kernel=kernel(fcntl_setfl_loop), needs_dir=True,
          iteration=[_open("fcntlsetflfile.txt"),
-                    f"fcntl(fd, F_GETFL) -> {O_RDWR | O_LARGEFILE}",
-                    "fcntl(fd, F_SETFL, flags|O_APPEND) -> 0",
+                    f"fcntl(fd, F_GETFL, 0) -> {O_RDWR | O_LARGEFILE}",
+                    "fcntl(fd, F_SETFL, O_RDWR|O_LARGEFILE|O_APPEND) -> 0",
                     _write("fd", APPENDED), _close("fd")],
          notes="F_GETFL reports O_RDWR plus O_LARGEFILE, which the kernel sets on every open by a "
-               "64-bit process (O_CREAT is not kept). Each iteration appends, so the file grows by "
-               "24 bytes per iteration."),
+               "64-bit process (O_CREAT is not kept); F_SETFL passes that value with O_APPEND "
+               "added. Each iteration appends, so the file grows by 24 bytes per iteration."),
     dict(name="fcntl_setfd", summary="clear FD_CLOEXEC with F_SETFD on an O_CLOEXEC fd, then write",
          kernel=kernel(fcntl_setfd_loop), needs_dir=True,
          iteration=[_open("fcntlsetfdfile.txt", "O_RDWR|O_CREAT|O_CLOEXEC"),
-                    f"fcntl(fd, F_GETFD) -> {FD_CLOEXEC}",
+                    f"fcntl(fd, F_GETFD, 0) -> {FD_CLOEXEC}",
                     "fcntl(fd, F_SETFD, 0) -> 0",
                     _write("fd", AFTER_SETFD),
-                    "fcntl(fd, F_GETFD) -> 0",
+                    "fcntl(fd, F_GETFD, 0) -> 0",
                     _close("fd")]),
     dict(name="fcntl_dupfd_cloexec", summary="fcntl(fd, F_DUPFD_CLOEXEC, 0), write through the copy",
          kernel=kernel(fcntl_dupfd_cloexec_loop), needs_dir=True,
@@ -654,29 +663,28 @@ SCENARIOS = scenarios("fd", [
                                     VIA_FCNTL_CLOEXEC)),
     dict(name="fcntl_invalid_fd", summary="fcntl(99999, F_GETFL): never open, -EBADF",
          kernel=kernel(fcntl_invalid_fd_loop),
-         iteration=[f"fcntl({INVALID_FD}, F_GETFL) -> -EBADF"], ior_repeat=5),
+         iteration=[f"fcntl({INVALID_FD}, F_GETFL, 0) -> -EBADF"], ior_repeat=5),
     dict(name="fcntl_dupfd_max", summary="fcntl(fd, F_DUPFD, 1<<30): minimum above RLIMIT_NOFILE, -EINVAL",
          kernel=kernel(fcntl_dupfd_max_loop, fcntl_dupfd_max_setup, close_setup_fds), needs_dir=True,
          requires=[_rlimit_nofile_below_dupfd_min],
          setup=[_open("fcntldupfdmaxfile.txt")],
-         iteration=["fcntl(fd, F_DUPFD, 1<<30) -> -EINVAL"],
+         iteration=[f"fcntl(fd, F_DUPFD, {DUPFD_MIN_TOO_HIGH:#x}) -> -EINVAL"],
          teardown=[_close("fd")], ior_repeat=5,
          notes="ior opens the file once and repeats only the failing fcntl (x5), so the open and "
                "close are setup and teardown here."),
     dict(name="ioctl_basic", summary="ioctl(fd, FIONREAD, &n) on a regular file: 0",
          kernel=kernel(ioctl_basic_loop), needs_dir=True,
-         iteration=[_open("ioctlfile.txt"), f"ioctl(fd, FIONREAD={FIONREAD:#x}, &n) -> 0",
-                    _close("fd")],
+         iteration=[_open("ioctlfile.txt"), "ioctl(fd, FIONREAD, &n) -> 0", _close("fd")],
          notes="FIONREAD on a regular file reports size minus position and succeeds (ior "
                "tolerates an error; here it is definite)."),
     dict(name="ioctl_cloexec", summary="ioctl FIOCLEX then FIONCLEX, F_GETFD and a write after each",
          kernel=kernel(ioctl_cloexec_loop), needs_dir=True,
          iteration=[_open("ioctlcloexecfile.txt"),
-                    f"ioctl(fd, FIOCLEX={FIOCLEX:#x}) -> 0",
-                    f"fcntl(fd, F_GETFD) -> {FD_CLOEXEC}",
+                    "ioctl(fd, FIOCLEX, 0) -> 0",
+                    f"fcntl(fd, F_GETFD, 0) -> {FD_CLOEXEC}",
                     _write("fd", AFTER_FIOCLEX),
-                    f"ioctl(fd, FIONCLEX={FIONCLEX:#x}) -> 0",
-                    "fcntl(fd, F_GETFD) -> 0",
+                    "ioctl(fd, FIONCLEX, 0) -> 0",
+                    "fcntl(fd, F_GETFD, 0) -> 0",
                     _write("fd", AFTER_FIONCLEX),
                     _close("fd")]),
 ])

@@ -92,7 +92,7 @@ cdef uint64_t sync_file_range_ebadf_loop(iow_worker *w, uint64_t n) noexcept nog
 
 def _body(name, bytes payload, flush):
     s = payload.decode()
-    return [f'openat(AT_FDCWD, "{name}", O_RDWR|O_CREAT, 0644) -> >=0',
+    return [f'fd = openat(AT_FDCWD, "<dir>/{name}", O_RDWR|O_CREAT, 0644) -> >=0',
             f'write(fd, "{s}", {len(s)}) -> {len(s)}', flush, "close(fd) -> 0"]
 
 
