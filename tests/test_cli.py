@@ -140,7 +140,9 @@ def test_list_and_describe(cli):
     p = cli("describe", "aio-setup-einval")
     assert p.returncode == 0 and "io_setup(0, &ctx) -> -EINVAL" in p.stdout
     d = json.loads(cli("describe", "aio_submit", "--json").stdout)
-    assert d["setup"][0].startswith("openat(") and d["teardown"] == ["close(fd) -> 0"]
+    assert d["setup"][0].startswith("fd = openat(") and d["teardown"] == ["close(fd) -> 0"]
+    ev = [e for e in d["events"] if e["syscall"] == "openat"][0]  # the expect file's form
+    assert ev["args"]["filename"] == "<dir>/aio-target" and ev["args"]["dfd"] == -100
     assert d["iteration"][1].startswith("io_submit(") and d["iteration"][1].endswith("-> 1")
     assert d["counts_per_thread"]["openat"] == {"setup": 1, "each_iteration": 0, "teardown": 0}
     assert d["counts_per_thread"]["io_submit"] == {"setup": 0, "each_iteration": 1, "teardown": 0}
@@ -166,14 +168,23 @@ def _comm(pid):
         return f.read().strip()
 
 
+def _scenario_pid(p, line: str) -> int:
+    """The PID line names the scenario process: a child of the command we started."""
+    pid = int(line.strip())
+    with open(f"/proc/{pid}/status") as f:
+        ppid = next(int(x.split()[1]) for x in f if x.startswith("PPid:"))
+    assert ppid == p.pid
+    return pid
+
+
 def test_start_file_protocol(tmp_path):
     start = tmp_path / "go"
     tidf = tmp_path / "tids"
     p = _start(["getppid", "-n", "1000", "--json", "--start-file", start, "--tid-file", tidf])
     try:
         first = p.stdout.readline()
-        assert first.strip() == str(p.pid)         # PID alone on the first line
-        assert _comm(p.pid) == "ioworkload"        # renamed before announcing
+        pid = _scenario_pid(p, first)              # PID alone on the first line
+        assert _comm(pid) == "ioworkload"          # renamed before announcing
         tids = [int(t) for t in tidf.read_text().split()]
         assert len(tids) == 1 and _comm(tids[0]) == "ioworkload"
         time.sleep(0.3)
@@ -184,14 +195,15 @@ def test_start_file_protocol(tmp_path):
         p.kill()
     assert p.returncode == 0, err
     d = json.loads(out)
-    assert d["pid"] == p.pid and d["tids"] == tids and d["calls"]["getppid"]["count"] == 1000
+    assert d["pid"] == pid == tids[0] and d["tids"] == tids
+    assert d["calls"]["getppid"]["count"] == 1000
 
 
 def test_hold_file_protocol(tmp_path):
     hold = tmp_path / "hold"
     p = _start(["getppid", "-n", "10", "--hold-file", hold, "--json"])
     try:
-        assert p.stdout.readline().strip() == str(p.pid)
+        _scenario_pid(p, p.stdout.readline())
         result = json.loads(p.stdout.readline())   # the result comes before the hold
         assert result["syscalls"] == 10
         time.sleep(0.3)
@@ -208,7 +220,7 @@ def test_ior_protocol_env_vars(tmp_path):
     env = {"IOR_WORKLOAD_STARTUP_FILE": str(start), "IOR_WORKLOAD_HOLD_FILE": str(hold)}
     p = _start(["--scenario=aio-setup-einval"], env=env)
     try:
-        assert p.stdout.readline().strip() == str(p.pid)
+        _scenario_pid(p, p.stdout.readline())
         time.sleep(0.2)
         assert p.poll() is None
         start.touch()
@@ -235,7 +247,7 @@ def test_ior_protocol_repeats_like_ior(tmp_path):
     p = _start(["--scenario=aio-setup-einval", "--json"], env={"IOR_WORKLOAD_STARTUP_DELAY_MS": "0"})
     out, err = p.communicate(timeout=30)
     lines = out.splitlines()
-    assert lines[0] == str(p.pid)
+    assert lines[0].isdigit() and int(lines[0]) != p.pid  # the scenario process, not the command
     assert json.loads(lines[1])["calls"]["io_setup"]["errors"] == {"EINVAL": 5}
 
 
@@ -250,7 +262,7 @@ def test_start_file_timeout_is_clear(cli, tmp_path, monkeypatch):
 def test_signal_stops_huge_run_with_partial_result(tmp_path, sig, code):
     p = _start(["aio_submit", "--iterations", "1e12", "--json", "--start-delay", "0"])
     try:
-        assert p.stdout.readline().strip() == str(p.pid)
+        _scenario_pid(p, p.stdout.readline())
         time.sleep(0.5)
         sent = time.monotonic()
         p.send_signal(sig)
@@ -493,12 +505,12 @@ def test_fifo_reader_that_leaves_early_is_a_failure(tmp_path, monkeypatch):
     os.mkfifo(fifo)
     real = cli_mod._open_for_writing
 
-    def reader_leaves_after_open(path, stopped, timeout):
+    def reader_leaves_after_open(path, what, stopped, timeout):
         r = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-        fd = real(path, stopped, timeout)
+        fd = real(path, what, stopped, timeout)
         os.close(r)
         return fd
 
     monkeypatch.setattr(cli_mod, "_open_for_writing", reader_leaves_after_open)
-    with pytest.raises(ScenarioFailed, match="closed it before the thread ids were written"):
-        cli_mod._write_tid_file(str(fifo), [1, 2], lambda: False, 1.0)
+    with pytest.raises(ScenarioFailed, match="closed it before it was written"):
+        cli_mod._write_out(str(fifo), b"1\n2\n", "tid file", lambda: False, 1.0)

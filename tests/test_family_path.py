@@ -21,7 +21,7 @@ def _faults_per_worker(name, iterations):
 
     fds = {}
 
-    def count_faults(stopped, tids):
+    def count_faults(stopped, tids, expected):
         for mode in ("kernel", "user"):
             tp = verify.tracepoint_id("exceptions", f"page_fault_{mode}")
             fds[mode] = _perf.open_counter(tids[0], tp)

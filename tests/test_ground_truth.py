@@ -115,9 +115,9 @@ def test_a_wrong_expectation_is_caught():
 
 BPFTRACE = """
 BEGIN {{ printf("ready\\n"); }}
-tracepoint:raw_syscalls:sys_exit /pid == {pid}/ {{ printf("%d %d %d\\n", tid, args->id, args->ret); }}
+tracepoint:raw_syscalls:sys_exit /pid == {pid}/ {{ printf("%d %d %ld %lu\\n", tid, args->id, args->ret, nsecs); }}
 tracepoint:raw_syscalls:sys_enter /pid == {pid} && (args->id == {exit} || args->id == {exit_group})/
-{{ printf("%d %d noreturn\\n", tid, args->id); }}
+{{ printf("%d %d noreturn %lu\\n", tid, args->id, nsecs); }}
 """
 
 
@@ -149,9 +149,10 @@ def test_bpftrace_by_pid_sees_exactly_the_expect_file(name, threads):
     observed = []
     for line in out.splitlines():
         parts = line.split()
-        if len(parts) == 3 and parts[0].isdigit():
-            observed.append({"tid": int(parts[0]), "nr": int(parts[1]),
+        if len(parts) == 4 and parts[0].isdigit():
+            observed.append({"tid": int(parts[0]), "nr": int(parts[1]), "at": int(parts[3]),
                              "ret": None if parts[2] == "noreturn" else int(parts[2])})
+    observed.sort(key=lambda ev: ev["at"])  # per-CPU buffers print out of order
     assert result.ok, result.mismatches
     assert judge.compare(result.expected, observed) == []
 
@@ -176,13 +177,15 @@ def test_expect_counts_equal_the_kernel_counts(name):
 
 def test_expect_file_is_written_before_the_pid_line(tmp_path):
     exp = tmp_path / "expect.json"
-    proc = subprocess.Popen(["python3", "-m", "ioworkload", "stat_statx", "-n", "2", "-t", "2",
-                             "--start-file", str(tmp_path / "go"), "--expect-file", str(exp)],
-                            stdout=subprocess.PIPE, text=True)
-    pid = int(proc.stdout.readline())
-    doc = json.loads(exp.read_text())  # already there
-    (tmp_path / "go").touch()
-    proc.communicate(60)
+    with subprocess.Popen(["python3", "-m", "ioworkload", "stat_statx", "-n", "2", "-t", "2",
+                           "--start-file", str(tmp_path / "go"), "--expect-file", str(exp)],
+                          stdout=subprocess.PIPE, text=True) as proc:
+        try:
+            pid = int(proc.stdout.readline())
+            doc = json.loads(exp.read_text())  # already there
+        finally:
+            (tmp_path / "go").touch()
+            proc.communicate(60)
     assert proc.returncode == 0
     assert doc["pid"] == pid and doc["schema"] == "ioworkload-expect/1"
     assert [t["tid"] for t in doc["tasks"]][0] == pid and doc["threads"] == 2

@@ -39,3 +39,11 @@ def test_ci_runs_the_readme_test_command(readme):
         ci = f.read()
     assert "pip install '.[test,plot]'" in readme and "python -m pytest tests" in readme
     assert "pip install -q '.[test,plot]'" in ci and "-m pytest tests" in ci
+
+
+def test_the_tracer_test_in_the_readme_passes(readme, tmp_path):
+    import shutil
+    if not shutil.which("strace") or os.geteuid() != 0:
+        pytest.skip("needs strace, as root")
+    block = readme.split("<!-- readme-test -->", 1)[1].split("```python", 1)[1].split("```", 1)[0]
+    exec(compile(block.replace("/tmp/seen.txt", str(tmp_path / "seen.txt")), "README", "exec"), {})

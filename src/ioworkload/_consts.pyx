@@ -30,7 +30,6 @@ cdef extern from "<fcntl.h>" nogil:
         O_DSYNC
         O_NOCTTY
         O_NOATIME
-        O_LARGEFILE
         F_DUPFD
         F_DUPFD_CLOEXEC
         F_GETFD
@@ -265,7 +264,6 @@ COMMON = {
     "O_DSYNC": O_DSYNC,
     "O_NOCTTY": O_NOCTTY,
     "O_NOATIME": O_NOATIME,
-    "O_LARGEFILE": O_LARGEFILE,
     "F_DUPFD": F_DUPFD,
     "F_DUPFD_CLOEXEC": F_DUPFD_CLOEXEC,
     "F_GETFD": F_GETFD,

@@ -48,7 +48,6 @@ cdef extern from "<sys/mman.h>" nogil:
 
 cdef extern from "<unistd.h>" nogil:
     int fork()
-    int getppid()
     void _exit(int status)
 
 cdef extern from "<linux/futex.h>" nogil:
@@ -80,6 +79,7 @@ cdef extern from "iow_syscall.h" nogil:
     enum:
         __NR_gettid
         __NR_getpid
+        __NR_kill
         __NR_futex
         __NR_prctl
         __NR_exit
@@ -304,7 +304,7 @@ cdef class Run:
             if pid == 0:
                 # The child: only C from here on, never back into Python.
                 iow_sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL)
-                if getppid() != parent:
+                if iow_sys2(__NR_kill, parent, 0) < 0:  # the command died before prctl
                     _exit(1)
                 sigfillset(&all_signals)
                 pthread_sigmask(SIG_SETMASK, &all_signals, NULL)

@@ -429,6 +429,10 @@ def _cmd_describe(argv: list[str]) -> int:
     reason = sc.unsupported_reason()
     d["supported_here"] = reason is None
     d["unsupported_reason"] = reason
+    from ioworkload import expect
+    # The expect file's event form, unresolved: one worker, one iteration, in its own process.
+    d["events"] = expect.build(sc, pid=None, tids=[None], dirs=["<dir>"], iterations=1,
+                               own_process=True, root=None)["events"]
     if args.json:
         import json
         print(json.dumps(d))
