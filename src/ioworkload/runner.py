@@ -192,13 +192,17 @@ DONE_POLL = 0.05  # the longest a signal or a dead spawned process goes unnotice
 
 
 def _in_futex_wait(pid: int, tid: int, address: int) -> bool:
-    """The thread sleeps in futex(address, FUTEX_WAIT, ...) (its /proc syscall line)."""
+    """The thread sleeps in futex(address, FUTEX_WAIT, ...): its /proc syscall line names the
+    call, and its state is S (a tracer's syscall-entry stop shows the same line, state t: the
+    wait has not begun, and a wake now would make it return -EAGAIN)."""
     try:
         with open(f"/proc/{pid}/task/{tid}/syscall") as f:
             fields = f.read().split()
-    except OSError:
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
         return False
-    return (len(fields) > 2 and fields[0] == str(expect.syscall_number("futex"))
+    return (state == "S" and len(fields) > 2 and fields[0] == str(expect.syscall_number("futex"))
             and int(fields[1], 16) == address and int(fields[2], 16) == 0)
 
 
