@@ -19,7 +19,6 @@ cdef extern from "<linux/perf_event.h>" nogil:
     enum:
         PERF_TYPE_TRACEPOINT
         PERF_EVENT_IOC_ENABLE
-        PERF_EVENT_IOC_DISABLE
         PERF_EVENT_IOC_SET_FILTER
         PERF_FLAG_FD_CLOEXEC
 
@@ -64,12 +63,6 @@ def enable(list fds):
     for fd in fds:
         if ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0:
             raise os_error(errno, "PERF_EVENT_IOC_ENABLE")
-
-
-def disable(list fds):
-    cdef int fd
-    for fd in fds:
-        ioctl(fd, PERF_EVENT_IOC_DISABLE, 0)
 
 
 def read_count(int fd):

@@ -61,6 +61,20 @@ def tracepoint_name(syscall: str) -> str | None:
     return TRACEPOINT_NAMES.get(syscall, syscall)
 
 
+def tracepoint(syscall: str, direction: str) -> tuple[str, str, str | None]:
+    """(category, event, extra filter) of a syscall's enter/exit tracepoint: a bare number has
+    only raw_syscalls, filtered on its id."""
+    tp = tracepoint_name(syscall)
+    if tp is None:
+        return "raw_syscalls", f"sys_{direction}", f"id == {syscall_number(syscall)}"
+    return "syscalls", f"sys_{direction}_{tp}", None
+
+
+def _tracepoint_text(syscall: str, direction: str) -> str:
+    category, event, _ = tracepoint(syscall, direction)
+    return f"{category}:{event}"
+
+
 def kernel_arg_names(syscall: str) -> list[str] | None:
     """The kernel's argument names (the tracepoint's fields), None when it has no tracepoint."""
     tp = tracepoint_name(syscall)
@@ -79,6 +93,18 @@ def syscall_table() -> dict[str, int]:
     """This architecture's syscalls by name (from the build's headers)."""
     from ioworkload._syscall_numbers import NUMBERS
     return dict(NUMBERS)
+
+
+_names: dict | None = None
+
+
+def syscall_name(nr: int) -> str | None:
+    """The table's name of syscall number `nr` (None: not in this build's table)."""
+    global _names
+    if _names is None:
+        from ioworkload._syscall_numbers import NUMBERS
+        _names = {n: name for name, n in NUMBERS.items()}
+    return _names.get(nr)
 
 
 _constants: dict | None = None
@@ -117,8 +143,13 @@ def _number(token: str) -> int:
     return -v if neg else v
 
 
+def unquote(token: str) -> str:
+    """The text of a double-quoted C string literal (escapes decoded)."""
+    return codecs.decode(token[1:-1].encode("latin-1", "backslashreplace"), "unicode_escape")
+
+
 def _string(token: str, dirpath: str | None) -> str:
-    text = codecs.decode(token[1:-1].encode("latin-1", "backslashreplace"), "unicode_escape")
+    text = unquote(token)
     return text.replace("<dir>", dirpath) if dirpath is not None else text
 
 
@@ -222,21 +253,19 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
             if role == "worker":
                 task = {"tid": tid, "role": "worker", "index": index, "main": main}
             else:
-                instances = _instances(stream, iterations)
+                each_iteration = any(phase == "iteration" for phase, _, _ in stream)
                 task = {"tid": None, "role": role, "index": index, "parent": tid,
-                        "instances": instances}
+                        "each_iteration": each_iteration,
+                        "instances": iterations if each_iteration else 1}
             tasks.append(task)
             bound: dict[str, int] = {}
             for seq, (phase, slot, ev) in enumerate(stream):
                 passes = _passes(phase, iterations)
-                tp = tracepoint_name(ev.syscall)
                 events.append({
                     "tid": task["tid"], "role": role, "index": index, "phase": phase, "seq": seq,
                     "syscall": ev.syscall, "nr": syscall_number(ev.syscall),
-                    "enter": None if not ev.enters else
-                    (f"syscalls:sys_enter_{tp}" if tp else "raw_syscalls:sys_enter"),
-                    "exit": None if not ev.exits else
-                    (f"syscalls:sys_exit_{tp}" if tp else "raw_syscalls:sys_exit"),
+                    "enter": _tracepoint_text(ev.syscall, "enter") if ev.enters else None,
+                    "exit": _tracepoint_text(ev.syscall, "exit") if ev.exits else None,
                     "args": event_args(ev, bound, dirpath),
                     "ret": ret_form(ev),
                     "count": None if passes is None else passes * ev.times,
@@ -258,14 +287,6 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
     }
 
 
-def _instances(stream, iterations):
-    """How many tasks of this role one worker creates (one per pass of the phase that does)."""
-    phases = {phase for phase, _, _ in stream}
-    if "iteration" in phases:
-        return iterations
-    return 1
-
-
 def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: list[int]) -> dict:
     """The same document after the run: references resolved to the values that occurred
     (each bound event's result, when every call of it returned the same value), counts from
@@ -273,7 +294,7 @@ def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: li
     out = dict(doc, tasks=[dict(t) for t in doc["tasks"]], events=[],
                iterations_done=list(iterations_done))
     for t in out["tasks"]:
-        if t["role"] != "worker" and t["instances"] != 1:
+        if t.get("each_iteration"):  # one such task per iteration the worker ran
             t["instances"] = iterations_done[t["index"]]
     values: dict[tuple, int] = {}
     for ev in doc["events"]:

@@ -92,21 +92,16 @@ def _as_int(v):
 
 def _as_str(v):
     if isinstance(v, str) and len(v) >= 2 and v.startswith('"') and v.endswith('"'):
-        return _unquote(v)
+        return expect.unquote(v)
     if isinstance(v, str) and not v.startswith(("0x", "-")) and not v.isdigit():
         return v if not v.startswith('"') else None
     return None
 
 
-def _unquote(token: str) -> str:
-    import codecs
-    return codecs.decode(token[1:-1].encode("latin-1", "backslashreplace"), "unicode_escape")
-
-
-def _name_of(ev: dict, by_nr: dict) -> str | None:
+def _name_of(ev: dict) -> str | None:
     if ev.get("syscall"):
         return ev["syscall"]
-    return by_nr.get(ev.get("nr"))
+    return expect.syscall_name(ev.get("nr"))
 
 
 def compare(doc: dict, observed: list[dict], check_args: bool = True,
@@ -114,7 +109,6 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
     """Every difference between the expectation and the observed events (empty: exact).
     sees_exit_only=False: the tracer cannot report returns without an entry (ptrace never shows
     a clone's 0 in the new task), so those events are not expected of it."""
-    by_nr = {nr: name for name, nr in expect.syscall_table().items()}
     workers = {t["tid"] for t in doc["tasks"] if t["tid"] is not None}
     # Remaining expected calls per declared event, per task key (a worker tid, or None).
     # (the release's return counts for every tracer: its entry merely came before the release)
@@ -128,7 +122,7 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
     wrong_args: dict = {}
     for ob in observed:
         tid = ob.get("tid")
-        name = _name_of(ob, by_nr)
+        name = _name_of(ob)
         ret = ob.get("ret")
         n = ob.get("count", 1)
         if tid in workers and tid not in released and name == "futex":
@@ -195,7 +189,6 @@ _KERNEL_ONLY = {"ERESTARTSYS": 512, "ERESTARTNOINTR": 513, "ERESTARTNOHAND": 514
 def parse_strace(text: str) -> list[dict]:
     """Observed events from `strace -f -X raw -o FILE` output (one line per call, tid first).
     A call strace cannot name (`syscall_0x1c4`) is named from this build's table."""
-    by_nr = {nr: name for name, nr in expect.syscall_table().items()}
     out = []
     pending: dict = {}
     for line in text.splitlines():
@@ -220,7 +213,8 @@ def parse_strace(text: str) -> list[dict]:
         name = c["name"]
         m2 = re.fullmatch(r"syscall_(0x[0-9a-f]+|\d+)", name)
         if m2:
-            name = by_nr.get(int(m2[1], 0), f"syscall_{int(m2[1], 0)}")
+            nr = int(m2[1], 0)
+            name = expect.syscall_name(nr) or f"syscall_{nr}"
         ret = c["ret"]
         if ret == "?":
             value = None

@@ -80,11 +80,9 @@ def tracefs_events() -> str | None:
 
 def tracepoint(syscall: str, direction: str = "enter") -> tuple[str, str | None]:
     """('category:event', filter on `id` or None) of a syscall's enter/exit tracepoint."""
-    from ioworkload.expect import TRACEPOINT_NAMES
-    m = _UNNAMED.match(syscall)
-    if m:
-        return f"raw_syscalls:sys_{direction}", f"id == {m[1]}"
-    return f"syscalls:sys_{direction}_{TRACEPOINT_NAMES.get(syscall, syscall)}", None
+    from ioworkload import expect
+    category, event, flt = expect.tracepoint(syscall, direction)
+    return f"{category}:{event}", flt
 
 
 def _missing_tracepoints(syscalls, directions=("enter",)) -> str | None:

@@ -15,13 +15,11 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 
 from ioworkload import expect
 from ioworkload.errors import Unsupported
 from ioworkload.manifest import Event, Expect, Scenario
 
-_UNNAMED = re.compile(r"^syscall_(\d+)$")  # a bare number (e.g. the unassigned 1023)
 
 
 def tracefs_root() -> str:
@@ -82,14 +80,6 @@ def worker_events(sc: Scenario, own_process: bool, index: int) -> list[tuple[str
     return out
 
 
-def _tracepoint(syscall: str, direction: str) -> tuple[str, str, str | None]:
-    """(category, event, extra filter) for the enter/exit tracepoint of `syscall`."""
-    m = _UNNAMED.match(syscall)
-    if m:
-        return "raw_syscalls", f"sys_{direction}", f"id == {m[1]}"
-    return "syscalls", f"sys_{direction}_{expect.tracepoint_name(syscall)}", None
-
-
 def _join(*filters):
     parts = [f for f in filters if f]
     return " && ".join(f"({p})" for p in parts) if len(parts) > 1 else (parts[0] if parts else None)
@@ -105,10 +95,10 @@ def plan(sc: Scenario, own_process: bool = False) -> list[Counter]:
                             None, lambda ev: "all" if ev.enters else "none"))
     names = list(dict.fromkeys(ev.syscall for ev in events))
     for name in names:
-        cat, enter, extra = _tracepoint(name, "enter")
+        cat, enter, extra = expect.tracepoint(name, "enter")
         counters.append(Counter(f"{name}: entered", cat, enter, extra,
                                 lambda ev, n=name: "all" if ev.syscall == n and ev.enters else "none"))
-        cat, exit_, extra = _tracepoint(name, "exit")
+        cat, exit_, extra = expect.tracepoint(name, "exit")
         counters.append(Counter(f"{name}: returned", cat, exit_, extra,
                                 lambda ev, n=name: "all" if ev.syscall == n and ev.exits else "none"))
         expects: list[Expect] = []
