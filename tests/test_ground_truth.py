@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 import time
 
 import pytest
@@ -140,14 +141,19 @@ def test_bpftrace_by_pid_sees_exactly_the_expect_file(name, threads):
                 break
         else:
             raise AssertionError(tracer.stderr.read())
+        lines: list = []
+        reader = threading.Thread(target=lambda: lines.extend(tracer.stdout), daemon=True)
+        reader.start()
         w.start()
         result = w.wait(120)
         w.release()
-    time.sleep(0.5)
+    _drain(lines, f"{w.pid} {expect.syscall_number('exit_group')} noreturn")
     tracer.terminate()
-    out, _ = tracer.communicate(30)
+    tracer.wait(30)
+    reader.join(10)
+    tracer.stderr.close()
     observed = []
-    for line in out.splitlines():
+    for line in lines:
         parts = line.split()
         if len(parts) == 4 and parts[0].isdigit():
             observed.append({"tid": int(parts[0]), "nr": int(parts[1]), "at": int(parts[3]),
@@ -155,6 +161,21 @@ def test_bpftrace_by_pid_sees_exactly_the_expect_file(name, threads):
     observed.sort(key=lambda ev: ev["at"])  # per-CPU buffers print out of order
     assert result.ok, result.mismatches
     assert judge.compare(result.expected, observed) == []
+
+
+def _drain(lines: list, last: str, timeout: float = 30.0) -> None:
+    """Until the process's last call (its exit_group) was printed and the output stood still:
+    a tracer stopped earlier has not read all its per-CPU buffers (a burst of thousands of
+    events takes it a while here)."""
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while time.monotonic() < deadline:
+        done = any(line.startswith(last) for line in lines)
+        if done and len(lines) == seen:
+            return
+        seen = len(lines)
+        time.sleep(0.5)
+    raise AssertionError(f"the tracer did not print the process's exit in {timeout:g} s")
 
 
 @needs_root
