@@ -271,3 +271,20 @@ def test_run_before_start_sees_parked_workers():
     r = ioworkload.run("getppid", iterations=10, threads=2, before_start=attach)
     assert seen["tids"] == r.tids and seen["doc"]["pid"] == os.getpid()
     assert [e["count"] for e in r.expected["events"] if e["syscall"] == "getppid"] == [10, 10]
+
+
+@needs_root
+@pytest.mark.parametrize("name", ["open_by_handle_at_threads", "open_pid_filter"])
+def test_result_names_the_tasks_each_worker_created(name):
+    w, result, observed = _strace_run(name, 2)
+    workers = set(w.tids)
+    created = [t for t in result.expected["tasks"] if t["role"] != "worker"]
+    assert len(created) == 2 and all(t["tids_complete"] for t in created)
+    for t in created:
+        assert len(t["tids"]) == t["instances"] == _iterations(name)
+    others = {ev["tid"] for ev in observed} - workers
+    assert others == {tid for t in created for tid in t["tids"]}
+    # a call on a task nobody declared is named as such
+    stray = observed + [{"tid": max(others) + 100000, "syscall": "getppid", "ret": 1}]
+    assert any(d.startswith("undeclared task") for d in judge.compare(
+        result.expected, stray, sees_exit_only=False))

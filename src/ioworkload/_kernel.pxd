@@ -24,6 +24,7 @@ cdef extern from "iow_worker.h" nogil:
         IOW_NFDS
         IOW_NVALS
         IOW_SCRATCH_BYTES
+        IOW_TASK_LOG
 
     ctypedef struct iow_tally:
         uint64_t ok
@@ -40,12 +41,15 @@ cdef extern from "iow_worker.h" nogil:
         long fd[IOW_NFDS]
         long val[IOW_NVALS]
         void *ptr[4]
+        int ntasks
+        int task_tid[IOW_TASK_LOG]
         unsigned char *scratch
         iow_tally setup[IOW_MAX_EVENTS]
         iow_tally iter[IOW_MAX_EVENTS]
         iow_tally teardown[IOW_MAX_EVENTS]
 
     long iow_tally_ret(iow_tally *t, long ret)
+    void iow_note_task(iow_worker *w, long tid)
     int iow_stop_requested(const iow_worker *w)
     char *iow_path(iow_worker *w, int slot, const char *name)
     int64_t iow_now_ns()

@@ -23,7 +23,7 @@ from posix.signal cimport sigset_t, sigfillset
 
 from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_kernel, iow_sys0, iow_sys1, iow_sys2, iow_sys6, iow_now_ns,
-    IOW_MAX_EVENTS, IOW_ERRNO_SLOTS, IOW_NFDS, IOW_SCRATCH_BYTES, IOW_PATH_MAX,
+    IOW_MAX_EVENTS, IOW_ERRNO_SLOTS, IOW_NFDS, IOW_SCRATCH_BYTES, IOW_PATH_MAX, IOW_TASK_LOG,
 )
 
 cdef extern from "<pthread.h>" nogil:
@@ -398,6 +398,8 @@ cdef class Run:
                 "t0": self.slots[i].t0,
                 "t1": self.slots[i].t1,
                 "setup_rc": self.slots[i].setup_rc,
+                "tasks_created": w.ntasks,
+                "task_tids": [w.task_tid[e] for e in range(min(w.ntasks, IOW_TASK_LOG))],
                 "setup": [tally_to_dict(&w.setup[e]) for e in range(self.n_setup)],
                 "iteration": [tally_to_dict(&w.iter[e]) for e in range(self.n_iter)],
                 "teardown": [tally_to_dict(&w.teardown[e]) for e in range(self.n_teardown)],

@@ -294,8 +294,14 @@ def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: li
     out = dict(doc, tasks=[dict(t) for t in doc["tasks"]], events=[],
                iterations_done=list(iterations_done))
     for t in out["tasks"]:
+        if t["role"] == "worker":
+            continue
         if t.get("each_iteration"):  # one such task per iteration the worker ran
             t["instances"] = iterations_done[t["index"]]
+        # Their tids, as the worker's clone/fork returned them (the first IOW_TASK_LOG of them).
+        w = per_worker[t["index"]]
+        t["tids"] = w.get("task_tids", [])
+        t["tids_complete"] = len(t["tids"]) == w.get("tasks_created", 0)
     values: dict[tuple, int] = {}
     for ev in doc["events"]:
         e = dict(ev)

@@ -18,6 +18,7 @@
 #define IOW_NFDS 160
 #define IOW_NVALS 16
 #define IOW_SCRATCH_BYTES (256 * 1024)
+#define IOW_TASK_LOG 4096    /* tids of the first tasks a worker creates, for the expect file */
 
 typedef struct {
     uint64_t ok;               /* calls that returned >= 0 */
@@ -35,6 +36,8 @@ typedef struct iow_worker {
     long fd[IOW_NFDS];         /* initialised to -1: teardown closes only what setup opened */
     long val[IOW_NVALS];
     void *ptr[4];
+    int ntasks;                /* helper threads and children this worker created */
+    int task_tid[IOW_TASK_LOG];
     unsigned char *scratch;    /* IOW_SCRATCH_BYTES, page aligned, zeroed */
     iow_tally setup[IOW_MAX_EVENTS];
     iow_tally iter[IOW_MAX_EVENTS];
@@ -53,6 +56,16 @@ static inline long iow_tally_ret(iow_tally *t, long ret)
         t->err[e < IOW_ERRNO_SLOTS ? e : 0]++;
     }
     return ret;
+}
+
+/* Note a task the worker created (a clone's return in the parent); plain memory, no syscall. */
+static inline void iow_note_task(iow_worker *w, long tid)
+{
+    if (tid <= 0)
+        return;
+    if (w->ntasks < IOW_TASK_LOG)
+        w->task_tid[w->ntasks] = (int)tid;
+    w->ntasks++;
 }
 
 static inline void iow_tally_reset(iow_tally *t, int n)

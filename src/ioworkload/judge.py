@@ -8,8 +8,9 @@ Observed events are plain dicts, one per syscall or a counted group:
 ``args`` by kernel name, or positionally in the kernel's order (strace); optional.
 
 Rules (also in the README):
-  * Only the declared process counts: events of the worker tids, and of tasks whose tid is not
-    known in advance (helpers, children: matched against the events declared with tid null).
+  * Only the declared process counts: events of the worker tids, and of the tasks they create
+    (helpers, children: declared with tid null, matched as a pool; a result lists their tids,
+    and then any other tid is an undeclared task).
   * Each worker's stream starts at its release: before its first `futex` return of 0 a worker
     only sleeps in its start wait, so a failed `futex` return there (a ptrace attach
     interrupting that wait: -ERESTARTSYS) is not part of the run. Nothing else depends on
@@ -119,6 +120,11 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
     by_task: dict = {}
     for e in doc["events"]:
         by_task.setdefault(e["tid"], []).append(e)
+    # The tids of created tasks, where the document knows them all (a result): then a tid that
+    # is neither a worker's nor one of these is a task nobody declared.
+    created = [t for t in doc["tasks"] if t["role"] != "worker"]
+    known = set(workers).union(*(t.get("tids", ()) for t in created)) \
+        if all(t.get("tids_complete") for t in created) else None
     released: set = set()
     diffs: list[str] = []
     wrong_args: dict = {}
@@ -131,6 +137,9 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
             if ret is not None and ret < 0:
                 continue  # its start wait, interrupted before the release (a ptrace attach)
             released.add(tid)
+        if known is not None and tid not in known:
+            diffs.append(f"undeclared task: {name} -> {ret} on tid {tid}")
+            continue
         key = tid if tid in workers else None
         declared = [e for e in by_task.get(key, ()) if e["syscall"] == name
                     and _ret_matches(e["ret"], ret)]

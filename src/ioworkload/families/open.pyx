@@ -6,7 +6,7 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memset, strlen
 from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
-    iow_tally_ret, iow_stop_requested, iow_path, kernel, IOW_SCRATCH_BYTES,
+    iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
 from ioworkload.families._common cimport close_tracked, one_call_loop
 
@@ -440,6 +440,7 @@ cdef uint64_t open_by_handle_at_threads_loop(iow_worker *w, uint64_t n) noexcept
             CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
             | CLONE_VFORK | CLONE_CHILD_CLEARTID, thread_stack_top(w), &st.thread_alive,
             handle_thread_body, w))
+        iow_note_task(w, tid)
         if tid > 0:
             # The kernel cleared the word before ending the vfork wait; this only orders
             # the helper's tallies and fds before our reads.
@@ -518,6 +519,7 @@ cdef uint64_t open_pid_filter_loop(iow_worker *w, uint64_t n) noexcept nogil:
         if pid == 0:
             pid_filter_child(w)
         iow_tally_ret(&w.iter[2], pid)
+        iow_note_task(w, pid)
         if pid > 0:
             iow_tally_ret(&w.iter[7], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
     return n
