@@ -16,11 +16,18 @@ def scenarios() -> dict:
     return registry.all_scenarios()
 
 
+def check(expected, observed, lost: int = 0, sees_exit_only: bool = True):
+    """Judge a tracer's observed events (dicts, or JSON lines) against an expect document:
+    a Verdict with `status` (exact, lost, wrong) and every difference (conformance.py)."""
+    from ioworkload import conformance
+    return conformance.check(expected, observed, lost, sees_exit_only)
+
+
 def describe(name: str) -> dict:
     """A scenario's manifest as plain data (setup, iteration and teardown events)."""
     from ioworkload import registry
     return registry.get(name).describe()
 
 
-__all__ = ["run", "spawn", "Workload", "scenarios", "describe", "Result", "Scenario", "Event", "Expect",
+__all__ = ["run", "spawn", "check", "Workload", "scenarios", "describe", "Result", "Scenario", "Event", "Expect",
            "IoworkloadError", "UsageError", "Unsupported", "ScenarioFailed", "__version__"]

@@ -102,7 +102,7 @@ def _run_parser() -> _Parser:
     p = _Parser(prog=PROG, add_help=True,
                 description="Run one named syscall scenario and report what it issued.",
                 epilog="Other commands: `ioworkload list`, `ioworkload describe SCENARIO`, "
-                       "`ioworkload overhead SCENARIO`.")
+                       "`ioworkload overhead SCENARIO`, `ioworkload check SCENARIO`.")
     p.add_argument("scenario", help="scenario name (snake_case or ior's hyphenated form)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--iterations", "-n", metavar="N",
@@ -469,7 +469,13 @@ def _cmd_overhead(argv: list[str]) -> int:
     return overhead.main(argv)
 
 
-COMMANDS = {"list": _cmd_list, "describe": _cmd_describe, "overhead": _cmd_overhead}
+def _cmd_check(argv: list[str]) -> int:
+    from ioworkload import conformance
+    return conformance.main(argv)
+
+
+COMMANDS = {"list": _cmd_list, "describe": _cmd_describe, "overhead": _cmd_overhead,
+            "check": _cmd_check}
 
 
 def _dispatch(argv: list[str]) -> int:

@@ -4,7 +4,8 @@ its count, return value and, where the tracer reports them, its arguments.
 Observed events are plain dicts, one per syscall or a counted group:
     {"tid": 124, "syscall": "openat" (or "nr": 257), "ret": 3 | -22 | None, "args": {...} or
      [...], "count": 1}
-``ret`` is the raw return (-errno on failure), None for a call that never returned (exit).
+``ret`` is the raw return (-errno on failure), None for a call that never returned (exit),
+"unknown" for a return the tracer does not print (it matches any returning event).
 ``args`` by kernel name, or positionally in the kernel's order (strace); optional.
 
 Rules (also in the README):
@@ -31,6 +32,8 @@ def _ret_matches(form: dict, ret) -> bool:
         return ret is None
     if ret is None:
         return False
+    if ret == "unknown":  # the tracer shows that the call returned, not what (perf trace: getppid)
+        return True
     if "errno" in form:
         return ret == -form["errno"]
     if "eq" in form:
@@ -99,7 +102,7 @@ def _as_str(v):
     return None
 
 
-def _name_of(ev: dict) -> str | None:
+def name_of(ev: dict) -> str | None:
     """The table's name; a number the table lacks is `syscall_<nr>`, as manifests write it."""
     if ev.get("syscall"):
         return ev["syscall"]
@@ -130,11 +133,11 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
     wrong_args: dict = {}
     for ob in observed:
         tid = ob.get("tid")
-        name = _name_of(ob)
+        name = name_of(ob)
         ret = ob.get("ret")
         n = ob.get("count", 1)
         if tid in workers and tid not in released and name == "futex":
-            if ret is not None and ret < 0:
+            if isinstance(ret, int) and ret < 0:
                 continue  # its start wait, interrupted before the release (a ptrace attach)
             released.add(tid)
         if known is not None and tid not in known:

@@ -1,0 +1,165 @@
+"""`ioworkload check`: tracers judged against the ground truth; faults in an observed stream are
+caught (each by doctoring a real one); bad input is one clear line; offline judging."""
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import ioworkload
+from ioworkload import conformance, expect
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="tracers attach as root here")
+
+
+def _cli(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "ioworkload", "check", *args],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory):
+    """A real run of open_basic on 2 threads under strace: its result and strace's events."""
+    if os.geteuid() != 0 or not shutil.which("strace"):
+        pytest.skip("needs strace, as root")
+    from ioworkload import judge
+    out = tmp_path_factory.mktemp("rec") / "strace.txt"
+    with ioworkload.spawn("open_basic", iterations=3, threads=2) as w:
+        tracer = subprocess.Popen(["strace", "-f", "-X", "raw", "-qq", "-o", str(out),
+                                   "-p", str(w.pid)])
+        conformance._wait_ready(conformance.PRESETS["strace"](), tracer, w, [])
+        w.start()
+        result = w.wait(60)
+        w.release()
+    tracer.wait(30)
+    return result.expected, judge.parse_strace(out.read_text())
+
+
+def _judge(doc, observed, lost=0):
+    return conformance.verdict(doc, observed, lost, sees_exit_only=False)
+
+
+def test_a_real_stream_is_exact(recorded):
+    doc, observed = recorded
+    v = _judge(doc, observed)
+    assert v.status == "exact", v.differences
+
+
+def _worker_call(observed, doc, syscall):
+    tids = {t["tid"] for t in doc["tasks"] if t["role"] == "worker"}
+    return next(i for i, ev in enumerate(observed) if ev["tid"] in tids and ev["syscall"] == syscall)
+
+
+def test_faults_are_caught(recorded):
+    doc, observed = recorded
+    tids = [t["tid"] for t in doc["tasks"] if t["role"] == "worker"]
+
+    def doctored(change, lost=0):
+        obs = copy.deepcopy(observed)
+        change(obs)
+        return _judge(doc, obs, lost)
+
+    k = _worker_call(observed, doc, "openat")
+    dropped = doctored(lambda obs: obs.pop(k))
+    assert dropped.status == "wrong" and any(d.startswith("missing") for d in dropped.differences)
+    assert doctored(lambda obs: obs.pop(k), lost=1).status == "lost"
+    assert doctored(lambda obs: obs.pop(k), lost=1).differences  # shown apart, not hidden
+    assert doctored(lambda obs: obs[k].update(ret=-2)).status == "wrong"          # return
+    assert doctored(lambda obs: obs[k]["args"].__setitem__(
+        1, '"/elsewhere/testfile.txt"')).status == "wrong"                          # path
+    assert doctored(lambda obs: obs.append(
+        {"tid": tids[0], "syscall": "getppid", "ret": 1})).status == "wrong"        # added
+    other = tids[0] if observed[k]["tid"] == tids[1] else tids[1]
+    assert doctored(lambda obs: obs[k].update(tid=other)).status == "wrong"         # moved
+    doubled = doctored(lambda obs: obs.extend(copy.deepcopy(obs)))
+    assert doubled.status == "wrong"
+    # a tracer's limitation (new tasks) never hides a wrong event on a worker
+    assert conformance.verdict(doc, [ev for i, ev in enumerate(observed) if i != k],
+                               sees_exit_only=False, limitation="x").status == "wrong"
+    # a loss never hides a wrong event
+    assert doctored(lambda obs: (obs.pop(k), obs[k].update(ret=-2)), lost=5).status == "wrong"
+
+
+def test_offline_judges_a_hand_written_jsonl_stream(tmp_path):
+    doc = expect.build(ioworkload.scenarios()["getppid"], pid=4242, tids=[4242], dirs=[],
+                       iterations=2, own_process=True, root=None)
+    (tmp_path / "expect.json").write_text(json.dumps(doc))
+    lines = [{"tid": 4242, "syscall": "futex", "ret": 0},
+             {"tid": 4242, "nr": expect.syscall_number("getppid"), "ret": 1, "count": 2},
+             {"tid": 4242, "syscall": "futex", "ret": 1,
+              "args": {"op": 1, "val": 2147483647}},
+             {"tid": 4242, "syscall": "futex", "ret": 0},
+             {"tid": 4242, "syscall": "exit_group", "ret": None, "args": {"error_code": 0}}]
+    obs = tmp_path / "seen.jsonl"
+    obs.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    p = _cli("--expected", str(tmp_path / "expect.json"), "--observed", str(obs))
+    assert p.returncode == 0 and "exact" in p.stdout, p.stdout + p.stderr
+    lines[1]["count"] = 3
+    obs.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    p = _cli("--expected", str(tmp_path / "expect.json"), "--observed", str(obs), "--json")
+    assert p.returncode == 1
+    assert json.loads(p.stdout)[0]["status"] == "wrong"
+    # the Python API takes the same
+    assert ioworkload.check(doc, obs.read_text()).status == "wrong"
+
+
+@pytest.mark.parametrize("content,why", [("not json at all\n", "not a JSON object"),
+                                         ('{"tid": 1}\n', "needs tid, syscall or nr, and ret"),
+                                         ('{"tid": 1, "syscall": "x", "ret": 0\n', "not valid JSON")])
+def test_bad_observed_file_is_one_line(tmp_path, content, why):
+    doc = expect.build(ioworkload.scenarios()["getppid"], pid=1, tids=[1], dirs=[],
+                       iterations=1, own_process=True, root=None)
+    (tmp_path / "e.json").write_text(json.dumps(doc))
+    (tmp_path / "o.jsonl").write_text(content)
+    p = _cli("--expected", str(tmp_path / "e.json"), "--observed", str(tmp_path / "o.jsonl"))
+    assert p.returncode == 2 and why in p.stderr and "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_bad_tracer_input_is_one_line():
+    p = _cli("getppid", "--tracer", "mytracer=cat /dev/null")
+    assert p.returncode == 2 and "{pid}" in p.stderr and "Traceback" not in p.stderr
+    p = _cli("--all", "--tracer", "strace", "--tracer", "strace")
+    assert p.returncode == 2 and "own name" in p.stderr
+
+
+@needs_root
+def test_tracer_that_exits_at_once_or_never_gets_ready(monkeypatch):
+    quits = conformance.tracer_from_spec("quits=true {pid}")
+    v = conformance.run_one("getppid", quits)
+    assert v.status == "wrong" and "before it was ready" in v.differences[0]
+    monkeypatch.setattr(conformance, "READY_TIMEOUT", 1.0)
+    silent = conformance.tracer_from_spec("silent=sleep 60 {pid}", ready="line")
+    v = conformance.run_one("getppid", silent)
+    assert v.status == "wrong" and "not ready" in v.differences[0]
+    out = subprocess.run(["pgrep", "-f", "sleep 60 "], capture_output=True, text=True).stdout
+    assert not out.strip()  # the tracer was stopped
+
+
+@needs_root
+@pytest.mark.parametrize("tracer", ["strace", "bpftrace", "perf-trace"])
+def test_presets_judge_a_scenario_per_family(tracer):
+    t = conformance.PRESETS[tracer]()
+    if t.unavailable():
+        pytest.skip(t.unavailable())
+    names = ["getppid", "open_basic", "rename_basic", "mmap_basic", "open_by_handle_at_threads",
+             "open_pid_filter"]
+    if os.environ.get("IOWORKLOAD_FULL"):
+        names = sorted(ioworkload.scenarios())
+    for name in names:
+        v = conformance.run_one(name, t, iterations=3, threads=2)
+        assert v.status in ("exact", "lost", "limited", "unsupported"), (name, v.differences[:5])
+        if v.status == "limited":
+            assert t.limitation and all("helper" in d or "child" in d for d in v.differences)
+
+
+def test_cli_table_and_exit_code_for_a_real_run():
+    if os.geteuid() != 0 or not shutil.which("strace"):
+        pytest.skip("needs strace, as root")
+    p = _cli("getppid", "aio_setup_einval", "--tracer", "strace", "--markdown")
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "| `getppid` | exact |" in p.stdout and "| `aio_setup_einval` | exact |" in p.stdout
