@@ -42,8 +42,28 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_mq_timedreceive
         __NR_mq_notify
         __NR_mq_getsetattr
+        __NR_memfd_create
+        __NR_userfaultfd
+        __NR_signalfd4
+        __NR_timerfd_create
+        __NR_timerfd_settime
+        __NR_timerfd_gettime
         IOW_NR_pipe
         IOW_NR_eventfd
+        IOW_NR_signalfd
+
+# memfd_secret (5.14) is missing from older headers, and from architectures without it.
+cdef extern from *:
+    """
+    #include <asm/unistd.h>
+    #ifdef __NR_memfd_secret
+    #define IOW_NR_memfd_secret __NR_memfd_secret
+    #else
+    #define IOW_NR_memfd_secret (-1)
+    #endif
+    """
+    enum:
+        IOW_NR_memfd_secret
 
 cdef extern from "<fcntl.h>" nogil:
     enum:
@@ -69,6 +89,20 @@ cdef extern from "<sys/inotify.h>" nogil:
         IN_DELETE
         IN_MODIFY
 
+cdef extern from "<sys/mman.h>" nogil:
+    enum:
+        MFD_CLOEXEC
+        MFD_ALLOW_SEALING
+
+cdef extern from "<sys/signalfd.h>" nogil:
+    enum:
+        SFD_CLOEXEC
+        SFD_NONBLOCK
+
+cdef extern from "<sys/timerfd.h>" nogil:
+    enum:
+        TFD_CLOEXEC
+
 cdef extern from "<sys/ipc.h>" nogil:
     enum:
         IPC_PRIVATE
@@ -92,9 +126,13 @@ cdef extern from "<mqueue.h>" nogil:
 cdef extern from "<time.h>" nogil:
     enum:
         CLOCK_REALTIME
+        CLOCK_MONOTONIC
     struct timespec:
         long tv_sec
         long tv_nsec
+    struct itimerspec:
+        timespec it_interval
+        timespec it_value
     int clock_gettime(int clk, timespec *ts)
 
 from ioworkload.manifest import scenarios
@@ -105,6 +143,8 @@ CONSTANTS = {
     "EFD_SEMAPHORE": EFD_SEMAPHORE, "EFD_CLOEXEC": EFD_CLOEXEC, "EFD_NONBLOCK": EFD_NONBLOCK,
     "IN_CLOEXEC": IN_CLOEXEC, "IN_CREATE": IN_CREATE, "IN_DELETE": IN_DELETE,
     "IN_MODIFY": IN_MODIFY,
+    "MFD_ALLOW_SEALING": MFD_ALLOW_SEALING, "SFD_CLOEXEC": SFD_CLOEXEC,
+    "SFD_NONBLOCK": SFD_NONBLOCK, "TFD_CLOEXEC": TFD_CLOEXEC,
     "IPC_PRIVATE": IPC_PRIVATE, "IPC_CREAT": IPC_CREAT, "IPC_RMID": IPC_RMID,
 }
 
@@ -116,12 +156,15 @@ cdef enum:
     P_WATCHED = 0           # w.path slots
     P_MISSING = 1
     P_QUEUE = 2
+    KERNEL_SIGSET_BYTES = 8      # the kernel's sigset_t: what signalfd's sizemask must be
+    GO_SIGSET_BYTES = 128        # Go's unix.Sigset_t (glibc's sigset_t too): -EINVAL
 
 cdef const char *PIPE_BYTE = b"x"
 cdef const char *WATCHED_CONTENT = b"ior"
 cdef const char *SHM_PAYLOAD = b"ior-sysv-shm"
 cdef const char *MSG_TEXT = b"ior-sysv-msg"                # 12
 cdef const char *MQ_PAYLOAD = b"ior-mq-payload"            # 14
+cdef const char *MEMFD_NAME = b"ior-memfd"
 
 # What the kernel reads and writes through our pointers, in the worker's zeroed scratch area.
 ctypedef struct MsgBuf:
@@ -139,6 +182,9 @@ ctypedef struct IpcScratch:
     timespec deadline
     unsigned int prio
     char mq_buf[MQ_MSGSIZE]
+    unsigned char sigmask[GO_SIGSET_BYTES]  # empty: no signal is read through the signalfds
+    itimerspec timer_new
+    itimerspec timer_cur
 
 
 # ---- pipe, pipe2 ----
@@ -317,6 +363,65 @@ cdef uint64_t mq_posix_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
     return n
 
 
+# ---- fds out of thin air: memfd, memfd_secret, userfaultfd, signalfd, timerfd ----
+
+cdef inline long new_fd_then_close(iow_worker *w, int slot, long ret) noexcept nogil:
+    """Tally an fd-creating call in iteration slot `slot`, close the fd in slot + 1."""
+    w.fd[0] = iow_tally_ret(&w.iter[slot], ret)
+    close_tracked(&w.iter[slot + 1], &w.fd[0])
+    return ret
+
+
+cdef uint64_t fd_from_air_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef IpcScratch *s = <IpcScratch *>w.scratch
+    cdef uint64_t i
+    cdef long mask = <long>s.sigmask
+    s.timer_new.it_value.tv_sec = 1     # one second ahead: never fires before the close
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        new_fd_then_close(w, 0, iow_sys2(__NR_memfd_create, <long>MEMFD_NAME,
+                                         MFD_CLOEXEC | MFD_ALLOW_SEALING))
+        new_fd_then_close(w, 2, iow_sys1(IOW_NR_memfd_secret, O_CLOEXEC))
+        new_fd_then_close(w, 4, iow_sys1(__NR_userfaultfd, O_CLOEXEC))
+        new_fd_then_close(w, 6, iow_sys3(IOW_NR_signalfd, -1, mask, KERNEL_SIGSET_BYTES))
+        iow_tally_ret(&w.iter[8], iow_sys4(__NR_signalfd4, -1, mask, GO_SIGSET_BYTES, 0))
+        w.fd[0] = iow_tally_ret(&w.iter[9], iow_sys4(__NR_signalfd4, -1, mask,
+                                                     KERNEL_SIGSET_BYTES, SFD_CLOEXEC))
+        # on an existing signalfd both calls only replace its mask, and return it
+        iow_tally_ret(&w.iter[10], iow_sys3(IOW_NR_signalfd, w.fd[0], mask, KERNEL_SIGSET_BYTES))
+        iow_tally_ret(&w.iter[11], iow_sys4(__NR_signalfd4, w.fd[0], mask, KERNEL_SIGSET_BYTES,
+                                            SFD_NONBLOCK))
+        close_tracked(&w.iter[12], &w.fd[0])
+        w.fd[0] = iow_tally_ret(&w.iter[13], iow_sys2(__NR_timerfd_create, CLOCK_MONOTONIC,
+                                                      TFD_CLOEXEC))
+        iow_tally_ret(&w.iter[14], iow_sys4(__NR_timerfd_settime, w.fd[0], 0,
+                                            <long>&s.timer_new, 0))
+        iow_tally_ret(&w.iter[15], iow_sys2(__NR_timerfd_gettime, w.fd[0], <long>&s.timer_cur))
+        close_tracked(&w.iter[16], &w.fd[0])
+    return n
+
+
+def _creates_fd(name, nr, *args):
+    """The host lets this process make the fd (memfd_secret may be compiled out or disabled,
+    userfaultfd restricted to privileged callers): the probe's fd is closed again."""
+    import os
+    from ioworkload import _runner
+    from ioworkload.errors import errno_name
+
+    def probe():
+        if nr < 0:
+            return f"this architecture has no {name} syscall"
+        ret = _runner.raw_syscall(nr, *args)
+        if ret < 0:
+            return f"{name} is refused here (-{errno_name(-ret)})"
+        os.close(ret)
+        return None
+
+    probe.__name__ = f"creates_fd({name})"
+    return probe
+
+
 # ---- the table ----
 
 _SYSV_NOTE = ("IPC_PRIVATE gives a new object each call, so workers never share one; IPC_RMID "
@@ -352,6 +457,35 @@ SCENARIOS = scenarios("ipc", [
          iteration=["fd = eventfd2(1, EFD_SEMAPHORE|EFD_CLOEXEC|EFD_NONBLOCK) -> >=0",
                     "close(fd) -> 0"],
          notes="The newest ior's flags (older versions had no EFD_SEMAPHORE)."),
+    dict(name="fd_from_air_eventfd_users",
+         summary="memfd_create, memfd_secret, userfaultfd, signalfd/signalfd4, timerfd: fds "
+                 "made and closed",
+         kernel=kernel(fd_from_air_loop),
+         requires=[_creates_fd("memfd_secret", IOW_NR_memfd_secret, O_CLOEXEC),
+                   _creates_fd("userfaultfd", __NR_userfaultfd, O_CLOEXEC),
+                   legacy_syscall("signalfd")],
+         iteration=['memfd = memfd_create("ior-memfd", MFD_CLOEXEC|MFD_ALLOW_SEALING) -> >=0',
+                    "close(memfd) -> 0",
+                    "secret = memfd_secret(O_CLOEXEC) -> >=0", "close(secret) -> 0",
+                    "uffd = userfaultfd(O_CLOEXEC) -> >=0", "close(uffd) -> 0",
+                    "sfd0 = signalfd(-1, &mask, 8) -> >=0", "close(sfd0) -> 0",
+                    "signalfd4(-1, &mask, 128, 0) -> -EINVAL",
+                    "sfd = signalfd4(-1, &mask, 8, SFD_CLOEXEC) -> >=0",
+                    "signalfd(sfd, &mask, 8) -> >=0",
+                    "signalfd4(sfd, &mask, 8, SFD_NONBLOCK) -> >=0",
+                    "close(sfd) -> 0",
+                    "tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC) -> >=0",
+                    "timerfd_settime(tfd, 0, {it_interval={0, 0}, it_value={1, 0}}, NULL) -> 0",
+                    "timerfd_gettime(tfd, &cur) -> 0",
+                    "close(tfd) -> 0"],
+         notes="The newest ior's sequence. ior ignores every error (memfd_secret is often "
+               "disabled, userfaultfd restricted); here each must succeed, and a host that "
+               "refuses memfd_secret or userfaultfd makes the scenario unsupported (the probe "
+               "says which errno), as does an architecture without the legacy signalfd. The "
+               "signalfd4 with sizemask 128 (Go's Sigset_t size; the kernel wants its own 8 "
+               "bytes) is -EINVAL on every kernel, so it is declared so. On an existing "
+               "signalfd, signalfd and signalfd4 replace its (empty) mask and return the same "
+               "fd. The timer is armed 1 s ahead and closed long before it fires."),
     dict(name="inotify_basic",
          summary="inotify_init1, add a watch, remove it, watch a missing file (-ENOENT), close",
          kernel=kernel(inotify_basic_loop, inotify_setup), needs_dir=True,
