@@ -152,3 +152,9 @@ def test_an_undeclared_call_is_witnessed():
     wrong = sc.replace(iteration=tuple(e for e in sc.iteration if e.syscall != "write"))
     res = execute(wrong, iterations=20, verify=True)
     assert not res.verified
+
+
+def test_fanotify_passes_the_kernels_o_largefile():
+    """libc's O_LARGEFILE is 0 on 64-bit: the module's own value must be <linux/fcntl.h>'s."""
+    from ioworkload.families import fd, ipc
+    assert ipc.KERNEL_O_LARGEFILE == fd.CONSTANTS["O_LARGEFILE"] != 0

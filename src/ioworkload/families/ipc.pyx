@@ -43,6 +43,7 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_mq_notify
         __NR_mq_getsetattr
         __NR_memfd_create
+        __NR_fanotify_init
         __NR_userfaultfd
         __NR_signalfd4
         __NR_timerfd_create
@@ -65,6 +66,24 @@ cdef extern from *:
     enum:
         IOW_NR_memfd_secret
 
+# fanotify_init's event_f_flags take the kernel's O_LARGEFILE, which libc's <fcntl.h> defines as
+# 0 on 64-bit targets (and <linux/fcntl.h> cannot sit beside it); the kernel's own values:
+cdef extern from *:
+    """
+    #if defined(__aarch64__)
+    #define IOW_KERNEL_O_LARGEFILE 0400000   /* arch/arm64/include/uapi/asm/fcntl.h */
+    #else
+    #define IOW_KERNEL_O_LARGEFILE 0100000   /* include/uapi/asm-generic/fcntl.h */
+    #endif
+    """
+    enum:
+        IOW_KERNEL_O_LARGEFILE
+
+cdef extern from "<sys/fanotify.h>" nogil:
+    enum:
+        FAN_CLOEXEC
+        FAN_NONBLOCK
+
 cdef extern from "<fcntl.h>" nogil:
     enum:
         AT_FDCWD
@@ -75,6 +94,7 @@ cdef extern from "<fcntl.h>" nogil:
         O_TRUNC
         O_CLOEXEC
         O_NONBLOCK
+        O_RDONLY
 
 cdef extern from "<sys/eventfd.h>" nogil:
     enum:
@@ -136,7 +156,7 @@ cdef extern from "<time.h>" nogil:
     int clock_gettime(int clk, timespec *ts)
 
 from ioworkload.manifest import scenarios
-from ioworkload.probes import legacy_syscall, syscall_implemented
+from ioworkload.probes import capability, legacy_syscall, syscall_implemented
 
 # Names manifests use that the common headers (_consts) do not have.
 CONSTANTS = {
@@ -145,6 +165,7 @@ CONSTANTS = {
     "IN_MODIFY": IN_MODIFY,
     "MFD_ALLOW_SEALING": MFD_ALLOW_SEALING, "SFD_CLOEXEC": SFD_CLOEXEC,
     "SFD_NONBLOCK": SFD_NONBLOCK, "TFD_CLOEXEC": TFD_CLOEXEC,
+    "FAN_CLOEXEC": FAN_CLOEXEC, "FAN_NONBLOCK": FAN_NONBLOCK,
     "IPC_PRIVATE": IPC_PRIVATE, "IPC_CREAT": IPC_CREAT, "IPC_RMID": IPC_RMID,
 }
 
@@ -402,6 +423,22 @@ cdef uint64_t fd_from_air_loop(iow_worker *w, uint64_t n) noexcept nogil:
     return n
 
 
+# ---- fanotify ----
+
+cdef uint64_t fanotify_flags_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        w.fd[0] = iow_tally_ret(&w.iter[0], iow_sys2(__NR_fanotify_init, FAN_CLOEXEC | FAN_NONBLOCK,
+                                                     O_RDONLY | IOW_KERNEL_O_LARGEFILE))
+        close_tracked(&w.iter[1], &w.fd[0])
+    return n
+
+
+KERNEL_O_LARGEFILE = IOW_KERNEL_O_LARGEFILE   # tests compare it with <linux/fcntl.h>'s
+
+
 def _creates_fd(name, nr, *args):
     """The host lets this process make the fd (memfd_secret may be compiled out or disabled,
     userfaultfd restricted to privileged callers): the probe's fd is closed again."""
@@ -486,6 +523,16 @@ SCENARIOS = scenarios("ipc", [
                "bytes) is -EINVAL on every kernel, so it is declared so. On an existing "
                "signalfd, signalfd and signalfd4 replace its (empty) mask and return the same "
                "fd. The timer is armed 1 s ahead and closed long before it fires."),
+    dict(name="fanotify_flags",
+         summary="fanotify_init(FAN_CLOEXEC/FAN_NONBLOCK, O_RDONLY/O_LARGEFILE), then close",
+         kernel=kernel(fanotify_flags_loop),
+         requires=[capability("CAP_SYS_ADMIN"),
+                   syscall_implemented("fanotify_init", __NR_fanotify_init, 0xffffffff, 0)],
+         iteration=["fd = fanotify_init(FAN_CLOEXEC|FAN_NONBLOCK, O_RDONLY|O_LARGEFILE) -> >=0",
+                    "close(fd) -> 0"],
+         notes="fanotify_init needs CAP_SYS_ADMIN (unsupported without it; ior ignores the "
+               "error). O_LARGEFILE is the kernel's bit (0x8000 on x86-64), as ior passes it; "
+               "the group (FAN_CLASS_NOTIF, 0) has no marks and is closed at once."),
     dict(name="inotify_basic",
          summary="inotify_init1, add a watch, remove it, watch a missing file (-ENOENT), close",
          kernel=kernel(inotify_basic_loop, inotify_setup), needs_dir=True,
