@@ -102,7 +102,7 @@ def test_no_object_left_behind(name):
 
 @pytest.mark.parametrize("name", ["mq_posix_basic", "sysv_shm_basic", "sysv_msg_basic",
                                   "sysv_sem_basic", "pipe2_basic"])
-def test_interrupted_run_leaves_no_object(name, cli):
+def test_interrupted_run_leaves_no_object(name):
     """SIGINT in the middle of a long run: exit 130, and no queue, SysV object or fd stays."""
     if registry.get(name).unsupported_reason():
         pytest.skip(registry.get(name).unsupported_reason())

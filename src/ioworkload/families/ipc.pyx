@@ -1,6 +1,7 @@
 # Family 'ipc': ior's IPC, anonymous-fd and notification scenarios
-# (../shared/reference/ior-ioworkload-catalog.md, 4.4): pipes, eventfds, inotify, SysV shared
-# memory / message queues / semaphores, POSIX message queues.
+# (../shared/reference/ior-ioworkload-catalog.md, 4.4): pipes, eventfds, memfd / userfaultfd /
+# signalfd / timerfd, fanotify_init, inotify, SysV shared memory / message queues / semaphores,
+# POSIX message queues.
 #
 # Every kernel object is private to one iteration: created (SysV ids with IPC_PRIVATE, a queue
 # name of the worker's own) and removed again before the next stop check, so an interrupted
