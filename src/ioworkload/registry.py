@@ -28,6 +28,7 @@ FAMILY_MODULES = (
     "sync",
     "memory",
     "copy_truncate",
+    "ipc",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None

@@ -1,0 +1,5 @@
+from ioworkload.manifest import Scenario
+
+CONSTANTS: dict[str, int]
+KERNEL_O_LARGEFILE: int
+SCENARIOS: list[Scenario]
