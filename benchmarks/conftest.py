@@ -129,7 +129,7 @@ def pytest_configure(config):
                                        "`-m targets`, never selected by -k alone")
     _session["cpus"] = os.sched_getaffinity(0)   # before any benchmark pins itself
     from ioworkload.errors import UsageError
-    from ioworkload.runner import parse_count
+    from ioworkload.args import parse_count
     n = config.getoption("--ioworkload-iterations")
     try:
         _session["iterations"] = None if n is None else parse_count(n, "--ioworkload-iterations")
@@ -140,14 +140,13 @@ def pytest_configure(config):
     if not spec:
         return
     from ioworkload import tracers
-    from ioworkload.cli import _parse_cpus
-    from ioworkload.runner import parse_seconds
+    from ioworkload.args import parse_cpus, parse_seconds
     try:
         settle = config.getoption("--tracer-settle")
         settle = None if settle is None else parse_seconds(settle, "--tracer-settle")
         tracer = tracers.resolve(spec, config.getoption("--tracer-ready-regex"), settle)
         if config.getoption("--tracer-cpu"):
-            _session["cpus"] = _parse_cpus(config.getoption("--tracer-cpu"))
+            _session["cpus"] = parse_cpus(config.getoption("--tracer-cpu"))
     except UsageError as e:
         raise pytest.UsageError(f"--tracer: {e}") from None
     if tracer.starts_workload:

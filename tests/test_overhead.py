@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ioworkload import overhead, tracers
+from ioworkload import overhead, overhead_cli, tracers
 
 MUST_RUN_AS_ROOT = ("strace", "perf-stat", "perf-record", "bpftrace-count")
 EXACT = ("perf-stat", "strace", "strace-seccomp", "bpftrace-count", "bpftrace-hist")
@@ -140,7 +140,7 @@ def test_json_schema(getppid_study):
 @pytest.fixture(scope="module")
 def every_preset():
     """Every preset once, in-process (so reaping can be checked on our own children)."""
-    opts, tlist, _ = overhead.parse(["getppid", "-n", "5000", "--repeat", "1"])
+    opts, tlist, _ = overhead_cli.parse(["getppid", "-n", "5000", "--repeat", "1"])
     return overhead.study(opts, tlist)
 
 
@@ -168,7 +168,7 @@ def test_custom_template_substitutes_and_is_stopped(tmp_path):
     seen = tmp_path / "seen"
     template = (f"sh -c 'echo \"$1 $2 $3 $4\" > {seen}; echo attached-now; exec sleep 300' "
                 "sh {pid} {tid} {syscalls} {comm}")
-    opts, tlist, _ = overhead.parse(["aio_setup_einval", "-n", "2000", "-r", "2", "--tracer",
+    opts, tlist, _ = overhead_cli.parse(["aio_setup_einval", "-n", "2000", "-r", "2", "--tracer",
                                      template, "--ready-regex", "^attached-now$"])
     rep = overhead.study(opts, tlist)
     t = row(rep, template)
@@ -184,7 +184,7 @@ def test_custom_template_substitutes_and_is_stopped(tmp_path):
 def test_custom_strace_template_slows_the_loop():
     if not shutil.which("strace"):
         pytest.skip("strace not found")
-    opts, tlist, _ = overhead.parse(["getppid", "-n", "5000", "-r", "2", "--tracer",
+    opts, tlist, _ = overhead_cli.parse(["getppid", "-n", "5000", "-r", "2", "--tracer",
                                      "strace -o /dev/null -p {tid}", "--ready-regex",
                                      r"Process \d+ attached"])
     rep = overhead.study(opts, tlist)
@@ -199,7 +199,7 @@ def test_missing_exiting_and_never_ready_tracers(tmp_path, capsys):
     missing = "no-such-tracer-ioworkload -p {pid}"
     exits = "sh -c 'echo cannot attach >&2; exit 3' sh {pid}"
     never = f"sh -c 'echo $$ > {pids_file}; sleep 300 & echo $! >> {pids_file}; wait' sh {{pid}}"
-    code = overhead.main(["getppid", "-n", "2000", "-r", "2", "--json", "--tracer", missing,
+    code = overhead_cli.main(["getppid", "-n", "2000", "-r", "2", "--json", "--tracer", missing,
                           "--tracer", exits, "--tracer", never, "--ready-regex", "NEVER-PRINTED",
                           "--ready-timeout", "1.5"])
     rep = json.loads(capsys.readouterr().out)
@@ -397,7 +397,7 @@ def test_signal_while_a_tracer_starts_leaves_no_stray(monkeypatch):
         return p
 
     monkeypatch.setattr(subprocess, "Popen", popen)
-    opts, tracer_list, _ = overhead.parse(["getppid", "-n", "1e4", "--repeat", "1",
+    opts, tracer_list, _ = overhead_cli.parse(["getppid", "-n", "1e4", "--repeat", "1",
                                            "--tracer", "bpftrace-count"])
     rep = overhead.study(opts, tracer_list)
     monkeypatch.undo()
@@ -412,7 +412,7 @@ def test_second_signal_during_cleanup_does_not_cut_it_short(monkeypatch, tmp_pat
     import tempfile
     import threading
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    opts, tracer_list, _ = overhead.parse(["getppid", "-n", "1000", "-r", "1", "--tracer", "strace"])
+    opts, tracer_list, _ = overhead_cli.parse(["getppid", "-n", "1000", "-r", "1", "--tracer", "strace"])
     before = signal.getsignal(signal.SIGTERM)
 
     def run_then_interrupted(self):
@@ -434,3 +434,13 @@ def test_second_signal_during_cleanup_does_not_cut_it_short(monkeypatch, tmp_pat
     assert rep["interrupted"] == signal.SIGINT
     assert signal.getsignal(signal.SIGTERM) is before
     assert os.listdir(tmp_path) == [] and not overhead._LIVE_CHILDREN
+
+
+def test_overhead_modules_do_not_import_the_cli():
+    """The study and its presentation share argument parsing through args.py, not cli.py
+    (the cycle cli -> overhead -> cli is gone)."""
+    import subprocess
+    code = ("import sys, ioworkload.overhead_cli, ioworkload.overhead_report, "
+            "ioworkload.overhead_chart; assert 'ioworkload.cli' not in sys.modules, 'cli imported'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
