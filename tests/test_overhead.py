@@ -203,7 +203,7 @@ def test_missing_exiting_and_never_ready_tracers(tmp_path, capsys):
                           "--tracer", exits, "--tracer", never, "--ready-regex", "NEVER-PRINTED",
                           "--ready-timeout", "1.5"])
     rep = json.loads(capsys.readouterr().out)
-    assert code == 0
+    assert code == 1  # a tracer failed
     assert row(rep, "none")["status"] == "ok" and len(row(rep, "none")["runs"]) == 2
     m = row(rep, missing)
     assert (m["status"], m["reason"]) == ("unavailable", "no-such-tracer-ioworkload not found")
@@ -351,7 +351,7 @@ def test_stop_signal_mid_study_reports_and_reaps_everything(sig, tmp_path):
     assert "Traceback" not in err
     rep = json.loads(out)
     assert rep["interrupted"] == signum
-    assert rep["tracers"][1]["runs"][-1]["error"] == "interrupted"
+    assert rep["tracers"][1]["runs"][-1]["error"] == "interrupted", (kids, rep["tracers"][1], rep["warmup"])
     assert all(gone(pid) for pid in kids), kids
     assert os.listdir(tmp_path) == []
 
@@ -444,3 +444,56 @@ def test_overhead_modules_do_not_import_the_cli():
             "ioworkload.overhead_chart; assert 'ioworkload.cli' not in sys.modules, 'cli imported'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_named_custom_tracers_with_their_own_ready_and_count_patterns(capsys):
+    """NAME=TEMPLATE names a custom tracer; --ready-regex/--count-regex after a --tracer are
+    its own; a count pattern gives it an accuracy (here a fake tracer that says 7 events)."""
+    says7 = "says7=sh -c 'echo go-seven; echo \"events: 7\"; exec sleep 300' sh {pid}"
+    other = "other=sh -c 'echo go-other; exec sleep 300' sh {pid}"
+    code = overhead_cli.main(["getppid", "-n", "1000", "-r", "1", "--json",
+                              "--tracer", says7, "--ready-regex", "^go-seven$",
+                              "--count-regex", r"events: (\d+)",
+                              "--tracer", other, "--ready-regex", "^go-other$"])
+    rep = json.loads(capsys.readouterr().out)
+    assert code == 0
+    s7, o = row(rep, "says7"), row(rep, "other")
+    assert s7["status"] == o["status"] == "ok"
+    assert s7["command"].startswith("sh -c")
+    assert s7["runs"][0]["reported_events"] == 7
+    assert s7["accuracy"] == 7 / s7["runs"][0]["expected_events"]
+    assert o["accuracy"] is None  # no count pattern: no accuracy
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--tracer", "strace", "--settle", "1"], "a preset knows when it is ready"),
+    (["--tracer", "perf-stat", "--count-regex", "x"], "counts by itself"),
+    (["--tracer", "x=sh {pid}", "--tracer", "x=true {pid}"], "two different tracers are named 'x'"),
+    (["--tracer", "strace=sh {pid}"], "is a preset's"),
+    (["--tracer", "x=sh {pid}", "--count-regex", "("], "--count-regex '('"),
+    (["--tracer", "x=sh {pid}", "--ready-regex", "a", "--ready-regex", "b"], "given twice"),
+])
+def test_tracer_option_errors(cli, args, message):
+    err = one_line_error(cli("overhead", "getppid", *args))
+    assert message in err, err
+
+
+def test_failed_tracer_exit_1_with_its_command_and_stderr_in_the_text(cli):
+    bad = "bad=sh -c 'echo first-line >&2; echo cannot attach >&2; exit 3' sh {pid}"
+    p = cli("overhead", "getppid", "-n", "1000", "-r", "1", "--tracer", bad)
+    assert p.returncode == 1, p.stderr
+    assert "failed: bad: tracer exit status 3" in p.stdout
+    assert "  command: sh -c 'echo first-line >&2; echo cannot attach >&2; exit 3' sh " in p.stdout
+    assert "    first-line\n    cannot attach\n" in p.stdout
+
+
+def test_estimate_before_the_rounds_names_runs_over_the_timeout(cli):
+    """strace at 1e5 calls (~40 us each) cannot finish within a 1 s timeout: said up front."""
+    p = cli("overhead", "getppid", "-n", "1e5", "-r", "1", "--tracer", "strace",
+            "--timeout", "1", "--json")
+    rep = json.loads(p.stdout)
+    est = rep["estimate"]
+    assert est["over_timeout"] == ["strace"]
+    assert est["seconds"] > 4
+    assert est["text"] in p.stderr and "likely to pass the --timeout of 1 s: strace" in p.stderr
+    assert p.returncode == 1 and row(rep, "strace")["status"] == "failed"

@@ -588,6 +588,8 @@ def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None)
         return run
     finally:
         with _signals_deferred():
+            if run.get("error") and att is not None and att.child:
+                run["tracer_stderr_tail"] = _tail(att.output()[1])
             if ender is not None and run.get("workload_pid") and not ender.ended():
                 _interrupt_workload(run["workload_pid"], ender)  # cut short: let it tear down
             if att is not None:
@@ -595,6 +597,10 @@ def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None)
             if workload is not None:
                 workload.reap()
             shutil.rmtree(d, ignore_errors=True)
+
+
+def _tail(text: str, lines: int = 12, width: int = 300) -> list[str]:
+    return [ln[:width] for ln in text.rstrip().splitlines()[-lines:]]
 
 
 def _interrupt_workload(pid: int, ender: Child) -> None:
@@ -665,11 +671,51 @@ def _summarize(rows: list[Row]) -> None:
         row.irq = irq
 
 
+def _fmt_duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def estimate(rows: list[Row], opts: Options, warmup: dict, warmup_s: float) -> dict:
+    """The study's rough duration, from the untraced warm-up (its loop and its fixed cost:
+    starting the workload, tearing it down) and each tracer's rough cost per call and start-up;
+    runs likely to pass --timeout are named."""
+    calls = warmup.get("loop_syscalls") or 0
+    loop_s = (warmup.get("elapsed_ns") or 0) / 1e9
+    fixed_s = max(0.0, warmup_s - loop_s)
+    per_run: dict[str, float] = {}
+    unknown = []
+    for row in rows:
+        if row.status != "ok":
+            continue
+        t = row.tracer
+        if t.cost_ns is None:
+            unknown.append(t.name)
+            continue
+        per_run[t.name] = fixed_s + t.start_s + loop_s + calls * t.cost_ns / 1e9
+    total = sum(per_run.values()) * opts.repeat + warmup_s
+    slow = sorted((n for n, s in per_run.items() if s - fixed_s > opts.timeout), key=per_run.get)
+    text = (f"estimate: about {_fmt_duration(total)} ({opts.repeat} rounds of "
+            f"{len(per_run) + len(unknown)} runs" + (f", custom tracers not counted"
+                                                      if unknown else "") + ")")
+    if slow:
+        text += "; likely to pass the --timeout of " + f"{opts.timeout:g} s: " + ", ".join(
+            f"{n} (~{_fmt_duration(per_run[n])})" for n in slow) + " (fewer --iterations?)"
+    return {"seconds": round(total, 1), "per_run_seconds": {k: round(v, 2) for k, v in
+                                                             per_run.items()},
+            "over_timeout": slow, "text": text}
+
+
 class Study:
-    def __init__(self, opts: Options, tracers: list[Tracer], progress=None):
+    def __init__(self, opts: Options, tracers: list[Tracer], progress=None, announce=None):
         self.opts = opts
         self.rows = [Row(t) for t in tracers]
         self.progress = progress
+        self.announce = announce
+        self.estimate: dict | None = None
         self.warmup: dict | None = None
         self.interrupted: int | None = None
         sc = opts.scenario
@@ -682,7 +728,11 @@ class Study:
         opts = self.opts
         none = self.rows[0]
         self._say("warm-up run (untraced, not counted)")
+        t0 = time.monotonic()
         self.warmup = run_once(none.tracer, opts, "warmup")
+        self.estimate = estimate(self.rows, opts, self.warmup, time.monotonic() - t0)
+        if self.announce:
+            self.announce(self.estimate["text"])
         for rnd in range(1, opts.repeat + 1):
             for row in self.rows:
                 if row.status != "ok":
@@ -719,6 +769,7 @@ class Study:
             "environment": env,
             "machine": machine_line(env),
             "warmup": self.warmup,
+            "estimate": self.estimate,
             "tracers": [{
                 "name": row.tracer.name, "kind": row.tracer.kind, "summary": row.tracer.summary,
                 "command": row.tracer.display(sc), "status": row.status, "reason": row.reason,
@@ -733,9 +784,10 @@ class Study:
 TOOL_VERSIONS = (("perf", "--version"), ("strace", "-V"), ("bpftrace", "--version"))
 
 
-def study(opts: Options, tracers: list[Tracer], progress=None) -> dict:
-    """Run the study; the report dict (also after Ctrl-C/SIGTERM/SIGHUP, with `interrupted` set)."""
-    st = Study(opts, tracers, progress)
+def study(opts: Options, tracers: list[Tracer], progress=None, announce=None) -> dict:
+    """Run the study; the report dict (also after Ctrl-C/SIGTERM/SIGHUP, with `interrupted` set).
+    announce(text): told the study's estimated duration once the warm-up has run."""
+    st = Study(opts, tracers, progress, announce)
     used = {t.program for t in tracers if t.program}
     env = environment({opts.tracee_cpu}, opts.tracer_cpus,
                       [tv for tv in TOOL_VERSIONS if tv[0] in used])

@@ -3,6 +3,7 @@ presentation (overhead_report.py, overhead_chart.py)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -17,16 +18,31 @@ from ioworkload.overhead_report import format_table
 from ioworkload.tracers import Tracer
 
 
+class _InOrder(argparse.Action):
+    """Keeps --tracer and the per-tracer options in command-line order: a --ready-regex,
+    --settle or --count-regex belongs to the --tracer before it (before any: to every custom
+    tracer)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        namespace.in_order = (getattr(namespace, "in_order", None) or []) + [(self.dest, values)]
+
+
+PER_TRACER = ("ready_regex", "settle", "count_regex")
+
+
 def _parser():
     p = Parser(prog="ioworkload overhead",
-                description="Measure how much each tracer slows a scenario's syscall stream and "
-                            "whether it counted every event.",
-                epilog="Tracer presets: " + ", ".join(_tracers.PRESETS) + ". A custom tracer is a "
-                       "command with {pid} (also {tid}, {syscalls}, {comm}), e.g. "
-                       "--tracer 'strace -c -p {tid}'.")
+               description="Measure how much each tracer slows a scenario's syscall stream and "
+                           "whether it counted every event.",
+               epilog="Tracer presets: " + ", ".join(_tracers.PRESETS) + ". A custom tracer is a "
+                      "command with {pid} (also {tid}, {syscalls}, {comm}), optionally named, "
+                      "e.g. --tracer 'strace-c=strace -c -p {tid}' --ready-regex ... ; "
+                      "--ready-regex, --settle and --count-regex apply to the --tracer before "
+                      "them (given before any --tracer: to every custom one).")
     p.add_argument("scenario")
-    p.add_argument("--tracer", action="append", metavar="T",
-                   help="a preset or a command template; repeatable (default: every preset)")
+    p.add_argument("--tracer", action=_InOrder, metavar="[NAME=]T",
+                   help="a preset or a command template, named NAME if given; repeatable "
+                        "(default: every preset)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--iterations", "-n", metavar="N",
                    help=f"iterations per run (default {DEFAULT_ITERATIONS:,})")
@@ -35,9 +51,13 @@ def _parser():
                    help=f"interleaved rounds (default {DEFAULT_REPEAT})")
     p.add_argument("--cpu", metavar="C", help="tracee CPU (default: the last CPU)")
     p.add_argument("--tracer-cpu", metavar="LIST", help="pin tracers to these CPUs (default: unpinned)")
-    p.add_argument("--ready-regex", metavar="RE", help="custom tracers: ready when a line matches")
-    p.add_argument("--settle", metavar="SECONDS",
-                   help="custom tracers: wait this long after start (or after --ready-regex)")
+    p.add_argument("--ready-regex", action=_InOrder, metavar="RE",
+                   help="custom tracer: ready when a line of its output matches")
+    p.add_argument("--settle", action=_InOrder, metavar="SECONDS",
+                   help="custom tracer: wait this long after start (or after --ready-regex)")
+    p.add_argument("--count-regex", action=_InOrder, metavar="RE",
+                   help="custom tracer: the events it reported, the sum of every match's first "
+                        "group (or whole match) in its output; gives it an accuracy")
     p.add_argument("--ready-timeout", default=str(READY_TIMEOUT), metavar="SECONDS",
                    help=f"give up on a tracer not ready by then (default {READY_TIMEOUT:g})")
     p.add_argument("--timeout", metavar="SECONDS",
@@ -49,17 +69,37 @@ def _parser():
 
 
 def _tracer_list(args) -> list[Tracer]:
-    settle = None
-    if args.settle is not None:
-        settle = parse_seconds(args.settle, "--settle", allow_zero=True)
-    specs = args.tracer or list(_tracers.PRESETS)
+    defaults: dict = {}            # per-tracer options given before any --tracer
+    specs: list[tuple[str, dict]] = []
+    for dest, value in getattr(args, "in_order", None) or []:
+        if dest == "tracer":
+            specs.append((value, {}))
+            continue
+        into = specs[-1][1] if specs else defaults
+        option = "--" + dest.replace("_", "-")
+        if dest in into:
+            raise UsageError(f"{option} given twice for the same tracer")
+        into[dest] = parse_seconds(value, option, allow_zero=True) if dest == "settle" else value
+    if not specs:
+        specs = [(name, {}) for name in _tracers.PRESETS]
     out: list[Tracer] = [_tracers.NoTracer()]
-    seen = {"none"}
-    for spec in specs:
-        t = _tracers.resolve(spec, args.ready_regex, settle)
-        if t.name not in seen:
-            seen.add(t.name)
-            out.append(t)
+    seen = {"none": "none"}
+    for spec, own in specs:
+        opts = dict(defaults, **own)
+        key = spec.strip()
+        if key in _tracers.PRESETS and own.keys() - {"count_regex"}:
+            raise UsageError(f"{', '.join('--' + k.replace('_', '-') for k in own)} after "
+                             f"--tracer {key}: a preset knows when it is ready")
+        if key in _tracers.PRESETS:
+            opts = {k: v for k, v in opts.items() if k == "count_regex" and k in own}
+        t = _tracers.resolve(spec, opts.get("ready_regex"), opts.get("settle"),
+                             opts.get("count_regex"))
+        if t.name in seen:
+            if seen[t.name] != key:
+                raise UsageError(f"two different tracers are named {t.name!r}")
+            continue  # the same one twice
+        seen[t.name] = key
+        out.append(t)
     return out
 
 
@@ -105,8 +145,12 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"\r\033[K{text}")
         sys.stderr.flush()
 
+    def announce(text):
+        sys.stderr.write(f"{text}\n")
+        sys.stderr.flush()
+
     progress = show if not args.json and sys.stderr.isatty() else None
-    rep = study(opts, tracers, progress)
+    rep = study(opts, tracers, progress, announce)
     if progress:
         sys.stderr.write("\r\033[K")
     if args.json:
@@ -120,4 +164,6 @@ def main(argv: list[str]) -> int:
             sys.stdout.write(f"chart written to {args.plot}\n")
     if rep["interrupted"]:
         return 128 + rep["interrupted"]
-    return EXIT_OK if rep["tracers"][0]["slowdown"] else EXIT_FAILED
+    if not rep["tracers"][0]["slowdown"] or any(t["status"] == "failed" for t in rep["tracers"]):
+        return EXIT_FAILED  # the untraced baseline or a tracer failed: the report says which
+    return EXIT_OK

@@ -3,6 +3,7 @@ form) as the text table."""
 
 from __future__ import annotations
 
+import shlex
 import signal
 
 from ioworkload.overhead import STOP_GRACE
@@ -69,6 +70,18 @@ def format_table(rep: dict) -> str:
         lost = sum((r.get("details") or {}).get("lost", 0) for r in t["runs"])
         if lost:
             out.append(f"note: {t['name']}: the tracer itself reported {lost:,} lost events")
+    for t in rep["tracers"]:
+        failed = [r for r in t["runs"] if r.get("error") and r["error"] != "interrupted"]
+        if t["status"] != "failed" or not failed:
+            continue
+        r = failed[-1]
+        out.append(f"failed: {t['name']}: {r['error']}")
+        if r.get("command"):
+            out.append(f"  command: {shlex.join(r['command'])}")
+        tail = r.get("tracer_stderr_tail") or []
+        if tail:
+            out.append("  its stderr, last lines:")
+            out += [f"    {line}" for line in tail]
     load = rep["environment"].get("loadavg")
     if load is not None and load > 0.75 * (rep["environment"].get("cpus_online") or 1):
         out.append(f"note: load average {load:.2f} at the start: other processes shared these "
