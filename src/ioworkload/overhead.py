@@ -699,7 +699,7 @@ def estimate(rows: list[Row], opts: Options, warmup: dict, warmup_s: float) -> d
     total = sum(per_run.values()) * opts.repeat + warmup_s
     slow = sorted((n for n, s in per_run.items() if s - fixed_s > opts.timeout), key=per_run.get)
     text = (f"estimate: about {_fmt_duration(total)} ({opts.repeat} rounds of "
-            f"{len(per_run) + len(unknown)} runs" + (f", custom tracers not counted"
+            f"{len(per_run) + len(unknown)} runs" + (", custom tracers not counted"
                                                       if unknown else "") + ")")
     if slow:
         text += "; likely to pass the --timeout of " + f"{opts.timeout:g} s: " + ", ".join(
