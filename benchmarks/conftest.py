@@ -59,40 +59,53 @@ def median(xs):
     return statistics.median(xs)
 
 
+# ---- the loop clock: a benchmark's time is the timed loop ---------------------------------------
+#
+# pytest-benchmark times a round with its timer. Wall time around ioworkload.run() would add the
+# thread start, the private directory, teardown and result building (milliseconds against a
+# loop of microseconds), so `stats` and `compare` would not show the loop's rate. The loop clock
+# advances only by each run's own elapsed_ns (first loop start to last loop end), so a round of
+# the benchmarks that use it measures exactly the loops it ran; a tracer's attaching and
+# stopping fall outside it too.
+
+_loop_ns = [0]
+
+
+def loop_clock() -> float:
+    """Seconds of timed loop run so far by ioworkload.run in this session."""
+    return _loop_ns[0] / 1e9
+
+
+loop_timed = pytest.mark.benchmark(timer=loop_clock)
+
+
+def _clocked(run):
+    def clocked_run(*args, **kwargs):
+        res = run(*args, **kwargs)
+        _loop_ns[0] += res.elapsed_ns
+        return res
+    return clocked_run
+
+
 # ---- --tracer: the same suite with a tracer attached -------------------------------------------
 #
 # `pytest benchmarks --tracer strace` (any `ioworkload overhead` preset, or a command template
 # with {pid}/{tid}/{syscalls}/{comm}) attaches that tracer to the worker threads of every
 # ioworkload.run() a benchmark makes, through the runner's attach hook, once the threads exist
-# and before their loop starts. Attaching and stopping are excluded from the benchmark's clock
-# (a pytest-benchmark timer that pauses meanwhile), so `pytest-benchmark compare` sets traced
-# rounds against untraced ones of the same suite. Every benchmark's extra_info records the
-# tracer ("none" without --tracer), its command and the environment of `ioworkload overhead`.
+# and before their loop starts: outside the loop clock, so `pytest-benchmark compare` sets
+# traced loops against untraced ones of the same suite. Every benchmark's extra_info records
+# the tracer ("none" without --tracer), its command and the environment of `ioworkload overhead`.
 
-import contextlib
 import tempfile
-import time
 
-_excluded = [0.0]          # seconds spent attaching/stopping tracers, kept off the clock
-_session: dict = {}        # tracer, cpus, environment
-
-
-def tracer_clock() -> float:
-    """time.perf_counter() minus the time spent attaching and stopping tracers."""
-    return time.perf_counter() - _excluded[0]
-
-
-@contextlib.contextmanager
-def _off_the_clock():
-    t0 = time.perf_counter()
-    try:
-        yield
-    finally:
-        _excluded[0] += time.perf_counter() - t0
+_session: dict = {}        # tracer, cpus, environment, iterations
 
 
 def pytest_addoption(parser):
-    g = parser.getgroup("ioworkload", "ioworkload tracer")
+    g = parser.getgroup("ioworkload", "ioworkload benchmarks")
+    g.addoption("--ioworkload-iterations", metavar="N", default=None,
+                help="run every scenario rate for exactly N iterations (default: calibrated to "
+                     "about 0.2 s each), so two runs set side by side did the same work")
     g.addoption("--tracer", metavar="T", default=None,
                 help="attach this tracer to the measured worker threads: a preset of "
                      "`ioworkload overhead` (perf-stat, strace, bpftrace-count...) or a command "
@@ -105,23 +118,35 @@ def pytest_addoption(parser):
                 help="pin the tracer to these CPUs (default: every CPU this session may use)")
 
 
+def fixed_iterations() -> int | None:
+    """--ioworkload-iterations, or None (calibrate)."""
+    return _session.get("iterations")
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "untraced: compares untraced loops; skipped under --tracer")
+    config.addinivalue_line("markers", "targets: the pass/fail speed targets; run only with "
+                                       "`-m targets`, never selected by -k alone")
     _session["cpus"] = os.sched_getaffinity(0)   # before any benchmark pins itself
+    from ioworkload.errors import UsageError
+    from ioworkload.args import parse_count
+    n = config.getoption("--ioworkload-iterations")
+    try:
+        _session["iterations"] = None if n is None else parse_count(n, "--ioworkload-iterations")
+    except UsageError as e:
+        raise pytest.UsageError(str(e)) from None
     spec = config.getoption("--tracer")
     _session["tracer"] = None
     if not spec:
         return
     from ioworkload import tracers
-    from ioworkload.cli import _parse_cpus
-    from ioworkload.errors import UsageError
-    from ioworkload.runner import parse_seconds
+    from ioworkload.args import parse_cpus, parse_seconds
     try:
         settle = config.getoption("--tracer-settle")
         settle = None if settle is None else parse_seconds(settle, "--tracer-settle")
         tracer = tracers.resolve(spec, config.getoption("--tracer-ready-regex"), settle)
         if config.getoption("--tracer-cpu"):
-            _session["cpus"] = _parse_cpus(config.getoption("--tracer-cpu"))
+            _session["cpus"] = parse_cpus(config.getoption("--tracer-cpu"))
     except UsageError as e:
         raise pytest.UsageError(f"--tracer: {e}") from None
     if tracer.starts_workload:
@@ -134,19 +159,25 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    tracer = _session.get("tracer")
-    if tracer is None:
+    # The targets fail on a loaded machine: a user asking for rates (-k NAME) must not get them.
+    if "targets" not in (config.getoption("markexpr") or ""):
+        kept = [i for i in items if not i.get_closest_marker("targets")]
+        if len(kept) != len(items):
+            config.hook.pytest_deselected(items=[i for i in items if i not in kept])
+            items[:] = kept
+    if _session.get("tracer") is None:
         return
     skip = pytest.mark.skip(reason="a speed target of untraced loops; not run under --tracer")
     for item in items:
-        if item.module.__name__ == "test_bench_targets" or item.get_closest_marker("untraced"):
+        if item.get_closest_marker("targets") or item.get_closest_marker("untraced"):
             item.add_marker(skip)
-            continue
-        if "benchmark" in getattr(item, "fixturenames", ()):
-            old = item.get_closest_marker("benchmark")
-            kwargs = dict(old.kwargs) if old else {}
-            kwargs["timer"] = tracer_clock
-            item.add_marker(pytest.mark.benchmark(**kwargs), append=False)
+
+
+def load_seen() -> str:
+    """The load averages, for the message of a missed target (a loaded machine misses them)."""
+    one, five, fifteen = os.getloadavg()
+    return (f"load average {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} CPUs"
+            f"{' (busy: the ratio may be noise)' if one >= 0.5 else ''}")
 
 
 def _environment() -> dict:
@@ -177,12 +208,11 @@ def _traced_run(tracer, runs: list):
             pytest.skip(f"--tracer {tracer.name}: unavailable: {reason}")
         held: dict = {}
 
-        def attach(stopped, tids):
-            with _off_the_clock():
-                held["dir"] = tempfile.mkdtemp(prefix="ioworkload-bench-tracer-")
-                target = Target(os.getpid(), list(tids), sc.syscalls, sc.helper_threads, held["dir"])
-                held["att"] = overhead.Attached(tracer, target, _session["cpus"])
-                held["att"].wait_ready(overhead.READY_TIMEOUT, alive=lambda: not stopped())
+        def attach(stopped, tids, expected):
+            held["dir"] = tempfile.mkdtemp(prefix="ioworkload-bench-tracer-")
+            target = Target(os.getpid(), list(tids), sc.syscalls, sc.helper_threads, held["dir"])
+            held["att"] = overhead.Attached(tracer, target, _session["cpus"])
+            held["att"].wait_ready(overhead.READY_TIMEOUT, alive=lambda: not stopped())
 
         problem = counted = None
         try:
@@ -192,16 +222,15 @@ def _traced_run(tracer, runs: list):
             problem = str(e)
             res = None
         finally:
-            with _off_the_clock():
-                att = held.get("att")
-                if att is not None:
-                    if problem is None:
-                        att.drain()
-                        problem = att.stop()
-                    att.close()
-                    counted = att.counted()
-                if "dir" in held:
-                    shutil.rmtree(held["dir"], ignore_errors=True)
+            att = held.get("att")
+            if att is not None:
+                if problem is None:
+                    att.drain()
+                    problem = att.stop()
+                att.close()
+                counted = att.counted()
+            if "dir" in held:
+                shutil.rmtree(held["dir"], ignore_errors=True)
         if problem:
             pytest.fail(f"--tracer {tracer.name}: {problem}", pytrace=False)
         expected = sum(c["count"] for c in res.calls.values())
@@ -218,12 +247,13 @@ def _traced_run(tracer, runs: list):
 
 @pytest.fixture(autouse=True)
 def _tracer(request, monkeypatch):
-    """Attach --tracer to every ioworkload.run of the test; record it in extra_info."""
+    """Advance the loop clock by every ioworkload.run of the test, attaching --tracer to each;
+    record the tracer in extra_info."""
+    import ioworkload
     tracer = _session.get("tracer")
     runs: list = []
-    if tracer is not None:
-        import ioworkload
-        monkeypatch.setattr(ioworkload, "run", _traced_run(tracer, runs))
+    monkeypatch.setattr(ioworkload, "run",
+                        _clocked(_traced_run(tracer, runs) if tracer else ioworkload.run))
     # taken now: it is torn down after this fixture, so its extra_info is still there below
     bench = request.getfixturevalue("benchmark") if "benchmark" in request.fixturenames else None
     yield

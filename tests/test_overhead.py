@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ioworkload import overhead, tracers
+from ioworkload import overhead, overhead_cli, tracers
 
 MUST_RUN_AS_ROOT = ("strace", "perf-stat", "perf-record", "bpftrace-count")
 EXACT = ("perf-stat", "strace", "strace-seccomp", "bpftrace-count", "bpftrace-hist")
@@ -140,7 +140,7 @@ def test_json_schema(getppid_study):
 @pytest.fixture(scope="module")
 def every_preset():
     """Every preset once, in-process (so reaping can be checked on our own children)."""
-    opts, tlist, _ = overhead.parse(["getppid", "-n", "5000", "--repeat", "1"])
+    opts, tlist, _ = overhead_cli.parse(["getppid", "-n", "5000", "--repeat", "1"])
     return overhead.study(opts, tlist)
 
 
@@ -168,7 +168,7 @@ def test_custom_template_substitutes_and_is_stopped(tmp_path):
     seen = tmp_path / "seen"
     template = (f"sh -c 'echo \"$1 $2 $3 $4\" > {seen}; echo attached-now; exec sleep 300' "
                 "sh {pid} {tid} {syscalls} {comm}")
-    opts, tlist, _ = overhead.parse(["aio_setup_einval", "-n", "2000", "-r", "2", "--tracer",
+    opts, tlist, _ = overhead_cli.parse(["aio_setup_einval", "-n", "2000", "-r", "2", "--tracer",
                                      template, "--ready-regex", "^attached-now$"])
     rep = overhead.study(opts, tlist)
     t = row(rep, template)
@@ -184,7 +184,7 @@ def test_custom_template_substitutes_and_is_stopped(tmp_path):
 def test_custom_strace_template_slows_the_loop():
     if not shutil.which("strace"):
         pytest.skip("strace not found")
-    opts, tlist, _ = overhead.parse(["getppid", "-n", "5000", "-r", "2", "--tracer",
+    opts, tlist, _ = overhead_cli.parse(["getppid", "-n", "5000", "-r", "2", "--tracer",
                                      "strace -o /dev/null -p {tid}", "--ready-regex",
                                      r"Process \d+ attached"])
     rep = overhead.study(opts, tlist)
@@ -199,11 +199,11 @@ def test_missing_exiting_and_never_ready_tracers(tmp_path, capsys):
     missing = "no-such-tracer-ioworkload -p {pid}"
     exits = "sh -c 'echo cannot attach >&2; exit 3' sh {pid}"
     never = f"sh -c 'echo $$ > {pids_file}; sleep 300 & echo $! >> {pids_file}; wait' sh {{pid}}"
-    code = overhead.main(["getppid", "-n", "2000", "-r", "2", "--json", "--tracer", missing,
+    code = overhead_cli.main(["getppid", "-n", "2000", "-r", "2", "--json", "--tracer", missing,
                           "--tracer", exits, "--tracer", never, "--ready-regex", "NEVER-PRINTED",
                           "--ready-timeout", "1.5"])
     rep = json.loads(capsys.readouterr().out)
-    assert code == 0
+    assert code == 1  # a tracer failed
     assert row(rep, "none")["status"] == "ok" and len(row(rep, "none")["runs"]) == 2
     m = row(rep, missing)
     assert (m["status"], m["reason"]) == ("unavailable", "no-such-tracer-ioworkload not found")
@@ -351,7 +351,7 @@ def test_stop_signal_mid_study_reports_and_reaps_everything(sig, tmp_path):
     assert "Traceback" not in err
     rep = json.loads(out)
     assert rep["interrupted"] == signum
-    assert rep["tracers"][1]["runs"][-1]["error"] == "interrupted"
+    assert rep["tracers"][1]["runs"][-1]["error"] == "interrupted", (kids, rep["tracers"][1], rep["warmup"])
     assert all(gone(pid) for pid in kids), kids
     assert os.listdir(tmp_path) == []
 
@@ -397,7 +397,7 @@ def test_signal_while_a_tracer_starts_leaves_no_stray(monkeypatch):
         return p
 
     monkeypatch.setattr(subprocess, "Popen", popen)
-    opts, tracer_list, _ = overhead.parse(["getppid", "-n", "1e4", "--repeat", "1",
+    opts, tracer_list, _ = overhead_cli.parse(["getppid", "-n", "1e4", "--repeat", "1",
                                            "--tracer", "bpftrace-count"])
     rep = overhead.study(opts, tracer_list)
     monkeypatch.undo()
@@ -412,7 +412,7 @@ def test_second_signal_during_cleanup_does_not_cut_it_short(monkeypatch, tmp_pat
     import tempfile
     import threading
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    opts, tracer_list, _ = overhead.parse(["getppid", "-n", "1000", "-r", "1", "--tracer", "strace"])
+    opts, tracer_list, _ = overhead_cli.parse(["getppid", "-n", "1000", "-r", "1", "--tracer", "strace"])
     before = signal.getsignal(signal.SIGTERM)
 
     def run_then_interrupted(self):
@@ -434,3 +434,66 @@ def test_second_signal_during_cleanup_does_not_cut_it_short(monkeypatch, tmp_pat
     assert rep["interrupted"] == signal.SIGINT
     assert signal.getsignal(signal.SIGTERM) is before
     assert os.listdir(tmp_path) == [] and not overhead._LIVE_CHILDREN
+
+
+def test_overhead_modules_do_not_import_the_cli():
+    """The study and its presentation share argument parsing through args.py, not cli.py
+    (the cycle cli -> overhead -> cli is gone)."""
+    import subprocess
+    code = ("import sys, ioworkload.overhead_cli, ioworkload.overhead_report, "
+            "ioworkload.overhead_chart; assert 'ioworkload.cli' not in sys.modules, 'cli imported'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_named_custom_tracers_with_their_own_ready_and_count_patterns(capsys):
+    """NAME=TEMPLATE names a custom tracer; --ready-regex/--count-regex after a --tracer are
+    its own; a count pattern gives it an accuracy (here a fake tracer that says 7 events)."""
+    says7 = "says7=sh -c 'echo go-seven; echo \"events: 7\"; exec sleep 300' sh {pid}"
+    other = "other=sh -c 'echo go-other; exec sleep 300' sh {pid}"
+    code = overhead_cli.main(["getppid", "-n", "1000", "-r", "1", "--json",
+                              "--tracer", says7, "--ready-regex", "^go-seven$",
+                              "--count-regex", r"events: (\d+)",
+                              "--tracer", other, "--ready-regex", "^go-other$"])
+    rep = json.loads(capsys.readouterr().out)
+    assert code == 0
+    s7, o = row(rep, "says7"), row(rep, "other")
+    assert s7["status"] == o["status"] == "ok"
+    assert s7["command"].startswith("sh -c")
+    assert s7["runs"][0]["reported_events"] == 7
+    assert s7["accuracy"] == 7 / s7["runs"][0]["expected_events"]
+    assert o["accuracy"] is None  # no count pattern: no accuracy
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--tracer", "strace", "--settle", "1"], "a preset knows when it is ready"),
+    (["--tracer", "perf-stat", "--count-regex", "x"], "counts by itself"),
+    (["--tracer", "x=sh {pid}", "--tracer", "x=true {pid}"], "two different tracers are named 'x'"),
+    (["--tracer", "strace=sh {pid}"], "is a preset's"),
+    (["--tracer", "x=sh {pid}", "--count-regex", "("], "--count-regex '('"),
+    (["--tracer", "x=sh {pid}", "--ready-regex", "a", "--ready-regex", "b"], "given twice"),
+])
+def test_tracer_option_errors(cli, args, message):
+    err = one_line_error(cli("overhead", "getppid", *args))
+    assert message in err, err
+
+
+def test_failed_tracer_exit_1_with_its_command_and_stderr_in_the_text(cli):
+    bad = "bad=sh -c 'echo first-line >&2; echo cannot attach >&2; exit 3' sh {pid}"
+    p = cli("overhead", "getppid", "-n", "1000", "-r", "1", "--tracer", bad)
+    assert p.returncode == 1, p.stderr
+    assert "failed: bad: tracer exit status 3" in p.stdout
+    assert "  command: sh -c 'echo first-line >&2; echo cannot attach >&2; exit 3' sh " in p.stdout
+    assert "    first-line\n    cannot attach\n" in p.stdout
+
+
+def test_estimate_before_the_rounds_names_runs_over_the_timeout(cli):
+    """strace at 1e5 calls (~40 us each) cannot finish within a 1 s timeout: said up front."""
+    p = cli("overhead", "getppid", "-n", "1e5", "-r", "1", "--tracer", "strace",
+            "--timeout", "1", "--json")
+    rep = json.loads(p.stdout)
+    est = rep["estimate"]
+    assert est["over_timeout"] == ["strace"]
+    assert est["seconds"] > 4
+    assert est["text"] in p.stderr and "likely to pass the --timeout of 1 s: strace" in p.stderr
+    assert p.returncode == 1 and row(rep, "strace")["status"] == "failed"

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import errno
 import os
 import signal
@@ -12,6 +11,7 @@ import sys
 import time
 
 from ioworkload import registry
+from ioworkload.args import Parser, parse_cpus, parse_seconds, parse_threads
 from ioworkload.errors import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Interrupted, IoworkloadError,
                                ScenarioFailed, UsageError)
 
@@ -91,15 +91,8 @@ def _reserve_std_fds() -> None:
             setattr(sys, name, open(fd, "r" if fd == 0 else "w", closefd=False))
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (and exit 2), never a usage dump."""
-
-    def error(self, message):
-        raise UsageError(message)
-
-
-def _run_parser() -> _Parser:
-    p = _Parser(prog=PROG, add_help=True,
+def _run_parser() -> Parser:
+    p = Parser(prog=PROG, add_help=True,
                 description="Run one named syscall scenario and report what it issued.",
                 epilog="Other commands: `ioworkload list`, `ioworkload describe SCENARIO`, "
                        "`ioworkload overhead SCENARIO`, `ioworkload check SCENARIO`.")
@@ -133,29 +126,6 @@ def _run_parser() -> _Parser:
 
 def _fmt_int(n) -> str:
     return f"{n:,}"
-
-
-def _parse_threads(text) -> int:
-    from ioworkload.runner import MAX_THREADS, parse_count
-    return parse_count(text, "threads", maximum=MAX_THREADS)
-
-
-def _parse_cpus(text: str, option: str = "--cpu") -> set[int]:
-    allowed = os.sched_getaffinity(0)
-    unavailable = UsageError(f"{option} {text}: CPUs available here are "
-                             f"{','.join(map(str, sorted(allowed)))}")
-    cpus: set[int] = set()
-    for part in text.split(","):
-        lo, dash, hi = part.strip().partition("-")
-        if not (lo.isascii() and lo.isdigit() and (not dash or hi.isascii() and hi.isdigit())):
-            raise UsageError(f"{option} takes a CPU list like 1, 0,2 or 0-3, not {text!r}")
-        lo, hi = int(lo), int(hi) if dash else int(lo)
-        if lo > hi or hi > max(allowed):  # checked before the range is built: 0-999999999
-            raise unavailable
-        cpus.update(range(lo, hi + 1))
-    if not cpus <= allowed:
-        raise unavailable
-    return cpus
 
 
 def _check_parent(path: str, what: str) -> str:
@@ -231,7 +201,6 @@ class _Attach:
     hold file after the run (ior's IOR_WORKLOAD_* variables are honoured too)."""
 
     def __init__(self, args, ior_mode: bool):
-        from ioworkload.runner import parse_seconds
         env = os.environ
         ior_env = {k: env[k] for k in IOR_ENV if k in env}
         # Explicit options win over ior's variables; the variables apply in either mode.
@@ -346,13 +315,13 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     args = _run_parser().parse_args(argv)
     from ioworkload.runner import Hooks, execute
     sc = registry.get(args.scenario)
-    threads = _parse_threads(args.threads)
+    threads = parse_threads(args.threads)
     iterations = args.iterations
     if iterations is None:
         iterations = sc.ior_repeat if ior_mode else 1
     attach = _Attach(args, ior_mode)
     if args.cpu is not None:
-        os.sched_setaffinity(0, _parse_cpus(args.cpu))  # the workers inherit it
+        os.sched_setaffinity(0, parse_cpus(args.cpu))  # the workers inherit it
     from ioworkload import _runner
     _runner.set_comm(PROG)  # the spawned scenario process inherits it: tracers can filter by comm
     outcome = {}
@@ -394,7 +363,7 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
 
 
 def _cmd_list(argv: list[str]) -> int:
-    p = _Parser(prog=f"{PROG} list", description="List the scenarios.")
+    p = Parser(prog=f"{PROG} list", description="List the scenarios.")
     p.add_argument("--family", "-f", help="only this family")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
@@ -420,7 +389,7 @@ def _cmd_list(argv: list[str]) -> int:
 
 
 def _cmd_describe(argv: list[str]) -> int:
-    p = _Parser(prog=f"{PROG} describe", description="Show a scenario's manifest.")
+    p = Parser(prog=f"{PROG} describe", description="Show a scenario's manifest.")
     p.add_argument("scenario")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
@@ -463,10 +432,10 @@ def _count_formula(setup: int, each: int, teardown: int) -> str:
 
 def _cmd_overhead(argv: list[str]) -> int:
     try:
-        from ioworkload import overhead
+        from ioworkload import overhead_cli
     except ImportError:
         raise UsageError("the overhead command is not available in this build") from None
-    return overhead.main(argv)
+    return overhead_cli.main(argv)
 
 
 def _cmd_check(argv: list[str]) -> int:

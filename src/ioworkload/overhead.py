@@ -1,5 +1,6 @@
 """`ioworkload overhead SCENARIO`: how much each tracer slows a known syscall stream, and
-whether it saw every event.
+whether it saw every event. This module runs the study and returns its report dict; the
+command line is overhead_cli.py, the text table overhead_report.py, the chart overhead_chart.py.
 
 Each run starts the workload (`python -m ioworkload SCENARIO --json --start-file F --tid-file T
 --cpu C`), which prints its PID once its worker threads exist and then waits; the tracer is
@@ -28,9 +29,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ioworkload import registry, tracers as _tracers
-from ioworkload.errors import (EXIT_FAILED, EXIT_OK, ScenarioFailed, Unsupported, UsageError)
-from ioworkload.runner import STOP_SIGNALS, parse_count, parse_seconds
+from ioworkload import tracers as _tracers
+from ioworkload.errors import ScenarioFailed, Unsupported
+from ioworkload.runner import STOP_SIGNALS
 from ioworkload.tracers import Target, Tracer, read_text as _read
 
 SCHEMA = "ioworkload-overhead/1"
@@ -45,7 +46,6 @@ DRAIN_QUIET = 0.25          # a tracer idle this long after the run has written 
 DRAIN_LIMIT = 15.0
 POLL = 0.02
 IRQ_ROWS = ("IWI", "CAL", "RES", "LOC")
-PLOT_HINT = "pip install 'ioworkload[plot]' (or: pip install matplotlib)"
 
 
 class _Terminated(KeyboardInterrupt):
@@ -588,6 +588,8 @@ def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None)
         return run
     finally:
         with _signals_deferred():
+            if run.get("error") and att is not None and att.child:
+                run["tracer_stderr_tail"] = _tail(att.output()[1])
             if ender is not None and run.get("workload_pid") and not ender.ended():
                 _interrupt_workload(run["workload_pid"], ender)  # cut short: let it tear down
             if att is not None:
@@ -595,6 +597,10 @@ def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None)
             if workload is not None:
                 workload.reap()
             shutil.rmtree(d, ignore_errors=True)
+
+
+def _tail(text: str, lines: int = 12, width: int = 300) -> list[str]:
+    return [ln[:width] for ln in text.rstrip().splitlines()[-lines:]]
 
 
 def _interrupt_workload(pid: int, ender: Child) -> None:
@@ -665,11 +671,51 @@ def _summarize(rows: list[Row]) -> None:
         row.irq = irq
 
 
+def _fmt_duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def estimate(rows: list[Row], opts: Options, warmup: dict, warmup_s: float) -> dict:
+    """The study's rough duration, from the untraced warm-up (its loop and its fixed cost:
+    starting the workload, tearing it down) and each tracer's rough cost per call and start-up;
+    runs likely to pass --timeout are named."""
+    calls = warmup.get("loop_syscalls") or 0
+    loop_s = (warmup.get("elapsed_ns") or 0) / 1e9
+    fixed_s = max(0.0, warmup_s - loop_s)
+    per_run: dict[str, float] = {}
+    unknown = []
+    for row in rows:
+        if row.status != "ok":
+            continue
+        t = row.tracer
+        if t.cost_ns is None:
+            unknown.append(t.name)
+            continue
+        per_run[t.name] = fixed_s + t.start_s + loop_s + calls * t.cost_ns / 1e9
+    total = sum(per_run.values()) * opts.repeat + warmup_s
+    slow = sorted((n for n, s in per_run.items() if s - fixed_s > opts.timeout), key=per_run.get)
+    text = (f"estimate: about {_fmt_duration(total)} ({opts.repeat} rounds of "
+            f"{len(per_run) + len(unknown)} runs" + (", custom tracers not counted"
+                                                      if unknown else "") + ")")
+    if slow:
+        text += "; likely to pass the --timeout of " + f"{opts.timeout:g} s: " + ", ".join(
+            f"{n} (~{_fmt_duration(per_run[n])})" for n in slow) + " (fewer --iterations?)"
+    return {"seconds": round(total, 1), "per_run_seconds": {k: round(v, 2) for k, v in
+                                                             per_run.items()},
+            "over_timeout": slow, "text": text}
+
+
 class Study:
-    def __init__(self, opts: Options, tracers: list[Tracer], progress=None):
+    def __init__(self, opts: Options, tracers: list[Tracer], progress=None, announce=None):
         self.opts = opts
         self.rows = [Row(t) for t in tracers]
         self.progress = progress
+        self.announce = announce
+        self.estimate: dict | None = None
         self.warmup: dict | None = None
         self.interrupted: int | None = None
         sc = opts.scenario
@@ -682,7 +728,11 @@ class Study:
         opts = self.opts
         none = self.rows[0]
         self._say("warm-up run (untraced, not counted)")
+        t0 = time.monotonic()
         self.warmup = run_once(none.tracer, opts, "warmup")
+        self.estimate = estimate(self.rows, opts, self.warmup, time.monotonic() - t0)
+        if self.announce:
+            self.announce(self.estimate["text"])
         for rnd in range(1, opts.repeat + 1):
             for row in self.rows:
                 if row.status != "ok":
@@ -719,6 +769,7 @@ class Study:
             "environment": env,
             "machine": machine_line(env),
             "warmup": self.warmup,
+            "estimate": self.estimate,
             "tracers": [{
                 "name": row.tracer.name, "kind": row.tracer.kind, "summary": row.tracer.summary,
                 "command": row.tracer.display(sc), "status": row.status, "reason": row.reason,
@@ -730,236 +781,13 @@ class Study:
         }
 
 
-# ---- output --------------------------------------------------------------------------------
-
-def _fmt_ns(v) -> str:
-    return "-" if v is None else (f"{v:,.0f}" if v >= 1000 else f"{v:.1f}")
-
-
-def _fmt_x(v) -> str:
-    return "-" if v is None else (f"{v:,.0f}x" if v >= 100 else f"{v:.3g}x" if v >= 10 else f"{v:.2f}x")
-
-
-def format_table(rep: dict) -> str:
-    amount = f"{rep['duration']:g} s" if rep["duration"] else f"{rep['iterations']:,} iterations"
-    out = [f"ioworkload overhead: {rep['scenario']} ({', '.join(rep['syscalls'])}), {amount} x "
-           f"{rep['repeat']} interleaved rounds",
-           f"machine: {rep['machine']}", ""]
-    head = ("tracer", "ns/syscall min", "median", "max", "slowdown", "(min-max)", "+ns/call",
-            "accuracy", "IWI/1k", "CAL/1k", "RES/1k")
-    lines = []
-    for t in rep["tracers"]:
-        name = t["name"] if len(t["name"]) <= 28 else t["name"][:25] + "..."
-        if t["status"] == "unavailable" or (t["status"] == "failed" and not t["ns_per_syscall"]):
-            lines.append((name, f"{t['status']}: {t['reason']}"))
-            continue
-        if not t["ns_per_syscall"]:
-            last = t["runs"][-1]["error"] if t["runs"] else None
-            lines.append((name, "not measured" + (f": {last}" if last else "")))
-            continue
-        ns, sl = t["ns_per_syscall"] or {}, t["slowdown"] or {}
-        acc = t["accuracy"]
-        rng = t["accuracy_range"]
-        acc_s = "-" if acc is None else (f"{acc:.4f}" if not rng or rng["min"] == rng["max"]
-                                         else f"{rng['min']:.4f}-{rng['max']:.4f}")
-        irq = t["interrupts_per_1k_syscalls"]
-        cells = (name, _fmt_ns(ns.get("min")), _fmt_ns(ns.get("median")), _fmt_ns(ns.get("max")),
-                 _fmt_x(sl.get("median")),
-                 f"({_fmt_x(sl['min'])}-{_fmt_x(sl['max'])})" if sl else "",
-                 _fmt_ns(t["added_ns_per_syscall"]), acc_s,
-                 *(f"{irq[k]:.2f}" if k in irq else "-" for k in ("IWI", "CAL", "RES")))
-        if t["status"] == "failed":
-            cells += (f"failed after {len(t['runs']) - 1} runs: {t['reason']}",)
-        lines.append(cells)
-    widths = [max([len(head[i])] + [len(c[i]) for c in lines if len(c) > 2]) for i in range(len(head))]
-    fmt = lambda cells: "  ".join(  # noqa: E731
-        c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(cells[:len(head)]))
-    out.append(fmt(head))
-    for c in lines:
-        if len(c) == 2:
-            out.append(f"{c[0].ljust(widths[0])}  {c[1]}")
-        else:
-            out.append(fmt(c) + (f"  {c[len(head)]}" if len(c) > len(head) else ""))
-    out += ["", "slowdown: median of traced/untraced ns per syscall over runs paired by round; "
-                "accuracy: events the tracer reported / syscalls issued (from the workload's tallies); "
-                "IWI/CAL/RES: irq-work, function-call and reschedule interrupts per 1000 syscalls."]
-    for t in rep["tracers"]:
-        hard = [r["tracer_stopped_by"] for r in t["runs"] if r.get("tracer_stopped_by") in
-                ("SIGTERM", "SIGKILL")]
-        if hard:
-            out.append(f"note: {t['name']}: {len(hard)} of {len(t['runs'])} runs did not stop on "
-                       f"SIGINT within {STOP_GRACE:g} s ({', '.join(sorted(set(hard)))} needed)")
-        lost = sum((r.get("details") or {}).get("lost", 0) for r in t["runs"])
-        if lost:
-            out.append(f"note: {t['name']}: the tracer itself reported {lost:,} lost events")
-    load = rep["environment"].get("loadavg")
-    if load is not None and load > 0.75 * (rep["environment"].get("cpus_online") or 1):
-        out.append(f"note: load average {load:.2f} at the start: other processes shared these "
-                   "CPUs, so the figures are noisier than on an idle machine")
-    if rep["interrupted"]:
-        out.append(f"interrupted by {signal.Signals(rep['interrupted']).name}: partial result")
-    return "\n".join(out) + "\n"
-
-
-def check_plot(path: str) -> str:
-    """Validate --plot before anything runs: format by suffix, matplotlib present, dir writable."""
-    ext = os.path.splitext(path)[1].lower().lstrip(".")
-    if ext not in ("png", "svg"):
-        raise UsageError(f"--plot {path}: the file name must end in .png or .svg")
-    parent = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
-        raise UsageError(f"--plot {path}: directory {parent} is not writable")
-    if os.path.isdir(path):
-        raise UsageError(f"--plot {path} is a directory")
-    try:
-        import matplotlib
-    except ImportError:
-        raise UsageError(f"--plot needs matplotlib: {PLOT_HINT}") from None
-    del matplotlib
-    return ext
-
-
-def write_plot(rep: dict, path: str) -> None:
-    """Slowdown per tracer on a log axis, min/max whiskers, titled with scenario and machine."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [t for t in rep["tracers"] if t["slowdown"]]
-    missing = [t for t in rep["tracers"] if not t["slowdown"]]
-    names = [t["name"] if len(t["name"]) <= 30 else t["name"][:27] + "..." for t in rows]
-    med = [t["slowdown"]["median"] for t in rows]
-    lo = [max(0.0, m - t["slowdown"]["min"]) for m, t in zip(med, rows)]
-    hi = [max(0.0, t["slowdown"]["max"] - m) for m, t in zip(med, rows)]
-    fig, ax = plt.subplots(figsize=(9, 1.9 + 0.42 * max(1, len(rows))))
-    y = list(range(len(rows)))
-    colors = ["#777777" if t["kind"] == "none" else "#1f77b4" if t["accuracy"] in (None, 1.0)
-              else "#d62728" for t in rows]
-    ax.barh(y, [m - 1 if m > 1 else 0 for m in med], left=1, height=0.5, color=colors, alpha=0.35)
-    ax.errorbar(med, y, xerr=[lo, hi], fmt="none", ecolor="black", capsize=4, lw=1)
-    ax.scatter(med, y, color=colors, zorder=3, s=22)
-    ax.set_xscale("log")
-    top = max([t["slowdown"]["max"] for t in rows] + [2.0])
-    ax.set_xlim(0.8, top * 3)
-    for yi, t, m in zip(y, rows, med):
-        label = _fmt_x(m)
-        if t["accuracy"] is not None:
-            label += f"   accuracy {t['accuracy']:.4f}"
-        ax.text(t["slowdown"]["max"] * 1.12, yi, label, va="center", fontsize=8)
-    ax.set_yticks(y)
-    ax.set_yticklabels(names)
-    ax.invert_yaxis()
-    ax.axvline(1.0, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel("slowdown vs untraced, log scale (median of paired runs; whiskers: min-max)")
-    amount = f"{rep['duration']:g} s" if rep["duration"] else f"{rep['iterations']:,} iterations"
-    import textwrap
-    ax.set_title(f"ioworkload overhead: {rep['scenario']} ({amount} x {rep['repeat']} rounds)\n"
-                 + textwrap.fill(rep["machine"], 115), fontsize=9)
-    if missing:
-        fig.text(0.01, 0.01, "not measured: " + "; ".join(
-            f"{t['name'][:30]} ({t['status']}: {(t['reason'] or '')[:60]})" for t in missing),
-            fontsize=7, wrap=True)
-    if any(c == "#d62728" for c in colors):
-        ax.text(0.99, 0.01, "red: the tracer reported fewer events than were issued",
-                transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="#d62728")
-    ax.grid(axis="x", which="both", alpha=0.25)
-    fig.tight_layout(rect=(0, 0.04 if missing else 0, 1, 1))
-    fig.savefig(path, format=os.path.splitext(path)[1].lower().lstrip("."), dpi=130)
-    plt.close(fig)
-
-
-# ---- command line --------------------------------------------------------------------------
-
-def _parser():
-    from ioworkload.cli import _Parser
-    p = _Parser(prog="ioworkload overhead",
-                description="Measure how much each tracer slows a scenario's syscall stream and "
-                            "whether it counted every event.",
-                epilog="Tracer presets: " + ", ".join(_tracers.PRESETS) + ". A custom tracer is a "
-                       "command with {pid} (also {tid}, {syscalls}, {comm}), e.g. "
-                       "--tracer 'strace -c -p {tid}'.")
-    p.add_argument("scenario")
-    p.add_argument("--tracer", action="append", metavar="T",
-                   help="a preset or a command template; repeatable (default: every preset)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--iterations", "-n", metavar="N",
-                   help=f"iterations per run (default {DEFAULT_ITERATIONS:,})")
-    g.add_argument("--duration", "-d", metavar="SECONDS", help="run this long instead")
-    p.add_argument("--repeat", "-r", default=str(DEFAULT_REPEAT), metavar="R",
-                   help=f"interleaved rounds (default {DEFAULT_REPEAT})")
-    p.add_argument("--cpu", metavar="C", help="tracee CPU (default: the last CPU)")
-    p.add_argument("--tracer-cpu", metavar="LIST", help="pin tracers to these CPUs (default: unpinned)")
-    p.add_argument("--ready-regex", metavar="RE", help="custom tracers: ready when a line matches")
-    p.add_argument("--settle", metavar="SECONDS",
-                   help="custom tracers: wait this long after start (or after --ready-regex)")
-    p.add_argument("--ready-timeout", default=str(READY_TIMEOUT), metavar="SECONDS",
-                   help=f"give up on a tracer not ready by then (default {READY_TIMEOUT:g})")
-    p.add_argument("--timeout", metavar="SECONDS",
-                   help=f"give up on a run after this long (default {RUN_TIMEOUT:g}, "
-                        f"plus --duration)")
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
-    p.add_argument("--plot", metavar="FILE", help="write a chart (.png or .svg; needs matplotlib)")
-    return p
-
-
-def _tracer_list(args) -> list[Tracer]:
-    settle = None
-    if args.settle is not None:
-        settle = parse_seconds(args.settle, "--settle", allow_zero=True)
-    specs = args.tracer or list(_tracers.PRESETS)
-    out: list[Tracer] = [_tracers.NoTracer()]
-    seen = {"none"}
-    for spec in specs:
-        t = _tracers.resolve(spec, args.ready_regex, settle)
-        if t.name not in seen:
-            seen.add(t.name)
-            out.append(t)
-    return out
-
-
-def parse(argv: list[str]) -> tuple[Options, list[Tracer], object]:
-    from ioworkload.cli import _parse_cpus
-    args = _parser().parse_args(argv)
-    sc = registry.get(args.scenario)
-    iterations = duration = None
-    if args.duration is not None:
-        duration = parse_seconds(args.duration)
-    else:
-        iterations = parse_count(args.iterations if args.iterations is not None else DEFAULT_ITERATIONS)
-    repeat = parse_count(args.repeat, "repeat", maximum=1000)
-    if args.cpu is not None:
-        cpus = _parse_cpus(args.cpu)
-        if len(cpus) != 1:
-            raise UsageError(f"--cpu takes one CPU for the tracee, not {args.cpu!r}")
-        tracee = cpus.pop()
-    else:
-        tracee = max(os.sched_getaffinity(0))
-    tracer_cpus = _parse_cpus(args.tracer_cpu, "--tracer-cpu") if args.tracer_cpu is not None \
-        else None
-    tracers = _tracer_list(args)
-    if args.timeout is None:
-        timeout = RUN_TIMEOUT + (duration or 0)
-    else:
-        timeout = parse_seconds(args.timeout, "--timeout")
-        if duration and timeout <= duration:
-            raise UsageError(f"--timeout {args.timeout} must be longer than --duration "
-                             f"{args.duration}")
-    opts = Options(sc, iterations, duration, repeat, tracee, tracer_cpus, timeout=timeout,
-                   ready_timeout=parse_seconds(args.ready_timeout, "--ready-timeout"))
-    if args.plot is not None:
-        check_plot(args.plot)
-    reason = sc.unsupported_reason()
-    if reason:
-        raise Unsupported(reason)
-    return opts, tracers, args
-
-
 TOOL_VERSIONS = (("perf", "--version"), ("strace", "-V"), ("bpftrace", "--version"))
 
 
-def study(opts: Options, tracers: list[Tracer], progress=None) -> dict:
-    """Run the study; the report dict (also after Ctrl-C/SIGTERM/SIGHUP, with `interrupted` set)."""
-    st = Study(opts, tracers, progress)
+def study(opts: Options, tracers: list[Tracer], progress=None, announce=None) -> dict:
+    """Run the study; the report dict (also after Ctrl-C/SIGTERM/SIGHUP, with `interrupted` set).
+    announce(text): told the study's estimated duration once the warm-up has run."""
+    st = Study(opts, tracers, progress, announce)
     used = {t.program for t in tracers if t.program}
     env = environment({opts.tracee_cpu}, opts.tracer_cpus,
                       [tv for tv in TOOL_VERSIONS if tv[0] in used])
@@ -993,27 +821,3 @@ def study(opts: Options, tracers: list[Tracer], progress=None) -> dict:
             for sig, prev in old.items():
                 signal.signal(sig, prev)
     return st.report(env)
-
-
-def main(argv: list[str]) -> int:
-    opts, tracers, args = parse(argv)
-    def show(text):
-        sys.stderr.write(f"\r\033[K{text}")
-        sys.stderr.flush()
-
-    progress = show if not args.json and sys.stderr.isatty() else None
-    rep = study(opts, tracers, progress)
-    if progress:
-        sys.stderr.write("\r\033[K")
-    if args.json:
-        sys.stdout.write(json.dumps(rep) + "\n")
-    else:
-        sys.stdout.write(format_table(rep))
-    sys.stdout.flush()
-    if args.plot and rep["tracers"][0]["slowdown"]:
-        write_plot(rep, args.plot)
-        if not args.json:
-            sys.stdout.write(f"chart written to {args.plot}\n")
-    if rep["interrupted"]:
-        return 128 + rep["interrupted"]
-    return EXIT_OK if rep["tracers"][0]["slowdown"] else EXIT_FAILED

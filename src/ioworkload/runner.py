@@ -6,66 +6,15 @@ Python side that steers them.
 from __future__ import annotations
 
 import copy
-import math
 import os
-import re
 import signal
 import time
-from decimal import Decimal
 
 from ioworkload import _runner, expect, registry, verify as _verify
+from ioworkload.args import MAX_THREADS, parse_count, parse_seconds  # noqa: F401 (API)
 from ioworkload.errors import (Interrupted, ScenarioFailed, Unsupported, UsageError, errno_name)
 from ioworkload.manifest import Scenario
 from ioworkload.probes import fd_limit
-
-MAX_THREADS = 1024
-U64_MAX = 2**64 - 1
-
-
-# ASCII digits, "_" only between digits (as in Python literals), optional fraction and exponent
-_DIGITS = r"\d+(?:_\d+)*"
-_NUMBER = re.compile(rf"[+-]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[eE][+-]?\d+)?",
-                     re.ASCII)
-
-
-def parse_count(text, what: str = "iterations", minimum: int = 1, maximum: int = U64_MAX) -> int:
-    """An exact integer count: 1000000, 1_000_000 or 1e6 (not 1.5, negatives, > maximum)."""
-    too_big = (f"{what} must fit in 64 bits (at most {U64_MAX})" if maximum == U64_MAX
-               else f"{what} must be at most {maximum}") + f", not {text!r}"
-    if isinstance(text, bool):
-        raise UsageError(f"{what} must be an integer")
-    if isinstance(text, int):
-        value = text
-    else:
-        s = str(text).strip()
-        if not _NUMBER.fullmatch(s):
-            raise UsageError(f"{what} must be an integer like 1000, 1_000 or 1e3, not {text!r}")
-        d = Decimal(s.replace("_", ""))
-        if d.adjusted() > 20:  # before int(): 1e999999999 would take forever to expand
-            raise UsageError(too_big)
-        if d != d.to_integral_value():
-            raise UsageError(f"{what} must be a whole number, not {text!r}")
-        value = int(d)
-    if value < minimum:
-        raise UsageError(f"{what} must be at least {minimum}, not {text!r}")
-    if value > maximum:
-        raise UsageError(too_big)
-    return value
-
-
-def parse_seconds(text, what: str = "duration", allow_zero: bool = False) -> float:
-    s = str(text).strip()
-    if not (isinstance(text, (int, float)) and not isinstance(text, bool) or _NUMBER.fullmatch(s)
-            or s.lower().lstrip("+-") in ("inf", "infinity", "nan")):
-        raise UsageError(f"{what} must be a number of seconds, not {text!r}")
-    value = float(s.replace("_", ""))
-    if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
-        kind = "non-negative" if allow_zero else "positive"
-        raise UsageError(f"{what} must be a {kind} number of seconds, not {text!r}")
-    if value > 10**9:
-        raise UsageError(f"{what} is too long: {text!r}")
-    return value
-
 
 class Result:
     """What a run did (the CLI's --json object has the same fields)."""

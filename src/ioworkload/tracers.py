@@ -145,6 +145,10 @@ class Tracer:
     summary = ""
     settle = 0.0                # seconds to wait after the ready condition holds
     starts_workload = False     # the tracer runs the workload itself (strace --seccomp-bpf)
+    # Rough costs for the study's duration estimate only (never a result): added ns per traced
+    # call (strace's ptrace stops: ~40 us a call on the project machines) and start-up seconds.
+    cost_ns = 300.0
+    start_s = 0.5
 
     def unavailable(self, sc: Scenario) -> str | None:
         if self.program and not shutil.which(self.program):
@@ -293,6 +297,7 @@ class PerfRecord(_Perf):
 
 class PerfTrace(_Perf):
     name = "perf-trace"
+    cost_ns = 5_000.0
     summary = "per-event streaming and formatting: perf trace -t"
     settle = 0.5
 
@@ -325,6 +330,7 @@ class PerfTrace(_Perf):
 
 class _Strace(Tracer):
     program = "strace"
+    cost_ns = 40_000.0
 
     def unavailable(self, sc):
         reason = super().unavailable(sc)
@@ -408,6 +414,7 @@ class StraceSeccomp(_Strace):
 
 class _Bpftrace(Tracer):
     program = "bpftrace"
+    start_s = 2.0
     directions = ("enter",)
 
     def unavailable(self, sc):
@@ -470,6 +477,7 @@ class BpftraceHist(_Bpftrace):
 
 class BpftracePrintf(_Bpftrace):
     name = "bpftrace-printf"
+    cost_ns = 3_000.0
     summary = "per-event streaming: one printf line per syscall"
 
     def program_text(self, t):
@@ -491,9 +499,12 @@ class Template(Tracer):
 
     kind = "custom"
     summary = "custom command template"
+    cost_ns = None  # unknown: left out of the estimate
 
-    def __init__(self, text: str, ready_regex: str | None = None, settle: float | None = None):
-        self.name = text
+    def __init__(self, text: str, ready_regex: str | None = None, settle: float | None = None,
+                 name: str | None = None, count_regex: str | None = None):
+        self.name = name or text
+        self.text = text
         try:
             self.words = shlex.split(text)
         except ValueError as e:
@@ -503,12 +514,8 @@ class Template(Tracer):
         if not re.search(r"\{(pid|tid)\}", text):
             raise UsageError(f"tracer command {text!r} has no {{pid}} or {{tid}} to attach to")
         self.program = self.words[0]
-        self.regex = None
-        if ready_regex is not None:
-            try:
-                self.regex = re.compile(ready_regex, re.M)
-            except re.error as e:
-                raise UsageError(f"--ready-regex {ready_regex!r}: {e}") from None
+        self.regex = _compile("--ready-regex", ready_regex)
+        self.count_regex = _compile("--count-regex", count_regex)
         self.settle = settle if settle is not None else (0.0 if self.regex else 1.0)
 
     def unavailable(self, sc):
@@ -524,12 +531,36 @@ class Template(Tracer):
         return [_PLACEHOLDER.sub(lambda m: values[m[1]], w) for w in self.words]
 
     def display(self, sc):
-        return self.name
+        return self.text
 
     def ready(self, t, tracer_pid, stdout, stderr):
         if self.regex is None:
             return True
         return bool(self.regex.search(stdout) or self.regex.search(stderr))
+
+    def counted(self, t, stdout, stderr):
+        """With --count-regex: the sum of every match's first group (or the whole match) in
+        its stdout and stderr, so accuracy works for it too; no match counts as none seen."""
+        if self.count_regex is None:
+            return Counted(None)
+        total = 0
+        for text in (stdout, stderr):
+            for m in self.count_regex.finditer(text):
+                number = (m.group(1) if self.count_regex.groups else m.group(0)).strip()
+                try:
+                    total += int(number.replace(",", "").replace("_", ""))
+                except ValueError:
+                    raise ValueError(f"--count-regex matched {number!r}, not a count") from None
+        return Counted(total)
+
+
+def _compile(option: str, pattern: str | None):
+    if pattern is None:
+        return None
+    try:
+        return re.compile(pattern, re.M)
+    except re.error as e:
+        raise UsageError(f"{option} {pattern!r}: {e}") from None
 
 
 PRESETS: dict[str, type[Tracer]] = {cls.name: cls for cls in (
@@ -537,15 +568,28 @@ PRESETS: dict[str, type[Tracer]] = {cls.name: cls for cls in (
     BpftraceCount, BpftraceHist, BpftracePrintf)}
 
 
-def resolve(spec: str, ready_regex: str | None = None, settle: float | None = None) -> Tracer:
-    """A preset by name, or a custom template (a command with {pid} or {tid})."""
+_NAMED = re.compile(r"([A-Za-z][\w.-]*)=(.*)", re.S)
+
+
+def resolve(spec: str, ready_regex: str | None = None, settle: float | None = None,
+            count_regex: str | None = None) -> Tracer:
+    """A preset by name, or a custom template (a command with {pid} or {tid}), optionally
+    named: NAME=TEMPLATE."""
     key = spec.strip()
     if key in PRESETS:
+        if count_regex is not None:
+            raise UsageError(f"--count-regex is for custom tracers; {key} counts by itself")
         return PRESETS[key]()
+    named = _NAMED.fullmatch(key)
+    if named and _PLACEHOLDER.search(named[2]):
+        name = named[1]
+        if name in PRESETS:
+            raise UsageError(f"tracer name {name!r} is a preset's; name it otherwise")
+        return Template(named[2].strip(), ready_regex, settle, name, count_regex)
     if _PLACEHOLDER.search(key) or " " in key:
-        return Template(key, ready_regex, settle)
+        return Template(key, ready_regex, settle, count_regex=count_regex)
     import difflib
     close = difflib.get_close_matches(key, list(PRESETS), n=2)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
     raise UsageError(f"unknown tracer {spec!r}: {hint}presets are {', '.join(PRESETS)}; "
-                     "a custom command needs {pid} or {tid}")
+                     "a custom command needs {pid} or {tid} (name it with NAME=COMMAND)")
