@@ -30,6 +30,7 @@ import threading
 import time
 
 from ioworkload import expect, judge, registry
+from ioworkload.args import Parser, parse_count, parse_threads
 from ioworkload.errors import EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, Unsupported, UsageError
 from ioworkload.manifest import split_args
 
@@ -426,9 +427,7 @@ def _table(rows: list[dict], tracers: list[str], markdown: bool) -> str:
 
 
 def main(argv: list[str]) -> int:
-    from ioworkload.cli import _Parser
-    from ioworkload.runner import MAX_THREADS, parse_count
-    p = _Parser(prog="ioworkload check",
+    p = Parser(prog="ioworkload check",
                 description="Judge tracers against the ground truth, scenario by scenario.")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO")
     p.add_argument("--family", action="append", default=[], help="every scenario of a family")
@@ -467,7 +466,7 @@ def main(argv: list[str]) -> int:
         raise UsageError("name scenarios, --family F or --all (or --expected/--observed)")
     names = list(dict.fromkeys(names))
     iterations = parse_count(args.iterations)
-    threads = parse_count(args.threads, "threads", maximum=MAX_THREADS)
+    threads = parse_threads(args.threads)
     rows = []
     total = len(names) * len(tracers)
     for i, name in enumerate(names):
@@ -481,7 +480,6 @@ def main(argv: list[str]) -> int:
 
 
 def _offline(args) -> int:
-    from ioworkload.runner import parse_count
     if not (args.expected and args.observed):
         raise UsageError("offline judging needs both --expected and --observed")
     try:
