@@ -237,7 +237,9 @@ class Attached:
         end = time.monotonic() + self.tracer.settle
         while time.monotonic() < end:
             if self.child.ended():
-                raise TracerError(self._died("right after it was ready"))
+                # without a ready signal, the settle time is the wait for readiness itself
+                raise TracerError(self._died("right after it was ready" if self.tracer.signals_ready
+                                             else "before it was ready"))
             time.sleep(POLL)
 
     def _ready_what(self) -> str:

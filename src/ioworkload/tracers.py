@@ -144,6 +144,8 @@ class Tracer:
     program: str | None = None
     summary = ""
     settle = 0.0                # seconds to wait after the ready condition holds
+    # False: nothing says it is ready; it counts as ready once `settle` has passed
+    signals_ready = True
     starts_workload = False     # the tracer runs the workload itself (strace --seccomp-bpf)
     # Rough costs for the study's duration estimate only (never a result): added ns per traced
     # call (strace's ptrace stops: ~40 us a call on the project machines) and start-up seconds.
@@ -532,6 +534,10 @@ class Template(Tracer):
 
     def display(self, sc):
         return self.text
+
+    @property
+    def signals_ready(self):
+        return self.regex is not None
 
     def ready(self, t, tracer_pid, stdout, stderr):
         if self.regex is None:
