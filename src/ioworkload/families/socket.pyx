@@ -347,7 +347,8 @@ def _disconnected(name):
 _ACCEPT4 = "a = accept4(l, NULL, NULL, 0) -> >=0"
 _ADDR_NOTE = ("bind and connect pass the whole struct sockaddr_un (addrlen 110), where Go's "
               "syscall.Bind passes 2 + strlen(path) + 1; the kernel reads the same name either "
-              "way, and 110 does not depend on the private directory's length. ")
+              "way, and 110 does not depend on the private directory's length. A private "
+              "directory too deep for sun_path's 108 bytes fails setup with ENAMETOOLONG. ")
 _LIFECYCLE_NOTE = ("ior makes a temporary directory per run and removes it at the end; here "
                    "the socket lives in the worker's private directory and the closing "
                    "unlinkat (ours) frees its name for the next iteration's bind. The client's "
