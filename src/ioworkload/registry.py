@@ -28,6 +28,7 @@ FAMILY_MODULES = (
     "sync",
     "memory",
     "copy_truncate",
+    "socket",
     "ipc",
 )
 
