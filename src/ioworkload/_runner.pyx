@@ -226,7 +226,7 @@ cdef class Run:
     cdef readonly int n_setup, n_iter, n_teardown
 
     def __cinit__(self, object kernel_capsule, int threads, unsigned long long iterations,
-                  double duration, list dirs, tuple event_counts):
+                  double duration, list dirs, tuple event_counts, int fd_base=0):
         if not PyCapsule_IsValid(kernel_capsule, b"ioworkload.kernel"):
             raise TypeError("not a scenario kernel")
         if threads < 1:
@@ -252,6 +252,7 @@ cdef class Run:
             w = self.slots[i].w = <iow_worker *>mem
             w.scratch = <unsigned char *>(mem + WORKER_BYTES)  # page aligned, zeroed
             w.index = i
+            w.fd_base = fd_base
             for j in range(IOW_NFDS):
                 w.fd[j] = -1
             d = dirs[i] if i < len(dirs) else b""

@@ -298,33 +298,80 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
     reason = sc.unsupported_reason() or (sc.prepare() if sc.prepare else None)
     if reason:
         raise Unsupported(reason)
-    fixed_end = _fixed_fds_end(sc, threads)
+    fd_base, fixed_end = _fixed_fds(sc, threads)
     counters = _verify.plan(sc, own_process) if verify else []
 
     # The stop signals are ours from before the private directory exists until after it is
     # gone: a signal at any moment ends the run, never the process mid-cleanup.
     with _StopSignals() as stop:
-        result = _execute(sc, iterations, threads, duration, counters, fixed_end, hooks or Hooks(),
-                          stop, own_process)
+        result = _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end,
+                          hooks or Hooks(), stop, own_process)
     if result.interrupted is None and stop.signum is not None:
         result.interrupted = stop.signum  # arrived after the loop: the result is whole
     return result
 
 
-def _fixed_fds_end(sc: Scenario, threads: int) -> int | None:
-    """One past the last fd number the scenario picks itself; Unsupported if over the limit."""
+def _open_fds() -> list[int]:
+    """The fd numbers open in this process now, sorted (the listing's own fd included)."""
+    return sorted(int(n) for n in os.listdir("/proc/self/fd"))
+
+
+def _fixed_fds(sc: Scenario, threads: int) -> tuple[int, int | None]:
+    """Where the scenario's fd numbers go: (base of its fixed blocks, one past their end), the
+    blocks holding no fd open now (the caller's, or one inherited, is never replaced or
+    closed); Unsupported if the blocks do not fit under ulimit -n, or if a number the manifest
+    names literally as never open (an -EBADF target, close_range_empty's range) is open."""
+    open_fds = _open_fds()
+    for lo, hi in _literal_fds(sc):
+        held = [fd for fd in open_fds if lo <= fd <= hi]
+        if held:
+            which = f"fd {held[0]}" if len(held) == 1 else f"{len(held)} fds in {held[0]}..{held[-1]}"
+            span = f"fd {lo}" if lo == hi else f"fds {lo}..{hi}"
+            raise Unsupported(f"{which} open here (inherited?): {sc.name} needs {span} closed "
+                              f"(its manifest names them) and never touches a descriptor it did "
+                              f"not open")
     if not sc.fixed_fds:
-        return None
+        return 0, None
     first, per_thread = sc.fixed_fds
-    end = first + per_thread * threads
+    span = per_thread * threads
+    base = first
+    for fd in open_fds:  # the lowest base whose blocks [base, base + span) hold no open fd
+        if fd >= base + span:
+            break
+        if fd >= base:
+            base = fd + 1
+    end = base + span
     soft = fd_limit()
     if soft is not None and end > soft:
-        raise Unsupported(f"{threads} thread(s) use fd numbers up to {end - 1}, and ulimit -n is "
-                          f"{soft} (raise it, or use fewer threads)")
-    return end
+        above = f" (fds up to {base - 1} are taken)" if base > first else ""
+        raise Unsupported(f"{threads} thread(s) use fd numbers up to {end - 1}{above}, and ulimit "
+                          f"-n is {soft} (raise it, or use fewer threads)")
+    return base, end
 
 
-def _execute(sc, iterations, threads, duration, counters, fixed_end, hooks, stop,
+_FD_ARGS = {"fd", "fildes", "fd_in", "fd_out", "dfd", "oldfd", "newfd"}
+
+
+def _literal_fds(sc: Scenario) -> list[tuple[int, int]]:
+    """The fd numbers a manifest writes as literals ((lo, hi) ranges): `fd`-named kernel
+    arguments given as a number >= 0, close_range's literal (first, last)."""
+    out = []
+    for ev in sc.setup + sc.iteration + sc.teardown:
+        names = expect.kernel_arg_names(ev.syscall) or []
+        values = []
+        for name, token in zip(names, ev.arg_list()):
+            try:
+                values.append((name, int(token, 0)))
+            except ValueError:
+                values.append((name, None))
+        if ev.syscall == "close_range" and len(values) >= 2 and None not in (values[0][1], values[1][1]):
+            out.append((values[0][1], values[1][1]))
+            continue
+        out += [(v, v) for name, v in values if name in _FD_ARGS and v is not None and v >= 0]
+    return out
+
+
+def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, hooks, stop,
              own_process) -> Result:
     root = run = proc = None
     left = False
@@ -332,7 +379,7 @@ def _execute(sc, iterations, threads, duration, counters, fixed_end, hooks, stop
         root = _make_root(sc)
         dirs = _make_worker_dirs(root, threads)
         run = _runner.Run(sc.kernel, threads, iterations or 0, duration or 0.0, dirs,
-                          (len(sc.setup), len(sc.iteration), len(sc.teardown)))
+                          (len(sc.setup), len(sc.iteration), len(sc.teardown)), fd_base)
         stop.on_signal = run.request_stop
         if own_process:
             proc = _Process(run.spawn())
