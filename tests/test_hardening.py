@@ -144,3 +144,55 @@ def test_cli_scenario_process_keeps_inherited_fd_500(tmp_path):
         """)
     assert p.returncode == 0, p.stderr
     assert "FD500 pipe:" in p.stdout and "RC 0" in p.stdout, p.stdout
+
+
+def _tmpdir_outcome(tmpdir: str, *args, cwd=None):
+    """The CLI run with TMPDIR=tmpdir, and any ioworkload-* directory it left in the usual
+    fallbacks (/tmp, /var/tmp, the cwd)."""
+    fallbacks = ["/tmp", "/var/tmp", cwd or os.getcwd()]
+    before = {d: {n for n in os.listdir(d) if n.startswith("ioworkload-open_basic")} for d in fallbacks}
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "open_basic", "-n", "2", *args],
+                       capture_output=True, text=True, timeout=60, cwd=cwd,
+                       env=dict(os.environ, TMPDIR=tmpdir))
+    strays = [n for d in fallbacks for n in os.listdir(d)
+              if n.startswith("ioworkload-open_basic") and n not in before[d]]
+    return p, strays
+
+
+def test_missing_tmpdir_is_named_not_replaced(tmp_path):
+    p, strays = _tmpdir_outcome("/nonexistent-ioworkload-tmp", cwd=str(tmp_path))
+    assert p.returncode == 2 and strays == [] and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines() == [
+        "ioworkload: error: TMPDIR=/nonexistent-ioworkload-tmp: no such directory"], p.stderr
+
+
+@pytest.mark.skipif(not ROOT, reason="a read-only bind mount needs root")
+def test_read_only_tmpdir_is_named_not_replaced(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    subprocess.run(["mount", "--bind", "-o", "ro", str(ro), str(ro)], check=True)
+    try:
+        p, strays = _tmpdir_outcome(str(ro), cwd=str(tmp_path))
+    finally:
+        subprocess.run(["umount", str(ro)], check=True)
+    assert p.returncode == 2 and strays == [], (p.stdout, p.stderr)
+    assert len(p.stderr.strip().splitlines()) == 1 and f"TMPDIR={ro}: not writable" in p.stderr
+
+
+@needs_root
+def test_full_tmpdir_is_named_not_replaced():
+    p = in_small_tmpfs('cd "$TMPDIR"; "$PY" -m ioworkload open_basic -n 2; echo "RC=$?"; '
+                       'ls -d /tmp/ioworkload-open_basic-* /var/tmp/ioworkload-open_basic-* 2>/dev/null',
+                       used_kib=64)
+    assert "RC=2" in p.stdout, (p.stdout, p.stderr)
+    assert p.stderr.strip().endswith(": the filesystem is full") and "TMPDIR=" in p.stderr
+    assert "/tmp/ioworkload-open_basic" not in p.stdout.split("RC=2")[1]
+    assert leftovers(p) == ["filler"]
+
+
+def test_api_missing_tmpdir_is_a_usage_error(monkeypatch):
+    import ioworkload
+    from ioworkload.errors import UsageError
+    monkeypatch.setenv("TMPDIR", "/nonexistent-ioworkload-tmp")
+    with pytest.raises(UsageError, match="TMPDIR=/nonexistent-ioworkload-tmp"):
+        ioworkload.run("open_basic")

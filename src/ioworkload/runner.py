@@ -160,12 +160,39 @@ def _remove_private_dir(root: str) -> None:
     shutil.rmtree(root, ignore_errors=True)
 
 
+def temp_base() -> str:
+    """Exactly $TMPDIR (/tmp when unset or empty), checked: never tempfile's silent fallbacks
+    (/tmp, /var/tmp, the cwd) when it is missing, read-only or full. UsageError names it."""
+    base = os.environ.get("TMPDIR") or "/tmp"
+    name = f"TMPDIR={base}" if os.environ.get("TMPDIR") else base
+    if not os.path.isdir(base):
+        raise UsageError(f"{name}: " + ("not a directory" if os.path.exists(base)
+                                        else "no such directory"))
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise UsageError(f"{name}: not writable here" + (
+            " (a read-only filesystem)" if os.statvfs(base).f_flag & os.ST_RDONLY else ""))
+    st = os.statvfs(base)
+    blocks = st.f_bfree if os.geteuid() == 0 else st.f_bavail
+    if blocks == 0 or (st.f_files and st.f_favail == 0):
+        raise UsageError(f"{name}: the filesystem is full")
+    return base
+
+
+def make_temp_dir(prefix: str) -> str:
+    """A fresh private directory under temp_base(); a failure is one UsageError line."""
+    import tempfile
+    base = temp_base()
+    try:
+        return tempfile.mkdtemp(prefix=prefix, dir=base)
+    except OSError as e:
+        raise UsageError(f"cannot create a directory in {base}: {e.strerror}") from None
+
+
 def _make_root(sc: Scenario) -> str | None:
     """The run's private directory under $TMPDIR (None: the scenario touches no files)."""
     if not sc.needs_dir:
         return None
-    import tempfile
-    root = tempfile.mkdtemp(prefix=f"ioworkload-{sc.name}-")
+    root = make_temp_dir(f"ioworkload-{sc.name}-")
     longest = len(os.fsencode(os.path.join(root, f"w{MAX_THREADS}")))
     if longest >= _runner.MAX_DIR_BYTES:
         os.rmdir(root)

@@ -20,12 +20,11 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 from ioworkload.errors import (EXIT_UNSUPPORTED, EXIT_USAGE, ScenarioFailed, Unsupported,
                                UsageError)
-from ioworkload.runner import Result
+from ioworkload.runner import Result, make_temp_dir
 
 READY_TIMEOUT = 30.0
 
@@ -141,7 +140,7 @@ def spawn(name: str, iterations: int | str = 1, threads: int = 1, duration: floa
         argv.append("--verify")
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
-    control = tempfile.mkdtemp(prefix="ioworkload-spawn-")
+    control = make_temp_dir("ioworkload-spawn-")
     try:
         return Workload(argv, control, ready_timeout)
     except BaseException:
