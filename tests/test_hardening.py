@@ -196,3 +196,72 @@ def test_api_missing_tmpdir_is_a_usage_error(monkeypatch):
     monkeypatch.setenv("TMPDIR", "/nonexistent-ioworkload-tmp")
     with pytest.raises(UsageError, match="TMPDIR=/nonexistent-ioworkload-tmp"):
         ioworkload.run("open_basic")
+
+
+def _as_nobody(body: str, tmp_root: str):
+    """Run `body` in a Python process that drops to uid/gid 65534 (nobody) first. The drop is
+    done in-process, after the imports and one warm-up run as root: this interpreter lives
+    where nobody cannot read it, so `setpriv` could not even start it."""
+    code = textwrap.dedent("""\
+        import ctypes, os, sys, encodings.unicode_escape
+        import ioworkload
+        from ioworkload import cli, errors
+        ioworkload.run("dir_getcwd")
+        os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)
+        ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # dumpable again: the runner reads /proc/self/task
+        """) + textwrap.dedent(body)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, TMPDIR=tmp_root))
+
+
+@pytest.fixture
+def world_tmp():
+    """A sticky world-writable TMPDIR that nobody can reach (the session's is root's 0700)."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="ioworkload-hardening-", dir="/tmp")
+    os.chmod(d, 0o1777)
+    try:
+        yield d
+    finally:
+        for sub, _, _ in os.walk(d):
+            os.chmod(sub, 0o700)
+        shutil.rmtree(d)
+
+
+@pytest.mark.skipif(not ROOT, reason="dropping to nobody needs root")
+@pytest.mark.parametrize("name", ["dir_chdir", "dir_getcwd"])
+def test_unenterable_cwd_is_refused_and_kept(world_tmp, name):
+    p = _as_nobody(f"""\
+        d = os.path.join(os.environ["TMPDIR"], "cwd")
+        os.mkdir(d); os.chdir(d); os.chmod(d, 0)
+        try:
+            ioworkload.run({name!r})
+            print("RAN")
+        except errors.Unsupported as e:
+            print("REFUSED", e)
+        print("CWD", os.getcwd() == d)
+        print("CLI", cli.main([{name!r}, "-q"]))
+        print("CWD", os.getcwd() == d)
+        """, world_tmp)
+    assert p.returncode == 0, p.stderr
+    assert "REFUSED the current directory" in p.stdout and "cannot be entered again" in p.stdout
+    assert p.stdout.count("CWD True") == 2 and "CLI 77" in p.stdout, (p.stdout, p.stderr)
+    assert os.listdir(world_tmp) == ["cwd"]
+
+
+def test_callers_cwd_restored_by_fd_when_its_path_is_gone(tmp_path):
+    # The caller's directory is renamed once the workers are parked: the scenario's chdir back
+    # by path fails (a mismatch), but the caller is back in its own directory, not in the
+    # removed private dir.
+    import ioworkload
+    home, moved = tmp_path / "home", tmp_path / "moved"
+    home.mkdir()
+    before = os.getcwd()
+    os.chdir(home)
+    try:
+        r = ioworkload.run("dir_chdir", before_start=lambda tids, doc: os.rename(home, moved))
+        here = os.getcwd()
+    finally:
+        os.chdir(before)
+    assert not r.ok and any("ENOENT" in m for m in r.mismatches)
+    assert here == str(moved)

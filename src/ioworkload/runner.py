@@ -142,6 +142,30 @@ class _StopSignals:
             signal.signal(s, h)
 
 
+class _CwdKept:
+    """Workers that are threads of this process share its cwd (dir_chdir moves it): whatever
+    they did, the caller gets its cwd back, by an fd (O_PATH: no read permission needed), so
+    also when the path no longer leads there."""
+
+    def __init__(self, active: bool):
+        self.fd = None
+        if active:
+            try:
+                self.fd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            try:
+                os.fchdir(self.fd)
+            finally:
+                os.close(self.fd)
+
+
 class Hooks:
     """Callbacks around a run (the CLI's attach protocol, spawn()'s handle).
 
@@ -330,7 +354,7 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
 
     # The stop signals are ours from before the private directory exists until after it is
     # gone: a signal at any moment ends the run, never the process mid-cleanup.
-    with _StopSignals() as stop:
+    with _StopSignals() as stop, _CwdKept(not own_process):
         result = _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end,
                           hooks or Hooks(), stop, own_process)
     if result.interrupted is None and stop.signum is not None:
