@@ -265,3 +265,17 @@ def test_callers_cwd_restored_by_fd_when_its_path_is_gone(tmp_path):
         os.chdir(before)
     assert not r.ok and any("ENOENT" in m for m in r.mismatches)
     assert here == str(moved)
+
+
+@pytest.mark.skipif(not ROOT or not os.path.isdir("/sys/kernel/tracing/events"),
+                    reason="needs root and tracefs at /sys/kernel/tracing")
+def test_verify_unprivileged_names_what_is_missing(world_tmp):
+    if os.stat("/sys/kernel/tracing").st_mode & 0o005 == 0o005:
+        pytest.skip("tracefs is world-readable here")
+    p = _as_nobody("""\
+        print("CLI", cli.main(["getppid", "-n", "10", "--verify"]))
+        """, world_tmp)
+    assert "CLI 77" in p.stdout, (p.stdout, p.stderr)
+    err = p.stderr.strip()
+    assert "not mounted" not in err and "/sys/kernel/tracing is not readable" in err
+    assert "uid 65534" in err and "CAP_PERFMON" in err and "perf_event_paranoid = " in err
