@@ -279,3 +279,45 @@ def test_verify_unprivileged_names_what_is_missing(world_tmp):
     err = p.stderr.strip()
     assert "not mounted" not in err and "/sys/kernel/tracing is not readable" in err
     assert "uid 65534" in err and "CAP_PERFMON" in err and "perf_event_paranoid = " in err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--duration", "1e-10"], "at least 1e-9 seconds"),
+    (["--duration", "5e-324"], "at least 1e-9 seconds"),
+    (["--duration", "9" * 100000], "duration is too long"),
+    (["--iterations", "0e999999999"], "iterations must be at least 1"),
+    (["--cpu", "1-0"], "the range 1-0 is empty"),
+])
+def test_small_inputs_name_the_right_problem(cli, args, needle):
+    p = cli("getppid", *args, timeout=30)
+    err = p.stderr.strip()
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr[:300]
+    assert len(err.splitlines()) == 1 and needle in err and len(err) < 300, err[:300]
+
+
+@pytest.mark.parametrize("other", ["--tid-file", "--expect-file"])
+def test_written_file_that_is_the_start_file_is_refused(cli, tmp_path, other):
+    same = tmp_path / "x"
+    p = cli("getppid", "--start-file", same, other, same, timeout=30)
+    assert p.returncode == 2 and "are the same file" in p.stderr, (p.returncode, p.stderr)
+    assert not same.exists()
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    (dict(verify="false"), "verify must be True or False"),
+    (dict(verify=1), "verify must be True or False"),
+    (dict(iterations=5, duration=0.01), "not both"),
+])
+def test_api_ambiguous_arguments_are_errors(kwargs, needle):
+    import ioworkload
+    from ioworkload.errors import UsageError
+    with pytest.raises(UsageError, match=needle):
+        ioworkload.run("getppid", **kwargs)
+    with pytest.raises(UsageError, match=needle):
+        ioworkload.spawn("getppid", **kwargs)
+
+
+def test_api_duration_alone_still_works():
+    import ioworkload
+    r = ioworkload.run("getppid", duration=0.01)
+    assert r.ok and r.iterations is None and r.iterations_done[0] > 0

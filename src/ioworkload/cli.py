@@ -150,7 +150,9 @@ def _parse_cpus(text: str, option: str = "--cpu") -> set[int]:
         if not (lo.isascii() and lo.isdigit() and (not dash or hi.isascii() and hi.isdigit())):
             raise UsageError(f"{option} takes a CPU list like 1, 0,2 or 0-3, not {text!r}")
         lo, hi = int(lo), int(hi) if dash else int(lo)
-        if lo > hi or hi > max(allowed):  # checked before the range is built: 0-999999999
+        if lo > hi:
+            raise UsageError(f"{option} {text}: the range {lo}-{hi} is empty (write it low-high)")
+        if hi > max(allowed):  # checked before the range is built: 0-999999999
             raise unavailable
         cpus.update(range(lo, hi + 1))
     if not cpus <= allowed:
@@ -264,6 +266,12 @@ class _Attach:
             _check_parent(self.tid_file, "tid file")
         if self.expect_file is not None:
             _check_parent(self.expect_file, "expect file")
+        written = {"tid file": self.tid_file, "expect file": self.expect_file}
+        for what, path in written.items():
+            for waited, other in (("start file", self.start_file), ("hold file", self.hold_file)):
+                if path and other and os.path.realpath(path) == os.path.realpath(other):
+                    raise UsageError(f"the {what} and the {waited} are the same file ({other}): "
+                                     f"writing one would create the other")
         # Any of these means a harness is waiting for the PID line.
         self.active = bool(self.start_file or self.hold_file or self.delay is not None
                            or ior_mode or ior_env)

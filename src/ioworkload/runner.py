@@ -41,6 +41,8 @@ def parse_count(text, what: str = "iterations", minimum: int = 1, maximum: int =
         if not _NUMBER.fullmatch(s):
             raise UsageError(f"{what} must be an integer like 1000, 1_000 or 1e3, not {text!r}")
         d = Decimal(s.replace("_", ""))
+        if d.is_zero():
+            d = Decimal(0)  # 0e999999999 is 0 (its exponent says nothing about the size)
         if d.adjusted() > 20:  # before int(): 1e999999999 would take forever to expand
             raise UsageError(too_big)
         if d != d.to_integral_value():
@@ -59,12 +61,22 @@ def parse_seconds(text, what: str = "duration", allow_zero: bool = False) -> flo
             or s.lower().lstrip("+-") in ("inf", "infinity", "nan")):
         raise UsageError(f"{what} must be a number of seconds, not {text!r}")
     value = float(s.replace("_", ""))
+    if _NUMBER.fullmatch(s) and not math.isfinite(value) and not s.startswith("-"):
+        raise UsageError(f"{what} is too long: {_short(text)}")  # a 100,000-digit number
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         kind = "non-negative" if allow_zero else "positive"
-        raise UsageError(f"{what} must be a {kind} number of seconds, not {text!r}")
+        raise UsageError(f"{what} must be a {kind} number of seconds, not {_short(text)}")
     if value > 10**9:
-        raise UsageError(f"{what} is too long: {text!r}")
+        raise UsageError(f"{what} is too long: {_short(text)}")
+    if value and value < 1e-9 and not allow_zero:  # would run for 0 ns: no iteration at all
+        raise UsageError(f"{what} must be at least 1e-9 seconds (one nanosecond), not {_short(text)}")
     return value
+
+
+def _short(text) -> str:
+    """A value for a one-line message: a 100,000-digit argument is cut."""
+    r = repr(text)
+    return r if len(r) <= 40 else r[:30] + f"... ({len(str(text))} characters)"
 
 
 class Result:
@@ -339,8 +351,12 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
     """Run `sc`; SIGINT/SIGTERM/SIGHUP end it early with `interrupted` set (teardown still runs).
     own_process: the workers live in a process of their own (the CLI's way: every syscall of
     that process is declared); otherwise they are threads of this one."""
+    if not isinstance(verify, bool):
+        raise UsageError(f"verify must be True or False, not {verify!r}")
+    if duration is not None and iterations is not None:
+        raise UsageError("give iterations or duration, not both")
     if duration is None:
-        iterations = parse_count(iterations)
+        iterations = parse_count(1 if iterations is None else iterations)
     else:
         duration = parse_seconds(duration)
         iterations = None
@@ -546,8 +562,8 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
     )
 
 
-def run(name: str, iterations: int | str = 1, threads: int = 1, duration: float | None = None,
-        verify: bool = False, before_start=None) -> Result:
+def run(name: str, iterations: int | str | None = None, threads: int = 1,
+        duration: float | None = None, verify: bool = False, before_start=None) -> Result:
     """Run scenario `name` in this process (its workers are threads here) and return its Result.
 
     before_start(tids, expected): called once the worker threads exist, parked, before anything
@@ -555,6 +571,7 @@ def run(name: str, iterations: int | str = 1, threads: int = 1, duration: float 
     workers (this process's other threads are yours, so only the workers are declared: for a
     whole process, use spawn()).
 
+    iterations defaults to 1; give iterations or duration, not both.
     Raises UsageError (bad arguments, unknown name), Unsupported (the host cannot run it);
     a Ctrl-C ends the run cleanly (teardown runs) and is then re-raised as KeyboardInterrupt;
     SIGTERM/SIGHUP likewise, then delivered again to the caller's own handler (by default it
