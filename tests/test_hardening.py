@@ -321,3 +321,41 @@ def test_api_duration_alone_still_works():
     import ioworkload
     r = ioworkload.run("getppid", duration=0.01)
     assert r.ok and r.iterations is None and r.iterations_done[0] > 0
+
+
+def _under_ulimit(limit: str, *args):
+    return subprocess.run(["bash", "-c", f'ulimit {limit} && exec "$0" -m ioworkload "$@"',
+                           sys.executable, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_low_ulimit_v_is_one_line_77():
+    p = _under_ulimit("-v 50000", "getppid", "--threads", "64")
+    assert p.returncode == 77 and "Traceback" not in p.stderr, p.stderr[-500:]
+    assert p.stderr.strip().splitlines() == [
+        "unsupported: out of memory (is ulimit -v too low for this many threads?)"]
+
+
+@pytest.mark.parametrize("name", ["retbytes_phase_a", "close_untracked"])
+def test_low_ulimit_n_is_one_line_77_naming_it(name):
+    p = _under_ulimit("-n 16", name, "-q")
+    assert p.returncode == 77, p.stderr
+    assert p.stderr.strip().splitlines() == [
+        "unsupported: the scenario ran out of file descriptors (EMFILE) under ulimit -n 16; "
+        "raise it"]
+
+
+def test_low_ulimit_n_through_the_api_is_unsupported():
+    code = ("import resource, ioworkload\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))\n"
+            "try:\n    ioworkload.run('close_untracked')\n"
+            "except ioworkload.Unsupported as e:\n    print('REFUSED', e)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "REFUSED the scenario ran out of file descriptors (EMFILE) under ulimit -n 16" in p.stdout, \
+        (p.stdout, p.stderr)
+
+
+def test_usage_error_with_stderr_on_dev_full_keeps_exit_2():
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "ioworkload", "getppid", "-n", "0"],
+                           stderr=full, stdout=subprocess.DEVNULL, timeout=60)
+    assert p.returncode == 2

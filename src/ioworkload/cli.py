@@ -12,8 +12,8 @@ import sys
 import time
 
 from ioworkload import registry
-from ioworkload.errors import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Interrupted, IoworkloadError,
-                               ScenarioFailed, UsageError)
+from ioworkload.errors import (EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, Interrupted,
+                               IoworkloadError, ScenarioFailed, UsageError)
 
 PROG = "ioworkload"
 START_POLL = 0.010
@@ -39,7 +39,7 @@ def _warn(text: str) -> None:
     try:
         sys.stderr.write(text)
         sys.stderr.flush()
-    except BrokenPipeError:
+    except OSError:  # a reader that left, or stderr on a full device (/dev/full): ENOSPC
         _to_devnull(2)
 
 
@@ -390,6 +390,11 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
         _emit(json.dumps(d) + "\n")
     elif not args.quiet and not ior_mode:
         _emit(_report(res))
+    from ioworkload.runner import limit_reason
+    reason = limit_reason(res)
+    if reason:  # the host's limit, not the scenario: one line, not every event it cut short
+        _warn(f"unsupported: {reason}\n")
+        return EXIT_UNSUPPORTED
     for m in res.mismatches:
         _warn(f"{PROG}: {sc.name}: {m}\n")
     if res.verified is False:
@@ -521,6 +526,9 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except MemoryError:  # ulimit -v: the shared worker memory or Python itself
+        _warn("unsupported: out of memory (is ulimit -v too low for this many threads?)\n")
+        return EXIT_UNSUPPORTED
     except BrokenPipeError:
         # `ioworkload list | head`: the reader left; not an error worth a traceback.
         _stdout_to_devnull()

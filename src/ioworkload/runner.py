@@ -562,6 +562,26 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
     )
 
 
+def limit_reason(result: Result) -> str | None:
+    """Why a failed run failed for want of a process limit (EMFILE: ulimit -n; EAGAIN from
+    clone/fork: ulimit -u), not for the scenario's own sake; None otherwise."""
+    if result.ok or result.interrupted:
+        return None
+    errors = {name for ev in result.events if not ev["matched"] for name in ev["errors"]}
+    if "EMFILE" in errors:
+        soft = fd_limit()
+        return (f"the scenario ran out of file descriptors (EMFILE) under ulimit -n {soft}; "
+                f"raise it")
+    forks = {ev["syscall"] for ev in result.events
+             if not ev["matched"] and "EAGAIN" in ev["errors"]} & {"clone", "clone3", "fork", "vfork"}
+    if forks:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+        return (f"{sorted(forks)[0]} failed with EAGAIN under ulimit -u "
+                f"{'unlimited' if soft == resource.RLIM_INFINITY else soft}; raise it")
+    return None
+
+
 def run(name: str, iterations: int | str | None = None, threads: int = 1,
         duration: float | None = None, verify: bool = False, before_start=None) -> Result:
     """Run scenario `name` in this process (its workers are threads here) and return its Result.
@@ -572,7 +592,8 @@ def run(name: str, iterations: int | str | None = None, threads: int = 1,
     whole process, use spawn()).
 
     iterations defaults to 1; give iterations or duration, not both.
-    Raises UsageError (bad arguments, unknown name), Unsupported (the host cannot run it);
+    Raises UsageError (bad arguments, unknown name), Unsupported (the host cannot run it,
+    also when the run failed for want of descriptors or processes under a ulimit);
     a Ctrl-C ends the run cleanly (teardown runs) and is then re-raised as KeyboardInterrupt;
     SIGTERM/SIGHUP likewise, then delivered again to the caller's own handler (by default it
     ends the process, as it would have without us).
@@ -582,6 +603,9 @@ def run(name: str, iterations: int | str | None = None, threads: int = 1,
     hooks = Hooks(before_start=(lambda stopped, tids, doc: before_start(tids, doc))
                   if before_start else None)
     result = execute(registry.get(name), iterations, threads, duration, verify, hooks)
+    reason = limit_reason(result)
+    if reason:
+        raise Unsupported(reason)
     if result.interrupted == signal.SIGINT:
         raise KeyboardInterrupt
     if result.interrupted:
