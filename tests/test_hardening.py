@@ -359,3 +359,17 @@ def test_usage_error_with_stderr_on_dev_full_keeps_exit_2():
         p = subprocess.run([sys.executable, "-m", "ioworkload", "getppid", "-n", "0"],
                            stderr=full, stdout=subprocess.DEVNULL, timeout=60)
     assert p.returncode == 2
+
+
+@pytest.mark.skipif(not ROOT, reason="dropping to nobody needs root")
+def test_unprivileged_start_and_hold_files_in_a_root_owned_directory(world_tmp):
+    # Only their existence is waited for: a directory nobody can search but not write is fine.
+    shared = os.path.join(world_tmp, "shared")
+    os.mkdir(shared, 0o755)
+    for name in ("go", "done"):
+        open(os.path.join(shared, name), "w").close()
+    p = _as_nobody(f"""\
+        print("CLI", cli.main(["getppid", "-q", "--start-file", {shared + '/go'!r},
+                               "--hold-file", {shared + '/done'!r}]))
+        """, world_tmp)
+    assert "CLI 0" in p.stdout, (p.stdout, p.stderr)

@@ -160,15 +160,18 @@ def _parse_cpus(text: str, option: str = "--cpu") -> set[int]:
     return cpus
 
 
-def _check_parent(path: str, what: str) -> str:
-    """A path we will poll for or write: fail now, not after a 30 s wait."""
+def _check_parent(path: str, what: str, written: bool = True) -> str:
+    """A path we will poll for or write: fail now, not after a 30 s wait. A file only waited
+    for (start, hold) needs a directory we can search, not write: someone else creates it."""
     if not path:
         raise UsageError(f"{what} needs a path, not an empty string")
     parent = os.path.dirname(os.path.abspath(path)) or "/"
     if not os.path.isdir(parent):
         raise UsageError(f"{what} directory {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if written and not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{what} directory {parent} is not writable")
+    if not written and not os.access(parent, os.X_OK):
+        raise UsageError(f"{what} directory {parent} cannot be searched (no x permission)")
     if len(os.fsencode(os.path.basename(path))) > os.pathconf(parent, "PC_NAME_MAX"):
         raise UsageError(f"{what} name is too long: {os.path.basename(path)[:40]}...")
     if os.path.isdir(path):
@@ -259,9 +262,9 @@ class _Attach:
                 raise UsageError("--start-timeout needs a start file (--start-file or "
                                  "IOR_WORKLOAD_STARTUP_FILE)")
         if self.start_file is not None:
-            _check_parent(self.start_file, "start file")
+            _check_parent(self.start_file, "start file", written=False)
         if self.hold_file is not None:
-            _check_parent(self.hold_file, "hold file")
+            _check_parent(self.hold_file, "hold file", written=False)
         if self.tid_file is not None:
             _check_parent(self.tid_file, "tid file")
         if self.expect_file is not None:
