@@ -373,3 +373,21 @@ def test_unprivileged_start_and_hold_files_in_a_root_owned_directory(world_tmp):
                                "--hold-file", {shared + '/done'!r}]))
         """, world_tmp)
     assert "CLI 0" in p.stdout, (p.stdout, p.stderr)
+
+
+@needs_root
+@pytest.mark.parametrize("name", ["open_by_handle_at", "open_by_handle_at_fail",
+                                  "open_by_handle_at_reuse", "open_by_handle_at_threads"])
+def test_tmpdir_without_file_handles_is_77(name):
+    mnt = os.path.join(os.environ.get("TMPDIR", "/tmp"), "ramfs")
+    os.makedirs(mnt, exist_ok=True)
+    try:
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "bash", "-c",
+                            f'mount -t ramfs none {mnt} && TMPDIR={mnt} "$0" -m ioworkload {name}; '
+                            f'echo "RC=$?"; ls -A {mnt}', sys.executable],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        os.rmdir(mnt)
+    assert p.stdout.split() == ["RC=77"], (p.stdout, p.stderr)
+    assert p.stderr.strip() == (f"unsupported: the filesystem of {mnt} does not support file "
+                                f"handles (ENOTSUP): name_to_handle_at needs them")

@@ -209,7 +209,7 @@ def temp_base() -> str:
             " (a read-only filesystem)" if os.statvfs(base).f_flag & os.ST_RDONLY else ""))
     st = os.statvfs(base)
     blocks = st.f_bfree if os.geteuid() == 0 else st.f_bavail
-    if blocks == 0 or (st.f_files and st.f_favail == 0):
+    if (st.f_blocks and blocks == 0) or (st.f_files and st.f_favail == 0):  # ramfs: no counts
         raise UsageError(f"{name}: the filesystem is full")
     return base
 
