@@ -203,7 +203,7 @@ def _as_nobody(body: str, tmp_root: str):
     done in-process, after the imports and one warm-up run as root: this interpreter lives
     where nobody cannot read it, so `setpriv` could not even start it."""
     code = textwrap.dedent("""\
-        import ctypes, os, sys, encodings.unicode_escape
+        import ctypes, os, sys, resource, encodings.unicode_escape
         import ioworkload
         from ioworkload import cli, errors
         ioworkload.run("dir_getcwd")
@@ -391,3 +391,21 @@ def test_tmpdir_without_file_handles_is_77(name):
     assert p.stdout.split() == ["RC=77"], (p.stdout, p.stderr)
     assert p.stderr.strip() == (f"unsupported: the filesystem of {mnt} does not support file "
                                 f"handles (ENOTSUP): name_to_handle_at needs them")
+
+
+@pytest.mark.skipif(not ROOT, reason="dropping to nobody needs root (root ignores ulimit -u)")
+def test_ulimit_u_is_77_naming_it(world_tmp):
+    p = _as_nobody("""\
+        import resource
+        resource.setrlimit(resource.RLIMIT_NPROC, (1, 1))
+        try:
+            ioworkload.run("getppid", threads=4)
+        except errors.Unsupported as e:
+            print("REFUSED", e)
+        print("CLI", cli.main(["getppid", "--threads", "4", "-q"]))
+        """, world_tmp)
+    assert "REFUSED cannot start 4 worker threads: Resource temporarily unavailable (ulimit -u is 1)" \
+        in p.stdout, (p.stdout, p.stderr)
+    assert "CLI 77" in p.stdout and p.stderr.strip() == (
+        "unsupported: cannot fork the scenario process: Resource temporarily unavailable "
+        "(ulimit -u is 1)"), (p.stdout, p.stderr)

@@ -65,6 +65,7 @@ cdef extern from "<signal.h>" nogil:
         SIGKILL
 
 cdef extern from "<errno.h>" nogil:
+    int errno
     enum:
         EINTR
         ETIMEDOUT
@@ -315,8 +316,8 @@ cdef class Run:
                     iow_store_release(&self.sh.stop, 1)
                     iow_store_release(&self.sh.start_word, 1)
                 worker_body(&self.slots[0])
-        if pid < 0:
-            raise OSError(-pid, "cannot fork the scenario process")
+        if pid < 0:  # glibc's fork: -1 and errno
+            raise OSError(errno, "cannot fork the scenario process")
         self.pid = pid
         return pid
 

@@ -6,6 +6,7 @@ Python side that steers them.
 from __future__ import annotations
 
 import copy
+import errno
 import math
 import os
 import re
@@ -300,6 +301,14 @@ class _Process:
             time.sleep(0.001)
 
 
+def _thread_limit(threads: int, err: int, what: str = "") -> str:
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    limit = "unlimited" if soft == resource.RLIM_INFINITY else soft
+    what = what or f"start {threads} worker threads"
+    return f"cannot {what}: {os.strerror(err)} (ulimit -u is {limit})"
+
+
 def _wait_parked(run, proc: "_Process | None", threads: int) -> list[int]:
     """Until every worker sleeps in its start wait: their tids."""
     deadline = time.monotonic() + PARK_TIMEOUT
@@ -307,8 +316,7 @@ def _wait_parked(run, proc: "_Process | None", threads: int) -> list[int]:
     while True:
         if proc is not None and proc.poll() is not None:
             if run.launch_error:
-                raise Unsupported(f"cannot start {threads} worker threads: "
-                                  f"{os.strerror(run.launch_error)} (ulimit -u?)")
+                raise Unsupported(_thread_limit(threads, run.launch_error))
             raise ScenarioFailed(f"the scenario process {proc.death()} before it started")
         tids = run.ready()
         if tids and all(_in_futex_wait(run.pid, t, run.start_word_address) for t in tids):
@@ -449,9 +457,19 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
                           (len(sc.setup), len(sc.iteration), len(sc.teardown)), fd_base)
         stop.on_signal = run.request_stop
         if own_process:
-            proc = _Process(run.spawn())
+            try:
+                proc = _Process(run.spawn())
+            except OSError as e:
+                if e.errno != errno.EAGAIN:
+                    raise
+                raise Unsupported(_thread_limit(threads, e.errno, "fork the scenario process")) \
+                    from None
+
         else:
-            run.start()
+            try:
+                run.start()
+            except OSError as e:
+                raise Unsupported(_thread_limit(threads, e.errno)) from None
         tids = _wait_parked(run, proc, threads)
         if counters:  # before the PID is announced: no permission means no announcement
             _verify.open_counters(counters, tids, inherit=sc.helper_threads, above=fixed_end)
