@@ -409,3 +409,15 @@ def test_ulimit_u_is_77_naming_it(world_tmp):
     assert "CLI 77" in p.stdout and p.stderr.strip() == (
         "unsupported: cannot fork the scenario process: Resource temporarily unavailable "
         "(ulimit -u is 1)"), (p.stdout, p.stderr)
+
+
+@pytest.mark.parametrize("name", ["aio_setup", "aio_submit", "aio_getevents", "aio_cancel"])
+def test_describe_states_the_cost_of_slow_aio_scenarios(cli, name):
+    p = cli("describe", name)
+    assert p.returncode == 0 and "ms per iteration" in p.stdout and "aio_setup_einval" in p.stdout
+
+
+def test_readme_describe_example_is_what_describe_prints(cli):
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    block = readme.split("```console\n$ ioworkload describe aio_submit\n", 1)[1].split("```", 1)[0]
+    assert block == cli("describe", "aio_submit").stdout
