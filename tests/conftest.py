@@ -68,12 +68,10 @@ def kernel_can_verify() -> str | None:
 def run_files(monkeypatch, tmp_path):
     """Run a scenario in-process, keeping its private directories (under tmp_path, which pytest
     removes): returns each worker's files as {name: content}."""
-    import tempfile
-
     import ioworkload
     from ioworkload import runner
 
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(runner, "_remove_private_dir", lambda root: None)
 
     def _run(name, iterations=1, threads=1):

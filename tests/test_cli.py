@@ -124,8 +124,8 @@ def test_unwritable_start_file_dir(cli, tmp_path):
         parent = tmp_path / "plainfile"
         parent.write_text("x")
     else:
-        parent = tmp_path / "ro"
-        parent.mkdir(mode=0o500)
+        parent = tmp_path / "unsearchable"  # a start file needs a searchable directory only
+        parent.mkdir(mode=0o600)
     p = cli("getppid", "--start-file", parent / "start")
     one_line_error(p)
     assert p.returncode == 2

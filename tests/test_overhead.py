@@ -411,7 +411,7 @@ def test_second_signal_during_cleanup_does_not_cut_it_short(monkeypatch, tmp_pat
     import signal
     import tempfile
     import threading
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     opts, tracer_list, _ = overhead_cli.parse(["getppid", "-n", "1000", "-r", "1", "--tracer", "strace"])
     before = signal.getsignal(signal.SIGTERM)
 

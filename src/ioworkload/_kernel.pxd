@@ -36,6 +36,7 @@ cdef extern from "iow_worker.h" nogil:
         int index
         int tid
         int stop
+        int fd_base
         char dir[IOW_PATH_MAX]
         char path[IOW_NPATHS][IOW_PATH_MAX]
         long fd[IOW_NFDS]

@@ -65,6 +65,7 @@ cdef extern from "<signal.h>" nogil:
         SIGKILL
 
 cdef extern from "<errno.h>" nogil:
+    int errno
     enum:
         EINTR
         ETIMEDOUT
@@ -226,7 +227,7 @@ cdef class Run:
     cdef readonly int n_setup, n_iter, n_teardown
 
     def __cinit__(self, object kernel_capsule, int threads, unsigned long long iterations,
-                  double duration, list dirs, tuple event_counts):
+                  double duration, list dirs, tuple event_counts, int fd_base=0):
         if not PyCapsule_IsValid(kernel_capsule, b"ioworkload.kernel"):
             raise TypeError("not a scenario kernel")
         if threads < 1:
@@ -252,6 +253,7 @@ cdef class Run:
             w = self.slots[i].w = <iow_worker *>mem
             w.scratch = <unsigned char *>(mem + WORKER_BYTES)  # page aligned, zeroed
             w.index = i
+            w.fd_base = fd_base
             for j in range(IOW_NFDS):
                 w.fd[j] = -1
             d = dirs[i] if i < len(dirs) else b""
@@ -314,8 +316,8 @@ cdef class Run:
                     iow_store_release(&self.sh.stop, 1)
                     iow_store_release(&self.sh.start_word, 1)
                 worker_body(&self.slots[0])
-        if pid < 0:
-            raise OSError(-pid, "cannot fork the scenario process")
+        if pid < 0:  # glibc's fork: -1 and errno
+            raise OSError(errno, "cannot fork the scenario process")
         self.pid = pid
         return pid
 

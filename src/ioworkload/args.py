@@ -35,6 +35,8 @@ def parse_count(text, what: str = "iterations", minimum: int = 1, maximum: int =
         if not _NUMBER.fullmatch(s):
             raise UsageError(f"{what} must be an integer like 1000, 1_000 or 1e3, not {text!r}")
         d = Decimal(s.replace("_", ""))
+        if d.is_zero():
+            d = Decimal(0)  # 0e999999999 is 0 (its exponent says nothing about the size)
         if d.adjusted() > 20:  # before int(): 1e999999999 would take forever to expand
             raise UsageError(too_big)
         if d != d.to_integral_value():
@@ -53,12 +55,22 @@ def parse_seconds(text, what: str = "duration", allow_zero: bool = False) -> flo
             or s.lower().lstrip("+-") in ("inf", "infinity", "nan")):
         raise UsageError(f"{what} must be a number of seconds, not {text!r}")
     value = float(s.replace("_", ""))
+    if _NUMBER.fullmatch(s) and not math.isfinite(value) and not s.startswith("-"):
+        raise UsageError(f"{what} is too long: {_short(text)}")  # a 100,000-digit number
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         kind = "non-negative" if allow_zero else "positive"
-        raise UsageError(f"{what} must be a {kind} number of seconds, not {text!r}")
+        raise UsageError(f"{what} must be a {kind} number of seconds, not {_short(text)}")
     if value > 10**9:
-        raise UsageError(f"{what} is too long: {text!r}")
+        raise UsageError(f"{what} is too long: {_short(text)}")
+    if value and value < 1e-9 and not allow_zero:  # would run for 0 ns: no iteration at all
+        raise UsageError(f"{what} must be at least 1e-9 seconds (one nanosecond), not {_short(text)}")
     return value
+
+
+def _short(text) -> str:
+    """A value for a one-line message: a 100,000-digit argument is cut."""
+    r = repr(text)
+    return r if len(r) <= 40 else r[:30] + f"... ({len(str(text))} characters)"
 
 
 def parse_threads(text) -> int:
@@ -77,7 +89,9 @@ def parse_cpus(text: str, option: str = "--cpu") -> set[int]:
         if not (lo.isascii() and lo.isdigit() and (not dash or hi.isascii() and hi.isdigit())):
             raise UsageError(f"{option} takes a CPU list like 1, 0,2 or 0-3, not {text!r}")
         lo, hi = int(lo), int(hi) if dash else int(lo)
-        if lo > hi or hi > max(allowed):  # checked before the range is built: 0-999999999
+        if lo > hi:
+            raise UsageError(f"{option} {text}: the range {lo}-{hi} is empty (write it low-high)")
+        if hi > max(allowed):  # checked before the range is built: 0-999999999
             raise unavailable
         cpus.update(range(lo, hi + 1))
     if not cpus <= allowed:

@@ -12,7 +12,7 @@ import time
 
 from ioworkload import registry
 from ioworkload.args import Parser, parse_cpus, parse_seconds, parse_threads
-from ioworkload.errors import (EXIT_FAILED, EXIT_OK, EXIT_USAGE, Interrupted, IoworkloadError,
+from ioworkload.errors import (EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, Interrupted, IoworkloadError,
                                ScenarioFailed, UsageError)
 
 PROG = "ioworkload"
@@ -39,7 +39,7 @@ def _warn(text: str) -> None:
     try:
         sys.stderr.write(text)
         sys.stderr.flush()
-    except BrokenPipeError:
+    except OSError:  # a reader that left, or stderr on a full device (/dev/full): ENOSPC
         _to_devnull(2)
 
 
@@ -128,15 +128,18 @@ def _fmt_int(n) -> str:
     return f"{n:,}"
 
 
-def _check_parent(path: str, what: str) -> str:
-    """A path we will poll for or write: fail now, not after a 30 s wait."""
+def _check_parent(path: str, what: str, written: bool = True) -> str:
+    """A path we will poll for or write: fail now, not after a 30 s wait. A file only waited
+    for (start, hold) needs a directory we can search, not write: someone else creates it."""
     if not path:
         raise UsageError(f"{what} needs a path, not an empty string")
     parent = os.path.dirname(os.path.abspath(path)) or "/"
     if not os.path.isdir(parent):
         raise UsageError(f"{what} directory {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if written and not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{what} directory {parent} is not writable")
+    if not written and not os.access(parent, os.X_OK):
+        raise UsageError(f"{what} directory {parent} cannot be searched (no x permission)")
     if len(os.fsencode(os.path.basename(path))) > os.pathconf(parent, "PC_NAME_MAX"):
         raise UsageError(f"{what} name is too long: {os.path.basename(path)[:40]}...")
     if os.path.isdir(path):
@@ -226,13 +229,19 @@ class _Attach:
                 raise UsageError("--start-timeout needs a start file (--start-file or "
                                  "IOR_WORKLOAD_STARTUP_FILE)")
         if self.start_file is not None:
-            _check_parent(self.start_file, "start file")
+            _check_parent(self.start_file, "start file", written=False)
         if self.hold_file is not None:
-            _check_parent(self.hold_file, "hold file")
+            _check_parent(self.hold_file, "hold file", written=False)
         if self.tid_file is not None:
             _check_parent(self.tid_file, "tid file")
         if self.expect_file is not None:
             _check_parent(self.expect_file, "expect file")
+        written = {"tid file": self.tid_file, "expect file": self.expect_file}
+        for what, path in written.items():
+            for waited, other in (("start file", self.start_file), ("hold file", self.hold_file)):
+                if path and other and os.path.realpath(path) == os.path.realpath(other):
+                    raise UsageError(f"the {what} and the {waited} are the same file ({other}): "
+                                     f"writing one would create the other")
         # Any of these means a harness is waiting for the PID line.
         self.active = bool(self.start_file or self.hold_file or self.delay is not None
                            or ior_mode or ior_env)
@@ -351,6 +360,11 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
         _emit(json.dumps(d) + "\n")
     elif not args.quiet and not ior_mode:
         _emit(_report(res))
+    from ioworkload.runner import limit_reason
+    reason = limit_reason(res)
+    if reason:  # the host's limit, not the scenario: one line, not every event it cut short
+        _warn(f"unsupported: {reason}\n")
+        return EXIT_UNSUPPORTED
     for m in res.mismatches:
         _warn(f"{PROG}: {sc.name}: {m}\n")
     if res.verified is False:
@@ -488,6 +502,9 @@ def main(argv: list[str] | None = None) -> int:
         return e.exit_code
     except KeyboardInterrupt:
         return 130
+    except MemoryError:  # ulimit -v: the shared worker memory or Python itself
+        _warn("unsupported: out of memory (is ulimit -v too low for this many threads?)\n")
+        return EXIT_UNSUPPORTED
     except BrokenPipeError:
         # `ioworkload list | head`: the reader left; not an error worth a traceback.
         _stdout_to_devnull()

@@ -31,6 +31,8 @@ typedef struct iow_worker {
     int tid;                   /* the kernel thread id, for per-thread perf counters */
     int stop;                  /* set by the controller on Ctrl-C/SIGTERM; kept in the worker
                                   itself so the per-iteration check is one load */
+    int fd_base;               /* first fd number of the scenarios' fixed blocks: chosen by the
+                                  runner above every fd open at the start (never the caller's) */
     char dir[IOW_PATH_MAX];    /* this worker's private directory (no trailing slash) */
     char path[IOW_NPATHS][IOW_PATH_MAX];
     long fd[IOW_NFDS];         /* initialised to -1: teardown closes only what setup opened */

@@ -801,7 +801,8 @@ def study(opts: Options, tracers: list[Tracer], progress=None, announce=None) ->
            if signal.getsignal(sig) is not signal.SIG_IGN}  # nohup'd: leave it ignored
     own_dir = not opts.workdir
     if own_dir:
-        opts.workdir = tempfile.mkdtemp(prefix="ioworkload-overhead-")
+        from ioworkload.runner import make_temp_dir
+        opts.workdir = make_temp_dir("ioworkload-overhead-")
     try:
         st.run()
     except KeyboardInterrupt as e:

@@ -6,6 +6,7 @@ Python side that steers them.
 from __future__ import annotations
 
 import copy
+import errno
 import os
 import signal
 import time
@@ -91,6 +92,30 @@ class _StopSignals:
             signal.signal(s, h)
 
 
+class _CwdKept:
+    """Workers that are threads of this process share its cwd (dir_chdir moves it): whatever
+    they did, the caller gets its cwd back, by an fd (O_PATH: no read permission needed), so
+    also when the path no longer leads there."""
+
+    def __init__(self, active: bool):
+        self.fd = None
+        if active:
+            try:
+                self.fd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            try:
+                os.fchdir(self.fd)
+            finally:
+                os.close(self.fd)
+
+
 class Hooks:
     """Callbacks around a run (the CLI's attach protocol, spawn()'s handle).
 
@@ -109,12 +134,39 @@ def _remove_private_dir(root: str) -> None:
     shutil.rmtree(root, ignore_errors=True)
 
 
+def temp_base() -> str:
+    """Exactly $TMPDIR (/tmp when unset or empty), checked: never tempfile's silent fallbacks
+    (/tmp, /var/tmp, the cwd) when it is missing, read-only or full. UsageError names it."""
+    base = os.environ.get("TMPDIR") or "/tmp"
+    name = f"TMPDIR={base}" if os.environ.get("TMPDIR") else base
+    if not os.path.isdir(base):
+        raise UsageError(f"{name}: " + ("not a directory" if os.path.exists(base)
+                                        else "no such directory"))
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise UsageError(f"{name}: not writable here" + (
+            " (a read-only filesystem)" if os.statvfs(base).f_flag & os.ST_RDONLY else ""))
+    st = os.statvfs(base)
+    blocks = st.f_bfree if os.geteuid() == 0 else st.f_bavail
+    if (st.f_blocks and blocks == 0) or (st.f_files and st.f_favail == 0):  # ramfs: no counts
+        raise UsageError(f"{name}: the filesystem is full")
+    return base
+
+
+def make_temp_dir(prefix: str) -> str:
+    """A fresh private directory under temp_base(); a failure is one UsageError line."""
+    import tempfile
+    base = temp_base()
+    try:
+        return tempfile.mkdtemp(prefix=prefix, dir=base)
+    except OSError as e:
+        raise UsageError(f"cannot create a directory in {base}: {e.strerror}") from None
+
+
 def _make_root(sc: Scenario) -> str | None:
     """The run's private directory under $TMPDIR (None: the scenario touches no files)."""
     if not sc.needs_dir:
         return None
-    import tempfile
-    root = tempfile.mkdtemp(prefix=f"ioworkload-{sc.name}-")
+    root = make_temp_dir(f"ioworkload-{sc.name}-")
     longest = len(os.fsencode(os.path.join(root, f"w{MAX_THREADS}")))
     if longest >= _runner.MAX_DIR_BYTES:
         os.rmdir(root)
@@ -186,6 +238,14 @@ class _Process:
             time.sleep(0.001)
 
 
+def _thread_limit(threads: int, err: int, what: str = "") -> str:
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    limit = "unlimited" if soft == resource.RLIM_INFINITY else soft
+    what = what or f"start {threads} worker threads"
+    return f"cannot {what}: {os.strerror(err)} (ulimit -u is {limit})"
+
+
 def _wait_parked(run, proc: "_Process | None", threads: int) -> list[int]:
     """Until every worker sleeps in its start wait: their tids."""
     deadline = time.monotonic() + PARK_TIMEOUT
@@ -193,8 +253,7 @@ def _wait_parked(run, proc: "_Process | None", threads: int) -> list[int]:
     while True:
         if proc is not None and proc.poll() is not None:
             if run.launch_error:
-                raise Unsupported(f"cannot start {threads} worker threads: "
-                                  f"{os.strerror(run.launch_error)} (ulimit -u?)")
+                raise Unsupported(_thread_limit(threads, run.launch_error))
             raise ScenarioFailed(f"the scenario process {proc.death()} before it started")
         tids = run.ready()
         if tids and all(_in_futex_wait(run.pid, t, run.start_word_address) for t in tids):
@@ -237,8 +296,12 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
     """Run `sc`; SIGINT/SIGTERM/SIGHUP end it early with `interrupted` set (teardown still runs).
     own_process: the workers live in a process of their own (the CLI's way: every syscall of
     that process is declared); otherwise they are threads of this one."""
+    if not isinstance(verify, bool):
+        raise UsageError(f"verify must be True or False, not {verify!r}")
+    if duration is not None and iterations is not None:
+        raise UsageError("give iterations or duration, not both")
     if duration is None:
-        iterations = parse_count(iterations)
+        iterations = parse_count(1 if iterations is None else iterations)
     else:
         duration = parse_seconds(duration)
         iterations = None
@@ -247,33 +310,80 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
     reason = sc.unsupported_reason() or (sc.prepare() if sc.prepare else None)
     if reason:
         raise Unsupported(reason)
-    fixed_end = _fixed_fds_end(sc, threads)
+    fd_base, fixed_end = _fixed_fds(sc, threads)
     counters = _verify.plan(sc, own_process) if verify else []
 
     # The stop signals are ours from before the private directory exists until after it is
     # gone: a signal at any moment ends the run, never the process mid-cleanup.
-    with _StopSignals() as stop:
-        result = _execute(sc, iterations, threads, duration, counters, fixed_end, hooks or Hooks(),
-                          stop, own_process)
+    with _StopSignals() as stop, _CwdKept(not own_process):
+        result = _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end,
+                          hooks or Hooks(), stop, own_process)
     if result.interrupted is None and stop.signum is not None:
         result.interrupted = stop.signum  # arrived after the loop: the result is whole
     return result
 
 
-def _fixed_fds_end(sc: Scenario, threads: int) -> int | None:
-    """One past the last fd number the scenario picks itself; Unsupported if over the limit."""
+def _open_fds() -> list[int]:
+    """The fd numbers open in this process now, sorted (the listing's own fd included)."""
+    return sorted(int(n) for n in os.listdir("/proc/self/fd"))
+
+
+def _fixed_fds(sc: Scenario, threads: int) -> tuple[int, int | None]:
+    """Where the scenario's fd numbers go: (base of its fixed blocks, one past their end), the
+    blocks holding no fd open now (the caller's, or one inherited, is never replaced or
+    closed); Unsupported if the blocks do not fit under ulimit -n, or if a number the manifest
+    names literally as never open (an -EBADF target, close_range_empty's range) is open."""
+    open_fds = _open_fds()
+    for lo, hi in _literal_fds(sc):
+        held = [fd for fd in open_fds if lo <= fd <= hi]
+        if held:
+            which = f"fd {held[0]}" if len(held) == 1 else f"{len(held)} fds in {held[0]}..{held[-1]}"
+            span = f"fd {lo}" if lo == hi else f"fds {lo}..{hi}"
+            raise Unsupported(f"{which} open here (inherited?): {sc.name} needs {span} closed "
+                              f"(its manifest names them) and never touches a descriptor it did "
+                              f"not open")
     if not sc.fixed_fds:
-        return None
+        return 0, None
     first, per_thread = sc.fixed_fds
-    end = first + per_thread * threads
+    span = per_thread * threads
+    base = first
+    for fd in open_fds:  # the lowest base whose blocks [base, base + span) hold no open fd
+        if fd >= base + span:
+            break
+        if fd >= base:
+            base = fd + 1
+    end = base + span
     soft = fd_limit()
     if soft is not None and end > soft:
-        raise Unsupported(f"{threads} thread(s) use fd numbers up to {end - 1}, and ulimit -n is "
-                          f"{soft} (raise it, or use fewer threads)")
-    return end
+        above = f" (fds up to {base - 1} are taken)" if base > first else ""
+        raise Unsupported(f"{threads} thread(s) use fd numbers up to {end - 1}{above}, and ulimit "
+                          f"-n is {soft} (raise it, or use fewer threads)")
+    return base, end
 
 
-def _execute(sc, iterations, threads, duration, counters, fixed_end, hooks, stop,
+_FD_ARGS = {"fd", "fildes", "fd_in", "fd_out", "dfd", "oldfd", "newfd"}
+
+
+def _literal_fds(sc: Scenario) -> list[tuple[int, int]]:
+    """The fd numbers a manifest writes as literals ((lo, hi) ranges): `fd`-named kernel
+    arguments given as a number >= 0, close_range's literal (first, last)."""
+    out = []
+    for ev in sc.setup + sc.iteration + sc.teardown:
+        names = expect.kernel_arg_names(ev.syscall) or []
+        values = []
+        for name, token in zip(names, ev.arg_list()):
+            try:
+                values.append((name, int(token, 0)))
+            except ValueError:
+                values.append((name, None))
+        if ev.syscall == "close_range" and len(values) >= 2 and None not in (values[0][1], values[1][1]):
+            out.append((values[0][1], values[1][1]))
+            continue
+        out += [(v, v) for name, v in values if name in _FD_ARGS and v is not None and v >= 0]
+    return out
+
+
+def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, hooks, stop,
              own_process) -> Result:
     root = run = proc = None
     left = False
@@ -281,12 +391,22 @@ def _execute(sc, iterations, threads, duration, counters, fixed_end, hooks, stop
         root = _make_root(sc)
         dirs = _make_worker_dirs(root, threads)
         run = _runner.Run(sc.kernel, threads, iterations or 0, duration or 0.0, dirs,
-                          (len(sc.setup), len(sc.iteration), len(sc.teardown)))
+                          (len(sc.setup), len(sc.iteration), len(sc.teardown)), fd_base)
         stop.on_signal = run.request_stop
         if own_process:
-            proc = _Process(run.spawn())
+            try:
+                proc = _Process(run.spawn())
+            except OSError as e:
+                if e.errno != errno.EAGAIN:
+                    raise
+                raise Unsupported(_thread_limit(threads, e.errno, "fork the scenario process")) \
+                    from None
+
         else:
-            run.start()
+            try:
+                run.start()
+            except OSError as e:
+                raise Unsupported(_thread_limit(threads, e.errno)) from None
         tids = _wait_parked(run, proc, threads)
         if counters:  # before the PID is announced: no permission means no announcement
             _verify.open_counters(counters, tids, inherit=sc.helper_threads, above=fixed_end)
@@ -397,8 +517,28 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
     )
 
 
-def run(name: str, iterations: int | str = 1, threads: int = 1, duration: float | None = None,
-        verify: bool = False, before_start=None) -> Result:
+def limit_reason(result: Result) -> str | None:
+    """Why a failed run failed for want of a process limit (EMFILE: ulimit -n; EAGAIN from
+    clone/fork: ulimit -u), not for the scenario's own sake; None otherwise."""
+    if result.ok or result.interrupted:
+        return None
+    errors = {name for ev in result.events if not ev["matched"] for name in ev["errors"]}
+    if "EMFILE" in errors:
+        soft = fd_limit()
+        return (f"the scenario ran out of file descriptors (EMFILE) under ulimit -n {soft}; "
+                f"raise it")
+    forks = {ev["syscall"] for ev in result.events
+             if not ev["matched"] and "EAGAIN" in ev["errors"]} & {"clone", "clone3", "fork", "vfork"}
+    if forks:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+        return (f"{sorted(forks)[0]} failed with EAGAIN under ulimit -u "
+                f"{'unlimited' if soft == resource.RLIM_INFINITY else soft}; raise it")
+    return None
+
+
+def run(name: str, iterations: int | str | None = None, threads: int = 1,
+        duration: float | None = None, verify: bool = False, before_start=None) -> Result:
     """Run scenario `name` in this process (its workers are threads here) and return its Result.
 
     before_start(tids, expected): called once the worker threads exist, parked, before anything
@@ -406,7 +546,9 @@ def run(name: str, iterations: int | str = 1, threads: int = 1, duration: float 
     workers (this process's other threads are yours, so only the workers are declared: for a
     whole process, use spawn()).
 
-    Raises UsageError (bad arguments, unknown name), Unsupported (the host cannot run it);
+    iterations defaults to 1; give iterations or duration, not both.
+    Raises UsageError (bad arguments, unknown name), Unsupported (the host cannot run it,
+    also when the run failed for want of descriptors or processes under a ulimit);
     a Ctrl-C ends the run cleanly (teardown runs) and is then re-raised as KeyboardInterrupt;
     SIGTERM/SIGHUP likewise, then delivered again to the caller's own handler (by default it
     ends the process, as it would have without us).
@@ -416,6 +558,9 @@ def run(name: str, iterations: int | str = 1, threads: int = 1, duration: float 
     hooks = Hooks(before_start=(lambda stopped, tids, doc: before_start(tids, doc))
                   if before_start else None)
     result = execute(registry.get(name), iterations, threads, duration, verify, hooks)
+    reason = limit_reason(result)
+    if reason:
+        raise Unsupported(reason)
     if result.interrupted == signal.SIGINT:
         raise KeyboardInterrupt
     if result.interrupted:

@@ -20,12 +20,11 @@ import select
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 from ioworkload.errors import (EXIT_UNSUPPORTED, EXIT_USAGE, ScenarioFailed, Unsupported,
                                UsageError)
-from ioworkload.runner import Result
+from ioworkload.runner import Result, make_temp_dir
 
 READY_TIMEOUT = 30.0
 
@@ -129,19 +128,23 @@ class Workload:
         self.close()
 
 
-def spawn(name: str, iterations: int | str = 1, threads: int = 1, duration: float | None = None,
-          verify: bool = False, cpu: str | None = None,
+def spawn(name: str, iterations: int | str | None = None, threads: int = 1,
+          duration: float | None = None, verify: bool = False, cpu: str | None = None,
           ready_timeout: float = READY_TIMEOUT, start_timeout: float = 600.0) -> Workload:
     """Start scenario `name` in a process of its own, held before its first counted syscall."""
+    if not isinstance(verify, bool):
+        raise UsageError(f"verify must be True or False, not {verify!r}")
+    if duration is not None and iterations is not None:
+        raise UsageError("give iterations or duration, not both")
     argv = [sys.executable, "-m", "ioworkload", str(name), "--threads", str(threads),
             "--start-timeout", str(start_timeout)]
     argv += ["--duration", str(duration)] if duration is not None else \
-        ["--iterations", str(iterations)]
+        ["--iterations", str(1 if iterations is None else iterations)]
     if verify:
         argv.append("--verify")
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
-    control = tempfile.mkdtemp(prefix="ioworkload-spawn-")
+    control = make_temp_dir("ioworkload-spawn-")
     try:
         return Workload(argv, control, ready_timeout)
     except BaseException:

@@ -23,10 +23,36 @@ from ioworkload.manifest import Event, Expect, Scenario
 
 
 def tracefs_root() -> str:
+    denied = []
     for root in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
         if os.path.isdir(os.path.join(root, "events")):
             return root
+        if _mounted_tracefs(root) and not os.access(root, os.R_OK | os.X_OK):
+            denied.append(root)
+    if denied:
+        raise Unsupported(f"tracefs at {denied[0]} is not readable here ({_privilege_state()}); "
+                          f"run as root or make tracefs readable")
     raise Unsupported("tracefs is not mounted (as root: mount -t tracefs nodev /sys/kernel/tracing)")
+
+
+def _mounted_tracefs(path: str) -> bool:
+    try:
+        with open("/proc/self/mounts") as f:
+            return any(line.split()[1:3] == [path, "tracefs"] for line in f)
+    except OSError:
+        return False
+
+
+def _privilege_state() -> str:
+    """What perf_event_open on a tracepoint would look at: euid, CAP_PERFMON, the paranoid level."""
+    from ioworkload.probes import capability
+    try:
+        with open("/proc/sys/kernel/perf_event_paranoid") as f:
+            paranoid = f.read().strip()
+    except OSError:
+        paranoid = "unreadable"
+    cap = "with" if capability("CAP_PERFMON")() is None else "without"
+    return f"uid {os.geteuid()}, {cap} CAP_PERFMON, kernel.perf_event_paranoid = {paranoid}"
 
 
 def tracepoint_id(category: str, event: str) -> int:
@@ -140,8 +166,8 @@ def open_counters(counters: list[Counter], tids: list[int], inherit: bool = Fals
     except OSError as e:
         close_counters(counters)
         if e.errno in (errno.EACCES, errno.EPERM):
-            raise Unsupported("perf_event_open: permission denied (needs root, CAP_PERFMON, "
-                              "or kernel.perf_event_paranoid <= 1)") from None
+            raise Unsupported(f"perf_event_open: permission denied ({_privilege_state()}; needs "
+                              f"root, CAP_PERFMON, or kernel.perf_event_paranoid <= 1)") from None
         if e.errno == errno.EMFILE:
             raise Unsupported("too many open files for the verification counters "
                               "(raise ulimit -n)") from None

@@ -3,10 +3,12 @@
 #
 # Worker threads share one fd table. Where ior uses a fixed number (dup2 to 500, dup3 to 501/502)
 # or needs contiguous numbers (close_range's block), the number comes from the worker's own block
-# of 16: 500 + 16*thread + slot, so thread 0 gets ior's numbers. The kernel hands out the lowest
-# free number, so while the process has fewer than 500 fds open nobody else (another worker,
-# Python, the verification counters) can be holding a number in those blocks, and close_range
-# over a block closes only this worker's own descriptors.
+# of 16: base + 16*thread + slot. The runner picks base (w.fd_base) before the run: the lowest
+# number from 500 up whose blocks hold no open fd (500 when free: thread 0 gets ior's numbers), so
+# a descriptor the caller or the parent holds is never replaced or closed. The kernel hands out
+# the lowest free number, so nobody else (another worker, Python, the verification counters,
+# moved above the blocks) takes a number in those blocks during the run, and close_range over a
+# block closes only this worker's own descriptors.
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, strlen
@@ -96,7 +98,7 @@ cdef const char *JUST_BEFORE_CLOSE = b"written-just-before-close"
 
 
 cdef inline long fixed_fd(iow_worker *w, int slot) noexcept nogil:
-    return FIXED_FD_BASE + FIXED_FD_BLOCK * w.index + slot
+    return w.fd_base + FIXED_FD_BLOCK * w.index + slot
 
 
 cdef inline long open_path(iow_tally *t, const char *path, int flags) noexcept nogil:
@@ -491,7 +493,7 @@ def _close(fd, expect="0"):
     return f"close({fd}) -> {expect}"
 
 
-# A fixed number (500 + 16*thread + slot) depends on the worker index: written `?`. dup2/dup3
+# A fixed number (base + 16*thread + slot, base from 500 up) depends on the run and the worker: written `?`. dup2/dup3
 # return it, so later events name the bound result.
 _BLOCK = [f"blk{k}" for k in range(RANGE_LEN)]
 _RANGE = f"{_BLOCK[0]}, {_BLOCK[RANGE_LEN - 1]}"
@@ -519,11 +521,12 @@ def _dup_write_close(name, dup_event, payload):
 
 _FIXED = (FIXED_FD_BASE, FIXED_FD_BLOCK)  # the Scenario's fixed_fds: --verify keeps out of them
 _BLOCK_NOTE = ("Workers share one fd table, so the fixed numbers come from the worker's own block "
-               "500+16*thread (thread 0 gets ior's numbers); the manifest writes such a number `?` "
-               "and names the dup's bound result after it, and the result's lower bound covers "
-               "every thread. The kernel hands out the lowest free number, so nothing else in the "
-               "process holds a number in a worker's block while fewer than 500 fds are open, and "
-               "--verify puts its counters above the last block.")
+               "base+16*thread, base being the lowest number from 500 up whose blocks hold no fd "
+               "open at the start (500, ior's numbers for thread 0, unless the caller holds one): "
+               "a descriptor the scenario did not open is never replaced or closed. The manifest "
+               "writes such a number `?` and names the dup's bound result after it, and the "
+               "result's lower bound covers every thread; --verify puts its counters above the "
+               "last block.")
 _RANGE_NOTE = ("ior opens its files and needs them on contiguous numbers; with two workers sharing the "
                "fd table, consecutive openat results need not be contiguous, so the files are opened "
                "once in setup and each iteration dup3s them onto this worker's block first. " + _BLOCK_NOTE)
@@ -634,8 +637,8 @@ SCENARIOS = scenarios("fd", [
     dict(name="dup3_invalid_flags", summary="dup3(fd, 502, 0xBAD): only O_CLOEXEC is allowed, -EINVAL",
          kernel=kernel(dup3_invalid_flags_loop), needs_dir=True,
          iteration=[_open("dup3flagsfile.txt"), f"dup3(fd, ?, {BAD_DUP3_FLAGS:#x}) -> -EINVAL",
-                    _close("fd")],
-         notes="The target is the worker's 502+16*thread (`?`). The flags are checked before the "
+                    _close("fd")], fixed_fds=_FIXED,
+         notes="The target is the worker's block's third number (`?`). The flags are checked before the "
                "target number, so it is never touched. " + _BLOCK_NOTE),
     dict(name="fcntl_dupfd", summary="fcntl(fd, F_DUPFD, 0), write \"via fcntl\" through the copy",
          kernel=kernel(fcntl_dupfd_loop), needs_dir=True,

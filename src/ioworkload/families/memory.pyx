@@ -59,9 +59,12 @@ cdef uint64_t mapped_file_loop(iow_worker *w, uint64_t n, const char *name, cons
                               const char *store, long msync_flags) noexcept nogil:
     """Each iteration: create name (O_TRUNC), write payload, map it MAP_SHARED, copy store into
     the mapping (a page fault, no syscall), msync unless msync_flags is NO_MSYNC, munmap, close
-    (ior's deferred order: the mapping goes before the fd)."""
+    (ior's deferred order: the mapping goes before the fd).
+    A short or failed write (a full $TMPDIR: ENOSPC) leaves the mapped page past the file's end,
+    where a store is SIGBUS: the store is skipped, the iteration's other calls still go out as
+    declared (its counts add up, the write's tally names the failure) and the loop ends there."""
     cdef uint64_t i
-    cdef long fd, addr
+    cdef long fd, addr, written
     cdef long length = strlen(payload)
     cdef int k
     iow_path(w, 0, name)
@@ -70,10 +73,10 @@ cdef uint64_t mapped_file_loop(iow_worker *w, uint64_t n, const char *name, cons
             return i
         fd = iow_tally_ret(&w.iter[0], iow_sys4(
             __NR_openat, AT_FDCWD, <long>w.path[0], O_RDWR | O_CREAT | O_TRUNC, 0o644))
-        iow_tally_ret(&w.iter[1], iow_sys3(__NR_write, fd, <long>payload, length))
+        written = iow_tally_ret(&w.iter[1], iow_sys3(__NR_write, fd, <long>payload, length))
         addr = iow_tally_ret(&w.iter[2], iow_sys6(
             __NR_mmap, 0, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0))
-        if addr > 0 and store != NULL:
+        if addr > 0 and store != NULL and written == length:
             memcpy(<void *>addr, store, strlen(store))
         k = 3
         if msync_flags != NO_MSYNC:
@@ -81,6 +84,8 @@ cdef uint64_t mapped_file_loop(iow_worker *w, uint64_t n, const char *name, cons
             k += 1
         iow_tally_ret(&w.iter[k], iow_sys2(__NR_munmap, addr, length))
         iow_tally_ret(&w.iter[k + 1], iow_sys1(__NR_close, fd))
+        if written != length:
+            return i + 1
     return n
 
 

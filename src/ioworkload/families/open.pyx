@@ -179,6 +179,8 @@ cdef extern from *:
     void iow_inode_lock_take() nogil
     void iow_inode_lock_drop() nogil
 
+import os
+
 from ioworkload.manifest import scenarios
 from ioworkload.probes import capability, legacy_syscall, syscall_implemented
 
@@ -536,7 +538,28 @@ def _clone_thread_supported():
     return None
 
 
+def _file_handles_in_tmpdir():
+    """The filesystem under $TMPDIR exports file handles (ramfs, for one, does not: EOPNOTSUPP).
+    Asked with a zero-byte handle: -EOVERFLOW when it does, and nothing is opened."""
+    import errno
+    from ioworkload.errors import errno_name
+    from ioworkload.runner import temp_base
+    where = temp_base()
+    cdef bytes path = os.fsencode(where)
+    cdef unsigned int header[2]   # struct file_handle: handle_bytes 0, handle_type
+    cdef int mount_id = 0
+    header[0] = 0
+    header[1] = 0
+    ret = iow_sys5(__NR_name_to_handle_at, AT_FDCWD, <long><const char *>path, <long>header,
+                   <long>&mount_id, 0)
+    if ret in (-errno.EOPNOTSUPP, -errno.ENOSYS):
+        return (f"the filesystem of {where} does not support file handles "
+                f"({errno_name(-ret)}): name_to_handle_at needs them")
+    return None
+
+
 _NEEDS_ROOT = capability("CAP_DAC_READ_SEARCH")
+_HANDLES = [_NEEDS_ROOT, _file_handles_in_tmpdir]
 _CLOSE = "close(fd) -> 0"
 _OPEN_DIR = 'dirfd = openat(AT_FDCWD, "<dir>", O_RDONLY|O_DIRECTORY, 0) -> >=0'
 
@@ -588,7 +611,7 @@ SCENARIOS = scenarios("open", [
          iteration=_CREATE("handlefile.txt") + [
              _OPEN_DIR, _HANDLE("handlefile.txt"),
              "fd = open_by_handle_at(dirfd, &fh, O_RDONLY) -> >=0", _CLOSE, "close(dirfd) -> 0"],
-         requires=[_NEEDS_ROOT]),
+         requires=_HANDLES),
     dict(name="open_by_handle_at_fail",
          summary="open_by_handle_at failing: mount fd -1 (-EBADF), unlinked file (-ESTALE)",
          kernel=kernel(open_by_handle_at_fail_loop), needs_dir=True,
@@ -602,7 +625,7 @@ SCENARIOS = scenarios("open", [
              + _CREATE("handle-older.txt") + [_OPEN_DIR, _HANDLE("handle-older.txt"), "close(dirfd) -> 0"]
              + _CREATE("handle-newer.txt") + [_OPEN_DIR, _HANDLE("handle-newer.txt"), "close(dirfd) -> 0",
              "open_by_handle_at(-1, &older, O_RDONLY) -> -EBADF"],
-         requires=[_NEEDS_ROOT], ior_repeat=5,
+         requires=_HANDLES, ior_repeat=5,
          notes="ior repeats the -EBADF and -ESTALE steps x5 with files handle-estale-0..4 and "
                "takes the older/newer handles once after; here one iteration is all three steps, "
                "and the ESTALE file is always handle-estale-0.txt (created and unlinked within "
@@ -621,7 +644,7 @@ SCENARIOS = scenarios("open", [
              "fd = open_by_handle_at(dirfd, &fh, O_RDONLY) -> >=0", _CLOSE,
              'decoy = openat(AT_FDCWD, "<dir>/decoy-0.txt", O_RDONLY, 0) -> >=0',
              "close(dirfd) -> 0", "close(decoy) -> 0"],
-         requires=[_NEEDS_ROOT], ior_repeat=5,
+         requires=_HANDLES, ior_repeat=5,
          notes="The decoy openat gets the number open_by_handle_at returned (lowest free fd; "
                "with --threads > 1 another worker may take it first). ior keeps its five "
                "decoys open, sleeps 300 ms and closes them at the end; here the decoy is "
@@ -641,7 +664,7 @@ SCENARIOS = scenarios("open", [
              "open_by_handle_at(-1, &fh, O_RDONLY) -> -EBADF",
              "fd = open_by_handle_at(?, &fh, O_RDONLY) -> >=0",
              _CLOSE, "close(?) -> 0"],
-         requires=[_NEEDS_ROOT, _clone_thread_supported], ior_repeat=5,
+         requires=_HANDLES + [_clone_thread_supported], ior_repeat=5,
          notes="The helper thread is a raw clone on a stack at the end of the worker's scratch "
                "memory (&scratch_end); it issues only the helper: events and ends with the raw "
                "exit. The worker waits for it without a syscall of its own: with CLONE_VFORK "

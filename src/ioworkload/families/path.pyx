@@ -352,6 +352,11 @@ def remember_cwd():
         return f"the current directory cannot be restored: {e.strerror}"
     if len(cwd) >= sizeof(ORIG_CWD):
         return "the current directory's path is too long to restore"
+    try:  # the iterations return by this path: it must lead back here (search permission)
+        os.chdir(cwd)
+    except OSError as e:
+        return (f"the current directory {os.fsdecode(cwd)} cannot be entered again by its path "
+                f"({e.strerror}): the scenario returns there with chdir(path)")
     memcpy(ORIG_CWD, <const char *>cwd, len(cwd) + 1)
     return None
 

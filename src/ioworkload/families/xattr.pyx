@@ -271,9 +271,10 @@ cdef uint64_t fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 def user_xattrs_in_tmpdir():
     """The filesystem under $TMPDIR (where the private directories live) takes user.* xattrs."""
-    where = tempfile.gettempdir()
+    from ioworkload.runner import temp_base
+    where = temp_base()  # exactly $TMPDIR: tempfile's fallbacks would probe another filesystem
     try:
-        with tempfile.NamedTemporaryFile(prefix="ioworkload-xattr-probe-") as f:
+        with tempfile.NamedTemporaryFile(prefix="ioworkload-xattr-probe-", dir=where) as f:
             os.setxattr(f.fileno(), "user.ioworkload-probe", b"1")
     except OSError as e:
         return (f"the filesystem of {where} does not support user.* xattrs "

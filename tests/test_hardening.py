@@ -1,0 +1,423 @@
+"""Faults a hostile host injects (issue 9): a full or odd $TMPDIR, inherited fds, ulimits, an
+unprivileged user. Each runs in a subprocess, so a crash or a leak never reaches pytest itself."""
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+ROOT = os.geteuid() == 0
+needs_root = pytest.mark.skipif(not ROOT or shutil.which("unshare") is None,
+                                reason="a private mount namespace needs root and unshare")
+
+
+def in_small_tmpfs(script: str, used_kib: int, size_kib: int = 64, timeout=120):
+    """Run the bash `script` with $TMPDIR on a fresh `size_kib` tmpfs with `used_kib` taken,
+    mounted in a private mount namespace (gone with the process). The script may use $PY."""
+    mnt = os.path.join(os.environ.get("TMPDIR", "/tmp"), "small-tmpfs")
+    os.makedirs(mnt, exist_ok=True)
+    full = textwrap.dedent(f"""\
+        set -u
+        mount -t tmpfs -o size={size_kib}k,mode=1777 none {mnt} || exit 99
+        dd if=/dev/zero of={mnt}/filler bs=1k count={used_kib} status=none 2>/dev/null
+        export TMPDIR={mnt}
+        """) + script + f"\necho; echo LEFT: $(ls -A {mnt} | tr '\\n' ' ')\n"
+    p = subprocess.run(["unshare", "-m", "--propagation", "private", "bash", "-c", full],
+                       capture_output=True, text=True, timeout=timeout,
+                       env=dict(os.environ, PY=sys.executable))
+    try:
+        os.rmdir(mnt)
+    except OSError:
+        pass
+    assert p.returncode != 99, p.stderr
+    return p
+
+
+def leftovers(p) -> list[str]:
+    return p.stdout.rsplit("LEFT:", 1)[1].split()
+
+
+@needs_root
+@pytest.mark.parametrize("name", ["mmap_basic", "mmap_msync_sync"])
+def test_full_tmpdir_mapped_file_fails_cleanly_cli(name):
+    # One free page for two workers: one write gets ENOSPC, its mapping has no page behind it.
+    p = in_small_tmpfs(f'"$PY" -m ioworkload {name} --iterations 1 --threads 2; echo "RC=$?"',
+                       used_kib=60)
+    assert "RC=1" in p.stdout, (p.stdout, p.stderr)
+    assert "SIGBUS" not in p.stderr and "Bus error" not in p.stderr
+    assert "ENOSPC" in p.stdout  # the failed call is named
+    assert leftovers(p) == ["filler"]
+
+
+@needs_root
+@pytest.mark.parametrize("name", ["mmap_basic", "mmap_msync_sync"])
+def test_full_tmpdir_mapped_file_does_not_kill_the_api_caller(name):
+    code = (f"import ioworkload; r = ioworkload.run({name!r}, threads=2); "
+            f"print('OK', r.ok, r.mismatches)")
+    p = in_small_tmpfs(f'"$PY" -c "{code}"; echo "RC=$?"', used_kib=60)
+    assert "RC=0" in p.stdout, (p.stdout, p.stderr)
+    assert "OK False" in p.stdout and "ENOSPC" in p.stdout
+    assert leftovers(p) == ["filler"]
+
+
+CALLER_FDS = [500, 501, 505] + list(range(9000, 10000))
+FD_SCENARIOS = ["dup_dup2", "dup_dup3", "dup3_invalid_flags", "close_double_close", "close_range",
+                "close_range_bounded", "close_range_cloexec", "close_range_empty",
+                "dir_getdents_ebadf"]
+
+
+def _caller_holding_fds(body: str, limit: int = 20000):
+    """A Python process holding CALLER_FDS (each a different pipe end it can recognise), running
+    `body`; it prints SAME when every one is still open on the same pipe afterwards."""
+    code = textwrap.dedent(f"""\
+        import os, sys, resource
+        resource.setrlimit(resource.RLIMIT_NOFILE, ({limit}, {limit}))
+        r, w = os.pipe()
+        held = {{}}
+        for fd in {CALLER_FDS!r}:
+            os.dup2(w, fd, inheritable=True)
+            held[fd] = os.fstat(fd).st_ino
+        os.close(r); os.close(w)
+        """) + textwrap.dedent(body) + textwrap.dedent("""\
+        changed = []
+        for fd, ino in held.items():
+            try:
+                if os.fstat(fd).st_ino != ino:
+                    changed.append(fd)
+            except OSError:
+                changed.append(fd)
+        print("SAME" if not changed else f"CHANGED {changed[:5]} ({len(changed)})")
+        """)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+
+
+@pytest.mark.parametrize("name", FD_SCENARIOS)
+def test_api_never_touches_the_callers_fds(name):
+    p = _caller_holding_fds(f"""\
+        import ioworkload
+        from ioworkload.errors import Unsupported
+        try:
+            r = ioworkload.run({name!r}, iterations=3, threads=2)
+            print("RAN", r.ok, r.mismatches)
+        except Unsupported as e:
+            print("REFUSED", e)
+        """)
+    assert p.returncode == 0, p.stderr
+    assert "SAME" in p.stdout, p.stdout
+    assert "RAN True" in p.stdout or "REFUSED" in p.stdout, p.stdout
+
+
+@pytest.mark.parametrize("name", FD_SCENARIOS)
+def test_cli_with_inherited_fds_runs_true_or_refuses(name):
+    # Inherited by the command and its scenario process: a number the manifest names as never
+    # open (close_range_empty's 9000..9999, getdents64's 9999) is refused, not reported "over no
+    # open fd"; the fixed blocks move past the inherited ones.
+    p = _caller_holding_fds(f"""\
+        import subprocess
+        c = subprocess.run([sys.executable, "-m", "ioworkload", {name!r}, "-n", "3",
+                            "--threads", "2"], close_fds=False, capture_output=True, text=True)
+        print("RC", c.returncode, c.stderr.strip())
+        """)
+    assert p.returncode == 0, p.stderr
+    if name in ("close_range_empty", "dir_getdents_ebadf"):
+        assert "RC 77 unsupported: " in p.stdout and "open here" in p.stdout, p.stdout
+    else:
+        assert "RC 0 " in p.stdout, p.stdout
+
+
+def test_cli_scenario_process_keeps_inherited_fd_500(tmp_path):
+    # dup2 onto 500 in the scenario process would replace the inherited pipe there.
+    hold = tmp_path / "hold"
+    p = _caller_holding_fds(f"""\
+        import subprocess, time
+        c = subprocess.Popen([sys.executable, "-m", "ioworkload", "dup_dup2", "-n", "3",
+                              "--hold-file", {str(hold)!r}, "--json"], close_fds=False,
+                             stdout=subprocess.PIPE, text=True)
+        pid = int(c.stdout.readline())
+        report = c.stdout.readline()  # the one-line JSON: the run is over, the process held
+        print("FD500", os.readlink(f"/proc/{{pid}}/fd/500"))
+        open({str(hold)!r}, "w").close()
+        print("RC", c.wait())
+        """)
+    assert p.returncode == 0, p.stderr
+    assert "FD500 pipe:" in p.stdout and "RC 0" in p.stdout, p.stdout
+
+
+def _tmpdir_outcome(tmpdir: str, *args, cwd=None):
+    """The CLI run with TMPDIR=tmpdir, and any ioworkload-* directory it left in the usual
+    fallbacks (/tmp, /var/tmp, the cwd)."""
+    fallbacks = ["/tmp", "/var/tmp", cwd or os.getcwd()]
+    before = {d: {n for n in os.listdir(d) if n.startswith("ioworkload-open_basic")} for d in fallbacks}
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "open_basic", "-n", "2", *args],
+                       capture_output=True, text=True, timeout=60, cwd=cwd,
+                       env=dict(os.environ, TMPDIR=tmpdir))
+    strays = [n for d in fallbacks for n in os.listdir(d)
+              if n.startswith("ioworkload-open_basic") and n not in before[d]]
+    return p, strays
+
+
+def test_missing_tmpdir_is_named_not_replaced(tmp_path):
+    p, strays = _tmpdir_outcome("/nonexistent-ioworkload-tmp", cwd=str(tmp_path))
+    assert p.returncode == 2 and strays == [] and "Traceback" not in p.stderr
+    assert p.stderr.strip().splitlines() == [
+        "ioworkload: error: TMPDIR=/nonexistent-ioworkload-tmp: no such directory"], p.stderr
+
+
+@pytest.mark.skipif(not ROOT, reason="a read-only bind mount needs root")
+def test_read_only_tmpdir_is_named_not_replaced(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    subprocess.run(["mount", "--bind", "-o", "ro", str(ro), str(ro)], check=True)
+    try:
+        p, strays = _tmpdir_outcome(str(ro), cwd=str(tmp_path))
+    finally:
+        subprocess.run(["umount", str(ro)], check=True)
+    assert p.returncode == 2 and strays == [], (p.stdout, p.stderr)
+    assert len(p.stderr.strip().splitlines()) == 1 and f"TMPDIR={ro}: not writable" in p.stderr
+
+
+@needs_root
+def test_full_tmpdir_is_named_not_replaced():
+    p = in_small_tmpfs('cd "$TMPDIR"; "$PY" -m ioworkload open_basic -n 2; echo "RC=$?"; '
+                       'ls -d /tmp/ioworkload-open_basic-* /var/tmp/ioworkload-open_basic-* 2>/dev/null',
+                       used_kib=64)
+    assert "RC=2" in p.stdout, (p.stdout, p.stderr)
+    assert p.stderr.strip().endswith(": the filesystem is full") and "TMPDIR=" in p.stderr
+    assert "/tmp/ioworkload-open_basic" not in p.stdout.split("RC=2")[1]
+    assert leftovers(p) == ["filler"]
+
+
+def test_api_missing_tmpdir_is_a_usage_error(monkeypatch):
+    import ioworkload
+    from ioworkload.errors import UsageError
+    monkeypatch.setenv("TMPDIR", "/nonexistent-ioworkload-tmp")
+    with pytest.raises(UsageError, match="TMPDIR=/nonexistent-ioworkload-tmp"):
+        ioworkload.run("open_basic")
+
+
+def _as_nobody(body: str, tmp_root: str):
+    """Run `body` in a Python process that drops to uid/gid 65534 (nobody) first. The drop is
+    done in-process, after the imports and one warm-up run as root: this interpreter lives
+    where nobody cannot read it, so `setpriv` could not even start it."""
+    code = textwrap.dedent("""\
+        import ctypes, os, sys, resource, encodings.unicode_escape
+        import ioworkload
+        from ioworkload import cli, errors
+        ioworkload.run("dir_getcwd")
+        os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)
+        ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # dumpable again: the runner reads /proc/self/task
+        """) + textwrap.dedent(body)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, env=dict(os.environ, TMPDIR=tmp_root))
+
+
+@pytest.fixture
+def world_tmp():
+    """A sticky world-writable TMPDIR that nobody can reach (the session's is root's 0700)."""
+    import tempfile
+    d = tempfile.mkdtemp(prefix="ioworkload-hardening-", dir="/tmp")
+    os.chmod(d, 0o1777)
+    try:
+        yield d
+    finally:
+        for sub, _, _ in os.walk(d):
+            os.chmod(sub, 0o700)
+        shutil.rmtree(d)
+
+
+@pytest.mark.skipif(not ROOT, reason="dropping to nobody needs root")
+@pytest.mark.parametrize("name", ["dir_chdir", "dir_getcwd"])
+def test_unenterable_cwd_is_refused_and_kept(world_tmp, name):
+    p = _as_nobody(f"""\
+        d = os.path.join(os.environ["TMPDIR"], "cwd")
+        os.mkdir(d); os.chdir(d); os.chmod(d, 0)
+        try:
+            ioworkload.run({name!r})
+            print("RAN")
+        except errors.Unsupported as e:
+            print("REFUSED", e)
+        print("CWD", os.getcwd() == d)
+        print("CLI", cli.main([{name!r}, "-q"]))
+        print("CWD", os.getcwd() == d)
+        """, world_tmp)
+    assert p.returncode == 0, p.stderr
+    assert "REFUSED the current directory" in p.stdout and "cannot be entered again" in p.stdout
+    assert p.stdout.count("CWD True") == 2 and "CLI 77" in p.stdout, (p.stdout, p.stderr)
+    assert os.listdir(world_tmp) == ["cwd"]
+
+
+def test_callers_cwd_restored_by_fd_when_its_path_is_gone(tmp_path):
+    # The caller's directory is renamed once the workers are parked: the scenario's chdir back
+    # by path fails (a mismatch), but the caller is back in its own directory, not in the
+    # removed private dir.
+    import ioworkload
+    home, moved = tmp_path / "home", tmp_path / "moved"
+    home.mkdir()
+    before = os.getcwd()
+    os.chdir(home)
+    try:
+        r = ioworkload.run("dir_chdir", before_start=lambda tids, doc: os.rename(home, moved))
+        here = os.getcwd()
+    finally:
+        os.chdir(before)
+    assert not r.ok and any("ENOENT" in m for m in r.mismatches)
+    assert here == str(moved)
+
+
+@pytest.mark.skipif(not ROOT or not os.path.isdir("/sys/kernel/tracing/events"),
+                    reason="needs root and tracefs at /sys/kernel/tracing")
+def test_verify_unprivileged_names_what_is_missing(world_tmp):
+    if os.stat("/sys/kernel/tracing").st_mode & 0o005 == 0o005:
+        pytest.skip("tracefs is world-readable here")
+    p = _as_nobody("""\
+        print("CLI", cli.main(["getppid", "-n", "10", "--verify"]))
+        """, world_tmp)
+    assert "CLI 77" in p.stdout, (p.stdout, p.stderr)
+    err = p.stderr.strip()
+    assert "not mounted" not in err and "/sys/kernel/tracing is not readable" in err
+    assert "uid 65534" in err and "CAP_PERFMON" in err and "perf_event_paranoid = " in err
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--duration", "1e-10"], "at least 1e-9 seconds"),
+    (["--duration", "5e-324"], "at least 1e-9 seconds"),
+    (["--duration", "9" * 100000], "duration is too long"),
+    (["--iterations", "0e999999999"], "iterations must be at least 1"),
+    (["--cpu", "1-0"], "the range 1-0 is empty"),
+])
+def test_small_inputs_name_the_right_problem(cli, args, needle):
+    p = cli("getppid", *args, timeout=30)
+    err = p.stderr.strip()
+    assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr[:300]
+    assert len(err.splitlines()) == 1 and needle in err and len(err) < 300, err[:300]
+
+
+@pytest.mark.parametrize("other", ["--tid-file", "--expect-file"])
+def test_written_file_that_is_the_start_file_is_refused(cli, tmp_path, other):
+    same = tmp_path / "x"
+    p = cli("getppid", "--start-file", same, other, same, timeout=30)
+    assert p.returncode == 2 and "are the same file" in p.stderr, (p.returncode, p.stderr)
+    assert not same.exists()
+
+
+@pytest.mark.parametrize("kwargs,needle", [
+    (dict(verify="false"), "verify must be True or False"),
+    (dict(verify=1), "verify must be True or False"),
+    (dict(iterations=5, duration=0.01), "not both"),
+])
+def test_api_ambiguous_arguments_are_errors(kwargs, needle):
+    import ioworkload
+    from ioworkload.errors import UsageError
+    with pytest.raises(UsageError, match=needle):
+        ioworkload.run("getppid", **kwargs)
+    with pytest.raises(UsageError, match=needle):
+        ioworkload.spawn("getppid", **kwargs)
+
+
+def test_api_duration_alone_still_works():
+    import ioworkload
+    r = ioworkload.run("getppid", duration=0.01)
+    assert r.ok and r.iterations is None and r.iterations_done[0] > 0
+
+
+def _under_ulimit(limit: str, *args):
+    return subprocess.run(["bash", "-c", f'ulimit {limit} && exec "$0" -m ioworkload "$@"',
+                           sys.executable, *args], capture_output=True, text=True, timeout=60)
+
+
+def test_low_ulimit_v_is_one_line_77():
+    p = _under_ulimit("-v 50000", "getppid", "--threads", "64")
+    assert p.returncode == 77 and "Traceback" not in p.stderr, p.stderr[-500:]
+    assert p.stderr.strip().splitlines() == [
+        "unsupported: out of memory (is ulimit -v too low for this many threads?)"]
+
+
+@pytest.mark.parametrize("name", ["retbytes_phase_a", "close_untracked"])
+def test_low_ulimit_n_is_one_line_77_naming_it(name):
+    p = _under_ulimit("-n 16", name, "-q")
+    assert p.returncode == 77, p.stderr
+    assert p.stderr.strip().splitlines() == [
+        "unsupported: the scenario ran out of file descriptors (EMFILE) under ulimit -n 16; "
+        "raise it"]
+
+
+def test_low_ulimit_n_through_the_api_is_unsupported():
+    code = ("import resource, ioworkload\n"
+            "resource.setrlimit(resource.RLIMIT_NOFILE, (16, 16))\n"
+            "try:\n    ioworkload.run('close_untracked')\n"
+            "except ioworkload.Unsupported as e:\n    print('REFUSED', e)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "REFUSED the scenario ran out of file descriptors (EMFILE) under ulimit -n 16" in p.stdout, \
+        (p.stdout, p.stderr)
+
+
+def test_usage_error_with_stderr_on_dev_full_keeps_exit_2():
+    with open("/dev/full", "w") as full:
+        p = subprocess.run([sys.executable, "-m", "ioworkload", "getppid", "-n", "0"],
+                           stderr=full, stdout=subprocess.DEVNULL, timeout=60)
+    assert p.returncode == 2
+
+
+@pytest.mark.skipif(not ROOT, reason="dropping to nobody needs root")
+def test_unprivileged_start_and_hold_files_in_a_root_owned_directory(world_tmp):
+    # Only their existence is waited for: a directory nobody can search but not write is fine.
+    shared = os.path.join(world_tmp, "shared")
+    os.mkdir(shared, 0o755)
+    for name in ("go", "done"):
+        open(os.path.join(shared, name), "w").close()
+    p = _as_nobody(f"""\
+        print("CLI", cli.main(["getppid", "-q", "--start-file", {shared + '/go'!r},
+                               "--hold-file", {shared + '/done'!r}]))
+        """, world_tmp)
+    assert "CLI 0" in p.stdout, (p.stdout, p.stderr)
+
+
+@needs_root
+@pytest.mark.parametrize("name", ["open_by_handle_at", "open_by_handle_at_fail",
+                                  "open_by_handle_at_reuse", "open_by_handle_at_threads"])
+def test_tmpdir_without_file_handles_is_77(name):
+    mnt = os.path.join(os.environ.get("TMPDIR", "/tmp"), "ramfs")
+    os.makedirs(mnt, exist_ok=True)
+    try:
+        p = subprocess.run(["unshare", "-m", "--propagation", "private", "bash", "-c",
+                            f'mount -t ramfs none {mnt} && TMPDIR={mnt} "$0" -m ioworkload {name}; '
+                            f'echo "RC=$?"; ls -A {mnt}', sys.executable],
+                           capture_output=True, text=True, timeout=60)
+    finally:
+        os.rmdir(mnt)
+    assert p.stdout.split() == ["RC=77"], (p.stdout, p.stderr)
+    assert p.stderr.strip() == (f"unsupported: the filesystem of {mnt} does not support file "
+                                f"handles (ENOTSUP): name_to_handle_at needs them")
+
+
+@pytest.mark.skipif(not ROOT, reason="dropping to nobody needs root (root ignores ulimit -u)")
+def test_ulimit_u_is_77_naming_it(world_tmp):
+    p = _as_nobody("""\
+        import resource
+        resource.setrlimit(resource.RLIMIT_NPROC, (1, 1))
+        try:
+            ioworkload.run("getppid", threads=4)
+        except errors.Unsupported as e:
+            print("REFUSED", e)
+        print("CLI", cli.main(["getppid", "--threads", "4", "-q"]))
+        """, world_tmp)
+    assert "REFUSED cannot start 4 worker threads: Resource temporarily unavailable (ulimit -u is 1)" \
+        in p.stdout, (p.stdout, p.stderr)
+    assert "CLI 77" in p.stdout and p.stderr.strip() == (
+        "unsupported: cannot fork the scenario process: Resource temporarily unavailable "
+        "(ulimit -u is 1)"), (p.stdout, p.stderr)
+
+
+@pytest.mark.parametrize("name", ["aio_setup", "aio_submit", "aio_getevents", "aio_cancel"])
+def test_describe_states_the_cost_of_slow_aio_scenarios(cli, name):
+    p = cli("describe", name)
+    assert p.returncode == 0 and "ms per iteration" in p.stdout and "aio_setup_einval" in p.stdout
+
+
+def test_readme_describe_example_is_what_describe_prints(cli):
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    block = readme.split("```console\n$ ioworkload describe aio_submit\n", 1)[1].split("```", 1)[0]
+    assert block == cli("describe", "aio_submit").stdout
