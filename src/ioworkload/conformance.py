@@ -25,7 +25,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -279,7 +278,8 @@ def run_one(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
     why = registry.get(scenario).unsupported_reason()
     if why:
         return Verdict("unsupported", [], reason=why)
-    tmp = tempfile.mkdtemp(prefix="ioworkload-check-")
+    from ioworkload.runner import make_temp_dir
+    tmp = make_temp_dir("ioworkload-check-")
     proc = None
     lines: list[str] = []
     try:
