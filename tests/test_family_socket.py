@@ -22,7 +22,7 @@ def test_socket_file_is_unlinked_every_iteration(name, monkeypatch):
     # a short root of our own: pytest's tmp_path is too deep for sun_path's 108 bytes
     root = tempfile.mkdtemp(prefix="iow-sock-", dir="/tmp")
     try:
-        monkeypatch.setattr(tempfile, "tempdir", root)
+        monkeypatch.setenv("TMPDIR", root)
         monkeypatch.setattr(runner, "_remove_private_dir", lambda d: None)
         res = execute(registry.get(name), iterations=3, threads=2)
         assert res.ok, res.mismatches
@@ -35,7 +35,7 @@ def test_socket_file_is_unlinked_every_iteration(name, monkeypatch):
 def test_too_deep_a_directory_fails_cleanly(monkeypatch, tmp_path):
     deep = tmp_path / ("d" * 100)
     deep.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    monkeypatch.setenv("TMPDIR", str(deep))
     res = execute(registry.get("socket_accept_lifecycle"), iterations=1)
     assert not res.ok and any("ENAMETOOLONG" in m for m in res.mismatches)
 
