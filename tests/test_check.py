@@ -29,9 +29,10 @@ def recorded(tmp_path_factory):
     from ioworkload import judge
     out = tmp_path_factory.mktemp("rec") / "strace.txt"
     with ioworkload.spawn("open_basic", iterations=3, threads=2) as w:
+        before = {t: conformance.sleeps(w.pid, t) for t in w.tids}
         tracer = subprocess.Popen(["strace", "-f", "-X", "raw", "-qq", "-o", str(out),
                                    "-p", str(w.pid)])
-        conformance._wait_ready(conformance.PRESETS["strace"](), tracer, w, [])
+        conformance._wait_ready(conformance.PRESETS["strace"](), tracer, w, [], before)
         w.start()
         result = w.wait(60)
         w.release()
@@ -89,7 +90,7 @@ def test_perf_trace_output_with_interleaved_calls():
     text = ("     0.874 (         ): ioworkload/7 close(fd: 4                  ) ...\n"
             "     0.880 ( 0.001 ms): ioworkload/8 getppid()                   = \n"
             "     0.898 ( 0.024 ms): ioworkload/7  ... [continued]: close())  = 0\n"
-            "     0.900 ( 0.009 ms): ioworkload/7 close(fd: 3)                = 0\n"
+            "     0.900 ( 0.009 ms): ioworkload/7 close(fd: 3<socket:[15422]>) = 0\n"
             "     0.950 ( 0.020 ms): ioworkload/7 openat(dfd: CWD, flags: RDWR) = -1 ENOENT (No such file)\n"
             "     1.070 (         ): ioworkload/7 exit_group()                = ?\n"
             "LOST 12 events!\n")

@@ -16,7 +16,7 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload import expect, judge
+from ioworkload import conformance, expect, judge
 
 SAMPLE = ["getppid", "aio_submit", "open_basic", "readwrite_basic", "dup_basic", "rename_basic",
           "stat_statx", "xattr_fd", "chmod_basic", "sync_basic", "mmap_basic",
@@ -44,9 +44,10 @@ def _strace_run(name, threads):
     _skip_unsupported(name)
     out = f"/tmp/ioworkload-test-strace-{os.getpid()}.txt"
     with ioworkload.spawn(name, iterations=_iterations(name), threads=threads) as w:
+        before = {t: conformance.sleeps(w.pid, t) for t in w.tids}
         tracer = subprocess.Popen(["strace", "-f", "-X", "raw", "-s", "4096", "-qq", "-o", out,
                                    "-p", str(w.pid)], stderr=subprocess.PIPE)
-        _wait_attached(w)
+        _wait_attached(w, before)
         w.start()
         result = w.wait(120)
         w.release()
@@ -57,25 +58,14 @@ def _strace_run(name, threads):
     return w, result, observed
 
 
-def _wait_attached(w, timeout=10.0):
-    """strace attached to every worker: each shows TracerPid in /proc."""
+def _wait_attached(w, before, timeout=10.0):
+    """strace traces every worker's syscalls (conformance.ptrace_attached)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        try:
-            if all(_tracer_pid(w.pid, t) for t in w.tids):
-                return
-        except OSError:
-            pass
+        if all(conformance.ptrace_attached(w.pid, t, before[t]) for t in w.tids):
+            return
         time.sleep(0.01)
     raise AssertionError("strace did not attach")
-
-
-def _tracer_pid(pid, tid):
-    with open(f"/proc/{pid}/task/{tid}/status") as f:
-        for line in f:
-            if line.startswith("TracerPid:"):
-                return int(line.split()[1])
-    return 0
 
 
 @needs_root

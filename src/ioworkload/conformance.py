@@ -184,8 +184,8 @@ def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
         args = {}
         for part in split_args(m["args"]):
             k, colon, v = part.partition(": ")
-            if colon:
-                args[k.strip()] = v.strip()
+            if colon:  # an fd may carry what it is: `3<socket:[1542216]>`, `3</tmp/x>`
+                args[k.strip()] = re.sub(r"^(-?\d+)<.*>$", r"\1", v.strip())
         if line.rstrip().endswith("...") and "[continued]" not in line:
             pending[tid] = (m["name"], args)  # another event came between entry and return
             continue
@@ -288,11 +288,12 @@ def run_one(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
             argv = [_fill(word, pid=w.pid, tids=",".join(map(str, w.tids)), out=out,
                           program=tracer.program_path(w.pid, tmp) or "")
                     for word in shlex.split(tracer.template)]
+            before = {t: sleeps(w.pid, t) for t in w.tids}
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                     stderr=subprocess.PIPE, text=True, start_new_session=True)
             reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
             reader.start()
-            _wait_ready(tracer, proc, w, lines)
+            _wait_ready(tracer, proc, w, lines, before)
             w.start()
             result = w.wait(600)
             w.release()
@@ -324,7 +325,7 @@ def _fill(word: str, **values) -> str:
     return word
 
 
-def _wait_ready(tracer: Tracer, proc, w, lines) -> None:
+def _wait_ready(tracer: Tracer, proc, w, lines, sleeps_before: dict | None = None) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     settle_until = time.monotonic() + 1.5
     while time.monotonic() < deadline:
@@ -333,7 +334,8 @@ def _wait_ready(tracer: Tracer, proc, w, lines) -> None:
             raise RuntimeError(f"exited with status {proc.returncode} before it was ready"
                                + (f": {err[-1]}" if err else ""))
         if tracer.ready == "ptrace":
-            if all(_traced(w.pid, t) for t in w.tids):
+            before = sleeps_before or {}
+            if all(ptrace_attached(w.pid, t, before.get(t, 0)) for t in w.tids):
                 return
         elif tracer.ready == "line":
             if any(line.strip() == "ready" for line in lines):
@@ -344,12 +346,27 @@ def _wait_ready(tracer: Tracer, proc, w, lines) -> None:
     raise RuntimeError(f"not ready after {READY_TIMEOUT:g} s")
 
 
-def _traced(pid: int, tid: int) -> bool:
+def _task_status(pid: int, tid: int) -> dict:
     try:
         with open(f"/proc/{pid}/task/{tid}/status") as f:
-            return any(line.startswith("TracerPid:") and line.split()[1] != "0" for line in f)
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
     except OSError:
-        return False
+        return {}
+
+
+def sleeps(pid: int, tid: int) -> int:
+    """How often the thread went to sleep (voluntary context switches)."""
+    return int(_task_status(pid, tid).get("voluntary_ctxt_switches", "0"))
+
+
+def ptrace_attached(pid: int, tid: int, sleeps_before: int) -> bool:
+    """A ptrace tracer has the parked thread under syscall tracing: TracerPid is set, and the
+    thread has been stopped and let go at least twice since (the attach's interrupt stop, then
+    the syscall-entry stop of its restarted start wait) and sleeps again. TracerPid alone comes
+    too early: a release between the attach and the tracer's first resume goes unseen."""
+    st = _task_status(pid, tid)
+    return (st.get("TracerPid", "0") != "0" and st.get("State", "").startswith("S")
+            and int(st.get("voluntary_ctxt_switches", "0")) >= sleeps_before + 2)
 
 
 def _drain_and_stop(tracer: Tracer, proc, lines: list, out: str, pid: int) -> str:
