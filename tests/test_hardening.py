@@ -523,3 +523,26 @@ def test_a_stop_signal_at_any_moment_ends_cleanly(tmp_path):
         if lines and lines[0].isdigit():
             assert not os.path.exists(f"/proc/{lines[0]}"), what  # the scenario process
         assert os.listdir(tmpdir) == [], what
+
+
+@pytest.mark.skipif(not ROOT or not os.path.isdir("/sys/kernel/tracing/events"),
+                    reason="--verify needs root and tracefs")
+def test_stop_and_continue_under_verify_is_named(tmp_path):
+    """SIGSTOP/SIGCONT while the worker sleeps: the kernel resumes the sleep with
+    restart_syscall, so the counts differ, and the report says that is why."""
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "open_duration_gap", "-n", "1",
+                          "--verify", "-q", "--start-delay", "0"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, TMPDIR=str(tmp_path)))
+    pid = int(p.stdout.readline())
+    deadline = time.monotonic() + 10
+    while not open(f"/proc/{pid}/wchan").read().startswith("hrtimer_nanosleep"):
+        assert time.monotonic() < deadline, "the worker never slept"
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGSTOP)
+    time.sleep(0.2)
+    os.kill(pid, signal.SIGCONT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 1, err
+    assert "stopped and continued" in err and "restart_syscall" in err, err
+    assert os.listdir(tmp_path) == []

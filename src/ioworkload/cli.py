@@ -434,6 +434,12 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
         bad = [r["counter"] for r in res.verification if not r["ok"]]
         _warn(f"{PROG}: {sc.name}: kernel counts differ from the manifest: "
               f"{', '.join(bad)}\n")
+        from ioworkload.verify import restarts_unasked
+        restarts = restarts_unasked(res.verification)
+        if restarts:
+            _warn(f"{PROG}: {sc.name}: the run was stopped and continued (SIGSTOP/SIGCONT or a "
+                  f"debugger): the kernel interrupted {restarts} sleeping call(s) and resumed "
+                  f"them with restart_syscall, which is where the counts differ\n")
     if res.interrupted:
         return 128 + res.interrupted
     return EXIT_OK if res.ok and res.verified is not False else EXIT_FAILED
