@@ -472,7 +472,10 @@ def test_fifo_tid_file_waits_for_its_reader_and_stops_on_signal(tmp_path):
     # nobody ever reads: SIGTERM ends it, cleanly
     p = subprocess.Popen([sys.executable, "-m", "ioworkload", "open_basic", "-q", "--tid-file", fifo],
                          env=env, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.5)
+    deadline = time.monotonic() + 30
+    while not os.listdir(tmp_path / "tmp"):  # the run has begun: it waits for the reader now
+        assert p.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
     p.send_signal(signal.SIGTERM)
     _, err = p.communicate(timeout=10)
     assert p.returncode == 143, err

@@ -1,13 +1,20 @@
 """Faults a hostile host injects (issue 9): a full or odd $TMPDIR, inherited fds, ulimits, an
 unprivileged user. Each runs in a subprocess, so a crash or a leak never reaches pytest itself."""
 
+import json
 import os
+import pwd
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import textwrap
+import time
 
 import pytest
+
+import ioworkload
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT or shutil.which("unshare") is None,
@@ -421,3 +428,121 @@ def test_readme_describe_example_is_what_describe_prints(cli):
     readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
     block = readme.split("```console\n$ ioworkload describe aio_submit\n", 1)[1].split("```", 1)[0]
     assert block == cli("describe", "aio_submit").stdout
+
+
+# ---- item 7: a tid file reached through a planted symlink ---------------------------------
+
+@pytest.mark.skipif(not ROOT, reason="planting a symlink as another user needs root")
+def test_symlink_planted_in_a_sticky_dir_is_not_followed(tmp_path):
+    sticky = tmp_path / "sticky"
+    sticky.mkdir()
+    os.chmod(sticky, 0o1777)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    os.chmod(victim, 0o600)
+    nobody = pwd.getpwnam("nobody").pw_uid
+    link = sticky / "tids"
+    link.symlink_to(victim)
+    os.lchown(link, nobody, nobody)  # as if `nobody` had planted it
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "getppid", "-q", "--tid-file", link],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 2, p.stderr
+    assert "protected_symlinks" in p.stderr and len(p.stderr.splitlines()) == 1, p.stderr
+    assert victim.read_text() == "precious\n"
+    assert stat.S_IMODE(os.stat(victim).st_mode) == 0o600
+    os.lchown(link, 0, 0)  # our own link there is followed, as the kernel would
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "getppid", "-q", "--tid-file", link],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert len(victim.read_text().split()) == 1
+
+
+def test_rewritten_tid_file_keeps_its_mode(tmp_path):
+    tids = tmp_path / "tids"
+    tids.write_text("old\n")
+    os.chmod(tids, 0o600)
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "getppid", "-q", "--tid-file", tids],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert tids.read_text() != "old\n"
+    assert stat.S_IMODE(os.stat(tids).st_mode) == 0o600
+
+
+# ---- item 6: a stop signal at any moment --------------------------------------------------
+
+SIGNAL_TRIALS = 1000 if os.environ.get("IOWORKLOAD_FULL") else 24
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def _signal_trial(rng, name, where, tmpdir, hold):
+    """Start a run, send one stop signal at a random moment of `where`; what came out."""
+    sig = rng.choice(STOP_SIGNALS)
+    cmd = [sys.executable, "-m", "ioworkload", name, "-n", "1", "--json", "--start-delay", "0"]
+    if where == "hold":
+        cmd += ["--hold-file", str(hold)]  # never made: only the signal ends the wait
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=dict(os.environ, TMPDIR=str(tmpdir)))
+    pid_line = b""
+    if where == "imports":
+        time.sleep(rng.uniform(0, 0.08))
+    else:
+        pid_line = p.stdout.readline()
+        if where == "hold":
+            pid_line += p.stdout.readline()  # the report: the hold wait comes after it
+        time.sleep(rng.uniform(0, 0.1))
+    p.send_signal(sig)
+    out, err = p.communicate(timeout=60)
+    return sig, p.returncode, pid_line + out, err.decode()
+
+
+def test_a_stop_signal_at_any_moment_ends_cleanly(tmp_path):
+    """Signals during imports, the run, its last milliseconds and the hold wait: always a
+    report or a one-line reason, the exit code 128 + the signal (or the run's own code when
+    the signal came after it ended), no traceback, nothing left behind."""
+    import random
+    rng = random.Random(os.environ.get("IOWORKLOAD_SIGNAL_SEED", "9"))
+    names = sorted(n for n, sc in ioworkload.scenarios().items()
+                   if sc.unsupported_reason() is None)
+    tmpdir = tmp_path / "tmp"
+    tmpdir.mkdir()
+    for trial in range(SIGNAL_TRIALS):
+        name, where = rng.choice(names), rng.choice(["imports", "run", "run", "hold"])
+        sig, rc, out, err = _signal_trial(rng, name, where, tmpdir, tmp_path / "never")
+        what = f"trial {trial}: {name} {where} {signal.Signals(sig).name}: rc {rc}, {err!r}"
+        assert "Traceback" not in err, what
+        if rc == -sig and where == "imports":  # the interpreter's own start: its default
+            assert not out and not err, what   # action, before any line of ours ran
+            continue
+        assert rc in (0, 77, 128 + sig), what
+        lines = out.decode().splitlines()
+        if rc == 128 + sig:
+            reported = len(lines) >= 2 and json.loads(lines[1])["interrupted"] in (None, sig)
+            assert reported or len(err.splitlines()) == 1, what
+        elif rc == 0:
+            assert json.loads(lines[-1])["ok"], what
+        if lines and lines[0].isdigit():
+            assert not os.path.exists(f"/proc/{lines[0]}"), what  # the scenario process
+        assert os.listdir(tmpdir) == [], what
+
+
+@pytest.mark.skipif(not ROOT or not os.path.isdir("/sys/kernel/tracing/events"),
+                    reason="--verify needs root and tracefs")
+def test_stop_and_continue_under_verify_is_named(tmp_path):
+    """SIGSTOP/SIGCONT while the worker sleeps: the kernel resumes the sleep with
+    restart_syscall, so the counts differ, and the report says that is why."""
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "open_duration_gap", "-n", "1",
+                          "--verify", "-q", "--start-delay", "0"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, TMPDIR=str(tmp_path)))
+    pid = int(p.stdout.readline())
+    deadline = time.monotonic() + 10
+    while not open(f"/proc/{pid}/wchan").read().startswith("hrtimer_nanosleep"):
+        assert time.monotonic() < deadline, "the worker never slept"
+        time.sleep(0.01)
+    os.kill(pid, signal.SIGSTOP)
+    time.sleep(0.2)
+    os.kill(pid, signal.SIGCONT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 1, err
+    assert "stopped and continued" in err and "restart_syscall" in err, err
+    assert os.listdir(tmp_path) == []

@@ -436,6 +436,26 @@ def test_second_signal_during_cleanup_does_not_cut_it_short(monkeypatch, tmp_pat
     assert os.listdir(tmp_path) == [] and not overhead._LIVE_CHILDREN
 
 
+def test_the_first_of_several_stop_signals_names_the_exit(monkeypatch, tmp_path):
+    """Ctrl-C, then a SIGTERM held back by a cleanup step and raised when it ends (replacing
+    the KeyboardInterrupt on its way up): the study is still reported as stopped by SIGINT."""
+    import signal
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    opts, tracer_list, _ = overhead_cli.parse(["getppid", "-n", "1000", "-r", "1"])
+
+    def run_then_two_signals(self):
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)  # the handler raises here
+        finally:
+            with overhead._signals_deferred():
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(overhead.Study, "run", run_then_two_signals)
+    rep = overhead.study(opts, tracer_list)
+    assert rep["interrupted"] == signal.SIGINT
+
+
 def test_overhead_modules_do_not_import_the_cli():
     """The study and its presentation share argument parsing through args.py, not cli.py
     (the cycle cli -> overhead -> cli is gone)."""

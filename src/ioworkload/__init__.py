@@ -2,12 +2,44 @@
 syscall tracers. `run("aio_setup_einval", iterations=10**6)` issues exactly one million
 io_setup(0, &ctx) calls, each returning -EINVAL, from a Cython nogil loop."""
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
 from ioworkload.errors import (IoworkloadError, ScenarioFailed, Unsupported, UsageError)
-from ioworkload.manifest import Event, Expect, Scenario
-from ioworkload.runner import Result, run
-from ioworkload.spawn import Workload, spawn
 
 __version__ = "0.1.0"
+
+# Imported on first use: the command's entry point (entry.py) catches its stop signals before
+# the runner and the Cython modules load, so importing the package itself stays light.
+_LAZY = {"Event": "manifest", "Expect": "manifest", "Scenario": "manifest",
+         "Result": "runner", "run": "runner", "Workload": "spawn", "spawn": "spawn"}
+
+if TYPE_CHECKING:
+    from ioworkload.manifest import Event, Expect, Scenario
+    from ioworkload.runner import Result, run
+    from ioworkload.spawn import Workload, spawn
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"ioworkload.{_LAZY[name]}"), name)
+    elif not name.startswith("__"):
+        try:  # ioworkload.registry and friends, as after an eager import
+            value = importlib.import_module(f"ioworkload.{name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"ioworkload.{name}":
+                raise
+            raise AttributeError(f"module 'ioworkload' has no attribute {name!r}") from None
+    else:
+        raise AttributeError(f"module 'ioworkload' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def scenarios() -> dict:

@@ -1,5 +1,3 @@
-import sys
+from ioworkload.entry import main
 
-from ioworkload.cli import main
-
-sys.exit(main())
+main()

@@ -10,7 +10,7 @@ import stat
 import sys
 import time
 
-from ioworkload import registry
+from ioworkload import entry, registry
 from ioworkload.args import Parser, parse_cpus, parse_seconds, parse_threads
 from ioworkload.errors import (EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, Interrupted, IoworkloadError,
                                ScenarioFailed, UsageError)
@@ -149,7 +149,7 @@ def _check_parent(path: str, what: str, written: bool = True) -> str:
 
 def _write_out(path: str, text: bytes, what: str, stopped, timeout: float) -> None:
     """Write a file the caller named (tid file, expect file) before the PID line."""
-    path = os.path.realpath(path)  # a symlink stays; what it points to is written (or made)
+    path = _follow_symlinks(path, what)  # a symlink stays; what it points to is written (or made)
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -172,14 +172,62 @@ def _write_out(path: str, text: bytes, what: str, stopped, timeout: float) -> No
     try:
         with open(fd, "wb") as f:
             f.write(text)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would have made it
+        if st is not None:  # replaced, not re-made: the file keeps its mode and owner
+            os.chmod(tmp, stat.S_IMODE(st.st_mode))
+            if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+                try:
+                    os.chown(tmp, st.st_uid, st.st_gid)
+                except PermissionError:
+                    pass  # not root: the file becomes ours, as a rewrite by its owner would
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)  # as a plain open() would have made it
         os.replace(tmp, path)  # readers never see a half-written file
     except BaseException:
         if os.path.lexists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _follow_symlinks(path: str, what: str) -> str:
+    """`path` with every symlink resolved, refusing the links the kernel's fs.protected_symlinks
+    rule would not let us follow: a link in a sticky world-writable directory (/tmp) owned by
+    neither us nor the directory's owner, which another user could have planted to make us
+    (root) overwrite a file of their choosing. Resolving first and then renaming over the
+    target would bypass the kernel's own check, so it is made here."""
+    parts = os.path.abspath(path).split("/")[1:]
+    resolved = "/"
+    hops = 0
+    while parts:
+        name = parts.pop(0)
+        if name in ("", "."):
+            continue
+        if name == "..":
+            resolved = os.path.dirname(resolved)
+            continue
+        candidate = os.path.join(resolved, name)
+        try:
+            st = os.lstat(candidate)
+        except (FileNotFoundError, NotADirectoryError):
+            return os.path.join(candidate, *parts)  # made later (or refused by open/rename)
+        if not stat.S_ISLNK(st.st_mode):
+            resolved = candidate
+            continue
+        hops += 1
+        if hops > 40:  # the kernel's limit (ELOOP)
+            raise UsageError(f"{what} {path}: too many levels of symbolic links")
+        parent = os.stat(resolved)
+        if (parent.st_mode & stat.S_ISVTX and parent.st_mode & stat.S_IWOTH
+                and st.st_uid not in (os.geteuid(), parent.st_uid)):
+            raise UsageError(f"{what} {path}: refusing to follow the symlink {candidate}, owned "
+                             f"by uid {st.st_uid} in the sticky world-writable directory "
+                             f"{resolved} (the kernel's protected_symlinks rule)")
+        target = os.readlink(candidate)
+        if target.startswith("/"):
+            resolved = "/"
+        parts = target.split("/") + parts
+    return resolved
 
 
 def _open_for_writing(path: str, what: str, stopped, timeout: float) -> int | None:
@@ -278,11 +326,11 @@ class _Attach:
             while not stopped() and time.monotonic() < end:
                 time.sleep(min(0.05, max(0.0, end - time.monotonic())))
 
-    def hold(self) -> None:
+    def hold(self, stopped) -> None:
         if not self.hold_file:
             return
         _wait_until(lambda: _exists(self.hold_file), HOLD_TIMEOUT, HOLD_POLL,
-                    f"hold file {self.hold_file}")
+                    f"hold file {self.hold_file}", stopped)
 
 
 def _report(res) -> str:
@@ -335,16 +383,31 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     _runner.set_comm(PROG)  # the spawned scenario process inherits it: tracers can filter by comm
     outcome = {}
 
+    def announce(stopped, tids, expected):
+        # A stop signal that came before the run's own handlers took over (entry.py kept it)
+        # stops the run here, before the PID line's harness is told anything more.
+        outcome["stopped"] = stopped
+        attach.announce(lambda: stopped() or entry.first_signal(), tids, expected)
+        if entry.first_signal():
+            raise Interrupted(entry.first_signal())
+
     def after_run(res):
         # The scenario process is still alive here, its main thread waiting to exit: the report
         # comes first, then the hold file keeps it alive for the tracer.
         outcome["code"] = _report_outcome(args, sc, res, ior_mode)
-        if not res.interrupted:
-            attach.hold()
+        if res.interrupted:
+            return
+        attach.hold(outcome["stopped"])
+        late = outcome["stopped"]()
+        if late:  # the report above is whole; the signal ended what came after it
+            after = "the hold wait" if attach.hold_file else "the run's end"
+            _warn(f"{PROG}: {signal.Signals(late).name} stopped {after}; the result above is "
+                  f"complete\n")
+            outcome["code"] = 128 + late
 
     res = execute(sc, iterations=None if args.duration else iterations, threads=threads,
                   duration=args.duration, verify=args.verify,
-                  hooks=Hooks(attach.announce, after_run), own_process=True)
+                  hooks=Hooks(announce, after_run), own_process=True)
     if "code" not in outcome:  # after_run did not run (a signal stopped the run early)
         outcome["code"] = _report_outcome(args, sc, res, ior_mode)
     return outcome["code"]
@@ -371,6 +434,12 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
         bad = [r["counter"] for r in res.verification if not r["ok"]]
         _warn(f"{PROG}: {sc.name}: kernel counts differ from the manifest: "
               f"{', '.join(bad)}\n")
+        from ioworkload.verify import restarts_unasked
+        restarts = restarts_unasked(res.verification)
+        if restarts:
+            _warn(f"{PROG}: {sc.name}: the run was stopped and continued (SIGSTOP/SIGCONT or a "
+                  f"debugger): the kernel interrupted {restarts} sleeping call(s) and resumed "
+                  f"them with restart_syscall, which is where the counts differ\n")
     if res.interrupted:
         return 128 + res.interrupted
     return EXIT_OK if res.ok and res.verified is not False else EXIT_FAILED
@@ -459,6 +528,14 @@ def _cmd_check(argv: list[str]) -> int:
 
 COMMANDS = {"list": _cmd_list, "describe": _cmd_describe, "overhead": _cmd_overhead,
             "check": _cmd_check}
+
+
+def runs_a_scenario(argv: list[str]) -> bool:
+    """Whether `argv` is a run (the scenario name or ior's --scenario=), not another command:
+    runs keep entry.py's stop-signal handling, the others get Python's back."""
+    if not argv or argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version"):
+        return False
+    return True
 
 
 def _dispatch(argv: list[str]) -> int:

@@ -794,11 +794,16 @@ def study(opts: Options, tracers: list[Tracer], progress=None, announce=None) ->
     env = environment({opts.tracee_cpu}, opts.tracer_cpus,
                       [tv for tv in TOOL_VERSIONS if tv[0] in used])
 
-    def on_term(signum, frame):
+    first: list[int] = []  # the stop signals in order: the first one names the exit code
+
+    def on_stop(signum, frame):
+        first.append(signum)
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
         raise _Terminated(signum)
 
-    old = {sig: signal.signal(sig, on_term) for sig in (signal.SIGTERM, signal.SIGHUP)
-           if signal.getsignal(sig) is not signal.SIG_IGN}  # nohup'd: leave it ignored
+    old = {sig: signal.signal(sig, on_stop) for sig in STOP_SIGNALS
+           if signal.getsignal(sig) not in (signal.SIG_IGN, None)}  # nohup'd: leave it ignored
     own_dir = not opts.workdir
     if own_dir:
         from ioworkload.runner import make_temp_dir
@@ -806,7 +811,10 @@ def study(opts: Options, tracers: list[Tracer], progress=None, announce=None) ->
     try:
         st.run()
     except KeyboardInterrupt as e:
-        st.interrupted = e.signum if isinstance(e, _Terminated) else signal.SIGINT
+        # A later signal can replace the first one's exception while the first unwinds
+        # (raised again when a deferred cleanup ends): the first one decides.
+        st.interrupted = first[0] if first else (
+            e.signum if isinstance(e, _Terminated) else signal.SIGINT)
     finally:
         # Already stopping (or done): a further stop signal must not cut the cleanup short.
         held = {sig: signal.signal(sig, lambda signum, frame: None) for sig in STOP_SIGNALS

@@ -120,7 +120,8 @@ class Hooks:
     """Callbacks around a run (the CLI's attach protocol, spawn()'s handle).
 
     before_start(stopped, tids, expected): the workers exist, parked, and nothing is counted
-    yet; `expected` is the expect document (expect.py); `stopped()` tells it to give up.
+    yet; `expected` is the expect document (expect.py); `stopped()` gives the stop signal that
+    came (it should give up then), or None.
     after_run(result): the run is over and the result whole; a spawned process is still alive,
     its main thread waiting to exit (the hold file is waited for here)."""
 
@@ -413,7 +414,7 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
         doc = expect.build(sc, pid=run.pid, tids=tids, dirs=[os.fsdecode(d) for d in dirs],
                            iterations=iterations, own_process=own_process, root=root)
         if hooks.before_start:
-            hooks.before_start(lambda: stop.signum is not None, tids, doc)
+            hooks.before_start(lambda: stop.signum, tids, doc)
         if stop.signum is not None:
             raise Interrupted(stop.signum)
         if counters:

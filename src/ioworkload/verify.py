@@ -136,7 +136,24 @@ def plan(sc: Scenario, own_process: bool = False) -> list[Counter]:
                 f"{name}: returned {want}", cat, exit_, _join(extra, want.kernel_filter()),
                 lambda ev, n=name, w=want: w.covers(ev.expect) if ev.syscall == n and ev.exits
                 else "none"))
+    if "restart_syscall" not in names:
+        # Undeclared, so expected 0: a run stopped and continued (SIGSTOP/SIGCONT, a debugger)
+        # while a worker slept shows here, and the report can say why the counts differ.
+        cat, enter, extra = expect.tracepoint("restart_syscall", "enter")
+        counters.append(Counter(STOPPED_COUNTER, cat, enter, extra, lambda ev: "none"))
     return counters
+
+
+STOPPED_COUNTER = "restart_syscall: entered"
+
+
+def restarts_unasked(rows: list[dict] | None) -> int:
+    """How many calls the kernel resumed with restart_syscall in a run whose manifest declares
+    none: the run was stopped and continued while a worker slept (0: it was not)."""
+    for r in rows or ():
+        if r["counter"] == STOPPED_COUNTER and r["expected"] == 0:
+            return r["witnessed"]
+    return 0
 
 
 def open_counters(counters: list[Counter], tids: list[int], inherit: bool = False,
