@@ -12,8 +12,10 @@ the interpreter's finalization, where the default actions are back.
 from __future__ import annotations
 
 import os
-import signal
 import sys
+
+# The C module: `signal` itself imports enum, milliseconds before the handlers could be set.
+import _signal as signal
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
@@ -58,7 +60,8 @@ def _flush_and_exit(code: int) -> None:
 
 def _stopped_before_start(signum: int) -> None:
     try:
-        sys.stderr.write(f"ioworkload: interrupted by {signal.Signals(signum).name} before "
+        import signal as named
+        sys.stderr.write(f"ioworkload: interrupted by {named.Signals(signum).name} before "
                          f"anything started\n")
     except (OSError, ValueError, AttributeError):
         pass
