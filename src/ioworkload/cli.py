@@ -373,6 +373,10 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
               f"{', '.join(bad)}\n")
     if res.interrupted:
         return 128 + res.interrupted
+    if sc.exit_status:  # ior's crash: the process failed on purpose, and so does the command
+        _warn(f"scenario {sc.name} failed: intentional crash for testing (its process exited "
+              f"with status {sc.exit_status})\n")
+        return EXIT_FAILED
     return EXIT_OK if res.ok and res.verified is not False else EXIT_FAILED
 
 
