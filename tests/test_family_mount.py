@@ -108,6 +108,24 @@ def test_sigkill_leaves_the_mount_table(mount_table_kept, tmp_path, victim):
         s.close()
 
 
+def test_ctrl_c_ends_the_run_cleanly(mount_table_kept, tmp_path):
+    """SIGINT mid-run: exit 130, teardown done, no child left, the private directory removed."""
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", NAME, "--duration", "60",
+                          "--threads", "2", "--start-delay", "0", "-q"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=dict(os.environ, TMPDIR=str(tmp_path)))
+    pid = int(p.stdout.readline())
+    seen = set()
+    deadline = time.monotonic() + 10
+    while not seen and time.monotonic() < deadline:
+        seen = _children(pid)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert seen and not any(_alive(c) for c in seen)
+    assert os.listdir(tmp_path) == []
+
+
 @pytest.mark.parametrize("wrong", [
     'child: pivot_root("<dir>/mnt", "<dir>") -> -EBUSY',              # ior's result on / here
     'child: swapon("<dir>/swapfile", 0) -> 0',

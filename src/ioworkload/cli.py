@@ -434,6 +434,9 @@ def _cmd_describe(argv: list[str]) -> int:
             print(f"  {e}")
     print("calls per thread, N iterations: " + ", ".join(
         f"{n} {_count_formula(*c)}" for n, c in sc.phase_counts().items()))
+    if sc.exit_status:
+        print(f"exit: the scenario process ends with exit_group({sc.exit_status}), and the "
+              f"command fails with exit 1")
     if sc.notes:
         print(f"notes: {sc.notes}")
     if reason:
