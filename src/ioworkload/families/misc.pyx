@@ -205,6 +205,12 @@ cdef uint64_t priority_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
     return n
 
 
+cdef int ioprio_setup(iow_worker *w) noexcept nogil:
+    """The thread's I/O priority as it came (0: no class set), for the teardown to put back."""
+    w.val[0] = iow_tally_ret(&w.setup[0], iow_sys2(__NR_ioprio_get, IOW_IOPRIO_WHO_PROCESS, 0))
+    return <int>w.val[0] if w.val[0] < 0 else 0
+
+
 cdef uint64_t ioprio_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
     cdef uint64_t i
     cdef long prio
@@ -216,6 +222,13 @@ cdef uint64_t ioprio_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
             iow_tally_ret(&w.iter[1], iow_sys3(__NR_ioprio_set, IOW_IOPRIO_WHO_PROCESS, 0,
                                                prio if prio > 0 else IOPRIO_BE_4))
     return n
+
+
+cdef void ioprio_teardown(iow_worker *w) noexcept nogil:
+    # ior's fallback turns "no class" into an explicit best effort/4: undone here
+    if w.val[0] >= 0:
+        iow_tally_ret(&w.teardown[0], iow_sys3(__NR_ioprio_set, IOW_IOPRIO_WHO_PROCESS, 0,
+                                               w.val[0]))
 
 
 # ---- family_mixed ----
@@ -353,15 +366,20 @@ SCENARIOS = scenarios("misc", [
                "writing back the value just read needs no privilege and changes nothing."),
     dict(name="ioprio_basic",
          summary="ioprio_get(IOPRIO_WHO_PROCESS, 0), ioprio_set back to the value read",
-         kernel=kernel(ioprio_basic_loop),
+         kernel=kernel(ioprio_basic_loop, ioprio_setup, ioprio_teardown),
+         setup=["orig = ioprio_get(IOPRIO_WHO_PROCESS, 0) -> >=0"],
          iteration=["ioprio_get(IOPRIO_WHO_PROCESS, 0) -> >=0",
                     "ioprio_set(IOPRIO_WHO_PROCESS, 0, ?) -> 0"],
+         teardown=["ioprio_set(IOPRIO_WHO_PROCESS, 0, orig) -> 0"],
          notes="ior's rule: ioprio_set gets the value ioprio_get returned, or best effort level "
-               "4 (0x4004) when that is 0 (no class); the realtime class is never asked for. "
-               "Current kernels report the effective priority (best effort, level from the "
-               "nice value: 0x4004 at nice 0), so the value written is the one read (? in the "
-               "expect file). who = 0 is the calling thread, the worker's own, which ends with "
-               "the run: the caller's threads keep their I/O priority."),
+               "4 (0x4004) when that is 0 (no class set, what a thread that never set one "
+               "reads on the reference kernel); the realtime class is never asked for. So the "
+               "first iteration may turn \"no class\" into an explicit 0x4004 and the later "
+               "ones read and write that (? in the expect file: 0x4004 unless the caller set "
+               "another, e.g. with ionice). The setup reads the value the thread came with and "
+               "the teardown writes it back (0, IOPRIO_CLASS_NONE, is accepted). who = 0 is the "
+               "calling thread, the worker's own: the caller's threads keep their I/O "
+               "priority."),
     dict(name="family_mixed",
          summary="one call or pair from each of seven families: FS, memory, IPC, network, "
                  "process, sched, time",
