@@ -3,9 +3,10 @@
 # alarm, the read-only scheduler queries and the affinity round trip, get/setpriority and
 # ioprio_get/set round trips, and one pass over seven syscall families.
 #
-# Every "set" here writes back the value the same thread has just read, and pid/who 0 is the
-# calling thread: the worker's own, which ends with the run. So nothing outlives a run, and a
-# run inside the caller's process (ioworkload.run) never touches the caller's threads.
+# Every "set" targets the calling thread (pid/who 0): the worker's own, which ends with the run,
+# so a run inside the caller's process (ioworkload.run) never touches the caller's threads. The
+# affinity and the nice value are written back as just read; ioprio_basic's teardown puts back
+# the I/O priority the thread came with (ior's fallback may have set an explicit one).
 
 from libc.stdint cimport uint64_t
 from ioworkload._kernel cimport (
