@@ -138,3 +138,16 @@ def test_a_wrong_manifest_fails(mount_table_kept, wrong):
     assert iteration != sc.iteration
     res = execute(sc.replace(iteration=iteration), iterations=3)
     assert not res.ok and res.mismatches
+
+
+def test_unsupported_without_cap_sys_admin(tmp_path):
+    """Without CAP_SYS_ADMIN nothing is tried: `unsupported: <why>`, exit 77."""
+    import shutil
+    if shutil.which("setpriv") is None:
+        pytest.skip("needs setpriv to drop the capability")
+    r = subprocess.run(["setpriv", "--inh-caps=-sys_admin", "--bounding-set=-sys_admin",
+                        sys.executable, "-m", "ioworkload", NAME, "-n", "1"],
+                       capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, TMPDIR=str(tmp_path)))
+    assert r.returncode == 77, r.stderr
+    assert r.stderr.startswith("unsupported: needs CAP_SYS_ADMIN")
