@@ -21,7 +21,7 @@ from ioworkload import conformance, expect, judge
 SAMPLE = ["getppid", "aio_submit", "open_basic", "readwrite_basic", "dup_basic", "rename_basic",
           "stat_statx", "xattr_fd", "chmod_basic", "sync_basic", "mmap_basic",
           "copy_file_range_basic", "open_by_handle_at_threads", "open_pid_filter",
-          "socket_accept_lifecycle_plain", "recv_flags"]
+          "socket_accept_lifecycle_plain", "recv_flags", "misc_basic", "mountfs_management"]
 ALL = sorted(ioworkload.scenarios())
 SCENARIOS = ALL if os.environ.get("IOWORKLOAD_FULL") else [s for s in SAMPLE if s in ALL]
 
@@ -265,8 +265,10 @@ def test_run_before_start_sees_parked_workers():
 
 
 @needs_root
-@pytest.mark.parametrize("name", ["open_by_handle_at_threads", "open_pid_filter"])
+@pytest.mark.parametrize("name", ["open_by_handle_at_threads", "open_pid_filter",
+                                  "mountfs_management"])
 def test_result_names_the_tasks_each_worker_created(name):
+    _skip_unsupported(name)
     w, result, observed = _strace_run(name, 2)
     workers = set(w.tids)
     created = [t for t in result.expected["tasks"] if t["role"] != "worker"]

@@ -102,6 +102,7 @@ cdef struct Shared:
     int done_count    # futex: workers that finished
     int leave_word    # futex: 1 lets a spawned process's main thread exit
     int launch_error  # a spawned process could not start its threads (pthread_create's rc)
+    int exit_status   # a spawned process's final exit_group(exit_status): 0 but for `crash`
 
 cdef struct Slot:
     iow_worker *w
@@ -188,7 +189,7 @@ cdef void worker_body(Slot *s) noexcept nogil:
     if s.main_of_process:
         while not iow_load_acquire(&sh.leave_word):
             futex_wait(&sh.leave_word, 0)
-        iow_sys1(__NR_exit_group, 0)
+        iow_sys1(__NR_exit_group, sh.exit_status)
     # A raw exit, not glibc's thread exit (which adds rt_sigprocmask/madvise calls). The
     # kernel still clears the thread id for pthread_join (CLONE_CHILD_CLEARTID).
     while True:
@@ -294,12 +295,14 @@ cdef class Run:
             self.abort()
             raise OSError(rc, "cannot start worker thread")
 
-    def spawn(self):
-        """Workers in a new process: its main thread is worker 0. Returns its pid."""
+    def spawn(self, int exit_status=0):
+        """Workers in a new process: its main thread is worker 0, which ends the process with
+        exit_group(exit_status). Returns its pid."""
         cdef int parent = <int>iow_sys0(__NR_getpid)
         cdef int pid, rc
         cdef sigset_t all_signals
         self.slots[0].main_of_process = 1
+        self.sh.exit_status = exit_status
         self.own_process = True
         with nogil:
             pid = fork()

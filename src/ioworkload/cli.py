@@ -442,6 +442,10 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
                   f"them with restart_syscall, which is where the counts differ\n")
     if res.interrupted:
         return 128 + res.interrupted
+    if sc.exit_status:  # ior's crash: the process failed on purpose, and so does the command
+        _warn(f"scenario {sc.name} failed: intentional crash for testing (its process exited "
+              f"with status {sc.exit_status})\n")
+        return EXIT_FAILED
     return EXIT_OK if res.ok and res.verified is not False else EXIT_FAILED
 
 
@@ -499,6 +503,9 @@ def _cmd_describe(argv: list[str]) -> int:
             print(f"  {e}")
     print("calls per thread, N iterations: " + ", ".join(
         f"{n} {_count_formula(*c)}" for n, c in sc.phase_counts().items()))
+    if sc.exit_status:
+        print(f"exit: the scenario process ends with exit_group({sc.exit_status}), and the "
+              f"command fails with exit 1")
     if sc.notes:
         print(f"notes: {sc.notes}")
     if reason:

@@ -213,7 +213,10 @@ def task_streams(sc: Scenario, own_process: bool, main: bool) -> dict[str, list]
     for phase in ("setup", "iteration", "teardown"):
         for k, ev in enumerate(getattr(sc, phase)):
             streams.setdefault(ev.role, []).append((phase, k, ev))
-    ending = PROCESS_EXIT if (own_process and main) else THREAD_EXIT
+    ending = THREAD_EXIT
+    if own_process and main:
+        ending = PROCESS_EXIT if not sc.exit_status else PROCESS_EXIT[:-1] + (
+            Event.parse(f"exit_group({sc.exit_status}) -> noreturn"),)
     streams["worker"] += [("exit", None, e) for e in ending]
     return streams
 
@@ -279,6 +282,7 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
         "schema": SCHEMA, "scenario": sc.name, "family": sc.family, "pid": pid,
         "iterations": iterations, "threads": len(tids), "dir": root,
         "own_process": own_process,
+        "exit_status": sc.exit_status if own_process else None,
         "release": "each worker's seq 0: the futex wait it sleeps in from before the PID line "
                    "returns 0 at the release; a task's events before that return are not part "
                    "of the run (a tracer attaching by ptrace may show that wait interrupted "

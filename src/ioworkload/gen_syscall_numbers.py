@@ -13,7 +13,8 @@ import sys
 # the same number (iow_syscall.h supplies the same fallbacks to the kernels).
 UNIFIED = {"pidfd_open": 434, "close_range": 436, "openat2": 437, "move_mount": 429,
            "cachestat": 451, "fchmodat2": 452, "setxattrat": 463, "getxattrat": 464,
-           "listxattrat": 465, "removexattrat": 466}
+           "listxattrat": 465, "removexattrat": 466, "statmount": 457, "listmount": 458,
+           "open_tree_attr": 467}
 
 
 def main(out: str, cc: list[str]) -> None:

@@ -192,16 +192,19 @@ class Scenario:
     whose syscalls are counted with the worker's (perf inherit). prepare: a Python callable run
     just before the workers start (after the requirements), for state the kernels read but
     cannot capture themselves (e.g. the process cwd to return to); returns None or why it
-    cannot run."""
+    cannot run. exit_status: the status a scenario process ends with (its main thread's final
+    exit_group); non-zero makes the run a failure on purpose (ior's `crash`), and such a
+    scenario runs only in a process of its own."""
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
               "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
-              "notes")
+              "notes", "exit_status")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
                  ior_repeat: int = 1, helper_threads: bool | None = None, prepare=None,
-                 fixed_fds: "tuple[int, int] | None" = None, notes: str = ""):
+                 fixed_fds: "tuple[int, int] | None" = None, notes: str = "",
+                 exit_status: int = 0):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -213,6 +216,7 @@ class Scenario:
         # + slot; the runner keeps everything else (the --verify counters) out of that range.
         self.fixed_fds = fixed_fds
         self.notes = notes
+        self.exit_status = exit_status
         # Threads or processes of its own (helper:/child: events): followed by perf inherit
         # (None: derived from the events; False: count the worker alone, as a test may).
         self.helper_threads = helper_threads if helper_threads is not None else any(
@@ -274,6 +278,7 @@ class Scenario:
             "counts_per_thread": {name: {"setup": c[0], "each_iteration": c[1], "teardown": c[2]}
                                   for name, c in self.phase_counts().items()},
             "needs_dir": self.needs_dir,
+            "exit_status": self.exit_status,
             "notes": self.notes,
         }
 

@@ -30,6 +30,8 @@ FAMILY_MODULES = (
     "copy_truncate",
     "socket",
     "ipc",
+    "misc",
+    "mount",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None

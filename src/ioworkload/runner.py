@@ -308,6 +308,9 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
         iterations = None
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
         raise UsageError(f"threads must be an integer from 1 to {MAX_THREADS}, not {threads!r}")
+    if sc.exit_status and not own_process:
+        raise Unsupported(f"{sc.name} ends its process with exit_group({sc.exit_status}): it runs "
+                          f"only in a process of its own (the command line, spawn())")
     reason = sc.unsupported_reason() or (sc.prepare() if sc.prepare else None)
     if reason:
         raise Unsupported(reason)
@@ -396,7 +399,7 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
         stop.on_signal = run.request_stop
         if own_process:
             try:
-                proc = _Process(run.spawn())
+                proc = _Process(run.spawn(sc.exit_status))
             except OSError as e:
                 if e.errno != errno.EAGAIN:
                     raise
