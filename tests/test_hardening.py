@@ -495,6 +495,13 @@ def _signal_trial(rng, name, where, tmpdir, hold):
     return sig, p.returncode, pid_line + out, err.decode()
 
 
+def _report_of(line: str, what: str) -> dict:
+    try:
+        return json.loads(line)
+    except ValueError:
+        raise AssertionError(f"not a JSON report: {what}") from None
+
+
 def test_a_stop_signal_at_any_moment_ends_cleanly(tmp_path):
     """Signals during imports, the run, its last milliseconds and the hold wait: always a
     report or a one-line reason, the exit code 128 + the signal (or the run's own code when
@@ -515,11 +522,12 @@ def test_a_stop_signal_at_any_moment_ends_cleanly(tmp_path):
             continue
         assert rc in (0, 77, 128 + sig), what
         lines = out.decode().splitlines()
+        what += f", stdout {lines!r}"
         if rc == 128 + sig:
-            reported = len(lines) >= 2 and json.loads(lines[1])["interrupted"] in (None, sig)
+            reported = len(lines) >= 2 and _report_of(lines[1], what)["interrupted"] in (None, sig)
             assert reported or len(err.splitlines()) == 1, what
         elif rc == 0:
-            assert json.loads(lines[-1])["ok"], what
+            assert len(lines) == 2 and _report_of(lines[1], what)["ok"], what
         if lines and lines[0].isdigit():
             assert not os.path.exists(f"/proc/{lines[0]}"), what  # the scenario process
         assert os.listdir(tmpdir) == [], what
