@@ -516,10 +516,10 @@ def test_a_stop_signal_at_any_moment_ends_cleanly(tmp_path):
         name, where = rng.choice(names), rng.choice(["imports", "run", "run", "hold"])
         sig, rc, out, err = _signal_trial(rng, name, where, tmpdir, tmp_path / "never")
         what = f"trial {trial}: {name} {where} {signal.Signals(sig).name}: rc {rc}, {err!r}"
+        if where == "imports" and (rc == -sig and not out and not err
+                                   or "init_import_site" in err and "ioworkload" not in err):
+            continue  # the interpreter's own start-up (its default action, its site import)
         assert "Traceback" not in err, what
-        if rc == -sig and where == "imports":  # the interpreter's own start: its default
-            assert not out and not err, what   # action, before any line of ours ran
-            continue
         assert rc in (0, 77, 128 + sig), what
         lines = out.decode().splitlines()
         what += f", stdout {lines!r}"
