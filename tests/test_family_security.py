@@ -217,3 +217,18 @@ def test_perf_trace_lines_naming_a_pids_task_are_read():
     assert [(e["syscall"], e["ret"], e["args"]) for e in events] == [
         ("pidfd_open", 5, {"pid": "26374"}),
         ("wait4", 26374, {"upid": "26374", "stat_addr": "0x7f00", "options": "0"})]
+
+
+@pytest.mark.parametrize("name,why", [
+    ("security_landlock", "Landlock is not available (ENOSYS)"),
+    ("security_keys_ptrace_perf", "key management (keyctl) is not available here (ENOSYS)"),
+    ("seccomp_denied", "seccomp filters with SECCOMP_RET_ERRNO are not available here (ENOSYS)"),
+    ("pidfd_getfd_success", "does not implement pidfd_open (ENOSYS)"),
+])
+def test_a_kernel_without_the_feature_is_unsupported(monkeypatch, name, why):
+    """Each requirement asks the kernel; a kernel that answers ENOSYS makes the scenario
+    unsupported with the reason named (the CLI's exit 77)."""
+    from ioworkload import _runner
+    monkeypatch.setattr(_runner, "raw_syscall", lambda *args: -38)
+    reason = registry.get(name).unsupported_reason()
+    assert reason and why in reason, reason
