@@ -232,3 +232,14 @@ def test_a_kernel_without_the_feature_is_unsupported(monkeypatch, name, why):
     monkeypatch.setattr(_runner, "raw_syscall", lambda *args: -38)
     reason = registry.get(name).unsupported_reason()
     assert reason and why in reason, reason
+
+
+def test_filtered_event_grammar():
+    ev = Event.parse("helper: fchmod(?, 0644) -> -EPERM filtered x3")
+    assert ev.filtered and not ev.exit_only and ev.enters and not ev.enter_traced
+    assert ev.exits and ev.times == 3 and ev.role == "helper"
+    assert Event.parse(str(ev)) == ev
+    plain = Event.parse("fchmod(?, 0644) -> 0")
+    assert not plain.filtered and plain.enter_traced
+    with pytest.raises(ValueError, match="noreturn cannot be filtered"):
+        Event.parse("exit(0) -> noreturn filtered")
