@@ -243,3 +243,27 @@ def test_filtered_event_grammar():
     assert not plain.filtered and plain.enter_traced
     with pytest.raises(ValueError, match="noreturn cannot be filtered"):
         Event.parse("exit(0) -> noreturn filtered")
+
+
+@pytest.mark.skipif(_no_verify is not None, reason=str(_no_verify))
+def test_expect_file_enters_and_exits_equal_the_kernel_counts():
+    """seccomp_denied in a process of its own: the expect file's entered events (enter set)
+    are what the kernel's sys_enter counters saw, its returning ones what sys_exit saw; the
+    filtered fchmods are among the returns only."""
+    _skip_unsupported("seccomp_denied")
+    with ioworkload.spawn("seccomp_denied", iterations=4, threads=2, verify=True) as w:
+        w.start()
+        result = w.wait(120)
+    assert result.verified, result.verification
+    rows = {r["counter"]: r["witnessed"] for r in result.verification}
+    entered: dict = {}
+    returned: dict = {}
+    for e in result.expected["events"]:
+        if e["enter"] and e["syscall"] != "exit_group":  # entered after the counters are read
+            entered[e["syscall"]] = entered.get(e["syscall"], 0) + e["count"]
+        if e["exit"] and e["phase"] not in ("release", "exit"):
+            returned[e["syscall"]] = returned.get(e["syscall"], 0) + e["count"]
+    assert rows["fchmod: entered"] == entered["fchmod"] == 4 * 2
+    assert rows["fchmod: returned"] == returned["fchmod"] == 4 * 2 * 4
+    assert rows["fchmod: returned -EPERM"] == 4 * 2 * 3
+    assert rows["raw_syscalls:sys_enter (every syscall)"] == sum(entered.values())
