@@ -182,7 +182,11 @@ def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
             continue
         tid = int(m["tid"]) if m["tid"] else pid
         args = {}
-        for part in split_args(m["args"]):
+        raw = m["args"]
+        if raw.count("(") > raw.count(")"):  # `pid: 123 (comm))`: the pattern took its `)`
+            raw += ")"
+        raw = re.sub(r"\b(-?\d+) \([^()]*\)", r"\1", raw)  # perf names a pid's task: `123 (comm)`
+        for part in split_args(raw):
             k, colon, v = part.partition(": ")
             if colon:  # an fd may carry what it is: `3<socket:[1542216]>`, `3</tmp/x>`
                 args[k.strip()] = re.sub(r"^(-?\d+)<.*>$", r"\1", v.strip())

@@ -267,7 +267,7 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
                 events.append({
                     "tid": task["tid"], "role": role, "index": index, "phase": phase, "seq": seq,
                     "syscall": ev.syscall, "nr": syscall_number(ev.syscall),
-                    "enter": _tracepoint_text(ev.syscall, "enter") if ev.enters else None,
+                    "enter": _tracepoint_text(ev.syscall, "enter") if ev.enter_traced else None,
                     "exit": _tracepoint_text(ev.syscall, "exit") if ev.exits else None,
                     "args": event_args(ev, bound, dirpath),
                     "ret": ret_form(ev),
@@ -275,6 +275,7 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
                     "harness": slot is None,
                     "slot": None if slot is None else [phase, slot],
                     "bind": ev.bind,
+                    **({"filtered": True} if ev.filtered else {}),
                 })
                 if ev.bind:
                     bound[ev.bind] = seq

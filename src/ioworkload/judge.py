@@ -114,11 +114,13 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
             sees_exit_only: bool = True) -> list[str]:
     """Every difference between the expectation and the observed events (empty: exact).
     sees_exit_only=False: the tracer cannot report returns without an entry (ptrace never shows
-    a clone's 0 in the new task), so those events are not expected of it."""
+    a clone's 0 in the new task), so those events are not expected of it; a call a seccomp
+    filter answered (`filtered`) it sees whole (ptrace stops before the filter runs)."""
     workers = {t["tid"] for t in doc["tasks"] if t["tid"] is not None}
     # Remaining expected calls per declared event, per task key (a worker tid, or None).
     # (the release's return counts for every tracer: its entry merely came before the release)
-    remaining = {id(e): e["count"] if (sees_exit_only or e["enter"] or e["phase"] == "release")
+    remaining = {id(e): e["count"] if (sees_exit_only or e["enter"] or e.get("filtered")
+                                       or e["phase"] == "release")
                  else 0 for e in doc["events"]}
     by_task: dict = {}
     for e in doc["events"]:

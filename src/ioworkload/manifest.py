@@ -19,6 +19,8 @@ A manifest event is one string, e.g. ``"fd = openat(AT_FDCWD, "<dir>/aio-target"
 * RESULT: an exact value (``0``, ``21``), a lower bound (``>=0``), an error (``-EINVAL``), or
   ``noreturn`` (exit, exit_group: the kernel sees the entry only).
 * ``exit-only``: a return with no entry of its own (a raw clone's 0 in the new thread).
+* ``filtered``: a call a seccomp filter answered (SECCOMP_RET_ERRNO) before the sys_enter
+  tracepoints: the kernel's tracepoints see its return only, a ptrace tracer both stops.
 * ``xN``: one call site issues the call N times per pass of its phase (a loop over 64 fds), all
   tallied in this event's slot.
 * ROLE: ``helper:`` a thread the worker clones, ``child:`` a process it forks; default the
@@ -34,7 +36,7 @@ from ioworkload.errors import errno_name, errno_value
 
 _EVENT = re.compile(r"^\s*(?:(?P<role>helper|child):\s*)?(?:(?P<bind>[a-z_][a-z0-9_]*)\s*=\s*)?"
                     r"(?P<name>[a-z_][a-z0-9_]*)\s*(?P<args>\(.*\))?\s*->\s*(?P<expect>\S+)"
-                    r"(?:\s+(?P<only>exit-only))?(?:\s+x(?P<times>[1-9][0-9]*))?\s*$")
+                    r"(?:\s+(?P<only>exit-only|filtered))?(?:\s+x(?P<times>[1-9][0-9]*))?\s*$")
 ROLES = ("worker", "helper", "child")
 
 
@@ -105,11 +107,13 @@ class Expect(namedtuple("Expect", "kind value")):
         return ok_min == ok_max == self.value
 
 
-class Event(namedtuple("Event", "syscall args expect times exit_only role bind",
-                       defaults=(1, False, "worker", None))):
+class Event(namedtuple("Event", "syscall args expect times exit_only role bind filtered",
+                       defaults=(1, False, "worker", None, False))):
     """One manifest event. times: calls per pass of the phase (``xN``), all with this expected
     result; exit_only: a return without an entry of its own (a clone child's 0); role: the task
-    that issues it (worker, helper, child); bind: the name later events use for its result."""
+    that issues it (worker, helper, child); bind: the name later events use for its result;
+    filtered: answered by a seccomp filter before the sys_enter tracepoints (a call of its own
+    that the tracepoints see returning only)."""
 
     __slots__ = ()
 
@@ -119,15 +123,22 @@ class Event(namedtuple("Event", "syscall args expect times exit_only role bind",
         if not m:
             raise ValueError(f"bad manifest event {text!r} (want 'name(args) -> result [xN]')")
         ev = cls(m["name"], (m["args"] or "")[1:-1].strip(), Expect.parse(m["expect"]),
-                 int(m["times"] or 1), bool(m["only"]), m["role"] or "worker", m["bind"])
-        if ev.exit_only and ev.expect.kind == "noreturn":
-            raise ValueError(f"bad manifest event {text!r}: noreturn cannot be exit-only")
+                 int(m["times"] or 1), m["only"] == "exit-only", m["role"] or "worker",
+                 m["bind"], m["only"] == "filtered")
+        if m["only"] and ev.expect.kind == "noreturn":
+            raise ValueError(f"bad manifest event {text!r}: noreturn cannot be {m['only']}")
         return ev
 
     @property
     def enters(self) -> bool:
         """The kernel sees a sys_enter for this event."""
         return not self.exit_only
+
+    @property
+    def enter_traced(self) -> bool:
+        """The kernel's sys_enter tracepoints fire for this event (a seccomp filter answers
+        before them)."""
+        return self.enters and not self.filtered
 
     @property
     def exits(self) -> bool:
@@ -143,6 +154,7 @@ class Event(namedtuple("Event", "syscall args expect times exit_only role bind",
                 + (f"{self.bind} = " if self.bind else "")
                 + f"{self.syscall}({self.args}) -> {self.expect}"
                 + (" exit-only" if self.exit_only else "")
+                + (" filtered" if self.filtered else "")
                 + (f" x{self.times}" if self.times != 1 else ""))
 
 

@@ -32,6 +32,7 @@ FAMILY_MODULES = (
     "ipc",
     "misc",
     "mount",
+    "security",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None
