@@ -480,8 +480,9 @@ def _signal_trial(rng, name, where, tmpdir, hold):
     cmd = [sys.executable, "-m", "ioworkload", name, "-n", "1", "--json", "--start-delay", "0"]
     if where == "hold":
         cmd += ["--hold-file", str(hold)]  # never made: only the signal ends the wait
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=dict(os.environ, TMPDIR=str(tmpdir)))
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0,
+                         env=dict(os.environ, TMPDIR=str(tmpdir)))  # unbuffered: readline
+    # takes only its line, and communicate() below gets all the rest
     pid_line = b""
     if where == "imports":
         time.sleep(rng.uniform(0, 0.08))
