@@ -124,3 +124,23 @@ def test_clock_gettime_is_a_syscall_the_kernel_counts():
     wrong = sc.replace(iteration=tuple(e for e in sc.iteration if e.syscall != "clock_gettime"))
     res = execute(wrong, iterations=3, verify=True)
     assert not res.verified
+
+
+@pytest.mark.parametrize("name", ["sleep_syscalls", "polling_epoll", "posix_timer_lifecycle"])
+def test_ctrl_c_ends_a_long_run_cleanly(name):
+    """SIGINT in the middle of a --duration 60 run: the iteration in progress ends (a sleep is
+    a few ms), teardown runs, exit 130 with the partial result."""
+    import subprocess
+    import sys
+    import time
+    _skip_unsupported(name)
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", name, "--duration", "60",
+                          "--threads", "2", "--json"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    time.sleep(1.5)  # past start-up, into the loop
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    import json
+    res = json.loads(out)
+    assert res["interrupted"] and all(e["matched"] for e in res["events"]), res["events"]
