@@ -284,6 +284,7 @@ cdef uint64_t polling_epoll_loop(iow_worker *w, uint64_t n) noexcept nogil:
         s.timeout.tv_nsec = WAIT_MS * MS
         wake_wait_drain(w, 6, IOW_NR_epoll_pwait2, ep, events, MAX_EVENTS, <long>&s.timeout, 0, 0)
         wake_wait_drain(w, 9, IOW_NR_poll, <long>&s.pfd, 1, WAIT_MS, 0, 0, 0)
+        s.timeout.tv_sec = 0
         s.timeout.tv_nsec = WAIT_MS * MS
         wake_wait_drain(w, 12, __NR_ppoll, <long>&s.pfd, 1, <long>&s.timeout, 0, 0, 0)
         reset_read_set(s, rfd)
