@@ -263,3 +263,17 @@ def test_without_the_capability_is_unsupported(name, why):
     assert p.returncode == 77, p.stdout + p.stderr
     assert p.stderr.startswith("unsupported: ") and why in p.stderr and "\n" == p.stderr[-1:]
     assert p.stderr.count("\n") == 1
+
+
+def test_interrupted_bpf_run_leaves_no_map():
+    """SIGINT in the middle of a long bpf_map_create_basic run: exit 130, no ior_s4_map left."""
+    _skip_unless_supported("bpf_map_create_basic")
+    before = _bpf_map_names().count("ior_s4_map")
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "bpf_map_create_basic",
+                          "--duration", "60", "--threads", "2", "-q"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.5)  # past start-up, into the loop
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert _bpf_map_names().count("ior_s4_map") == before
