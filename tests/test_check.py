@@ -181,3 +181,16 @@ def test_cli_table_and_exit_code_for_a_real_run():
     p = _cli("getppid", "aio_setup_einval", "--tracer", "strace", "--markdown")
     assert p.returncode == 0, p.stdout + p.stderr
     assert "| `getppid` | exact |" in p.stdout and "| `aio_setup_einval` | exact |" in p.stdout
+
+
+def test_null_and_a_string_are_different_arguments():
+    """A call passed NULL never fits an event declared with a string there, nor the reverse, in
+    either tracer's form (bpftrace's raw 0, strace's NULL and quoted string): fanotify_marks'
+    NULL-path and named-path marks return the same 0 and cannot take each other's place."""
+    from ioworkload.judge import arg_differences
+    assert arg_differences({"pathname": "/d/absolute"}, {"pathname": 0})
+    assert arg_differences({"pathname": "relative"}, {"pathname": "NULL"})
+    assert arg_differences({"pathname": 0}, {"pathname": '"relative"'})
+    assert not arg_differences({"pathname": 0}, {"pathname": "NULL"})
+    assert not arg_differences({"pathname": "relative"}, {"pathname": '"relative"'})
+    assert not arg_differences({"pathname": "relative"}, {"pathname": 140166736361496})

@@ -1,8 +1,12 @@
 """ipc family checks the generic test cannot make: no kernel object outlives a run (SysV ids as
-`ipcs` lists them, POSIX queues in /dev/mqueue, fds), also when the run is interrupted; the
-legacy calls are the legacy numbers; a wrong manifest of this family is caught."""
+`ipcs` lists them, POSIX queues in /dev/mqueue, BPF maps by name, fds), also when the run is
+interrupted; the legacy calls are the legacy numbers; fanotify_marks and bpf_map_create_basic
+are seen exactly by strace and bpftrace, and are unsupported (exit 77, the reason named) without
+the capability; a wrong manifest of this family is caught."""
 
+import ctypes
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,7 +15,7 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload import expect, registry
+from ioworkload import conformance, expect, registry
 from ioworkload.errors import Unsupported
 from ioworkload.manifest import Event
 from ioworkload.runner import execute
@@ -131,6 +135,9 @@ def test_legacy_numbers_are_issued():
     ("sysv_msg_basic", "msgrcv(id, &buf, 12, 0, 0) -> 11"),        # the byte count
     ("inotify_basic", "inotify_rm_watch(ino, wd) -> -EINVAL"),    # a call that succeeds
     ("mq_posix_basic", "mq_timedreceive(mqd, &buf, 128, &prio, &deadline) -> 13"),
+    ("fanotify_marks", 'fanotify_mark(g, FAN_MARK_ADD, FAN_OPEN, t, "") -> 0'),  # -ENOENT
+    ("fanotify_marks", "fanotify_mark(g, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, NULL) -> -ENOENT"),
+    ("bpf_map_create_basic", "close(fd) -> -EBADF"),
 ])
 def test_a_wrong_manifest_fails(name, wrong):
     sc = registry.get(name)
@@ -158,3 +165,115 @@ def test_fanotify_passes_the_kernels_o_largefile():
     """libc's O_LARGEFILE is 0 on 64-bit: the module's own value must be <linux/fcntl.h>'s."""
     from ioworkload.families import fd, ipc
     assert ipc.KERNEL_O_LARGEFILE == fd.CONSTANTS["O_LARGEFILE"] != 0
+
+
+# ---- BPF maps: the kernel's own list, by id, with each map's name ----
+
+_BPF_MAP_GET_NEXT_ID, _BPF_MAP_GET_FD_BY_ID, _BPF_OBJ_GET_INFO_BY_FD = 12, 14, 15
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _bpf(cmd, attr):
+    return _libc.syscall(expect.syscall_number("bpf"), cmd, ctypes.byref(attr),
+                         ctypes.sizeof(attr))
+
+
+def _bpf_map_names():
+    """The name of every BPF map alive now (maps being freed can no longer be opened by id)."""
+    names = []
+    map_id = 0
+    while True:
+        attr = (ctypes.c_uint32 * 3)(map_id, 0, 0)   # start_id, next_id, open_flags
+        if _bpf(_BPF_MAP_GET_NEXT_ID, attr) != 0:
+            return names                               # ENOENT: no more ids
+        map_id = attr[1]
+        by_id = (ctypes.c_uint32 * 3)(map_id, 0, 0)  # map_id, next_id, open_flags
+        fd = _bpf(_BPF_MAP_GET_FD_BY_ID, by_id)
+        if fd < 0:
+            continue                                   # gone meanwhile
+        try:
+            info = ctypes.create_string_buffer(88)     # bpf_map_info up to its name and more
+            req = (ctypes.c_uint32 * 4)(fd, 88, 0, 0)  # bpf_fd, info_len, info (u64)
+            ctypes.c_uint64.from_buffer(req, 8).value = ctypes.addressof(info)
+            if _bpf(_BPF_OBJ_GET_INFO_BY_FD, req) == 0:
+                names.append(info.raw[24:40].split(b"\0")[0].decode())
+        finally:
+            os.close(fd)
+
+
+def _skip_unless_supported(name):
+    reason = registry.get(name).unsupported_reason()
+    if reason:
+        pytest.skip(reason)
+
+
+def test_the_map_view_sees_a_map():
+    """_bpf_map_names() would see a map left behind: one of ours, open while we look."""
+    _skip_unless_supported("bpf_map_create_basic")
+    attr = (ctypes.c_uint32 * 18)()   # the 72-byte prefix of union bpf_attr
+    attr[0], attr[1], attr[2], attr[3] = 2, 4, 8, 1   # BPF_MAP_TYPE_ARRAY, key 4, value 8, 1
+    ctypes.memmove(ctypes.addressof(attr) + 28, b"iow_view_test", 13)
+    fd = _bpf(0, attr)                # BPF_MAP_CREATE
+    assert fd >= 0, os.strerror(ctypes.get_errno())
+    try:
+        assert "iow_view_test" in _bpf_map_names()
+    finally:
+        os.close(fd)
+    assert "iow_view_test" not in _bpf_map_names()
+
+
+def test_no_bpf_map_left_behind():
+    _skip_unless_supported("bpf_map_create_basic")
+    before = _bpf_map_names().count("ior_s4_map")
+    res = ioworkload.run("bpf_map_create_basic", iterations=50, threads=2)
+    assert res.ok, res.mismatches
+    assert _bpf_map_names().count("ior_s4_map") == before
+
+
+def test_bpf_attr_is_ior_s_72_bytes():
+    from ioworkload.families import ipc
+    assert ipc.BPF_MAP_ATTR_BYTES == 72
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="tracers attach as root here")
+@pytest.mark.parametrize("tracer", ["strace", "bpftrace"])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("name", ["fanotify_marks", "bpf_map_create_basic"])
+def test_tracers_by_pid_see_exactly_the_expect_file(name, threads, tracer):
+    _skip_unless_supported(name)
+    t = conformance.PRESETS[tracer]()
+    if t.unavailable():
+        pytest.skip(t.unavailable())
+    v = conformance.run_one(name, t, iterations=3, threads=threads)
+    assert v.status == "exact", v.differences[:5]
+
+
+@pytest.mark.parametrize("name,why", [
+    ("fanotify_marks", "needs CAP_SYS_ADMIN"),
+    ("bpf_map_create_basic", "BPF_MAP_CREATE is refused here"),
+])
+def test_without_the_capability_is_unsupported(name, why):
+    """Every capability dropped (setpriv empties the bounding set, so the exec'd root keeps
+    none): exit 77 and the reason, never a failed run."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to drop capabilities")
+    p = subprocess.run(["setpriv", "--bounding-set=-all", "--inh-caps=-all", sys.executable,
+                        "-m", "ioworkload", name, "-n", "1"], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 77, p.stdout + p.stderr
+    assert p.stderr.startswith("unsupported: ") and why in p.stderr and "\n" == p.stderr[-1:]
+    assert p.stderr.count("\n") == 1
+
+
+def test_interrupted_bpf_run_leaves_no_map():
+    """SIGINT in the middle of a long bpf_map_create_basic run: exit 130, no ior_s4_map left."""
+    _skip_unless_supported("bpf_map_create_basic")
+    before = _bpf_map_names().count("ior_s4_map")
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "bpf_map_create_basic",
+                          "--duration", "60", "--threads", "2", "-q"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    time.sleep(1.5)  # past start-up, into the loop
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert _bpf_map_names().count("ior_s4_map") == before

@@ -7,6 +7,7 @@ import tempfile
 import pytest
 
 from ioworkload import registry, runner
+from ioworkload.errors import Unsupported
 from ioworkload.manifest import Event
 from ioworkload.runner import execute
 
@@ -32,12 +33,43 @@ def test_socket_file_is_unlinked_every_iteration(name, monkeypatch):
         shutil.rmtree(root)
 
 
-def test_too_deep_a_directory_fails_cleanly(monkeypatch, tmp_path):
+@pytest.mark.parametrize("name", NAMED)
+def test_too_deep_a_tmpdir_is_unsupported(monkeypatch, tmp_path, name):
     deep = tmp_path / ("d" * 100)
     deep.mkdir()
     monkeypatch.setenv("TMPDIR", str(deep))
-    res = execute(registry.get("socket_accept_lifecycle"), iterations=1)
-    assert not res.ok and any("ENAMETOOLONG" in m for m in res.mismatches)
+    with pytest.raises(Unsupported, match="too deep for an AF_UNIX socket path"):
+        execute(registry.get(name), iterations=1)
+    assert os.listdir(deep) == []   # found before anything was made
+
+
+def test_too_deep_a_tmpdir_exits_77(cli, tmp_path):
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    p = cli("socket_accept_lifecycle", "-n", "1", env={"TMPDIR": str(deep)})
+    assert p.returncode == 77, p.stdout + p.stderr
+    assert p.stderr.startswith("unsupported: $TMPDIR") and p.stderr.count("\n") == 1
+
+
+def test_the_limit_is_sun_path_exactly(monkeypatch):
+    """The longest socket path of any worker (w1023) with its NUL fills sun_path's 108 bytes:
+    still supported; one byte deeper is not."""
+    from ioworkload.families import socket
+    sc = registry.get("socket_introspection")
+    tail = len("/ioworkload-socket_introspection-XXXXXXXX/w1023/introspection.sock") + 1
+    root = tempfile.mkdtemp(prefix="iow-", dir="/tmp")
+    try:
+        fitting = root + "/" + "d" * (socket.SUN_PATH_BYTES - tail - len(root) - 1)
+        os.mkdir(fitting)
+        os.mkdir(fitting + "d")
+        monkeypatch.setenv("TMPDIR", fitting)
+        assert sc.unsupported_reason() is None
+        res = execute(sc, iterations=1, threads=2)
+        assert res.ok, res.mismatches
+        monkeypatch.setenv("TMPDIR", fitting + "d")
+        assert "needs 109 bytes" in sc.unsupported_reason()
+    finally:
+        shutil.rmtree(root)
 
 
 def _replaced(name, old, new):

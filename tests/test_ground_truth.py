@@ -21,7 +21,8 @@ from ioworkload import conformance, expect, judge
 SAMPLE = ["getppid", "aio_submit", "open_basic", "readwrite_basic", "dup_basic", "rename_basic",
           "stat_statx", "xattr_fd", "chmod_basic", "sync_basic", "mmap_basic",
           "copy_file_range_basic", "open_by_handle_at_threads", "open_pid_filter",
-          "socket_accept_lifecycle_plain", "recv_flags", "misc_basic", "mountfs_management"]
+          "socket_accept_lifecycle_plain", "recv_flags", "misc_basic", "mountfs_management",
+          "polling_epoll"]
 ALL = sorted(ioworkload.scenarios())
 SCENARIOS = ALL if os.environ.get("IOWORKLOAD_FULL") else [s for s in SAMPLE if s in ALL]
 

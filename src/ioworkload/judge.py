@@ -64,14 +64,17 @@ def arg_differences(expected: dict | None, observed) -> list[str]:
             g = _as_int(got)
             if g is not None and not _same_int(want, g):
                 out.append(f"{name}: expected {want}, saw {got}")
-        elif isinstance(want, str):
+            elif want == 0 and isinstance(got, str) and got.startswith('"'):
+                # a string where NULL was passed (fanotify_mark's NULL and named paths)
+                out.append(f"{name}: expected NULL, saw {got}")
+        elif isinstance(want, str) or isinstance(want, dict) and "content" in want:
+            text = want if isinstance(want, str) else want["content"]
             g = _as_str(got)
-            if g is not None and g != want:
-                out.append(f"{name}: expected {want!r}, saw {g!r}")
-        elif isinstance(want, dict) and "content" in want:
-            g = _as_str(got)
-            if g is not None and g != want["content"]:
-                out.append(f"{name}: expected {want['content']!r}, saw {g!r}")
+            if got == "NULL" or _as_int(got) == 0:
+                # a string is never passed as NULL: a raw 0 is not this event
+                out.append(f"{name}: expected {text!r}, saw NULL")
+            elif g is not None and g != text:
+                out.append(f"{name}: expected {text!r}, saw {g!r}")
     return out
 
 

@@ -33,6 +33,7 @@ FAMILY_MODULES = (
     "misc",
     "mount",
     "security",
+    "timers",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None

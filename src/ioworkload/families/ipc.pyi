@@ -2,4 +2,5 @@ from ioworkload.manifest import Scenario
 
 CONSTANTS: dict[str, int]
 KERNEL_O_LARGEFILE: int
+BPF_MAP_ATTR_BYTES: int
 SCENARIOS: list[Scenario]

@@ -1,14 +1,15 @@
 # Family 'ipc': ior's IPC, anonymous-fd and notification scenarios
 # (../shared/reference/ior-ioworkload-catalog.md, 4.4): pipes, eventfds, memfd / userfaultfd /
-# signalfd / timerfd, fanotify_init, inotify, SysV shared memory / message queues / semaphores,
-# POSIX message queues.
+# signalfd / timerfd, fanotify_init and fanotify_mark, inotify, a BPF map, SysV shared memory /
+# message queues / semaphores, POSIX message queues.
 #
 # Every kernel object is private to one iteration: created (SysV ids with IPC_PRIVATE, a queue
 # name of the worker's own) and removed again before the next stop check, so an interrupted
 # run never leaves one behind; nothing stays open between iterations.
 
-from libc.stdint cimport uint64_t
-from libc.string cimport memcpy, strlen
+from libc.errno cimport ENOSYS
+from libc.stdint cimport uint32_t, uint64_t
+from libc.string cimport memcpy, memset, strlen
 from libc.stdio cimport snprintf
 from ioworkload._kernel cimport (
     iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
@@ -50,6 +51,9 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_timerfd_create
         __NR_timerfd_settime
         __NR_timerfd_gettime
+        __NR_fanotify_mark
+        __NR_bpf
+        __NR_getpriority
         IOW_NR_pipe
         IOW_NR_eventfd
         IOW_NR_signalfd
@@ -84,6 +88,19 @@ cdef extern from "<sys/fanotify.h>" nogil:
     enum:
         FAN_CLOEXEC
         FAN_NONBLOCK
+        FAN_CLASS_NOTIF
+        FAN_MARK_ADD
+        FAN_MARK_FLUSH
+        FAN_OPEN
+
+cdef extern from "<linux/bpf.h>" nogil:
+    enum:
+        BPF_MAP_CREATE
+        BPF_MAP_TYPE_ARRAY
+
+cdef extern from "<sys/resource.h>" nogil:
+    enum:
+        PRIO_PROCESS
 
 cdef extern from "<fcntl.h>" nogil:
     enum:
@@ -96,6 +113,7 @@ cdef extern from "<fcntl.h>" nogil:
         O_CLOEXEC
         O_NONBLOCK
         O_RDONLY
+        O_DIRECTORY
 
 cdef extern from "<sys/eventfd.h>" nogil:
     enum:
@@ -167,6 +185,9 @@ CONSTANTS = {
     "MFD_ALLOW_SEALING": MFD_ALLOW_SEALING, "SFD_CLOEXEC": SFD_CLOEXEC,
     "SFD_NONBLOCK": SFD_NONBLOCK, "TFD_CLOEXEC": TFD_CLOEXEC,
     "FAN_CLOEXEC": FAN_CLOEXEC, "FAN_NONBLOCK": FAN_NONBLOCK,
+    "FAN_CLASS_NOTIF": FAN_CLASS_NOTIF, "FAN_MARK_ADD": FAN_MARK_ADD,
+    "FAN_MARK_FLUSH": FAN_MARK_FLUSH, "FAN_OPEN": FAN_OPEN,
+    "BPF_MAP_CREATE": BPF_MAP_CREATE, "PRIO_PROCESS": PRIO_PROCESS,
     "IPC_PRIVATE": IPC_PRIVATE, "IPC_CREAT": IPC_CREAT, "IPC_RMID": IPC_RMID,
 }
 
@@ -178,6 +199,12 @@ cdef enum:
     P_WATCHED = 0           # w.path slots
     P_MISSING = 1
     P_QUEUE = 2
+    P_ABSOLUTE = 3          # fanotify_marks' three targets
+    P_RELATIVE = 4
+    P_NULL_TARGET = 5
+    FAN_GROUP = 0           # fanotify_marks' w.fd slots
+    FAN_DIR = 1
+    FAN_TARGET = 2
     KERNEL_SIGSET_BYTES = 8      # the kernel's sigset_t: what signalfd's sizemask must be
     GO_SIGSET_BYTES = 128        # Go's unix.Sigset_t (glibc's sigset_t too): -EINVAL
 
@@ -187,6 +214,28 @@ cdef const char *SHM_PAYLOAD = b"ior-sysv-shm"
 cdef const char *MSG_TEXT = b"ior-sysv-msg"                # 12
 cdef const char *MQ_PAYLOAD = b"ior-mq-payload"            # 14
 cdef const char *MEMFD_NAME = b"ior-memfd"
+cdef const char *RELATIVE_NAME = b"relative"
+cdef const char *EMPTY_PATH = b""
+cdef const char *FLUSH_NAME = b"ignored-flush-target"   # FAN_MARK_FLUSH never resolves it
+cdef const char *MAP_NAME = b"ior_s4_map"
+
+# ior's BPF_MAP_CREATE attribute: the prefix of union bpf_attr up to map_extra, 72 bytes, as
+# the size argument says (the kernel reads that much and takes the rest as zero).
+ctypedef struct BpfMapCreateAttr:
+    uint32_t map_type
+    uint32_t key_size
+    uint32_t value_size
+    uint32_t max_entries
+    uint32_t map_flags
+    uint32_t inner_map_fd
+    uint32_t numa_node
+    char map_name[16]
+    uint32_t map_ifindex
+    uint32_t btf_fd
+    uint32_t btf_key_type_id
+    uint32_t btf_value_type_id
+    uint32_t btf_vmlinux_value_type_id
+    uint64_t map_extra
 
 # What the kernel reads and writes through our pointers, in the worker's zeroed scratch area.
 ctypedef struct MsgBuf:
@@ -207,6 +256,7 @@ ctypedef struct IpcScratch:
     unsigned char sigmask[GO_SIGSET_BYTES]  # empty: no signal is read through the signalfds
     itimerspec timer_new
     itimerspec timer_cur
+    BpfMapCreateAttr map_attr
 
 
 # ---- pipe, pipe2 ----
@@ -260,18 +310,23 @@ cdef uint64_t eventfd2_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 # ---- inotify ----
 
-cdef int inotify_setup(iow_worker *w) noexcept nogil:
-    """ior's os.WriteFile(<dir>/watched, "ior", 0600): openat, write 3 bytes, close."""
-    cdef long fd = iow_tally_ret(&w.setup[0], iow_sys4(
-        __NR_openat, AT_FDCWD, <long>iow_path(w, P_WATCHED, b"watched"),
-        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600))
+cdef int write_ior_file(iow_worker *w, int first, const char *path) noexcept nogil:
+    """Setup events first..first+2, ior's os.WriteFile(path, "ior", 0600): openat, write 3
+    bytes, close. 0 or the first failure's -errno."""
+    cdef long fd = iow_tally_ret(&w.setup[first], iow_sys4(
+        __NR_openat, AT_FDCWD, <long>path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600))
     if fd < 0:
         return <int>fd
-    iow_path(w, P_MISSING, b"missing")
-    cdef long r = iow_tally_ret(&w.setup[1], iow_sys3(__NR_write, fd, <long>WATCHED_CONTENT,
-                                                      strlen(WATCHED_CONTENT)))
-    cdef long c = iow_tally_ret(&w.setup[2], iow_sys1(__NR_close, fd))
+    cdef long r = iow_tally_ret(&w.setup[first + 1], iow_sys3(__NR_write, fd,
+                                                              <long>WATCHED_CONTENT,
+                                                              strlen(WATCHED_CONTENT)))
+    cdef long c = iow_tally_ret(&w.setup[first + 2], iow_sys1(__NR_close, fd))
     return <int>(r if r < 0 else (c if c < 0 else 0))
+
+
+cdef int inotify_setup(iow_worker *w) noexcept nogil:
+    iow_path(w, P_MISSING, b"missing")
+    return write_ior_file(w, 0, iow_path(w, P_WATCHED, b"watched"))
 
 
 cdef uint64_t inotify_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -437,6 +492,100 @@ cdef uint64_t fanotify_flags_loop(iow_worker *w, uint64_t n) noexcept nogil:
     return n
 
 
+cdef int fanotify_marks_setup(iow_worker *w) noexcept nogil:
+    """ior's three targets, each written as os.WriteFile does (events 0-8)."""
+    cdef int rc = write_ior_file(w, 0, iow_path(w, P_ABSOLUTE, b"absolute"))
+    if rc == 0:
+        rc = write_ior_file(w, 3, iow_path(w, P_RELATIVE, b"relative"))
+    if rc == 0:
+        rc = write_ior_file(w, 6, iow_path(w, P_NULL_TARGET, b"null-target"))
+    return rc
+
+
+cdef inline long fan_mark(iow_worker *w, int slot, long flags, long mask, long dfd,
+                          const char *pathname) noexcept nogil:
+    return iow_tally_ret(&w.iter[slot], iow_sys5(__NR_fanotify_mark, w.fd[FAN_GROUP], flags, mask,
+                                                 dfd, <long>pathname))
+
+
+cdef uint64_t fanotify_marks_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """ior's sequence: a group, the directory and the NULL target opened, five marks (three
+    good, an empty path -ENOENT, NULL at AT_FDCWD -EBADF), a flush, the closes (deferred order:
+    target, directory, group; closing the group would remove any mark left)."""
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        w.fd[FAN_GROUP] = iow_tally_ret(&w.iter[0], iow_sys2(
+            __NR_fanotify_init, FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY))
+        w.fd[FAN_DIR] = iow_tally_ret(&w.iter[1], iow_sys4(
+            __NR_openat, AT_FDCWD, <long>w.dir, O_RDONLY | O_DIRECTORY, 0))
+        w.fd[FAN_TARGET] = iow_tally_ret(&w.iter[2], iow_sys4(
+            __NR_openat, AT_FDCWD, <long>w.path[P_NULL_TARGET], O_RDONLY, 0))
+        fan_mark(w, 3, FAN_MARK_ADD, FAN_OPEN, -1, w.path[P_ABSOLUTE])
+        fan_mark(w, 4, FAN_MARK_ADD, FAN_OPEN, w.fd[FAN_DIR], RELATIVE_NAME)
+        fan_mark(w, 5, FAN_MARK_ADD, FAN_OPEN, w.fd[FAN_TARGET], NULL)
+        fan_mark(w, 6, FAN_MARK_ADD, FAN_OPEN, w.fd[FAN_TARGET], EMPTY_PATH)
+        fan_mark(w, 7, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, NULL)
+        fan_mark(w, 8, FAN_MARK_FLUSH, 0, w.fd[FAN_DIR], FLUSH_NAME)
+        close_tracked(&w.iter[9], &w.fd[FAN_TARGET])
+        close_tracked(&w.iter[10], &w.fd[FAN_DIR])
+        close_tracked(&w.iter[11], &w.fd[FAN_GROUP])
+    return n
+
+
+# ---- BPF map ----
+
+cdef void fill_map_attr(BpfMapCreateAttr *attr) noexcept nogil:
+    """ior's map: an array of one 8-byte value under a 4-byte key, named ior_s4_map."""
+    memset(attr, 0, sizeof(BpfMapCreateAttr))
+    attr.map_type = BPF_MAP_TYPE_ARRAY
+    attr.key_size = 4
+    attr.value_size = 8
+    attr.max_entries = 1
+    memcpy(attr.map_name, MAP_NAME, strlen(MAP_NAME))
+
+
+cdef uint64_t bpf_map_create_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """Create the map, getpriority (ior's marker that the create succeeded), close: the last
+    reference goes, and the kernel frees the map (its id is gone at once)."""
+    cdef IpcScratch *s = <IpcScratch *>w.scratch
+    cdef uint64_t i
+    fill_map_attr(&s.map_attr)
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        w.fd[0] = iow_tally_ret(&w.iter[0], iow_sys3(__NR_bpf, BPF_MAP_CREATE, <long>&s.map_attr,
+                                                     sizeof(BpfMapCreateAttr)))
+        iow_tally_ret(&w.iter[1], iow_sys2(__NR_getpriority, PRIO_PROCESS, 0))
+        close_tracked(&w.iter[2], &w.fd[0])
+    return n
+
+
+BPF_MAP_ATTR_BYTES = sizeof(BpfMapCreateAttr)   # ior pins 72; a test does too
+
+
+def _bpf_map_creatable():
+    """BPF_MAP_CREATE of ior's map succeeds here (the probe's map is closed, so freed, again).
+    Its refusal names the errno and whether the capability it wants is missing."""
+    import os
+    from ioworkload.errors import errno_name
+    from ioworkload.probes import capability
+    cdef BpfMapCreateAttr attr
+    fill_map_attr(&attr)
+    cdef long ret = iow_sys3(__NR_bpf, BPF_MAP_CREATE, <long>&attr, sizeof(BpfMapCreateAttr))
+    if ret >= 0:
+        os.close(ret)
+        return None
+    if ret == -ENOSYS:
+        return "the kernel has no bpf syscall (ENOSYS)"
+    lacking = capability("CAP_BPF")() and capability("CAP_SYS_ADMIN")()
+    return (f"BPF_MAP_CREATE is refused here (-{errno_name(-ret)})"
+            + ("; it needs CAP_BPF or CAP_SYS_ADMIN (run as root)" if lacking else
+               " although this process holds CAP_BPF or CAP_SYS_ADMIN (a lockdown or LSM "
+               "policy, or RLIMIT_MEMLOCK before 5.11)"))
+
+
 KERNEL_O_LARGEFILE = IOW_KERNEL_O_LARGEFILE   # tests compare it with <linux/fcntl.h>'s
 
 
@@ -534,6 +683,48 @@ SCENARIOS = scenarios("ipc", [
          notes="fanotify_init needs CAP_SYS_ADMIN (unsupported without it; ior ignores the "
                "error). O_LARGEFILE is the kernel's bit (0x8000 on x86-64), as ior passes it; "
                "the group (FAN_CLASS_NOTIF, 0) has no marks and is closed at once."),
+    dict(name="fanotify_marks",
+         summary="fanotify_mark: absolute, dirfd-relative and NULL paths; empty path, AT_FDCWD; flush",
+         kernel=kernel(fanotify_marks_loop, fanotify_marks_setup), needs_dir=True,
+         requires=[capability("CAP_SYS_ADMIN"),
+                   syscall_implemented("fanotify_init", __NR_fanotify_init, 0xffffffff, 0)],
+         setup=[e for name in ("absolute", "relative", "null-target") for e in (
+             f'fd = openat(AT_FDCWD, "<dir>/{name}", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0600)'
+             " -> >=0", 'write(fd, "ior", 3) -> 3', "close(fd) -> 0")],
+         iteration=["g = fanotify_init(FAN_CLASS_NOTIF|FAN_CLOEXEC|FAN_NONBLOCK, O_RDONLY) -> >=0",
+                    'd = openat(AT_FDCWD, "<dir>", O_RDONLY|O_DIRECTORY, 0) -> >=0',
+                    't = openat(AT_FDCWD, "<dir>/null-target", O_RDONLY, 0) -> >=0',
+                    'fanotify_mark(g, FAN_MARK_ADD, FAN_OPEN, -1, "<dir>/absolute") -> 0',
+                    'fanotify_mark(g, FAN_MARK_ADD, FAN_OPEN, d, "relative") -> 0',
+                    "fanotify_mark(g, FAN_MARK_ADD, FAN_OPEN, t, NULL) -> 0",
+                    'fanotify_mark(g, FAN_MARK_ADD, FAN_OPEN, t, "") -> -ENOENT',
+                    "fanotify_mark(g, FAN_MARK_ADD, FAN_OPEN, AT_FDCWD, NULL) -> -EBADF",
+                    'fanotify_mark(g, FAN_MARK_FLUSH, 0, d, "ignored-flush-target") -> 0',
+                    "close(t) -> 0", "close(d) -> 0", "close(g) -> 0"],
+         notes="ior makes a temporary directory with its three targets each run; here they are "
+               "written once in setup (os.WriteFile's openat, write \"ior\", close) in the "
+               "worker's private directory, and every iteration is ior's fanotify sequence: the "
+               "group, the directory and null-target opened as Go's syscall.Open does (no "
+               "O_CLOEXEC), the marks with FAN_OPEN on an absolute path (dfd -1), a path "
+               "relative to the directory fd and a NULL path (the fd's own file), then an empty "
+               "path (-ENOENT: no AT_EMPTY_PATH) and NULL at AT_FDCWD (-EBADF), and "
+               "FAN_MARK_FLUSH, which never resolves its path. ior fails without CAP_SYS_ADMIN; "
+               "here that makes the scenario unsupported. No event is read: closing the group "
+               "drops it and its marks every iteration."),
+    dict(name="bpf_map_create_basic",
+         summary="bpf(BPF_MAP_CREATE) of a 1-entry array map, getpriority, close (map freed)",
+         kernel=kernel(bpf_map_create_basic_loop), requires=[_bpf_map_creatable],
+         iteration=["fd = bpf(BPF_MAP_CREATE, {map_type=BPF_MAP_TYPE_ARRAY, key_size=4, "
+                    'value_size=8, max_entries=1, map_name="ior_s4_map"}, 72) -> >=0',
+                    "getpriority(PRIO_PROCESS, 0) -> >=1",
+                    "close(fd) -> 0"],
+         notes="ior's attribute: the 72-byte prefix of union bpf_attr up to map_extra, all "
+               "zero but the map's type, sizes and name. ior treats a refusal as benign and "
+               "issues getpriority (its marker) only when the map was made; here the map must "
+               "be made, and a host that refuses (no CAP_BPF or CAP_SYS_ADMIN, a lockdown or "
+               "LSM policy) makes the scenario unsupported with the errno it returned. "
+               "getpriority returns 20 - nice (1..40), hence >=1. Closing the only fd frees "
+               "the map: no map named ior_s4_map outlives its iteration."),
     dict(name="inotify_basic",
          summary="inotify_init1, add a watch, remove it, watch a missing file (-ENOENT), close",
          kernel=kernel(inotify_basic_loop, inotify_setup), needs_dir=True,

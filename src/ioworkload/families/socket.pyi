@@ -1,3 +1,4 @@
 from ioworkload.manifest import Scenario
 
+SUN_PATH_BYTES: int
 SCENARIOS: list[Scenario]

@@ -324,6 +324,40 @@ cdef uint64_t recv_flags_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 # ---- the registry table ----
 
+cdef sockaddr_un _unix_address
+SUN_PATH_BYTES = sizeof(_unix_address.sun_path)   # 108 on Linux: the path and its NUL
+
+
+def _sun_path_fits(scenario, name):
+    """The socket's path, <$TMPDIR>/ioworkload-<scenario>-XXXXXXXX/w<i>/<name>, fits sun_path
+    with its NUL for every worker index a run can have: checked before anything is made, so a
+    too deep $TMPDIR is `unsupported` (exit 77), not a failed bind."""
+    import os
+    import sys
+    from ioworkload.args import MAX_THREADS
+    from ioworkload.errors import UsageError
+    from ioworkload.runner import temp_base
+
+    def probe():
+        try:
+            base = temp_base()
+        except UsageError:
+            return None   # a missing or full $TMPDIR is the run's usage error (exit 2), not ours
+        if sys.version_info >= (3, 12):   # tempfile.mkdtemp's path is absolute from 3.12 on
+            base = os.path.abspath(base)
+        longest = os.path.join(base, f"ioworkload-{scenario}-XXXXXXXX", f"w{MAX_THREADS - 1}",
+                               name)
+        size = len(os.fsencode(longest)) + 1
+        if size > SUN_PATH_BYTES:
+            return (f"$TMPDIR ({base}) is too deep for an AF_UNIX socket path: {longest} needs "
+                    f"{size} bytes with its NUL, sun_path holds {SUN_PATH_BYTES}; set TMPDIR to a "
+                    f"shorter directory")
+        return None
+
+    probe.__name__ = f"sun_path_fits({name})"
+    return probe
+
+
 def _sockaddr(name):
     return f'{{sa_family=AF_UNIX, sun_path="<dir>/{name}"}}'
 
@@ -347,8 +381,9 @@ def _disconnected(name):
 _ACCEPT4 = "a = accept4(l, NULL, NULL, 0) -> >=0"
 _ADDR_NOTE = ("bind and connect pass the whole struct sockaddr_un (addrlen 110), where Go's "
               "syscall.Bind passes 2 + strlen(path) + 1; the kernel reads the same name either "
-              "way, and 110 does not depend on the private directory's length. A private "
-              "directory too deep for sun_path's 108 bytes fails setup with ENAMETOOLONG. ")
+              "way, and 110 does not depend on the private directory's length. A $TMPDIR too deep "
+              "for sun_path's 108 bytes (for any worker's directory) makes the scenario "
+              "unsupported before anything runs. ")
 _LIFECYCLE_NOTE = ("ior makes a temporary directory per run and removes it at the end; here "
                    "the socket lives in the worker's private directory and the closing "
                    "unlinkat (ours) frees its name for the next iteration's bind. The client's "
@@ -386,12 +421,14 @@ SCENARIOS = scenarios("socket", [
     dict(name="socket_accept_lifecycle",
          summary="AF_UNIX listener: bind, listen, connect, accept4, shutdown, close all",
          kernel=kernel(accept_lifecycle_loop, accept_setup), needs_dir=True,
+         requires=[_sun_path_fits("socket_accept_lifecycle", "accept.sock")],
          iteration=_connected("accept.sock", _ACCEPT4) + ["shutdown(a, SHUT_RDWR) -> 0"]
                    + _disconnected("accept.sock"),
          notes=_LIFECYCLE_NOTE + _ADDR_NOTE),
     dict(name="socket_accept_lifecycle_plain",
          summary="the same lifecycle through the legacy accept (nr 43), never accept4",
          kernel=kernel(accept_lifecycle_plain_loop, accept_setup), needs_dir=True,
+         requires=[_sun_path_fits("socket_accept_lifecycle_plain", "accept.sock")],
          iteration=_connected("accept.sock", "a = accept(l, NULL, NULL) -> >=0")
                    + ["shutdown(a, SHUT_RDWR) -> 0"] + _disconnected("accept.sock"),
          notes="ior asserts that no accept4 appears; here the manifest has none, so any would "
@@ -399,6 +436,7 @@ SCENARIOS = scenarios("socket", [
     dict(name="socket_introspection",
          summary="an accepted AF_UNIX connection: getsockname, getpeername, SO_RCVBUF set/get",
          kernel=kernel(introspection_loop, introspection_setup), needs_dir=True,
+         requires=[_sun_path_fits("socket_introspection", "introspection.sock")],
          iteration=_connected("introspection.sock", _ACCEPT4) + [
              "getsockname(a, &addr, &addrlen) -> 0",
              "getpeername(a, &addr, &addrlen) -> 0",
