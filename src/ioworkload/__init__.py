@@ -6,17 +6,17 @@ from __future__ import annotations
 
 import importlib
 
-from ioworkload.errors import (IoworkloadError, ScenarioFailed, Unsupported, UsageError)
-
 __version__ = "0.1.0"
 
 # Imported on first use: the command's entry point (entry.py) catches its stop signals before
-# the runner and the Cython modules load, so importing the package itself stays light.
-_LAZY = {"Event": "manifest", "Expect": "manifest", "Scenario": "manifest",
+# anything else loads, so importing the package itself runs no import at all.
+_LAZY = {"IoworkloadError": "errors", "ScenarioFailed": "errors", "Unsupported": "errors",
+         "UsageError": "errors", "Event": "manifest", "Expect": "manifest", "Scenario": "manifest",
          "Result": "runner", "run": "runner", "Workload": "spawn", "spawn": "spawn"}
 
 TYPE_CHECKING = False  # typing itself costs ~5 ms of imports (re, enum) before the handlers
 if TYPE_CHECKING:
+    from ioworkload.errors import IoworkloadError, ScenarioFailed, Unsupported, UsageError
     from ioworkload.manifest import Event, Expect, Scenario
     from ioworkload.runner import Result, run
     from ioworkload.spawn import Workload, spawn
