@@ -153,6 +153,34 @@ def test_a_wrong_operation_result_is_caught():
     assert bad == ["IORING_OP_READ #2: completed 25"]
 
 
+def test_a_tracer_reporting_operations_is_judged_on_them():
+    """The judge compares the io_uring requests a tracer reports (opcode, res, user_data) with
+    the document's operations, here taken from the run's own tallies; a wrong result, a
+    missing request and an extra one are each named."""
+    from ioworkload import judge
+    _skip_unsupported("iouring_op_socket")
+    res = ioworkload.run("iouring_op_socket", iterations=4, threads=1)
+    doc = res.expected
+    tid = res.tids[0]
+    seen = [{"tid": tid, "syscall": e["syscall"], "ret": 0 if e["ret"].get("ge") is not None
+             else e["ret"].get("eq", 0), "count": e["count"]}
+            for e in doc["events"] if e["enter"] and "noreturn" not in e["ret"]]
+    ops = [{"tid": tid, "opcode": "IORING_OP_SEND", "res": 24, "user_data": 1, "count": 4},
+           {"tid": tid, "opcode": doc["operations"][1]["op"], "res": 24, "count": 4}]
+    syscall_diffs = judge.compare(doc, seen, check_args=False)
+    assert judge.compare(doc, seen + ops, check_args=False) == syscall_diffs
+    wrong = [dict(ops[0], res=23), ops[1]]
+    diffs = judge.compare(doc, seen + wrong, check_args=False)
+    assert "undeclared or too many: IORING_OP_SEND -> 23 on tid %d x4" % tid in diffs
+    assert any(d.startswith("missing: operation #0 IORING_OP_SEND") for d in diffs)
+    extra = ops + [{"tid": tid, "opcode": "IORING_OP_NOP", "res": 0}]
+    assert any("IORING_OP_NOP" in d for d in judge.compare(doc, seen + extra, check_args=False))
+    # the tracer-neutral form carries them as lines of their own
+    from ioworkload import conformance
+    parsed, _ = conformance.parse_jsonl("\n".join(json.dumps(o) for o in ops))
+    assert parsed == ops
+
+
 def test_disabled_io_uring_is_unsupported_with_the_reason(monkeypatch):
     """io_uring_setup refused with EPERM (kernel.io_uring_disabled) is `unsupported`, and the
     reason names the sysctl."""

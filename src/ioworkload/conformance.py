@@ -154,6 +154,12 @@ def parse_jsonl(text: str, source: str = "observed") -> tuple[list[dict], int]:
             ev = json.loads(s)
         except ValueError as e:
             raise UsageError(f"{source} line {n} is not valid JSON: {e}") from None
+        if isinstance(ev, dict) and "opcode" in ev:  # an io_uring request (judge.compare_operations)
+            if not isinstance(ev.get("tid"), int) or not isinstance(ev.get("res"), int):
+                raise UsageError(f"{source} line {n}: an io_uring request needs tid, opcode and "
+                                 f"res: {s[:60]!r}")
+            events.append(ev)
+            continue
         if not isinstance(ev, dict) or not isinstance(ev.get("tid"), int) or (
                 "syscall" not in ev and not isinstance(ev.get("nr"), int)) or "ret" not in ev:
             raise UsageError(f"{source} line {n} needs tid, syscall or nr, and ret: {s[:60]!r}")

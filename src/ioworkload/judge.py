@@ -16,6 +16,9 @@ Rules (also in the README):
     only sleeps in its start wait, so a failed `futex` return there (a ptrace attach
     interrupting that wait: -ERESTARTSYS) is not part of the run. Nothing else depends on
     the order of the observed events (per-CPU buffers need not deliver them in order).
+  * io_uring requests (`{"opcode", "res", "user_data", "tid"}`) are judged against the
+    document's `operations` when the tracer reports any (compare_operations); a syscall
+    tracer that reports none is judged on the syscalls alone.
   * A document's `restarts` (expect.LEAVE_RESTART: io_uring scenarios) allow that many
     interrupted returns (-ERESTARTSYS, or no value from ptrace) of the main thread's leave
     wait, and then its final return -EAGAIN in place of 0 (the word changed meanwhile).
@@ -120,6 +123,12 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
     sees_exit_only=False: the tracer cannot report returns without an entry (ptrace never shows
     a clone's 0 in the new task), so those events are not expected of it."""
     workers = {t["tid"] for t in doc["tasks"] if t["tid"] is not None}
+    operations = [ob for ob in observed if "opcode" in ob]
+    if operations:  # a tracer that reports io_uring requests is judged on them too
+        observed = [ob for ob in observed if "opcode" not in ob]
+        op_diffs = compare_operations(doc, operations)
+    else:
+        op_diffs = []
     # Remaining expected calls per declared event, per task key (a worker tid, or None).
     # (the release's return counts for every tracer: its entry merely came before the release)
     remaining = {id(e): e["count"] if (sees_exit_only or e["enter"] or e["phase"] == "release")
@@ -204,6 +213,38 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
             who = f"tid {e['tid']}" if e["tid"] is not None else f"a {e['role']} of worker {e['index']}"
             diffs.append(f"missing: {e['phase']} #{e['seq']} {e['syscall']} -> {_ret_text(e['ret'])}"
                          f" on {who}: {left} of {e['count']} not seen")
+    return diffs + op_diffs
+
+
+def compare_operations(doc: dict, observed: list[dict]) -> list[str]:
+    """io_uring requests a tracer reports, against the document's `operations`: each observed
+    `{"opcode": "IORING_OP_READ" or its number, "res": 26, "user_data": 2, "tid": ..., "count"}`
+    (tid: the worker whose ring it is; user_data optional) must match a declared operation's
+    opcode and result, as often as declared."""
+    by_number = {o["op"]: o["opcode"] for o in doc.get("operations", ()) if o["op"] is not None}
+    remaining = {id(o): o["count"] or 0 for o in doc.get("operations", ())}
+    diffs = []
+    for ob in observed:
+        opcode = by_number.get(ob["opcode"], ob["opcode"]) if isinstance(ob["opcode"], int) \
+            else ob["opcode"]
+        n = ob.get("count", 1)
+        candidates = [o for o in doc.get("operations", ())
+                      if o["opcode"] == opcode and o["tid"] == ob.get("tid", o["tid"])
+                      and o["user_data"] == ob.get("user_data", o["user_data"])
+                      and _ret_matches(o["res"], ob.get("res")) and remaining[id(o)] > 0]
+        for o in candidates:
+            take = min(n, remaining[id(o)])
+            remaining[id(o)] -= take
+            n -= take
+            if not n:
+                break
+        if n:
+            diffs.append(f"undeclared or too many: {opcode} -> {ob.get('res')} on tid "
+                         f"{ob.get('tid')}" + (f" x{n}" if n != 1 else ""))
+    for o in doc.get("operations", ()):
+        if remaining[id(o)]:
+            diffs.append(f"missing: operation #{o['seq']} {o['opcode']} -> {_ret_text(o['res'])} "
+                         f"on tid {o['tid']}: {remaining[id(o)]} of {o['count']} not seen")
     return diffs
 
 
