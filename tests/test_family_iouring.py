@@ -71,15 +71,16 @@ def test_no_ring_fd_or_mapping_left_behind(name):
     assert set(os.listdir("/proc/self/fd")) == fds_before
 
 
-@pytest.mark.parametrize("name", ["iouring_reopen", "iouring_ring_lifecycle"])
+@pytest.mark.parametrize("name", ["iouring_reopen", "iouring_ring_lifecycle", "iouring_op_sqpoll"])
 def test_interrupted_run_leaves_nothing(name, tmp_path):
     """SIGINT in the middle of a long run: exit 130, the private directory is gone."""
     _skip_unsupported(name)
     env = dict(os.environ, TMPDIR=str(tmp_path))
     p = subprocess.Popen([sys.executable, "-m", "ioworkload", name, "--duration", "60",
-                          "--threads", "2", "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=env)
-    time.sleep(2)  # past start-up, into the loop
+                          "--threads", "2", "-q", "--start-delay", "0"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env)
+    assert p.stdout.readline().strip().isdigit()  # the PID line: started up, about to run
+    time.sleep(1)  # into the loop
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 130, err
@@ -179,6 +180,37 @@ def test_a_tracer_reporting_operations_is_judged_on_them():
     from ioworkload import conformance
     parsed, _ = conformance.parse_jsonl("\n".join(json.dumps(o) for o in ops))
     assert parsed == ops
+
+
+def test_expect_file_declares_io_threads_operations_and_restarts(tmp_path, cli):
+    """The expect file of an SQPOLL run (schema-valid) declares the kernel's io threads as
+    tasks without events, the operations apart from the events, and the leave wait's possible
+    restarts (at most once per ring: one ring per thread here)."""
+    import jsonschema
+    from importlib import resources
+    _skip_unsupported("iouring_op_sqpoll")
+    path = tmp_path / "expect.json"
+    r = cli("iouring_op_sqpoll", "-n", "3", "--expect-file", path, "-q")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(path.read_text())
+    schema = json.loads(resources.files("ioworkload").joinpath("expect.schema.json").read_text())
+    jsonschema.validate(doc, schema)
+    threads = [(t["role"], t["comm"]) for t in doc["tasks"] if t["role"] == "io_thread"]
+    assert threads == [("io_thread", "iou-sqp-*"), ("io_thread", "iou-wrk-*")]
+    assert [o["opcode"] for o in doc["operations"]] == ["IORING_OP_WRITE", "IORING_OP_READ"]
+    assert doc["restarts"][0]["count"] == {"min": 0, "max": 1}
+    assert doc["restarts"][0]["tid"] == doc["pid"]
+
+
+def test_perf_trace_restart_lines_are_restarts():
+    """perf trace 6.1 cannot name errno 512 and prints an internal error: still -ERESTARTSYS
+    (the judge then accepts it as a declared restart), never a plain -1 (-EPERM)."""
+    from ioworkload import conformance
+    text = ("     4.585 (11.304 ms): ioworkload/77 futex(uaddr: 0x7fb4dff4a00c)     = -1 (unknown) "
+            "(INTERNAL ERROR: strerror_r(512, [buf], 128)=22)\n"
+            "    16.845 (3015.936 ms): ioworkload/77 futex(uaddr: 0x7fb4dff4a00c)   = 0\n")
+    events, _ = conformance.parse_perf_trace(text, 77)
+    assert [e["ret"] for e in events] == [-512, 0]
 
 
 def test_disabled_io_uring_is_unsupported_with_the_reason(monkeypatch):

@@ -285,6 +285,14 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
                    "and restarted, -ERESTARTSYS)",
         "tasks": tasks, "events": events,
     }
+    for index, tid in enumerate(tids):
+        for comm in sc.io_threads:  # kernel threads of the process, no syscalls of their own
+            tasks.append({"tid": None, "role": "io_thread", "index": index, "parent": tid,
+                          # iou-sqp-<worker tid>; iou-wrk-<tid of the task that queued the
+                          # work: the worker, or its iou-sqp thread>
+                          "comm": f"{comm}-*",
+                          "instances": {"min": 0, "max": None}, "tids": [],
+                          "tids_complete": True})
     if sc.operations:
         doc["operations"] = operations(sc, tids, dirs, iterations)
     if any(sc.task_work_restarts) and own_process and tids:
@@ -333,7 +341,7 @@ def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: li
     out = dict(doc, tasks=[dict(t) for t in doc["tasks"]], events=[],
                iterations_done=list(iterations_done))
     for t in out["tasks"]:
-        if t["role"] == "worker":
+        if t["role"] in ("worker", "io_thread"):
             continue
         if t.get("each_iteration"):  # one such task per iteration the worker ran
             t["instances"] = iterations_done[t["index"]]

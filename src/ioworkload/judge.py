@@ -138,7 +138,7 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
         by_task.setdefault(e["tid"], []).append(e)
     # The tids of created tasks, where the document knows them all (a result): then a tid that
     # is neither a worker's nor one of these is a task nobody declared.
-    created = [t for t in doc["tasks"] if t["role"] != "worker"]
+    created = [t for t in doc["tasks"] if t["role"] not in ("worker", "io_thread")]
     known = set(workers).union(*(t.get("tids", ()) for t in created)) \
         if all(t.get("tids_complete") for t in created) else None
     released: set = set()

@@ -249,13 +249,13 @@ class Scenario:
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
               "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
-              "notes", "operations", "task_work_restarts")
+              "notes", "operations", "task_work_restarts", "io_threads")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
                  ior_repeat: int = 1, helper_threads: bool | None = None, prepare=None,
                  fixed_fds: "tuple[int, int] | None" = None, notes: str = "", operations=(),
-                 task_work_restarts: "tuple[int, int]" = (0, 0)):
+                 task_work_restarts: "tuple[int, int]" = (0, 0), io_threads=()):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -275,6 +275,11 @@ class Scenario:
         # setup/teardown, rings per iteration). Each interruption restarts the wait
         # (-ERESTARTSYS, another futex entry). Declared in the expect file's `restarts`.
         self.task_work_restarts = tuple(task_work_restarts)
+        # Threads the kernel starts in the process for a worker's rings (io_uring's SQPOLL and
+        # io-wq threads, "iou-sqp"/"iou-wrk"): they issue no syscalls; declared as tasks with
+        # no events in the expect file, so a tracer knows them and anything seen from one is
+        # still undeclared.
+        self.io_threads = tuple(io_threads)
         # Threads or processes of its own (helper:/child: events): followed by perf inherit
         # (None: derived from the events; False: count the worker alone, as a test may).
         self.helper_threads = helper_threads if helper_threads is not None else any(

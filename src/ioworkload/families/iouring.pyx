@@ -1,11 +1,15 @@
 # Family 'iouring': ior's io_uring scenarios (../shared/reference/ior-ioworkload-catalog.md,
 # 4.15): io_uring_setup / io_uring_enter / io_uring_register, the registered-ring table, a ring
-# descriptor whose number is reused, and a descriptor rebound by ring operations.
+# descriptor whose number is reused, and a descriptor rebound by ring operations. Beyond ior,
+# the iouring_op_* scenarios do their work by ring operations alone (OPENAT, READ, WRITE,
+# CLOSE, STATX, FSYNC, SEND/RECV; through SQPOLL; forced to io-wq), declared in the manifest's
+# `operations` (manifest.py) and witnessed by the io_uring tracepoints (verify.py).
 #
 # The ring code is our own (no liburing): io_uring_setup, then the SQ ring, CQ ring and SQE
-# array mapped from the ring fd at the offsets of <linux/io_uring.h>; one request at a time.
-# Every ring is closed and unmapped within the iteration that made it, so an interrupted run
-# leaves none behind.
+# array mapped from the ring fd at the offsets of <linux/io_uring.h>; one request at a time,
+# tagged with user_data = its operation's position + 1. ior's scenarios close and unmap their
+# rings within the iteration that made them; the operation scenarios keep one ring per thread
+# from setup to teardown (which also runs after an interrupted loop).
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memset, strlen
@@ -1013,7 +1017,8 @@ SCENARIOS = scenarios("iouring", [
                "elsewhere; here it is <dir>/ioworkload-iouring-reuse and there is no fallback. "
                "The foreign thread runs on the end of the worker's scratch memory "
                "(&scratch_end) and the worker waits for it inside its CLONE_VFORK clone."),
-    dict(name="iouring_reopen", task_work_restarts=_rings(0, 1),
+    dict(name="iouring_reopen", io_threads=("iou-wrk",),
+         task_work_restarts=_rings(0, 1),
          summary="a descriptor closed and reopened on another file by IORING_OP_CLOSE/OPENAT",
          kernel=kernel(iouring_reopen_loop), requires=[_io_uring_usable], needs_dir=True,
          iteration=_write_file("iouring-reopen-first.txt", "first", "first-file-content")
@@ -1037,7 +1042,8 @@ SCENARIOS = scenarios("iouring", [
                "always written first and there is no sleep. With more than one worker the "
                "workers take turns for whole iterations (a spin lock, no syscall), so no other "
                "worker takes the freed number between the CLOSE and the OPENAT."),
-    dict(name="iouring_op_file", task_work_restarts=_rings(1, 0),
+    dict(name="iouring_op_file", io_threads=("iou-wrk",),
+         task_work_restarts=_rings(1, 0),
          summary="a file's life by ring: OPENAT, WRITE, FSYNC, READ, STATX, CLOSE; no file syscall",
          kernel=kernel(iouring_op_file_loop, op_file_setup, op_ring_teardown),
          requires=[_io_uring_usable], needs_dir=True, helper_threads=True,
@@ -1054,7 +1060,8 @@ SCENARIOS = scenarios("iouring", [
                "(iou-wrk-<tid>: OPENAT with O_CREAT, FSYNC and STATX cannot complete without "
                "blocking); such threads issue no syscalls, and a tracer attached by PID sees "
                "none from them (ptrace does not follow them: they are created CLONE_UNTRACED)."),
-    dict(name="iouring_op_socket", task_work_restarts=_rings(1, 0),
+    dict(name="iouring_op_socket", io_threads=("iou-wrk",),
+         task_work_restarts=_rings(1, 0),
          summary="IORING_OP_SEND and IORING_OP_RECV on a socketpair",
          kernel=kernel(iouring_op_socket_loop, op_socket_setup, op_ring_teardown),
          requires=[_io_uring_usable], helper_threads=True,
@@ -1065,7 +1072,8 @@ SCENARIOS = scenarios("iouring", [
                      "IORING_OP_RECV(sv[1], &buf, 24, 0) -> 24"],
          notes=_OPS_NOTE + "The RECV finds the SEND's 24 bytes already queued, so it completes "
                "at once. The two ends come back through &sv (hence ? in their closes)."),
-    dict(name="iouring_op_sqpoll", task_work_restarts=_rings(1, 0),
+    dict(name="iouring_op_sqpoll", io_threads=("iou-sqp", "iou-wrk"),
+         task_work_restarts=_rings(1, 0),
          summary="WRITE and READ through an SQPOLL ring: no syscall at all per operation",
          kernel=kernel(iouring_op_sqpoll_loop, op_sqpoll_setup, op_ring_teardown),
          requires=[_io_uring_usable], needs_dir=True, helper_threads=True,
@@ -1085,7 +1093,8 @@ SCENARIOS = scenarios("iouring", [
                "(sq_thread_idle) and never needs another wakeup during a run; a request not "
                "completed within 30 s is tallied -ETIME. Both CPUs of a "
                "2-CPU machine stay busy while it runs (the SQ thread and the worker both poll)."),
-    dict(name="iouring_op_async", task_work_restarts=_rings(1, 0),
+    dict(name="iouring_op_async", io_threads=("iou-wrk",),
+         task_work_restarts=_rings(1, 0),
          summary="WRITE and READ forced to io-wq (IOSQE_ASYNC), each waited for by io_uring_enter",
          kernel=kernel(iouring_op_async_loop, op_async_setup, op_ring_teardown),
          requires=[_io_uring_usable], needs_dir=True, helper_threads=True,
