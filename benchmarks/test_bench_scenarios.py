@@ -44,5 +44,11 @@ def test_scenario_rate(benchmark, pinned, name):
         iterations_fixed=fixed_iterations() is not None,
         syscalls_per_iteration=results[0].loop_syscalls // iterations,
         elapsed_ns=[r.elapsed_ns for r in results],
-        ns_per_syscall=median([r.ns_per_syscall for r in results]),
-        syscalls_per_second=median([r.syscalls_per_second for r in results]))
+        # None where the loop issues no syscall (iouring_op_sqpoll: ring operations only)
+        ns_per_syscall=_median([r.ns_per_syscall for r in results]),
+        syscalls_per_second=_median([r.syscalls_per_second for r in results]),
+        operations_per_iteration=sum(o.times for o in ioworkload.scenarios()[name].operations))
+
+
+def _median(values):
+    return None if None in values else median(values)

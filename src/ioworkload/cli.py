@@ -1,5 +1,5 @@
-"""Command line: `ioworkload SCENARIO [options]`, `list`, `describe`, `overhead`, and ior's
-`--scenario=NAME` protocol. Every error is one line on stderr and a non-zero exit."""
+"""Command line: `ioworkload SCENARIO [options]`, `list`, `describe`, `overhead`, `check`,
+`coverage`, and ior's `--scenario=NAME` protocol. Every error is one line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ def _run_parser() -> Parser:
     p = Parser(prog=PROG, add_help=True,
                 description="Run one named syscall scenario and report what it issued.",
                 epilog="Other commands: `ioworkload list`, `ioworkload describe SCENARIO`, "
-                       "`ioworkload overhead SCENARIO`, `ioworkload check SCENARIO`.")
+                       "`ioworkload overhead SCENARIO`, `ioworkload check SCENARIO`, "
+                       "`ioworkload coverage`.")
     p.add_argument("scenario", help="scenario name (snake_case or ior's hyphenated form)")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--iterations", "-n", metavar="N",
@@ -501,6 +502,10 @@ def _cmd_describe(argv: list[str]) -> int:
         print(f"{label}:")
         for e in events or ["(nothing)"]:
             print(f"  {e}")
+    if sc.operations:
+        print("io_uring operations each iteration (not syscalls; user_data 1, 2, ...):")
+        for o in d["operations"]:
+            print(f"  {o}")
     print("calls per thread, N iterations: " + ", ".join(
         f"{n} {_count_formula(*c)}" for n, c in sc.phase_counts().items()))
     if sc.exit_status:
@@ -533,8 +538,13 @@ def _cmd_check(argv: list[str]) -> int:
     return conformance.main(argv)
 
 
+def _cmd_coverage(argv: list[str]) -> int:
+    from ioworkload import coverage
+    return coverage.main(argv)
+
+
 COMMANDS = {"list": _cmd_list, "describe": _cmd_describe, "overhead": _cmd_overhead,
-            "check": _cmd_check}
+            "check": _cmd_check, "coverage": _cmd_coverage}
 
 
 def runs_a_scenario(argv: list[str]) -> bool:

@@ -154,6 +154,12 @@ def parse_jsonl(text: str, source: str = "observed") -> tuple[list[dict], int]:
             ev = json.loads(s)
         except ValueError as e:
             raise UsageError(f"{source} line {n} is not valid JSON: {e}") from None
+        if isinstance(ev, dict) and "opcode" in ev:  # an io_uring request (judge.compare_operations)
+            if not isinstance(ev.get("tid"), int) or not isinstance(ev.get("res"), int):
+                raise UsageError(f"{source} line {n}: an io_uring request needs tid, opcode and "
+                                 f"res: {s[:60]!r}")
+            events.append(ev)
+            continue
         if not isinstance(ev, dict) or not isinstance(ev.get("tid"), int) or (
                 "syscall" not in ev and not isinstance(ev.get("nr"), int)) or "ret" not in ev:
             raise UsageError(f"{source} line {n} needs tid, syscall or nr, and ret: {s[:60]!r}")
@@ -167,9 +173,15 @@ _PERF_LINE = re.compile(r"^\s*(?:[\d.?]+)\s+\(\s*[\d.]*\s*(?:ms)?\s*\):\s+(?:(?P
                         r"(?:\.\.\.|=\s*(?P<ret>\?|0x[0-9a-f]+|-?\d+)?(?:\s+(?P<err>E\w+))?.*)?$")
 
 
+# perf trace 6.1 prints an errno it cannot name as "-1 (unknown) (INTERNAL ERROR:
+# strerror_r(512, [buf], 128)=22)"; libc's own text is "Unknown error 512"
+_UNKNOWN_ERROR = re.compile(r"strerror_r\((\d+),|Unknown error (\d+)")
+
+
 def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
     """Observed events from `perf trace --comm -o FILE` output; (events, LOST count)."""
     from ioworkload.errors import errno_value
+    from ioworkload.judge import _KERNEL_ONLY
     events, lost = [], 0
     pending: dict = {}  # tid -> (name, args) of a call printed before its return (`) ...`)
     for line in text.splitlines():
@@ -200,10 +212,15 @@ def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
             value = "unknown"  # "= " and nothing: perf trace prints no value for some calls
         elif ret is None or ret == "?":
             value = None
+        elif m["err"] in _KERNEL_ONLY:  # a restart (-ERESTARTSYS ...), which perf trace names
+            value = -_KERNEL_ONLY[m["err"]]
         elif m["err"]:
             value = -errno_value(m["err"])
         else:
             value = int(ret, 0)
+            unknown = _UNKNOWN_ERROR.search(line) if value == -1 else None
+            if unknown:  # an errno libc cannot name (a restart: 512 and up)
+                value = -int(unknown[1] or unknown[2])
         events.append({"tid": tid, "syscall": m["name"], "ret": value, "args": args})
     return events, lost
 

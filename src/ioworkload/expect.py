@@ -279,7 +279,7 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
                 })
                 if ev.bind:
                     bound[ev.bind] = seq
-    return {
+    doc = {
         "schema": SCHEMA, "scenario": sc.name, "family": sc.family, "pid": pid,
         "iterations": iterations, "threads": len(tids), "dir": root,
         "own_process": own_process,
@@ -290,6 +290,53 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
                    "and restarted, -ERESTARTSYS)",
         "tasks": tasks, "events": events,
     }
+    for index, tid in enumerate(tids):
+        for comm in sc.io_threads:  # kernel threads of the process, no syscalls of their own
+            tasks.append({"tid": None, "role": "io_thread", "index": index, "parent": tid,
+                          # iou-sqp-<worker tid>; iou-wrk-<tid of the task that queued the
+                          # work: the worker, or its iou-sqp thread>
+                          "comm": f"{comm}-*",
+                          "instances": {"min": 0, "max": None}, "tids": [],
+                          "tids_complete": True})
+    if sc.operations:
+        doc["operations"] = operations(sc, tids, dirs, iterations)
+    if any(sc.task_work_restarts) and own_process and tids:
+        doc["restarts"] = [LEAVE_RESTART | {"tid": tids[0], "index": 0, "count": {
+            "min": 0, "max": sc.restarts_at_most(iterations)}}]
+    return doc
+
+
+ERESTARTSYS = 512  # a kernel-internal return: the syscall is restarted, user space never sees it
+# A declared harness event with a count range: the main thread's leave wait interrupted by task
+# work the kernel queues after the run (io_uring's ring exit), then restarted (its futex
+# entered again, returning 0 as declared in `events`).
+LEAVE_RESTART = {
+    "role": "worker", "phase": "exit", "syscall": "futex",
+    "args": {"uaddr": {"pointer": True}, "op": 0, "val": 0, "utime": 0, "uaddr2": 0, "val3": 0},
+    "ret": {"errno": ERESTARTSYS, "name": "ERESTARTSYS"},
+    "harness": True,
+    "why": "the kernel's task work for a closed io_uring ring (its exit work reaches every task "
+           "that used the ring, asynchronously) may interrupt the leave wait, once per ring at "
+           "most; each time the wait is restarted (another futex entry); a restart after the "
+           "controller let it go returns -EAGAIN instead of the declared 0",
+}
+
+
+def operations(sc: Scenario, tids: list, dirs: list, iterations: int | None) -> list[dict]:
+    """Each worker's io_uring requests (the manifest's `operations`): not syscalls, so not in
+    `events`; their CQE result and count per run, and the user_data that tells them apart."""
+    out = []
+    for index, tid in enumerate(tids):
+        dirpath = dirs[index] if index < len(dirs) else None
+        for k, op in enumerate(sc.operations):
+            out.append({
+                "tid": tid, "index": index, "seq": k, "opcode": op.opcode,
+                "op": constants().get(op.opcode), "user_data": k + 1,
+                "args": op.args.replace("<dir>", dirpath) if dirpath else op.args,
+                "async": op.force_async, "res": ret_form(op),
+                "count": None if iterations is None else iterations * op.times,
+            })
+    return out
 
 
 def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: list[int]) -> dict:
@@ -299,7 +346,7 @@ def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: li
     out = dict(doc, tasks=[dict(t) for t in doc["tasks"]], events=[],
                iterations_done=list(iterations_done))
     for t in out["tasks"]:
-        if t["role"] == "worker":
+        if t["role"] in ("worker", "io_thread"):
             continue
         if t.get("each_iteration"):  # one such task per iteration the worker ran
             t["instances"] = iterations_done[t["index"]]
@@ -325,6 +372,18 @@ def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: li
         if e["args"]:
             e["args"] = {name: _resolved(v, values, key) for name, v in e["args"].items()}
         out["events"].append(e)
+    if "restarts" in doc:
+        out["restarts"] = [dict(r, count={"min": 0, "max": sc.restarts_at_most(iterations_done[0])})
+                           for r in doc["restarts"]]
+    if "operations" in doc:
+        out["operations"] = []
+        for o in doc["operations"]:
+            op = sc.operations[o["seq"]]
+            tally = per_worker[o["index"]]["iteration"][len(sc.iteration) + o["seq"]]
+            out["operations"].append(dict(
+                o, count=iterations_done[o["index"]] * op.times,
+                observed={"count": tally["ok"] + sum(tally["errors"].values()), "ok": tally["ok"],
+                          "errors": {errno_name(n): c for n, c in tally["errors"].items()}}))
     return out
 
 

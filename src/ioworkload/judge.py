@@ -16,10 +16,17 @@ Rules (also in the README):
     only sleeps in its start wait, so a failed `futex` return there (a ptrace attach
     interrupting that wait: -ERESTARTSYS) is not part of the run. Nothing else depends on
     the order of the observed events (per-CPU buffers need not deliver them in order).
+  * io_uring requests (`{"opcode", "res", "user_data", "tid"}`) are judged against the
+    document's `operations` when the tracer reports any (compare_operations); a syscall
+    tracer that reports none is judged on the syscalls alone.
+  * A document's `restarts` (expect.LEAVE_RESTART: io_uring scenarios) allow that many
+    interrupted returns (-ERESTARTSYS, or no value from ptrace) of the main thread's leave
+    wait, and then its final return -EAGAIN in place of 0 (the word changed meanwhile).
 """
 
 from __future__ import annotations
 
+import errno
 import re
 
 from ioworkload import expect
@@ -120,6 +127,12 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
     a clone's 0 in the new task), so those events are not expected of it; a call a seccomp
     filter answered (`filtered`) it sees whole (ptrace stops before the filter runs)."""
     workers = {t["tid"] for t in doc["tasks"] if t["tid"] is not None}
+    operations = [ob for ob in observed if "opcode" in ob]
+    if operations:  # a tracer that reports io_uring requests is judged on them too
+        observed = [ob for ob in observed if "opcode" not in ob]
+        op_diffs = compare_operations(doc, operations)
+    else:
+        op_diffs = []
     # Remaining expected calls per declared event, per task key (a worker tid, or None).
     # (the release's return counts for every tracer: its entry merely came before the release)
     remaining = {id(e): e["count"] if (sees_exit_only or e["enter"] or e.get("filtered")
@@ -130,13 +143,18 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
         by_task.setdefault(e["tid"], []).append(e)
     # The tids of created tasks, where the document knows them all (a result): then a tid that
     # is neither a worker's nor one of these is a task nobody declared.
-    created = [t for t in doc["tasks"] if t["role"] != "worker"]
+    created = [t for t in doc["tasks"] if t["role"] not in ("worker", "io_thread")]
     known = set(workers).union(*(t.get("tids", ()) for t in created)) \
         if all(t.get("tids_complete") for t in created) else None
     released: set = set()
     diffs: list[str] = []
     wrong_args: dict = {}
     counted = []
+    # declared restarts (expect.LEAVE_RESTART): up to `max` interrupted returns of that wait;
+    # ptrace shows such a return as `= ? ERESTARTSYS`, i.e. no value
+    restarts = {(r["tid"], r["syscall"]): r["count"]["max"] if r["count"]["max"] is not None
+                else float("inf") for r in doc.get("restarts", ())}
+    restarted: set = set()
     for ob in observed:
         tid = ob.get("tid")
         if tid in workers and tid not in released and name_of(ob) == "futex":
@@ -144,6 +162,15 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
             if isinstance(ret, int) and ret < 0:
                 continue  # its start wait, interrupted before the release (a ptrace attach)
             released.add(tid)
+        key = (tid, name_of(ob))
+        if restarts.get(key, 0) > 0 and ob.get("ret") in (None, -expect.ERESTARTSYS):
+            restarts[key] -= 1
+            restarted.add(key)
+            continue
+        if key in restarted and ob.get("ret") == -errno.EAGAIN:
+            # the restarted wait found its word already changed (the release came meanwhile):
+            # it returns -EAGAIN where the uninterrupted wait returns 0
+            ob = dict(ob, ret=0)
         counted.append(ob)
     # Calls whose arguments were seen first: one seen without them (a tracer that lost them)
     # fits any declared event, and must not take the place of one that fits only here.
@@ -191,6 +218,38 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
             who = f"tid {e['tid']}" if e["tid"] is not None else f"a {e['role']} of worker {e['index']}"
             diffs.append(f"missing: {e['phase']} #{e['seq']} {e['syscall']} -> {_ret_text(e['ret'])}"
                          f" on {who}: {left} of {e['count']} not seen")
+    return diffs + op_diffs
+
+
+def compare_operations(doc: dict, observed: list[dict]) -> list[str]:
+    """io_uring requests a tracer reports, against the document's `operations`: each observed
+    `{"opcode": "IORING_OP_READ" or its number, "res": 26, "user_data": 2, "tid": ..., "count"}`
+    (tid: the worker whose ring it is; user_data optional) must match a declared operation's
+    opcode and result, as often as declared."""
+    by_number = {o["op"]: o["opcode"] for o in doc.get("operations", ()) if o["op"] is not None}
+    remaining = {id(o): o["count"] or 0 for o in doc.get("operations", ())}
+    diffs = []
+    for ob in observed:
+        opcode = by_number.get(ob["opcode"], ob["opcode"]) if isinstance(ob["opcode"], int) \
+            else ob["opcode"]
+        n = ob.get("count", 1)
+        candidates = [o for o in doc.get("operations", ())
+                      if o["opcode"] == opcode and o["tid"] == ob.get("tid", o["tid"])
+                      and o["user_data"] == ob.get("user_data", o["user_data"])
+                      and _ret_matches(o["res"], ob.get("res")) and remaining[id(o)] > 0]
+        for o in candidates:
+            take = min(n, remaining[id(o)])
+            remaining[id(o)] -= take
+            n -= take
+            if not n:
+                break
+        if n:
+            diffs.append(f"undeclared or too many: {opcode} -> {ob.get('res')} on tid "
+                         f"{ob.get('tid')}" + (f" x{n}" if n != 1 else ""))
+    for o in doc.get("operations", ()):
+        if remaining[id(o)]:
+            diffs.append(f"missing: operation #{o['seq']} {o['opcode']} -> {_ret_text(o['res'])} "
+                         f"on tid {o['tid']}: {remaining[id(o)]} of {o['count']} not seen")
     return diffs
 
 

@@ -25,6 +25,22 @@ A manifest event is one string, e.g. ``"fd = openat(AT_FDCWD, "<dir>/aio-target"
   tallied in this event's slot.
 * ROLE: ``helper:`` a thread the worker clones, ``child:`` a process it forks; default the
   worker itself. Their events are theirs in the expect file (own task, tid known at run time).
+
+io_uring operations. Work a ring does for the worker is not a syscall of the worker: a scenario
+lists it apart, in ``operations`` (performed each iteration, in order, after the iteration's
+syscalls that submit them), one string per request:
+
+    IORING_OP_NAME(ARG, ...) -> RESULT [async] [xN]
+
+* ARGs: the request's fields as the SQE carries them, in the grammar above (``"<dir>/f"``,
+  ``fd`` of an earlier event, constants); for people and tracers, not resolved by kernel name.
+* RESULT: the completion's ``res`` (CQE), as for a syscall: ``26``, ``>=0``, ``-ENOENT``.
+* ``async``: submitted with IOSQE_ASYNC, so the kernel runs it on an io-wq worker thread.
+* ``xN``: N such requests per iteration.
+Each operation is submitted with user_data = its position + 1 (1, 2, ...), so a tracer (and
+``--verify``, on the io_uring:io_uring_submit_req / io_uring_complete tracepoints) can tell
+them apart. The syscalls that submit and reap them (io_uring_enter, or none under SQPOLL) are
+ordinary events of the manifest.
 """
 
 from __future__ import annotations
@@ -68,13 +84,14 @@ class Expect(namedtuple("Expect", "kind value")):
             return f">={self.value}"
         return str(self.value)
 
-    def kernel_filter(self) -> str:
-        """The ftrace filter on sys_exit_* `ret` that matches this result."""
+    def kernel_filter(self, field: str = "ret") -> str:
+        """The ftrace filter on sys_exit_* `ret` (or another field: a CQE's `res`) that matches
+        this result."""
         if self.kind == "err":
-            return f"ret == -{self.value}"
+            return f"{field} == -{self.value}"
         if self.kind == "ge":
-            return f"ret >= {self.value}"
-        return f"ret == {self.value}"
+            return f"{field} >= {self.value}"
+        return f"{field} == {self.value}"
 
     def covers(self, other: "Expect") -> str:
         """How a result expected as `other` relates to this one: 'all', 'some' or 'none'."""
@@ -105,6 +122,41 @@ class Expect(namedtuple("Expect", "kind value")):
         if self.kind == "ge":
             return ok_min >= self.value
         return ok_min == ok_max == self.value
+
+
+_OPERATION = re.compile(r"^\s*(?P<op>IORING_OP_[A-Z0-9_]+)\s*(?P<args>\(.*\))?\s*->\s*(?P<expect>\S+)"
+                        r"(?:\s+(?P<async>async))?(?:\s+x(?P<times>[1-9][0-9]*))?\s*$")
+
+
+class Operation(namedtuple("Operation", "opcode args expect times force_async")):
+    """One io_uring request per pass (``times`` of them), its CQE result expected as `expect`.
+    It is not a syscall: `syscall` is None and the kernel sees no sys_enter/sys_exit for it."""
+
+    __slots__ = ()
+    syscall = None
+    enters = False
+    exits = False
+    exit_only = False
+    filtered = False
+    enter_traced = False
+    role = "worker"
+    bind = None
+
+    @classmethod
+    def parse(cls, text: str) -> "Operation":
+        m = _OPERATION.match(text)
+        if not m:
+            raise ValueError(f"bad io_uring operation {text!r} "
+                             f"(want 'IORING_OP_NAME(args) -> result [async] [xN]')")
+        expect = Expect.parse(m["expect"])
+        if expect.kind == "noreturn":
+            raise ValueError(f"bad io_uring operation {text!r}: every request completes")
+        return cls(m["op"], (m["args"] or "")[1:-1].strip(), expect, int(m["times"] or 1),
+                   bool(m["async"]))
+
+    def __str__(self) -> str:
+        return (f"{self.opcode}({self.args}) -> {self.expect}" + (" async" if self.force_async else "")
+                + (f" x{self.times}" if self.times != 1 else ""))
 
 
 class Event(namedtuple("Event", "syscall args expect times exit_only role bind filtered",
@@ -206,17 +258,21 @@ class Scenario:
     cannot capture themselves (e.g. the process cwd to return to); returns None or why it
     cannot run. exit_status: the status a scenario process ends with (its main thread's final
     exit_group); non-zero makes the run a failure on purpose (ior's `crash`), and such a
-    scenario runs only in a process of its own."""
+    scenario runs only in a process of its own. operations: the io_uring requests each
+    iteration performs (see the module docstring); an iteration may then issue no syscall at
+    all (SQPOLL). task_work_restarts: (per thread, per iteration) how often the kernel's task
+    work may restart the main thread's leave wait at most (io_uring: once per ring it closed)."""
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
               "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
-              "notes", "exit_status")
+              "notes", "exit_status", "operations", "task_work_restarts", "io_threads")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
                  ior_repeat: int = 1, helper_threads: bool | None = None, prepare=None,
                  fixed_fds: "tuple[int, int] | None" = None, notes: str = "",
-                 exit_status: int = 0):
+                 exit_status: int = 0, operations=(),
+                 task_work_restarts: "tuple[int, int]" = (0, 0), io_threads=()):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -229,12 +285,26 @@ class Scenario:
         self.fixed_fds = fixed_fds
         self.notes = notes
         self.exit_status = exit_status
+        self.operations = tuple(o if isinstance(o, Operation) else Operation.parse(o)
+                                for o in operations)
+        # The kernel may interrupt a spawned process's main thread in its leave wait with task
+        # work it queues after the run (io_uring: a closed ring's exit work reaches every task
+        # that used the ring, asynchronously), once per ring at most: (rings per thread in
+        # setup/teardown, rings per iteration). Each interruption restarts the wait
+        # (-ERESTARTSYS, another futex entry). Declared in the expect file's `restarts`.
+        self.task_work_restarts = tuple(task_work_restarts)
+        # Threads the kernel starts in the process for a worker's rings (io_uring's SQPOLL and
+        # io-wq threads, "iou-sqp"/"iou-wrk"): they issue no syscalls; declared as tasks with
+        # no events in the expect file, so a tracer knows them and anything seen from one is
+        # still undeclared.
+        self.io_threads = tuple(io_threads)
         # Threads or processes of its own (helper:/child: events): followed by perf inherit
         # (None: derived from the events; False: count the worker alone, as a test may).
         self.helper_threads = helper_threads if helper_threads is not None else any(
             e.role != "worker" for e in self.setup + self.iteration + self.teardown)
-        if not self.iteration:
-            raise ValueError(f"{self.name}: a scenario issues at least one syscall per iteration")
+        if not self.iteration and not self.operations:
+            raise ValueError(f"{self.name}: a scenario issues at least one syscall or io_uring "
+                             f"operation per iteration")
 
     def replace(self, **changes) -> "Scenario":
         """A copy with some fields changed (tests use it to pair a kernel with a wrong manifest)."""
@@ -270,6 +340,14 @@ class Scenario:
         return {name: setup + iterations * each + teardown
                 for name, (setup, each, teardown) in self.phase_counts().items()}
 
+    def restarts_at_most(self, iterations: int | None) -> int | None:
+        """How often the main thread's leave wait may be restarted (None: unbounded, a
+        duration run)."""
+        per_thread, per_iteration = self.task_work_restarts
+        if per_iteration and iterations is None:
+            return None
+        return per_thread + per_iteration * (iterations or 0)
+
     def unsupported_reason(self) -> "str | None":
         for probe in self.requires:
             reason = probe()
@@ -289,6 +367,7 @@ class Scenario:
             "syscalls": self.syscalls,
             "counts_per_thread": {name: {"setup": c[0], "each_iteration": c[1], "teardown": c[2]}
                                   for name, c in self.phase_counts().items()},
+            "operations": [str(o) for o in self.operations],
             "needs_dir": self.needs_dir,
             "exit_status": self.exit_status,
             "notes": self.notes,

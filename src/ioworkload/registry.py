@@ -34,6 +34,7 @@ FAMILY_MODULES = (
     "mount",
     "security",
     "timers",
+    "iouring",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None

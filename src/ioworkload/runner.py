@@ -33,6 +33,7 @@ class Result:
     syscalls_per_second: float | None  # loop syscalls of all threads per wall second
     calls: dict                    # syscall -> {count, ok, errors: {ENAME: n}}
     events: list                   # each manifest event: phase, event, expected, count, matched
+    operations: list               # each io_uring operation: its CQE results, the same way
     ok: bool                       # every event returned what the manifest says
     mismatches: list
     pid: int
@@ -48,6 +49,7 @@ class Result:
         fields.setdefault("raw_syscall_instruction", _runner.RAW_SYSCALLS)
         fields.setdefault("tmpdir", None)
         fields.setdefault("expected", None)
+        fields.setdefault("operations", [])
         missing = set(self.__annotations__) - set(fields)
         if missing:
             raise TypeError(f"Result lacks {', '.join(sorted(missing))}")
@@ -373,6 +375,8 @@ def _literal_fds(sc: Scenario) -> list[tuple[int, int]]:
     arguments given as a number >= 0, close_range's literal (first, last)."""
     out = []
     for ev in sc.setup + sc.iteration + sc.teardown:
+        if "REGISTERED_RING" in ev.args:  # io_uring_enter/register: a ring index, not an fd
+            continue
         names = expect.kernel_arg_names(ev.syscall) or []
         values = []
         for name, token in zip(names, ev.arg_list()):
@@ -395,7 +399,8 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
         root = _make_root(sc)
         dirs = _make_worker_dirs(root, threads)
         run = _runner.Run(sc.kernel, threads, iterations or 0, duration or 0.0, dirs,
-                          (len(sc.setup), len(sc.iteration), len(sc.teardown)), fd_base)
+                          (len(sc.setup), len(sc.iteration) + len(sc.operations),
+                           len(sc.teardown)), fd_base)
         stop.on_signal = run.request_stop
         if own_process:
             try:
@@ -502,6 +507,7 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
                 total += count
                 if phase == "iteration":
                     loop_total += count
+    operations = _operation_outcomes(sc, per_worker, mismatches)
     failed_setup = [w for w in per_worker if w["setup_rc"] != 0]
     if failed_setup:
         rc = failed_setup[0]["setup_rc"]
@@ -515,10 +521,43 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
         elapsed_ns=elapsed, syscalls=total, loop_syscalls=loop_total,
         ns_per_syscall=(busy / loop_total) if loop_total else None,
         syscalls_per_second=(loop_total * 1e9 / elapsed) if elapsed and loop_total else None,
-        calls=calls, events=events, ok=not mismatches, mismatches=mismatches,
+        calls=calls, events=events, operations=operations, ok=not mismatches,
+        mismatches=mismatches,
         pid=pid, tids=[w["tid"] for w in per_worker],
         verified=verified, verification=rows, interrupted=signum, tmpdir=root,
     )
+
+
+def _operation_outcomes(sc, per_worker, mismatches: list) -> list[dict]:
+    """Each io_uring operation's CQE results, tallied after the iteration's syscall events;
+    a mismatch is appended to `mismatches`."""
+    out = []
+    for k, op in enumerate(sc.operations):
+        slot = len(sc.iteration) + k
+        ok = count = expected_count = 0
+        errors: dict[int, int] = {}
+        lo = hi = None
+        for w in per_worker:
+            t = w["iteration"][slot]
+            count += t["ok"] + sum(t["errors"].values())
+            ok += t["ok"]
+            for e, n in t["errors"].items():
+                errors[e] = errors.get(e, 0) + n
+            if t["ok"]:
+                lo = t["ok_min"] if lo is None else min(lo, t["ok_min"])
+                hi = t["ok_max"] if hi is None else max(hi, t["ok_max"])
+            expected_count += w["iterations"] * op.times if w["setup_rc"] == 0 else 0
+        matched = count == expected_count and op.expect.matches_tally(count, ok, lo, hi, errors)
+        named = {errno_name(e): n for e, n in sorted(errors.items())}
+        if not matched:
+            got = f"{ok} ok" + (f" ({lo}..{hi})" if ok else "") + "".join(
+                f", {n} {name}" for name, n in named.items())
+            mismatches.append(f"operation {op}: expected {expected_count} x {op.expect}, "
+                              f"got {count} completions: {got}")
+        out.append({"operation": str(op), "opcode": op.opcode, "expected": str(op.expect),
+                    "expected_count": expected_count, "count": count, "ok": ok,
+                    "errors": named, "matched": matched})
+    return out
 
 
 def limit_reason(result: Result) -> str | None:

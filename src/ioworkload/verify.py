@@ -18,7 +18,7 @@ import os
 
 from ioworkload import expect
 from ioworkload.errors import Unsupported
-from ioworkload.manifest import Event, Expect, Scenario
+from ioworkload.manifest import Event, Expect, Operation, Scenario
 
 
 
@@ -80,11 +80,14 @@ class Counter:
         self.fds: list = []       # one per worker
         self.counts: list = []
 
-    def bounds(self, events, iterations: int) -> tuple[int, int]:
+    def bounds(self, events, iterations: int, restarts: int = 0) -> tuple[int, int]:
         lo = hi = 0
         for phase, ev in events:
             n = ev.times * (iterations if phase == "iteration" else 1)
             how = self.contributes(ev)
+            if ev is _LEAVE_RESTARTED:  # from none up to `restarts` times
+                n = restarts
+                how = "some" if how == "all" else how
             lo += n * (how == "all")
             hi += n * (how in ("all", "some"))
         return lo, hi
@@ -95,6 +98,11 @@ class Counter:
 _LEAVE_ENTERED = Event.parse("futex(&leave_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> noreturn")
 
 
+# ... and, where the scenario declares it, once more: interrupted by task work, restarted.
+_LEAVE_RESTARTED = Event("futex", "&leave_word, FUTEX_WAIT, 0, NULL, NULL, 0",
+                         Expect("err", expect.ERESTARTSYS))
+
+
 def worker_events(sc: Scenario, own_process: bool, index: int) -> list[tuple[str, Event]]:
     """Everything one worker's counters witness: its stream, its helpers' and children's."""
     main = own_process and index == 0
@@ -102,7 +110,10 @@ def worker_events(sc: Scenario, own_process: bool, index: int) -> list[tuple[str
     for role, stream in expect.task_streams(sc, own_process, main).items():
         if role == "worker" and main:
             stream = stream[:-2] + [("exit", None, _LEAVE_ENTERED)]
+            if any(sc.task_work_restarts):
+                stream.append(("exit", None, _LEAVE_RESTARTED))
         out += [(phase, ev) for phase, _, ev in stream]
+    out += [("iteration", op) for op in sc.operations]  # not syscalls: only op counters see them
     return out
 
 
@@ -120,7 +131,7 @@ def plan(sc: Scenario, own_process: bool = False) -> list[Counter]:
     # is answered before the sys_enter tracepoints.
     counters.append(Counter("raw_syscalls:sys_enter (every syscall)", "raw_syscalls", "sys_enter",
                             None, lambda ev: "all" if ev.enter_traced else "none"))
-    names = list(dict.fromkeys(ev.syscall for ev in events))
+    names = list(dict.fromkeys(ev.syscall for ev in events if ev.syscall is not None))
     for name in names:
         cat, enter, extra = expect.tracepoint(name, "enter")
         counters.append(Counter(f"{name}: entered", cat, enter, extra,
@@ -137,6 +148,7 @@ def plan(sc: Scenario, own_process: bool = False) -> list[Counter]:
                 f"{name}: returned {want}", cat, exit_, _join(extra, want.kernel_filter()),
                 lambda ev, n=name, w=want: w.covers(ev.expect) if ev.syscall == n and ev.exits
                 else "none"))
+    counters += operation_counters(sc)
     if "restart_syscall" not in names:
         # Undeclared, so expected 0: a run stopped and continued (SIGSTOP/SIGCONT, a debugger)
         # while a worker slept shows here, and the report can say why the counts differ.
@@ -155,6 +167,30 @@ def restarts_unasked(rows: list[dict] | None) -> int:
         if r["counter"] == STOPPED_COUNTER and r["expected"] == 0:
             return r["witnessed"]
     return 0
+
+
+def operation_counters(sc: Scenario) -> list[Counter]:
+    """The io_uring requests, witnessed in the process's tasks (the worker, and with perf
+    inherit its SQPOLL and io-wq threads): every submission and completion, and per operation
+    (its user_data) its submissions with the right opcode, its completions with the expected
+    result, and for an IOSQE_ASYNC one its queueing to io-wq."""
+    if not sc.operations:
+        return []
+    consts = expect.constants()
+    is_op = lambda ev: "all" if isinstance(ev, Operation) else "none"  # noqa: E731
+    out = [Counter("io_uring: requests submitted", "io_uring", "io_uring_submit_req", None, is_op),
+           Counter("io_uring: requests completed", "io_uring", "io_uring_complete", None, is_op)]
+    for k, op in enumerate(sc.operations):
+        tag = f"user_data == {k + 1}"
+        this = lambda ev, o=op: "all" if ev is o else "none"  # noqa: E731
+        out.append(Counter(f"{op.opcode} #{k + 1}: submitted", "io_uring", "io_uring_submit_req",
+                           _join(tag, f"opcode == {consts[op.opcode]}"), this))
+        out.append(Counter(f"{op.opcode} #{k + 1}: completed {op.expect}", "io_uring",
+                           "io_uring_complete", _join(tag, op.expect.kernel_filter("res")), this))
+        if op.force_async:
+            out.append(Counter(f"{op.opcode} #{k + 1}: queued to io-wq", "io_uring",
+                               "io_uring_queue_async_work", tag, this))
+    return out
 
 
 def open_counters(counters: list[Counter], tids: list[int], inherit: bool = False,
@@ -218,7 +254,7 @@ def evaluate(sc: Scenario, counters: list[Counter], iterations_per_worker: list[
         lo_sum = hi_sum = 0
         ok = True
         for count, iters, events in zip(c.counts, iterations_per_worker, per_worker):
-            lo, hi = c.bounds(events, iters)
+            lo, hi = c.bounds(events, iters, sc.restarts_at_most(iters) or 0)
             lo_sum += lo
             hi_sum += hi
             ok = ok and lo <= count <= hi

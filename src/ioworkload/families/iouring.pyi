@@ -1,0 +1,4 @@
+from ioworkload.manifest import Scenario
+
+SCENARIOS: list[Scenario]
+CONSTANTS: dict[str, int]

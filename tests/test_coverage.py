@@ -1,0 +1,58 @@
+"""`ioworkload coverage`: the build's syscall table, each syscall with the scenarios whose
+manifests issue it, the totals, and the io_uring operations."""
+
+import json
+
+import ioworkload
+from ioworkload import coverage, expect
+
+
+def test_json_lists_the_whole_table_with_consistent_totals(cli):
+    r = cli("coverage", "--json")
+    assert r.returncode == 0, r.stderr
+    rep = json.loads(r.stdout)
+    table = expect.syscall_table()
+    assert [row["syscall"] for row in rep["table"]] == sorted(table, key=lambda n: (table[n], n))
+    assert rep["syscalls"] == len(table) == rep["covered"] + rep["uncovered"]
+    assert rep["covered"] == sum(1 for row in rep["table"] if row["scenarios"])
+    assert rep["percent"] == round(100 * rep["covered"] / rep["syscalls"], 1)
+
+
+def test_each_syscall_lists_exactly_the_scenarios_that_declare_it():
+    rep = coverage.report()
+    declared: dict = {}
+    for sc in ioworkload.scenarios().values():
+        for ev in sc.setup + sc.iteration + sc.teardown:
+            declared.setdefault(ev.syscall, set()).add(sc.name)
+    for row in rep["table"]:
+        assert set(row["scenarios"]) == declared.get(row["syscall"], set()), row["syscall"]
+    assert "iouring_registered_ring" in _row(rep, "io_uring_register")["scenarios"]
+    # a call only the runner issues around a scenario is marked as the harness
+    assert _row(rep, "futex")["harness"] and not _row(rep, "getppid")["harness"]
+    assert rep["off_table"] == {"syscall_1023": ["enosys"]}
+
+
+def test_io_uring_operations_are_listed():
+    ops = coverage.report()["io_uring_operations"]
+    for op in ("IORING_OP_OPENAT", "IORING_OP_READ", "IORING_OP_WRITE", "IORING_OP_CLOSE",
+               "IORING_OP_STATX", "IORING_OP_FSYNC", "IORING_OP_SEND", "IORING_OP_RECV"):
+        assert op in ops, op
+    assert "iouring_op_sqpoll" in ops["IORING_OP_WRITE"]
+    assert "iouring_reopen" in ops["IORING_OP_CLOSE"]
+
+
+def test_text_report_states_the_figure(cli):
+    rep = coverage.report()
+    r = cli("coverage")
+    assert r.returncode == 0, r.stderr
+    first = r.stdout.splitlines()[0]
+    assert first.startswith(f"{rep['covered']} of {rep['syscalls']} syscalls")
+    assert f"({rep['percent']}%)" in first
+    u = cli("coverage", "--uncovered", "--json")
+    assert all(not row["scenarios"] for row in json.loads(u.stdout)["table"])
+    bad = cli("coverage", "--bogus")
+    assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def _row(rep, name):
+    return next(row for row in rep["table"] if row["syscall"] == name)
