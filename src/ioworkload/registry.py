@@ -30,6 +30,7 @@ FAMILY_MODULES = (
     "copy_truncate",
     "socket",
     "ipc",
+    "signals",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None
