@@ -787,8 +787,7 @@ _STOP_NOTE = ("SIGSTOP stops a whole thread group, so the task stopped here is a
 
 SCENARIOS = scenarios("signals", [
     dict(name="signals_basic",
-         summary="SIGUSR1 ignored and blocked: altstack, kill/tgkill/tkill/rt_sigqueueinfo to "
-                 "ourselves, rt_sigpending, rt_sigtimedwait takes it, restore",
+         summary="SIGUSR1 ignored, blocked, sent to ourselves 4 ways, taken by rt_sigtimedwait",
          kernel=kernel(signals_basic_loop, signals_basic_setup),
          setup=["pid = getpid() -> >=1"],
          iteration=["rt_sigaction(SIGUSR1, {sa_handler=SIG_IGN, sa_flags=0, sa_mask=[]}, "
@@ -816,8 +815,7 @@ SCENARIOS = scenarios("signals", [
                "workers of a run take turns for the iteration (a spin lock, no syscall), so one "
                "worker never restores SIGUSR1's action while another still sends it."),
     dict(name="signal_restart",
-         summary="read on a pipe interrupted by a SA_RESTART handler (-ERESTARTSYS, re-executed), "
-                 "then clock_nanosleep interrupted (-ERESTART_RESTARTBLOCK, EINTR)",
+         summary="a pipe read restarted after a SA_RESTART handler; a sleep ended by one (EINTR)",
          kernel=kernel(signal_restart_loop, signal_restart_setup, signal_restart_teardown),
          setup=_handled_setup(),
          iteration=["pipe2(&fds, 0) -> 0",
@@ -854,8 +852,7 @@ SCENARIOS = scenarios("signals", [
                "syscall.Pipe (pipe2, flags 0). The last worker's teardown restores the "
                "process's SIGUSR1 action (run() in your process: yours)."),
     dict(name="signal_handled_sleep",
-         summary="clock_nanosleep(3 s) ended by a handled signal (-ERESTART_RESTARTBLOCK, "
-                 "EINTR); a child's nanosleep stopped and continued (restart_syscall -> 0)",
+         summary="a sleep ended by a handled signal; a child's nanosleep stopped and restarted",
          kernel=kernel(signal_handled_sleep_loop, signal_handled_sleep_setup,
                        signal_restart_teardown),
          setup=_handled_setup(),
@@ -873,16 +870,14 @@ SCENARIOS = scenarios("signals", [
          notes="Part 1 as signal_restart's sleep: a helper thread signals the worker once it "
                "sleeps. Part 2: ior's stopped nanosleep(1 s) is 100 ms here. " + _STOP_NOTE),
     dict(name="stop_restart",
-         summary="a child's clock_nanosleep(100 ms) stopped and continued: "
-                 "-ERESTART_RESTARTBLOCK, then restart_syscall -> 0",
+         summary="a child's clock_nanosleep stopped and continued: restart_syscall resumes it",
          kernel=kernel(stop_restart_loop),
          iteration=_stopped_child(
              "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=100000000}, NULL)",
              1),
          notes="ior sleeps 600 ms; here 100 ms, long enough to be stopped in. " + _STOP_NOTE),
     dict(name="stop_restart_twice",
-         summary="a child's clock_nanosleep(200 ms) stopped twice: the sleep and the first "
-                 "restart_syscall return -ERESTART_RESTARTBLOCK, the second 0",
+         summary="a child's clock_nanosleep stopped twice: two restart_syscalls",
          kernel=kernel(stop_restart_twice_loop),
          iteration=["gettid() -> >=1"] + _stopped_child(
              "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=200000000}, NULL)",
