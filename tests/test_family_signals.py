@@ -23,7 +23,8 @@ from conftest import kernel_can_verify
 SIGNALS = sorted(s.name for s in registry.all_scenarios().values() if s.family == "signals")
 # the whole family under strace and bpftrace at 1 and 2 threads takes minutes: a sample unless
 # IOWORKLOAD_FULL=1
-TRACED = SIGNALS if os.environ.get("IOWORKLOAD_FULL") else ["signal_restart", "stop_restart_twice"]
+TRACED = SIGNALS if os.environ.get("IOWORKLOAD_FULL") else ["signal_restart", "stop_restart_twice",
+                                                             "signal_reexec"]
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="tracers and --verify need root here")
 
@@ -82,6 +83,9 @@ def test_in_process_run_leaves_the_process_as_it_was(name):
                             "restart_syscall: returned 0": 1}),
     ("signal_handled_sleep", {"nanosleep: returned -ERESTART_RESTARTBLOCK": 1,
                               "restart_syscall: returned 0": 1, "rt_sigreturn: entered": 1}),
+    ("signal_reexec", {"read: returned -ERESTARTSYS": 3, "read: returned 3": 1,
+                       "rt_sigreturn: entered": 2}),
+    ("signal_reexec_many", {"read: returned -ERESTARTSYS": 32, "read: returned 32": 1}),
 ])
 def test_the_kernel_sees_each_restart_every_iteration(name, rows):
     if kernel_can_verify() is not None:

@@ -206,7 +206,7 @@ cdef extern from * nogil:
        restore from interleaving with another's, and a user count lets the last worker restore
        what was there before the first. */
     static int iow_sig_lock;
-    static int iow_sig_users;
+    static int iow_sig_users[2];   /* SIGUSR1, SIGUSR2 */
     static iow_ksigaction iow_sig_saved[2];
     static inline void iow_sig_lock_take(void)
     {
@@ -217,7 +217,21 @@ cdef extern from * nogil:
 
     /* "<nr> 0x<arg0> ..." from /proc/.../syscall: the task is in syscall nr (with arg0 when
        want_arg0 >= 0). "running" and other numbers do not match. */
-    static int iow_syscall_line_is(const char *buf, long n, long nr, long want_arg0)
+    static long iow_hex_field(const char *buf, long n, long *i)
+    {
+        /* " 0x<hex>" at *i; -1 when absent */
+        long v = 0;
+        if (*i + 3 > n || buf[*i] != ' ' || buf[*i + 1] != '0' || buf[*i + 2] != 'x')
+            return -1;
+        for (*i += 3; *i < n && buf[*i] > ' '; (*i)++) {
+            char c = buf[*i];
+            v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+        }
+        return v;
+    }
+
+    static int iow_syscall_line_is(const char *buf, long n, long nr, long want_arg0,
+                                   long want_arg2)
     {
         long got = 0, arg0 = 0;
         long i = 0;
@@ -229,13 +243,13 @@ cdef extern from * nogil:
             return 0;
         if (want_arg0 < 0)
             return 1;
-        if (i + 3 > n || buf[i] != ' ' || buf[i + 1] != '0' || buf[i + 2] != 'x')
+        arg0 = iow_hex_field(buf, n, &i);
+        if (arg0 != want_arg0)
             return 0;
-        for (i += 3; i < n && buf[i] != ' '; i++) {
-            char c = buf[i];
-            arg0 = arg0 * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-        }
-        return arg0 == want_arg0;
+        if (want_arg2 < 0)
+            return 1;
+        iow_hex_field(buf, n, &i);
+        return iow_hex_field(buf, n, &i) == want_arg2;
     }
 
     /* "/proc/<pid>/syscall" into out (pure string work). */
@@ -326,9 +340,9 @@ cdef extern from * nogil:
     void iow_arm(iow_tally *interrupted, long code, iow_tally *sigreturn, int *ran)
     void iow_sig_lock_take()
     void iow_sig_lock_drop()
-    int iow_sig_users
+    int iow_sig_users[2]
     iow_ksigaction iow_sig_saved[2]
-    int iow_syscall_line_is(const char *buf, long n, long nr, long want_arg0)
+    int iow_syscall_line_is(const char *buf, long n, long nr, long want_arg0, long want_arg2)
     void iow_proc_syscall_path(char *out, long pid)
     long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
                           void (*fn)(void *) noexcept nogil, void *arg)
@@ -362,6 +376,7 @@ cdef long THREAD_FLAGS = (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CL
 # thread's stack at the end.
 ctypedef struct SigState:
     iow_ksigaction action
+    iow_ksigaction action2    # SIGUSR2's, where a scenario handles both
     iow_ksigaction old_action
     unsigned long set
     unsigned long old_mask
@@ -378,6 +393,7 @@ ctypedef struct SigState:
     int handler_ran           # the handler sets it: the interrupted call has returned
     char byte[8]
     char proc_buf[PROC_BUF]
+    char read_buf[PROC_BUF]   # a child's reads (scratch is shared: never the poll's buffer)
     char proc_path[64]
     int helper_nr             # what the helper waits for the worker to block in
     int helper_arg0
@@ -397,13 +413,14 @@ cdef inline unsigned long sigbit(int sig) noexcept nogil:
     return (<unsigned long>1) << (sig - 1)
 
 
-cdef void wait_until_blocked(iow_tally *t, long fd, char *buf, long nr, long arg0) noexcept nogil:
+cdef void wait_until_blocked(iow_tally *t, long fd, char *buf, long nr, long arg0,
+                             long arg2=-1) noexcept nogil:
     # Read the target's /proc/.../syscall until it shows syscall nr (and arg0): every read is
     # declared as a count range (x1..).
     cdef long n
     while True:
         n = iow_tally_ret(t, iow_sys4(__NR_pread64, fd, <long>buf, PROC_BUF - 1, 0))
-        if n < 0 or iow_syscall_line_is(buf, n, nr, arg0):
+        if n < 0 or iow_syscall_line_is(buf, n, nr, arg0, arg2):
             return
 
 
@@ -465,16 +482,17 @@ cdef void install_handler(iow_worker *w, iow_tally *t, int sig, int restart) noe
     global iow_sig_users
     cdef SigState *st = state(w)
     cdef iow_ksigaction *keep
-    memset(&st.action, 0, sizeof(st.action))
-    st.action.handler = iow_handler_addr()
-    st.action.flags = SA_SIGINFO | IOW_RESTORER_FLAGS | (SA_RESTART if restart else 0)
-    st.action.restorer = iow_restorer_addr()
+    cdef iow_ksigaction *act = &st.action2 if sig == SIGUSR2 else &st.action
+    memset(act, 0, sizeof(act[0]))
+    act.handler = iow_handler_addr()
+    act.flags = SA_SIGINFO | IOW_RESTORER_FLAGS | (SA_RESTART if restart else 0)
+    act.restorer = iow_restorer_addr()
     iow_sig_lock_take()
     # the first worker in keeps what the process had; the others' old action is ours
-    keep = &iow_sig_saved[sig == SIGUSR2] if iow_sig_users == 0 else &st.old_action
-    if iow_tally_ret(&t[0], iow_sys4(__NR_rt_sigaction, sig, <long>&st.action, <long>keep,
+    keep = &iow_sig_saved[sig == SIGUSR2] if iow_sig_users[sig == SIGUSR2] == 0 else &st.old_action
+    if iow_tally_ret(&t[0], iow_sys4(__NR_rt_sigaction, sig, <long>act, <long>keep,
                                      SIGSET_BYTES)) == 0:
-        iow_sig_users += 1
+        iow_sig_users[sig == SIGUSR2] += 1
         w.val[3 + (sig == SIGUSR2)] = 1
     iow_sig_lock_drop()
 
@@ -486,11 +504,12 @@ cdef void restore_handler(iow_worker *w, iow_tally *t, int sig) noexcept nogil:
         return
     w.val[3 + (sig == SIGUSR2)] = 0
     iow_sig_lock_take()
-    iow_sig_users -= 1
+    iow_sig_users[sig == SIGUSR2] -= 1
     # the last worker out puts back what the process had; the others leave ours in place
     iow_tally_ret(&t[0], iow_sys4(
         __NR_rt_sigaction, sig,
-        <long>(&iow_sig_saved[sig == SIGUSR2] if iow_sig_users == 0 else &st.action), 0,
+        <long>(&iow_sig_saved[sig == SIGUSR2] if iow_sig_users[sig == SIGUSR2] == 0
+               else (&st.action2 if sig == SIGUSR2 else &st.action)), 0,
         SIGSET_BYTES))
     iow_sig_lock_drop()
 
@@ -720,6 +739,170 @@ cdef uint64_t signal_handled_sleep_loop(iow_worker *w, uint64_t n) noexcept nogi
     return n
 
 
+# ---- signal_reexec, signal_reexec_many: a child reads a pipe, stopped or signalled in it ----
+
+cdef enum:
+    REEXEC_FD = 200           # ior's dup3 target
+    REEXEC_MANY = 32          # signal_reexec_many's fds 300..331
+    REEXEC_MANY_FD = 300
+
+cdef const char *PAYLOAD = b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"   # 32 bytes: the first n written
+
+
+cdef int reexec_setup(iow_worker *w) noexcept nogil:
+    # getpid, SIGUSR1's handler with SA_RESTART, SIGUSR2's without, both unblocked
+    cdef SigState *st = state(w)
+    w.val[3] = w.val[4] = 0
+    w.val[V_PID] = iow_tally_ret(&w.setup[0], iow_sys0(__NR_getpid))
+    install_handler(w, &w.setup[1], SIGUSR1, 1)
+    install_handler(w, &w.setup[2], SIGUSR2, 0)
+    st.set = sigbit(SIGUSR1) | sigbit(SIGUSR2)
+    iow_tally_ret(&w.setup[3], iow_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, <long>&st.set,
+                                        <long>&st.setup_mask, SIGSET_BYTES))
+    return 0
+
+
+cdef void reexec_teardown(iow_worker *w) noexcept nogil:
+    cdef SigState *st = state(w)
+    iow_tally_ret(&w.teardown[0], iow_sys4(__NR_rt_sigprocmask, SIG_SETMASK,
+                                           <long>&st.setup_mask, 0, SIGSET_BYTES))
+    restore_handler(w, &w.teardown[1], SIGUSR1)
+    restore_handler(w, &w.teardown[2], SIGUSR2)
+
+
+cdef long fork_reader(iow_worker *w, iow_tally *t, void (*body)(iow_worker *, iow_tally *) noexcept nogil) noexcept nogil:
+    cdef long pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
+    if pid == 0:
+        iow_tally_ret(&t[1], 0)  # clone returned 0 here
+        iow_tally_ret(&t[2], iow_sys5(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
+        body(w, t)
+        iow_sys1(__NR_exit_group, 0)
+    iow_tally_ret(&t[0], pid)
+    iow_note_task(w, pid)
+    return pid
+
+
+cdef long open_child_proc(iow_worker *w, iow_tally *t, long pid) noexcept nogil:
+    cdef SigState *st = state(w)
+    iow_proc_syscall_path(st.proc_path, pid)
+    w.fd[F_PROC] = iow_tally_ret(t, iow_sys4(__NR_openat, AT_FDCWD, <long>st.proc_path,
+                                             O_RDONLY | O_CLOEXEC, 0))
+    return w.fd[F_PROC]
+
+
+cdef void stop_and_continue(iow_worker *w, iow_tally *t, long pid, long fd, long want_fd,
+                            long want_count) noexcept nogil:
+    # t: poll, kill STOP, wait4 stopped, kill CONT
+    cdef SigState *st = state(w)
+    if fd >= 0:
+        wait_until_blocked(&t[0], fd, st.proc_buf, __NR_read, want_fd, want_count)
+    iow_tally_ret(&t[1], iow_sys2(__NR_kill, pid, SIGSTOP))
+    iow_tally_ret(&t[2], iow_sys4(__NR_wait4, pid, <long>&st.status, WUNTRACED, 0))
+    iow_tally_ret(&t[3], iow_sys2(__NR_kill, pid, SIGCONT))
+
+
+cdef void reexec_reader(iow_worker *w, iow_tally *t) noexcept nogil:
+    # The child: three reads on fd 200, interrupted by a stop, by SIGUSR1 (SA_RESTART: the
+    # kernel re-executes it) and by SIGUSR2 (no SA_RESTART: EINTR, and we read again).
+    cdef SigState *st = state(w)
+    cdef long fd = st.fds[0]
+    cdef long r
+    iow_tally_ret(&t[4], iow_sys3(__NR_read, fd, <long>st.read_buf, 1))
+    iow_tally_ret(&t[3], -ERESTARTSYS)   # what the kernel returned at the stop (no handler)
+    iow_arm(&t[5], ERESTARTSYS, &t[6], &st.handler_ran)
+    iow_tally_ret(&t[7], iow_sys3(__NR_read, fd, <long>st.read_buf, 2))
+    iow_arm(&t[8], ERESTARTSYS, &t[9], &st.handler_ran)
+    r = iow_sys3(__NR_read, fd, <long>st.read_buf, 3)   # -EINTR: rt_sigreturn's, tallied there
+    iow_tally_ret(&t[10], iow_sys3(__NR_read, fd, <long>st.read_buf, 3) if r == -4 else r)
+    iow_tally_ret(&t[11], 0)  # exit_group does not return
+
+
+cdef void signal_and_feed(iow_worker *w, iow_tally *t, long pid, long fd, long want_fd,
+                          int sig, long count) noexcept nogil:
+    # t: poll, tgkill, write `count` bytes once the child's handler has run
+    cdef SigState *st = state(w)
+    if fd >= 0:
+        wait_until_blocked(&t[0], fd, st.proc_buf, __NR_read, want_fd, count)
+    iow_tally_ret(&t[1], iow_sys3(__NR_tgkill, pid, pid, sig))
+    wait_for_handler(st)
+    iow_tally_ret(&t[2], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, count))
+
+
+cdef uint64_t signal_reexec_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef uint64_t i
+    cdef long pid, fd, orig, target = w.fd_base + w.index
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        if iow_tally_ret(&t[0], iow_sys2(__NR_pipe2, <long>st.fds, 0)) != 0:
+            return i
+        # the read end moves to fd 200 (ior's number; 200 + the worker's index)
+        orig = st.fds[0]
+        st.fds[0] = <int>iow_tally_ret(&t[1], iow_sys3(__NR_dup3, orig, target, O_CLOEXEC))
+        iow_tally_ret(&t[2], iow_sys1(__NR_close, orig))
+        pid = fork_reader(w, t + 3, reexec_reader)
+        if pid > 0:
+            fd = open_child_proc(w, &t[15], pid)
+            stop_and_continue(w, &t[16], pid, fd, target, 1)
+            iow_tally_ret(&t[20], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, 1))
+            signal_and_feed(w, &t[21], pid, fd, target, SIGUSR1, 2)
+            signal_and_feed(w, &t[24], pid, fd, target, SIGUSR2, 3)
+            if fd >= 0:
+                iow_tally_ret(&t[27], iow_sys1(__NR_close, fd))
+                w.fd[F_PROC] = -1
+            iow_tally_ret(&t[28], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
+        iow_tally_ret(&t[29], iow_sys1(__NR_close, st.fds[0]))
+        iow_tally_ret(&t[30], iow_sys1(__NR_close, st.fds[1]))
+    return n
+
+
+cdef inline long many_fd(iow_worker *w, long k) noexcept nogil:
+    return w.fd_base + REEXEC_MANY * w.index + k
+
+
+cdef void reexec_many_reader(iow_worker *w, iow_tally *t) noexcept nogil:
+    # The child: read k+1 bytes from fd 300+k, k = 0..31, each read stopped and continued while
+    # blocked (the kernel: -ERESTARTSYS, then the read re-executed).
+    cdef SigState *st = state(w)
+    cdef long k
+    for k in range(REEXEC_MANY):
+        iow_tally_ret(&t[4 + k], iow_sys3(__NR_read, many_fd(w, k), <long>st.read_buf, k + 1))
+        iow_tally_ret(&t[3], -ERESTARTSYS)   # what the kernel returned at the stop
+    iow_tally_ret(&t[4 + REEXEC_MANY], 0)  # exit_group does not return
+
+
+cdef uint64_t signal_reexec_many_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef uint64_t i
+    cdef long pid, fd, orig, k
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        if iow_tally_ret(&t[0], iow_sys2(__NR_pipe2, <long>st.fds, 0)) != 0:
+            return i
+        orig = st.fds[0]
+        for k in range(REEXEC_MANY):
+            iow_tally_ret(&t[1], iow_sys3(__NR_dup3, orig, many_fd(w, k), O_CLOEXEC))
+        iow_tally_ret(&t[2], iow_sys1(__NR_close, orig))
+        pid = fork_reader(w, t + 3, reexec_many_reader)
+        if pid > 0:
+            fd = open_child_proc(w, &t[40], pid)
+            for k in range(REEXEC_MANY):
+                stop_and_continue(w, &t[41], pid, fd, many_fd(w, k), k + 1)
+                iow_tally_ret(&t[45 + k], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, k + 1))
+            if fd >= 0:
+                iow_tally_ret(&t[77], iow_sys1(__NR_close, fd))
+                w.fd[F_PROC] = -1
+            iow_tally_ret(&t[78], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
+        for k in range(REEXEC_MANY):
+            iow_tally_ret(&t[79], iow_sys1(__NR_close, many_fd(w, k)))
+        iow_tally_ret(&t[80], iow_sys1(__NR_close, st.fds[1]))
+    return n
+
+
 def _signals_supported():
     if not IOW_HAVE_SIGNALS or not IOW_HAVE_CLONE_THREAD:
         return "the raw signal restorer and helper thread are only written for x86-64 and aarch64"
@@ -884,4 +1067,92 @@ SCENARIOS = scenarios("signals", [
              2),
          notes="ior sleeps 1.5 s; here 200 ms. The second stop comes once /proc shows the "
                "child blocked in restart_syscall. " + _STOP_NOTE),
+    dict(name="signal_reexec",
+         summary="a child's pipe read stopped, then signalled with and without SA_RESTART",
+         kernel=kernel(signal_reexec_loop, reexec_setup, reexec_teardown),
+         setup=["pid = getpid() -> >=1",
+                f"rt_sigaction(SIGUSR1, {_HANDLER}, &saved_action, 8) -> 0",
+                "rt_sigaction(SIGUSR2, {sa_handler=&on_signal, sa_flags=SA_SIGINFO|SA_RESTORER, "
+                "sa_restorer=&restorer, sa_mask=[]}, &saved_action2, 8) -> 0",
+                "rt_sigprocmask(SIG_UNBLOCK, [SIGUSR1, SIGUSR2], &setup_mask, 8) -> 0"],
+         iteration=["pipe2(&fds, 0) -> 0",
+                    "fd200 = dup3(?, ?, O_CLOEXEC) -> >=200",
+                    "close(?) -> 0",
+                    f"child = {_FORK} -> >=1",
+                    f"child: {_FORK} -> 0 exit-only",
+                    "child: prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) -> 0",
+                    "child: read(?, &buf, 1) -> -ERESTARTSYS",
+                    "child: read(?, &buf, 1) -> 1",
+                    "child: read(?, &buf, 2) -> -ERESTARTSYS",
+                    "child: rt_sigreturn() -> 0",
+                    "child: read(?, &buf, 2) -> 2",
+                    "child: read(?, &buf, 3) -> -ERESTARTSYS",
+                    "child: rt_sigreturn() -> -EINTR",
+                    "child: read(?, &buf, 3) -> 3",
+                    "child: exit_group(0) -> noreturn",
+                    "child_proc = openat(AT_FDCWD, ?, O_RDONLY|O_CLOEXEC, 0) -> >=0",
+                    "pread64(child_proc, &proc_buf, 63, 0) -> >=1 x1..",
+                    "kill(child, SIGSTOP) -> 0",
+                    "wait4(child, &status, WUNTRACED, NULL) -> >=1",
+                    "kill(child, SIGCONT) -> 0",
+                    'write(?, "x", 1) -> 1',
+                    "pread64(child_proc, &proc_buf, 63, 0) -> >=1 x1..",
+                    "tgkill(child, child, SIGUSR1) -> 0",
+                    'write(?, "xx", 2) -> 2',
+                    "pread64(child_proc, &proc_buf, 63, 0) -> >=1 x1..",
+                    "tgkill(child, child, SIGUSR2) -> 0",
+                    'write(?, "xxx", 3) -> 3',
+                    "close(child_proc) -> 0",
+                    "wait4(child, &status, 0, NULL) -> >=1",
+                    "close(fd200) -> 0",
+                    "close(?) -> 0"],
+         teardown=["rt_sigprocmask(SIG_SETMASK, &setup_mask, NULL, 8) -> 0",
+                   "rt_sigaction(SIGUSR1, &saved_action, NULL, 8) -> 0",
+                   "rt_sigaction(SIGUSR2, &saved_action2, NULL, 8) -> 0"],
+         fixed_fds=(REEXEC_FD, 1),
+         requires=[_signals_supported],
+         notes="ior's three reads on fd 200 (here 200 + the worker's index, or the first free "
+               "block above), read by a forked child (a stop stops a whole process): (1) "
+               "stopped and continued while blocked: the kernel returns -ERESTARTSYS and, with "
+               "no handler, re-executes the read (1 byte); (2) SIGUSR1, handled with "
+               "SA_RESTART: -ERESTARTSYS, the handler, rt_sigreturn (0: rax = read's number), "
+               "the read re-executed (2); (3) SIGUSR2, handled without SA_RESTART: -ERESTARTSYS "
+               "at sys_exit, -EINTR to the child (rt_sigreturn's value), which reads again (3). "
+               "The worker stops or signals (tgkill to the child) only once "
+               "/proc/<child>/syscall shows the child blocked in that read (fd and count), and "
+               "writes the bytes only after the child's handler ran (else the read could take "
+               "them before the signal). ior installs SIGUSR2 with SA_RESTART (Go's runtime) "
+               "and clears it with a raw rt_sigaction get/set; here it is installed without it "
+               "in setup. ior's payload bytes are not recorded; here 'x's. " + _STOP_NOTE),
+    dict(name="signal_reexec_many",
+         summary="a child reads fds 300..331, k+1 bytes each, every read stopped and continued",
+         kernel=kernel(signal_reexec_many_loop),
+         iteration=["pipe2(&fds, 0) -> 0",
+                    "dup3(?, ?, O_CLOEXEC) -> >=300 x32",
+                    "close(?) -> 0",
+                    f"child = {_FORK} -> >=1",
+                    f"child: {_FORK} -> 0 exit-only",
+                    "child: prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) -> 0",
+                    "child: read(?, &buf, ?) -> -ERESTARTSYS x32"]
+             + [f"child: read(?, &buf, {k + 1}) -> {k + 1}" for k in range(32)]
+             + ["child: exit_group(0) -> noreturn",
+                "child_proc = openat(AT_FDCWD, ?, O_RDONLY|O_CLOEXEC, 0) -> >=0",
+                "pread64(child_proc, &proc_buf, 63, 0) -> >=1 x32..",
+                "kill(child, SIGSTOP) -> 0 x32",
+                "wait4(child, &status, WUNTRACED, NULL) -> >=1 x32",
+                "kill(child, SIGCONT) -> 0 x32"]
+             + [f'write(?, "{"x" * (k + 1)}", {k + 1}) -> {k + 1}' for k in range(32)]
+             + ["close(child_proc) -> 0",
+                "wait4(child, &status, 0, NULL) -> >=1",
+                "close(?) -> 0 x32",
+                "close(?) -> 0"],
+         fixed_fds=(REEXEC_MANY_FD, REEXEC_MANY),
+         requires=[_signals_supported],
+         notes="ior's 32 reads, read k+1 bytes from fd 300+k (here 300 + 32 x the worker's "
+               "index + k, or the first free block above), by a forked child; for each, once "
+               "/proc/<child>/syscall shows the child blocked in that read (fd and count), the "
+               "worker stops and continues it (the kernel returns -ERESTARTSYS and re-executes "
+               "the read), then writes k+1 bytes. The loops are written as xN events: per k, "
+               "the child's -ERESTARTSYS read and read of k+1 bytes, the worker's polls, "
+               "SIGSTOP, wait4, SIGCONT and write interleave in that order. " + _STOP_NOTE),
 ])
