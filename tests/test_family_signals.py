@@ -52,6 +52,27 @@ def _state():
             set(os.listdir("/proc/self/fd")), _children())
 
 
+def test_the_state_view_sees_what_a_scenario_could_leave():
+    """_state() tells a changed action, a blocked signal and an fd left open."""
+    before = _state()
+    old = signal.signal(signal.SIGUSR2, lambda signum, frame: None)
+    try:
+        assert _state() != before
+    finally:
+        signal.signal(signal.SIGUSR2, old)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2})
+    try:
+        assert _state() != before
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGUSR2})
+    fd = os.dup(0)
+    try:
+        assert _state() != before
+    finally:
+        os.close(fd)
+    assert _state() == before
+
+
 @pytest.mark.parametrize("name", SIGNALS)
 def test_in_process_run_leaves_the_process_as_it_was(name):
     """run() in our own process, 2 workers: SIGUSR1 (our Python handler) and SIGUSR2 are as

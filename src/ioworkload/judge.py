@@ -12,6 +12,8 @@ Rules (also in the README):
   * Only the declared process counts: events of the worker tids, and of the tasks they create
     (helpers, children: declared with tid null, matched as a pool; a result lists their tids,
     and then any other tid is an undeclared task).
+  * A count range ({"min", "max"}: a helper polling /proc) takes from min to max calls (max
+    None: any number); exact counts are matched first, so a range takes only the rest.
   * Each worker's stream starts at its release: before its first `futex` return of 0 a worker
     only sleeps in its start wait, so a failed `futex` return there (a ptrace attach
     interrupting that wait: -ERESTARTSYS) is not part of the run. Nothing else depends on
