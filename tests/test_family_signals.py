@@ -236,3 +236,20 @@ def test_strace_restart_codes_are_parsed():
             "101 clock_nanosleep(0x1, 0, 0x7ffd, NULL) = ? ERESTART_RESTARTBLOCK (Interrupted by signal)\n"
             "101 rt_sigreturn({mask=[]}) = -1 EINTR (Interrupted system call)\n")
     assert [e["ret"] for e in judge.parse_strace(text)] == [-512, -516, -4]
+
+
+def test_perf_trace_restart_codes_and_sigreturn_are_parsed():
+    """perf trace cannot name 512/516 (it prints strerror_r's failure) and prints rt_sigreturn's
+    entry with no return: both are read as what they are."""
+    from ioworkload import conformance
+    text = (
+        "84.616 ( 0.507 ms): t/1702 read(fd: 3, buf: 0x7ffc0a6e2f37, count: 1)   = -1 (unknown) "
+        "(INTERNAL ERROR: strerror_r(512, [buf], 128)=22)\n"
+        "85.142 (         ): t/1702 rt_sigreturn()                               ...\n"
+        "85.151 (         ): t/1702 read(fd: 3, buf: 0x7ffc0a6e2f37, count: 1)   ...\n"
+        "85.151 ( 1.122 ms): t/1702  ... [continued]: read())                    = 1\n"
+        "86.284 ( 0.076 ms): t/1702 clock_nanosleep(which_clock: 1, rqtp: 0x7ffc0a6e2f20) = -1 "
+        "(unknown) (INTERNAL ERROR: strerror_r(516, [buf], 128)=22)\n")
+    events, _ = conformance.parse_perf_trace(text, 1702)
+    assert [(e["syscall"], e["ret"]) for e in events] == [
+        ("read", -512), ("rt_sigreturn", "unknown"), ("read", 1), ("clock_nanosleep", -516)]

@@ -172,6 +172,7 @@ _PERF_LINE = re.compile(r"^\s*(?:[\d.?]+)\s+\(\s*[\d.]*\s*(?:ms)?\s*\):\s+(?:(?P
 def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
     """Observed events from `perf trace --comm -o FILE` output; (events, LOST count)."""
     from ioworkload.errors import errno_value
+    from ioworkload.manifest import NO_EXIT_TRACEPOINT
     events, lost = [], 0
     pending: dict = {}  # tid -> (name, args) of a call printed before its return (`) ...`)
     for line in text.splitlines():
@@ -188,6 +189,11 @@ def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
             k, colon, v = part.partition(": ")
             if colon:  # an fd may carry what it is: `3<socket:[1542216]>`, `3</tmp/x>`
                 args[k.strip()] = re.sub(r"^(-?\d+)<.*>$", r"\1", v.strip())
+        left = pending.get(tid)
+        if left and left[0] in NO_EXIT_TRACEPOINT and "[continued]" not in line:
+            # rt_sigreturn: printed as an entry whose return never comes (no sys_exit of its own)
+            events.append({"tid": tid, "syscall": left[0], "ret": "unknown", "args": left[1]})
+            del pending[tid]
         if line.rstrip().endswith("...") and "[continued]" not in line:
             pending[tid] = (m["name"], args)  # another event came between entry and return
             continue
@@ -200,6 +206,8 @@ def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
             value = None
         elif m["err"]:
             value = -errno_value(m["err"])
+        elif ret == "-1" and (code := re.search(r"strerror_r\((\d+),", line)):
+            value = -int(code[1])  # a restart code perf cannot name: "-1 (unknown) (... 512 ...)"
         else:
             value = int(ret, 0)
         events.append({"tid": tid, "syscall": m["name"], "ret": value, "args": args})
