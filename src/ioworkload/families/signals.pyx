@@ -364,6 +364,7 @@ cdef enum:
     # w.val slots
     V_PID = 0                     # getpid() of setup
     V_PROC_FD = 1                 # the worker's own /proc/thread-self/syscall
+    V_INSTALLED = 3               # 1: our SIGUSR1 handler is installed (V_INSTALLED + 1: SIGUSR2)
     # w.fd slots: the pipe of an iteration
     F_READ = 0
     F_WRITE = 1
@@ -493,16 +494,16 @@ cdef void install_handler(iow_worker *w, iow_tally *t, int sig, int restart) noe
     if iow_tally_ret(&t[0], iow_sys4(__NR_rt_sigaction, sig, <long>act, <long>keep,
                                      SIGSET_BYTES)) == 0:
         iow_sig_users[sig == SIGUSR2] += 1
-        w.val[3 + (sig == SIGUSR2)] = 1
+        w.val[V_INSTALLED + (sig == SIGUSR2)] = 1
     iow_sig_lock_drop()
 
 
 cdef void restore_handler(iow_worker *w, iow_tally *t, int sig) noexcept nogil:
     global iow_sig_users
     cdef SigState *st = state(w)
-    if not w.val[3 + (sig == SIGUSR2)]:
+    if not w.val[V_INSTALLED + (sig == SIGUSR2)]:
         return
-    w.val[3 + (sig == SIGUSR2)] = 0
+    w.val[V_INSTALLED + (sig == SIGUSR2)] = 0
     iow_sig_lock_take()
     iow_sig_users[sig == SIGUSR2] -= 1
     # the last worker out puts back what the process had; the others leave ours in place
@@ -519,7 +520,7 @@ cdef int handled_setup(iow_worker *w, int sig, int restart) noexcept nogil:
     cdef SigState *st = state(w)
     cdef long fd
     w.val[V_PROC_FD] = -1
-    w.val[3] = w.val[4] = 0      # the handler installed for SIGUSR1 / SIGUSR2
+    w.val[V_INSTALLED] = w.val[V_INSTALLED + 1] = 0
     w.val[V_PID] = iow_tally_ret(&w.setup[0], iow_sys0(__NR_getpid))
     install_handler(w, &w.setup[1], sig, restart)
     st.set = sigbit(sig)
@@ -596,7 +597,7 @@ cdef int signal_restart_setup(iow_worker *w) noexcept nogil:
     return handled_setup(w, SIGUSR1, 1)
 
 
-cdef void signal_restart_teardown(iow_worker *w) noexcept nogil:
+cdef void handled_teardown_usr1(iow_worker *w) noexcept nogil:
     handled_teardown(w, SIGUSR1)
 
 
@@ -752,7 +753,7 @@ cdef const char *PAYLOAD = b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"   # 32 bytes: the
 cdef int reexec_setup(iow_worker *w) noexcept nogil:
     # getpid, SIGUSR1's handler with SA_RESTART, SIGUSR2's without, both unblocked
     cdef SigState *st = state(w)
-    w.val[3] = w.val[4] = 0
+    w.val[V_INSTALLED] = w.val[V_INSTALLED + 1] = 0
     w.val[V_PID] = iow_tally_ret(&w.setup[0], iow_sys0(__NR_getpid))
     install_handler(w, &w.setup[1], SIGUSR1, 1)
     install_handler(w, &w.setup[2], SIGUSR2, 0)
@@ -999,7 +1000,7 @@ SCENARIOS = scenarios("signals", [
                "worker never restores SIGUSR1's action while another still sends it."),
     dict(name="signal_restart",
          summary="a pipe read restarted after a SA_RESTART handler; a sleep ended by one (EINTR)",
-         kernel=kernel(signal_restart_loop, signal_restart_setup, signal_restart_teardown),
+         kernel=kernel(signal_restart_loop, signal_restart_setup, handled_teardown_usr1),
          setup=_handled_setup(),
          iteration=["pipe2(&fds, 0) -> 0",
                     "gettid() -> >=1",
@@ -1037,7 +1038,7 @@ SCENARIOS = scenarios("signals", [
     dict(name="signal_handled_sleep",
          summary="a sleep ended by a handled signal; a child's nanosleep stopped and restarted",
          kernel=kernel(signal_handled_sleep_loop, signal_handled_sleep_setup,
-                       signal_restart_teardown),
+                       handled_teardown_usr1),
          setup=_handled_setup(),
          iteration=[f"{_THREAD_CLONE} -> >=1",
                     f"helper: {_THREAD_CLONE} -> 0 exit-only",
