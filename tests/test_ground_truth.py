@@ -106,9 +106,11 @@ def test_a_wrong_expectation_is_caught():
     assert doctored(lambda evs: evs.remove(next(e for e in evs if e["phase"] == "exit")))
 
 
+# (a return under the number entered: rt_sigreturn's sys_exit has id -1)
 BPFTRACE = """
 BEGIN {{ printf("ready\\n"); }}
-tracepoint:raw_syscalls:sys_exit /pid == {pid}/ {{ printf("%d %d %ld %lu\\n", tid, args->id, args->ret, nsecs); }}
+tracepoint:raw_syscalls:sys_enter /pid == {pid}/ {{ @nr[tid] = args->id; }}
+tracepoint:raw_syscalls:sys_exit /pid == {pid}/ {{ printf("%d %d %ld %lu\\n", tid, args->id < 0 ? @nr[tid] : args->id, args->ret, nsecs); }}
 tracepoint:raw_syscalls:sys_enter /pid == {pid} && (args->id == {exit} || args->id == {exit_group})/
 {{ printf("%d %d noreturn %lu\\n", tid, args->id, nsecs); }}
 """

@@ -88,6 +88,8 @@ cdef extern from "iow_syscall.h" nogil:
         IOW_RAW_SYSCALLS
 
 cdef extern from "iow_worker.h" nogil:
+    enum:
+        IOW_RESTART_SLOT0
     void iow_tally_reset(iow_tally *t, int n)
     int iow_load_acquire(const int *p)
     void iow_store_release(int *p, int v)
@@ -206,7 +208,8 @@ cdef dict tally_to_dict(iow_tally *t):
     cdef int e
     for e in range(IOW_ERRNO_SLOTS):
         if t.err[e]:
-            errors[e] = t.err[e]
+            # slots from IOW_RESTART_SLOT0 hold the kernel's restart codes 512..516
+            errors[e if e < IOW_RESTART_SLOT0 else 512 + e - IOW_RESTART_SLOT0] = t.err[e]
     return {
         "ok": t.ok,
         "ok_min": t.ok_min if t.ok else None,

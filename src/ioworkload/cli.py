@@ -362,7 +362,8 @@ def _report(res) -> str:
         lab_w = max(len(r["counter"]) for r in res.verification)
         for r in res.verification:
             exp = r["expected"]
-            exp = _fmt_int(exp) if isinstance(exp, int) else f"{_fmt_int(exp[0])}..{_fmt_int(exp[1])}"
+            exp = _fmt_int(exp) if isinstance(exp, int) else \
+                f"{_fmt_int(exp[0])}..{'' if exp[1] is None else _fmt_int(exp[1])}"
             w(f"  {r['counter']:<{lab_w}}  expected {exp:>14}  witnessed "
               f"{_fmt_int(r['witnessed']):>14}  {'ok' if r['ok'] else 'MISMATCH'}\n")
         w(f"verified      {'yes' if res.verified else 'NO'}\n")

@@ -46,12 +46,21 @@ class Interrupted(IoworkloadError):
         self.exit_code = 128 + signum
 
 
+# The kernel's restart codes: a syscall interrupted by a signal returns one of these (a sys_exit
+# tracepoint and strace see it); user space never does (it sees the restarted call, or EINTR).
+KERNEL_ONLY = {"ERESTARTSYS": 512, "ERESTARTNOINTR": 513, "ERESTARTNOHAND": 514,
+               "ERESTART_RESTARTBLOCK": 516}
+_KERNEL_ONLY_NAMES = {v: k for k, v in KERNEL_ONLY.items()}
+
+
 def errno_name(e: int) -> str:
-    """'EINVAL' for 22; 'E<n>' for numbers without a name."""
-    return _errno.errorcode.get(e, f"E{e}")
+    """'EINVAL' for 22, 'ERESTARTSYS' for 512; 'E<n>' for numbers without a name."""
+    return _errno.errorcode.get(e) or _KERNEL_ONLY_NAMES.get(e, f"E{e}")
 
 
 def errno_value(name: str) -> int:
+    if name in KERNEL_ONLY:
+        return KERNEL_ONLY[name]
     value = getattr(_errno, name, None)
     if not isinstance(value, int) or not name.startswith("E"):
         raise ValueError(f"unknown errno name {name!r}")

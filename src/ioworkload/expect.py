@@ -243,6 +243,17 @@ def _passes(phase: str, iterations: int | None) -> int | None:
     return iterations if phase == "iteration" else 1
 
 
+def _count(ev: Event, passes: int | None):
+    """An event's total count: an int, None (a duration decides), or {"min", "max"} for a count
+    range (max None: no bound)."""
+    if passes is None:
+        return None
+    if not ev.upto:
+        return passes * ev.times
+    least, most = ev.count_range(passes)
+    return {"min": least, "max": most}
+
+
 def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
           iterations: int | None, own_process: bool, root: str | None) -> dict:
     """The expect document for a run about to start (counts per task; None where a duration
@@ -271,7 +282,7 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
                     "exit": _tracepoint_text(ev.syscall, "exit") if ev.exits else None,
                     "args": event_args(ev, bound, dirpath),
                     "ret": ret_form(ev),
-                    "count": None if passes is None else passes * ev.times,
+                    "count": _count(ev, passes),
                     "harness": slot is None,
                     "slot": None if slot is None else [phase, slot],
                     "bind": ev.bind,
@@ -358,17 +369,17 @@ def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: li
     for ev in doc["events"]:
         e = dict(ev)
         key = (e["index"], e["role"])
-        times = 1
+        declared = RELEASE[0]  # any exact single event: the runner's own
         if ev["slot"] is not None:
             phase, k = ev["slot"]
-            times = getattr(sc, phase)[k].times
+            declared = getattr(sc, phase)[k]
             tally = per_worker[e["index"]][phase][k]
             e["observed"] = {"count": tally["ok"] + sum(tally["errors"].values()),
                              "ok": tally["ok"],
                              "errors": {errno_name(n): c for n, c in tally["errors"].items()}}
             if ev["bind"] and tally["ok"] and tally["ok_min"] == tally["ok_max"]:
                 values[key + (ev["seq"],)] = tally["ok_min"]
-        e["count"] = _passes(e["phase"], iterations_done[e["index"]]) * times
+        e["count"] = _count(declared, _passes(e["phase"], iterations_done[e["index"]]))
         if e["args"]:
             e["args"] = {name: _resolved(v, values, key) for name, v in e["args"].items()}
         out["events"].append(e)

@@ -12,6 +12,8 @@ Rules (also in the README):
   * Only the declared process counts: events of the worker tids, and of the tasks they create
     (helpers, children: declared with tid null, matched as a pool; a result lists their tids,
     and then any other tid is an undeclared task).
+  * A count range ({"min", "max"}: a helper polling /proc) takes from min to max calls (max
+    None: any number); exact counts are matched first, so a range takes only the rest.
   * Each worker's stream starts at its release: before its first `futex` return of 0 a worker
     only sleeps in its start wait, so a failed `futex` return there (a ptrace attach
     interrupting that wait: -ERESTARTSYS) is not part of the run. Nothing else depends on
@@ -135,9 +137,11 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
         op_diffs = []
     # Remaining expected calls per declared event, per task key (a worker tid, or None).
     # (the release's return counts for every tracer: its entry merely came before the release)
-    remaining = {id(e): e["count"] if (sees_exit_only or e["enter"] or e.get("filtered")
-                                       or e["phase"] == "release")
-                 else 0 for e in doc["events"]}
+    # A count range ({"min", "max"}) may take up to its max; fewer than its min are missing.
+    least, remaining, taken = {}, {}, {}
+    for e in doc["events"]:
+        asked = sees_exit_only or e["enter"] or e.get("filtered") or e["phase"] == "release"
+        least[id(e)], remaining[id(e)] = count_bounds(e["count"]) if asked else (0, 0)
     by_task: dict = {}
     for e in doc["events"]:
         by_task.setdefault(e["tid"], []).append(e)
@@ -200,12 +204,22 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
                 candidates = fitting
         # exact results first, then the tightest lower bound; the most specific arguments first,
         # so a call that fits a wildcard too does not take the place of one that fits only here
-        candidates.sort(key=lambda e: (0 if "ge" not in e["ret"] else 1, -e["ret"].get("ge", 0),
+        # (and exact counts before count ranges, which take only what nothing else declares:
+        # first up to each range's least, then any more)
+        candidates.sort(key=lambda e: (isinstance(e["count"], dict),
+                                       0 if "ge" not in e["ret"] else 1, -e["ret"].get("ge", 0),
                                        -_specificity(e["args"])))
-        for e in candidates:
-            take = min(n, remaining[id(e)])
-            remaining[id(e)] -= take
-            n -= take
+        for fill in (True, False):
+            for e in candidates:
+                room = remaining[id(e)]
+                if fill and isinstance(e["count"], dict):
+                    room = max(0, least[id(e)] - taken.get(id(e), 0))
+                take = min(n, room)
+                remaining[id(e)] -= take
+                taken[id(e)] = taken.get(id(e), 0) + take
+                n -= take
+                if not n:
+                    break
             if not n:
                 break
         if n:
@@ -213,11 +227,12 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
     for (tid, name), d in wrong_args.items():
         diffs.append(f"wrong arguments: {name} on tid {tid}: {'; '.join(d)}")
     for e in doc["events"]:
-        left = remaining[id(e)]  # (a wrong count sends its excess to 'too many' above)
-        if left:
+        # (a wrong count sends its excess to 'too many' above)
+        left = least[id(e)] - taken.get(id(e), 0)
+        if left > 0:
             who = f"tid {e['tid']}" if e["tid"] is not None else f"a {e['role']} of worker {e['index']}"
             diffs.append(f"missing: {e['phase']} #{e['seq']} {e['syscall']} -> {_ret_text(e['ret'])}"
-                         f" on {who}: {left} of {e['count']} not seen")
+                         f" on {who}: {left} of {least[id(e)]} not seen")
     return diffs + op_diffs
 
 
@@ -253,6 +268,14 @@ def compare_operations(doc: dict, observed: list[dict]) -> list[str]:
     return diffs
 
 
+def count_bounds(count) -> tuple:
+    """(least, most) of an expect event's count: an int, or a range {"min", "max"} (max None:
+    no bound, most inf)."""
+    if isinstance(count, dict):
+        return count["min"], float("inf") if count["max"] is None else count["max"]
+    return count, count
+
+
 def _ret_text(form: dict) -> str:
     if "noreturn" in form:
         return "noreturn"
@@ -265,11 +288,9 @@ def _ret_text(form: dict) -> str:
 
 _STRACE = re.compile(r"^(?P<tid>\d+)\s+(?P<rest>.*)$")
 _CALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>\?|0x[0-9a-f]+|-?\d+)"
-                   r"(?:\s+(?P<err>E[A-Z0-9]+|ERESTART\w+))?")
+                   r"(?:\s+(?P<err>E[A-Z0-9_]+))?")
 _UNFINISHED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<unfinished \.\.\.>$")
 _RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>(?P<args>.*)$")
-_KERNEL_ONLY = {"ERESTARTSYS": 512, "ERESTARTNOINTR": 513, "ERESTARTNOHAND": 514,
-                "ERESTART_RESTARTBLOCK": 516}
 
 
 def parse_strace(text: str) -> list[dict]:
@@ -302,11 +323,10 @@ def parse_strace(text: str) -> list[dict]:
             nr = int(m2[1], 0)
             name = expect.syscall_name(nr) or f"syscall_{nr}"
         ret = c["ret"]
-        if ret == "?":
+        if c["err"]:  # strace prints a restart code as "= ? ERESTARTSYS (...)"
+            value = -errno_value(c["err"])
+        elif ret == "?":
             value = None
-        elif c["err"]:
-            e = c["err"]
-            value = -(_KERNEL_ONLY[e] if e in _KERNEL_ONLY else errno_value(e))
         else:
             value = int(ret, 0)
         out.append({"tid": tid, "syscall": name, "ret": value, "args": split_args(c["args"])})

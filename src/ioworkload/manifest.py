@@ -2,7 +2,7 @@
 
 A manifest event is one string, e.g. ``"fd = openat(AT_FDCWD, "<dir>/aio-target", O_RDWR|O_CREAT, 0600) -> >=0"``:
 
-    [ROLE: ][NAME = ]syscall(ARG, ARG, ...) -> RESULT [exit-only] [xN]
+    [ROLE: ][NAME = ]syscall(ARG, ARG, ...) -> RESULT [exit-only] [xN | xMIN..MAX | xMIN..]
 
 * ``syscall``: the syscall as the kernel's table names it (``stat``, not ``newstat``).
 * ARGs: exactly the kernel's arguments, in order (their names are the tracepoint's fields,
@@ -23,6 +23,21 @@ A manifest event is one string, e.g. ``"fd = openat(AT_FDCWD, "<dir>/aio-target"
   tracepoints: the kernel's tracepoints see its return only, a ptrace tracer both stops.
 * ``xN``: one call site issues the call N times per pass of its phase (a loop over 64 fds), all
   tallied in this event's slot.
+* ``xMIN..MAX`` / ``xMIN..``: a count range, MIN to MAX times (no upper bound without MAX) per
+  pass: a call whose count the run cannot fix, e.g. a helper polling
+  ``/proc/.../syscall`` until a thread is blocked. The expect file states it as
+  ``"count": {"min": .., "max": .. or null}``; --verify, the tally check and the judge accept
+  any count in the range. Everything else stays exact: use it only for such polling.
+* RESULT ``-ERESTARTSYS`` (512), ``-ERESTARTNOINTR`` (513), ``-ERESTARTNOHAND`` (514),
+  ``-ERESTART_RESTARTBLOCK`` (516): the kernel's restart codes, the return a sys_exit
+  tracepoint (and strace) sees for a call a signal interrupted; the restarted call
+  (``read`` again, ``restart_syscall``) is an event of its own.
+* ``rt_sigreturn``: the kernel never fires its ``syscalls:sys_exit_rt_sigreturn`` (the restored
+  registers make it no syscall at its exit: ``raw_syscalls:sys_exit`` reports id -1). Its
+  RESULT is what tracers that read the return register print (strace): the value restored,
+  e.g. ``0`` when a handler returns to a read it restarts (x86-64 restores rax = the read's
+  syscall number, 0), ``-EINTR`` when the interrupted call fails. The expect file gives it
+  ``"exit": null`` and that ``ret``.
 * ROLE: ``helper:`` a thread the worker clones, ``child:`` a process it forks; default the
   worker itself. Their events are theirs in the expect file (own task, tid known at run time).
 
@@ -52,8 +67,11 @@ from ioworkload.errors import errno_name, errno_value
 
 _EVENT = re.compile(r"^\s*(?:(?P<role>helper|child):\s*)?(?:(?P<bind>[a-z_][a-z0-9_]*)\s*=\s*)?"
                     r"(?P<name>[a-z_][a-z0-9_]*)\s*(?P<args>\(.*\))?\s*->\s*(?P<expect>\S+)"
-                    r"(?:\s+(?P<only>exit-only|filtered))?(?:\s+x(?P<times>[1-9][0-9]*))?\s*$")
+                    r"(?:\s+(?P<only>exit-only|filtered))?"
+                    r"(?:\s+x(?P<times>[0-9]+)(?P<range>\.\.(?P<upto>[0-9]*))?)?\s*$")
 ROLES = ("worker", "helper", "child")
+# Syscalls whose per-syscall sys_exit tracepoint never fires (see the docstring).
+NO_EXIT_TRACEPOINT = frozenset({"rt_sigreturn"})
 
 
 # Plain named tuples, not dataclasses: `dataclasses` pulls in `inspect`, a third of the CLI's
@@ -141,6 +159,11 @@ class Operation(namedtuple("Operation", "opcode args expect times force_async"))
     enter_traced = False
     role = "worker"
     bind = None
+    upto = 0
+    times_max = property(lambda self: self.times)
+
+    def count_range(self, passes: int) -> "tuple[int, int]":
+        return passes * self.times, passes * self.times
 
     @classmethod
     def parse(cls, text: str) -> "Operation":
@@ -159,13 +182,14 @@ class Operation(namedtuple("Operation", "opcode args expect times force_async"))
                 + (f" x{self.times}" if self.times != 1 else ""))
 
 
-class Event(namedtuple("Event", "syscall args expect times exit_only role bind filtered",
-                       defaults=(1, False, "worker", None, False))):
+class Event(namedtuple("Event", "syscall args expect times exit_only role bind filtered upto",
+                       defaults=(1, False, "worker", None, False, 0))):
     """One manifest event. times: calls per pass of the phase (``xN``), all with this expected
     result; exit_only: a return without an entry of its own (a clone child's 0); role: the task
     that issues it (worker, helper, child); bind: the name later events use for its result;
     filtered: answered by a seccomp filter before the sys_enter tracepoints (a call of its own
-    that the tracepoints see returning only)."""
+    that the tracepoints see returning only); upto: 0 for exactly `times` calls, else a range
+    from `times` to upto (-1: no bound)."""
 
     __slots__ = ()
 
@@ -174,9 +198,17 @@ class Event(namedtuple("Event", "syscall args expect times exit_only role bind f
         m = _EVENT.match(text)
         if not m:
             raise ValueError(f"bad manifest event {text!r} (want 'name(args) -> result [xN]')")
+        times = int(m["times"] or 1)
+        upto = 0
+        if m["range"]:
+            upto = int(m["upto"]) if m["upto"] else -1
+            if upto != -1 and upto < times:
+                raise ValueError(f"bad manifest event {text!r}: the range x{times}..{upto} is empty")
+        elif times == 0:
+            raise ValueError(f"bad manifest event {text!r}: x0 (an event is issued at least once)")
         ev = cls(m["name"], (m["args"] or "")[1:-1].strip(), Expect.parse(m["expect"]),
-                 int(m["times"] or 1), m["only"] == "exit-only", m["role"] or "worker",
-                 m["bind"], m["only"] == "filtered")
+                 times, m["only"] == "exit-only", m["role"] or "worker", m["bind"],
+                 m["only"] == "filtered", upto)
         if m["only"] and ev.expect.kind == "noreturn":
             raise ValueError(f"bad manifest event {text!r}: noreturn cannot be {m['only']}")
         return ev
@@ -194,8 +226,18 @@ class Event(namedtuple("Event", "syscall args expect times exit_only role bind f
 
     @property
     def exits(self) -> bool:
-        """The kernel sees a sys_exit for this event."""
-        return self.expect.kind != "noreturn"
+        """The kernel's sys_exit_<syscall> tracepoint sees this event's return."""
+        return self.expect.kind != "noreturn" and self.syscall not in NO_EXIT_TRACEPOINT
+
+    @property
+    def times_max(self) -> "int | None":
+        """The most calls per pass of the phase (None: no bound)."""
+        return self.times if self.upto == 0 else (None if self.upto < 0 else self.upto)
+
+    def count_range(self, passes: int) -> "tuple[int, int | None]":
+        """(least, most) calls over `passes` passes of the phase (most None: no bound)."""
+        most = self.times_max
+        return passes * self.times, None if most is None else passes * most
 
     def arg_list(self) -> list[str]:
         """The arguments as written, split at top-level commas."""
@@ -207,7 +249,8 @@ class Event(namedtuple("Event", "syscall args expect times exit_only role bind f
                 + f"{self.syscall}({self.args}) -> {self.expect}"
                 + (" exit-only" if self.exit_only else "")
                 + (" filtered" if self.filtered else "")
-                + (f" x{self.times}" if self.times != 1 else ""))
+                + (f" x{self.times}.." + (str(self.upto) if self.upto > 0 else "") if self.upto
+                   else f" x{self.times}" if self.times != 1 else ""))
 
 
 _CLOSERS = {"(": ")", "[": "]", "{": "}"}
@@ -327,7 +370,8 @@ class Scenario:
 
     def phase_counts(self) -> dict[str, tuple[int, int, int]]:
         """Calls of each syscall per thread: (in setup, in each iteration, in teardown). An
-        exit-only event is another call's second return, not a call of its own."""
+        exit-only event is another call's second return, not a call of its own. A count
+        range (``x1..``) counts its least."""
         out: dict[str, list[int]] = {}
         for i, phase in enumerate((self.setup, self.iteration, self.teardown)):
             for e in phase:

@@ -35,6 +35,7 @@ FAMILY_MODULES = (
     "security",
     "timers",
     "iouring",
+    "signals",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None

@@ -472,6 +472,7 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
     for phase in ("setup", "iteration", "teardown"):
         for k, ev in enumerate(getattr(sc, phase)):
             ok = count = expected_count = 0
+            expected_most: "int | None" = 0
             errors: dict[int, int] = {}
             lo = hi = None
             for w in per_worker:
@@ -486,13 +487,18 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
                     hi = t["ok_max"] if hi is None else max(hi, t["ok_max"])
                 ran = w["setup_rc"] == 0 or phase != "iteration"
                 passes = w["iterations"] if phase == "iteration" else 1
-                expected_count += passes * ev.times if ran else 0
-            matched = count == expected_count and ev.expect.matches_tally(count, ok, lo, hi, errors)
+                least, most = ev.count_range(passes) if ran else (0, 0)
+                expected_count += least
+                expected_most = None if expected_most is None or most is None else expected_most + most
+            in_range = expected_count <= count and (expected_most is None or count <= expected_most)
+            matched = in_range and ev.expect.matches_tally(count, ok, lo, hi, errors)
             named = {errno_name(e): n for e, n in sorted(errors.items())}
             if not matched:
                 got = f"{ok} ok" + (f" ({lo}..{hi})" if ok else "") + "".join(
                     f", {n} {name}" for name, n in named.items())
-                mismatches.append(f"{phase} {ev}: expected {expected_count} x {ev.expect}, "
+                want = (str(expected_count) if expected_most == expected_count
+                        else f"{expected_count}..{'' if expected_most is None else expected_most}")
+                mismatches.append(f"{phase} {ev}: expected {want} x {ev.expect}, "
                                   f"got {count} calls: {got}")
             events.append({"phase": phase, "event": str(ev), "syscall": ev.syscall,
                            "expected": str(ev.expect), "expected_count": expected_count,

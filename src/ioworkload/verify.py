@@ -80,16 +80,18 @@ class Counter:
         self.fds: list = []       # one per worker
         self.counts: list = []
 
-    def bounds(self, events, iterations: int, restarts: int = 0) -> tuple[int, int]:
-        lo = hi = 0
+    def bounds(self, events, iterations: int, restarts: int = 0) -> tuple[int, float]:
+        """(least, most) this counter may witness (most: inf under an unbounded count range)."""
+        lo, hi = 0, 0
         for phase, ev in events:
-            n = ev.times * (iterations if phase == "iteration" else 1)
+            least, most = ev.count_range(iterations if phase == "iteration" else 1)
             how = self.contributes(ev)
             if ev is _LEAVE_RESTARTED:  # from none up to `restarts` times
-                n = restarts
+                least = most = restarts
                 how = "some" if how == "all" else how
-            lo += n * (how == "all")
-            hi += n * (how in ("all", "some"))
+            lo += least * (how == "all")
+            if how in ("all", "some"):
+                hi += float("inf") if most is None else most
         return lo, hi
 
 
@@ -263,7 +265,8 @@ def evaluate(sc: Scenario, counters: list[Counter], iterations_per_worker: list[
             "counter": c.label,
             "tracepoint": f"{c.category}:{c.event}",
             "filter": c.filter,
-            "expected": lo_sum if lo_sum == hi_sum else [lo_sum, hi_sum],
+            "expected": lo_sum if lo_sum == hi_sum else
+                        [lo_sum, None if hi_sum == float("inf") else hi_sum],
             "witnessed": sum(c.counts),
             "ok": ok,
         })

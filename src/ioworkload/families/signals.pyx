@@ -1,0 +1,1159 @@
+# Family 'signals': ior's signal and restart scenarios (../shared/reference/ior-ioworkload-catalog.md,
+# 4.7): signals sent to ourselves, syscalls interrupted by a handled signal or by SIGSTOP/SIGCONT,
+# and the kernel's restart of them (-ERESTARTSYS, -ERESTART_RESTARTBLOCK, restart_syscall,
+# rt_sigreturn).
+#
+# Determinism: a signal (or SIGSTOP) is sent only once the target is blocked in the intended
+# syscall, as /proc/.../syscall shows it (its number, and for reads the fd); that polling is the
+# one event with a count range (x1..). Handled signals go to the worker thread with tgkill from a
+# raw-clone helper thread; SIGSTOP/SIGCONT stop a whole thread group, so the task stopped is a
+# child process of the worker (raw clone), never the workers' own process.
+
+from libc.stdint cimport uint64_t
+from libc.string cimport memset
+from ioworkload._kernel cimport (
+    iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
+    iow_tally_ret, iow_stop_requested, iow_note_task, kernel, IOW_SCRATCH_BYTES,
+)
+
+cdef extern from "iow_syscall.h" nogil:
+    enum:
+        __NR_getpid
+        __NR_gettid
+        __NR_rt_sigaction
+        __NR_rt_sigprocmask
+        __NR_sigaltstack
+        __NR_kill
+        __NR_tgkill
+        __NR_tkill
+        __NR_rt_sigqueueinfo
+        __NR_rt_sigpending
+        __NR_rt_sigtimedwait
+        __NR_restart_syscall
+        __NR_openat
+        __NR_pread64
+        __NR_read
+        __NR_write
+        __NR_close
+        __NR_pipe2
+        __NR_dup3
+        __NR_clock_nanosleep
+        __NR_nanosleep
+        __NR_clone
+        __NR_exit
+        __NR_exit_group
+        __NR_wait4
+        __NR_prctl
+
+cdef extern from "iow_worker.h" nogil:
+    int iow_load_acquire(const int *p)
+    void iow_store_release(int *p, int v)
+    void iow_cpu_relax()
+
+cdef extern from "<fcntl.h>" nogil:
+    enum:
+        AT_FDCWD
+        O_RDONLY
+        O_CLOEXEC
+
+cdef extern from "<time.h>" nogil:
+    enum:
+        CLOCK_MONOTONIC
+    struct timespec:
+        long tv_sec
+        long tv_nsec
+
+cdef extern from "<signal.h>" nogil:
+    enum:
+        SIGCHLD
+        SIGKILL
+        SIGUSR1
+        SIGUSR2
+        SIGSTOP
+        SIGCONT
+        SIG_BLOCK
+        SIG_UNBLOCK
+        SIG_SETMASK
+        SA_SIGINFO
+        SA_RESTART
+        SS_DISABLE
+        SI_QUEUE
+
+cdef extern from "<sys/wait.h>" nogil:
+    enum:
+        WUNTRACED
+
+cdef extern from "<linux/prctl.h>" nogil:
+    enum:
+        PR_SET_PDEATHSIG
+
+cdef extern from "<sched.h>" nogil:
+    enum:
+        CLONE_VM
+        CLONE_FS
+        CLONE_FILES
+        CLONE_SIGHAND
+        CLONE_THREAD
+        CLONE_SYSVSEM
+        CLONE_CHILD_CLEARTID
+
+cdef extern from * nogil:
+    """
+    #include <signal.h>
+    #include <ucontext.h>
+    #include <stdio.h>
+
+    /* The kernel's struct sigaction (not glibc's): handler, flags, restorer, an 8-byte mask. */
+    typedef struct {
+        void *handler;
+        unsigned long flags;
+        void *restorer;
+        unsigned long mask;
+    } iow_ksigaction;
+
+    #ifndef SA_RESTORER
+    #define SA_RESTORER 0x04000000
+    #endif
+
+    /* The kernel's siginfo for rt_sigqueueinfo: signo, errno, code, then the union (128 bytes). */
+    typedef struct {
+        int si_signo;
+        int si_errno;
+        int si_code;
+        int pad[29];
+    } iow_ksiginfo;
+
+    /* Our own restorer: a handler returns here, on the signal frame, and this issues the raw
+       rt_sigreturn (glibc's __restore_rt does the same; a C function would push a frame). The
+       return register the handler's ucontext holds is what rt_sigreturn restores. */
+    #if defined(__x86_64__)
+    #define IOW_HAVE_SIGNALS 1
+    __asm__(".pushsection .text\\n"
+            ".type iow_sig_restorer, @function\\n"
+            "iow_sig_restorer:\\n\\t"
+            "mov $15, %eax\\n\\t"      /* __NR_rt_sigreturn */
+            "syscall\\n\\t"
+            "hlt\\n"
+            ".size iow_sig_restorer, .-iow_sig_restorer\\n"
+            ".popsection");
+    #define IOW_UC_RET(uc) ((long)((ucontext_t *)(uc))->uc_mcontext.gregs[REG_RAX])
+    #define IOW_RESTORER_FLAGS SA_RESTORER
+    #elif defined(__aarch64__)
+    #define IOW_HAVE_SIGNALS 1
+    __asm__(".pushsection .text\\n"
+            ".type iow_sig_restorer, %function\\n"
+            "iow_sig_restorer:\\n\\t"
+            "mov x8, #139\\n\\t"       /* __NR_rt_sigreturn */
+            "svc #0\\n\\t"
+            "brk #0x1\\n"
+            ".size iow_sig_restorer, .-iow_sig_restorer\\n"
+            ".popsection");
+    #define IOW_UC_RET(uc) ((long)((ucontext_t *)(uc))->uc_mcontext.regs[0])
+    #define IOW_RESTORER_FLAGS SA_RESTORER
+    #else
+    #define IOW_HAVE_SIGNALS 0
+    #define IOW_UC_RET(uc) (0L)
+    #define IOW_RESTORER_FLAGS 0
+    #endif
+    #if IOW_HAVE_SIGNALS
+    extern void iow_sig_restorer(void) __attribute__((visibility("hidden")));
+    static void *iow_restorer_addr(void) { return (void *)iow_sig_restorer; }
+    #else
+    static void *iow_restorer_addr(void) { return 0; }
+    #endif
+
+    /* What the handler tallies, per thread: the interrupted call's slot and the restart code
+       the kernel returned for it (the handler running is the proof that it was interrupted;
+       --verify has the kernel count the code itself), and rt_sigreturn's slot, tallied with
+       the return register the handler's context holds (what rt_sigreturn restores).
+       initial-exec TLS: a plain thread-pointer load, no allocation or syscall in the handler. */
+    typedef struct {
+        iow_tally *interrupted;
+        long code;
+        iow_tally *sigreturn;
+        int *ran;              /* set to 1 once the handler has run (a helper waits for it) */
+    } iow_sig_armed;
+    static __thread iow_sig_armed iow_armed __attribute__((tls_model("initial-exec")));
+
+    static inline void iow_arm(iow_tally *interrupted, long code, iow_tally *sigreturn, int *ran)
+    {
+        iow_armed.interrupted = interrupted;
+        iow_armed.code = code;
+        iow_armed.sigreturn = sigreturn;
+        iow_armed.ran = ran;
+        if (ran)
+            __atomic_store_n(ran, 0, __ATOMIC_RELAXED);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    }
+
+    static void iow_on_signal(int sig, siginfo_t *info, void *uc)
+    {
+        (void)sig; (void)info;
+        if (iow_armed.interrupted)
+            iow_tally_ret(iow_armed.interrupted, -iow_armed.code);
+        if (iow_armed.sigreturn)
+            iow_tally_ret(iow_armed.sigreturn, IOW_UC_RET(uc));
+        iow_armed.interrupted = 0;
+        iow_armed.sigreturn = 0;
+        if (iow_armed.ran)
+            __atomic_store_n(iow_armed.ran, 1, __ATOMIC_RELEASE);
+        iow_armed.ran = 0;
+    }
+    static void *iow_handler_addr(void) { return (void *)iow_on_signal; }
+
+    /* The process-wide SIGUSR1/SIGUSR2 actions are shared by every worker of a run (and, in
+       run(), by the caller's process): a spin lock (no syscalls) keeps one worker's install/
+       restore from interleaving with another's, and a user count lets the last worker restore
+       what was there before the first. */
+    static int iow_sig_lock;
+    static int iow_sig_users[2];   /* SIGUSR1, SIGUSR2 */
+    static iow_ksigaction iow_sig_saved[2];
+    static inline void iow_sig_lock_take(void)
+    {
+        while (__atomic_exchange_n(&iow_sig_lock, 1, __ATOMIC_ACQUIRE))
+            iow_cpu_relax();
+    }
+    static inline void iow_sig_lock_drop(void) { __atomic_store_n(&iow_sig_lock, 0, __ATOMIC_RELEASE); }
+
+    /* "<nr> 0x<arg0> ..." from /proc/.../syscall: the task is in syscall nr (with arg0 when
+       want_arg0 >= 0). "running" and other numbers do not match. */
+    static long iow_hex_field(const char *buf, long n, long *i)
+    {
+        /* " 0x<hex>" at *i; -1 when absent */
+        long v = 0;
+        if (*i + 3 > n || buf[*i] != ' ' || buf[*i + 1] != '0' || buf[*i + 2] != 'x')
+            return -1;
+        for (*i += 3; *i < n && buf[*i] > ' '; (*i)++) {
+            char c = buf[*i];
+            v = v * 16 + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+        }
+        return v;
+    }
+
+    static int iow_syscall_line_is(const char *buf, long n, long nr, long want_arg0,
+                                   long want_arg2)
+    {
+        long got = 0, arg0 = 0;
+        long i = 0;
+        if (n <= 0 || buf[0] < '0' || buf[0] > '9')
+            return 0;
+        while (i < n && buf[i] >= '0' && buf[i] <= '9')
+            got = got * 10 + (buf[i++] - '0');
+        if (got != nr)
+            return 0;
+        if (want_arg0 < 0)
+            return 1;
+        arg0 = iow_hex_field(buf, n, &i);
+        if (arg0 != want_arg0)
+            return 0;
+        if (want_arg2 < 0)
+            return 1;
+        iow_hex_field(buf, n, &i);
+        return iow_hex_field(buf, n, &i) == want_arg2;
+    }
+
+    /* "/proc/<pid>/syscall" into out (pure string work). */
+    static void iow_proc_syscall_path(char *out, long pid)
+    {
+        snprintf(out, 64, "/proc/%ld/syscall", pid);
+    }
+
+    #if defined(__x86_64__) || defined(__aarch64__)
+    #define IOW_HAVE_CLONE_THREAD 1
+    #else
+    #define IOW_HAVE_CLONE_THREAD 0
+    #endif
+    #if defined(__x86_64__)
+    static long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
+                                 void (*fn)(void *), void *arg)
+    {
+        long ret;
+        register long r10 __asm__("r10") = (long)ctid;
+        register long r8 __asm__("r8") = 0;
+        register void (*r12)(void *) __asm__("r12") = fn;
+        register void *r13 __asm__("r13") = arg;
+        __asm__ volatile(
+            "syscall\\n\\t"
+            "test %%rax, %%rax\\n\\t"
+            "jnz 1f\\n\\t"
+            "xor %%ebp, %%ebp\\n\\t"
+            "mov %%r13, %%rdi\\n\\t"
+            "call *%%r12\\n\\t"
+            "ud2\\n"
+            "1:"
+            : "=a"(ret)
+            : "a"((long)__NR_clone), "D"(flags), "S"(stack_top), "d"(0L), "r"(r10), "r"(r8),
+              "r"(r12), "r"(r13)
+            : "rcx", "r11", "memory");
+        return ret;
+    }
+    #elif defined(__aarch64__)
+    static long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
+                                 void (*fn)(void *), void *arg)
+    {
+        register long x8 __asm__("x8") = __NR_clone;
+        register long x0 __asm__("x0") = (long)flags;
+        register long x1 __asm__("x1") = (long)stack_top;
+        register long x2 __asm__("x2") = 0;
+        register long x3 __asm__("x3") = 0;
+        register long x4 __asm__("x4") = (long)ctid;
+        register void (*x9)(void *) __asm__("x9") = fn;
+        register void *x10 __asm__("x10") = arg;
+        __asm__ volatile(
+            "svc #0\\n\\t"
+            "cbnz x0, 1f\\n\\t"
+            "mov x29, xzr\\n\\t"
+            "mov x30, xzr\\n\\t"
+            "mov x0, x10\\n\\t"
+            "blr x9\\n\\t"
+            "brk #0x1\\n"
+            "1:"
+            : "+r"(x0)
+            : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x9), "r"(x10)
+            : "memory");
+        return x0;
+    }
+    #else
+    static long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
+                                 void (*fn)(void *), void *arg)
+    {
+        return -38;
+    }
+    #endif
+    """
+    ctypedef struct iow_ksigaction:
+        void *handler
+        unsigned long flags
+        void *restorer
+        unsigned long mask
+    ctypedef struct iow_ksiginfo:
+        int si_signo
+        int si_errno
+        int si_code
+    enum:
+        IOW_HAVE_SIGNALS
+        IOW_HAVE_CLONE_THREAD
+        IOW_RESTORER_FLAGS
+        SA_RESTORER
+    void *iow_restorer_addr()
+    void *iow_handler_addr()
+    void iow_arm(iow_tally *interrupted, long code, iow_tally *sigreturn, int *ran)
+    void iow_sig_lock_take()
+    void iow_sig_lock_drop()
+    int iow_sig_users[2]
+    iow_ksigaction iow_sig_saved[2]
+    int iow_syscall_line_is(const char *buf, long n, long nr, long want_arg0, long want_arg2)
+    void iow_proc_syscall_path(char *out, long pid)
+    long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
+                          void (*fn)(void *) noexcept nogil, void *arg)
+
+cdef extern from "<signal.h>" nogil:
+    ctypedef struct stack_t:
+        void *ss_sp
+        int ss_flags
+        size_t ss_size
+
+from ioworkload.manifest import scenarios
+
+cdef enum:
+    SIGSET_BYTES = 8              # the kernel's sigset_t (what ior passes as sigsetsize)
+    ALTSTACK_BYTES = 8192         # ior's alternate stack
+    ERESTARTSYS = 512
+    ERESTART_RESTARTBLOCK = 516
+    PROC_BUF = 64                 # one /proc/.../syscall read: the number and arg0 fit easily
+    # w.val slots
+    V_PID = 0                     # getpid() of setup
+    V_PROC_FD = 1                 # the worker's own /proc/thread-self/syscall
+    V_INSTALLED = 3               # 1: our SIGUSR1 handler is installed (V_INSTALLED + 1: SIGUSR2)
+    # w.fd slots: the pipe of an iteration
+    F_READ = 0
+    F_WRITE = 1
+    F_PROC = 2                    # a child's /proc/<pid>/syscall
+
+cdef long THREAD_FLAGS = (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD
+                          | CLONE_SYSVSEM | CLONE_CHILD_CLEARTID)
+
+# Scratch layout: the state struct at the start, the alternate stack after it, the helper
+# thread's stack at the end.
+ctypedef struct SigState:
+    iow_ksigaction action
+    iow_ksigaction action2    # SIGUSR2's, where a scenario handles both
+    iow_ksigaction old_action
+    unsigned long set
+    unsigned long old_mask
+    unsigned long setup_mask
+    unsigned long pending
+    iow_ksiginfo info
+    iow_ksiginfo got
+    timespec wait
+    timespec sleep
+    stack_t stack
+    int fds[2]
+    int status
+    int helper_alive          # CLONE_CHILD_CLEARTID word
+    int handler_ran           # the handler sets it: the interrupted call has returned
+    char byte[8]
+    char proc_buf[PROC_BUF]
+    char read_buf[PROC_BUF]   # a child's reads (scratch is shared: never the poll's buffer)
+    char proc_path[64]
+    int helper_nr             # what the helper waits for the worker to block in
+    int helper_arg0
+    iow_worker *w
+
+cdef inline SigState *state(iow_worker *w) noexcept nogil:
+    return <SigState *>w.scratch
+
+cdef inline void *altstack(iow_worker *w) noexcept nogil:
+    return w.scratch + 4096
+
+cdef inline void *helper_stack_top(iow_worker *w) noexcept nogil:
+    return w.scratch + IOW_SCRATCH_BYTES
+
+
+cdef inline unsigned long sigbit(int sig) noexcept nogil:
+    return (<unsigned long>1) << (sig - 1)
+
+
+cdef void wait_until_blocked(iow_tally *t, long fd, char *buf, long nr, long arg0,
+                             long arg2=-1) noexcept nogil:
+    # Read the target's /proc/.../syscall until it shows syscall nr (and arg0): every read is
+    # declared as a count range (x1..).
+    cdef long n
+    while True:
+        n = iow_tally_ret(t, iow_sys4(__NR_pread64, fd, <long>buf, PROC_BUF - 1, 0))
+        if n < 0 or iow_syscall_line_is(buf, n, nr, arg0, arg2):
+            return
+
+
+# ---- signals_basic ----
+
+cdef int signals_basic_setup(iow_worker *w) noexcept nogil:
+    cdef SigState *st = state(w)
+    w.val[V_PID] = iow_tally_ret(&w.setup[0], iow_sys0(__NR_getpid))
+    st.set = sigbit(SIGUSR1)
+    st.wait.tv_sec = 0
+    st.wait.tv_nsec = 100000000
+    st.info.si_signo = SIGUSR1
+    st.info.si_code = SI_QUEUE
+    return 0
+
+
+cdef uint64_t signals_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef long pid = w.val[V_PID]
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        memset(&st.action, 0, sizeof(st.action))
+        st.action.handler = <void *>1   # SIG_IGN
+        # One worker's ignore..restore at a time: SIGUSR1's action is the process's.
+        iow_sig_lock_take()
+        iow_tally_ret(&t[0], iow_sys4(__NR_rt_sigaction, SIGUSR1, <long>&st.action,
+                                      <long>&st.old_action, SIGSET_BYTES))
+        iow_tally_ret(&t[1], iow_sys4(__NR_rt_sigprocmask, SIG_BLOCK, <long>&st.set,
+                                      <long>&st.old_mask, SIGSET_BYTES))
+        st.stack.ss_sp = altstack(w)
+        st.stack.ss_flags = 0
+        st.stack.ss_size = ALTSTACK_BYTES
+        iow_tally_ret(&t[2], iow_sys2(__NR_sigaltstack, <long>&st.stack, 0))
+        st.stack.ss_flags = SS_DISABLE
+        iow_tally_ret(&t[3], iow_sys2(__NR_sigaltstack, <long>&st.stack, 0))
+        iow_tally_ret(&t[4], iow_sys2(__NR_kill, pid, SIGUSR1))
+        iow_tally_ret(&t[5], iow_sys3(__NR_tgkill, pid, w.tid, SIGUSR1))
+        iow_tally_ret(&t[6], iow_sys2(__NR_tkill, w.tid, SIGUSR1))
+        iow_tally_ret(&t[7], iow_sys3(__NR_rt_sigqueueinfo, pid, SIGUSR1, <long>&st.info))
+        iow_tally_ret(&t[8], iow_sys2(__NR_rt_sigpending, <long>&st.pending, SIGSET_BYTES))
+        iow_tally_ret(&t[9], iow_sys4(__NR_rt_sigtimedwait, <long>&st.set, <long>&st.got,
+                                      <long>&st.wait, SIGSET_BYTES))
+        iow_tally_ret(&t[10], iow_sys4(__NR_rt_sigprocmask, SIG_SETMASK, <long>&st.old_mask, 0,
+                                       SIGSET_BYTES))
+        iow_tally_ret(&t[11], iow_sys4(__NR_rt_sigaction, SIGUSR1, <long>&st.old_action, 0,
+                                       SIGSET_BYTES))
+        iow_sig_lock_drop()
+    return n
+
+
+# ---- the handler's install and restore (setup/teardown of the handled-signal scenarios) ----
+
+cdef void install_handler(iow_worker *w, iow_tally *t, int sig, int restart) noexcept nogil:
+    # rt_sigaction(sig, {iow_on_signal, SA_SIGINFO|SA_RESTORER[|SA_RESTART]}, &saved, 8), then
+    # unblock sig on this thread: the worker starts with every signal blocked.
+    global iow_sig_users
+    cdef SigState *st = state(w)
+    cdef iow_ksigaction *keep
+    cdef iow_ksigaction *act = &st.action2 if sig == SIGUSR2 else &st.action
+    memset(act, 0, sizeof(act[0]))
+    act.handler = iow_handler_addr()
+    act.flags = SA_SIGINFO | IOW_RESTORER_FLAGS | (SA_RESTART if restart else 0)
+    act.restorer = iow_restorer_addr()
+    iow_sig_lock_take()
+    # the first worker in keeps what the process had; the others' old action is ours
+    keep = &iow_sig_saved[sig == SIGUSR2] if iow_sig_users[sig == SIGUSR2] == 0 else &st.old_action
+    if iow_tally_ret(&t[0], iow_sys4(__NR_rt_sigaction, sig, <long>act, <long>keep,
+                                     SIGSET_BYTES)) == 0:
+        iow_sig_users[sig == SIGUSR2] += 1
+        w.val[V_INSTALLED + (sig == SIGUSR2)] = 1
+    iow_sig_lock_drop()
+
+
+cdef void restore_handler(iow_worker *w, iow_tally *t, int sig) noexcept nogil:
+    global iow_sig_users
+    cdef SigState *st = state(w)
+    if not w.val[V_INSTALLED + (sig == SIGUSR2)]:
+        return
+    w.val[V_INSTALLED + (sig == SIGUSR2)] = 0
+    iow_sig_lock_take()
+    iow_sig_users[sig == SIGUSR2] -= 1
+    # the last worker out puts back what the process had; the others leave ours in place
+    iow_tally_ret(&t[0], iow_sys4(
+        __NR_rt_sigaction, sig,
+        <long>(&iow_sig_saved[sig == SIGUSR2] if iow_sig_users[sig == SIGUSR2] == 0
+               else (&st.action2 if sig == SIGUSR2 else &st.action)), 0,
+        SIGSET_BYTES))
+    iow_sig_lock_drop()
+
+
+cdef int handled_setup(iow_worker *w, int sig, int restart) noexcept nogil:
+    # setup: getpid, rt_sigaction, rt_sigprocmask(SIG_UNBLOCK), open our /proc/thread-self/syscall
+    cdef SigState *st = state(w)
+    cdef long fd
+    w.val[V_PROC_FD] = -1
+    w.val[V_INSTALLED] = w.val[V_INSTALLED + 1] = 0
+    w.val[V_PID] = iow_tally_ret(&w.setup[0], iow_sys0(__NR_getpid))
+    install_handler(w, &w.setup[1], sig, restart)
+    st.set = sigbit(sig)
+    iow_tally_ret(&w.setup[2], iow_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, <long>&st.set,
+                                        <long>&st.setup_mask, SIGSET_BYTES))
+    fd = iow_tally_ret(&w.setup[3], iow_sys4(__NR_openat, AT_FDCWD,
+                                             <long><const char *>b"/proc/thread-self/syscall",
+                                             O_RDONLY | O_CLOEXEC, 0))
+    w.val[V_PROC_FD] = fd
+    return <int>fd if fd < 0 else 0
+
+
+cdef void handled_teardown(iow_worker *w, int sig) noexcept nogil:
+    cdef SigState *st = state(w)
+    if w.val[V_PROC_FD] >= 0:
+        iow_tally_ret(&w.teardown[0], iow_sys1(__NR_close, w.val[V_PROC_FD]))
+        w.val[V_PROC_FD] = -1
+    iow_tally_ret(&w.teardown[1], iow_sys4(__NR_rt_sigprocmask, SIG_SETMASK,
+                                           <long>&st.setup_mask, 0, SIGSET_BYTES))
+    restore_handler(w, &w.teardown[2], sig)
+
+
+cdef long start_helper(iow_worker *w, iow_tally *t, void (*body)(void *) noexcept nogil) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef long tid
+    st.w = w
+    iow_store_release(&st.helper_alive, 1)
+    tid = iow_tally_ret(t, iow_clone_thread(THREAD_FLAGS, helper_stack_top(w), &st.helper_alive,
+                                            body, w))
+    iow_note_task(w, tid)
+    if tid < 0:
+        iow_store_release(&st.helper_alive, 0)
+    return tid
+
+
+cdef void wait_for_handler(SigState *st) noexcept nogil:
+    # No syscall: the worker's handler sets the flag.
+    while not iow_load_acquire(&st.handler_ran):
+        iow_cpu_relax()
+
+
+cdef void join_helper(iow_worker *w) noexcept nogil:
+    # No syscall: the kernel clears the word when the helper has exited.
+    cdef SigState *st = state(w)
+    while iow_load_acquire(&st.helper_alive):
+        iow_cpu_relax()
+
+
+# ---- signal_restart ----
+
+cdef void restart_helper(void *arg) noexcept nogil:
+    # The helper thread: wait until the worker blocks in read(pipe), signal it, feed the pipe;
+    # wait until it sleeps in clock_nanosleep, signal it; exit.
+    cdef iow_worker *w = <iow_worker *>arg
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    iow_tally_ret(&t[3], 0)  # clone returned 0 here
+    wait_until_blocked(&t[4], w.val[V_PROC_FD], st.proc_buf, __NR_read, st.fds[0])
+    iow_tally_ret(&t[5], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
+    # The byte only once the handler has run: written earlier, it could wake the read before
+    # the signal does, and the read would return 1 instead of -ERESTARTSYS.
+    wait_for_handler(st)
+    iow_tally_ret(&t[6], iow_sys3(__NR_write, st.fds[1], <long><const char *>b"x", 1))
+    wait_until_blocked(&t[7], w.val[V_PROC_FD], st.proc_buf, __NR_clock_nanosleep, -1)
+    iow_tally_ret(&t[8], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
+    iow_tally_ret(&t[9], 0)  # exit does not return
+    iow_sys1(__NR_exit, 0)
+
+
+cdef int signal_restart_setup(iow_worker *w) noexcept nogil:
+    cdef SigState *st = state(w)
+    st.sleep.tv_sec = 2       # ior's 2 s; the signal ends it at once
+    st.sleep.tv_nsec = 0
+    return handled_setup(w, SIGUSR1, 1)
+
+
+cdef void handled_teardown_usr1(iow_worker *w) noexcept nogil:
+    handled_teardown(w, SIGUSR1)
+
+
+cdef uint64_t signal_restart_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        if iow_tally_ret(&t[0], iow_sys2(__NR_pipe2, <long>st.fds, 0)) != 0:
+            return i
+        iow_tally_ret(&t[1], iow_sys0(__NR_gettid))
+        if start_helper(w, &t[2], restart_helper) > 0:
+            iow_arm(&t[10], ERESTARTSYS, &t[11], &st.handler_ran)
+            iow_tally_ret(&t[12], iow_sys3(__NR_read, st.fds[0], <long>st.byte, 1))
+            iow_arm(&t[13], ERESTART_RESTARTBLOCK, &t[14], NULL)
+            # returns -EINTR: rt_sigreturn's value, tallied by the handler
+            iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
+            join_helper(w)
+        iow_tally_ret(&t[15], iow_sys1(__NR_close, st.fds[0]))
+        iow_tally_ret(&t[16], iow_sys1(__NR_close, st.fds[1]))
+    return n
+
+
+# ---- a child process stopped and continued in a sleep (stop_restart, _twice, handled_sleep) ----
+
+cdef void sleeper_child(iow_worker *w, iow_tally *t, int legacy, int stops) noexcept nogil:
+    # The forked child: dies with its parent thread (no stopped orphan), sleeps, and after each
+    # stop the kernel resumes the sleep with restart_syscall.
+    cdef SigState *st = state(w)
+    cdef int k
+    iow_tally_ret(&t[0], 0)  # clone returned 0 here
+    iow_tally_ret(&t[1], iow_sys5(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
+    if legacy:
+        iow_sys2(__NR_nanosleep, <long>&st.sleep, 0)
+    else:
+        iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
+    # What the kernel saw: the sleep and each restart but the last returned
+    # -ERESTART_RESTARTBLOCK (each one stopped), the last restart_syscall 0. No handler runs,
+    # so user space sees only the final 0; the worker's wait4 saw each stop.
+    iow_tally_ret(&t[2], -ERESTART_RESTARTBLOCK)
+    for k in range(stops - 1):
+        iow_tally_ret(&t[3 + k], -ERESTART_RESTARTBLOCK)
+    iow_tally_ret(&t[2 + stops], 0)
+    iow_tally_ret(&t[3 + stops], 0)  # exit_group does not return
+    iow_sys1(__NR_exit_group, 0)
+
+
+cdef void stop_child(iow_worker *w, iow_tally *t, int legacy, int stops) noexcept nogil:
+    # t: [fork, child: fork 0, prctl, sleep, restart x stops, exit_group, open proc,
+    #     then per stop: poll, kill STOP, wait4 stopped, kill CONT; then close proc, wait4]
+    cdef SigState *st = state(w)
+    cdef long pid, fd, k, base
+    cdef long nr
+    pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
+    if pid == 0:
+        sleeper_child(w, t + 1, legacy, stops)
+    iow_tally_ret(&t[0], pid)
+    iow_note_task(w, pid)
+    if pid < 0:
+        return
+    base = 5 + stops
+    iow_proc_syscall_path(st.proc_path, pid)
+    fd = iow_tally_ret(&t[base], iow_sys4(__NR_openat, AT_FDCWD, <long>st.proc_path,
+                                          O_RDONLY | O_CLOEXEC, 0))
+    w.fd[F_PROC] = fd
+    for k in range(stops):
+        nr = __NR_restart_syscall if k else (__NR_nanosleep if legacy else __NR_clock_nanosleep)
+        if fd >= 0:
+            wait_until_blocked(&t[base + 1 + 4 * k], fd, st.proc_buf, nr, -1)
+        iow_tally_ret(&t[base + 2 + 4 * k], iow_sys2(__NR_kill, pid, SIGSTOP))
+        iow_tally_ret(&t[base + 3 + 4 * k], iow_sys4(__NR_wait4, pid, <long>&st.status,
+                                                     WUNTRACED, 0))
+        iow_tally_ret(&t[base + 4 + 4 * k], iow_sys2(__NR_kill, pid, SIGCONT))
+    if fd >= 0:
+        iow_tally_ret(&t[base + 1 + 4 * stops], iow_sys1(__NR_close, fd))
+        w.fd[F_PROC] = -1
+    iow_tally_ret(&t[base + 2 + 4 * stops], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
+
+
+cdef uint64_t stop_restart_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef uint64_t i
+    st.sleep.tv_sec = 0
+    st.sleep.tv_nsec = 100000000
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        stop_child(w, w.iter, 0, 1)
+    return n
+
+
+cdef uint64_t stop_restart_twice_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef uint64_t i
+    st.sleep.tv_sec = 0
+    st.sleep.tv_nsec = 200000000
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_tally_ret(&w.iter[0], iow_sys0(__NR_gettid))
+        stop_child(w, w.iter + 1, 0, 2)
+    return n
+
+
+# ---- signal_handled_sleep ----
+
+cdef void handled_sleep_helper(void *arg) noexcept nogil:
+    cdef iow_worker *w = <iow_worker *>arg
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    iow_tally_ret(&t[1], 0)  # clone returned 0 here
+    wait_until_blocked(&t[2], w.val[V_PROC_FD], st.proc_buf, __NR_clock_nanosleep, -1)
+    iow_tally_ret(&t[3], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
+    iow_tally_ret(&t[4], 0)  # exit does not return
+    iow_sys1(__NR_exit, 0)
+
+
+cdef int signal_handled_sleep_setup(iow_worker *w) noexcept nogil:
+    return handled_setup(w, SIGUSR1, 1)
+
+
+cdef uint64_t signal_handled_sleep_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        st.sleep.tv_sec = 3   # ior's 3 s; the signal ends it at once
+        st.sleep.tv_nsec = 0
+        if start_helper(w, &t[0], handled_sleep_helper) > 0:
+            iow_arm(&t[5], ERESTART_RESTARTBLOCK, &t[6], NULL)
+            iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
+            join_helper(w)
+        st.sleep.tv_sec = 0   # ior's 1 s stopped sleep, shortened
+        st.sleep.tv_nsec = 100000000
+        stop_child(w, t + 7, 1, 1)
+    return n
+
+
+# ---- signal_reexec, signal_reexec_many: a child reads a pipe, stopped or signalled in it ----
+
+cdef enum:
+    REEXEC_FD = 200           # ior's dup3 target
+    REEXEC_MANY = 32          # signal_reexec_many's fds 300..331
+    REEXEC_MANY_FD = 300
+
+cdef const char *PAYLOAD = b"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"   # 32 bytes: the first n written
+
+
+cdef int reexec_setup(iow_worker *w) noexcept nogil:
+    # getpid, SIGUSR1's handler with SA_RESTART, SIGUSR2's without, both unblocked
+    cdef SigState *st = state(w)
+    w.val[V_INSTALLED] = w.val[V_INSTALLED + 1] = 0
+    w.val[V_PID] = iow_tally_ret(&w.setup[0], iow_sys0(__NR_getpid))
+    install_handler(w, &w.setup[1], SIGUSR1, 1)
+    install_handler(w, &w.setup[2], SIGUSR2, 0)
+    st.set = sigbit(SIGUSR1) | sigbit(SIGUSR2)
+    iow_tally_ret(&w.setup[3], iow_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, <long>&st.set,
+                                        <long>&st.setup_mask, SIGSET_BYTES))
+    return 0
+
+
+cdef void reexec_teardown(iow_worker *w) noexcept nogil:
+    cdef SigState *st = state(w)
+    iow_tally_ret(&w.teardown[0], iow_sys4(__NR_rt_sigprocmask, SIG_SETMASK,
+                                           <long>&st.setup_mask, 0, SIGSET_BYTES))
+    restore_handler(w, &w.teardown[1], SIGUSR1)
+    restore_handler(w, &w.teardown[2], SIGUSR2)
+
+
+cdef long fork_reader(iow_worker *w, iow_tally *t, void (*body)(iow_worker *, iow_tally *) noexcept nogil) noexcept nogil:
+    cdef long pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
+    if pid == 0:
+        iow_tally_ret(&t[1], 0)  # clone returned 0 here
+        iow_tally_ret(&t[2], iow_sys5(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
+        body(w, t)
+        iow_sys1(__NR_exit_group, 0)
+    iow_tally_ret(&t[0], pid)
+    iow_note_task(w, pid)
+    return pid
+
+
+cdef long open_child_proc(iow_worker *w, iow_tally *t, long pid) noexcept nogil:
+    cdef SigState *st = state(w)
+    iow_proc_syscall_path(st.proc_path, pid)
+    w.fd[F_PROC] = iow_tally_ret(t, iow_sys4(__NR_openat, AT_FDCWD, <long>st.proc_path,
+                                             O_RDONLY | O_CLOEXEC, 0))
+    return w.fd[F_PROC]
+
+
+cdef void stop_and_continue(iow_worker *w, iow_tally *t, long pid, long fd, long want_fd,
+                            long want_count) noexcept nogil:
+    # t: poll, kill STOP, wait4 stopped, kill CONT
+    cdef SigState *st = state(w)
+    if fd >= 0:
+        wait_until_blocked(&t[0], fd, st.proc_buf, __NR_read, want_fd, want_count)
+    iow_tally_ret(&t[1], iow_sys2(__NR_kill, pid, SIGSTOP))
+    iow_tally_ret(&t[2], iow_sys4(__NR_wait4, pid, <long>&st.status, WUNTRACED, 0))
+    iow_tally_ret(&t[3], iow_sys2(__NR_kill, pid, SIGCONT))
+
+
+cdef void reexec_reader(iow_worker *w, iow_tally *t) noexcept nogil:
+    # The child: three reads on fd 200, interrupted by a stop, by SIGUSR1 (SA_RESTART: the
+    # kernel re-executes it) and by SIGUSR2 (no SA_RESTART: EINTR, and we read again).
+    cdef SigState *st = state(w)
+    cdef long fd = st.fds[0]
+    cdef long r
+    iow_tally_ret(&t[4], iow_sys3(__NR_read, fd, <long>st.read_buf, 1))
+    iow_tally_ret(&t[3], -ERESTARTSYS)   # what the kernel returned at the stop (no handler)
+    iow_arm(&t[5], ERESTARTSYS, &t[6], &st.handler_ran)
+    iow_tally_ret(&t[7], iow_sys3(__NR_read, fd, <long>st.read_buf, 2))
+    iow_arm(&t[8], ERESTARTSYS, &t[9], &st.handler_ran)
+    r = iow_sys3(__NR_read, fd, <long>st.read_buf, 3)   # -EINTR: rt_sigreturn's, tallied there
+    iow_tally_ret(&t[10], iow_sys3(__NR_read, fd, <long>st.read_buf, 3) if r == -4 else r)
+    iow_tally_ret(&t[11], 0)  # exit_group does not return
+
+
+cdef void signal_and_feed(iow_worker *w, iow_tally *t, long pid, long fd, long want_fd,
+                          int sig, long count) noexcept nogil:
+    # t: poll, tgkill, write `count` bytes once the child's handler has run
+    cdef SigState *st = state(w)
+    if fd >= 0:
+        wait_until_blocked(&t[0], fd, st.proc_buf, __NR_read, want_fd, count)
+    iow_tally_ret(&t[1], iow_sys3(__NR_tgkill, pid, pid, sig))
+    wait_for_handler(st)
+    iow_tally_ret(&t[2], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, count))
+
+
+cdef uint64_t signal_reexec_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef uint64_t i
+    cdef long pid, fd, orig, target = w.fd_base + w.index
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        if iow_tally_ret(&t[0], iow_sys2(__NR_pipe2, <long>st.fds, 0)) != 0:
+            return i
+        # the read end moves to fd 200 (ior's number; 200 + the worker's index)
+        orig = st.fds[0]
+        st.fds[0] = <int>iow_tally_ret(&t[1], iow_sys3(__NR_dup3, orig, target, O_CLOEXEC))
+        iow_tally_ret(&t[2], iow_sys1(__NR_close, orig))
+        pid = fork_reader(w, t + 3, reexec_reader)
+        if pid > 0:
+            fd = open_child_proc(w, &t[15], pid)
+            stop_and_continue(w, &t[16], pid, fd, target, 1)
+            iow_tally_ret(&t[20], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, 1))
+            signal_and_feed(w, &t[21], pid, fd, target, SIGUSR1, 2)
+            signal_and_feed(w, &t[24], pid, fd, target, SIGUSR2, 3)
+            if fd >= 0:
+                iow_tally_ret(&t[27], iow_sys1(__NR_close, fd))
+                w.fd[F_PROC] = -1
+            iow_tally_ret(&t[28], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
+        iow_tally_ret(&t[29], iow_sys1(__NR_close, st.fds[0]))
+        iow_tally_ret(&t[30], iow_sys1(__NR_close, st.fds[1]))
+    return n
+
+
+cdef inline long many_fd(iow_worker *w, long k) noexcept nogil:
+    return w.fd_base + REEXEC_MANY * w.index + k
+
+
+cdef void reexec_many_reader(iow_worker *w, iow_tally *t) noexcept nogil:
+    # The child: read k+1 bytes from fd 300+k, k = 0..31, each read stopped and continued while
+    # blocked (the kernel: -ERESTARTSYS, then the read re-executed).
+    cdef SigState *st = state(w)
+    cdef long k
+    for k in range(REEXEC_MANY):
+        iow_tally_ret(&t[4 + k], iow_sys3(__NR_read, many_fd(w, k), <long>st.read_buf, k + 1))
+        iow_tally_ret(&t[3], -ERESTARTSYS)   # what the kernel returned at the stop
+    iow_tally_ret(&t[4 + REEXEC_MANY], 0)  # exit_group does not return
+
+
+cdef uint64_t signal_reexec_many_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef uint64_t i
+    cdef long pid, fd, orig, k
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        if iow_tally_ret(&t[0], iow_sys2(__NR_pipe2, <long>st.fds, 0)) != 0:
+            return i
+        orig = st.fds[0]
+        for k in range(REEXEC_MANY):
+            iow_tally_ret(&t[1], iow_sys3(__NR_dup3, orig, many_fd(w, k), O_CLOEXEC))
+        iow_tally_ret(&t[2], iow_sys1(__NR_close, orig))
+        pid = fork_reader(w, t + 3, reexec_many_reader)
+        if pid > 0:
+            fd = open_child_proc(w, &t[40], pid)
+            for k in range(REEXEC_MANY):
+                stop_and_continue(w, &t[41], pid, fd, many_fd(w, k), k + 1)
+                iow_tally_ret(&t[45 + k], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, k + 1))
+            if fd >= 0:
+                iow_tally_ret(&t[77], iow_sys1(__NR_close, fd))
+                w.fd[F_PROC] = -1
+            iow_tally_ret(&t[78], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
+        for k in range(REEXEC_MANY):
+            iow_tally_ret(&t[79], iow_sys1(__NR_close, many_fd(w, k)))
+        iow_tally_ret(&t[80], iow_sys1(__NR_close, st.fds[1]))
+    return n
+
+
+def _signals_supported():
+    if not IOW_HAVE_SIGNALS or not IOW_HAVE_CLONE_THREAD:
+        return "the raw signal restorer and helper thread are only written for x86-64 and aarch64"
+    return None
+
+
+CONSTANTS = {
+    "SA_SIGINFO": SA_SIGINFO, "SA_RESTART": SA_RESTART, "SA_RESTORER": SA_RESTORER,
+    "SS_DISABLE": SS_DISABLE, "SI_QUEUE": SI_QUEUE, "WUNTRACED": WUNTRACED,
+}
+
+_THREAD_CLONE = ("clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|"
+                 "CLONE_CHILD_CLEARTID, &scratch_end, NULL, &helper_alive, 0)")
+_FORK = "clone(SIGCHLD, 0, NULL, NULL, 0)"
+_POLL = "pread64(?, &proc_buf, 63, 0) -> >=1 x1.."
+_HANDLER = ("{sa_handler=&on_signal, sa_flags=SA_SIGINFO|SA_RESTORER|SA_RESTART, "
+            "sa_restorer=&restorer, sa_mask=[]}")
+
+
+def _handled_setup(handler=_HANDLER):
+    return ["pid = getpid() -> >=1",
+            f"rt_sigaction(SIGUSR1, {handler}, &saved_action, 8) -> 0",
+            "rt_sigprocmask(SIG_UNBLOCK, [SIGUSR1], &setup_mask, 8) -> 0",
+            'proc = openat(AT_FDCWD, "/proc/thread-self/syscall", O_RDONLY|O_CLOEXEC, 0) -> >=0']
+
+
+_HANDLED_TEARDOWN = ["close(proc) -> 0",
+                     "rt_sigprocmask(SIG_SETMASK, &setup_mask, NULL, 8) -> 0",
+                     "rt_sigaction(SIGUSR1, &saved_action, NULL, 8) -> 0"]
+
+
+def _stopped_child(sleep, stops):
+    """stop_child()'s events: a forked child sleeps; the worker stops and continues it `stops`
+    times, each once /proc/<child>/syscall shows it blocked in the sleep (then in
+    restart_syscall)."""
+    events = [f"child = {_FORK} -> >=1",
+              f"child: {_FORK} -> 0 exit-only",
+              "child: prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) -> 0",
+              f"child: {sleep} -> -ERESTART_RESTARTBLOCK"]
+    events += ["child: restart_syscall() -> -ERESTART_RESTARTBLOCK"] * (stops - 1)
+    events += ["child: restart_syscall() -> 0",
+               "child: exit_group(0) -> noreturn",
+               "child_proc = openat(AT_FDCWD, ?, O_RDONLY|O_CLOEXEC, 0) -> >=0"]
+    for _ in range(stops):
+        events += ["pread64(child_proc, &proc_buf, 63, 0) -> >=1 x1..",
+                   "kill(child, SIGSTOP) -> 0",
+                   "wait4(child, &status, WUNTRACED, NULL) -> >=1",
+                   "kill(child, SIGCONT) -> 0"]
+    events += ["close(child_proc) -> 0", "wait4(child, &status, 0, NULL) -> >=1"]
+    return events
+
+
+_STOP_NOTE = ("SIGSTOP stops a whole thread group, so the task stopped here is a child process "
+              "of the worker (raw clone), not the workers' own process as in ior (ior runs `sh -c "
+              "'kill -STOP <pid>; kill -CONT <pid>'` against its main thread): the workers and, "
+              "in run(), the caller's process are never stopped, and each worker stops only its "
+              "own child. The worker is the stopper: it reads /proc/<child>/syscall (its path is "
+              "the run's, hence ?) until the child is blocked in the sleep (x1..: as often as it "
+              "takes), sends SIGSTOP, waits for the stop with wait4(WUNTRACED), sends SIGCONT. "
+              "The child asks for SIGKILL when its parent thread dies (prctl), so an aborted run "
+              "leaves no stopped process. The child's sleep returns -ERESTART_RESTARTBLOCK at "
+              "the stop and the kernel resumes it with restart_syscall after SIGCONT; user space "
+              "sees one 0. The child's sleep/restart tallies are written from what the kernel "
+              "must have done (it cannot observe them); --verify has the kernel count them.")
+
+SCENARIOS = scenarios("signals", [
+    dict(name="signals_basic",
+         summary="SIGUSR1 ignored, blocked, sent to ourselves 4 ways, taken by rt_sigtimedwait",
+         kernel=kernel(signals_basic_loop, signals_basic_setup),
+         setup=["pid = getpid() -> >=1"],
+         iteration=["rt_sigaction(SIGUSR1, {sa_handler=SIG_IGN, sa_flags=0, sa_mask=[]}, "
+                    "&old_action, 8) -> 0",
+                    "rt_sigprocmask(SIG_BLOCK, [SIGUSR1], &old_mask, 8) -> 0",
+                    "sigaltstack({ss_sp=&altstack, ss_flags=0, ss_size=8192}, NULL) -> 0",
+                    "sigaltstack({ss_sp=&altstack, ss_flags=SS_DISABLE, ss_size=8192}, NULL) -> 0",
+                    "kill(pid, SIGUSR1) -> 0",
+                    "tgkill(pid, ?, SIGUSR1) -> 0",
+                    "tkill(?, SIGUSR1) -> 0",
+                    "rt_sigqueueinfo(pid, SIGUSR1, {si_signo=SIGUSR1, si_code=SI_QUEUE}) -> 0",
+                    "rt_sigpending(&pending, 8) -> 0",
+                    "rt_sigtimedwait([SIGUSR1], &info, {tv_sec=0, tv_nsec=100000000}, 8) -> 10",
+                    "rt_sigprocmask(SIG_SETMASK, &old_mask, NULL, 8) -> 0",
+                    "rt_sigaction(SIGUSR1, &old_action, NULL, 8) -> 0"],
+         requires=[_signals_supported],
+         notes="As ior, once per iteration: SIGUSR1 is ignored and blocked, an alternate stack "
+               "set and disabled, SIGUSR1 sent to the process (kill, rt_sigqueueinfo with "
+               "si_code SI_QUEUE) and to this thread (tgkill; tkill finds it already pending), "
+               "and rt_sigtimedwait takes the thread's pending one at once (10, SIGUSR1; ior "
+               "tolerates EAGAIN, here it cannot happen). ? is the worker's tid. The "
+               "process-directed ones are discarded at once where a thread of the process does "
+               "not block SIGUSR1 (it is ignored: run() in your process), else they stay pending "
+               "on the process, blocked by every thread, until it exits (a spawned run). The "
+               "workers of a run take turns for the iteration (a spin lock, no syscall), so one "
+               "worker never restores SIGUSR1's action while another still sends it."),
+    dict(name="signal_restart",
+         summary="a pipe read restarted after a SA_RESTART handler; a sleep ended by one (EINTR)",
+         kernel=kernel(signal_restart_loop, signal_restart_setup, handled_teardown_usr1),
+         setup=_handled_setup(),
+         iteration=["pipe2(&fds, 0) -> 0",
+                    "gettid() -> >=1",
+                    f"{_THREAD_CLONE} -> >=1",
+                    f"helper: {_THREAD_CLONE} -> 0 exit-only",
+                    f"helper: {_POLL}",
+                    "helper: tgkill(?, ?, SIGUSR1) -> 0",
+                    'helper: write(?, "x", 1) -> 1',
+                    f"helper: {_POLL}",
+                    "helper: tgkill(?, ?, SIGUSR1) -> 0",
+                    "helper: exit(0) -> noreturn",
+                    "read(?, &byte, 1) -> -ERESTARTSYS",
+                    "rt_sigreturn() -> 0",
+                    "read(?, &byte, 1) -> 1",
+                    "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=2, tv_nsec=0}, NULL) "
+                    "-> -ERESTART_RESTARTBLOCK",
+                    "rt_sigreturn() -> -EINTR",
+                    "close(?) -> 0", "close(?) -> 0"],
+         teardown=_HANDLED_TEARDOWN,
+         requires=[_signals_supported],
+         notes="The handler (SA_SIGINFO|SA_RESTART, our own restorer issuing the raw "
+               "rt_sigreturn) is installed in setup and SIGUSR1 unblocked on the worker; a "
+               "helper thread (raw clone, ior's goroutine) reads the worker's "
+               "/proc/thread-self/syscall (opened by the worker in setup: the helper's fd is "
+               "that one, hence ?) until the worker is blocked in read on the pipe (x1..), "
+               "sends tgkill(pid, worker tid, SIGUSR1), writes one byte; then waits until the "
+               "worker sleeps in clock_nanosleep and signals again. The kernel returns "
+               "-ERESTARTSYS from the read, runs the handler, and re-executes the read (1); "
+               "the sleep returns -ERESTART_RESTARTBLOCK, which a handler turns into EINTR. "
+               "rt_sigreturn has no sys_exit tracepoint; what strace prints for it is the "
+               "register it restores: 0 (rax = read's number, x86-64) and -EINTR. ior sleeps "
+               "150 ms before each signal instead of looking; its pipe comes from Go's "
+               "syscall.Pipe (pipe2, flags 0). The last worker's teardown restores the "
+               "process's SIGUSR1 action (run() in your process: yours)."),
+    dict(name="signal_handled_sleep",
+         summary="a sleep ended by a handled signal; a child's nanosleep stopped and restarted",
+         kernel=kernel(signal_handled_sleep_loop, signal_handled_sleep_setup,
+                       handled_teardown_usr1),
+         setup=_handled_setup(),
+         iteration=[f"{_THREAD_CLONE} -> >=1",
+                    f"helper: {_THREAD_CLONE} -> 0 exit-only",
+                    f"helper: {_POLL}",
+                    "helper: tgkill(?, ?, SIGUSR1) -> 0",
+                    "helper: exit(0) -> noreturn",
+                    "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=3, tv_nsec=0}, NULL) "
+                    "-> -ERESTART_RESTARTBLOCK",
+                    "rt_sigreturn() -> -EINTR"]
+             + _stopped_child("nanosleep({tv_sec=0, tv_nsec=100000000}, NULL)", 1),
+         teardown=_HANDLED_TEARDOWN,
+         requires=[_signals_supported],
+         notes="Part 1 as signal_restart's sleep: a helper thread signals the worker once it "
+               "sleeps. Part 2: ior's stopped nanosleep(1 s) is 100 ms here. " + _STOP_NOTE),
+    dict(name="stop_restart",
+         summary="a child's clock_nanosleep stopped and continued: restart_syscall resumes it",
+         kernel=kernel(stop_restart_loop),
+         iteration=_stopped_child(
+             "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=100000000}, NULL)",
+             1),
+         notes="ior sleeps 600 ms; here 100 ms, long enough to be stopped in. " + _STOP_NOTE),
+    dict(name="stop_restart_twice",
+         summary="a child's clock_nanosleep stopped twice: two restart_syscalls",
+         kernel=kernel(stop_restart_twice_loop),
+         iteration=["gettid() -> >=1"] + _stopped_child(
+             "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=200000000}, NULL)",
+             2),
+         notes="ior sleeps 1.5 s; here 200 ms. The second stop comes once /proc shows the "
+               "child blocked in restart_syscall. " + _STOP_NOTE),
+    dict(name="signal_reexec",
+         summary="a child's pipe read stopped, then signalled with and without SA_RESTART",
+         kernel=kernel(signal_reexec_loop, reexec_setup, reexec_teardown),
+         setup=["pid = getpid() -> >=1",
+                f"rt_sigaction(SIGUSR1, {_HANDLER}, &saved_action, 8) -> 0",
+                "rt_sigaction(SIGUSR2, {sa_handler=&on_signal, sa_flags=SA_SIGINFO|SA_RESTORER, "
+                "sa_restorer=&restorer, sa_mask=[]}, &saved_action2, 8) -> 0",
+                "rt_sigprocmask(SIG_UNBLOCK, [SIGUSR1, SIGUSR2], &setup_mask, 8) -> 0"],
+         iteration=["pipe2(&fds, 0) -> 0",
+                    "fd200 = dup3(?, ?, O_CLOEXEC) -> >=200",
+                    "close(?) -> 0",
+                    f"child = {_FORK} -> >=1",
+                    f"child: {_FORK} -> 0 exit-only",
+                    "child: prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) -> 0",
+                    "child: read(?, &buf, 1) -> -ERESTARTSYS",
+                    "child: read(?, &buf, 1) -> 1",
+                    "child: read(?, &buf, 2) -> -ERESTARTSYS",
+                    "child: rt_sigreturn() -> 0",
+                    "child: read(?, &buf, 2) -> 2",
+                    "child: read(?, &buf, 3) -> -ERESTARTSYS",
+                    "child: rt_sigreturn() -> -EINTR",
+                    "child: read(?, &buf, 3) -> 3",
+                    "child: exit_group(0) -> noreturn",
+                    "child_proc = openat(AT_FDCWD, ?, O_RDONLY|O_CLOEXEC, 0) -> >=0",
+                    "pread64(child_proc, &proc_buf, 63, 0) -> >=1 x1..",
+                    "kill(child, SIGSTOP) -> 0",
+                    "wait4(child, &status, WUNTRACED, NULL) -> >=1",
+                    "kill(child, SIGCONT) -> 0",
+                    'write(?, "x", 1) -> 1',
+                    "pread64(child_proc, &proc_buf, 63, 0) -> >=1 x1..",
+                    "tgkill(child, child, SIGUSR1) -> 0",
+                    'write(?, "xx", 2) -> 2',
+                    "pread64(child_proc, &proc_buf, 63, 0) -> >=1 x1..",
+                    "tgkill(child, child, SIGUSR2) -> 0",
+                    'write(?, "xxx", 3) -> 3',
+                    "close(child_proc) -> 0",
+                    "wait4(child, &status, 0, NULL) -> >=1",
+                    "close(fd200) -> 0",
+                    "close(?) -> 0"],
+         teardown=["rt_sigprocmask(SIG_SETMASK, &setup_mask, NULL, 8) -> 0",
+                   "rt_sigaction(SIGUSR1, &saved_action, NULL, 8) -> 0",
+                   "rt_sigaction(SIGUSR2, &saved_action2, NULL, 8) -> 0"],
+         fixed_fds=(REEXEC_FD, 1),
+         requires=[_signals_supported],
+         notes="ior's three reads on fd 200 (here 200 + the worker's index, or the first free "
+               "block above), read by a forked child (a stop stops a whole process): (1) "
+               "stopped and continued while blocked: the kernel returns -ERESTARTSYS and, with "
+               "no handler, re-executes the read (1 byte); (2) SIGUSR1, handled with "
+               "SA_RESTART: -ERESTARTSYS, the handler, rt_sigreturn (0: rax = read's number), "
+               "the read re-executed (2); (3) SIGUSR2, handled without SA_RESTART: -ERESTARTSYS "
+               "at sys_exit, -EINTR to the child (rt_sigreturn's value), which reads again (3). "
+               "The worker stops or signals (tgkill to the child) only once "
+               "/proc/<child>/syscall shows the child blocked in that read (fd and count), and "
+               "writes the bytes only after the child's handler ran (else the read could take "
+               "them before the signal). ior installs SIGUSR2 with SA_RESTART (Go's runtime) "
+               "and clears it with a raw rt_sigaction get/set; here it is installed without it "
+               "in setup. ior's payload bytes are not recorded; here 'x's. " + _STOP_NOTE),
+    dict(name="signal_reexec_many",
+         summary="a child reads fds 300..331, k+1 bytes each, every read stopped and continued",
+         kernel=kernel(signal_reexec_many_loop),
+         iteration=["pipe2(&fds, 0) -> 0",
+                    "dup3(?, ?, O_CLOEXEC) -> >=300 x32",
+                    "close(?) -> 0",
+                    f"child = {_FORK} -> >=1",
+                    f"child: {_FORK} -> 0 exit-only",
+                    "child: prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) -> 0",
+                    "child: read(?, &buf, ?) -> -ERESTARTSYS x32"]
+             + [f"child: read(?, &buf, {k + 1}) -> {k + 1}" for k in range(32)]
+             + ["child: exit_group(0) -> noreturn",
+                "child_proc = openat(AT_FDCWD, ?, O_RDONLY|O_CLOEXEC, 0) -> >=0",
+                "pread64(child_proc, &proc_buf, 63, 0) -> >=1 x32..",
+                "kill(child, SIGSTOP) -> 0 x32",
+                "wait4(child, &status, WUNTRACED, NULL) -> >=1 x32",
+                "kill(child, SIGCONT) -> 0 x32"]
+             + [f'write(?, "{"x" * (k + 1)}", {k + 1}) -> {k + 1}' for k in range(32)]
+             + ["close(child_proc) -> 0",
+                "wait4(child, &status, 0, NULL) -> >=1",
+                "close(?) -> 0 x32",
+                "close(?) -> 0"],
+         fixed_fds=(REEXEC_MANY_FD, REEXEC_MANY),
+         requires=[_signals_supported],
+         notes="ior's 32 reads, read k+1 bytes from fd 300+k (here 300 + 32 x the worker's "
+               "index + k, or the first free block above), by a forked child; for each, once "
+               "/proc/<child>/syscall shows the child blocked in that read (fd and count), the "
+               "worker stops and continues it (the kernel returns -ERESTARTSYS and re-executes "
+               "the read), then writes k+1 bytes. The loops are written as xN events: per k, "
+               "the child's -ERESTARTSYS read and read of k+1 bytes, the worker's polls, "
+               "SIGSTOP, wait4, SIGCONT and write interleave in that order. " + _STOP_NOTE),
+])
