@@ -432,6 +432,25 @@ def test_pid_filter_child_file_is_not_the_pids(tmp_path):
     assert mine == []
 
 
+@pytest.mark.parametrize("ior_name,syscall", [("close-range", "close_range"),
+                                              ("close-double-close", "close")])
+def test_ior_sequence_closes_the_descriptors_its_opens_returned(ior_name, syscall, tmp_path):
+    """ior mode runs ior's own close sequences: the closed numbers are those openat returned
+    (the normal mode keeps its fixed block, which threads cannot collide in)."""
+    p, doc = _ior_run(ior_name, tmp_path)
+    assert p.returncode == 0, p.stderr
+    opens = {e["seq"] for e in _rows(doc, "openat")}
+    closes = _rows(doc, syscall)
+    assert closes and all(v.get("fd_of") in opens for e in closes for k, v in e["args"].items()
+                          if k in ("fd", "max_fd"))
+    assert _rows(doc, "dup3") == []
+    normal = registry.get(ior_name)
+    assert any(e.syscall == "dup3" for e in normal.setup + normal.iteration)
+    p = subprocess.run([sys.executable, "-m", "ioworkload", f"--scenario={ior_name}",
+                        "--threads", "2"], capture_output=True, text=True, timeout=60, env=_env())
+    assert p.returncode == 2 and "one thread only" in p.stderr
+
+
 def test_the_table_catches_a_wrong_name(tmp_path):
     """The check can fail: a manifest naming another file misses ior's expectation."""
     p, doc = _ior_run("unlink-enoent", tmp_path)

@@ -334,6 +334,9 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     if ior_mode:
         sc = ior_protocol.scenario_for_ior(sc)
     threads = parse_threads(args.threads)
+    if threads > 1 and getattr(sc, "one_worker", False):
+        raise UsageError(f"{sc.name} in ior mode is ior's own sequence, on descriptors another "
+                         f"thread could hold: one thread only")
     iterations = args.iterations
     if iterations is None:
         iterations = sc.ior_repeat if ior_mode else 1

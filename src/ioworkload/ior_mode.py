@@ -9,6 +9,8 @@ The normal mode stays exact; ior mode follows the lifecycle of ior's `cmd/iowork
 * the start and hold files are polled with stat(): ENOENT means "not yet", any other error
   (ENOTDIR, EACCES, ELOOP) ends the run with exit 1, as ior's `waitForFile` does;
 * results ior's workload accepts do not fail the run (TOLERATED below);
+* where a family module has IOR_SCENARIOS, ior's own sequence of that scenario runs instead
+  (one worker: it closes numbers another worker could hold);
 * IOR_WORKLOAD_TID_FILE receives the TID the scenario runs on (the main thread: TID == PID),
   decimal, mode 0600, before the PID line; IOR_WORKLOAD_CHILD_PID_FILE is ior's for scenarios
   that fork a parked child before the PID line (none of ours: the variable is then ignored,
@@ -50,10 +52,26 @@ def requested(env=None) -> bool:
     return any(k in env for k in ENV)
 
 
+def ior_sequence(sc):
+    """ior's own sequence of `sc` where its family has one (the family module's IOR_SCENARIOS,
+    e.g. close_range on the descriptors its opens returned); None where the scenario itself
+    is what ior issues."""
+    import importlib
+    module = importlib.import_module(f"ioworkload.families.{sc.family}")
+    return next((v for v in getattr(module, "IOR_SCENARIOS", ()) if v.name == sc.name), None)
+
+
 def scenario_for_ior(sc):
-    """The scenario as ior mode runs it: the probes ior does not need left out."""
-    kept = tuple(p for p in sc.requires if getattr(p, "__name__", "") not in SKIPPED_PROBES)
-    return sc if len(kept) == len(sc.requires) else sc.replace(requires=kept)
+    """The scenario as ior mode runs it: ior's own sequence where the family has one, and the
+    probes ior does not need left out. `one_worker` on the result: ior's sequence uses
+    descriptors a second worker could share (it must run alone)."""
+    variant = ior_sequence(sc)
+    chosen = variant or sc
+    kept = tuple(p for p in chosen.requires if getattr(p, "__name__", "") not in SKIPPED_PROBES)
+    if len(kept) != len(chosen.requires):
+        chosen = chosen.replace(requires=kept)
+    chosen.one_worker = variant is not None
+    return chosen
 
 
 def file_present(path: str) -> "bool | None":

@@ -325,6 +325,50 @@ cdef void close_untracked_teardown(iow_worker *w) noexcept nogil:
             w.fd[i] = -1
 
 
+# ---- ior mode's own sequences (IOR_SCENARIOS): ior's descriptors, one worker only ----
+# ior closes the numbers its opens returned (the lowest free ones), where the scenarios above use
+# the worker's fixed block so that threads never close each other's descriptors. ior mode runs
+# one worker (the CLI refuses more), so these follow ior.
+
+cdef uint64_t close_range_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """Open closerangefile-0..2 and close_range(first, last, 0), as ior's close-range."""
+    cdef long fds[RANGE_LEN]
+    cdef uint64_t it
+    cdef int i
+    for it in range(n):
+        if iow_stop_requested(w):
+            return it
+        for i in range(RANGE_LEN):
+            fds[i] = open_path(&w.iter[i], numbered_path(w, 0, b"closerangefile-", i, b".txt"),
+                               OPEN_FLAGS)
+        if fds[0] >= 0 and fds[RANGE_LEN - 1] - fds[0] == RANGE_LEN - 1:
+            iow_tally_ret(&w.iter[RANGE_LEN], iow_sys3(__NR_close_range, fds[0],
+                                                       fds[RANGE_LEN - 1], 0))
+        else:
+            # ior fails here ("fds not contiguous"); the missing close_range fails the run too.
+            # The files are closed all the same: nothing leaks.
+            for i in range(RANGE_LEN):
+                if fds[i] >= 0:
+                    iow_sys1(__NR_close, fds[i])
+            return it + 1
+    return n
+
+
+cdef uint64_t close_double_close_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """Open doubleclosefile.txt, close it, close the same number again, as ior's
+    close-double-close."""
+    cdef uint64_t it
+    cdef long fd
+    iow_path(w, 0, b"doubleclosefile.txt")
+    for it in range(n):
+        if iow_stop_requested(w):
+            return it
+        fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS)
+        close_fd(&w.iter[1], fd)
+        close_fd(&w.iter[2], fd)
+    return n
+
+
 # ---- dup, fcntl ----
 
 cdef uint64_t dup_write_close_loop(iow_worker *w, uint64_t n, const char *name, long nr, long b,
@@ -690,4 +734,21 @@ SCENARIOS = scenarios("fd", [
                     "fcntl(fd, F_GETFD, 0) -> 0",
                     _write("fd", AFTER_FIONCLEX),
                     _close("fd")]),
+])
+
+# ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
+_IOR_NOTE = ("ior mode's sequence: ior's lowest-free descriptors, one worker (the normal mode's "
+             "scenario uses the worker's fixed block instead).")
+IOR_SCENARIOS = scenarios("fd", [
+    dict(name="close_range",
+         summary="open closerangefile-0..2, close_range(first, last, 0) (ior's descriptors)",
+         kernel=kernel(close_range_ior_loop), needs_dir=True,
+         iteration=[_open(f"closerangefile-{i}.txt", bind=f"fd{i}") for i in range(RANGE_LEN)]
+                   + ["close_range(fd0, fd2, 0) -> 0"],
+         notes=_IOR_NOTE),
+    dict(name="close_double_close",
+         summary="open doubleclosefile.txt, close it, close it again: -EBADF (ior's descriptor)",
+         kernel=kernel(close_double_close_ior_loop), needs_dir=True,
+         iteration=[_open("doubleclosefile.txt"), _close("fd"), _close("fd", "-EBADF")],
+         notes=_IOR_NOTE),
 ])
