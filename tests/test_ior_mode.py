@@ -385,8 +385,7 @@ def check_expectations(doc, ior_name, rows=IOR_EXPECTATIONS) -> list[str]:
 
 
 # Where ior's expectation does not hold yet (README, "ior's workload: what still differs").
-KNOWN_GAPS = {"close-untracked": "its 64 closes are declared close(?): no file names the first "
-                                 "one (ior opens the files before the PID line)"}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("ior_name", [
