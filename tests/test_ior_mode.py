@@ -477,6 +477,8 @@ def _strace_ior(name, tmp_path):
     tracer = None
     try:
         pid = int(p.stdout.readline())
+        with open(f"/proc/{pid}/comm") as f:
+            assert f.read().strip() == "ioworkload"          # ior's tests filter on this comm
         tracer = subprocess.Popen(["strace", "-f", "-qq", "-y", "-o", str(out), "-p", str(pid)],
                                   stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
