@@ -450,6 +450,21 @@ def test_ior_sequence_closes_the_descriptors_its_opens_returned(ior_name, syscal
     assert p.returncode == 2 and "one thread only" in p.stderr
 
 
+def test_retbytes_runs_ior_counts(tmp_path):
+    """ior's retbytes-phase-a: every stage once, getdents64 40 times (the normal mode repeats
+    the whole body)."""
+    p, doc = _ior_run("retbytes-phase-a", tmp_path)
+    assert p.returncode == 0, p.stderr
+    counts = {}
+    for e in doc["events"]:
+        if not e["harness"]:
+            counts[e["syscall"]] = counts.get(e["syscall"], 0) + e["count"]
+    assert counts["getdents64"] == 40
+    assert all(counts[c] == 1 for c in ("sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg",
+                                        "recvmmsg", "sendfile", "splice", "tee",
+                                        "process_vm_writev", "process_vm_readv"))
+
+
 def test_the_table_catches_a_wrong_name(tmp_path):
     """The check can fail: a manifest naming another file misses ior's expectation."""
     p, doc = _ior_run("unlink-enoent", tmp_path)

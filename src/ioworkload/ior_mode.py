@@ -10,7 +10,7 @@ The normal mode stays exact; ior mode follows the lifecycle of ior's `cmd/iowork
   (ENOTDIR, EACCES, ELOOP) ends the run with exit 1, as ior's `waitForFile` does;
 * results ior's workload accepts do not fail the run (TOLERATED below);
 * where a family module has IOR_SCENARIOS, ior's own sequence of that scenario runs instead
-  (one worker: it closes numbers another worker could hold);
+  (those marked one_worker, e.g. fd's, close numbers another worker could hold: one thread);
 * IOR_WORKLOAD_TID_FILE receives the TID the scenario runs on (the main thread: TID == PID),
   decimal, mode 0600, before the PID line; IOR_WORKLOAD_CHILD_PID_FILE is ior's for scenarios
   that fork a parked child before the PID line (none of ours: the variable is then ignored,
@@ -64,13 +64,13 @@ def ior_sequence(sc):
 def scenario_for_ior(sc):
     """The scenario as ior mode runs it: ior's own sequence where the family has one, and the
     probes ior does not need left out. `one_worker` on the result: ior's sequence uses
-    descriptors a second worker could share (it must run alone)."""
+    descriptors a second worker could share (its family marks it; it must run alone)."""
     variant = ior_sequence(sc)
     chosen = variant or sc
     kept = tuple(p for p in chosen.requires if getattr(p, "__name__", "") not in SKIPPED_PROBES)
     if len(kept) != len(chosen.requires):
         chosen = chosen.replace(requires=kept)
-    chosen.one_worker = variant is not None
+    chosen.one_worker = getattr(variant, "one_worker", False)
     return chosen
 
 
