@@ -155,6 +155,7 @@ IOR_EXPECTATIONS = [
     ("unlink-basic", "unlink", "unlinkme.txt", 1, None),
     ("unlink-unlinkat", "unlinkat", "unlinkat-file.txt", 1, None),
     ("unlink-rmdir", "rmdir", "rmdir-me", 1, None),
+    ("unlink-rmdir", "rmdir", "rmdir-me-4", 1, None),      # ior's five rounds, fresh names
     ("unlink-enoent", "unlink", "unlink-enoent-missing.txt", 1, ENOENT),
     ("unlink-rmdir-notempty", "rmdir", "rmdir-notempty", 1, None),
     ("unlink-unlinkat-enoent", "unlinkat", "unlinkat-enoent-missing.txt", 1, ENOENT),

@@ -281,6 +281,34 @@ cdef int unlink_rmdir_setup(iow_worker *w) noexcept nogil:
     plan_call(w, IOW_NR_rmdir, <long>w.path[0], 0, 0, 0, 0)
     return 0
 
+cdef enum:
+    RMDIR_ROUNDS = 5         # ior's unlink-rmdir: rmdir-me-0..4 in one run
+
+
+cdef int unlink_rmdir_rounds_setup(iow_worker *w) noexcept nogil:
+    """ior mode's unlink_rmdir: the path of rmdir-me-<k> in slot k."""
+    cdef char name[16]
+    cdef int k
+    memcpy(name, b"rmdir-me-0", 11)
+    for k in range(RMDIR_ROUNDS):
+        name[9] = <char>(48 + k)
+        iow_path(w, k, name)
+    return 0
+
+
+cdef uint64_t unlink_rmdir_rounds_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """Each iteration: mkdirat + rmdir of rmdir-me-0, then -1 .. -4 (ior's five rounds)."""
+    cdef uint64_t i
+    cdef int k
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        for k in range(RMDIR_ROUNDS):
+            iow_tally_ret(&w.iter[2 * k], iow_sys3(__NR_mkdirat, AT_FDCWD, <long>w.path[k], 0o755))
+            iow_tally_ret(&w.iter[2 * k + 1], iow_sys1(IOW_NR_rmdir, <long>w.path[k]))
+    return n
+
+
 cdef int unlink_enoent_setup(iow_worker *w) noexcept nogil:
     plan_call(w, IOW_NR_unlink, <long>iow_path(w, 0, b"unlink-enoent-missing.txt"), 0, 0, 0, 0)
     return 0
@@ -808,4 +836,15 @@ SCENARIOS = scenarios("path", [
          kernel=kernel(plan_loop, dir_getdents_ebadf_setup),
          iteration=["getdents64(9999, &buf, 4096) -> -EBADF"], ior_repeat=40,
          notes="ior sleeps 25 ms between its 40 repeats; one iteration issues the call once."),
+])
+
+# ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
+IOR_SCENARIOS = scenarios("path", [
+    dict(name="unlink_rmdir", summary="mkdirat rmdir-me-0..4, each rmdir'ed at once (legacy number)",
+         kernel=kernel(unlink_rmdir_rounds_loop, unlink_rmdir_rounds_setup), **_DIR,
+         iteration=[call for k in range(RMDIR_ROUNDS)
+                    for call in (f"mkdirat(AT_FDCWD, \"<dir>/rmdir-me-{k}\", 0755) -> 0",
+                                 f"rmdir(\"<dir>/rmdir-me-{k}\") -> 0")],
+         requires=[legacy_syscall("rmdir")],
+         notes="ior mode's sequence: ior's five rounds with fresh names in one run."),
 ])
