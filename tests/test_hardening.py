@@ -157,12 +157,12 @@ def _tmpdir_outcome(tmpdir: str, *args, cwd=None):
     """The CLI run with TMPDIR=tmpdir, and any ioworkload-* directory it left in the usual
     fallbacks (/tmp, /var/tmp, the cwd)."""
     fallbacks = ["/tmp", "/var/tmp", cwd or os.getcwd()]
-    before = {d: {n for n in os.listdir(d) if n.startswith("ioworkload-open_basic")} for d in fallbacks}
+    before = {d: {n for n in os.listdir(d) if n.startswith("ioworkload-open-basic")} for d in fallbacks}
     p = subprocess.run([sys.executable, "-m", "ioworkload", "open_basic", "-n", "2", *args],
                        capture_output=True, text=True, timeout=60, cwd=cwd,
                        env=dict(os.environ, TMPDIR=tmpdir))
     strays = [n for d in fallbacks for n in os.listdir(d)
-              if n.startswith("ioworkload-open_basic") and n not in before[d]]
+              if n.startswith("ioworkload-open-basic") and n not in before[d]]
     return p, strays
 
 
@@ -189,11 +189,11 @@ def test_read_only_tmpdir_is_named_not_replaced(tmp_path):
 @needs_root
 def test_full_tmpdir_is_named_not_replaced():
     p = in_small_tmpfs('cd "$TMPDIR"; "$PY" -m ioworkload open_basic -n 2; echo "RC=$?"; '
-                       'ls -d /tmp/ioworkload-open_basic-* /var/tmp/ioworkload-open_basic-* 2>/dev/null',
+                       'ls -d /tmp/ioworkload-open-basic-* /var/tmp/ioworkload-open-basic-* 2>/dev/null',
                        used_kib=64)
     assert "RC=2" in p.stdout, (p.stdout, p.stderr)
     assert p.stderr.strip().endswith(": the filesystem is full") and "TMPDIR=" in p.stderr
-    assert "/tmp/ioworkload-open_basic" not in p.stdout.split("RC=2")[1]
+    assert "/tmp/ioworkload-open-basic" not in p.stdout.split("RC=2")[1]
     assert leftovers(p) == ["filler"]
 
 

@@ -363,7 +363,7 @@ def test_workload_cut_short_tears_down(tmp_path):
     p = start_study(tmp_path, "open_basic", "-n", "1e9", "--repeat", "1", "--tracer", "none")
     try:
         deadline = time.monotonic() + 30
-        while not any(n.startswith("ioworkload-open_basic-") for _, dirs, _ in os.walk(tmp_path)
+        while not any(n.startswith("ioworkload-open-basic-") for _, dirs, _ in os.walk(tmp_path)
                       for n in dirs):
             assert time.monotonic() < deadline and p.poll() is None
             time.sleep(0.05)

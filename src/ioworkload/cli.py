@@ -10,10 +10,10 @@ import stat
 import sys
 import time
 
-from ioworkload import entry, registry
+from ioworkload import entry, ior_mode as ior_protocol, registry
 from ioworkload.args import Parser, parse_cpus, parse_seconds, parse_threads
 from ioworkload.errors import (EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, Interrupted, IoworkloadError,
-                               ScenarioFailed, UsageError)
+                               ScenarioFailed, Unsupported, UsageError)
 
 PROG = "ioworkload"
 START_POLL = 0.010
@@ -21,7 +21,7 @@ START_TIMEOUT = 30.0
 HOLD_POLL = 0.050
 HOLD_TIMEOUT = 120.0
 IOR_DEFAULT_DELAY_MS = 8000
-IOR_ENV = ("IOR_WORKLOAD_STARTUP_FILE", "IOR_WORKLOAD_STARTUP_DELAY_MS", "IOR_WORKLOAD_HOLD_FILE")
+IOR_ENV = ior_protocol.ENV
 
 
 def _emit(text: str) -> None:
@@ -277,9 +277,13 @@ class _Attach:
             if self.start_file is None:
                 raise UsageError("--start-timeout needs a start file (--start-file or "
                                  "IOR_WORKLOAD_STARTUP_FILE)")
-        if self.start_file is not None:
+        # ior mode polls like ior's workload: a bad path fails at its first stat() (exit 1)
+        self.file_present = ior_protocol.file_present if ior_mode else _exists
+        self.ior_tid_file = ior_env.get(ior_protocol.TID_FILE) if ior_mode else None
+        self.announced = False
+        if self.start_file is not None and not ior_mode:
             _check_parent(self.start_file, "start file", written=False)
-        if self.hold_file is not None:
+        if self.hold_file is not None and not ior_mode:
             _check_parent(self.hold_file, "hold file", written=False)
         if self.tid_file is not None:
             _check_parent(self.tid_file, "tid file")
@@ -316,11 +320,14 @@ class _Attach:
             import json
             _write_out(self.expect_file, (json.dumps(expected) + "\n").encode(), "expect file",
                        stopped, self.start_timeout)
+        if self.ior_tid_file:
+            ior_protocol.write_tid_file(self.ior_tid_file, tids[0])  # worker 0: the main thread
         if not self.active:
             return
         _emit(f"{expected['pid']}\n")
+        self.announced = True
         if self.start_file:
-            _wait_until(lambda: _exists(self.start_file), self.start_timeout, START_POLL,
+            _wait_until(lambda: self.file_present(self.start_file), self.start_timeout, START_POLL,
                         f"start file {self.start_file}", stopped)
         elif self.delay:
             end = time.monotonic() + self.delay
@@ -330,7 +337,7 @@ class _Attach:
     def hold(self, stopped) -> None:
         if not self.hold_file:
             return
-        _wait_until(lambda: _exists(self.hold_file), HOLD_TIMEOUT, HOLD_POLL,
+        _wait_until(lambda: self.file_present(self.hold_file), HOLD_TIMEOUT, HOLD_POLL,
                     f"hold file {self.hold_file}", stopped)
 
 
@@ -374,7 +381,12 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     args = _run_parser().parse_args(argv)
     from ioworkload.runner import Hooks, execute
     sc = registry.get(args.scenario)
+    if ior_mode:
+        sc = ior_protocol.scenario_for_ior(sc)
     threads = parse_threads(args.threads)
+    if threads > 1 and getattr(sc, "one_worker", False):
+        raise UsageError(f"{sc.name} in ior mode is ior's own sequence, on descriptors another "
+                         f"thread could hold: one thread only")
     iterations = args.iterations
     if iterations is None:
         iterations = sc.ior_repeat if ior_mode else 1
@@ -395,9 +407,10 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
 
     def after_run(res):
         # The scenario process is still alive here, its main thread waiting to exit: the report
-        # comes first, then the hold file keeps it alive for the tracer.
+        # comes first, then the hold file keeps it alive for the tracer (ior mode: a failure
+        # exits at once, as ior's workload does).
         outcome["code"] = _report_outcome(args, sc, res, ior_mode)
-        if res.interrupted:
+        if res.interrupted or (ior_mode and outcome["code"]):
             return
         attach.hold(outcome["stopped"])
         late = outcome["stopped"]()
@@ -407,9 +420,18 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
                   f"complete\n")
             outcome["code"] = 128 + late
 
-    res = execute(sc, iterations=None if args.duration else iterations, threads=threads,
-                  duration=args.duration, verify=args.verify,
-                  hooks=Hooks(announce, after_run), own_process=True)
+    try:
+        res = execute(sc, iterations=None if args.duration else iterations, threads=threads,
+                      duration=args.duration, verify=args.verify,
+                      hooks=Hooks(announce, after_run), own_process=True)
+    except Unsupported as e:
+        if not ior_mode:
+            raise
+        # ior's workload announces its PID before it can fail: ours is the command's
+        if not attach.announced:
+            _emit(f"{os.getpid()}\n")
+        _warn(f"unsupported: {e}\n")
+        return EXIT_FAILED
     if "code" not in outcome:  # after_run did not run (a signal stopped the run early)
         outcome["code"] = _report_outcome(args, sc, res, ior_mode)
     return outcome["code"]
@@ -417,6 +439,8 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
 
 def _report_outcome(args, sc, res, ior_mode) -> int:
     """Print the result as asked; the exit code it calls for."""
+    if ior_mode:
+        ior_protocol.tolerate(res)  # what ior's workload accepts does not fail the run
     if args.json:
         d = res.to_dict()
         d.pop("tmpdir", None)
@@ -429,7 +453,7 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
     reason = limit_reason(res)
     if reason:  # the host's limit, not the scenario: one line, not every event it cut short
         _warn(f"unsupported: {reason}\n")
-        return EXIT_UNSUPPORTED
+        return EXIT_FAILED if ior_mode else EXIT_UNSUPPORTED
     for m in res.mismatches:
         _warn(f"{PROG}: {sc.name}: {m}\n")
     if res.verified is False:
@@ -581,7 +605,7 @@ def _dispatch(argv: list[str]) -> int:
         from ioworkload import __version__
         print(f"{PROG} {__version__}")
         return EXIT_OK
-    return _cmd_run(argv)
+    return _cmd_run(argv, ior_mode=ior_protocol.requested())
 
 
 def main(argv: list[str] | None = None) -> int:

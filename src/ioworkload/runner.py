@@ -169,7 +169,7 @@ def _make_root(sc: Scenario) -> str | None:
     """The run's private directory under $TMPDIR (None: the scenario touches no files)."""
     if not sc.needs_dir:
         return None
-    root = make_temp_dir(f"ioworkload-{sc.name}-")
+    root = make_temp_dir(f"ioworkload-{sc.ior_name}-")  # ior's tests match paths on this name
     longest = len(os.fsencode(os.path.join(root, f"w{MAX_THREADS}")))
     if longest >= _runner.MAX_DIR_BYTES:
         os.rmdir(root)

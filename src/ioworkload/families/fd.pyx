@@ -277,15 +277,28 @@ ctypedef struct UntrackedState:
 
 
 cdef int close_untracked_setup(iow_worker *w) noexcept nogil:
+    """Files 1..63 stay open from setup; file 0 is opened by each iteration itself (its close
+    then names the fd that iteration's openat returned)."""
     cdef UntrackedState *st = <UntrackedState *>w.scratch
     cdef int i
     for i in range(UNTRACKED_FILES):
         memcpy(st.paths[i], numbered_path(w, 0, b"closeuntracked-", i, b".txt"), IOW_PATH_MAX)
-    for i in range(UNTRACKED_FILES):
+    for i in range(1, UNTRACKED_FILES):
         w.fd[i] = open_path(&w.setup[0], st.paths[i], OPEN_FLAGS)
         if w.fd[i] < 0:
             return <int>w.fd[i]
     return 0
+
+
+cdef inline void reuse_by_pipe(iow_worker *w, iow_tally *t, int i) noexcept nogil:
+    """pipe2 right after file i's close: its read end takes the number just freed (the lowest
+    free, with one worker); both ends are kept in file i's slots."""
+    cdef UntrackedState *st = <UntrackedState *>w.scratch
+    if iow_tally_ret(t, iow_sys3(__NR_pipe2, <long>st.pipefd, O_CLOEXEC, 0)) == 0:
+        w.fd[i] = st.pipefd[0]
+        w.fd[UNTRACKED_FILES + i] = st.pipefd[1]
+    else:
+        w.fd[i] = -1
 
 
 cdef uint64_t close_untracked_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -295,25 +308,23 @@ cdef uint64_t close_untracked_loop(iow_worker *w, uint64_t n) noexcept nogil:
     for it in range(n):
         if iow_stop_requested(w):
             return it
-        write_str(&w.iter[0], w.fd[0], NAMED_BEFORE_CLOSE)
-        for i in range(UNTRACKED_FILES):
-            if i > 0:
-                write_str(&w.iter[1], w.fd[i], JUST_BEFORE_CLOSE)
-            close_fd(&w.iter[2], w.fd[i])
-            # The lowest free number is the one just closed (with one worker): the pipe's read
-            # end takes it.
-            if iow_tally_ret(&w.iter[3], iow_sys3(__NR_pipe2, <long>st.pipefd, O_CLOEXEC, 0)) == 0:
-                w.fd[i] = st.pipefd[0]
-                w.fd[UNTRACKED_FILES + i] = st.pipefd[1]
-            else:
-                w.fd[i] = -1
-        # Restore: drop each pipe and reopen its file, which lands on the same number again
+        w.fd[0] = open_path(&w.iter[0], st.paths[0], OPEN_FLAGS)
+        write_str(&w.iter[1], w.fd[0], NAMED_BEFORE_CLOSE)
+        close_fd(&w.iter[2], w.fd[0])
+        reuse_by_pipe(w, &w.iter[3], 0)
+        for i in range(1, UNTRACKED_FILES):
+            write_str(&w.iter[4], w.fd[i], JUST_BEFORE_CLOSE)
+            close_fd(&w.iter[5], w.fd[i])
+            reuse_by_pipe(w, &w.iter[6], i)
+        # Restore: drop each pipe and reopen files 1..63, which land on their numbers again
         # (with one worker), so the next iteration starts like this one.
         for i in range(UNTRACKED_FILES):
-            close_fd(&w.iter[4], w.fd[i])
-            close_fd(&w.iter[5], w.fd[UNTRACKED_FILES + i])
+            close_fd(&w.iter[7], w.fd[i])
+            close_fd(&w.iter[8], w.fd[UNTRACKED_FILES + i])
             w.fd[UNTRACKED_FILES + i] = -1
-            w.fd[i] = open_path(&w.iter[6], st.paths[i], OPEN_FLAGS)
+            w.fd[i] = -1
+        for i in range(1, UNTRACKED_FILES):
+            w.fd[i] = open_path(&w.iter[9], st.paths[i], OPEN_FLAGS)
     return n
 
 
@@ -323,6 +334,50 @@ cdef void close_untracked_teardown(iow_worker *w) noexcept nogil:
         if w.fd[i] >= 0:
             close_fd(&w.teardown[0], w.fd[i])
             w.fd[i] = -1
+
+
+# ---- ior mode's own sequences (IOR_SCENARIOS): ior's descriptors, one worker only ----
+# ior closes the numbers its opens returned (the lowest free ones), where the scenarios above use
+# the worker's fixed block so that threads never close each other's descriptors. ior mode runs
+# one worker (the CLI refuses more), so these follow ior.
+
+cdef uint64_t close_range_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """Open closerangefile-0..2 and close_range(first, last, 0), as ior's close-range."""
+    cdef long fds[RANGE_LEN]
+    cdef uint64_t it
+    cdef int i
+    for it in range(n):
+        if iow_stop_requested(w):
+            return it
+        for i in range(RANGE_LEN):
+            fds[i] = open_path(&w.iter[i], numbered_path(w, 0, b"closerangefile-", i, b".txt"),
+                               OPEN_FLAGS)
+        if fds[0] >= 0 and fds[RANGE_LEN - 1] - fds[0] == RANGE_LEN - 1:
+            iow_tally_ret(&w.iter[RANGE_LEN], iow_sys3(__NR_close_range, fds[0],
+                                                       fds[RANGE_LEN - 1], 0))
+        else:
+            # ior fails here ("fds not contiguous"); the missing close_range fails the run too.
+            # The files are closed all the same: nothing leaks.
+            for i in range(RANGE_LEN):
+                if fds[i] >= 0:
+                    iow_sys1(__NR_close, fds[i])
+            return it + 1
+    return n
+
+
+cdef uint64_t close_double_close_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """Open doubleclosefile.txt, close it, close the same number again, as ior's
+    close-double-close."""
+    cdef uint64_t it
+    cdef long fd
+    iow_path(w, 0, b"doubleclosefile.txt")
+    for it in range(n):
+        if iow_stop_requested(w):
+            return it
+        fd = open_path(&w.iter[0], w.path[0], OPEN_FLAGS)
+        close_fd(&w.iter[1], fd)
+        close_fd(&w.iter[2], fd)
+    return n
 
 
 # ---- dup, fcntl ----
@@ -590,22 +645,28 @@ SCENARIOS = scenarios("fd", [
          summary="close 64 files, each number at once reused by pipe2's read end",
          kernel=kernel(close_untracked_loop, close_untracked_setup, close_untracked_teardown),
          needs_dir=True,
-         setup=[_open(None, bind=None) + " x64"],
+         setup=[_open(None, bind=None) + " x63"],
          iteration=[
-             _write("?", NAMED_BEFORE_CLOSE),
+             _open("closeuntracked-0.txt", bind="f0"),
+             _write("f0", NAMED_BEFORE_CLOSE),
+             "close(f0) -> 0",
+             "pipe2(&fds, O_CLOEXEC) -> 0",
              _write("?", JUST_BEFORE_CLOSE, " x63"),
+             "close(?) -> 0 x63",
+             "pipe2(&fds, O_CLOEXEC) -> 0 x63",
              "close(?) -> 0 x64",
-             "pipe2(&fds, O_CLOEXEC) -> 0 x64",
              "close(?) -> 0 x64",
-             "close(?) -> 0 x64",
-             _open(None, bind=None) + " x64",
+             _open(None, bind=None) + " x63",
          ],
-         teardown=["close(?) -> 0 x64"],
-         notes="Per iteration: one 18-byte write to closeuntracked-0.txt, then for each file i "
-               "(\"<dir>/closeuntracked-<i>.txt\", i = 0..63): (i>0: a 25-byte write,) close, "
-               "pipe2 right after (its read end takes the number just freed); then per i: close "
-               "the pipe's read end (file i's number) and write end, and reopen file i (it lands "
-               "on the same number), so every iteration starts like the first. The x64 events' "
+         teardown=["close(?) -> 0 x63"],
+         notes="Per iteration: open closeuntracked-0.txt and write 18 bytes to it, then for "
+               "each file i (\"<dir>/closeuntracked-<i>.txt\", i = 0..63): (i>0: a 25-byte "
+               "write,) close, pipe2 right after (its read end takes the number just freed); "
+               "then per i: close the pipe's read end (file i's number) and write end, and "
+               "reopen files 1..63 (each lands on its number again), so every iteration starts "
+               "like the first. File 0 is opened by the iteration itself, so its write and close "
+               "name the fd that openat returned (f0), as ior's test expects them named. "
+               "The x63/x64 events' "
                "paths and fds change from call to call, so they are written `?`; pipe2 returns "
                "its fds through the array. ior opens the 64 files before its tracer attaches; "
                "here setup opens them inside the counted window (tracers see those opens). Left "
@@ -691,3 +752,22 @@ SCENARIOS = scenarios("fd", [
                     _write("fd", AFTER_FIONCLEX),
                     _close("fd")]),
 ])
+
+# ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
+_IOR_NOTE = ("ior mode's sequence: ior's lowest-free descriptors, one worker (the normal mode's "
+             "scenario uses the worker's fixed block instead).")
+IOR_SCENARIOS = scenarios("fd", [
+    dict(name="close_range",
+         summary="open closerangefile-0..2, close_range(first, last, 0) (ior's descriptors)",
+         kernel=kernel(close_range_ior_loop), needs_dir=True,
+         iteration=[_open(f"closerangefile-{i}.txt", bind=f"fd{i}") for i in range(RANGE_LEN)]
+                   + ["close_range(fd0, fd2, 0) -> 0"],
+         notes=_IOR_NOTE),
+    dict(name="close_double_close",
+         summary="open doubleclosefile.txt, close it, close it again: -EBADF (ior's descriptor)",
+         kernel=kernel(close_double_close_ior_loop), needs_dir=True,
+         iteration=[_open("doubleclosefile.txt"), _close("fd"), _close("fd", "-EBADF")],
+         notes=_IOR_NOTE),
+])
+for _sc in IOR_SCENARIOS:
+    _sc.one_worker = True   # they close numbers another worker could hold

@@ -1,5 +1,6 @@
 from ioworkload.manifest import Scenario
 
 SCENARIOS: list[Scenario]
+IOR_SCENARIOS: list[Scenario]
 
 def remember_cwd() -> str | None: ...

@@ -181,7 +181,7 @@ cdef int rename_renameat2_setup(iow_worker *w) noexcept nogil:
     return rename_at_setup(w, __NR_renameat2, b"renameat2-old.txt", b"renameat2-new.txt")
 
 cdef int rename_enoent_setup(iow_worker *w) noexcept nogil:
-    plan_call(w, IOW_NR_rename, <long>iow_path(w, 0, b"rename-missing.txt"),
+    plan_call(w, IOW_NR_rename, <long>iow_path(w, 0, b"rename-enoent-missing.txt"),
               <long>iow_path(w, 1, b"rename-enoent-new.txt"), 0, 0, 0)
     return 0
 
@@ -220,24 +220,27 @@ cdef int link_linkat_setup(iow_worker *w) noexcept nogil:
     return <int>ret
 
 cdef int link_symlinkat_setup(iow_worker *w) noexcept nogil:
-    cdef long ret = open_dir(w, 0)
-    plan_call(w, __NR_symlinkat, <long>iow_path(w, 0, b"symlinkat-target.txt"), w.fd[0],
+    cdef long ret = create_file(w, 0, 0, b"symlinkat-original.txt")   # ior creates the target
+    if ret >= 0:
+        ret = open_dir(w, 2)
+    plan_call(w, __NR_symlinkat, <long>iow_path(w, 0, b"symlinkat-original.txt"), w.fd[0],
               <long><const char *>b"symlinkat-link.txt", 0, 0)
     plan_call(w, __NR_unlinkat, w.fd[0], <long><const char *>b"symlinkat-link.txt", 0, 0, 0)
     return <int>ret
 
 cdef int link_readlinkat_setup(iow_worker *w) noexcept nogil:
-    cdef long ret = iow_tally_ret(&w.setup[0], iow_sys2(
-        IOW_NR_symlink, <long>iow_path(w, 0, b"original.txt"),
-        <long>iow_path(w, 1, b"readlinkat-link.txt")))
+    cdef long ret = create_file(w, 0, 0, b"readlinkat-original.txt")  # ior creates the target
     if ret >= 0:
-        ret = open_dir(w, 1)
+        ret = iow_tally_ret(&w.setup[2], iow_sys2(
+            IOW_NR_symlink, <long>w.path[0], <long>iow_path(w, 1, b"readlinkat-link.txt")))
+    if ret >= 0:
+        ret = open_dir(w, 3)
     plan_call(w, __NR_readlinkat, w.fd[0], <long><const char *>b"readlinkat-link.txt",
               <long>plan_of(w).buf, 256, 0)
     return <int>ret
 
 cdef int link_enoent_setup(iow_worker *w) noexcept nogil:
-    plan_call(w, IOW_NR_link, <long>iow_path(w, 0, b"link-missing.txt"),
+    plan_call(w, IOW_NR_link, <long>iow_path(w, 0, b"link-enoent-missing.txt"),
               <long>iow_path(w, 1, b"link-enoent-dst.txt"), 0, 0, 0)
     return 0
 
@@ -278,8 +281,36 @@ cdef int unlink_rmdir_setup(iow_worker *w) noexcept nogil:
     plan_call(w, IOW_NR_rmdir, <long>w.path[0], 0, 0, 0, 0)
     return 0
 
+cdef enum:
+    RMDIR_ROUNDS = 5         # ior's unlink-rmdir: rmdir-me-0..4 in one run
+
+
+cdef int unlink_rmdir_rounds_setup(iow_worker *w) noexcept nogil:
+    """ior mode's unlink_rmdir: the path of rmdir-me-<k> in slot k."""
+    cdef char name[16]
+    cdef int k
+    memcpy(name, b"rmdir-me-0", 11)
+    for k in range(RMDIR_ROUNDS):
+        name[9] = <char>(48 + k)
+        iow_path(w, k, name)
+    return 0
+
+
+cdef uint64_t unlink_rmdir_rounds_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """Each iteration: mkdirat + rmdir of rmdir-me-0, then -1 .. -4 (ior's five rounds)."""
+    cdef uint64_t i
+    cdef int k
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        for k in range(RMDIR_ROUNDS):
+            iow_tally_ret(&w.iter[2 * k], iow_sys3(__NR_mkdirat, AT_FDCWD, <long>w.path[k], 0o755))
+            iow_tally_ret(&w.iter[2 * k + 1], iow_sys1(IOW_NR_rmdir, <long>w.path[k]))
+    return n
+
+
 cdef int unlink_enoent_setup(iow_worker *w) noexcept nogil:
-    plan_call(w, IOW_NR_unlink, <long>iow_path(w, 0, b"unlink-missing.txt"), 0, 0, 0, 0)
+    plan_call(w, IOW_NR_unlink, <long>iow_path(w, 0, b"unlink-enoent-missing.txt"), 0, 0, 0, 0)
     return 0
 
 cdef int unlink_rmdir_notempty_setup(iow_worker *w) noexcept nogil:
@@ -291,7 +322,7 @@ cdef int unlink_rmdir_notempty_setup(iow_worker *w) noexcept nogil:
 
 cdef int unlink_unlinkat_enoent_setup(iow_worker *w) noexcept nogil:
     cdef long ret = open_dir(w, 0)
-    plan_call(w, __NR_unlinkat, w.fd[0], <long><const char *>b"unlinkat-missing.txt", 0, 0, 0)
+    plan_call(w, __NR_unlinkat, w.fd[0], <long><const char *>b"unlinkat-enoent-missing.txt", 0, 0, 0)
     return <int>ret
 
 
@@ -317,14 +348,14 @@ cdef int dir_mknodat_fifo_setup(iow_worker *w) noexcept nogil:
     return 0
 
 cdef int dir_mkdir_eexist_setup(iow_worker *w) noexcept nogil:
-    iow_path(w, 0, b"mkdir-eexist")
+    iow_path(w, 0, b"mkdir-eexist-subdir")
     plan_call(w, IOW_NR_mkdir, <long>w.path[0], 0o755, 0, 0, 0)
     plan_call(w, IOW_NR_mkdir, <long>w.path[0], 0o755, 0, 0, 0)
     plan_call(w, IOW_NR_rmdir, <long>w.path[0], 0, 0, 0, 0)
     return 0
 
 cdef int dir_chdir_enoent_setup(iow_worker *w) noexcept nogil:
-    plan_call(w, __NR_chdir, <long>iow_path(w, 0, b"chdir-missing"), 0, 0, 0, 0)
+    plan_call(w, __NR_chdir, <long>iow_path(w, 0, b"chdir-enoent-missing"), 0, 0, 0, 0)
     return 0
 
 cdef int dir_getdents_ebadf_setup(iow_worker *w) noexcept nogil:
@@ -360,20 +391,20 @@ def remember_cwd():
     memcpy(ORIG_CWD, <const char *>cwd, len(cwd) + 1)
     return None
 
-cdef int chdir_setup(iow_worker *w, const char *sub, bint with_getcwd) noexcept nogil:
-    """mkdirat <dir>/<sub>; plan chdir(sub) [, getcwd] and chdir back to ORIG_CWD."""
-    cdef long ret = make_dir(w, 0, 0, sub)
-    plan_call(w, __NR_chdir, <long>w.path[0], 0, 0, 0, 0)
+cdef int chdir_setup(iow_worker *w, bint with_getcwd) noexcept nogil:
+    """Plan chdir(<dir>) [, getcwd] and chdir back to ORIG_CWD. ior chdirs into its temp
+    directory itself, whose name carries the scenario's (so does ours: ioworkload-dir-chdir-*)."""
+    plan_call(w, __NR_chdir, <long>w.dir, 0, 0, 0, 0)
     if with_getcwd:
         plan_call(w, __NR_getcwd, <long>plan_of(w).buf, BUF_BYTES, 0, 0, 0)
     plan_call(w, __NR_chdir, <long>ORIG_CWD, 0, 0, 0, 0)
-    return <int>ret
+    return 0
 
 cdef int dir_chdir_setup(iow_worker *w) noexcept nogil:
-    return chdir_setup(w, b"dir-chdir", False)
+    return chdir_setup(w, False)
 
 cdef int dir_getcwd_setup(iow_worker *w) noexcept nogil:
-    return chdir_setup(w, b"dir-getcwd", True)
+    return chdir_setup(w, True)
 
 cdef void chdir_back(iow_worker *w) noexcept nogil:
     # Each iteration already ends at ORIG_CWD; this holds even if an iteration's chdir failed.
@@ -419,23 +450,36 @@ cdef enum:
     NAMES_STRINGS = 7       # path_faulted_names: mappings per iteration
     MOVE_MOUNT_STRINGS = 4  # path_faulted_move_mount
 
+# ior's three renames, one per combination of faulted names (both, old only, new only): the
+# touched-* names are ordinary strings of ours. Each is renamed back with ordinary names, so
+# every iteration finds the same three files.
 cdef int path_faulted_names_setup(iow_worker *w) noexcept nogil:
-    cdef long ret = create_file(w, 0, 0, b"faulted-rename-a")
+    cdef long ret = create_file(w, 0, 0, b"faulted-both-old")
     if ret >= 0:
-        ret = stage_string(w, 2, 0, b"faulted-access-missing")
+        ret = create_file(w, 2, 0, b"faulted-oldonly-old")
     if ret >= 0:
-        ret = stage_string(w, 4, 1, b"faulted-stat-missing")
+        ret = create_file(w, 4, 0, b"touched-newonly-old")
     if ret >= 0:
-        ret = stage_string(w, 6, 2, b"faulted-unlink-missing")
+        ret = stage_string(w, 6, 0, b"faulted-access-missing")
     if ret >= 0:
-        ret = stage_string(w, 8, 3, b"faulted-rename-a")    # rename 1: old
+        ret = stage_string(w, 8, 1, b"faulted-stat-missing")
     if ret >= 0:
-        ret = stage_string(w, 10, 4, b"faulted-rename-b")   # rename 1: new
+        ret = stage_string(w, 10, 2, b"faulted-unlink-missing")
     if ret >= 0:
-        ret = stage_string(w, 12, 5, b"faulted-rename-b")   # rename 2: old
+        ret = stage_string(w, 12, 3, b"faulted-both-old")
     if ret >= 0:
-        ret = stage_string(w, 14, 6, b"faulted-rename-a")   # rename 3: new
-    iow_path(w, 1, b"faulted-rename-c")   # the ordinary (heap) name of renames 2 and 3
+        ret = stage_string(w, 14, 4, b"faulted-both-new")
+    if ret >= 0:
+        ret = stage_string(w, 16, 5, b"faulted-oldonly-old")
+    if ret >= 0:
+        ret = stage_string(w, 18, 6, b"faulted-newonly-new")
+    # the ordinary (heap) names: the touched ones and those the renames back use
+    iow_path(w, 0, b"faulted-both-old")
+    iow_path(w, 1, b"faulted-both-new")
+    iow_path(w, 2, b"faulted-oldonly-old")
+    iow_path(w, 3, b"touched-oldonly-new")
+    iow_path(w, 4, b"touched-newonly-old")
+    iow_path(w, 5, b"faulted-newonly-new")
     return <int>ret
 
 cdef uint64_t path_faulted_names_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -448,11 +492,14 @@ cdef uint64_t path_faulted_names_loop(iow_worker *w, uint64_t n) noexcept nogil:
         iow_tally_ret(&w.iter[7], iow_sys2(IOW_NR_access, w.val[0], 0))
         iow_tally_ret(&w.iter[8], iow_sys4(__NR_newfstatat, AT_FDCWD, w.val[1], <long>p.buf, 0))
         iow_tally_ret(&w.iter[9], iow_sys3(__NR_unlinkat, AT_FDCWD, w.val[2], 0))
-        # a -> b (both faulted), b -> c (old faulted), c -> a (new faulted): back to a.
-        iow_tally_ret(&w.iter[10], iow_sys2(IOW_NR_rename, w.val[3], w.val[4]))
-        iow_tally_ret(&w.iter[11], iow_sys2(IOW_NR_rename, w.val[5], <long>w.path[1]))
-        iow_tally_ret(&w.iter[12], iow_sys2(IOW_NR_rename, <long>w.path[1], w.val[6]))
-        unmap_strings(w, 13, NAMES_STRINGS)
+        iow_tally_ret(&w.iter[10], iow_sys2(IOW_NR_rename, w.val[3], w.val[4]))           # both
+        iow_tally_ret(&w.iter[11], iow_sys2(IOW_NR_rename, w.val[5], <long>w.path[3]))    # old only
+        iow_tally_ret(&w.iter[12], iow_sys2(IOW_NR_rename, <long>w.path[4], w.val[6]))    # new only
+        # back, with ordinary names
+        iow_tally_ret(&w.iter[13], iow_sys2(IOW_NR_rename, <long>w.path[1], <long>w.path[0]))
+        iow_tally_ret(&w.iter[14], iow_sys2(IOW_NR_rename, <long>w.path[3], <long>w.path[2]))
+        iow_tally_ret(&w.iter[15], iow_sys2(IOW_NR_rename, <long>w.path[5], <long>w.path[4]))
+        unmap_strings(w, 16, NAMES_STRINGS)
     return n
 
 cdef void path_faulted_names_teardown(iow_worker *w) noexcept nogil:
@@ -465,9 +512,9 @@ cdef int path_faulted_move_mount_setup(iow_worker *w) noexcept nogil:
     if ret >= 0:
         ret = make_dir(w, 2, 0, b"faulted-mm-fromonly-from")
     if ret >= 0:
-        ret = make_dir(w, 3, 1, b"faulted-mm-fromonly-to")      # stays in slot 1: heap name
+        ret = make_dir(w, 3, 1, b"touched-mm-fromonly-to")      # stays in slot 1: heap name
     if ret >= 0:
-        ret = make_dir(w, 4, 2, b"faulted-mm-toonly-from")      # stays in slot 2: heap name
+        ret = make_dir(w, 4, 2, b"touched-mm-toonly-from")      # stays in slot 2: heap name
     if ret >= 0:
         ret = make_dir(w, 5, 0, b"faulted-mm-toonly-to")
     if ret >= 0:
@@ -548,11 +595,11 @@ _FAULTED_NOTE = ("A faulted name is passed as the page address its mmap returned
                  "writes each name NUL-padded to 512 bytes (IOW_PATH_MAX) into its backing file. ")
 
 _FAULTED_NAMES = ["faulted-access-missing", "faulted-stat-missing", "faulted-unlink-missing",
-                  "faulted-rename-a", "faulted-rename-b", "faulted-rename-b", "faulted-rename-a"]
+                  "faulted-both-old", "faulted-both-new", "faulted-oldonly-old", "faulted-newonly-new"]
 _FAULTED_MM = ["faulted-mm-both-from", "faulted-mm-both-to", "faulted-mm-fromonly-from",
                "faulted-mm-toonly-to"]
 _MM_DIRS = ["faulted-mm-both-from", "faulted-mm-both-to", "faulted-mm-fromonly-from",
-            "faulted-mm-fromonly-to", "faulted-mm-toonly-from", "faulted-mm-toonly-to"]
+            "touched-mm-fromonly-to", "touched-mm-toonly-from", "faulted-mm-toonly-to"]
 
 SCENARIOS = scenarios("path", [
     # rename
@@ -578,7 +625,8 @@ SCENARIOS = scenarios("path", [
          teardown=_CLOSE_DIRFD),
     dict(name="rename_enoent", summary="rename of a missing file: -ENOENT",
          kernel=kernel(plan_loop, rename_enoent_setup), **_DIR,
-         iteration=["rename(\"<dir>/rename-missing.txt\", \"<dir>/rename-enoent-new.txt\") -> -ENOENT"],
+         iteration=["rename(\"<dir>/rename-enoent-missing.txt\", \"<dir>/rename-enoent-new.txt\") "
+                    "-> -ENOENT"],
          requires=[_RENAME], ior_repeat=5),
     dict(name="rename_noreplace", summary="renameat2(RENAME_NOREPLACE) onto an existing file: -EEXIST",
          kernel=kernel(plan_loop, rename_noreplace_setup, close_dir), **_DIR,
@@ -611,23 +659,26 @@ SCENARIOS = scenarios("path", [
     dict(name="link_symlinkat",
          summary="symlinkat(absolute target, dirfd, symlinkat-link.txt), then unlinkat",
          kernel=kernel(plan_loop, link_symlinkat_setup, close_dir), **_DIR,
-         setup=[_DIRFD],
-         iteration=["symlinkat(\"<dir>/symlinkat-target.txt\", dirfd, \"symlinkat-link.txt\") -> 0",
+         setup=_create("symlinkat-original.txt") + [_DIRFD],
+         iteration=["symlinkat(\"<dir>/symlinkat-original.txt\", dirfd, \"symlinkat-link.txt\") -> 0",
                     "unlinkat(dirfd, \"symlinkat-link.txt\", 0) -> 0"],
          teardown=_CLOSE_DIRFD,
-         notes="The target need not exist; a symlink stores only its string."),
+         notes="The target is created once in setup, as ior creates it before its symlinkat."),
     dict(name="link_readlinkat", summary="readlinkat(dirfd, readlinkat-link.txt, buf, 256) of a symlink",
          kernel=kernel(plan_loop, link_readlinkat_setup, close_dir), **_DIR,
-         setup=["symlink(\"<dir>/original.txt\", \"<dir>/readlinkat-link.txt\") -> 0", _DIRFD],
+         setup=_create("readlinkat-original.txt")
+               + ["symlink(\"<dir>/readlinkat-original.txt\", \"<dir>/readlinkat-link.txt\") -> 0",
+                  _DIRFD],
          iteration=["readlinkat(dirfd, \"readlinkat-link.txt\", &buf, 256) -> >=13"],
          teardown=_CLOSE_DIRFD,
          requires=[legacy_syscall("symlink")],
-         notes="readlinkat returns the length of the absolute target \"<dir>/original.txt\" "
-               "(not created; a symlink stores only its string), which depends on $TMPDIR: "
+         notes="readlinkat returns the length of the absolute target "
+               "\"<dir>/readlinkat-original.txt\" "
+               "(created in setup, as ior does), which depends on $TMPDIR: "
                "the manifest states strlen(\"/original.txt\") as lower bound."),
     dict(name="link_enoent", summary="link of a missing file: -ENOENT",
          kernel=kernel(plan_loop, link_enoent_setup), **_DIR,
-         iteration=["link(\"<dir>/link-missing.txt\", \"<dir>/link-enoent-dst.txt\") -> -ENOENT"],
+         iteration=["link(\"<dir>/link-enoent-missing.txt\", \"<dir>/link-enoent-dst.txt\") -> -ENOENT"],
          requires=[legacy_syscall("link")], ior_repeat=3,
          notes="ior sleeps 20 ms between its repeats; one iteration issues the call once."),
     dict(name="link_symlink_eexist", summary="symlink(\"/tmp/dummy-target\", existing file): -EEXIST",
@@ -664,7 +715,7 @@ SCENARIOS = scenarios("path", [
          notes="ior makes rmdir-me-0..4 in one run; each iteration here makes and removes rmdir-me-0."),
     dict(name="unlink_enoent", summary="unlink of a missing file: -ENOENT",
          kernel=kernel(plan_loop, unlink_enoent_setup), **_DIR,
-         iteration=["unlink(\"<dir>/unlink-missing.txt\") -> -ENOENT"],
+         iteration=["unlink(\"<dir>/unlink-enoent-missing.txt\") -> -ENOENT"],
          requires=[legacy_syscall("unlink")], ior_repeat=5),
     dict(name="unlink_rmdir_notempty", summary="rmdir of a directory holding blocker.txt: -ENOTEMPTY",
          kernel=kernel(plan_loop, unlink_rmdir_notempty_setup), **_DIR,
@@ -675,33 +726,40 @@ SCENARIOS = scenarios("path", [
     dict(name="unlink_unlinkat_enoent", summary="unlinkat(dirfd, missing, 0): -ENOENT",
          kernel=kernel(plan_loop, unlink_unlinkat_enoent_setup, close_dir), **_DIR,
          setup=[_DIRFD],
-         iteration=["unlinkat(dirfd, \"unlinkat-missing.txt\", 0) -> -ENOENT"],
+         iteration=["unlinkat(dirfd, \"unlinkat-enoent-missing.txt\", 0) -> -ENOENT"],
          teardown=_CLOSE_DIRFD, ior_repeat=5),
     # path strings a tracer cannot read at sys_enter
     dict(name="path_faulted_names",
          summary="access/newfstatat/unlinkat/rename with names on never-touched mmapped pages",
          kernel=kernel(path_faulted_names_loop, path_faulted_names_setup, path_faulted_names_teardown),
          **_DIR,
-         setup=_create("faulted-rename-a") + _stage(_FAULTED_NAMES),
+         setup=(_create("faulted-both-old") + _create("faulted-oldonly-old")
+                + _create("touched-newonly-old") + _stage(_FAULTED_NAMES)),
          iteration=_mapped(7) + [
              "access(\"<dir>/faulted-access-missing\", F_OK) -> -ENOENT",
              "newfstatat(AT_FDCWD, \"<dir>/faulted-stat-missing\", &st, 0) -> -ENOENT",
              "unlinkat(AT_FDCWD, \"<dir>/faulted-unlink-missing\", 0) -> -ENOENT",
-             "rename(\"<dir>/faulted-rename-a\", \"<dir>/faulted-rename-b\") -> 0",
-             "rename(\"<dir>/faulted-rename-b\", \"<dir>/faulted-rename-c\") -> 0",
-             "rename(\"<dir>/faulted-rename-c\", \"<dir>/faulted-rename-a\") -> 0",
+             "rename(\"<dir>/faulted-both-old\", \"<dir>/faulted-both-new\") -> 0",
+             "rename(\"<dir>/faulted-oldonly-old\", \"<dir>/touched-oldonly-new\") -> 0",
+             "rename(\"<dir>/touched-newonly-old\", \"<dir>/faulted-newonly-new\") -> 0",
+             "rename(\"<dir>/faulted-both-new\", \"<dir>/faulted-both-old\") -> 0",
+             "rename(\"<dir>/touched-oldonly-new\", \"<dir>/faulted-oldonly-old\") -> 0",
+             "rename(\"<dir>/faulted-newonly-new\", \"<dir>/touched-newonly-old\") -> 0",
          ] + _unmapped(7),
          teardown=_closed(7),
          requires=[legacy_syscall("access"), _RENAME],
          notes="Faulted: the names of access, newfstatat and unlinkat, both names of the first "
                "rename, the old name of the second and the new name of the third (map0..map6 "
-               "in that order); faulted-rename-c is an ordinary name. " + _FAULTED_NOTE +
+               "in that order); the touched-* names are ordinary ones, as in ior's scenario "
+               "(one rename per combination of faulted names). " + _FAULTED_NOTE +
                "Each faulted name is the only content of its own backing file, mapped "
                "(one page, PROT_READ, MAP_PRIVATE) fresh each iteration and never touched by "
                "us: its page is not present at sys_enter, so a nofault read (BPF "
                "bpf_probe_read_user_str) fails there; the kernel's own read faults it in. The "
-               "renames move one file a -> b -> c -> a. tests/test_family_path.py counts the "
-               "kernel-mode page faults: exactly one per faulted name."),
+               "last three renames, all ordinary names, move the files back for the next "
+               "iteration (ior renames once and removes its directory). "
+               "tests/test_family_path.py counts the kernel-mode page faults: exactly one per "
+               "faulted name."),
     dict(name="path_faulted_move_mount",
          summary="move_mount of plain directories, names on never-touched pages: -EINVAL",
          kernel=kernel(path_faulted_move_mount_loop, path_faulted_move_mount_setup,
@@ -711,8 +769,8 @@ SCENARIOS = scenarios("path", [
              "move_mount(AT_FDCWD, \"<dir>/faulted-mm-both-from\", AT_FDCWD, "
              "\"<dir>/faulted-mm-both-to\", 0) -> -EINVAL",
              "move_mount(AT_FDCWD, \"<dir>/faulted-mm-fromonly-from\", AT_FDCWD, "
-             "\"<dir>/faulted-mm-fromonly-to\", 0) -> -EINVAL",
-             "move_mount(AT_FDCWD, \"<dir>/faulted-mm-toonly-from\", AT_FDCWD, "
+             "\"<dir>/touched-mm-fromonly-to\", 0) -> -EINVAL",
+             "move_mount(AT_FDCWD, \"<dir>/touched-mm-toonly-from\", AT_FDCWD, "
              "\"<dir>/faulted-mm-toonly-to\", 0) -> -EINVAL",
          ] + _unmapped(4),
          teardown=_closed(4),
@@ -720,7 +778,8 @@ SCENARIOS = scenarios("path", [
                    # flags ~0 are refused before anything is looked up
                    syscall_implemented("move_mount", __NR_move_mount, -1, 0, -1, 0, 0xffffffff)],
          notes="Faulted: both names of the first call, the from name of the second and the to "
-               "name of the third (map0..map3 in that order); the others are ordinary names. "
+               "name of the third (map0..map3 in that order); the touched-* names are ordinary "
+               "ones, as ior names them. "
                + _FAULTED_NOTE +
                "Without CAP_SYS_ADMIN move_mount fails with -EPERM before reading either name, "
                "so it needs root. The directories are no mount points: after both names are "
@@ -743,16 +802,14 @@ SCENARIOS = scenarios("path", [
          iteration=["mknodat(AT_FDCWD, \"<dir>/mknodat-fifo\", S_IFIFO|0600, 0) -> 0",
                     "unlinkat(AT_FDCWD, \"<dir>/mknodat-fifo\", 0) -> 0"],
          notes="A FIFO needs no CAP_MKNOD."),
-    dict(name="dir_chdir", summary="chdir into <dir>/dir-chdir, then chdir back to the starting cwd",
+    dict(name="dir_chdir", summary="chdir into the private directory, then back to the starting cwd",
          kernel=kernel(plan_loop, dir_chdir_setup, chdir_back), **_DIR,
-         setup=["mkdirat(AT_FDCWD, \"<dir>/dir-chdir\", 0755) -> 0"],
-         iteration=["chdir(\"<dir>/dir-chdir\") -> 0", "chdir(?) -> 0"],
+         iteration=["chdir(\"<dir>\") -> 0", "chdir(?) -> 0"],
          teardown=["chdir(?) -> 0"],
          prepare=remember_cwd, notes=_CWD_NOTE),
-    dict(name="dir_getcwd", summary="chdir into <dir>/dir-getcwd, getcwd(buf, 4096), chdir back",
+    dict(name="dir_getcwd", summary="chdir into the private directory, getcwd(buf, 4096), chdir back",
          kernel=kernel(plan_loop, dir_getcwd_setup, chdir_back), **_DIR,
-         setup=["mkdirat(AT_FDCWD, \"<dir>/dir-getcwd\", 0755) -> 0"],
-         iteration=["chdir(\"<dir>/dir-getcwd\") -> 0", "getcwd(&buf, 4096) -> >=2",
+         iteration=["chdir(\"<dir>\") -> 0", "getcwd(&buf, 4096) -> >=2",
                     "chdir(?) -> 0"],
          teardown=["chdir(?) -> 0"],
          prepare=remember_cwd,
@@ -768,15 +825,26 @@ SCENARIOS = scenarios("path", [
                "and \"getdents-file.txt\" (40)."),
     dict(name="dir_mkdir_eexist", summary="mkdir twice (legacy number): 0 then -EEXIST; rmdir",
          kernel=kernel(plan_loop, dir_mkdir_eexist_setup), **_DIR,
-         iteration=["mkdir(\"<dir>/mkdir-eexist\", 0755) -> 0",
-                    "mkdir(\"<dir>/mkdir-eexist\", 0755) -> -EEXIST",
-                    "rmdir(\"<dir>/mkdir-eexist\") -> 0"],
+         iteration=["mkdir(\"<dir>/mkdir-eexist-subdir\", 0755) -> 0",
+                    "mkdir(\"<dir>/mkdir-eexist-subdir\", 0755) -> -EEXIST",
+                    "rmdir(\"<dir>/mkdir-eexist-subdir\") -> 0"],
          requires=[legacy_syscall("mkdir"), legacy_syscall("rmdir")]),
     dict(name="dir_chdir_enoent", summary="chdir into a missing directory: -ENOENT",
          kernel=kernel(plan_loop, dir_chdir_enoent_setup), **_DIR,
-         iteration=["chdir(\"<dir>/chdir-missing\") -> -ENOENT"], ior_repeat=5),
+         iteration=["chdir(\"<dir>/chdir-enoent-missing\") -> -ENOENT"], ior_repeat=5),
     dict(name="dir_getdents_ebadf", summary="getdents64(9999, buf, 4096): -EBADF",
          kernel=kernel(plan_loop, dir_getdents_ebadf_setup),
          iteration=["getdents64(9999, &buf, 4096) -> -EBADF"], ior_repeat=40,
          notes="ior sleeps 25 ms between its 40 repeats; one iteration issues the call once."),
+])
+
+# ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
+IOR_SCENARIOS = scenarios("path", [
+    dict(name="unlink_rmdir", summary="mkdirat rmdir-me-0..4, each rmdir'ed at once (legacy number)",
+         kernel=kernel(unlink_rmdir_rounds_loop, unlink_rmdir_rounds_setup), **_DIR,
+         iteration=[call for k in range(RMDIR_ROUNDS)
+                    for call in (f"mkdirat(AT_FDCWD, \"<dir>/rmdir-me-{k}\", 0755) -> 0",
+                                 f"rmdir(\"<dir>/rmdir-me-{k}\") -> 0")],
+         requires=[legacy_syscall("rmdir")],
+         notes="ior mode's sequence: ior's five rounds with fresh names in one run."),
 ])

@@ -514,6 +514,16 @@ cdef int phase_a_setup(iow_worker *w) noexcept nogil:
     return <int>r if r < 0 else 0
 
 
+cdef enum:
+    DENTS_REPEATS = 40        # ior's getdents64 repeats (it survives attach races with them)
+
+
+cdef int phase_a_ior_setup(iow_worker *w) noexcept nogil:
+    """ior's sequence: every stage once, getdents64 DENTS_REPEATS times (w.val[1])."""
+    w.val[1] = DENTS_REPEATS
+    return phase_a_setup(w)
+
+
 cdef void phase_a_teardown(iow_worker *w) noexcept nogil:
     close_fds(w, PHASE_A_FDS)
 
@@ -521,6 +531,8 @@ cdef void phase_a_teardown(iow_worker *w) noexcept nogil:
 cdef uint64_t phase_a_loop(iow_worker *w, uint64_t n) noexcept nogil:
     cdef PhaseA *s = <PhaseA *>w.scratch
     cdef long pid = w.val[0]
+    cdef long dents_repeats = w.val[1] if w.val[1] > 0 else 1
+    cdef long k
     cdef long tee_len = strlen(TEE_BYTES)
     cdef uint64_t i
     for i in range(n):
@@ -555,10 +567,11 @@ cdef uint64_t phase_a_loop(iow_worker *w, uint64_t n) noexcept nogil:
             __NR_read, w.fd[TEE_A_R], <long>s.drain_buf, PHASE_A_BYTES))
         iow_tally_ret(&w.iter[15], iow_sys3(
             __NR_read, w.fd[TEE_B_R], <long>s.drain_buf, PHASE_A_BYTES))
-        # (6) the four-file directory from its start
-        rewind(&w.iter[16], w.fd[DENTS_DIR])
-        iow_tally_ret(&w.iter[17], iow_sys3(
-            __NR_getdents64, w.fd[DENTS_DIR], <long>s.dents, DENTS_BYTES))
+        # (6) the four-file directory from its start (ior mode: DENTS_REPEATS times)
+        for k in range(dents_repeats):
+            rewind(&w.iter[16], w.fd[DENTS_DIR])
+            iow_tally_ret(&w.iter[17], iow_sys3(
+                __NR_getdents64, w.fd[DENTS_DIR], <long>s.dents, DENTS_BYTES))
         # (7) this process's own memory, written and read back through process_vm_*
         iow_tally_ret(&w.iter[18], iow_sys6(
             __NR_process_vm_writev, pid, <long>&s.vm_payload, 1, <long>&s.vm_target, 1, 0))
@@ -748,4 +761,19 @@ SCENARIOS = scenarios("readwrite", [
                "208 = '.' 24 + '..' 24 + 4 x 40 for getdents-file-N.txt. ior calls getdents64 "
                "40 times (with 25 ms sleeps) to survive attach races: hence ior_repeat=40, no "
                "sleeps. process_vm_* target this process (pid: getpid() once in setup)."),
+])
+
+# ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
+IOR_SCENARIOS = scenarios("readwrite", [
+    dict(name="retbytes_phase_a",
+         summary="ior's counts: each byte-returning stage once, getdents64 40 times",
+         kernel=kernel(phase_a_loop, phase_a_ior_setup, phase_a_teardown), needs_dir=True,
+         setup=_PHASE_A_SETUP,
+         iteration=[e + (f" x{DENTS_REPEATS}" if e.startswith(("lseek(dir", "getdents64"))
+                         else "") for e in _PHASE_A_ITERATION],
+         teardown=_PHASE_A_TEARDOWN,
+         requires=[legacy_syscall("sendfile")],
+         notes="ior mode's sequence: ior runs each stage once and getdents64 40 times; the "
+               "directory is rewound before each getdents64 (declared), as in the normal "
+               "mode's scenario."),
 ])
