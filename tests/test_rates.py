@@ -1,0 +1,278 @@
+"""Rates a tracer author can trust (issue 13): the per-syscall overhead table, per-tracer
+iteration scaling, the eBPF programs' own cost, paced runs (--rate) and the lossless rate.
+
+Real tracers against real workloads, small counts; no timing assertions (a paced run's
+lower bound on its length is the pacing itself, not a speed)."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ioworkload import bpf_stats, overhead_sweep
+
+ROOT = os.geteuid() == 0
+
+
+def ioworkload(*args, timeout=600):
+    return subprocess.run([sys.executable, "-m", "ioworkload", *args], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def one_line_error(p):
+    assert p.returncode == 2, (p.returncode, p.stderr)
+    assert "Traceback" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1, p.stderr
+    return p.stderr.strip()
+
+
+def row_of(rep, name):
+    return next(t for t in rep["tracers"] if t["name"] == name)
+
+
+# ---- paced runs ----------------------------------------------------------------------------
+
+def test_paced_run_keeps_the_declared_stream_and_its_pace():
+    """200 iterations at 2,000 a second take at least 199 periods (99.5 ms), and the kernel's
+    own counters see exactly the declared calls: the pacing issues no syscall."""
+    if not ROOT:
+        pytest.skip("--verify needs root")
+    p = ioworkload("getppid", "-n", "200", "--rate", "2000", "--verify", "--json")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    assert r["verified"] is True and r["rate"] == 2000.0
+    assert r["calls"]["getppid"]["count"] == 200
+    assert r["elapsed_ns"] >= 199 * 500_000
+
+
+def test_paced_run_with_a_duration_and_threads():
+    p = ioworkload("getppid", "-d", "0.2", "--rate", "500", "--threads", "2", "--json")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    # at most one iteration per 2 ms per thread in 0.2 s (plus the one at t0)
+    assert all(1 <= n <= 101 for n in r["iterations_done"]), r["iterations_done"]
+
+
+def test_paced_report_line():
+    p = ioworkload("gettid", "-n", "3", "--rate", "1e4")
+    assert p.returncode == 0, p.stderr
+    assert "paced         at most 10,000 iterations/s per thread" in p.stdout
+
+
+@pytest.mark.parametrize("rate, message", [
+    ("0", "positive"), ("-5", "positive"), ("abc", "iterations per second"),
+    ("1e10", "at most 1e+09"), ("inf", "iterations per second"), ("nan", "iterations per second"),
+])
+def test_bad_rate_is_one_line(rate, message):
+    assert message in one_line_error(ioworkload("getppid", "--rate", rate))
+
+
+def test_run_api_takes_a_rate():
+    import ioworkload as iow
+    r = iow.run("getppid", iterations=20, rate=1000)
+    assert r.rate == 1000.0 and r.calls["getppid"]["count"] == 20
+    assert r.elapsed_ns >= 19 * 1_000_000
+
+
+# ---- the per-syscall table -----------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def baseline_table():
+    if not ROOT:
+        pytest.skip("perf tracepoints need root")
+    p = ioworkload("overhead", "--family", "baseline", "-n", "2e4", "--repeat", "2",
+                   "--tracer", "perf-stat", "--tracer", "strace", "--traced-seconds", "0.2",
+                   "--json")
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_table_has_a_row_per_scenario_with_added_ns_and_slowdown(baseline_table):
+    rep = baseline_table
+    assert rep["schema"] == "ioworkload-overhead-table/1"
+    assert rep["tracers"] == ["perf-stat", "strace"]
+    by = {r["scenario"]: r for r in rep["rows"]}
+    assert set(by) == {"getppid", "gettid", "enosys"}
+    assert by["getppid"]["syscalls"] == ["getppid"] and by["gettid"]["syscalls"] == ["gettid"]
+    for name in ("getppid", "gettid"):
+        for tracer in ("perf-stat", "strace"):
+            cell = by[name]["tracers"][tracer]
+            assert cell["status"] == "ok", cell
+            assert cell["added_ns"] is not None and cell["slowdown"] > 0
+        assert by[name]["tracers"]["perf-stat"]["accuracy"] == 1.0
+        assert by[name]["untraced_ns"] > 0
+    assert len(rep["studies"]) == 3
+
+
+def test_slow_tracer_runs_fewer_iterations_and_still_pairs(baseline_table):
+    """strace (~40 us a call by its rough cost) is scaled to ~0.2 s a run; perf-stat is not;
+    the scaled runs still give per-syscall ratios and full accuracy."""
+    study = next(s for s in baseline_table["studies"] if s["scenario"] == "getppid")
+    strace, perf = row_of(study, "strace"), row_of(study, "perf-stat")
+    assert perf["scaled"] is False and perf["iterations"] == 20_000
+    assert strace["scaled"] is True and 1000 <= strace["iterations"] < 20_000
+    assert all(r["expected_events"] == strace["iterations"] for r in strace["runs"])
+    assert strace["accuracy"] == 1.0 and strace["slowdown"]["median"] > 1
+
+
+def test_scaling_is_shown_in_the_text_report():
+    if not ROOT:
+        pytest.skip("strace attach needs root here")
+    p = ioworkload("overhead", "getppid", "-n", "2e4", "--repeat", "1", "--tracer", "strace",
+                   "--traced-seconds", "0.1")
+    assert p.returncode == 0, p.stderr
+    assert "scaled: strace " in p.stdout and "instead of 20,000" in p.stdout
+
+
+def test_table_text_markdown_and_chart(tmp_path):
+    if not ROOT:
+        pytest.skip("perf tracepoints need root")
+    pytest.importorskip("matplotlib")
+    png = tmp_path / "table.png"
+    p = ioworkload("overhead", "--scenarios", "getppid,gettid", "-n", "1e4", "--repeat", "1",
+                   "--tracer", "perf-stat", "--markdown", "--plot", str(png))
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert lines[0] == "| syscalls | scenario | untraced ns | perf-stat |"
+    assert lines[1] == "|---|---|---:|---:|"
+    assert lines[2].startswith("| `getppid` | `getppid` |") and "x)" in lines[2]
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    p = ioworkload("overhead", "--scenarios", "gettid", "-n", "1e4", "--repeat", "1",
+                   "--tracer", "perf-stat")
+    assert p.returncode == 0, p.stderr  # one scenario by --scenarios: the table
+    lines = p.stdout.splitlines()
+    assert lines[0].startswith("ioworkload overhead, per syscall: 1 scenario, ")
+    assert lines[3].split() == ["syscalls", "scenario", "untraced", "ns", "perf-stat"]
+    assert lines[4].split()[:2] == ["gettid", "gettid"] and lines[4].endswith("x)")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--family", "nosuch"], "unknown family 'nosuch'"),
+    (["getppid", "--all"], "not both"),
+    (["--scenarios", ","], "comma list"),
+    (["--scenarios", "getppid,nosuch"], "nosuch"),
+    ([], "give a scenario"),
+    (["getppid", "--sweep-rate", "-n", "10"], "not --iterations"),
+    (["--family", "baseline", "--sweep-rate"], "one scenario"),
+    (["getppid", "--traced-seconds", "-1"], "traced-seconds"),
+])
+def test_selection_errors_are_one_line(args, message):
+    assert message in one_line_error(ioworkload("overhead", *args))
+
+
+# ---- eBPF program cost ---------------------------------------------------------------------
+
+def _needs_bpf():
+    if not ROOT:
+        pytest.skip("bpftrace and kernel.bpf_stats_enabled need root")
+    why = bpf_stats.unavailable()
+    if why:
+        pytest.skip(why)
+
+
+def test_bpftrace_program_statistics_are_read_and_the_sysctl_restored():
+    _needs_bpf()
+    old = bpf_stats.read_sysctl()
+    p = ioworkload("overhead", "getppid", "-n", "2e4", "--repeat", "1",
+                   "--tracer", "bpftrace-count", "--tracer", "perf-stat", "--json")
+    assert p.returncode == 0, p.stderr
+    assert bpf_stats.read_sysctl() == old
+    rep = json.loads(p.stdout)
+    bpf = row_of(rep, "bpftrace-count")["bpf"]
+    assert bpf and bpf["programs"], row_of(rep, "bpftrace-count")
+    assert bpf["run_cnt"] >= 20_000 and bpf["run_time_ns"] > 0 and bpf["ns_per_run"] > 0
+    assert any(p["type"] == "tracepoint" for p in bpf["programs"])
+    assert row_of(rep, "perf-stat")["bpf"] is None  # not an eBPF tracer: no extra run
+    text = ioworkload("overhead", "getppid", "-n", "2e4", "--repeat", "1",
+                      "--tracer", "bpftrace-count")
+    assert text.returncode == 0, text.stderr
+    assert "eBPF programs: bpftrace-count: 1 program, " in text.stdout
+    assert bpf_stats.read_sysctl() == old
+
+
+def test_sysctl_restored_after_sigint_during_the_statistics_run():
+    _needs_bpf()
+    old = bpf_stats.read_sysctl()
+    if old == "1":
+        pytest.skip("kernel.bpf_stats_enabled is already on: nothing to see restored")
+    proc = subprocess.Popen([sys.executable, "-m", "ioworkload", "overhead", "getppid", "-d", "2",
+                             "--repeat", "1", "--tracer", "bpftrace-count", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while bpf_stats.read_sysctl() != "1":
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the statistics were never turned on"
+            time.sleep(0.05)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert bpf_stats.read_sysctl() == old
+    assert json.loads(out)["interrupted"] == signal.SIGINT
+
+
+def test_enabled_restores_on_an_exception():
+    _needs_bpf()
+    old = bpf_stats.read_sysctl()
+    with pytest.raises(RuntimeError):
+        with bpf_stats.enabled():
+            assert bpf_stats.read_sysctl() == "1"
+            raise RuntimeError
+    assert bpf_stats.read_sysctl() == old
+
+
+# ---- the lossless rate ---------------------------------------------------------------------
+
+def test_ladder():
+    assert overhead_sweep.ladder(40_000) == [1000, 3000, 10_000, 30_000]
+    assert overhead_sweep.ladder(500) == []
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    if not ROOT:
+        pytest.skip("perf tracepoints need root")
+    p = ioworkload("overhead", "getppid", "--sweep-rate", "-d", "0.5", "--tracer", "perf-trace",
+                   "--tracer", "perf-stat", "--json")
+    assert p.returncode == 0, p.stderr
+    return json.loads(p.stdout)
+
+
+def test_perf_stat_never_loses(sweep):
+    t = row_of(sweep, "perf-stat")
+    assert t["status"] == "ok", t
+    assert t["never_lost"] is True and t["lossless_rate"] is None  # JSON for infinity
+    assert t["steps"][-1]["rate"] is None  # the unpaced step was run
+    assert all(s["accuracy"] == 1.0 for s in t["steps"])
+
+
+def test_perf_trace_has_a_finite_lossless_rate(sweep):
+    t = row_of(sweep, "perf-trace")
+    assert t["status"] == "ok", t
+    assert t["never_lost"] is False
+    assert t["lossless_rate"] is not None and t["lossless_rate"] >= 0
+    assert any(s["accuracy"] < 1.0 for s in t["steps"])
+    assert [s["rate"] for s in t["steps"]][:2] == [1000, 3000]
+
+
+def test_sweep_text_and_chart(tmp_path):
+    if not ROOT:
+        pytest.skip("perf tracepoints need root")
+    pytest.importorskip("matplotlib")
+    svg = tmp_path / "sweep.svg"
+    p = ioworkload("overhead", "gettid", "--sweep-rate", "-d", "0.2", "--tracer", "perf-stat",
+                   "--tracer", "perf-record", "--plot", str(svg))
+    assert p.returncode == 0, p.stderr
+    assert "perf-stat" in p.stdout and "inf (never lost)" in p.stdout
+    assert "perf-record  no count" in p.stdout.replace("perf-record ", "perf-record  ", 1) or \
+        "no count" in p.stdout
+    assert svg.read_text().lstrip().startswith("<?xml")
