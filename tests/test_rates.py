@@ -258,10 +258,35 @@ def test_perf_stat_never_loses(sweep):
 def test_perf_trace_has_a_finite_lossless_rate(sweep):
     t = row_of(sweep, "perf-trace")
     assert t["status"] == "ok", t
-    assert t["never_lost"] is False
-    assert t["lossless_rate"] is not None and t["lossless_rate"] >= 0
-    assert any(s["accuracy"] < 1.0 for s in t["steps"])
     assert [s["rate"] for s in t["steps"]][:2] == [1000, 3000]
+    lossy = [s for s in t["steps"] if s["accuracy"] < 1.0]
+    if not lossy:
+        # In a VM where each traced call raises irq-work IPIs, perf trace slows the loop to a
+        # rate its reader keeps up with: then there is no finite rate to find (seen on the
+        # 2-vCPU KVM guest of this project). The sweep must then say so consistently.
+        assert t["never_lost"] is True and t["steps"][-1]["rate"] is None
+        pytest.skip("perf trace lost no event at any rate here (the loop reached "
+                    f"{t['steps'][-1]['achieved_rate']:,.0f}/s under it, unpaced)")
+    assert t["never_lost"] is False
+    first = t["steps"].index(lossy[0])
+    assert t["lossless_rate"] == (t["steps"][first - 1]["rate"] if first else 0.0)
+
+
+def _steps(*pairs):
+    return [{"rate": r, "accuracy": a, "error": None, "achieved_rate": r or 5e5} for r, a in pairs]
+
+
+@pytest.mark.parametrize("steps, rate, never", [
+    (_steps((1000, 1.0), (3000, 1.0), (10_000, 0.99), (30_000, 0.9)), 3000, False),
+    (_steps((1000, 0.5), (3000, 0.4)), 0.0, False),
+    (_steps((1000, 1.0), (3000, 1.0), (None, 1.0)), float("inf"), True),
+    (_steps((1000, 1.0), (3000, 1.0), (None, 0.999)), 3000, False),
+    (_steps((1000, 1.0), (3000, 1.0)), 3000, False),   # cut short before the unpaced step
+])
+def test_lossless_rate_from_the_steps(steps, rate, never):
+    row = {"steps": steps, "lossless_rate": None, "never_lost": False}
+    overhead_sweep._lossless(row)
+    assert row["lossless_rate"] == rate and row["never_lost"] is never
 
 
 def test_sweep_text_and_chart(tmp_path):

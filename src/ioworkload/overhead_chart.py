@@ -166,12 +166,13 @@ def write_table_plot(rep: dict, path: str) -> None:
             xs.append(max(c["added_ns"], floor))
             hatches.append("//" if c["accuracy"] is not None and c["accuracy"] < 1.0 else "")
         bars = ax.barh(ys, xs, height=band * 0.9, color=cmap(j % 10), label=_wrap(name))
-        for bar, h in zip(bars, hatches):
+        for bar, h, x, yy in zip(bars, hatches, xs, ys):
             bar.set_hatch(h)
+            ax.text(x * 1.08, yy, "+" + _fmt_added(x), va="center", fontsize=6)
     ax.set_xscale("log")
     top = max(values + [floor * 10])
-    ax.set_xlim(floor * 0.8, top * 3)
-    _readable_log_axis(ax.xaxis, _fmt_added, floor * 0.8, top * 3)
+    ax.set_xlim(floor * 0.8, top * 4)  # room for the labels right of the bars
+    _readable_log_axis(ax.xaxis, _fmt_added, floor * 0.8, top * 4)
     ax.set_yticks(range(len(rows)))
     ax.set_yticklabels([_wrap("+".join(r["syscalls"])) + f"\n({r['scenario']})" for r in rows],
                        fontsize=7)
@@ -180,7 +181,7 @@ def write_table_plot(rep: dict, path: str) -> None:
     ax.tick_params(axis="x", labelsize=7)
     ax.set_xlabel("added time per syscall (median of paired runs; hatched: lost events)",
                   fontsize=8)
-    ax.legend(fontsize=7, loc="lower right", framealpha=0.8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     amount = (f"{rep['duration']:g} s" if rep["duration"] else
               f"{rep['iterations']:,} iterations" if rep["iterations"] else "")
     fig.suptitle(textwrap.fill(f"ioworkload overhead per syscall ({amount} x {rep['repeat']} "

@@ -165,14 +165,17 @@ def write_plot(rep: dict, path: str) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from ioworkload.overhead_chart import _wrap
+    from ioworkload.overhead_chart import _readable_log_axis, _wrap
 
     fig, ax = plt.subplots(figsize=(9, 4.8))
     cmap = plt.get_cmap("tab10")
+    lowest, xs_all = 1.0, []
     for j, t in enumerate(t for t in rep["tracers"] if t["steps"]):
-        pts = [(s.get("achieved_rate") or s["rate"], s["accuracy"], s["rate"] is None)
-               for s in t["steps"] if s.get("accuracy") is not None and
-               (s.get("achieved_rate") or s["rate"])]
+        pts = sorted((s.get("achieved_rate") or s["rate"], s["accuracy"], s["rate"] is None)
+                     for s in t["steps"] if s.get("accuracy") is not None and
+                     (s.get("achieved_rate") or s["rate"]))
+        lowest = min([lowest] + [p[1] for p in pts])
+        xs_all += [p[0] for p in pts]
         if not pts:
             continue
         label = _wrap(t["name"]) + f" (lossless: {_fmt_rate(t['lossless_rate'])})"
@@ -182,6 +185,9 @@ def write_plot(rep: dict, path: str) -> None:
             if unpaced:
                 ax.scatter([x], [y], s=80, facecolors="none", edgecolors=cmap(j % 10))
     ax.set_xscale("log")
+    if xs_all:
+        _readable_log_axis(ax.xaxis, lambda v: f"{v:,.0f}/s", min(xs_all), max(xs_all))
+    ax.set_ylim(max(0.0, lowest - 0.1 * (1.0 - lowest) - 0.005), 1.005)
     ax.set_xlabel("iterations per second reached (offered rates 1-3-10 steps; ringed: unpaced)",
                   fontsize=8)
     ax.set_ylabel("accuracy (events reported / issued)", fontsize=8)
