@@ -301,3 +301,21 @@ def test_sweep_text_and_chart(tmp_path):
     assert "perf-record  no count" in p.stdout.replace("perf-record ", "perf-record  ", 1) or \
         "no count" in p.stdout
     assert svg.read_text().lstrip().startswith("<?xml")
+
+
+def test_a_tracer_slower_than_its_rough_cost_is_rescaled_after_a_run():
+    """perf trace's rough cost (5 us a call) is far from a VM's (~50 us): a run that lasted 4 s
+    against --traced-seconds 1 gives its next runs a quarter of the iterations."""
+    from ioworkload import overhead, tracers
+    opts = overhead.Options(scenario=None, iterations=100_000, duration=None, repeat=3,
+                            tracee_cpu=0, tracer_cpus=None, traced_seconds=1.0)
+    row = overhead.Row(tracers.PerfTrace())
+    overhead.rescale(row, opts, {"elapsed_ns": 4_000_000_000, "iterations_done": 100_000})
+    assert row.iterations == 25_000
+    calm = overhead.Row(tracers.PerfTrace())
+    overhead.rescale(calm, opts, {"elapsed_ns": 1_200_000_000, "iterations_done": 100_000})
+    assert calm.iterations is None
+    off = overhead.Row(tracers.PerfTrace())
+    overhead.rescale(off, overhead.Options(None, 100_000, None, 3, 0, None, traced_seconds=0),
+                     {"elapsed_ns": 9_000_000_000, "iterations_done": 100_000})
+    assert off.iterations is None

@@ -37,6 +37,9 @@ def run_table(scenarios, make_opts, tracers, progress=None, announce=None) -> di
             continue
         try:
             rep = study(make_opts(sc), tracers, progress, announce)
+        except KeyboardInterrupt:  # between two studies: the table so far
+            interrupted = signal.SIGINT
+            break
         except Unsupported as e:
             skipped.append({"scenario": sc.name, "status": "unsupported", "reason": str(e)})
             continue
@@ -88,7 +91,8 @@ def table(reports: list[dict], skipped: list[dict], interrupted: int | None,
 def _fmt_added(v) -> str:
     if v is None:
         return "-"
-    return f"+{v:,.0f}" if abs(v) >= 100 else f"+{v:.1f}" if v >= 0 else f"{v:.1f}"
+    sign = "+" if v >= 0 else ""  # a negative cost (noise) keeps its own minus sign
+    return f"{sign}{v:,.0f}" if abs(v) >= 100 else f"{sign}{v:.1f}"
 
 
 def _fmt_x(v) -> str:
@@ -105,7 +109,9 @@ def _cell(c: dict | None) -> str:
     if c["added_ns"] is None:
         return c["status"]
     text = f"{_fmt_added(c['added_ns'])} ({_fmt_x(c['slowdown'])})"
-    if c["accuracy"] is not None and c["accuracy"] < 1.0:
+    if c["accuracy"] == 0:
+        text += " saw none"  # e.g. a call its table cannot name (enosys under perf trace)
+    elif c["accuracy"] is not None and c["accuracy"] < 1.0:
         text += " lost"
     return text
 
@@ -124,7 +130,7 @@ def _cells(rep: dict) -> tuple[list[str], list[list[str]]]:
 def _notes(rep: dict) -> list[str]:
     out = ["cells: nanoseconds the tracer adds to each syscall (median of runs paired with the "
            "untraced run of the same round) and the slowdown; 'lost': it reported fewer events "
-           "than were issued; n/a: not available here."]
+           "than were issued ('saw none': not one); n/a: not available here."]
     scaled = sorted({n for row in rep["rows"] for n, c in row["tracers"].items() if c["scaled"]})
     if scaled:
         out.append("scaled to fewer iterations a run (ratios per syscall): " + ", ".join(scaled))
