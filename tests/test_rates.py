@@ -115,7 +115,9 @@ def test_slow_tracer_runs_fewer_iterations_and_still_pairs(baseline_table):
     strace, perf = row_of(study, "strace"), row_of(study, "perf-stat")
     assert perf["scaled"] is False and perf["iterations"] == 20_000
     assert strace["scaled"] is True and 1000 <= strace["iterations"] < 20_000
-    assert all(r["expected_events"] == strace["iterations"] for r in strace["runs"])
+    # (a run that still lasted too long makes the next ones shorter: counts may differ)
+    assert all(1000 <= r["expected_events"] == r["iterations_done"] < 20_000
+               for r in strace["runs"])
     assert strace["accuracy"] == 1.0 and strace["slowdown"]["median"] > 1
 
 
