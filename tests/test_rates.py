@@ -321,3 +321,23 @@ def test_a_tracer_slower_than_its_rough_cost_is_rescaled_after_a_run():
     overhead.rescale(off, overhead.Options(None, 100_000, None, 3, 0, None, traced_seconds=0),
                      {"elapsed_ns": 9_000_000_000, "iterations_done": 100_000})
     assert off.iterations is None
+
+
+def test_a_custom_ebpf_template_gets_its_program_cost_and_a_plain_one_no_extra_run(tmp_path):
+    _needs_bpf()
+    import shutil
+    if not shutil.which("bpftrace"):
+        pytest.skip("bpftrace not found")
+    from ioworkload import overhead, overhead_cli
+    program = ("BEGIN { printf(\"go\\n\"); } tracepoint:syscalls:sys_enter_getppid "
+               "/pid == {pid}/ { @n = count(); }")
+    plain = f"sh -c 'echo go; exec sleep 300' sh {{pid}}"
+    opts, tlist, _ = overhead_cli.parse(["getppid", "-n", "5000", "-r", "1",
+                                         "--tracer", f"bt=bpftrace -e '{program}'",
+                                         "--ready-regex", "^go$",
+                                         "--tracer", f"plain={plain}", "--ready-regex", "^go$"])
+    rep = overhead.study(opts, tlist)
+    bt, sh = row_of(rep, "bt"), row_of(rep, "plain")
+    assert bt["status"] == "ok", bt["reason"]
+    assert bt["bpf"] and bt["bpf"]["run_cnt"] >= 5000 and bt["bpf_run"]["error"] is None
+    assert sh["status"] == "ok" and sh["bpf"] is None and sh["bpf_run"] is None

@@ -149,13 +149,17 @@ def prog_info(prog_id: int) -> dict | None:
         os.close(fd)
 
 
-def programs_of_group(pgid: int) -> list[dict]:
-    """Every BPF program the processes of group `pgid` hold, with its statistics."""
-    ids = set()
+def prog_ids_of_group(pgid: int) -> set[int]:
+    """The ids of the BPF programs the processes of group `pgid` hold."""
+    ids: set[int] = set()
     for pid in _group_pids(pgid):
         ids |= _prog_ids(pid)
-    out = [p for p in (prog_info(i) for i in sorted(ids)) if p is not None]
-    return out
+    return ids
+
+
+def programs_of_group(pgid: int) -> list[dict]:
+    """Every BPF program the processes of group `pgid` hold, with its statistics."""
+    return [p for p in (prog_info(i) for i in sorted(prog_ids_of_group(pgid))) if p is not None]
 
 
 def summary(programs: list[dict], calls: int | None) -> dict:

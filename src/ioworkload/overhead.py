@@ -584,6 +584,9 @@ def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None,
             run["drain_s"] = round(att.drain(), 3)
             if read_bpf:
                 programs = bpf_stats.programs_of_group(att.child.pid)
+            elif tracer.kind == "custom":
+                # whether the extra statistics run is worth it for this command
+                run["bpf_programs_held"] = len(bpf_stats.prog_ids_of_group(att.child.pid))
             problem = att.stop()
             if problem:
                 run["error"] = problem
@@ -829,13 +832,17 @@ class Study:
             self._bpf_cost_runs()
 
     def _bpf_cost_runs(self) -> None:
-        """One more run per eBPF tracer (the bpftrace presets, any custom template), with the
-        kernel's BPF statistics on: they cost every program run two clock reads, so the timed
-        rounds are done without them. The run's ns are not used for the slowdown."""
+        """One more run per eBPF tracer (the bpftrace presets, a custom template whose timed
+        runs held BPF programs) with the kernel's BPF statistics on: they cost every program
+        run two clock reads, so the timed rounds are done without them. The run's ns are not
+        used for the slowdown."""
         why = bpf_stats.unavailable()
         for row in self.rows:
             if row.status != "ok" or not row.tracer.may_use_bpf:
                 continue
+            if row.tracer.kind == "custom" and not any(r.get("bpf_programs_held")
+                                                       for r in row.runs):
+                continue  # a command that loaded no BPF program: nothing to read
             if why:
                 row.bpf = {"unavailable": why}
                 continue
