@@ -15,7 +15,7 @@ mkdir -p "$OUT" || exit 2
 status=0
 
 echo "per-syscall table (baseline family, every preset) ..." >&2
-$PY -m ioworkload overhead --family baseline --iterations 1e5 --repeat 3 --traced-seconds 1 \
+$PY -m ioworkload overhead --family baseline --iterations 1e5 --repeat 3 --traced-seconds 0.5 \
     --json --plot "$OUT/overhead-per-syscall.png" > "$OUT/overhead-per-syscall.json" || status=1
 $PY - "$OUT/overhead-per-syscall.json" > "$OUT/overhead-per-syscall.md" <<'PYEOF' || status=1
 import json, sys

@@ -180,14 +180,19 @@ def test_bpftrace_program_statistics_are_read_and_the_sysctl_restored():
     _needs_bpf()
     old = bpf_stats.read_sysctl()
     p = ioworkload("overhead", "getppid", "-n", "2e4", "--repeat", "1",
-                   "--tracer", "bpftrace-count", "--tracer", "perf-stat", "--json")
+                   "--tracer", "bpftrace-count", "--tracer", "bpftrace-hist",
+                   "--tracer", "bpftrace-printf", "--tracer", "perf-stat", "--json")
     assert p.returncode == 0, p.stderr
     assert bpf_stats.read_sysctl() == old
     rep = json.loads(p.stdout)
-    bpf = row_of(rep, "bpftrace-count")["bpf"]
-    assert bpf and bpf["programs"], row_of(rep, "bpftrace-count")
-    assert bpf["run_cnt"] >= 20_000 and bpf["run_time_ns"] > 0 and bpf["ns_per_run"] > 0
-    assert any(p["type"] == "tracepoint" for p in bpf["programs"])
+    # hist: an enter and an exit program, each run once a call
+    for name, programs in (("bpftrace-count", 1), ("bpftrace-hist", 2), ("bpftrace-printf", 1)):
+        bpf = row_of(rep, name)["bpf"]
+        assert bpf, row_of(rep, name)
+        on_syscalls = [p for p in bpf["programs"] if p["type"] == "tracepoint"]
+        assert len(on_syscalls) == programs, bpf  # (a BEGIN program may be held too)
+        assert all(p["run_cnt"] >= 20_000 and p["run_time_ns"] > 0 for p in on_syscalls), bpf
+        assert bpf["ns_per_run"] > 0 and bpf["ns_per_call"] > 0
     assert row_of(rep, "perf-stat")["bpf"] is None  # not an eBPF tracer: no extra run
     text = ioworkload("overhead", "getppid", "-n", "2e4", "--repeat", "1",
                       "--tracer", "bpftrace-count")
