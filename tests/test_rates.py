@@ -346,3 +346,45 @@ def test_a_custom_ebpf_template_gets_its_program_cost_and_a_plain_one_no_extra_r
     assert bt["status"] == "ok", bt["reason"]
     assert bt["bpf"] and bt["bpf"]["run_cnt"] >= 5000 and bt["bpf_run"]["error"] is None
     assert sh["status"] == "ok" and sh["bpf"] is None and sh["bpf_run"] is None
+
+
+@pytest.mark.parametrize("args", [
+    ["getppid", "--sweep-rate", "-d", "1", "--tracer", "strace"],
+    ["--scenarios", "getppid,gettid", "-d", "1", "--tracer", "strace"],
+], ids=["sweep", "table"])
+def test_sigint_mid_sweep_or_table_reports_so_far_and_leaves_nothing(args, tmp_path):
+    if not ROOT:
+        pytest.skip("strace attach needs root here")
+    env = dict(os.environ, TMPDIR=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-m", "ioworkload", "overhead", *args, "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not any(n.startswith("ioworkload-overhead-") for n in os.listdir(tmp_path)):
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        time.sleep(4)  # into the traced runs
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err
+    rep = json.loads(out)
+    assert rep["interrupted"] == signal.SIGINT
+    assert os.listdir(tmp_path) == []  # the study's directory (and the workloads') removed
+    if rep["schema"] == overhead_sweep.SCHEMA:
+        runs = [step for t in rep["tracers"] for step in t["steps"]]
+    else:
+        runs = [r for s in rep["studies"] for t in s["tracers"] for r in t["runs"]]
+    pids = [r[k] for r in runs for k in ("tracer_pid", "workload_pid") if r.get(k)]
+    assert pids
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                assert f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"), pid
+        except FileNotFoundError:
+            pass
