@@ -34,9 +34,12 @@ def ladder(max_rate: float) -> list[float]:
     return out
 
 
-def _step(tracer, opts: Options, rate: float | None, label: str) -> dict:
+def _step(tracer, opts: Options, rate: float | None, label: str, into: list | None = None) -> dict:
+    """One paced run; listed in `into` before it starts, so a Ctrl-C keeps its PIDs."""
     o = dataclasses.replace(opts, rate=rate)
     r = {"rate": rate, "error": "interrupted"}
+    if into is not None:
+        into.append(r)
     try:
         run_once(tracer, o, label, r)
     except ScenarioFailed as e:
@@ -73,8 +76,7 @@ def sweep(opts: Options, tracers: list, progress=None) -> dict:
             lossy = 0
             for rate in rates + [None]:
                 say(f"{row['name']}: " + (f"{rate:,.0f}/s" if rate else "unpaced"))
-                step = _step(row["tracer"], opts, rate, "sweep")
-                row["steps"].append(step)
+                step = _step(row["tracer"], opts, rate, "sweep", row["steps"])
                 if step["error"]:
                     row["status"], row["reason"] = "failed", step["error"]
                     break
