@@ -388,3 +388,14 @@ def test_sigint_mid_sweep_or_table_reports_so_far_and_leaves_nothing(args, tmp_p
                 assert f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"), pid
         except FileNotFoundError:
             pass
+
+
+def test_table_exit_1_when_a_tracer_failed_with_the_failure_named():
+    p = ioworkload("overhead", "--scenarios", "getppid,gettid", "-n", "1000", "--repeat", "1",
+                   "--tracer", "broken=sh -c 'echo cannot attach >&2; exit 3' sh {pid}")
+    assert p.returncode == 1, p.stderr
+    assert "Traceback" not in p.stderr
+    failed = [ln for ln in p.stdout.splitlines() if ln.startswith("failed: ")]
+    assert len(failed) == 2 and all("under broken" in ln and "cannot attach" in ln
+                                    for ln in failed), p.stdout
+    assert "table: about" not in p.stderr  # two scenarios: no estimate worth giving

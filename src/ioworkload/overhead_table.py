@@ -7,9 +7,10 @@ here too, the chart is overhead_chart.write_table_plot."""
 from __future__ import annotations
 
 import signal
+import time
 
 from ioworkload.errors import ScenarioFailed, Unsupported
-from ioworkload.overhead import study
+from ioworkload.overhead import _fmt_duration, study
 
 SCHEMA = "ioworkload-overhead-table/1"
 
@@ -28,7 +29,13 @@ def run_table(scenarios, make_opts, tracers, progress=None, announce=None) -> di
     at the first interrupted study. The table's dict."""
     reports, skipped = [], []
     interrupted = None
+    t0 = time.monotonic()
     for i, sc in enumerate(scenarios, 1):
+        if i == 2 and announce and reports and len(scenarios) > 2:
+            # the first study's length stands for each one's (scaled tracers keep them close)
+            left = (time.monotonic() - t0) * (len(scenarios) - 1)
+            announce(f"table: about {_fmt_duration(left)} more for the other "
+                     f"{len(scenarios) - 1} scenarios")
         if announce:
             announce(f"[{i}/{len(scenarios)}] {sc.name}")
         reason = sc.unsupported_reason()
