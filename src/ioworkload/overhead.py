@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from ioworkload import bpf_stats, tracers as _tracers
 from ioworkload.errors import ScenarioFailed, Unsupported
 from ioworkload.runner import STOP_SIGNALS
-from ioworkload.tracers import NoTracer, Target, Tracer, read_text as _read
+from ioworkload.tracers import Target, Tracer, read_text as _read
 
 SCHEMA = "ioworkload-overhead/1"
 DEFAULT_ITERATIONS = 100_000

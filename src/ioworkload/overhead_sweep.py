@@ -15,8 +15,9 @@ import math
 import signal
 
 from ioworkload.errors import ScenarioFailed
-from ioworkload.overhead import (NoTracer, Options, environment, machine_line, run_once,
-                                 study_context, TOOL_VERSIONS)
+from ioworkload.overhead import (TOOL_VERSIONS, Options, environment, machine_line, run_once,
+                                 study_context)
+from ioworkload.tracers import NoTracer
 
 SCHEMA = "ioworkload-rate-sweep/1"
 DEFAULT_STEP_SECONDS = 1.0
