@@ -6,7 +6,9 @@ it waits on the vDSO clock, so the syscall stream is the one of an unpaced run) 
 --duration seconds under the tracer, rates rising on a 1-3-10 ladder up to what the untraced
 loop manages, then one unpaced run. The lossless rate is the highest rate before the first
 step that lost events; a tracer that lost nothing, unpaced included, never loses here
-(reported as infinite). A tracer whose output holds no counts has no curve."""
+(reported as infinite). A step's rate is the offered one, or the rate the loop reached where
+that was less (a tracer that slows the loop never saw the offered rate). A tracer whose output
+holds no counts has no curve."""
 
 from __future__ import annotations
 
@@ -95,6 +97,15 @@ def sweep(opts: Options, tracers: list, progress=None) -> dict:
             "environment": env, "machine": machine_line(env), "tracers": rows}
 
 
+def delivered(step: dict) -> float:
+    """The rate a step really ran at: the offered one, or what the loop reached if less (a
+    tracer that slows the loop never saw the offered rate)."""
+    reached = step.get("achieved_rate")
+    if step["rate"] is None:
+        return reached or 0.0
+    return min(step["rate"], reached) if reached else step["rate"]
+
+
 def _lossless(row: dict) -> None:
     good = []
     for step in row["steps"]:
@@ -103,7 +114,7 @@ def _lossless(row: dict) -> None:
         if step["accuracy"] < 1.0:
             row["lossless_rate"] = max(good) if good else 0.0
             return
-        good.append(step["rate"] if step["rate"] else step.get("achieved_rate", 0.0))
+        good.append(delivered(step))
     if good and row["steps"] and row["steps"][-1]["rate"] is None and \
             row["steps"][-1].get("accuracy") == 1.0:
         row["never_lost"] = True
@@ -150,8 +161,9 @@ def format_text(rep: dict) -> str:
         if t["status"] == "failed":
             line += f"  failed: {t['reason']}"
         out.append(line)
-    out += ["", "lossless rate: the highest offered rate (iterations/s) before the first step "
-                "whose accuracy (events reported / issued) fell below 1; inf: no step lost any, "
+    out += ["", "lossless rate: the highest rate (iterations/s: the offered one, or the one "
+                "reached where less) before the first step whose accuracy (events reported / "
+                "issued) fell below 1; inf: no step lost any, "
                 "the unpaced one included. (achieved): the rate the loop reached where it fell "
                 "short of the offered one."]
     if rep["interrupted"]:
