@@ -94,6 +94,7 @@ cdef extern from "iow_worker.h" nogil:
     int iow_load_acquire(const int *p)
     void iow_store_release(int *p, int v)
     int iow_fetch_add(int *p, int v)
+    void iow_cpu_relax()
 
 RAW_SYSCALLS = bool(IOW_RAW_SYSCALLS)
 MAX_DIR_BYTES = IOW_PATH_MAX - 64  # a worker's directory; scenarios append their file names
@@ -112,6 +113,7 @@ cdef struct Slot:
     Shared *sh
     uint64_t target        # iterations to run (ignored when duration_ns > 0)
     int64_t duration_ns    # > 0: run until this long has passed
+    int64_t period_ns      # > 0: paced, one iteration per period (--rate)
     uint64_t done
     int64_t t0
     int64_t t1
@@ -156,6 +158,39 @@ cdef uint64_t run_for(Slot *s) noexcept nogil:
     return total
 
 
+cdef enum:
+    PACE_SLACK_NS = 20000000  # behind by more than this: the schedule restarts from now
+
+cdef uint64_t run_paced(Slot *s) noexcept nogil:
+    # One iteration per period, each started at t0 + i * period: the wait spins on the vDSO
+    # clock (no syscall), so the declared stream is the same as unpaced. A thread that was
+    # preempted catches up (the average stays R on a busy machine), but never by more than
+    # 20 ms of iterations: a loop that cannot keep up (a slow tracer) runs as fast as it can.
+    cdef uint64_t total = 0
+    cdef int64_t period = s.period_ns, due = s.t0, now
+    cdef bint timed = s.duration_ns > 0
+    cdef int64_t deadline = s.t0 + s.duration_ns
+    cdef iow_worker *w = s.w
+    while not iow_load_acquire(&s.sh.stop):
+        if not timed and total >= s.target:
+            break
+        now = iow_now_ns()
+        while now < due:
+            if iow_load_acquire(&s.sh.stop):
+                return total
+            iow_cpu_relax()
+            now = iow_now_ns()
+        if timed and now >= deadline:
+            break
+        if s.k.loop(w, 1) < 1:
+            break
+        total += 1
+        due += period
+        if due < now - PACE_SLACK_NS:
+            due = now
+    return total
+
+
 cdef inline long futex_wait(int *word, int value) noexcept nogil:
     # Non-private: the word may be shared with the controller in another process.
     return iow_sys6(__NR_futex, <long>word, FUTEX_WAIT, value, 0, 0, 0)
@@ -179,7 +214,9 @@ cdef void worker_body(Slot *s) noexcept nogil:
         s.setup_rc = s.k.setup(w) if s.k.setup != NULL else 0
         s.t0 = iow_now_ns()
         if s.setup_rc == 0:
-            if s.duration_ns > 0:
+            if s.period_ns > 0:
+                s.done = run_paced(s)
+            elif s.duration_ns > 0:
                 s.done = run_for(s)
             else:
                 s.done = s.k.loop(w, s.target)
@@ -231,7 +268,8 @@ cdef class Run:
     cdef readonly int n_setup, n_iter, n_teardown
 
     def __cinit__(self, object kernel_capsule, int threads, unsigned long long iterations,
-                  double duration, list dirs, tuple event_counts, int fd_base=0):
+                  double duration, list dirs, tuple event_counts, int fd_base=0,
+                  double rate=0):
         if not PyCapsule_IsValid(kernel_capsule, b"ioworkload.kernel"):
             raise TypeError("not a scenario kernel")
         if threads < 1:
@@ -271,6 +309,7 @@ cdef class Run:
             self.slots[i].sh = self.sh
             self.slots[i].target = iterations
             self.slots[i].duration_ns = <int64_t>(duration * 1e9) if duration > 0 else 0
+            self.slots[i].period_ns = max(<int64_t>1, <int64_t>(1e9 / rate)) if rate > 0 else 0
 
     cdef int start_threads(self, int first) noexcept nogil:
         """pthreads for workers first..T-1, signals blocked (a handler on a worker would add

@@ -67,6 +67,24 @@ def parse_seconds(text, what: str = "duration", allow_zero: bool = False) -> flo
     return value
 
 
+MAX_RATE = 1e9  # one iteration a nanosecond: the pacing clock's resolution
+
+
+def parse_rate(text, what: str = "rate") -> float:
+    """Iterations per second for a paced run: a positive number up to 1e9 (1000, 2.5e4)."""
+    s = str(text).strip()
+    if isinstance(text, bool) or not (isinstance(text, (int, float)) or _NUMBER.fullmatch(s)):
+        raise UsageError(f"{what} must be a number of iterations per second, not {_short(text)}")
+    value = float(s.replace("_", ""))
+    if not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{what} must be a positive number of iterations per second, "
+                         f"not {_short(text)}")
+    if value > MAX_RATE:
+        raise UsageError(f"{what} must be at most {MAX_RATE:g} iterations per second, "
+                         f"not {_short(text)}")
+    return value
+
+
 def _short(text) -> str:
     """A value for a one-line message: a 100,000-digit argument is cut."""
     r = repr(text)

@@ -11,7 +11,7 @@ import sys
 import time
 
 from ioworkload import entry, ior_mode as ior_protocol, registry
-from ioworkload.args import Parser, parse_cpus, parse_seconds, parse_threads
+from ioworkload.args import Parser, parse_cpus, parse_rate, parse_seconds, parse_threads
 from ioworkload.errors import (EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, Interrupted, IoworkloadError,
                                ScenarioFailed, Unsupported, UsageError)
 
@@ -102,6 +102,9 @@ def _run_parser() -> Parser:
     g.add_argument("--iterations", "-n", metavar="N",
                    help="iterations per thread: 1000000, 1_000_000 or 1e6 (default 1)")
     g.add_argument("--duration", "-d", metavar="SECONDS", help="run this long instead of N iterations")
+    p.add_argument("--rate", metavar="R",
+                   help="paced: each thread starts at most R iterations a second (waits on the "
+                        "vDSO clock, no syscall: the stream is the same)")
     p.add_argument("--threads", "-t", default="1", metavar="T",
                    help="threads, each running every iteration, started together (default 1)")
     p.add_argument("--verify", action="store_true",
@@ -351,6 +354,8 @@ def _report(res) -> str:
     w(f"scenario      {res.scenario} ({res.family})\n")
     w(f"ran           {what} x {res.threads} thread{'s' if res.threads > 1 else ''}"
       f"  (iterations done: {', '.join(_fmt_int(i) for i in res.iterations_done)})\n")
+    if res.rate is not None:
+        w(f"paced         at most {res.rate:,.6g} iterations/s per thread\n")
     w(f"elapsed       {res.elapsed_ns / 1e9:.6f} s (timed loop)\n")
     w(f"syscalls      {_fmt_int(res.syscalls)} ({_fmt_int(res.loop_syscalls)} in the loop)\n")
     if res.ns_per_syscall is not None:
@@ -423,7 +428,8 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     try:
         res = execute(sc, iterations=None if args.duration else iterations, threads=threads,
                       duration=args.duration, verify=args.verify,
-                      hooks=Hooks(announce, after_run), own_process=True)
+                      hooks=Hooks(announce, after_run), own_process=True,
+                      rate=parse_rate(args.rate, "--rate") if args.rate is not None else None)
     except Unsupported as e:
         if not ior_mode:
             raise

@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from ioworkload import tracers as _tracers
+from ioworkload import bpf_stats, tracers as _tracers
 from ioworkload.errors import ScenarioFailed, Unsupported
 from ioworkload.runner import STOP_SIGNALS
 from ioworkload.tracers import Target, Tracer, read_text as _read
@@ -46,6 +46,8 @@ DRAIN_QUIET = 0.25          # a tracer idle this long after the run has written 
 DRAIN_LIMIT = 15.0
 POLL = 0.02
 IRQ_ROWS = ("IWI", "CAL", "RES", "LOC")
+TRACED_SECONDS = 2.0        # a traced run's loop is aimed at this long at most (estimated)
+MIN_SCALED_ITERATIONS = 1000
 
 
 class _Terminated(KeyboardInterrupt):
@@ -459,6 +461,11 @@ class Options:
     timeout: float = RUN_TIMEOUT
     ready_timeout: float = READY_TIMEOUT
     workdir: str = ""
+    # per-tracer iteration scaling: a tracer whose run would take longer than this (by its
+    # rough cost per call) runs fewer iterations; 0 never scales
+    traced_seconds: float = TRACED_SECONDS
+    bpf_cost: bool = True       # one more run per eBPF tracer with kernel.bpf_stats_enabled on
+    rate: float | None = None   # paced runs: iterations per second (the workload's --rate)
 
 
 @dataclass
@@ -467,6 +474,9 @@ class Row:
     status: str = "ok"                  # ok | unavailable | failed
     reason: str | None = None
     runs: list = field(default_factory=list)
+    bpf: dict | None = None             # what its eBPF programs cost (bpf_stats.summary)
+    bpf_run: dict | None = None         # the extra run that measured it
+    iterations: int | None = None       # this tracer's iterations per run (scaled), None: opts'
     # filled by _summarize
     ns: dict | None = None
     slowdown: dict | None = None
@@ -476,9 +486,12 @@ class Row:
     irq: dict = field(default_factory=dict)
 
 
-def _workload_argv(opts: Options, start_file: str, tid_file: str) -> list[str]:
+def _workload_argv(opts: Options, start_file: str, tid_file: str,
+                   iterations: int | None = None) -> list[str]:
     amount = ["--duration", f"{opts.duration:g}"] if opts.duration else \
-        ["--iterations", str(opts.iterations)]
+        ["--iterations", str(iterations or opts.iterations)]
+    if opts.rate:
+        amount += ["--rate", f"{opts.rate:g}"]
     return [sys.executable, "-m", "ioworkload", opts.scenario.name, *amount, "--json",
             "--start-file", start_file, "--start-timeout", f"{opts.ready_timeout + 30:g}",
             "--tid-file", tid_file, "--cpu", str(opts.tracee_cpu)]
@@ -507,13 +520,16 @@ def _read_tids(path: str) -> list[int]:
     return [int(x) for x in _read(path).split()]
 
 
-def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None) -> dict:
+def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None,
+             iterations: int | None = None, read_bpf: bool = False) -> dict:
     """One timed run of the workload under `tracer`, filling `run` (the JSON report's dict; a
     caller that passes its own keeps the PIDs even if a Ctrl-C ends the run). A tracer
-    problem is the run's `error`; a workload problem raises ScenarioFailed."""
+    problem is the run's `error`; a workload problem raises ScenarioFailed. `iterations`
+    overrides opts.iterations (a scaled tracer). read_bpf: the run's `bpf` is what the
+    tracer's eBPF programs cost by the kernel's statistics (the caller turns them on)."""
     d = tempfile.mkdtemp(prefix=f"{label}-", dir=opts.workdir)
     start_file, tid_file = os.path.join(d, "start"), os.path.join(d, "tids")
-    wl_argv = _workload_argv(opts, start_file, tid_file)
+    wl_argv = _workload_argv(opts, start_file, tid_file, iterations)
     sc = opts.scenario
     run = {} if run is None else run
     run["error"] = None
@@ -563,8 +579,14 @@ def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None)
                 next_sample = now + 0.05
             time.sleep(POLL)
         irq1 = read_interrupts()
+        programs = None
         if att.child is not ender:
             run["drain_s"] = round(att.drain(), 3)
+            if read_bpf:
+                programs = bpf_stats.programs_of_group(att.child.pid)
+            elif tracer.kind == "custom":
+                # whether the extra statistics run is worth it for this command
+                run["bpf_programs_held"] = len(bpf_stats.prog_ids_of_group(att.child.pid))
             problem = att.stop()
             if problem:
                 run["error"] = problem
@@ -578,8 +600,11 @@ def run_once(tracer: Tracer, opts: Options, label: str, run: dict | None = None)
         run["interrupts"] = _irq_delta(irq0, irq1)
         res = _workload_result(_read(out_path), rc, ender)
         run.update(ns_per_syscall=res["ns_per_syscall"], elapsed_ns=res["elapsed_ns"],
-                   syscalls=res["syscalls"], loop_syscalls=res["loop_syscalls"])
+                   syscalls=res["syscalls"], loop_syscalls=res["loop_syscalls"],
+                   iterations_done=sum(res.get("iterations_done") or [0]))
         expected = sum(c["count"] for c in res["calls"].values())
+        if read_bpf:
+            run["bpf"] = bpf_stats.summary(programs or [], res["syscalls"])
         counted = att.counted()
         run["expected_events"] = expected
         run["reported_events"] = counted.reported
@@ -697,8 +722,12 @@ def estimate(rows: list[Row], opts: Options, warmup: dict, warmup_s: float) -> d
         if t.cost_ns is None:
             unknown.append(t.name)
             continue
-        per_run[t.name] = fixed_s + t.start_s + loop_s + calls * t.cost_ns / 1e9
+        share = (row.iterations / opts.iterations) if row.iterations and opts.iterations else 1.0
+        per_run[t.name] = fixed_s + t.start_s + share * (loop_s + calls * t.cost_ns / 1e9)
     total = sum(per_run.values()) * opts.repeat + warmup_s
+    if opts.bpf_cost:  # the extra run of each eBPF tracer
+        total += sum(s for n, s in per_run.items()
+                     if next(r for r in rows if r.tracer.name == n).tracer.may_use_bpf)
     slow = sorted((n for n, s in per_run.items() if s - fixed_s > opts.timeout), key=per_run.get)
     text = (f"estimate: about {_fmt_duration(total)} ({opts.repeat} rounds of "
             f"{len(per_run) + len(unknown)} runs" + (", custom tracers not counted"
@@ -709,6 +738,47 @@ def estimate(rows: list[Row], opts: Options, warmup: dict, warmup_s: float) -> d
     return {"seconds": round(total, 1), "per_run_seconds": {k: round(v, 2) for k, v in
                                                              per_run.items()},
             "over_timeout": slow, "text": text}
+
+
+def _round2(n: float) -> int:
+    """n rounded down to two significant digits (2,345 -> 2,300): iteration counts people read."""
+    n = int(n)
+    if n < 100:
+        return n
+    step = 10 ** (len(str(n)) - 2)
+    return n // step * step
+
+
+def scale_iterations(rows: list[Row], opts: Options, warmup: dict) -> None:
+    """Per tracer: fewer iterations where its rough cost per call (tracer.cost_ns) would make a
+    run last longer than opts.traced_seconds (strace: ~40 us a call). The untraced rows keep
+    opts.iterations; ratios and added ns are per syscall, so runs of different lengths pair."""
+    calls = warmup.get("loop_syscalls") or 0
+    if not (opts.iterations and opts.traced_seconds and calls and warmup.get("elapsed_ns")):
+        return
+    per_iteration = calls / opts.iterations
+    base_ns = warmup["elapsed_ns"] / calls
+    for row in rows:
+        t = row.tracer
+        if row.status != "ok" or t.kind == "none" or t.cost_ns is None:
+            continue
+        fits = opts.traced_seconds * 1e9 / (per_iteration * (base_ns + t.cost_ns))
+        if fits < opts.iterations:
+            row.iterations = min(opts.iterations, max(MIN_SCALED_ITERATIONS, _round2(fits)))
+
+
+def rescale(row: Row, opts: Options, run: dict) -> None:
+    """After a traced run whose loop lasted well over opts.traced_seconds (the tracer costs
+    more here than its rough cost said: perf trace in a VM), its next runs get fewer
+    iterations, from the ns per iteration just measured."""
+    if not (opts.iterations and opts.traced_seconds and row.tracer.kind != "none"
+            and run.get("elapsed_ns")):
+        return
+    if run["elapsed_ns"] <= 1.5 * opts.traced_seconds * 1e9:
+        return
+    done = run.get("iterations_done") or row.iterations or opts.iterations
+    fits = done * opts.traced_seconds * 1e9 / run["elapsed_ns"]
+    row.iterations = min(opts.iterations, max(MIN_SCALED_ITERATIONS, _round2(fits)))
 
 
 class Study:
@@ -732,6 +802,7 @@ class Study:
         self._say("warm-up run (untraced, not counted)")
         t0 = time.monotonic()
         self.warmup = run_once(none.tracer, opts, "warmup")
+        scale_iterations(self.rows, opts, self.warmup)
         self.estimate = estimate(self.rows, opts, self.warmup, time.monotonic() - t0)
         if self.announce:
             self.announce(self.estimate["text"])
@@ -743,7 +814,7 @@ class Study:
                 r = {"round": rnd, "error": "interrupted"}
                 row.runs.append(r)
                 try:
-                    run_once(row.tracer, opts, f"r{rnd}", r)
+                    run_once(row.tracer, opts, f"r{rnd}", r, row.iterations)
                 except ScenarioFailed as e:
                     if row.tracer.kind == "none":
                         raise
@@ -755,6 +826,38 @@ class Study:
                     if row.tracer.kind == "none":
                         raise ScenarioFailed(f"the untraced run failed: {r['error']}")
                     row.status, row.reason = "failed", r["error"]
+                else:
+                    rescale(row, opts, r)
+        if opts.bpf_cost:
+            self._bpf_cost_runs()
+
+    def _bpf_cost_runs(self) -> None:
+        """One more run per eBPF tracer (the bpftrace presets, a custom template whose timed
+        runs held BPF programs) with the kernel's BPF statistics on: they cost every program
+        run two clock reads, so the timed rounds are done without them. The run's ns are not
+        used for the slowdown."""
+        why = bpf_stats.unavailable()
+        for row in self.rows:
+            if row.status != "ok" or not row.tracer.may_use_bpf:
+                continue
+            if row.tracer.kind == "custom" and not any(r.get("bpf_programs_held")
+                                                       for r in row.runs):
+                continue  # a command that loaded no BPF program: nothing to read
+            if why:
+                row.bpf = {"unavailable": why}
+                continue
+            self._say(f"eBPF program statistics: {row.tracer.name}")
+            r = {"round": "bpf", "error": "interrupted"}
+            row.bpf_run = r
+            try:
+                with bpf_stats.enabled():
+                    run_once(row.tracer, self.opts, "bpf", r, row.iterations, read_bpf=True)
+            except ScenarioFailed as e:
+                r["error"] = str(e)
+            if r["error"]:
+                row.bpf = {"error": r["error"]}
+            elif r.get("bpf", {}).get("programs"):
+                row.bpf = r["bpf"]
 
     def _say(self, text: str) -> None:
         if self.progress:
@@ -767,6 +870,7 @@ class Study:
             "schema": SCHEMA,
             "scenario": sc.name, "family": sc.family, "syscalls": sc.syscalls,
             "iterations": o.iterations, "duration": o.duration, "repeat": o.repeat,
+            "traced_seconds": o.traced_seconds,
             "interrupted": self.interrupted,
             "environment": env,
             "machine": machine_line(env),
@@ -775,10 +879,12 @@ class Study:
             "tracers": [{
                 "name": row.tracer.name, "kind": row.tracer.kind, "summary": row.tracer.summary,
                 "command": row.tracer.display(sc), "status": row.status, "reason": row.reason,
+                "iterations": row.iterations or o.iterations,
+                "scaled": row.iterations is not None and row.iterations != o.iterations,
                 "ns_per_syscall": row.ns, "slowdown": row.slowdown,
                 "added_ns_per_syscall": row.added, "accuracy": row.accuracy,
                 "accuracy_range": row.accuracy_range, "interrupts_per_1k_syscalls": row.irq,
-                "runs": row.runs,
+                "runs": row.runs, "bpf": row.bpf, "bpf_run": row.bpf_run,
             } for row in self.rows],
         }
 
@@ -786,13 +892,16 @@ class Study:
 TOOL_VERSIONS = (("perf", "--version"), ("strace", "-V"), ("bpftrace", "--version"))
 
 
-def study(opts: Options, tracers: list[Tracer], progress=None, announce=None) -> dict:
-    """Run the study; the report dict (also after Ctrl-C/SIGTERM/SIGHUP, with `interrupted` set).
-    announce(text): told the study's estimated duration once the warm-up has run."""
-    st = Study(opts, tracers, progress, announce)
-    used = {t.program for t in tracers if t.program}
-    env = environment({opts.tracee_cpu}, opts.tracer_cpus,
-                      [tv for tv in TOOL_VERSIONS if tv[0] in used])
+class _Context:
+    interrupted: int | None = None
+
+
+@contextlib.contextmanager
+def study_context(opts: Options):
+    """Around a study's runs: SIGTERM/SIGHUP become KeyboardInterrupt, a stop signal ends the
+    runs (the context's `interrupted` tells which), every child left is stopped and reaped and
+    the study's own directory removed, and a further stop signal cannot cut that short."""
+    ctx = _Context()
 
     first: list[int] = []  # the stop signals in order: the first one names the exit code
 
@@ -809,11 +918,11 @@ def study(opts: Options, tracers: list[Tracer], progress=None, announce=None) ->
         from ioworkload.runner import make_temp_dir
         opts.workdir = make_temp_dir("ioworkload-overhead-")
     try:
-        st.run()
+        yield ctx
     except KeyboardInterrupt as e:
         # A later signal can replace the first one's exception while the first unwinds
         # (raised again when a deferred cleanup ends): the first one decides.
-        st.interrupted = first[0] if first else (
+        ctx.interrupted = first[0] if first else (
             e.signum if isinstance(e, _Terminated) else signal.SIGINT)
     finally:
         # Already stopping (or done): a further stop signal must not cut the cleanup short.
@@ -831,4 +940,16 @@ def study(opts: Options, tracers: list[Tracer], progress=None, announce=None) ->
                 signal.signal(sig, prev)
             for sig, prev in old.items():
                 signal.signal(sig, prev)
+
+
+def study(opts: Options, tracers: list[Tracer], progress=None, announce=None) -> dict:
+    """Run the study; the report dict (also after Ctrl-C/SIGTERM/SIGHUP, with `interrupted` set).
+    announce(text): told the study's estimated duration once the warm-up has run."""
+    st = Study(opts, tracers, progress, announce)
+    used = {t.program for t in tracers if t.program}
+    env = environment({opts.tracee_cpu}, opts.tracer_cpus,
+                      [tv for tv in TOOL_VERSIONS if tv[0] in used])
+    with study_context(opts) as ctx:
+        st.run()
+    st.interrupted = ctx.interrupted
     return st.report(env)

@@ -137,3 +137,56 @@ def write_plot(rep: dict, path: str) -> None:
     fig.tight_layout(rect=(0, 0.05 if missing else 0, 1, 1))
     fig.savefig(path, format=os.path.splitext(path)[1].lower().lstrip("."), dpi=130)
     plt.close(fig)
+
+
+def write_table_plot(rep: dict, path: str) -> None:
+    """The per-syscall table (overhead_table) as a chart: one group per scenario (its loop
+    syscalls), one bar per tracer, the nanoseconds it adds to each call on a log axis; a tracer
+    that lost events is hatched."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = rep["tracers"]
+    rows = rep["rows"]
+    cmap = plt.get_cmap("tab10")
+    n = max(1, len(names))
+    band = 0.8 / n
+    fig, ax = plt.subplots(figsize=(10, 1.6 + len(rows) * (0.25 + 0.16 * n)))
+    values = [c["added_ns"] for row in rows for c in row["tracers"].values()
+              if c.get("added_ns") is not None and c["added_ns"] > 0]
+    floor = (min(values) / 3) if values else 1.0
+    for j, name in enumerate(names):
+        ys, xs, hatches = [], [], []
+        for i, row in enumerate(rows):
+            c = row["tracers"].get(name)
+            if not c or c.get("added_ns") is None:
+                continue
+            ys.append(i - 0.4 + band * (j + 0.5))
+            xs.append(max(c["added_ns"], floor))
+            hatches.append("//" if c["accuracy"] is not None and c["accuracy"] < 1.0 else "")
+        bars = ax.barh(ys, xs, height=band * 0.9, color=cmap(j % 10), label=_wrap(name))
+        for bar, h, x, yy in zip(bars, hatches, xs, ys):
+            bar.set_hatch(h)
+            ax.text(x * 1.08, yy, "+" + _fmt_added(x), va="center", fontsize=6)
+    ax.set_xscale("log")
+    top = max(values + [floor * 10])
+    ax.set_xlim(floor * 0.8, top * 4)  # room for the labels right of the bars
+    _readable_log_axis(ax.xaxis, _fmt_added, floor * 0.8, top * 4)
+    ax.set_yticks(range(len(rows)))
+    ax.set_yticklabels([_wrap("+".join(r["syscalls"])) + f"\n({r['scenario']})" for r in rows],
+                       fontsize=7)
+    ax.invert_yaxis()
+    ax.grid(axis="x", which="major", alpha=0.25)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_xlabel("added time per syscall (median of paired runs; hatched: lost events)",
+                  fontsize=8)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    amount = (f"{rep['duration']:g} s" if rep["duration"] else
+              f"{rep['iterations']:,} iterations" if rep["iterations"] else "")
+    fig.suptitle(textwrap.fill(f"ioworkload overhead per syscall ({amount} x {rep['repeat']} "
+                               "rounds)", 110) + "\n" + textwrap.fill(rep["machine"] or "", 130),
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, format=os.path.splitext(path)[1].lower().lstrip("."), dpi=130)
+    plt.close(fig)

@@ -4,6 +4,7 @@ presentation (overhead_report.py, overhead_chart.py)."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -12,9 +13,10 @@ from ioworkload import registry, tracers as _tracers
 from ioworkload.args import Parser, parse_count, parse_cpus, parse_seconds
 from ioworkload.errors import EXIT_FAILED, EXIT_OK, Unsupported, UsageError
 from ioworkload.overhead import (DEFAULT_ITERATIONS, DEFAULT_REPEAT, READY_TIMEOUT, RUN_TIMEOUT,
-                                 Options, study)
-from ioworkload.overhead_chart import check_plot, write_plot
+                                 TRACED_SECONDS, Options, study)
+from ioworkload.overhead_chart import check_plot, write_plot, write_table_plot
 from ioworkload.overhead_report import format_table
+from ioworkload.overhead_sweep import DEFAULT_STEP_SECONDS
 from ioworkload.tracers import Tracer
 
 
@@ -39,7 +41,12 @@ def _parser():
                       "e.g. --tracer 'strace-c=strace -c -p {tid}' --ready-regex ... ; "
                       "--ready-regex, --settle and --count-regex apply to the --tracer before "
                       "them (given before any --tracer: to every custom one).")
-    p.add_argument("scenario")
+    p.add_argument("scenario", nargs="?", help="one scenario (or --family, --scenarios, --all: "
+                                               "the per-syscall table over many)")
+    many = p.add_mutually_exclusive_group()
+    many.add_argument("--family", metavar="F", help="every scenario of family F: the per-syscall table")
+    many.add_argument("--scenarios", metavar="A,B,C", help="these scenarios: the per-syscall table")
+    many.add_argument("--all", action="store_true", help="every scenario: the per-syscall table")
     p.add_argument("--tracer", action=_InOrder, metavar="[NAME=]T",
                    help="a preset or a command template, named NAME if given; repeatable "
                         "(default: every preset)")
@@ -63,7 +70,21 @@ def _parser():
     p.add_argument("--timeout", metavar="SECONDS",
                    help=f"give up on a run after this long (default {RUN_TIMEOUT:g}, "
                         f"plus --duration)")
-    p.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    p.add_argument("--traced-seconds", default=str(TRACED_SECONDS), metavar="SECONDS",
+                   help="a tracer whose run would last longer than this (by its rough cost per "
+                        "call) runs fewer iterations; ratios stay per syscall (default "
+                        f"{TRACED_SECONDS:g}; 0: never scale)")
+    p.add_argument("--no-bpf-cost", action="store_true",
+                   help="skip the extra run per eBPF tracer that reads its programs' cost "
+                        "(kernel.bpf_stats_enabled)")
+    p.add_argument("--sweep-rate", action="store_true",
+                   help="per tracer, the highest rate (iterations/s, paced) at which it reports "
+                        "every event; --duration is each step's length (default "
+                        f"{DEFAULT_STEP_SECONDS:g} s)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    out.add_argument("--markdown", action="store_true",
+                     help="the per-syscall table in markdown (any scenario selection)")
     p.add_argument("--plot", metavar="FILE", help="write a chart (.png or .svg; needs matplotlib)")
     return p
 
@@ -103,11 +124,54 @@ def _tracer_list(args) -> list[Tracer]:
     return out
 
 
+def _scenarios(args) -> list:
+    """The scenarios asked for: one, a family, a list or all."""
+    chosen = [x for x in ("--family" if args.family else None,
+                          "--scenarios" if args.scenarios else None,
+                          "--all" if args.all else None) if x]
+    if args.scenario is not None and chosen:
+        raise UsageError(f"give a scenario or {chosen[0]}, not both")
+    if args.scenario is not None:
+        return [registry.get(args.scenario)]
+    if args.family is not None:
+        if args.family not in registry.families():
+            raise UsageError(f"unknown family {args.family!r}: families are "
+                             f"{', '.join(registry.families())}")
+        return [sc for sc in registry.all_scenarios().values() if sc.family == args.family]
+    if args.scenarios is not None:
+        names = [n.strip() for n in args.scenarios.split(",") if n.strip()]
+        if not names:
+            raise UsageError("--scenarios takes a comma list of scenario names")
+        out = []
+        for name in names:
+            sc = registry.get(name)
+            if sc not in out:
+                out.append(sc)
+        return out
+    if args.all:
+        return list(registry.all_scenarios().values())
+    raise UsageError("give a scenario, or --family F, --scenarios A,B or --all")
+
+
 def parse(argv: list[str]) -> tuple[Options, list[Tracer], object]:
+    """The options of a single-scenario study (the first scenario asked for); args.scenario_list
+    holds them all and args.make_opts(sc) builds the same options for another one."""
     args = _parser().parse_args(argv)
-    sc = registry.get(args.scenario)
+    args.scenario_list = _scenarios(args)
+    sc = args.scenario_list[0]
+    args.table = args.markdown or len(args.scenario_list) > 1 or args.scenario is None
     iterations = duration = None
-    if args.duration is not None:
+    if args.sweep_rate:
+        if args.table:
+            raise UsageError("--sweep-rate takes one scenario")
+        if args.iterations is not None:
+            raise UsageError("--sweep-rate runs each step for --duration seconds, not "
+                             "--iterations")
+        if args.markdown:
+            raise UsageError("--sweep-rate has no --markdown form")
+        duration = parse_seconds(args.duration if args.duration is not None
+                                 else DEFAULT_STEP_SECONDS)
+    elif args.duration is not None:
         duration = parse_seconds(args.duration)
     else:
         iterations = parse_count(args.iterations if args.iterations is not None else DEFAULT_ITERATIONS)
@@ -130,12 +194,17 @@ def parse(argv: list[str]) -> tuple[Options, list[Tracer], object]:
             raise UsageError(f"--timeout {args.timeout} must be longer than --duration "
                              f"{args.duration}")
     opts = Options(sc, iterations, duration, repeat, tracee, tracer_cpus, timeout=timeout,
-                   ready_timeout=parse_seconds(args.ready_timeout, "--ready-timeout"))
+                   ready_timeout=parse_seconds(args.ready_timeout, "--ready-timeout"),
+                   traced_seconds=parse_seconds(args.traced_seconds, "--traced-seconds",
+                                                allow_zero=True),
+                   bpf_cost=not args.no_bpf_cost)
     if args.plot is not None:
         check_plot(args.plot)
-    reason = sc.unsupported_reason()
-    if reason:
-        raise Unsupported(reason)
+    args.make_opts = lambda other: dataclasses.replace(opts, scenario=other)
+    if not args.table:
+        reason = sc.unsupported_reason()
+        if reason:
+            raise Unsupported(reason)
     return opts, tracers, args
 
 
@@ -150,6 +219,10 @@ def main(argv: list[str]) -> int:
         sys.stderr.flush()
 
     progress = show if not args.json and sys.stderr.isatty() else None
+    if args.table:
+        return _main_table(args, tracers, progress, announce)
+    if args.sweep_rate:
+        return _main_sweep(opts, args, tracers, progress)
     rep = study(opts, tracers, progress, announce)
     if progress:
         sys.stderr.write("\r\033[K")
@@ -166,4 +239,53 @@ def main(argv: list[str]) -> int:
         return 128 + rep["interrupted"]
     if not rep["tracers"][0]["slowdown"] or any(t["status"] == "failed" for t in rep["tracers"]):
         return EXIT_FAILED  # the untraced baseline or a tracer failed: the report says which
+    return EXIT_OK
+
+
+def _main_table(args, tracers, progress, announce) -> int:
+    from ioworkload import overhead_table
+    rep = overhead_table.run_table(args.scenario_list, args.make_opts, tracers, progress, announce)
+    if progress:
+        sys.stderr.write("\r\033[K")
+    if args.json:
+        sys.stdout.write(json.dumps(rep) + "\n")
+    elif args.markdown:
+        sys.stdout.write(overhead_table.format_markdown(rep))
+    else:
+        sys.stdout.write(overhead_table.format_text(rep))
+    sys.stdout.flush()
+    if args.plot and rep["rows"]:
+        write_table_plot(rep, args.plot)
+        if not args.json:
+            sys.stdout.write(f"chart written to {args.plot}\n")
+    if rep["interrupted"]:
+        return 128 + rep["interrupted"]
+    if not rep["rows"]:
+        if rep["skipped"] and all(s["status"] == "unsupported" for s in rep["skipped"]):
+            raise Unsupported("no scenario asked for can run here")
+        return EXIT_FAILED
+    if any(s["status"] == "failed" for s in rep["skipped"]) or any(
+            c["status"] == "failed" for row in rep["rows"] for c in row["tracers"].values()):
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _main_sweep(opts, args, tracers, progress) -> int:
+    from ioworkload import overhead_sweep
+    rep = overhead_sweep.sweep(opts, tracers, progress)
+    if progress:
+        sys.stderr.write("\r\033[K")
+    if args.json:
+        sys.stdout.write(json.dumps(overhead_sweep.json_safe(rep)) + "\n")
+    else:
+        sys.stdout.write(overhead_sweep.format_text(rep))
+    sys.stdout.flush()
+    if args.plot and any(t["steps"] for t in rep["tracers"]):
+        overhead_sweep.write_plot(rep, args.plot)
+        if not args.json:
+            sys.stdout.write(f"chart written to {args.plot}\n")
+    if rep["interrupted"]:
+        return 128 + rep["interrupted"]
+    if any(t["status"] == "failed" for t in rep["tracers"]):
+        return EXIT_FAILED
     return EXIT_OK

@@ -61,6 +61,17 @@ def format_table(rep: dict) -> str:
     out += ["", "slowdown: median of traced/untraced ns per syscall over runs paired by round; "
                 "accuracy: events the tracer reported / syscalls issued (from the workload's tallies); "
                 "IWI/CAL/RES: irq-work, function-call and reschedule interrupts per 1000 syscalls."]
+    scaled = [t for t in rep["tracers"] if t.get("scaled")]
+    if scaled:
+        out.append("scaled: " + ", ".join(f"{t['name']} {t['iterations']:,}" for t in scaled)
+                   + f" iterations a run instead of {rep['iterations']:,}, so that no traced run "
+                   f"lasts much over {rep['traced_seconds']:g} s (slowdown and +ns are per "
+                   "syscall, so they still pair with the untraced runs; --traced-seconds 0: "
+                   "no scaling)")
+    for t in rep["tracers"]:
+        line = bpf_line(t)
+        if line:
+            out.append(line)
     for t in rep["tracers"]:
         hard = [r["tracer_stopped_by"] for r in t["runs"] if r.get("tracer_stopped_by") in
                 ("SIGTERM", "SIGKILL")]
@@ -89,3 +100,23 @@ def format_table(rep: dict) -> str:
     if rep["interrupted"]:
         out.append(f"interrupted by {signal.Signals(rep['interrupted']).name}: partial result")
     return "\n".join(out) + "\n"
+
+
+def bpf_line(t: dict) -> str | None:
+    """What a tracer's eBPF programs cost, one line, next to its measured added ns per call."""
+    b = t.get("bpf")
+    if not b:
+        return None
+    if "unavailable" in b or "error" in b:
+        return f"eBPF programs: {t['name']}: not measured: {b.get('unavailable') or b['error']}"
+    progs = b["programs"]
+    text = (f"eBPF programs: {t['name']}: {len(progs)} program{'s' if len(progs) != 1 else ''}, "
+            f"{b['run_cnt']:,} runs")
+    if b["ns_per_run"] is not None:
+        text += f", {_fmt_ns(b['ns_per_run'])} ns a run"
+    if b["ns_per_call"] is not None:
+        text += (f"; per workload syscall {b['runs_per_call']:.2f} runs, "
+                 f"{_fmt_ns(b['ns_per_call'])} ns in programs")
+    if t.get("added_ns_per_syscall") is not None:
+        text += f" (of +{_fmt_ns(t['added_ns_per_syscall'])} ns measured)"
+    return text + " [kernel.bpf_stats_enabled, one extra run]"

@@ -12,7 +12,7 @@ import signal
 import time
 
 from ioworkload import _runner, expect, registry, verify as _verify
-from ioworkload.args import MAX_THREADS, parse_count, parse_seconds  # noqa: F401 (API)
+from ioworkload.args import MAX_THREADS, parse_count, parse_rate, parse_seconds  # noqa: F401 (API)
 from ioworkload.errors import (Interrupted, ScenarioFailed, Unsupported, UsageError, errno_name)
 from ioworkload.manifest import Scenario
 from ioworkload.probes import fd_limit
@@ -24,6 +24,7 @@ class Result:
     family: str
     iterations: int | None        # per thread, as asked (None with a duration)
     duration: float | None
+    rate: float | None             # paced: iterations per second per thread (None: unpaced)
     threads: int
     iterations_done: list          # per thread
     elapsed_ns: int                # wall time of the timed loops (first start to last end)
@@ -50,6 +51,7 @@ class Result:
         fields.setdefault("tmpdir", None)
         fields.setdefault("expected", None)
         fields.setdefault("operations", [])
+        fields.setdefault("rate", None)
         missing = set(self.__annotations__) - set(fields)
         if missing:
             raise TypeError(f"Result lacks {', '.join(sorted(missing))}")
@@ -295,10 +297,12 @@ def _wait_leaving(run, proc: _Process, threads: int) -> None:
 
 
 def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration: float | None = None,
-            verify: bool = False, hooks: Hooks | None = None, own_process: bool = False) -> Result:
+            verify: bool = False, hooks: Hooks | None = None, own_process: bool = False,
+            rate: float | None = None) -> Result:
     """Run `sc`; SIGINT/SIGTERM/SIGHUP end it early with `interrupted` set (teardown still runs).
     own_process: the workers live in a process of their own (the CLI's way: every syscall of
-    that process is declared); otherwise they are threads of this one."""
+    that process is declared); otherwise they are threads of this one. rate: each worker
+    starts at most this many iterations a second (paced on the vDSO clock: no syscall)."""
     if not isinstance(verify, bool):
         raise UsageError(f"verify must be True or False, not {verify!r}")
     if duration is not None and iterations is not None:
@@ -308,6 +312,8 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
     else:
         duration = parse_seconds(duration)
         iterations = None
+    if rate is not None:
+        rate = parse_rate(rate)
     if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
         raise UsageError(f"threads must be an integer from 1 to {MAX_THREADS}, not {threads!r}")
     if sc.exit_status and not own_process:
@@ -323,7 +329,7 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
     # gone: a signal at any moment ends the run, never the process mid-cleanup.
     with _StopSignals() as stop, _CwdKept(not own_process):
         result = _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end,
-                          hooks or Hooks(), stop, own_process)
+                          hooks or Hooks(), stop, own_process, rate)
     if result.interrupted is None and stop.signum is not None:
         result.interrupted = stop.signum  # arrived after the loop: the result is whole
     return result
@@ -392,7 +398,7 @@ def _literal_fds(sc: Scenario) -> list[tuple[int, int]]:
 
 
 def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, hooks, stop,
-             own_process) -> Result:
+             own_process, rate=None) -> Result:
     root = run = proc = None
     left = False
     try:
@@ -400,7 +406,7 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
         dirs = _make_worker_dirs(root, threads)
         run = _runner.Run(sc.kernel, threads, iterations or 0, duration or 0.0, dirs,
                           (len(sc.setup), len(sc.iteration) + len(sc.operations),
-                           len(sc.teardown)), fd_base)
+                           len(sc.teardown)), fd_base, rate or 0.0)
         stop.on_signal = run.request_stop
         if own_process:
             try:
@@ -443,6 +449,7 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
                                               own_process)
         result = _summarize(sc, iterations, duration, threads, per_worker, signum, verified, rows,
                             root, run.pid)
+        result.rate = rate
         result.expected = expect.resolve(sc, doc, per_worker, result.iterations_done)
         if hooks.after_run:
             hooks.after_run(result)
@@ -587,7 +594,8 @@ def limit_reason(result: Result) -> str | None:
 
 
 def run(name: str, iterations: int | str | None = None, threads: int = 1,
-        duration: float | None = None, verify: bool = False, before_start=None) -> Result:
+        duration: float | None = None, verify: bool = False, before_start=None,
+        rate: float | None = None) -> Result:
     """Run scenario `name` in this process (its workers are threads here) and return its Result.
 
     before_start(tids, expected): called once the worker threads exist, parked, before anything
@@ -606,7 +614,7 @@ def run(name: str, iterations: int | str | None = None, threads: int = 1,
         raise UsageError(f"before_start must be callable, not {before_start!r}")
     hooks = Hooks(before_start=(lambda stopped, tids, doc: before_start(tids, doc))
                   if before_start else None)
-    result = execute(registry.get(name), iterations, threads, duration, verify, hooks)
+    result = execute(registry.get(name), iterations, threads, duration, verify, hooks, rate=rate)
     reason = limit_reason(result)
     if reason:
         raise Unsupported(reason)

@@ -130,8 +130,10 @@ class Workload:
 
 def spawn(name: str, iterations: int | str | None = None, threads: int = 1,
           duration: float | None = None, verify: bool = False, cpu: str | None = None,
-          ready_timeout: float = READY_TIMEOUT, start_timeout: float = 600.0) -> Workload:
-    """Start scenario `name` in a process of its own, held before its first counted syscall."""
+          ready_timeout: float = READY_TIMEOUT, start_timeout: float = 600.0,
+          rate: float | None = None) -> Workload:
+    """Start scenario `name` in a process of its own, held before its first counted syscall.
+    rate: paced, at most this many iterations a second per thread (no extra syscalls)."""
     if not isinstance(verify, bool):
         raise UsageError(f"verify must be True or False, not {verify!r}")
     if duration is not None and iterations is not None:
@@ -140,6 +142,9 @@ def spawn(name: str, iterations: int | str | None = None, threads: int = 1,
             "--start-timeout", str(start_timeout)]
     argv += ["--duration", str(duration)] if duration is not None else \
         ["--iterations", str(1 if iterations is None else iterations)]
+    if rate is not None:
+        from ioworkload.args import parse_rate
+        argv += ["--rate", repr(parse_rate(rate))]
     if verify:
         argv.append("--verify")
     if cpu is not None:

@@ -151,6 +151,7 @@ class Tracer:
     # call (strace's ptrace stops: ~40 us a call on the project machines) and start-up seconds.
     cost_ns = 300.0
     start_s = 0.5
+    may_use_bpf = False         # its eBPF programs' cost is worth reading (bpf_stats)
 
     def unavailable(self, sc: Scenario) -> str | None:
         if self.program and not shutil.which(self.program):
@@ -416,6 +417,7 @@ class StraceSeccomp(_Strace):
 
 class _Bpftrace(Tracer):
     program = "bpftrace"
+    may_use_bpf = True
     start_s = 2.0
     directions = ("enter",)
 
@@ -501,6 +503,7 @@ class Template(Tracer):
 
     kind = "custom"
     summary = "custom command template"
+    may_use_bpf = True          # whatever it is: a run finds its programs, if it has any
     cost_ns = None  # unknown: left out of the estimate
 
     def __init__(self, text: str, ready_regex: str | None = None, settle: float | None = None,
