@@ -37,11 +37,12 @@ READY_TIMEOUT = 30.0
 DRAIN_TIMEOUT = 30.0
 
 # One JSON object a line: the process's every syscall return (and the entry of calls that never
-# return), arguments from the entry. Children of the process count too (their parent is in it).
+# return), number and arguments from the entry (the exit's own id is -1 after rt_sigreturn).
+# Children of the process count too (their parent is in it).
 BPFTRACE_PROGRAM = r"""
 BEGIN { printf("ready\n"); }
 tracepoint:raw_syscalls:sys_enter /pid == PID || curtask->real_parent->tgid == PID/ {
-  @in[tid] = 1;
+  @in[tid] = 1; @nr[tid] = args->id;
   @a0[tid] = args->args[0]; @a1[tid] = args->args[1]; @a2[tid] = args->args[2];
   @a3[tid] = args->args[3]; @a4[tid] = args->args[4]; @a5[tid] = args->args[5];
   if (args->id == EXIT || args->id == EXIT_GROUP) {
@@ -53,13 +54,13 @@ tracepoint:raw_syscalls:sys_enter /pid == PID || curtask->real_parent->tgid == P
 tracepoint:raw_syscalls:sys_exit /pid == PID || curtask->real_parent->tgid == PID/ {
   if (@in[tid]) {
     printf("{\"tid\": %d, \"nr\": %d, \"ret\": %ld, \"args\": [%ld, %ld, %ld, %ld, %ld, %ld], \"at\": %lu}\n",
-           tid, args->id, args->ret, @a0[tid], @a1[tid], @a2[tid], @a3[tid], @a4[tid], @a5[tid], nsecs);
+           tid, @nr[tid], args->ret, @a0[tid], @a1[tid], @a2[tid], @a3[tid], @a4[tid], @a5[tid], nsecs);
   } else {
     printf("{\"tid\": %d, \"nr\": %d, \"ret\": %ld, \"at\": %lu}\n", tid, args->id, args->ret, nsecs);
   }
-  delete(@in[tid]);
+  delete(@in[tid]); delete(@nr[tid]);
 }
-END { clear(@in); clear(@a0); clear(@a1); clear(@a2); clear(@a3); clear(@a4); clear(@a5); }
+END { clear(@in); clear(@nr); clear(@a0); clear(@a1); clear(@a2); clear(@a3); clear(@a4); clear(@a5); }
 """
 
 

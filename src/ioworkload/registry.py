@@ -30,6 +30,7 @@ FAMILY_MODULES = (
     "copy_truncate",
     "socket",
     "ipc",
+    "threads",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None
