@@ -211,6 +211,9 @@ _STRACE = re.compile(r"^(?P<tid>\d+)\s+(?P<rest>.*)$")
 _CALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>\?|0x[0-9a-f]+|-?\d+)"
                    r"(?:\s+(?P<err>E[A-Z0-9]+|ERESTART\w+))?")
 _UNFINISHED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<unfinished \.\.\.>$")
+# execve from a thread that is not the leader: it returns as the leader (strace -f prints
+# "<pid changed to LEADER ...>" at the entry and resumes the call under the leader's tid)
+_PID_CHANGED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<pid changed to (?P<pid>\d+) \.\.\.>$")
 _RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>(?P<args>.*)$")
 _KERNEL_ONLY = {"ERESTARTSYS": 512, "ERESTARTNOINTR": 513, "ERESTARTNOHAND": 514,
                 "ERESTART_RESTARTBLOCK": 516}
@@ -231,6 +234,10 @@ def parse_strace(text: str) -> list[dict]:
         u = _UNFINISHED.match(rest)
         if u:
             pending[tid] = (u["name"], u["args"])
+            continue
+        p = _PID_CHANGED.match(rest)
+        if p:
+            pending[int(p["pid"])] = (p["name"], p["args"])
             continue
         r = _RESUMED.match(rest)
         if r and tid in pending:

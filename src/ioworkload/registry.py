@@ -31,6 +31,7 @@ FAMILY_MODULES = (
     "socket",
     "ipc",
     "threads",
+    "process",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None
