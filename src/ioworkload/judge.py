@@ -211,8 +211,10 @@ _STRACE = re.compile(r"^(?P<tid>\d+)\s+(?P<rest>.*)$")
 _CALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>\?|0x[0-9a-f]+|-?\d+)"
                    r"(?:\s+(?P<err>E[A-Z0-9]+|ERESTART\w+))?")
 _UNFINISHED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<unfinished \.\.\.>$")
-# execve from a thread that is not the leader: it returns as the leader (strace -f prints
-# "<pid changed to LEADER ...>" at the entry and resumes the call under the leader's tid)
+# execve from a thread that is not the leader: it returns as the leader. strace -f prints
+# "<pid changed to LEADER ...>" at the entry, or "<unfinished ...>" and then, under the
+# leader, "+++ superseded by execve in pid THREAD +++"; the call resumes under the leader.
+_SUPERSEDED = re.compile(r"^\+\+\+ superseded by execve in pid (?P<by>\d+) \+\+\+$")
 _PID_CHANGED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<pid changed to (?P<pid>\d+) \.\.\.>$")
 _RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>(?P<args>.*)$")
 _KERNEL_ONLY = {"ERESTARTSYS": 512, "ERESTARTNOINTR": 513, "ERESTARTNOHAND": 514,
@@ -230,6 +232,9 @@ def parse_strace(text: str) -> list[dict]:
             continue
         tid, rest = int(m["tid"]), m["rest"].strip()
         if rest.startswith(("---", "+++")):
+            s = _SUPERSEDED.match(rest)
+            if s and int(s["by"]) in pending:  # the thread's unfinished execve goes on here
+                pending[tid] = pending.pop(int(s["by"]))
             continue
         u = _UNFINISHED.match(rest)
         if u:

@@ -4,7 +4,7 @@
 # into the worker's private directory, whose every syscall is known (no loader, no libc).
 
 from libc.stdint cimport uint64_t
-from libc.string cimport memcpy, strlen
+from libc.string cimport memcpy, strlen   # <string.h>, for the image builder below
 from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
@@ -97,6 +97,21 @@ cdef extern from * nogil:
     static const unsigned char iow_image_open_basic[1];
     #endif
 
+    /* No worker forks while another has its image open for writing: a child holding that
+       descriptor (inherited, until its own exec closes it) would make the other worker's
+       exec of the image fail with ETXTBSY. A spin lock (no syscall) across each image write
+       and each fork; a forked child never touches its copy. */
+    static int iow_process_image_lock;
+    static inline void iow_process_image_lock_take(void)
+    {
+        while (__atomic_exchange_n(&iow_process_image_lock, 1, __ATOMIC_ACQUIRE))
+            iow_cpu_relax();
+    }
+    static inline void iow_process_image_lock_drop(void)
+    {
+        __atomic_store_n(&iow_process_image_lock, 0, __ATOMIC_RELEASE);
+    }
+
     static void iow_put16(unsigned char *p, unsigned v) { p[0] = v; p[1] = v >> 8; }
     static void iow_put32(unsigned char *p, unsigned long v) { for (int i = 0; i < 4; i++) p[i] = v >> (8 * i); }
     static void iow_put64(unsigned char *p, unsigned long v) { for (int i = 0; i < 8; i++) p[i] = v >> (8 * i); }
@@ -136,6 +151,8 @@ cdef extern from * nogil:
     const unsigned char iow_image_open_basic[]
     long iow_build_image(unsigned char *out, const unsigned char *code, unsigned long code_len,
                          const char *path)
+    void iow_process_image_lock_take()
+    void iow_process_image_lock_drop()
 
 import os
 
@@ -242,12 +259,15 @@ cdef int write_image(iow_worker *w, const unsigned char *code, unsigned long cod
     cdef ProcessState *st = state(w)
     cdef long fd
     st.image_len = iow_build_image(st.image, code, code_len, path)
+    iow_process_image_lock_take()
     fd = iow_tally_ret(&w.setup[0], iow_sys4(__NR_openat, AT_FDCWD, <long>iow_path(w, P_TARGET, b"true"),
                                              O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, IMAGE_MODE))
+    if fd >= 0:
+        iow_tally_ret(&w.setup[1], iow_sys3(__NR_write, fd, <long>st.image, st.image_len))
+        iow_tally_ret(&w.setup[2], iow_sys1(__NR_close, fd))
+    iow_process_image_lock_drop()
     if fd < 0:
         return <int>fd
-    iow_tally_ret(&w.setup[1], iow_sys3(__NR_write, fd, <long>st.image, st.image_len))
-    iow_tally_ret(&w.setup[2], iow_sys1(__NR_close, fd))
     st.argv[0] = b"true"
     st.argv[1] = NULL
     st.envp[0] = NULL
@@ -295,6 +315,7 @@ cdef uint64_t exec_non_leader_loop(iow_worker *w, uint64_t n) noexcept nogil:
     for i in range(n):
         if iow_stop_requested(w):
             return i
+        iow_process_image_lock_take()
         pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
         if pid == 0:
             iow_tally_ret(&w.iter[1], 0)  # clone returned 0 here
@@ -310,6 +331,7 @@ cdef uint64_t exec_non_leader_loop(iow_worker *w, uint64_t n) noexcept nogil:
                     iow_sys1(__NR_exit_group, 1)
             while True:  # the exec ends this thread (de_thread); no syscall until then
                 iow_cpu_relax()
+        iow_process_image_lock_drop()
         iow_tally_ret(&w.iter[0], pid)
         iow_note_task(w, pid)
         if pid > 0:

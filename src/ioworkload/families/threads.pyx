@@ -9,7 +9,7 @@ from libc.stdint cimport uint64_t
 from libc.stdio cimport snprintf
 from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
-    iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, iow_now_ns, kernel,
+    iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel,
     IOW_SCRATCH_BYTES,
 )
 from ioworkload.families._common cimport close_tracked
