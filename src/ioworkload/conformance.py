@@ -188,6 +188,8 @@ def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
             if colon:  # an fd may carry what it is: `3<socket:[1542216]>`, `3</tmp/x>`
                 args[k.strip()] = re.sub(r"^(-?\d+)<.*>$", r"\1", v.strip())
         if line.rstrip().endswith("...") and "[continued]" not in line:
+            if tid in pending:  # a call printed at entry that never went on (rt_sigreturn)
+                events.append(_unreturned(tid, *pending.pop(tid)))
             pending[tid] = (m["name"], args)  # another event came between entry and return
             continue
         if "[continued]" in line and pending.get(tid, ("",))[0] == m["name"]:
@@ -202,7 +204,12 @@ def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
         else:
             value = int(ret, 0)
         events.append({"tid": tid, "syscall": m["name"], "ret": value, "args": args})
+    events += [_unreturned(tid, name, args) for tid, (name, args) in pending.items()]
     return events, lost
+
+
+def _unreturned(tid: int, name: str, args: dict) -> dict:
+    return {"tid": tid, "syscall": name, "ret": None, "args": args}
 
 
 FORMATS = ("jsonl", "strace", "perf-trace")
