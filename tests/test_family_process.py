@@ -5,6 +5,10 @@ the exec'd image's own calls are witnessed (leaving one out of the manifest is c
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -80,6 +84,40 @@ def test_each_iteration_names_the_child_and_its_exec_thread(name):
     child = next(t for t in res.expected["tasks"] if t["role"] == "child")
     assert child["instances"] == len(child["tids"]) == 6 and child["tids_complete"]
     assert len(set(child["tids"])) == 6
+
+
+def test_interrupted_exec_loop_leaves_no_child():
+    """SIGINT while children fork, exec and exit: exit 130, the process and every child gone."""
+    _skip_unsupported("exec_non_leader_into_open")
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "exec_non_leader_into_open",
+                          "--duration", "60", "-t", "2", "-q", "--start-delay", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    pid = int(p.stdout.readline())
+    seen: set = set()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:  # the children come and go: note those seen
+        for t in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{t}/children") as f:
+                    seen |= set(f.read().split())
+            except FileNotFoundError:
+                pass
+        time.sleep(0.01)
+    assert seen
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 130, err
+    assert not os.path.exists(f"/proc/{pid}")
+    # a leftover would live on (re-parented) under its comm: before its exec or after it
+    assert not [c for c in seen if _comm(c) in ("ioworkload", "true")]
+
+
+def _comm(pid):
+    try:
+        with open(f"/proc/{pid}/comm") as f:
+            return f.read().strip()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
 
 
 def test_strace_execve_from_a_thread_resumes_under_the_leader():
