@@ -66,6 +66,7 @@ cdef extern from "<time.h>" nogil:
 
 cdef extern from "<signal.h>" nogil:
     enum:
+        SIGKILL
         SIGUSR1
         SIG_UNBLOCK
         SIG_SETMASK
@@ -84,6 +85,7 @@ cdef extern from "<sched.h>" nogil:
 cdef extern from "<linux/prctl.h>" nogil:
     enum:
         PR_SET_NAME
+        PR_SET_PDEATHSIG
 
 cdef extern from *:
     """
@@ -621,7 +623,11 @@ cdef void burst_child(iow_worker *w, long start_read, long start_write, long don
     cdef long got
     cdef int k
     iow_tally_ret(&w.setup[3], 0)  # fork returned 0 here
-    close_tracked(&w.setup[4], &start_write)   # ior's child closes the parent's end
+    # Ours: if the scenario process is killed, so is this child. Its start pipe's end would
+    # not always end it: with --threads 2, when both workers made their pipes before either
+    # forked, each child holds the other's write end, and both would wait forever.
+    iow_tally_ret(&w.setup[4], iow_sys5(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
+    close_tracked(&w.setup[5], &start_write)   # ior's child closes the parent's end
     while True:
         got = iow_sys3(__NR_read, start_read, <long>&byte, 1)
         if got != 1 or byte != GO[0]:
@@ -652,8 +658,8 @@ cdef int getppid_burst_setup(iow_worker *w) noexcept nogil:
     if pid < 0:
         return <int>pid
     w.val[0] = pid
-    close_tracked(&w.setup[5], &w.fd[0])   # the parent keeps the write end of "start"
-    close_tracked(&w.setup[6], &w.fd[3])   # ... and the read end of "done"
+    close_tracked(&w.setup[6], &w.fd[0])   # the parent keeps the write end of "start"
+    close_tracked(&w.setup[7], &w.fd[3])   # ... and the read end of "done"
     return 0
 
 
@@ -922,6 +928,7 @@ SCENARIOS = scenarios("threads", [
          setup=["pipe2(&start, 0) -> 0", "pipe2(&done, 0) -> 0",
                 "pid = fork() -> >=1",
                 "child: fork() -> 0 exit-only",
+                "child: prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) -> 0",
                 "child: close(?) -> 0",
                 "close(?) -> 0", "close(?) -> 0"],
          iteration=[f"write(?, {_ONE_BYTE}, 1) -> 1",
@@ -935,8 +942,9 @@ SCENARIOS = scenarios("threads", [
                    "wait4(pid, &status, 0, NULL) -> >=1",
                    "close(?) -> 0", "close(?) -> 0"],
          notes="One single-threaded child for the whole run, as ior's newest version: forked "
-               "in setup (raw fork), it closes the parent's end of the start pipe and waits in "
-               "read. Each iteration the worker writes one byte to the start pipe, the child "
+               "in setup (raw fork), it asks for SIGKILL when its parent dies (ours: no "
+               "orphan if the scenario process is killed), closes the parent's end of the "
+               "start pipe and waits in read. Each iteration the worker writes one byte to the start pipe, the child "
                "issues 15,000 getppid and answers on the done pipe, which the worker reads "
                "(so the timed loop covers the burst). At teardown a zero byte tells it to end "
                "(exit_group) and the worker reaps it. ior's harness run (ior_repeat 100) is "
