@@ -22,7 +22,7 @@ SAMPLE = ["getppid", "aio_submit", "open_basic", "readwrite_basic", "dup_basic",
           "stat_statx", "xattr_fd", "chmod_basic", "sync_basic", "mmap_basic",
           "copy_file_range_basic", "open_by_handle_at_threads", "open_pid_filter",
           "socket_accept_lifecycle_plain", "recv_flags", "misc_basic", "mountfs_management",
-          "polling_epoll"]
+          "polling_epoll", "thread_comm_late_rename", "noreturn_syscalls"]
 ALL = sorted(ioworkload.scenarios())
 SCENARIOS = ALL if os.environ.get("IOWORKLOAD_FULL") else [s for s in SAMPLE if s in ALL]
 
@@ -106,11 +106,14 @@ def test_a_wrong_expectation_is_caught():
     assert doctored(lambda evs: evs.remove(next(e for e in evs if e["phase"] == "exit")))
 
 
-# (a return under the number entered: rt_sigreturn's sys_exit has id -1)
+# The number printed at an exit is the entry's (+1 in the map: 0 is "no entry seen"): after
+# rt_sigreturn the exit's own id is -1.
 BPFTRACE = """
 BEGIN {{ printf("ready\\n"); }}
-tracepoint:raw_syscalls:sys_enter /pid == {pid}/ {{ @nr[tid] = args->id; }}
-tracepoint:raw_syscalls:sys_exit /pid == {pid}/ {{ printf("%d %d %ld %lu\\n", tid, args->id < 0 ? @nr[tid] : args->id, args->ret, nsecs); }}
+tracepoint:raw_syscalls:sys_enter /pid == {pid}/ {{ @nr[tid] = args->id + 1; }}
+tracepoint:raw_syscalls:sys_exit /pid == {pid}/ {{
+  $nr = @nr[tid] ? @nr[tid] - 1 : args->id;
+  printf("%d %d %ld %lu\\n", tid, $nr, args->ret, nsecs); delete(@nr[tid]); }}
 tracepoint:raw_syscalls:sys_enter /pid == {pid} && (args->id == {exit} || args->id == {exit_group})/
 {{ printf("%d %d noreturn %lu\\n", tid, args->id, nsecs); }}
 """

@@ -59,7 +59,7 @@ tracepoint:raw_syscalls:sys_exit /pid == PID || curtask->real_parent->tgid == PI
   } else {
     printf("{\"tid\": %d, \"nr\": %d, \"ret\": %ld, \"at\": %lu}\n", tid, args->id, args->ret, nsecs);
   }
-  delete(@in[tid]);
+  delete(@in[tid]); delete(@nr[tid]);
 }
 END { clear(@in); clear(@nr); clear(@a0); clear(@a1); clear(@a2); clear(@a3); clear(@a4); clear(@a5); }
 """
@@ -211,6 +211,8 @@ def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
             events.append({"tid": tid, "syscall": left[0], "ret": "unknown", "args": left[1]})
             del pending[tid]
         if line.rstrip().endswith("...") and "[continued]" not in line:
+            if tid in pending:  # a call printed at entry that never went on (rt_sigreturn)
+                events.append(_unreturned(tid, *pending.pop(tid)))
             pending[tid] = (m["name"], args)  # another event came between entry and return
             continue
         if "[continued]" in line and pending.get(tid, ("",))[0] == m["name"]:
@@ -230,7 +232,12 @@ def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
             if unknown:  # an errno libc cannot name (a restart: 512 and up)
                 value = -int(unknown[1] or unknown[2])
         events.append({"tid": tid, "syscall": m["name"], "ret": value, "args": args})
+    events += [_unreturned(tid, name, args) for tid, (name, args) in pending.items()]
     return events, lost
+
+
+def _unreturned(tid: int, name: str, args: dict) -> dict:
+    return {"tid": tid, "syscall": name, "ret": None, "args": args}
 
 
 FORMATS = ("jsonl", "strace", "perf-trace")

@@ -252,6 +252,15 @@ def _count(ev: Event, passes: int | None):
         return passes * ev.times
     least, most = ev.count_range(passes)
     return {"min": least, "max": most}
+def _instances(stream: list) -> tuple[bool, int]:
+    """(created in each iteration?, how many per pass) of a helper or child task: one per
+    return of its creating clone/fork in the new task (the role's exit-only events)."""
+    created = [(phase, ev) for phase, _, ev in stream if ev.exit_only]
+    if not created:
+        return any(phase == "iteration" for phase, _, _ in stream), 1
+    each_iteration = any(phase == "iteration" for phase, _ in created)
+    return each_iteration, sum(ev.times for phase, ev in created
+                               if (phase == "iteration") == each_iteration)
 
 
 def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
@@ -267,10 +276,11 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
             if role == "worker":
                 task = {"tid": tid, "role": "worker", "index": index, "main": main}
             else:
-                each_iteration = any(phase == "iteration" for phase, _, _ in stream)
+                each_iteration, per_pass = _instances(stream)
                 task = {"tid": None, "role": role, "index": index, "parent": tid,
-                        "each_iteration": each_iteration,
-                        "instances": iterations if each_iteration else 1}
+                        "each_iteration": each_iteration, "per_pass": per_pass,
+                        "instances": (None if iterations is None else iterations * per_pass)
+                        if each_iteration else per_pass}
             tasks.append(task)
             bound: dict[str, int] = {}
             for seq, (phase, slot, ev) in enumerate(stream):
@@ -359,8 +369,8 @@ def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: li
     for t in out["tasks"]:
         if t["role"] in ("worker", "io_thread"):
             continue
-        if t.get("each_iteration"):  # one such task per iteration the worker ran
-            t["instances"] = iterations_done[t["index"]]
+        if t.get("each_iteration"):  # per_pass such tasks per iteration the worker ran
+            t["instances"] = iterations_done[t["index"]] * t.get("per_pass", 1)
         # Their tids, as the worker's clone/fork returned them (the first IOW_TASK_LOG of them).
         w = per_worker[t["index"]]
         t["tids"] = w.get("task_tids", [])

@@ -1,6 +1,6 @@
-/* A raw thread of our own: clone(2) with a stack we give it, no libc (pthread_create would
- * issue mmap/mprotect/rt_sigprocmask/clone3 the manifests do not declare). The same routine as
- * families/open.pyx's (which keeps its own copy), shared here for the families added since.
+/* A raw clone of a new thread that starts in a C function on a stack of ours: the scenario
+ * families that declare a helper thread's every syscall (helper: events) use it instead of
+ * pthread_create, which adds mmap/mprotect/rt_sigprocmask/set_robust_list calls of its own.
  */
 #ifndef IOW_CLONE_H
 #define IOW_CLONE_H

@@ -290,6 +290,11 @@ _STRACE = re.compile(r"^(?P<tid>\d+)\s+(?P<rest>.*)$")
 _CALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>\?|0x[0-9a-f]+|-?\d+)"
                    r"(?:\s+(?P<err>E[A-Z0-9_]+))?")
 _UNFINISHED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<unfinished \.\.\.>$")
+# execve from a thread that is not the leader: it returns as the leader. strace -f prints
+# "<pid changed to LEADER ...>" at the entry, or "<unfinished ...>" and then, under the
+# leader, "+++ superseded by execve in pid THREAD +++"; the call resumes under the leader.
+_SUPERSEDED = re.compile(r"^\+\+\+ superseded by execve in pid (?P<by>\d+) \+\+\+$")
+_PID_CHANGED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<pid changed to (?P<pid>\d+) \.\.\.>$")
 _RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>(?P<args>.*)$")
 
 
@@ -304,10 +309,17 @@ def parse_strace(text: str) -> list[dict]:
             continue
         tid, rest = int(m["tid"]), m["rest"].strip()
         if rest.startswith(("---", "+++")):
+            s = _SUPERSEDED.match(rest)
+            if s and int(s["by"]) in pending:  # the thread's unfinished execve goes on here
+                pending[tid] = pending.pop(int(s["by"]))
             continue
         u = _UNFINISHED.match(rest)
         if u:
             pending[tid] = (u["name"], u["args"])
+            continue
+        p = _PID_CHANGED.match(rest)
+        if p:
+            pending[int(p["pid"])] = (p["name"], p["args"])
             continue
         r = _RESUMED.match(rest)
         if r and tid in pending:

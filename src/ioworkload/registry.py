@@ -36,6 +36,8 @@ FAMILY_MODULES = (
     "timers",
     "iouring",
     "signals",
+    "threads",
+    "process",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None

@@ -9,6 +9,7 @@ from ioworkload._kernel cimport (
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
 from ioworkload.families._common cimport close_tracked, one_call_loop
+from ioworkload.families._clone cimport IOW_HAVE_CLONE_THREAD, iow_clone_thread
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -90,73 +91,6 @@ cdef extern from *:
         unsigned char f_handle[128];
     } iow_file_handle;
 
-    /* Start fn(arg) on a new thread whose stack ends at stack_top (16-byte aligned). Returns
-       the new thread's id (or -errno) in the caller. The new thread jumps straight from the
-       syscall into fn on its own stack, so it never touches the caller's frame, and fn must
-       end with the raw exit syscall. With CLONE_CHILD_CLEARTID the kernel zeroes *ctid once
-       the thread has exited. */
-    #if defined(__x86_64__)
-    #define IOW_HAVE_CLONE_THREAD 1
-    static long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
-                                 void (*fn)(void *), void *arg)
-    {
-        long ret;
-        register long r10 __asm__("r10") = (long)ctid;
-        register long r8 __asm__("r8") = 0;                  /* tls: unused */
-        register void (*r12)(void *) __asm__("r12") = fn;    /* kept by the kernel in both */
-        register void *r13 __asm__("r13") = arg;
-        __asm__ volatile(
-            "syscall\\n\\t"
-            "test %%rax, %%rax\\n\\t"
-            "jnz 1f\\n\\t"
-            "xor %%ebp, %%ebp\\n\\t"
-            "mov %%r13, %%rdi\\n\\t"
-            "call *%%r12\\n\\t"
-            "ud2\\n"
-            "1:"
-            : "=a"(ret)
-            : "a"((long)__NR_clone), "D"(flags), "S"(stack_top), "d"(0L), "r"(r10), "r"(r8),
-              "r"(r12), "r"(r13)
-            : "rcx", "r11", "memory");
-        return ret;
-    }
-    #elif defined(__aarch64__)
-    #define IOW_HAVE_CLONE_THREAD 1
-    static long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
-                                 void (*fn)(void *), void *arg)
-    {
-        /* arm64 clone: flags, stack, parent_tid, tls, child_tid */
-        register long x8 __asm__("x8") = __NR_clone;
-        register long x0 __asm__("x0") = (long)flags;
-        register long x1 __asm__("x1") = (long)stack_top;
-        register long x2 __asm__("x2") = 0;
-        register long x3 __asm__("x3") = 0;
-        register long x4 __asm__("x4") = (long)ctid;
-        register void (*x9)(void *) __asm__("x9") = fn;
-        register void *x10 __asm__("x10") = arg;
-        __asm__ volatile(
-            "svc #0\\n\\t"
-            "cbnz x0, 1f\\n\\t"
-            "mov x29, xzr\\n\\t"
-            "mov x30, xzr\\n\\t"
-            "mov x0, x10\\n\\t"
-            "blr x9\\n\\t"
-            "brk #0x1\\n"
-            "1:"
-            : "+r"(x0)
-            : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x9), "r"(x10)
-            : "memory");
-        return x0;
-    }
-    #else
-    #define IOW_HAVE_CLONE_THREAD 0
-    static long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
-                                 void (*fn)(void *), void *arg)
-    {
-        return -38; /* ENOSYS */
-    }
-    #endif
-
     static inline void iow_release_fence(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
 
     /* A spin lock shared by the workers of one run (no syscalls). */
@@ -171,10 +105,6 @@ cdef extern from *:
     ctypedef struct iow_file_handle:
         unsigned int handle_bytes
         int handle_type
-    enum:
-        IOW_HAVE_CLONE_THREAD
-    long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
-                          void (*fn)(void *) noexcept nogil, void *arg) nogil
     void iow_release_fence() nogil
     void iow_inode_lock_take() nogil
     void iow_inode_lock_drop() nogil
