@@ -6,3 +6,4 @@ cdef extern from "iow_clone.h" nogil:
         IOW_HAVE_CLONE_THREAD
     long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
                           void (*fn)(void *) noexcept nogil, void *arg) nogil
+    void iow_release_fence()

@@ -9,7 +9,7 @@ from ioworkload._kernel cimport (
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
 from ioworkload.families._common cimport close_tracked, one_call_loop
-from ioworkload.families._clone cimport IOW_HAVE_CLONE_THREAD, iow_clone_thread
+from ioworkload.families._clone cimport IOW_HAVE_CLONE_THREAD, iow_clone_thread, iow_release_fence
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -91,8 +91,6 @@ cdef extern from *:
         unsigned char f_handle[128];
     } iow_file_handle;
 
-    static inline void iow_release_fence(void) { __atomic_thread_fence(__ATOMIC_RELEASE); }
-
     /* A spin lock shared by the workers of one run (no syscalls). */
     static int iow_inode_lock;
     static inline void iow_inode_lock_take(void)
@@ -105,7 +103,6 @@ cdef extern from *:
     ctypedef struct iow_file_handle:
         unsigned int handle_bytes
         int handle_type
-    void iow_release_fence() nogil
     void iow_inode_lock_take() nogil
     void iow_inode_lock_drop() nogil
 

@@ -129,7 +129,7 @@ cdef extern from "<sched.h>" nogil:
         CLONE_CHILD_CLEARTID
         CLONE_VFORK
 
-cdef extern from "iow_clone_thread.h" nogil:
+cdef extern from "iow_clone.h" nogil:
     enum:
         IOW_HAVE_CLONE_THREAD
     long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,

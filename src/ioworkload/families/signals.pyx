@@ -11,6 +11,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
+from ioworkload.families._clone cimport IOW_HAVE_CLONE_THREAD, iow_clone_thread
 from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_note_task, kernel, IOW_SCRATCH_BYTES,
@@ -258,68 +259,6 @@ cdef extern from * nogil:
         snprintf(out, 64, "/proc/%ld/syscall", pid);
     }
 
-    #if defined(__x86_64__) || defined(__aarch64__)
-    #define IOW_HAVE_CLONE_THREAD 1
-    #else
-    #define IOW_HAVE_CLONE_THREAD 0
-    #endif
-    #if defined(__x86_64__)
-    static long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
-                                 void (*fn)(void *), void *arg)
-    {
-        long ret;
-        register long r10 __asm__("r10") = (long)ctid;
-        register long r8 __asm__("r8") = 0;
-        register void (*r12)(void *) __asm__("r12") = fn;
-        register void *r13 __asm__("r13") = arg;
-        __asm__ volatile(
-            "syscall\\n\\t"
-            "test %%rax, %%rax\\n\\t"
-            "jnz 1f\\n\\t"
-            "xor %%ebp, %%ebp\\n\\t"
-            "mov %%r13, %%rdi\\n\\t"
-            "call *%%r12\\n\\t"
-            "ud2\\n"
-            "1:"
-            : "=a"(ret)
-            : "a"((long)__NR_clone), "D"(flags), "S"(stack_top), "d"(0L), "r"(r10), "r"(r8),
-              "r"(r12), "r"(r13)
-            : "rcx", "r11", "memory");
-        return ret;
-    }
-    #elif defined(__aarch64__)
-    static long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
-                                 void (*fn)(void *), void *arg)
-    {
-        register long x8 __asm__("x8") = __NR_clone;
-        register long x0 __asm__("x0") = (long)flags;
-        register long x1 __asm__("x1") = (long)stack_top;
-        register long x2 __asm__("x2") = 0;
-        register long x3 __asm__("x3") = 0;
-        register long x4 __asm__("x4") = (long)ctid;
-        register void (*x9)(void *) __asm__("x9") = fn;
-        register void *x10 __asm__("x10") = arg;
-        __asm__ volatile(
-            "svc #0\\n\\t"
-            "cbnz x0, 1f\\n\\t"
-            "mov x29, xzr\\n\\t"
-            "mov x30, xzr\\n\\t"
-            "mov x0, x10\\n\\t"
-            "blr x9\\n\\t"
-            "brk #0x1\\n"
-            "1:"
-            : "+r"(x0)
-            : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x9), "r"(x10)
-            : "memory");
-        return x0;
-    }
-    #else
-    static long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
-                                 void (*fn)(void *), void *arg)
-    {
-        return -38;
-    }
-    #endif
     """
     ctypedef struct iow_ksigaction:
         void *handler
@@ -332,7 +271,6 @@ cdef extern from * nogil:
         int si_code
     enum:
         IOW_HAVE_SIGNALS
-        IOW_HAVE_CLONE_THREAD
         IOW_RESTORER_FLAGS
         SA_RESTORER
     void *iow_restorer_addr()
@@ -344,8 +282,6 @@ cdef extern from * nogil:
     iow_ksigaction iow_sig_saved[2]
     int iow_syscall_line_is(const char *buf, long n, long nr, long want_arg0, long want_arg2)
     void iow_proc_syscall_path(char *out, long pid)
-    long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
-                          void (*fn)(void *) noexcept nogil, void *arg)
 
 cdef extern from "<signal.h>" nogil:
     ctypedef struct stack_t:
