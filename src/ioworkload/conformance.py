@@ -31,7 +31,7 @@ import time
 from ioworkload import expect, judge, registry
 from ioworkload.args import Parser, parse_count, parse_threads
 from ioworkload.errors import EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, Unsupported, UsageError
-from ioworkload.manifest import split_args
+from ioworkload.manifest import NO_EXIT_TRACEPOINT, split_args
 
 READY_TIMEOUT = 30.0
 DRAIN_TIMEOUT = 30.0
@@ -182,9 +182,7 @@ _UNKNOWN_ERROR = re.compile(r"strerror_r\((\d+),|Unknown error (\d+)")
 
 def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
     """Observed events from `perf trace --comm -o FILE` output; (events, LOST count)."""
-    from ioworkload.errors import errno_value
-    from ioworkload.errors import KERNEL_ONLY
-    from ioworkload.manifest import NO_EXIT_TRACEPOINT
+    from ioworkload.errors import KERNEL_ONLY, errno_value
     events, lost = [], 0
     pending: dict = {}  # tid -> (name, args) of a call printed before its return (`) ...`)
     for line in text.splitlines():
@@ -237,7 +235,10 @@ def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
 
 
 def _unreturned(tid: int, name: str, args: dict) -> dict:
-    return {"tid": tid, "syscall": name, "ret": None, "args": args}
+    """A call perf trace printed at its entry and never continued: exit and exit_group do not
+    return; rt_sigreturn does (the register it restores), but perf trace cannot show it."""
+    return {"tid": tid, "syscall": name,
+            "ret": "unknown" if name in NO_EXIT_TRACEPOINT else None, "args": args}
 
 
 FORMATS = ("jsonl", "strace", "perf-trace")
