@@ -5,6 +5,12 @@ import sys
 import pytest
 
 
+# The whole catalog at full counts is slow (sleeps, AIO's io_destroy, stop/continue cycles):
+# by default a run checks every scenario at small counts, IOWORKLOAD_FULL=1 at 100 iterations.
+FULL = bool(os.environ.get("IOWORKLOAD_FULL"))
+MANY = 100 if FULL else 5   # "many iterations" in the per-scenario checks
+
+
 def _mounts() -> list[str]:
     with open("/proc/self/mountinfo") as f:
         return sorted(line.split(" ", 4)[4] for line in f)  # without the mount ids

@@ -17,7 +17,7 @@ from ioworkload import judge, registry
 from ioworkload.manifest import Event
 from ioworkload.runner import execute
 
-from conftest import kernel_can_verify
+from conftest import MANY, kernel_can_verify
 
 PROCESS = sorted(s.name for s in registry.all_scenarios().values() if s.family == "process")
 EXEC = [n for n in PROCESS if n.startswith("exec_")]
@@ -32,7 +32,7 @@ def _skip_unsupported(name):
 
 
 @pytest.mark.skipif(_no_verify is not None, reason=str(_no_verify))
-@pytest.mark.parametrize("args", [["-n", "1"], ["-n", "100", "-t", "2"]])
+@pytest.mark.parametrize("args", [["-n", "1"], ["-n", str(MANY), "-t", "2"]])
 @pytest.mark.parametrize("name", PROCESS)
 def test_spawned_process_is_verified(cli, name, args):
     _skip_unsupported(name)

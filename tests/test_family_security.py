@@ -18,7 +18,7 @@ from ioworkload.errors import Unsupported
 from ioworkload.manifest import Event
 from ioworkload.runner import execute
 
-from conftest import kernel_can_verify
+from conftest import MANY, kernel_can_verify
 
 SECURITY = sorted(s.name for s in registry.all_scenarios().values() if s.family == "security")
 IOR_ORDER = ["security_getrandom", "flock_basic", "pidfd_send_signal", "pidfd_getfd_success",
@@ -78,7 +78,7 @@ def test_family_is_ior_catalog_4_14():
 
 
 @pytest.mark.skipif(_no_verify is not None, reason=str(_no_verify))
-@pytest.mark.parametrize("args", [("-n", "1"), ("-n", "100", "-t", "2")])
+@pytest.mark.parametrize("args", [("-n", "1"), ("-n", str(MANY), "-t", "2")])
 @pytest.mark.parametrize("name", SECURITY)
 def test_cli_verify_in_a_process_of_its_own(cli, name, args):
     """The scenario process (main thread = worker 0, its children and helpers) is counted by

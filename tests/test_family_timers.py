@@ -13,7 +13,7 @@ from ioworkload.errors import Unsupported
 from ioworkload.manifest import Event
 from ioworkload.runner import execute
 
-from conftest import kernel_can_verify
+from conftest import MANY, kernel_can_verify
 
 TIMERS = sorted(s.name for s in registry.all_scenarios().values() if s.family == "timers")
 needs_kernel = pytest.mark.skipif(kernel_can_verify() is not None, reason=str(kernel_can_verify()))
@@ -32,7 +32,7 @@ def test_the_family_is_ior_s_four():
 
 
 @needs_kernel
-@pytest.mark.parametrize("args", [["-n", "1"], ["-n", "100", "-t", "2"]])
+@pytest.mark.parametrize("args", [["-n", "1"], ["-n", str(MANY), "-t", "2"]])
 @pytest.mark.parametrize("name", TIMERS)
 def test_cli_verifies(cli, name, args):
     _skip_unsupported(name)
