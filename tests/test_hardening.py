@@ -214,6 +214,9 @@ def _as_nobody(body: str, tmp_root: str):
         import ioworkload
         from ioworkload import cli, errors
         ioworkload.run("dir_getcwd")
+        import json, locale, gettext  # what the command imports lazily (argparse's messages)
+        cli._run_parser().parse_args(["getppid"])
+        ioworkload.describe("getppid"); ioworkload.spawn  # the package imports on first use
         os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)
         ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)  # dumpable again: the runner reads /proc/self/task
         """) + textwrap.dedent(body)

@@ -508,9 +508,10 @@ def test_failed_tracer_exit_1_with_its_command_and_stderr_in_the_text(cli):
 
 
 def test_estimate_before_the_rounds_names_runs_over_the_timeout(cli):
-    """strace at 1e5 calls (~40 us each) cannot finish within a 1 s timeout: said up front."""
+    """strace at 1e5 calls (~40 us each) cannot finish within a 1 s timeout: said up front
+    (its iterations unscaled, --traced-seconds 0, so the run is the one asked for)."""
     p = cli("overhead", "getppid", "-n", "1e5", "-r", "1", "--tracer", "strace",
-            "--timeout", "1", "--json")
+            "--timeout", "1", "--traced-seconds", "0", "--json")
     rep = json.loads(p.stdout)
     est = rep["estimate"]
     assert est["over_timeout"] == ["strace"]
