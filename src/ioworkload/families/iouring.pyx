@@ -17,6 +17,11 @@ from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
+from ioworkload.families._clone cimport (
+    IOW_HAVE_CLONE_THREAD, iow_clone_thread, iow_release_fence, CLONE_VM, CLONE_FS, CLONE_FILES,
+    CLONE_SIGHAND, CLONE_THREAD, CLONE_SYSVSEM, CLONE_CHILD_CLEARTID, CLONE_VFORK, iow_load_acquire,
+    iow_store_release, iow_cpu_relax,
+)
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -52,29 +57,6 @@ cdef extern from "<sys/mman.h>" nogil:
         MAP_SHARED
         MAP_PRIVATE
         MAP_ANONYMOUS
-
-cdef extern from "<sched.h>" nogil:
-    enum:
-        CLONE_VM
-        CLONE_FS
-        CLONE_FILES
-        CLONE_SIGHAND
-        CLONE_THREAD
-        CLONE_SYSVSEM
-        CLONE_CHILD_CLEARTID
-        CLONE_VFORK
-
-cdef extern from "iow_clone.h" nogil:
-    enum:
-        IOW_HAVE_CLONE_THREAD
-    long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
-                          void (*fn)(void *) noexcept nogil, void *arg) nogil
-    void iow_release_fence() nogil
-
-cdef extern from "iow_worker.h" nogil:
-    int iow_load_acquire(const int *p)
-    void iow_store_release(int *p, int v)
-    void iow_cpu_relax()
 
 cdef extern from * nogil:
     """

@@ -9,7 +9,11 @@ from ioworkload._kernel cimport (
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
 from ioworkload.families._common cimport close_tracked, one_call_loop
-from ioworkload.families._clone cimport IOW_HAVE_CLONE_THREAD, iow_clone_thread, iow_release_fence
+from ioworkload.families._clone cimport (
+    IOW_HAVE_CLONE_THREAD, iow_clone_thread, iow_release_fence, CLONE_VM, CLONE_FS, CLONE_FILES,
+    CLONE_SIGHAND, CLONE_THREAD, CLONE_SYSVSEM, CLONE_CHILD_CLEARTID, CLONE_VFORK, iow_load_acquire,
+    iow_store_release, iow_cpu_relax,
+)
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -30,11 +34,6 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_wait4
         __NR_clock_nanosleep
         IOW_NR_creat
-
-cdef extern from "iow_worker.h" nogil:
-    int iow_load_acquire(const int *p)
-    void iow_store_release(int *p, int v)
-    void iow_cpu_relax()
 
 cdef extern from "<fcntl.h>" nogil:
     enum:
@@ -63,17 +62,6 @@ cdef extern from "<time.h>" nogil:
 cdef extern from "<signal.h>" nogil:
     enum:
         SIGCHLD
-
-cdef extern from "<sched.h>" nogil:
-    enum:
-        CLONE_VM
-        CLONE_FS
-        CLONE_FILES
-        CLONE_SIGHAND
-        CLONE_THREAD
-        CLONE_SYSVSEM
-        CLONE_CHILD_CLEARTID
-        CLONE_VFORK
 
 cdef extern from "<linux/openat2.h>" nogil:
     struct open_how:

@@ -10,7 +10,11 @@ from ioworkload._kernel cimport (
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
 from ioworkload.families._common cimport close_tracked
-from ioworkload.families._clone cimport IOW_HAVE_CLONE_THREAD, iow_clone_thread
+from ioworkload.families._clone cimport (
+    IOW_HAVE_CLONE_THREAD, iow_clone_thread, iow_release_fence, CLONE_VM, CLONE_FS, CLONE_FILES,
+    CLONE_SIGHAND, CLONE_THREAD, CLONE_SYSVSEM, CLONE_CHILD_CLEARTID, CLONE_VFORK, iow_load_acquire,
+    iow_store_release, iow_cpu_relax,
+)
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -26,11 +30,6 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_wait4
         __NR_clock_nanosleep
         __NR_exit_group
-
-cdef extern from "iow_worker.h" nogil:
-    int iow_load_acquire(const int *p)
-    void iow_store_release(int *p, int v)
-    void iow_cpu_relax()
 
 cdef extern from "<fcntl.h>" nogil:
     enum:
@@ -51,15 +50,6 @@ cdef extern from "<time.h>" nogil:
 cdef extern from "<signal.h>" nogil:
     enum:
         SIGCHLD
-
-cdef extern from "<sched.h>" nogil:
-    enum:
-        CLONE_VM
-        CLONE_FS
-        CLONE_FILES
-        CLONE_SIGHAND
-        CLONE_THREAD
-        CLONE_SYSVSEM
 
 cdef extern from * nogil:
     """

@@ -15,6 +15,11 @@ from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
+from ioworkload.families._clone cimport (
+    IOW_HAVE_CLONE_THREAD, iow_clone_thread, iow_release_fence, CLONE_VM, CLONE_FS, CLONE_FILES,
+    CLONE_SIGHAND, CLONE_THREAD, CLONE_SYSVSEM, CLONE_CHILD_CLEARTID, CLONE_VFORK, iow_load_acquire,
+    iow_store_release, iow_cpu_relax,
+)
 from ioworkload.families._common cimport close_tracked
 
 cdef extern from "iow_syscall.h" nogil:
@@ -117,29 +122,6 @@ cdef extern from "<sys/file.h>" nogil:
 cdef extern from "<signal.h>" nogil:
     enum:
         SIGCHLD
-
-cdef extern from "<sched.h>" nogil:
-    enum:
-        CLONE_VM
-        CLONE_FS
-        CLONE_FILES
-        CLONE_SIGHAND
-        CLONE_THREAD
-        CLONE_SYSVSEM
-        CLONE_CHILD_CLEARTID
-        CLONE_VFORK
-
-cdef extern from "iow_clone.h" nogil:
-    enum:
-        IOW_HAVE_CLONE_THREAD
-    long iow_clone_thread(unsigned long flags, void *stack_top, int *ctid,
-                          void (*fn)(void *) noexcept nogil, void *arg)
-    void iow_release_fence()
-
-cdef extern from "iow_worker.h" nogil:
-    int iow_load_acquire(const int *p)
-    void iow_store_release(int *p, int v)
-    void iow_cpu_relax()
 
 # seccomp_denied's filter: ior's four instructions (load the syscall number; fchmod is
 # answered with EPERM, everything else allowed).

@@ -11,7 +11,11 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
-from ioworkload.families._clone cimport IOW_HAVE_CLONE_THREAD, iow_clone_thread
+from ioworkload.families._clone cimport (
+    IOW_HAVE_CLONE_THREAD, iow_clone_thread, iow_release_fence, CLONE_VM, CLONE_FS, CLONE_FILES,
+    CLONE_SIGHAND, CLONE_THREAD, CLONE_SYSVSEM, CLONE_CHILD_CLEARTID, CLONE_VFORK, iow_load_acquire,
+    iow_store_release, iow_cpu_relax,
+)
 from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_note_task, kernel, IOW_SCRATCH_BYTES,
@@ -45,11 +49,6 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_exit_group
         __NR_wait4
         __NR_prctl
-
-cdef extern from "iow_worker.h" nogil:
-    int iow_load_acquire(const int *p)
-    void iow_store_release(int *p, int v)
-    void iow_cpu_relax()
 
 cdef extern from "<fcntl.h>" nogil:
     enum:
@@ -87,16 +86,6 @@ cdef extern from "<sys/wait.h>" nogil:
 cdef extern from "<linux/prctl.h>" nogil:
     enum:
         PR_SET_PDEATHSIG
-
-cdef extern from "<sched.h>" nogil:
-    enum:
-        CLONE_VM
-        CLONE_FS
-        CLONE_FILES
-        CLONE_SIGHAND
-        CLONE_THREAD
-        CLONE_SYSVSEM
-        CLONE_CHILD_CLEARTID
 
 cdef extern from * nogil:
     """

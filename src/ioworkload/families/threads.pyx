@@ -13,7 +13,11 @@ from ioworkload._kernel cimport (
     IOW_SCRATCH_BYTES,
 )
 from ioworkload.families._common cimport close_tracked
-from ioworkload.families._clone cimport IOW_HAVE_CLONE_THREAD, iow_clone_thread
+from ioworkload.families._clone cimport (
+    IOW_HAVE_CLONE_THREAD, iow_clone_thread, iow_release_fence, CLONE_VM, CLONE_FS, CLONE_FILES,
+    CLONE_SIGHAND, CLONE_THREAD, CLONE_SYSVSEM, CLONE_CHILD_CLEARTID, CLONE_VFORK, iow_load_acquire,
+    iow_store_release, iow_cpu_relax,
+)
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -38,11 +42,6 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_exit
         __NR_exit_group
         IOW_NR_fork
-
-cdef extern from "iow_worker.h" nogil:
-    int iow_load_acquire(const int *p)
-    void iow_store_release(int *p, int v)
-    void iow_cpu_relax()
 
 cdef extern from "<fcntl.h>" nogil:
     enum:
@@ -70,17 +69,6 @@ cdef extern from "<signal.h>" nogil:
         SIGUSR1
         SIG_UNBLOCK
         SIG_SETMASK
-
-cdef extern from "<sched.h>" nogil:
-    enum:
-        CLONE_VM
-        CLONE_FS
-        CLONE_FILES
-        CLONE_SIGHAND
-        CLONE_THREAD
-        CLONE_SYSVSEM
-        CLONE_CHILD_CLEARTID
-        CLONE_VFORK
 
 cdef extern from "<linux/prctl.h>" nogil:
     enum:
