@@ -29,8 +29,15 @@ def RET(value):
     return ("eq", value)
 
 
+def WHERE(most=None, **fields):
+    """A row's optional sixth column: the events must also have these expect-document fields
+    (e.g. role="child", or tid="pid" for the traced PID's own thread), and `most` caps the
+    count where ior's test asserts an exact one."""
+    return {"most": most, "fields": fields}
+
+
 # (ior scenario, enter tracepoint's syscall, path substring or None, least count (0: none at
-# all), errno or RET(exact return) or None)
+# all), errno or RET(exact return) or None[, WHERE(...)])
 IOR_EXPECTATIONS = [
     # aio_test.go
     ("aio-setup", "io_setup", None, 1, None),
@@ -370,18 +377,23 @@ def _returns(event, want) -> bool:
 def check_expectations(doc, ior_name, rows=IOR_EXPECTATIONS) -> list[str]:
     """What of ior's expectations for `ior_name` the expect document does not meet."""
     problems = []
-    for name, syscall, path, least, err in rows:
+    for name, syscall, path, least, err, *where in rows:
         if name != ior_name:
             continue
+        where = where[0] if where else WHERE()
+        fields = {k: (doc["pid"] if v == "pid" else v) for k, v in where["fields"].items()}
         found = [e for e in _rows(doc, syscall)
                  if (path is None or any(path in p for p in _paths(doc, e)))
-                 and _returns(e, err)]
+                 and _returns(e, err) and all(e.get(k) == v for k, v in fields.items())]
         total = sum(e["count"] for e in found)
+        what = f"{name}: {syscall} with path ~{path!r}, errno {err}" + (
+            f", {fields}" if fields else "")
         if least == 0 and total:
-            problems.append(f"{name}: {syscall} ~{path!r}: {total} calls, ior's test wants none")
+            problems.append(f"{what}: {total} calls, ior's test wants none")
         elif total < least:
-            problems.append(f"{name}: {syscall} with path ~{path!r}, errno {err}: "
-                            f"{total} calls, ior's test wants at least {least}")
+            problems.append(f"{what}: {total} calls, ior's test wants at least {least}")
+        elif where["most"] is not None and total > where["most"]:
+            problems.append(f"{what}: {total} calls, ior's test wants at most {where['most']}")
     return problems
 
 
@@ -478,6 +490,12 @@ def test_the_table_catches_a_wrong_name(tmp_path):
         e["count"] = 0
     assert check_expectations(fewer, "unlink-enoent")
     assert check_expectations(doc, "unlink-enoent", [("unlink-enoent", "unlink", None, 1, EBADF)])
+    assert check_expectations(doc, "unlink-enoent", [("unlink-enoent", "unlink", None, 1, None,
+                                                      WHERE(most=1))])
+    assert check_expectations(doc, "unlink-enoent", [("unlink-enoent", "unlink", None, 1, None,
+                                                      WHERE(role="child"))])
+    assert check_expectations(doc, "unlink-enoent", [("unlink-enoent", "unlink", None, 5, None,
+                                                      WHERE(most=5, tid="pid"))]) == []
 
 
 # ---- the -tid view: a tracer that keeps only TID == PID sees the scenario ----
