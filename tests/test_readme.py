@@ -34,6 +34,18 @@ def test_every_scenario_listed(readme):
     assert listed == set(registry.all_scenarios())
 
 
+def test_the_scenario_list_has_one_row_each_with_its_family(readme):
+    """Every row of the per-scenario list names a scenario once, with its family: a row from
+    another table (say the differences list) pasted into it is caught."""
+    scenarios = registry.all_scenarios()
+    section = readme.split("\n## Scenarios\n", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| `(\w+)` \| ([^|]*) \|", section, re.M)
+    rows = [(name, fam.strip()) for name, fam in rows if name in scenarios]
+    names = [name for name, _ in rows]
+    assert sorted(set(names)) == sorted(names)
+    assert [(n, f) for n, f in rows if f != scenarios[n].family] == []
+
+
 def test_ci_runs_the_readme_test_command(readme):
     with open(os.path.join(os.path.dirname(README), ".ci", "run")) as f:
         ci = f.read()
