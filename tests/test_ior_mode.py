@@ -525,6 +525,8 @@ def test_pid_filter_child_file_is_not_the_pids(tmp_path):
 
 
 @pytest.mark.parametrize("ior_name,syscall", [("close-range", "close_range"),
+                                              ("close-range-bounded", "close_range"),
+                                              ("close-range-cloexec", "close_range"),
                                               ("close-double-close", "close")])
 def test_ior_sequence_closes_the_descriptors_its_opens_returned(ior_name, syscall, tmp_path):
     """ior mode runs ior's own close sequences: the closed numbers are those openat returned
