@@ -513,6 +513,31 @@ def test_faulted_paths_pair_ior_names(ior_name, syscall, old_arg, new_arg, pairs
     assert set(pairs) <= _name_pairs(doc, syscall, old_arg, new_arg)
 
 
+def _faulted_backings(doc):
+    """Per mmap of the run: (the file its fd was opened on, that open's flags, the syscalls
+    of the two events before the open)."""
+    by_seq = {e["seq"]: e for e in doc["events"] if e["tid"] == doc["pid"]}
+    out = []
+    for m in _rows(doc, "mmap"):
+        src = by_seq[m["args"]["fd"]["fd_of"]]
+        before = tuple(by_seq[src["seq"] - k]["syscall"] for k in (2, 1))
+        out.append((os.path.basename(src["args"]["filename"]), src["args"]["flags"], before))
+    return out
+
+
+@pytest.mark.parametrize("ior_name,pages", [("path-faulted-names", 7),
+                                            ("path-faulted-move-mount", 4)])
+def test_faulted_backings_follow_ior(ior_name, pages, tmp_path):
+    """ior's faultedPages: each page comes from its own .backing-<k>, written by os.WriteFile
+    (openat, write, close), then reopened O_RDONLY for the mmap."""
+    p, doc = _ior_run(ior_name, tmp_path)
+    if p.returncode == 1 and "unsupported" in p.stderr:
+        pytest.skip(p.stderr)
+    assert p.returncode == 0, p.stderr
+    assert _faulted_backings(doc) == [(f".backing-{k}", os.O_RDONLY, ("write", "close"))
+                                      for k in range(pages)]
+
+
 def test_pid_filter_child_file_is_not_the_pids(tmp_path):
     """TestOpenPidFilter: the child's openat of childfile.txt is not the traced PID's."""
     p, doc = _ior_run("open-pid-filter", tmp_path)
