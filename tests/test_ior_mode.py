@@ -538,6 +538,21 @@ def test_faulted_backings_follow_ior(ior_name, pages, tmp_path):
                                       for k in range(pages)]
 
 
+@pytest.mark.parametrize("ior_name,syscall,arg,names", [
+    ("open-by-handle-at-fail", "unlinkat", "pathname",
+     [f"handle-estale-{r}.txt" for r in range(5)]),
+    ("open-by-handle-at-reuse", "name_to_handle_at", "name",
+     [f"handle-reuse-{r}.txt" for r in range(5)]),
+])
+def test_handle_rounds_carry_ior_names(ior_name, syscall, arg, names, tmp_path):
+    """ior's handle scenarios run five rounds, each on its own file (-0..-4); ior mode too."""
+    p, doc = _ior_run(ior_name, tmp_path)
+    if p.returncode == 1 and "unsupported" in p.stderr:
+        pytest.skip(p.stderr)
+    assert p.returncode == 0, p.stderr
+    assert [os.path.basename(e["args"][arg]) for e in _rows(doc, syscall)] == names
+
+
 def test_pid_filter_child_file_is_not_the_pids(tmp_path):
     """TestOpenPidFilter: the child's openat of childfile.txt is not the traced PID's."""
     p, doc = _ior_run("open-pid-filter", tmp_path)

@@ -3,7 +3,7 @@
 # (O_CREAT of an existing file) or removes it again within the iteration.
 
 from libc.stdint cimport uint64_t
-from libc.string cimport memset, strlen
+from libc.string cimport memcpy, memset, strlen
 from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
@@ -286,28 +286,93 @@ cdef uint64_t open_by_handle_at_fail_loop(iow_worker *w, uint64_t n) noexcept no
     # returns NULL and ext4 turns that into -ENOMEM instead of -ESTALE. So this scenario's own
     # file creations and the unlink..open_by_handle_at window exclude each other (a spin lock,
     # no syscall); only another process creating files in the same group can still hit it.
-    cdef HandleState *st = <HandleState *>w.scratch
     cdef uint64_t i
     for i in range(n):
         if iow_stop_requested(w):
             return i
-        # a valid handle passed with mount fd -1
-        handle_of_new_file(w, &w.iter[0], P_FILE, b"handle-ebadf.txt", &st.fh, True)
-        open_handle(&w.iter[4], BAD_FD, &st.fh)
-        close_tracked(&w.iter[5], &w.fd[0])
-        # a handle whose file is gone (unlinked, inode freed)
-        handle_of_new_file(w, &w.iter[6], P_FILE2, b"handle-estale-0.txt", &st.fh, True)
-        iow_inode_lock_take()
-        iow_tally_ret(&w.iter[10], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE2], 0))
-        open_handle(&w.iter[11], w.fd[0], &st.fh)
-        iow_inode_lock_drop()
-        close_tracked(&w.iter[12], &w.fd[0])
-        # two handles taken in turn; the failing call uses the older one
-        handle_of_new_file(w, &w.iter[13], P_FILE3, b"handle-older.txt", &st.older, True)
-        close_tracked(&w.iter[17], &w.fd[0])
-        handle_of_new_file(w, &w.iter[18], P_FILE4, b"handle-newer.txt", &st.fh, True)
-        close_tracked(&w.iter[22], &w.fd[0])
-        open_handle(&w.iter[23], BAD_FD, &st.older)
+        handle_fail_round(w, w.iter, b"handle-estale-0.txt")
+    return n
+
+
+cdef enum:
+    HANDLE_FAIL_EVENTS = 24   # handle_fail_round()'s calls
+    HANDLE_ROUNDS = 5         # ior's handleRounds: the per-round names -0..-4
+    HANDLE_REUSE_EVENTS = 10  # one round of open_by_handle_at_reuse_ior_loop
+
+
+cdef void handle_fail_round(iow_worker *w, iow_tally *t, const char *estale_name) noexcept nogil:
+    """One round of ior's open-by-handle-at-fail (HANDLE_FAIL_EVENTS events from t[0])."""
+    cdef HandleState *st = <HandleState *>w.scratch
+    # a valid handle passed with mount fd -1
+    handle_of_new_file(w, &t[0], P_FILE, b"handle-ebadf.txt", &st.fh, True)
+    open_handle(&t[4], BAD_FD, &st.fh)
+    close_tracked(&t[5], &w.fd[0])
+    # a handle whose file is gone (unlinked, inode freed)
+    handle_of_new_file(w, &t[6], P_FILE2, estale_name, &st.fh, True)
+    iow_inode_lock_take()
+    iow_tally_ret(&t[10], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE2], 0))
+    open_handle(&t[11], w.fd[0], &st.fh)
+    iow_inode_lock_drop()
+    close_tracked(&t[12], &w.fd[0])
+    # two handles taken in turn; the failing call uses the older one
+    handle_of_new_file(w, &t[13], P_FILE3, b"handle-older.txt", &st.older, True)
+    close_tracked(&t[17], &w.fd[0])
+    handle_of_new_file(w, &t[18], P_FILE4, b"handle-newer.txt", &st.fh, True)
+    close_tracked(&t[22], &w.fd[0])
+    open_handle(&t[23], BAD_FD, &st.older)
+
+
+cdef inline const char *round_name(char *buf, const char *pattern, size_t digit_at,
+                                   int r) noexcept nogil:
+    """`pattern` (its digit at digit_at) with round r's digit: pure string work."""
+    memcpy(buf, pattern, strlen(pattern) + 1)
+    buf[digit_at] = <char>(48 + r)
+    return buf
+
+
+cdef uint64_t open_by_handle_at_fail_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """ior's five rounds in one iteration, the unlinked file handle-estale-<round>.txt."""
+    cdef char name[32]
+    cdef uint64_t i
+    cdef int r
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        for r in range(HANDLE_ROUNDS):
+            handle_fail_round(w, &w.iter[r * HANDLE_FAIL_EVENTS],
+                              round_name(name, b"handle-estale-0.txt", 14, r))
+    return n
+
+
+cdef uint64_t open_by_handle_at_reuse_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """ior's openByHandleAtReusedNumber: five rounds (handle-reuse-<r>, decoy-<r>), each
+    decoy kept open on the number the handle's fd had, all closed at the end (ior's deferred
+    closes: the last decoy first)."""
+    cdef HandleState *st = <HandleState *>w.scratch
+    cdef iow_tally *t
+    cdef char name[32]
+    cdef uint64_t i
+    cdef int r
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        for r in range(HANDLE_ROUNDS):
+            t = &w.iter[r * HANDLE_REUSE_EVENTS]
+            round_name(name, b"handle-reuse-0.txt", 13, r)
+            create_file(w, &t[0], P_FILE, name)
+            create_file(w, &t[2], P_FILE2, round_name(name, b"decoy-0.txt", 6, r))
+            w.fd[0] = open_dir(w, &t[4])
+            take_handle(&t[5], w.fd[0], round_name(name, b"handle-reuse-0.txt", 13, r), &st.fh,
+                        &st.mount_id)
+            w.fd[1] = open_handle(&t[6], w.fd[0], &st.fh)
+            close_tracked(&t[7], &w.fd[1])
+            # the decoy takes the number just freed (the lowest free fd) and keeps it
+            w.fd[2 + r] = iow_tally_ret(&t[8], iow_sys4(
+                __NR_openat, AT_FDCWD, <long>w.path[P_FILE2], O_RDONLY, 0))
+            close_tracked(&t[9], &w.fd[0])
+        for r in range(HANDLE_ROUNDS):
+            close_tracked(&w.iter[HANDLE_ROUNDS * HANDLE_REUSE_EVENTS + r],
+                          &w.fd[2 + HANDLE_ROUNDS - 1 - r])
     return n
 
 
@@ -489,6 +554,29 @@ def _HANDLE(name):
     return f'name_to_handle_at(dirfd, "{name}", {{handle_bytes=128}}, &mount_id, 0) -> 0'
 
 
+def _fail_round(estale):
+    """The events of handle_fail_round()."""
+    return (_CREATE("handle-ebadf.txt") + [
+        _OPEN_DIR, _HANDLE("handle-ebadf.txt"),
+        "open_by_handle_at(-1, &fh, O_RDONLY) -> -EBADF", "close(dirfd) -> 0"]
+        + _CREATE(estale) + [
+        _OPEN_DIR, _HANDLE(estale),
+        f'unlinkat(AT_FDCWD, "<dir>/{estale}", 0) -> 0',
+        "open_by_handle_at(dirfd, &fh, O_RDONLY) -> -ESTALE", "close(dirfd) -> 0"]
+        + _CREATE("handle-older.txt") + [_OPEN_DIR, _HANDLE("handle-older.txt"), "close(dirfd) -> 0"]
+        + _CREATE("handle-newer.txt") + [_OPEN_DIR, _HANDLE("handle-newer.txt"), "close(dirfd) -> 0",
+        "open_by_handle_at(-1, &older, O_RDONLY) -> -EBADF"])
+
+
+def _reuse_round(r):
+    """One round of open_by_handle_at_reuse_ior_loop (the decoy stays open as decoy<r>)."""
+    return (_CREATE(f"handle-reuse-{r}.txt") + _CREATE(f"decoy-{r}.txt") + [
+        _OPEN_DIR, _HANDLE(f"handle-reuse-{r}.txt"),
+        "fd = open_by_handle_at(dirfd, &fh, O_RDONLY) -> >=0", _CLOSE,
+        f'decoy{r} = openat(AT_FDCWD, "<dir>/decoy-{r}.txt", O_RDONLY, 0) -> >=0',
+        "close(dirfd) -> 0"])
+
+
 # iow_clone_thread's call: flags, the stack top (end of the worker's scratch), no parent tid
 # pointer, the CLONE_CHILD_CLEARTID word, tls 0.
 _THREAD_CLONE = ("clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|"
@@ -530,21 +618,12 @@ SCENARIOS = scenarios("open", [
     dict(name="open_by_handle_at_fail",
          summary="open_by_handle_at failing: mount fd -1 (-EBADF), unlinked file (-ESTALE)",
          kernel=kernel(open_by_handle_at_fail_loop), needs_dir=True,
-         iteration=_CREATE("handle-ebadf.txt") + [
-             _OPEN_DIR, _HANDLE("handle-ebadf.txt"),
-             "open_by_handle_at(-1, &fh, O_RDONLY) -> -EBADF", "close(dirfd) -> 0"]
-             + _CREATE("handle-estale-0.txt") + [
-             _OPEN_DIR, _HANDLE("handle-estale-0.txt"),
-             'unlinkat(AT_FDCWD, "<dir>/handle-estale-0.txt", 0) -> 0',
-             "open_by_handle_at(dirfd, &fh, O_RDONLY) -> -ESTALE", "close(dirfd) -> 0"]
-             + _CREATE("handle-older.txt") + [_OPEN_DIR, _HANDLE("handle-older.txt"), "close(dirfd) -> 0"]
-             + _CREATE("handle-newer.txt") + [_OPEN_DIR, _HANDLE("handle-newer.txt"), "close(dirfd) -> 0",
-             "open_by_handle_at(-1, &older, O_RDONLY) -> -EBADF"],
+         iteration=_fail_round("handle-estale-0.txt"),
          requires=_HANDLES, ior_repeat=5,
-         notes="ior repeats the -EBADF and -ESTALE steps x5 with files handle-estale-0..4 and "
-               "takes the older/newer handles once after; here one iteration is all three steps, "
-               "and the ESTALE file is always handle-estale-0.txt (created and unlinked within "
-               "the iteration). The older handle (&older) is another struct than the one the "
+         notes="ior runs five rounds of the three steps with files handle-estale-0..4; here "
+               "one iteration is one round, and the ESTALE file is always handle-estale-0.txt "
+               "(created and unlinked within the iteration; ior mode runs ior's five rounds "
+               "with their names). The older handle (&older) is another struct than the one the "
                "other calls use (&fh). The unlinked file's inode is freed before "
                "open_by_handle_at looks it up, so it fails with -ESTALE. Kernel quirk: if at "
                "that instant a new file is being created on the freed inode number, ext4 answers "
@@ -627,4 +706,26 @@ SCENARIOS = scenarios("open", [
                "(same flags and mode), closes it and ends with the raw exit_group, so every "
                "call it makes is declared (an exec'd program's loader calls could not be). The "
                "teardown's unlinkat proves that the child really created the file."),
+])
+
+# ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
+_IOR_ROUNDS_NOTE = ("ior mode's sequence: ior's five rounds in one iteration, each with its "
+                    "own names (-0..-4).")
+IOR_SCENARIOS = scenarios("open", [
+    dict(name="open_by_handle_at_fail",
+         summary="ior's five rounds: mount fd -1 (-EBADF), handle-estale-<round> unlinked "
+                 "(-ESTALE), the older of two handles with mount fd -1 (-EBADF)",
+         kernel=kernel(open_by_handle_at_fail_ior_loop), needs_dir=True,
+         iteration=[e for r in range(HANDLE_ROUNDS) for e in _fail_round(f"handle-estale-{r}.txt")],
+         requires=_HANDLES, notes=_IOR_ROUNDS_NOTE),
+    dict(name="open_by_handle_at_reuse",
+         summary="ior's five rounds: each handle's fd number is reused by decoy-<round>, kept "
+                 "open until all rounds are done",
+         kernel=kernel(open_by_handle_at_reuse_ior_loop), needs_dir=True,
+         iteration=[e for r in range(HANDLE_ROUNDS) for e in _reuse_round(r)]
+                   + [f"close(decoy{r}) -> 0" for r in reversed(range(HANDLE_ROUNDS))],
+         requires=_HANDLES,
+         notes=_IOR_ROUNDS_NOTE + " The handle's file is created before its decoy and the "
+               "decoys stay open until the last round (ior's order; its 300 ms settle before "
+               "the closes is left out)."),
 ])
