@@ -131,8 +131,9 @@ IOR_EXPECTATIONS = [
     ("inotify-basic", "inotify_rm_watch", None, 1, None),
     ("inotify-basic", "close", None, 1, None),
     # ior's mq test wants names starting "/ior-mq-"; ior's own workload passes that name to the
-    # raw syscall, the kernel refuses it (EACCES) and the test skips. Ours is "ior-mq-<tid>-<i>"
-    # (run-time: `?` in the manifest), so only the calls are checked (README).
+    # raw syscall, the kernel refuses it (EACCES) and the test skips on "mq_open: permission
+    # denied". ior mode fails the same way (test_mq_fails_as_iors_workload); these rows are
+    # the normal mode's sequence, checked where a kernel would take ior's name.
     ("mq-posix-basic", "mq_open", None, 1, None),
     ("mq-posix-basic", "mq_unlink", None, 1, None),
     ("mq-posix-basic", "mq_timedsend", None, 1, None),
@@ -551,6 +552,20 @@ def test_handle_rounds_carry_ior_names(ior_name, syscall, arg, names, tmp_path):
         pytest.skip(p.stderr)
     assert p.returncode == 0, p.stderr
     assert [os.path.basename(e["args"][arg]) for e in _rows(doc, syscall)] == names
+
+
+def test_mq_fails_as_iors_workload(tmp_path):
+    """TestPosixMqBasic skips when the workload fails with "mq_open: permission denied", as
+    ior's own does (its queue name has a slash); ior mode fails so too, after the PID line.
+    The normal mode runs the sequence."""
+    from ioworkload.families import ipc
+    p, _ = _ior_run("mq-posix-basic", tmp_path)
+    assert p.returncode == 1 and p.stdout.strip().isdigit(), (p.stdout, p.stderr)
+    assert ipc.IOR_QUEUE_REFUSED in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "mq_posix_basic"],
+                       capture_output=True, text=True, timeout=60,
+                       env={k: v for k, v in _env().items() if not k.startswith("IOR_")})
+    assert p.returncode == 0, p.stderr
 
 
 def test_pid_filter_child_file_is_not_the_pids(tmp_path):
