@@ -637,12 +637,12 @@ def test_the_table_catches_a_wrong_name(tmp_path):
 
 # ---- the -tid view: a tracer that keeps only TID == PID sees the scenario ----
 
-def _strace_ior(name, tmp_path):
+def _strace_ior(name, tmp_path, strace_opts=("-y",), extra=()):
     """ior's harness with strace for ior: PID line, attach, start file, run, exit. The lines
     strace wrote, by tid."""
     start = tmp_path / f"{name}.startup"
     out = tmp_path / f"{name}.strace"
-    p = subprocess.Popen([sys.executable, "-m", "ioworkload", f"--scenario={name}"],
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", f"--scenario={name}", *extra],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=_env(IOR_WORKLOAD_STARTUP_FILE=str(start)))
     tracer = None
@@ -650,8 +650,8 @@ def _strace_ior(name, tmp_path):
         pid = int(p.stdout.readline())
         with open(f"/proc/{pid}/comm") as f:
             assert f.read().strip() == "ioworkload"          # ior's tests filter on this comm
-        tracer = subprocess.Popen(["strace", "-f", "-qq", "-y", "-o", str(out), "-p", str(pid)],
-                                  stderr=subprocess.DEVNULL)
+        tracer = subprocess.Popen(["strace", "-f", "-qq", *strace_opts, "-o", str(out),
+                                   "-p", str(pid)], stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with open(f"/proc/{pid}/status") as f:
@@ -690,6 +690,27 @@ def test_tid_equal_pid_sees_the_scenario(name, syscall, path, count, tmp_path):
     others = [line for tid, ls in lines.items() if tid != pid for line in ls
               if line.startswith(f"{syscall}(")]
     assert others == []                                     # nothing of it on another thread
+
+
+@pytest.mark.parametrize("name", ["close-range-bounded", "close-range-cloexec",
+                                  "path-faulted-names", "path-faulted-move-mount",
+                                  "open-by-handle-at-fail", "open-by-handle-at-reuse"])
+def test_strace_sees_exactly_iors_sequence(name, tmp_path):
+    """ior mode's own sequences are exact manifests too: strace attached by PID sees what the
+    expect file (written before the PID line) declares, nothing more."""
+    import shutil
+    from ioworkload import judge
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace")
+    sc = ior_mode.scenario_for_ior(registry.get(name))
+    if sc.unsupported_reason():
+        pytest.skip(sc.unsupported_reason())
+    expect_file = tmp_path / f"{name}.expect.json"
+    _strace_ior(name, tmp_path, strace_opts=("-X", "raw"),
+                extra=("--expect-file", str(expect_file)))
+    doc = json.loads(expect_file.read_text())
+    seen = judge.parse_strace((tmp_path / f"{name}.strace").read_text())
+    assert judge.compare(doc, seen, sees_exit_only=False) == []
 
 
 # ---- ior's lifecycle ----
