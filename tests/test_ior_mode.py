@@ -544,6 +544,8 @@ def test_faulted_backings_follow_ior(ior_name, pages, tmp_path):
      [f"handle-estale-{r}.txt" for r in range(5)]),
     ("open-by-handle-at-reuse", "name_to_handle_at", "name",
      [f"handle-reuse-{r}.txt" for r in range(5)]),
+    ("open-by-handle-at-threads", "name_to_handle_at", "name",
+     [f"handle-thread-{r}.txt" for r in range(5)]),
 ])
 def test_handle_rounds_carry_ior_names(ior_name, syscall, arg, names, tmp_path):
     """ior's handle scenarios run five rounds, each on its own file (-0..-4); ior mode too."""
@@ -694,7 +696,8 @@ def test_tid_equal_pid_sees_the_scenario(name, syscall, path, count, tmp_path):
 
 @pytest.mark.parametrize("name", ["close-range-bounded", "close-range-cloexec",
                                   "path-faulted-names", "path-faulted-move-mount",
-                                  "open-by-handle-at-fail", "open-by-handle-at-reuse"])
+                                  "open-by-handle-at-fail", "open-by-handle-at-reuse",
+                                  "open-by-handle-at-threads"])
 def test_strace_sees_exactly_iors_sequence(name, tmp_path):
     """ior mode's own sequences are exact manifests too: strace attached by PID sees what the
     expect file (written before the PID line) declares, nothing more."""

@@ -117,6 +117,8 @@ ctypedef struct HandleState:
     iow_file_handle older
     int mount_id
     int thread_alive      # CLONE_CHILD_CLEARTID word: 1 until the helper thread has exited
+    int round_base        # the helper's round: its first event's index (HANDLE_THREAD_EVENTS each)
+    char round_name[32]   # and the file it takes the handle of
 
 ctypedef struct DirfdState:
     unsigned char statx_buf[256]
@@ -298,6 +300,7 @@ cdef enum:
     HANDLE_FAIL_EVENTS = 24   # handle_fail_round()'s calls
     HANDLE_ROUNDS = 5         # ior's handleRounds: the per-round names -0..-4
     HANDLE_REUSE_EVENTS = 10  # one round of open_by_handle_at_reuse_ior_loop
+    HANDLE_THREAD_EVENTS = 13 # handle_threads_round()'s events, the helper's included
 
 
 cdef void handle_fail_round(iow_worker *w, iow_tally *t, const char *estale_name) noexcept nogil:
@@ -398,41 +401,66 @@ cdef void handle_thread_body(void *arg) noexcept nogil:
     # Runs on the helper thread's own stack; only raw syscalls, then the raw exit.
     cdef iow_worker *w = <iow_worker *>arg
     cdef HandleState *st = <HandleState *>w.scratch
-    iow_tally_ret(&w.iter[3], 0)  # clone returned 0 here
-    w.fd[0] = open_dir(w, &w.iter[4])
-    take_handle(&w.iter[5], w.fd[0], b"handle-thread-0.txt", &st.fh, &st.mount_id)
-    iow_tally_ret(&w.iter[6], iow_sys0(__NR_gettid))
-    iow_tally_ret(&w.iter[7], 0)  # exit does not return
-    iow_release_fence()           # the tallies above are visible before the tid word clears
+    cdef iow_tally *t = &w.iter[st.round_base]
+    iow_tally_ret(&t[3], 0)  # clone returned 0 here
+    w.fd[0] = open_dir(w, &t[4])
+    take_handle(&t[5], w.fd[0], st.round_name, &st.fh, &st.mount_id)
+    iow_tally_ret(&t[6], iow_sys0(__NR_gettid))
+    iow_tally_ret(&t[7], 0)  # exit does not return
+    iow_release_fence()      # the tallies above are visible before the tid word clears
     iow_sys1(__NR_exit, 0)
+
+
+cdef void handle_threads_round(iow_worker *w, int base) noexcept nogil:
+    """One round of ior's open-by-handle-at-threads on st.round_name (HANDLE_THREAD_EVENTS
+    events from iteration event base): the helper takes the handle, the worker opens it."""
+    cdef HandleState *st = <HandleState *>w.scratch
+    cdef iow_tally *t = &w.iter[base]
+    cdef long tid
+    st.round_base = base
+    create_file(w, &t[0], P_FILE, st.round_name)
+    iow_store_release(&st.thread_alive, 1)
+    # CLONE_VFORK: the worker sleeps inside clone until the helper has exited, so it
+    # waits without a syscall of its own and without spinning against its helper for a CPU.
+    tid = iow_tally_ret(&t[2], iow_clone_thread(
+        CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
+        | CLONE_VFORK | CLONE_CHILD_CLEARTID, thread_stack_top(w), &st.thread_alive,
+        handle_thread_body, w))
+    iow_note_task(w, tid)
+    if tid > 0:
+        # The kernel cleared the word before ending the vfork wait; this only orders
+        # the helper's tallies and fds before our reads.
+        while iow_load_acquire(&st.thread_alive):
+            iow_cpu_relax()
+    iow_tally_ret(&t[8], iow_sys0(__NR_gettid))
+    open_handle(&t[9], BAD_FD, &st.fh)
+    w.fd[1] = open_handle(&t[10], w.fd[0], &st.fh)
+    close_tracked(&t[11], &w.fd[1])
+    close_tracked(&t[12], &w.fd[0])
 
 
 cdef uint64_t open_by_handle_at_threads_loop(iow_worker *w, uint64_t n) noexcept nogil:
     cdef HandleState *st = <HandleState *>w.scratch
     cdef uint64_t i
-    cdef long tid
+    round_name(st.round_name, b"handle-thread-0.txt", 14, 0)
     for i in range(n):
         if iow_stop_requested(w):
             return i
-        create_file(w, &w.iter[0], P_FILE, b"handle-thread-0.txt")
-        iow_store_release(&st.thread_alive, 1)
-        # CLONE_VFORK: the worker sleeps inside clone until the helper has exited, so it
-        # waits without a syscall of its own and without spinning against its helper for a CPU.
-        tid = iow_tally_ret(&w.iter[2], iow_clone_thread(
-            CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
-            | CLONE_VFORK | CLONE_CHILD_CLEARTID, thread_stack_top(w), &st.thread_alive,
-            handle_thread_body, w))
-        iow_note_task(w, tid)
-        if tid > 0:
-            # The kernel cleared the word before ending the vfork wait; this only orders
-            # the helper's tallies and fds before our reads.
-            while iow_load_acquire(&st.thread_alive):
-                iow_cpu_relax()
-        iow_tally_ret(&w.iter[8], iow_sys0(__NR_gettid))
-        open_handle(&w.iter[9], BAD_FD, &st.fh)
-        w.fd[1] = open_handle(&w.iter[10], w.fd[0], &st.fh)
-        close_tracked(&w.iter[11], &w.fd[1])
-        close_tracked(&w.iter[12], &w.fd[0])
+        handle_threads_round(w, 0)
+    return n
+
+
+cdef uint64_t open_by_handle_at_threads_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """ior's five rounds in one iteration, round r on handle-thread-<r>.txt."""
+    cdef HandleState *st = <HandleState *>w.scratch
+    cdef uint64_t i
+    cdef int r
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        for r in range(HANDLE_ROUNDS):
+            round_name(st.round_name, b"handle-thread-0.txt", 14, r)
+            handle_threads_round(w, r * HANDLE_THREAD_EVENTS)
     return n
 
 
@@ -577,6 +605,21 @@ def _reuse_round(r):
         "close(dirfd) -> 0"])
 
 
+def _threads_round(name):
+    """The events of handle_threads_round(), the helper's included."""
+    return _CREATE(name) + [
+        f"{_THREAD_CLONE} -> >=1",
+        f"helper: {_THREAD_CLONE} -> 0 exit-only",
+        f"helper: {_OPEN_DIR}",
+        f"helper: {_HANDLE(name)}",
+        "helper: gettid() -> >=1",
+        "helper: exit(0) -> noreturn",
+        "gettid() -> >=1",
+        "open_by_handle_at(-1, &fh, O_RDONLY) -> -EBADF",
+        "fd = open_by_handle_at(?, &fh, O_RDONLY) -> >=0",
+        _CLOSE, "close(?) -> 0"]
+
+
 # iow_clone_thread's call: flags, the stack top (end of the worker's scratch), no parent tid
 # pointer, the CLONE_CHILD_CLEARTID word, tls 0.
 _THREAD_CLONE = ("clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|"
@@ -647,17 +690,7 @@ SCENARIOS = scenarios("open", [
          summary="name_to_handle_at on a brand-new thread, open_by_handle_at on the worker",
          kernel=kernel(open_by_handle_at_threads_loop), needs_dir=True,
          helper_threads=True,
-         iteration=_CREATE("handle-thread-0.txt") + [
-             f"{_THREAD_CLONE} -> >=1",
-             f"helper: {_THREAD_CLONE} -> 0 exit-only",
-             f"helper: {_OPEN_DIR}",
-             f"helper: {_HANDLE('handle-thread-0.txt')}",
-             "helper: gettid() -> >=1",
-             "helper: exit(0) -> noreturn",
-             "gettid() -> >=1",
-             "open_by_handle_at(-1, &fh, O_RDONLY) -> -EBADF",
-             "fd = open_by_handle_at(?, &fh, O_RDONLY) -> >=0",
-             _CLOSE, "close(?) -> 0"],
+         iteration=_threads_round("handle-thread-0.txt"),
          requires=_HANDLES + [_clone_thread_supported], ior_repeat=5,
          notes="The helper thread is a raw clone on a stack at the end of the worker's scratch "
                "memory (&scratch_end); it issues only the helper: events and ends with the raw "
@@ -667,7 +700,8 @@ SCENARIOS = scenarios("open", [
                "&thread_alive (CLONE_CHILD_CLEARTID). The worker's open_by_handle_at and last "
                "close use the dir fd the helper opened (the helper's dirfd, hence ? in the "
                "worker's events). Both threads' syscalls are counted together (perf inherit). "
-               "ior's file is handle-thread-<i>.txt, i = 0..4; here always -0."),
+               "ior's file is handle-thread-<i>.txt, i = 0..4; here always -0 (ior mode runs "
+               "ior's five rounds with their names)."),
     dict(name="open_duration_gap", summary="open+close, sleep, open+close the same file: a time gap",
          kernel=kernel(open_duration_gap_loop), needs_dir=True,
          iteration=_CREATE("gap-shared.txt") + [
@@ -728,4 +762,14 @@ IOR_SCENARIOS = scenarios("open", [
          notes=_IOR_ROUNDS_NOTE + " The handle's file is created before its decoy and the "
                "decoys stay open until the last round (ior's order; its 300 ms settle before "
                "the closes is left out)."),
+    dict(name="open_by_handle_at_threads",
+         summary="ior's five rounds: a brand-new thread takes handle-thread-<round>'s handle, "
+                 "the worker opens it",
+         kernel=kernel(open_by_handle_at_threads_ior_loop), needs_dir=True,
+         helper_threads=True,
+         iteration=[e for r in range(HANDLE_ROUNDS) for e in _threads_round(f"handle-thread-{r}.txt")],
+         requires=_HANDLES + [_clone_thread_supported],
+         notes=_IOR_ROUNDS_NOTE + " Five helper threads per iteration, one per round: each "
+               "issues its round's helper: events (counted together, per event, over the "
+               "helpers)."),
 ])
