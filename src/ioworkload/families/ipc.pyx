@@ -595,7 +595,6 @@ def _ior_queue_name_accepted():
     permission denied", on which ior's test skips. Asked here the same way (O_RDONLY, no
     O_CREAT: nothing is ever created)."""
     import os
-    from ioworkload.errors import errno_name
     cdef bytes name = f"/ior-mq-{os.getpid()}-probe".encode()
     cdef long ret = iow_sys4(__NR_mq_open, <long><const char *>name, 0, 0, 0)
     if ret >= 0:
@@ -809,7 +808,8 @@ SCENARIOS = scenarios("ipc", [
                "unique among running tasks), so it depends on the run: ?. ior passes "
                "\"/ior-mq-<pid>-<ns>\" to the raw syscall, which the kernel refuses (-EACCES: "
                "a name with a slash), and its test skips on that; here the name is given as "
-               "glibc's mq_open gives it, without the slash, so the sequence runs. The queue "
+               "glibc's mq_open gives it, without the slash, so the sequence runs (ior mode "
+               "fails as ior's workload does). The queue "
                "is unlinked and closed in the same iteration (/dev/mqueue keeps no entry). "
                "mq_notify(NULL) with no registration returns 0 (ior tolerates -EINVAL). The "
                "deadline is now + 2 s on CLOCK_REALTIME (read through the vDSO, no syscall); "
