@@ -7,7 +7,7 @@ import os
 import pytest
 
 import ioworkload
-from ioworkload import registry, runner, verify
+from ioworkload import ior_mode, registry, runner, verify
 from ioworkload.errors import Unsupported
 
 from conftest import kernel_can_verify
@@ -15,8 +15,8 @@ from conftest import kernel_can_verify
 _no_verify = kernel_can_verify()
 
 
-def _faults_per_worker(name, iterations):
-    """Run `name` on one worker; page faults it took in kernel and in user mode."""
+def _faults_per_worker(sc, iterations):
+    """Run scenario `sc` on one worker; page faults it took in kernel and in user mode."""
     from ioworkload import _perf
 
     fds = {}
@@ -28,7 +28,7 @@ def _faults_per_worker(name, iterations):
         _perf.enable(list(fds.values()))
 
     try:
-        res = runner.execute(registry.get(name), iterations, 1,
+        res = runner.execute(sc, iterations, 1,
                              hooks=runner.Hooks(before_start=count_faults))
         assert res.ok, res.mismatches
         return {mode: _perf.read_count(fd) for mode, fd in fds.items()}
@@ -39,18 +39,21 @@ def _faults_per_worker(name, iterations):
 @pytest.mark.skipif(_no_verify is not None, reason=str(_no_verify))
 @pytest.mark.parametrize("name,faulted_names", [("path_faulted_names", 7),
                                                 ("path_faulted_move_mount", 4)])
-def test_faulted_names_are_not_present_at_the_syscall(name, faulted_names):
+@pytest.mark.parametrize("ior", [False, True], ids=["normal", "ior-mode"])
+def test_faulted_names_are_not_present_at_the_syscall(name, faulted_names, ior):
     # We never touch the mapped names in user mode, so every kernel-mode fault of the loop is
     # the kernel's own read of a name whose page was not present: exactly one per faulted name
-    # per iteration (a name already mapped, e.g. by fault-around, would not fault).
+    # per iteration (a name already mapped, e.g. by fault-around, would not fault). ior mode's
+    # sequence (its backings written and reopened each round) must keep that too.
+    sc = ior_mode.scenario_for_ior(registry.get(name)) if ior else registry.get(name)
     try:
-        registry.get(name).unsupported_reason() and pytest.skip("unsupported here")
+        sc.unsupported_reason() and pytest.skip("unsupported here")
         verify.tracepoint_id("exceptions", "page_fault_kernel")
     except Unsupported as e:
         pytest.skip(str(e))
     extra = 200
-    few = _faults_per_worker(name, 1)
-    many = _faults_per_worker(name, 1 + extra)
+    few = _faults_per_worker(sc, 1)
+    many = _faults_per_worker(sc, 1 + extra)
     assert many["kernel"] - few["kernel"] == faulted_names * extra, (few, many)
     # user-mode faults (stack, thread start/exit) do not grow with the iterations
     assert abs(many["user"] - few["user"]) <= 2, (few, many)

@@ -365,6 +365,74 @@ cdef uint64_t close_range_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
     return n
 
 
+cdef bint open_low_and_high(iow_worker *w, long *low, long *high) noexcept nogil:
+    """Open w.path[0..RANGE_LEN) into low[] and w.path[RANGE_LEN] into *high (iteration events
+    0..RANGE_LEN), as ior does each round. True when the low ones are contiguous and high is
+    above them: ior's close_range may then close exactly them. Otherwise every fd is closed
+    (ior fails the round; the missing calls fail the run) and nothing else is touched."""
+    cdef int k
+    for k in range(RANGE_LEN):
+        low[k] = open_path(&w.iter[k], w.path[k], OPEN_FLAGS)
+    high[0] = open_path(&w.iter[RANGE_LEN], w.path[RANGE_LEN], OPEN_FLAGS)
+    if low[0] >= 0 and low[RANGE_LEN - 1] - low[0] == RANGE_LEN - 1 \
+            and high[0] > low[RANGE_LEN - 1]:
+        return True
+    for k in range(RANGE_LEN):
+        if low[k] >= 0:
+            iow_sys1(__NR_close, low[k])
+    if high[0] >= 0:
+        iow_sys1(__NR_close, high[0])
+    return False
+
+
+cdef uint64_t close_range_bounded_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """ior's close-range-bounded: open closerangelow-0..2 and closerangehigh.txt,
+    close_range(low0, low2, 0), write "still-open" to high, close it."""
+    cdef long low[RANGE_LEN]
+    cdef long high
+    cdef uint64_t it
+    cdef int k
+    for k in range(RANGE_LEN):
+        numbered_path(w, k, b"closerangelow-", k, b".txt")
+    iow_path(w, RANGE_LEN, b"closerangehigh.txt")
+    for it in range(n):
+        if iow_stop_requested(w):
+            return it
+        if not open_low_and_high(w, low, &high):
+            return it + 1
+        iow_tally_ret(&w.iter[4], iow_sys3(__NR_close_range, low[0], low[RANGE_LEN - 1], 0))
+        write_str(&w.iter[5], high, STILL_OPEN)
+        close_fd(&w.iter[6], high)
+    return n
+
+
+cdef uint64_t close_range_cloexec_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """ior's close-range-cloexec (as its test describes it): open closerangecloexec-low-0..2
+    and closerangecloexec-high.txt, close_range(low0, low2, CLOSE_RANGE_CLOEXEC), write to
+    each low fd and to high, then close all four."""
+    cdef long low[RANGE_LEN]
+    cdef long high
+    cdef uint64_t it
+    cdef int k
+    for k in range(RANGE_LEN):
+        numbered_path(w, k, b"closerangecloexec-low-", k, b".txt")
+    iow_path(w, RANGE_LEN, b"closerangecloexec-high.txt")
+    for it in range(n):
+        if iow_stop_requested(w):
+            return it
+        if not open_low_and_high(w, low, &high):
+            return it + 1
+        iow_tally_ret(&w.iter[4], iow_sys3(__NR_close_range, low[0], low[RANGE_LEN - 1],
+                                           CLOSE_RANGE_CLOEXEC))
+        for k in range(RANGE_LEN):
+            write_str(&w.iter[5 + k], low[k], CLOEXEC_LOW)
+        write_str(&w.iter[8], high, CLOEXEC_HIGH)
+        for k in range(RANGE_LEN):
+            close_fd(&w.iter[9 + k], low[k])
+        close_fd(&w.iter[12], high)
+    return n
+
+
 cdef uint64_t close_double_close_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
     """Open doubleclosefile.txt, close it, close the same number again, as ior's
     close-double-close."""
@@ -763,6 +831,29 @@ IOR_SCENARIOS = scenarios("fd", [
          iteration=[_open(f"closerangefile-{i}.txt", bind=f"fd{i}") for i in range(RANGE_LEN)]
                    + ["close_range(fd0, fd2, 0) -> 0"],
          notes=_IOR_NOTE),
+    dict(name="close_range_bounded",
+         summary="open closerangelow-0..2 and closerangehigh.txt, close_range(low0, low2, 0), "
+                 "write to high (ior's descriptors)",
+         kernel=kernel(close_range_bounded_ior_loop), needs_dir=True,
+         iteration=[_open(f"closerangelow-{k}.txt", bind=f"fd{k}") for k in range(RANGE_LEN)]
+                   + [_open("closerangehigh.txt", bind="high"),
+                      "close_range(fd0, fd2, 0) -> 0",
+                      _write("high", STILL_OPEN),
+                      _close("high")],
+         notes=_IOR_NOTE),
+    dict(name="close_range_cloexec",
+         summary="open closerangecloexec-low-0..2 and -high.txt, close_range(low0, low2, "
+                 "CLOSE_RANGE_CLOEXEC), write to all four, close them (ior's descriptors)",
+         kernel=kernel(close_range_cloexec_ior_loop), needs_dir=True,
+         iteration=[_open(f"closerangecloexec-low-{k}.txt", bind=f"fd{k}")
+                    for k in range(RANGE_LEN)]
+                   + [_open("closerangecloexec-high.txt", bind="high"),
+                      "close_range(fd0, fd2, CLOSE_RANGE_CLOEXEC) -> 0"]
+                   + [_write(f"fd{k}", CLOEXEC_LOW) for k in range(RANGE_LEN)]
+                   + [_write("high", CLOEXEC_HIGH)]
+                   + [_close(f"fd{k}") for k in range(RANGE_LEN)] + [_close("high")],
+         notes=_IOR_NOTE + " ior's source for it is not public: the sequence follows its test, "
+               "the payloads and the closes at the end are ours."),
     dict(name="close_double_close",
          summary="open doubleclosefile.txt, close it, close it again: -EBADF (ior's descriptor)",
          kernel=kernel(close_double_close_ior_loop), needs_dir=True,

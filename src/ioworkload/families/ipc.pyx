@@ -7,7 +7,7 @@
 # name of the worker's own) and removed again before the next stop check, so an interrupted
 # run never leaves one behind; nothing stays open between iterations.
 
-from libc.errno cimport ENOSYS
+from libc.errno cimport EACCES, ENOSYS
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy, memset, strlen
 from libc.stdio cimport snprintf
@@ -586,6 +586,26 @@ def _bpf_map_creatable():
                "policy, or RLIMIT_MEMLOCK before 5.11)"))
 
 
+IOR_QUEUE_REFUSED = "mq_open: permission denied"   # ior's workload's error, its test's skip
+
+
+def _ior_queue_name_accepted():
+    """ior passes its queue name "/ior-mq-<pid>-<ns>" to the raw mq_open, and the kernel
+    refuses a queue name with a slash (-EACCES): ior's workload fails with "mq_open:
+    permission denied", on which ior's test skips. Asked here the same way (O_RDONLY, no
+    O_CREAT: nothing is ever created)."""
+    import os
+    cdef bytes name = f"/ior-mq-{os.getpid()}-probe".encode()
+    cdef long ret = iow_sys4(__NR_mq_open, <long><const char *>name, 0, 0, 0)
+    if ret >= 0:
+        os.close(ret)
+    if ret == -EACCES:
+        return (f"{IOR_QUEUE_REFUSED}: ior's queue name \"/ior-mq-<pid>-<ns>\" has a slash, "
+                "which the raw mq_open refuses (-EACCES); ior's own workload fails here the "
+                "same way, and ior's test skips")
+    return None
+
+
 KERNEL_O_LARGEFILE = IOW_KERNEL_O_LARGEFILE   # tests compare it with <linux/fcntl.h>'s
 
 
@@ -788,9 +808,17 @@ SCENARIOS = scenarios("ipc", [
                "unique among running tasks), so it depends on the run: ?. ior passes "
                "\"/ior-mq-<pid>-<ns>\" to the raw syscall, which the kernel refuses (-EACCES: "
                "a name with a slash), and its test skips on that; here the name is given as "
-               "glibc's mq_open gives it, without the slash, so the sequence runs. The queue "
+               "glibc's mq_open gives it, without the slash, so the sequence runs (ior mode "
+               "fails as ior's workload does). The queue "
                "is unlinked and closed in the same iteration (/dev/mqueue keeps no entry). "
                "mq_notify(NULL) with no registration returns 0 (ior tolerates -EINVAL). The "
                "deadline is now + 2 s on CLOCK_REALTIME (read through the vDSO, no syscall); "
                "nothing blocks, so it is never reached."),
 ])
+
+# ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
+# mq_posix_basic: ior's own workload cannot run it (its queue name has a slash, which the raw
+# mq_open refuses); ior mode fails the same way, after the PID line, with ior's error text,
+# so that ior's test skips as it does with ior's workload. The normal mode runs the sequence.
+_MQ = next(sc for sc in SCENARIOS if sc.name == "mq_posix_basic")
+IOR_SCENARIOS = [_MQ.replace(requires=list(_MQ.requires) + [_ior_queue_name_accepted])]

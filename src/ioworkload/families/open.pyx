@@ -3,7 +3,7 @@
 # (O_CREAT of an existing file) or removes it again within the iteration.
 
 from libc.stdint cimport uint64_t
-from libc.string cimport memset, strlen
+from libc.string cimport memcpy, memset, strlen
 from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
@@ -117,6 +117,8 @@ ctypedef struct HandleState:
     iow_file_handle older
     int mount_id
     int thread_alive      # CLONE_CHILD_CLEARTID word: 1 until the helper thread has exited
+    int round_base        # the helper's round: its first event's index (HANDLE_THREAD_EVENTS each)
+    char round_name[32]   # and the file it takes the handle of
 
 ctypedef struct DirfdState:
     unsigned char statx_buf[256]
@@ -286,28 +288,94 @@ cdef uint64_t open_by_handle_at_fail_loop(iow_worker *w, uint64_t n) noexcept no
     # returns NULL and ext4 turns that into -ENOMEM instead of -ESTALE. So this scenario's own
     # file creations and the unlink..open_by_handle_at window exclude each other (a spin lock,
     # no syscall); only another process creating files in the same group can still hit it.
-    cdef HandleState *st = <HandleState *>w.scratch
     cdef uint64_t i
     for i in range(n):
         if iow_stop_requested(w):
             return i
-        # a valid handle passed with mount fd -1
-        handle_of_new_file(w, &w.iter[0], P_FILE, b"handle-ebadf.txt", &st.fh, True)
-        open_handle(&w.iter[4], BAD_FD, &st.fh)
-        close_tracked(&w.iter[5], &w.fd[0])
-        # a handle whose file is gone (unlinked, inode freed)
-        handle_of_new_file(w, &w.iter[6], P_FILE2, b"handle-estale-0.txt", &st.fh, True)
-        iow_inode_lock_take()
-        iow_tally_ret(&w.iter[10], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE2], 0))
-        open_handle(&w.iter[11], w.fd[0], &st.fh)
-        iow_inode_lock_drop()
-        close_tracked(&w.iter[12], &w.fd[0])
-        # two handles taken in turn; the failing call uses the older one
-        handle_of_new_file(w, &w.iter[13], P_FILE3, b"handle-older.txt", &st.older, True)
-        close_tracked(&w.iter[17], &w.fd[0])
-        handle_of_new_file(w, &w.iter[18], P_FILE4, b"handle-newer.txt", &st.fh, True)
-        close_tracked(&w.iter[22], &w.fd[0])
-        open_handle(&w.iter[23], BAD_FD, &st.older)
+        handle_fail_round(w, w.iter, b"handle-estale-0.txt")
+    return n
+
+
+cdef enum:
+    HANDLE_FAIL_EVENTS = 24   # handle_fail_round()'s calls
+    HANDLE_ROUNDS = 5         # ior's handleRounds: the per-round names -0..-4
+    HANDLE_REUSE_EVENTS = 10  # one round of open_by_handle_at_reuse_ior_loop
+    HANDLE_THREAD_EVENTS = 13 # handle_threads_round()'s events, the helper's included
+
+
+cdef void handle_fail_round(iow_worker *w, iow_tally *t, const char *estale_name) noexcept nogil:
+    """One round of ior's open-by-handle-at-fail (HANDLE_FAIL_EVENTS events from t[0])."""
+    cdef HandleState *st = <HandleState *>w.scratch
+    # a valid handle passed with mount fd -1
+    handle_of_new_file(w, &t[0], P_FILE, b"handle-ebadf.txt", &st.fh, True)
+    open_handle(&t[4], BAD_FD, &st.fh)
+    close_tracked(&t[5], &w.fd[0])
+    # a handle whose file is gone (unlinked, inode freed)
+    handle_of_new_file(w, &t[6], P_FILE2, estale_name, &st.fh, True)
+    iow_inode_lock_take()
+    iow_tally_ret(&t[10], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>w.path[P_FILE2], 0))
+    open_handle(&t[11], w.fd[0], &st.fh)
+    iow_inode_lock_drop()
+    close_tracked(&t[12], &w.fd[0])
+    # two handles taken in turn; the failing call uses the older one
+    handle_of_new_file(w, &t[13], P_FILE3, b"handle-older.txt", &st.older, True)
+    close_tracked(&t[17], &w.fd[0])
+    handle_of_new_file(w, &t[18], P_FILE4, b"handle-newer.txt", &st.fh, True)
+    close_tracked(&t[22], &w.fd[0])
+    open_handle(&t[23], BAD_FD, &st.older)
+
+
+cdef inline const char *round_name(char *buf, const char *pattern, size_t digit_at,
+                                   int r) noexcept nogil:
+    """`pattern` (its digit at digit_at) with round r's digit: pure string work."""
+    memcpy(buf, pattern, strlen(pattern) + 1)
+    buf[digit_at] = <char>(48 + r)
+    return buf
+
+
+cdef uint64_t open_by_handle_at_fail_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """ior's five rounds in one iteration, the unlinked file handle-estale-<round>.txt."""
+    cdef char name[32]
+    cdef uint64_t i
+    cdef int r
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        for r in range(HANDLE_ROUNDS):
+            handle_fail_round(w, &w.iter[r * HANDLE_FAIL_EVENTS],
+                              round_name(name, b"handle-estale-0.txt", 14, r))
+    return n
+
+
+cdef uint64_t open_by_handle_at_reuse_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """ior's openByHandleAtReusedNumber: five rounds (handle-reuse-<r>, decoy-<r>), each
+    decoy kept open on the number the handle's fd had, all closed at the end (ior's deferred
+    closes: the last decoy first)."""
+    cdef HandleState *st = <HandleState *>w.scratch
+    cdef iow_tally *t
+    cdef char name[32]
+    cdef uint64_t i
+    cdef int r
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        for r in range(HANDLE_ROUNDS):
+            t = &w.iter[r * HANDLE_REUSE_EVENTS]
+            round_name(name, b"handle-reuse-0.txt", 13, r)
+            create_file(w, &t[0], P_FILE, name)
+            create_file(w, &t[2], P_FILE2, round_name(name, b"decoy-0.txt", 6, r))
+            w.fd[0] = open_dir(w, &t[4])
+            take_handle(&t[5], w.fd[0], round_name(name, b"handle-reuse-0.txt", 13, r), &st.fh,
+                        &st.mount_id)
+            w.fd[1] = open_handle(&t[6], w.fd[0], &st.fh)
+            close_tracked(&t[7], &w.fd[1])
+            # the decoy takes the number just freed (the lowest free fd) and keeps it
+            w.fd[2 + r] = iow_tally_ret(&t[8], iow_sys4(
+                __NR_openat, AT_FDCWD, <long>w.path[P_FILE2], O_RDONLY, 0))
+            close_tracked(&t[9], &w.fd[0])
+        for r in range(HANDLE_ROUNDS):
+            close_tracked(&w.iter[HANDLE_ROUNDS * HANDLE_REUSE_EVENTS + r],
+                          &w.fd[2 + HANDLE_ROUNDS - 1 - r])
     return n
 
 
@@ -333,41 +401,66 @@ cdef void handle_thread_body(void *arg) noexcept nogil:
     # Runs on the helper thread's own stack; only raw syscalls, then the raw exit.
     cdef iow_worker *w = <iow_worker *>arg
     cdef HandleState *st = <HandleState *>w.scratch
-    iow_tally_ret(&w.iter[3], 0)  # clone returned 0 here
-    w.fd[0] = open_dir(w, &w.iter[4])
-    take_handle(&w.iter[5], w.fd[0], b"handle-thread-0.txt", &st.fh, &st.mount_id)
-    iow_tally_ret(&w.iter[6], iow_sys0(__NR_gettid))
-    iow_tally_ret(&w.iter[7], 0)  # exit does not return
-    iow_release_fence()           # the tallies above are visible before the tid word clears
+    cdef iow_tally *t = &w.iter[st.round_base]
+    iow_tally_ret(&t[3], 0)  # clone returned 0 here
+    w.fd[0] = open_dir(w, &t[4])
+    take_handle(&t[5], w.fd[0], st.round_name, &st.fh, &st.mount_id)
+    iow_tally_ret(&t[6], iow_sys0(__NR_gettid))
+    iow_tally_ret(&t[7], 0)  # exit does not return
+    iow_release_fence()      # the tallies above are visible before the tid word clears
     iow_sys1(__NR_exit, 0)
+
+
+cdef void handle_threads_round(iow_worker *w, int base) noexcept nogil:
+    """One round of ior's open-by-handle-at-threads on st.round_name (HANDLE_THREAD_EVENTS
+    events from iteration event base): the helper takes the handle, the worker opens it."""
+    cdef HandleState *st = <HandleState *>w.scratch
+    cdef iow_tally *t = &w.iter[base]
+    cdef long tid
+    st.round_base = base
+    create_file(w, &t[0], P_FILE, st.round_name)
+    iow_store_release(&st.thread_alive, 1)
+    # CLONE_VFORK: the worker sleeps inside clone until the helper has exited, so it
+    # waits without a syscall of its own and without spinning against its helper for a CPU.
+    tid = iow_tally_ret(&t[2], iow_clone_thread(
+        CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
+        | CLONE_VFORK | CLONE_CHILD_CLEARTID, thread_stack_top(w), &st.thread_alive,
+        handle_thread_body, w))
+    iow_note_task(w, tid)
+    if tid > 0:
+        # The kernel cleared the word before ending the vfork wait; this only orders
+        # the helper's tallies and fds before our reads.
+        while iow_load_acquire(&st.thread_alive):
+            iow_cpu_relax()
+    iow_tally_ret(&t[8], iow_sys0(__NR_gettid))
+    open_handle(&t[9], BAD_FD, &st.fh)
+    w.fd[1] = open_handle(&t[10], w.fd[0], &st.fh)
+    close_tracked(&t[11], &w.fd[1])
+    close_tracked(&t[12], &w.fd[0])
 
 
 cdef uint64_t open_by_handle_at_threads_loop(iow_worker *w, uint64_t n) noexcept nogil:
     cdef HandleState *st = <HandleState *>w.scratch
     cdef uint64_t i
-    cdef long tid
+    round_name(st.round_name, b"handle-thread-0.txt", 14, 0)
     for i in range(n):
         if iow_stop_requested(w):
             return i
-        create_file(w, &w.iter[0], P_FILE, b"handle-thread-0.txt")
-        iow_store_release(&st.thread_alive, 1)
-        # CLONE_VFORK: the worker sleeps inside clone until the helper has exited, so it
-        # waits without a syscall of its own and without spinning against its helper for a CPU.
-        tid = iow_tally_ret(&w.iter[2], iow_clone_thread(
-            CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM
-            | CLONE_VFORK | CLONE_CHILD_CLEARTID, thread_stack_top(w), &st.thread_alive,
-            handle_thread_body, w))
-        iow_note_task(w, tid)
-        if tid > 0:
-            # The kernel cleared the word before ending the vfork wait; this only orders
-            # the helper's tallies and fds before our reads.
-            while iow_load_acquire(&st.thread_alive):
-                iow_cpu_relax()
-        iow_tally_ret(&w.iter[8], iow_sys0(__NR_gettid))
-        open_handle(&w.iter[9], BAD_FD, &st.fh)
-        w.fd[1] = open_handle(&w.iter[10], w.fd[0], &st.fh)
-        close_tracked(&w.iter[11], &w.fd[1])
-        close_tracked(&w.iter[12], &w.fd[0])
+        handle_threads_round(w, 0)
+    return n
+
+
+cdef uint64_t open_by_handle_at_threads_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """ior's five rounds in one iteration, round r on handle-thread-<r>.txt."""
+    cdef HandleState *st = <HandleState *>w.scratch
+    cdef uint64_t i
+    cdef int r
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        for r in range(HANDLE_ROUNDS):
+            round_name(st.round_name, b"handle-thread-0.txt", 14, r)
+            handle_threads_round(w, r * HANDLE_THREAD_EVENTS)
     return n
 
 
@@ -489,6 +582,44 @@ def _HANDLE(name):
     return f'name_to_handle_at(dirfd, "{name}", {{handle_bytes=128}}, &mount_id, 0) -> 0'
 
 
+def _fail_round(estale):
+    """The events of handle_fail_round()."""
+    return (_CREATE("handle-ebadf.txt") + [
+        _OPEN_DIR, _HANDLE("handle-ebadf.txt"),
+        "open_by_handle_at(-1, &fh, O_RDONLY) -> -EBADF", "close(dirfd) -> 0"]
+        + _CREATE(estale) + [
+        _OPEN_DIR, _HANDLE(estale),
+        f'unlinkat(AT_FDCWD, "<dir>/{estale}", 0) -> 0',
+        "open_by_handle_at(dirfd, &fh, O_RDONLY) -> -ESTALE", "close(dirfd) -> 0"]
+        + _CREATE("handle-older.txt") + [_OPEN_DIR, _HANDLE("handle-older.txt"), "close(dirfd) -> 0"]
+        + _CREATE("handle-newer.txt") + [_OPEN_DIR, _HANDLE("handle-newer.txt"), "close(dirfd) -> 0",
+        "open_by_handle_at(-1, &older, O_RDONLY) -> -EBADF"])
+
+
+def _reuse_round(r):
+    """One round of open_by_handle_at_reuse_ior_loop (the decoy stays open as decoy<r>)."""
+    return (_CREATE(f"handle-reuse-{r}.txt") + _CREATE(f"decoy-{r}.txt") + [
+        _OPEN_DIR, _HANDLE(f"handle-reuse-{r}.txt"),
+        "fd = open_by_handle_at(dirfd, &fh, O_RDONLY) -> >=0", _CLOSE,
+        f'decoy{r} = openat(AT_FDCWD, "<dir>/decoy-{r}.txt", O_RDONLY, 0) -> >=0',
+        "close(dirfd) -> 0"])
+
+
+def _threads_round(name):
+    """The events of handle_threads_round(), the helper's included."""
+    return _CREATE(name) + [
+        f"{_THREAD_CLONE} -> >=1",
+        f"helper: {_THREAD_CLONE} -> 0 exit-only",
+        f"helper: {_OPEN_DIR}",
+        f"helper: {_HANDLE(name)}",
+        "helper: gettid() -> >=1",
+        "helper: exit(0) -> noreturn",
+        "gettid() -> >=1",
+        "open_by_handle_at(-1, &fh, O_RDONLY) -> -EBADF",
+        "fd = open_by_handle_at(?, &fh, O_RDONLY) -> >=0",
+        _CLOSE, "close(?) -> 0"]
+
+
 # iow_clone_thread's call: flags, the stack top (end of the worker's scratch), no parent tid
 # pointer, the CLONE_CHILD_CLEARTID word, tls 0.
 _THREAD_CLONE = ("clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|"
@@ -530,21 +661,12 @@ SCENARIOS = scenarios("open", [
     dict(name="open_by_handle_at_fail",
          summary="open_by_handle_at failing: mount fd -1 (-EBADF), unlinked file (-ESTALE)",
          kernel=kernel(open_by_handle_at_fail_loop), needs_dir=True,
-         iteration=_CREATE("handle-ebadf.txt") + [
-             _OPEN_DIR, _HANDLE("handle-ebadf.txt"),
-             "open_by_handle_at(-1, &fh, O_RDONLY) -> -EBADF", "close(dirfd) -> 0"]
-             + _CREATE("handle-estale-0.txt") + [
-             _OPEN_DIR, _HANDLE("handle-estale-0.txt"),
-             'unlinkat(AT_FDCWD, "<dir>/handle-estale-0.txt", 0) -> 0',
-             "open_by_handle_at(dirfd, &fh, O_RDONLY) -> -ESTALE", "close(dirfd) -> 0"]
-             + _CREATE("handle-older.txt") + [_OPEN_DIR, _HANDLE("handle-older.txt"), "close(dirfd) -> 0"]
-             + _CREATE("handle-newer.txt") + [_OPEN_DIR, _HANDLE("handle-newer.txt"), "close(dirfd) -> 0",
-             "open_by_handle_at(-1, &older, O_RDONLY) -> -EBADF"],
+         iteration=_fail_round("handle-estale-0.txt"),
          requires=_HANDLES, ior_repeat=5,
-         notes="ior repeats the -EBADF and -ESTALE steps x5 with files handle-estale-0..4 and "
-               "takes the older/newer handles once after; here one iteration is all three steps, "
-               "and the ESTALE file is always handle-estale-0.txt (created and unlinked within "
-               "the iteration). The older handle (&older) is another struct than the one the "
+         notes="ior runs five rounds of the three steps with files handle-estale-0..4; here "
+               "one iteration is one round, and the ESTALE file is always handle-estale-0.txt "
+               "(created and unlinked within the iteration; ior mode runs ior's five rounds "
+               "with their names). The older handle (&older) is another struct than the one the "
                "other calls use (&fh). The unlinked file's inode is freed before "
                "open_by_handle_at looks it up, so it fails with -ESTALE. Kernel quirk: if at "
                "that instant a new file is being created on the freed inode number, ext4 answers "
@@ -568,17 +690,7 @@ SCENARIOS = scenarios("open", [
          summary="name_to_handle_at on a brand-new thread, open_by_handle_at on the worker",
          kernel=kernel(open_by_handle_at_threads_loop), needs_dir=True,
          helper_threads=True,
-         iteration=_CREATE("handle-thread-0.txt") + [
-             f"{_THREAD_CLONE} -> >=1",
-             f"helper: {_THREAD_CLONE} -> 0 exit-only",
-             f"helper: {_OPEN_DIR}",
-             f"helper: {_HANDLE('handle-thread-0.txt')}",
-             "helper: gettid() -> >=1",
-             "helper: exit(0) -> noreturn",
-             "gettid() -> >=1",
-             "open_by_handle_at(-1, &fh, O_RDONLY) -> -EBADF",
-             "fd = open_by_handle_at(?, &fh, O_RDONLY) -> >=0",
-             _CLOSE, "close(?) -> 0"],
+         iteration=_threads_round("handle-thread-0.txt"),
          requires=_HANDLES + [_clone_thread_supported], ior_repeat=5,
          notes="The helper thread is a raw clone on a stack at the end of the worker's scratch "
                "memory (&scratch_end); it issues only the helper: events and ends with the raw "
@@ -588,7 +700,8 @@ SCENARIOS = scenarios("open", [
                "&thread_alive (CLONE_CHILD_CLEARTID). The worker's open_by_handle_at and last "
                "close use the dir fd the helper opened (the helper's dirfd, hence ? in the "
                "worker's events). Both threads' syscalls are counted together (perf inherit). "
-               "ior's file is handle-thread-<i>.txt, i = 0..4; here always -0."),
+               "ior's file is handle-thread-<i>.txt, i = 0..4; here always -0 (ior mode runs "
+               "ior's five rounds with their names)."),
     dict(name="open_duration_gap", summary="open+close, sleep, open+close the same file: a time gap",
          kernel=kernel(open_duration_gap_loop), needs_dir=True,
          iteration=_CREATE("gap-shared.txt") + [
@@ -627,4 +740,36 @@ SCENARIOS = scenarios("open", [
                "(same flags and mode), closes it and ends with the raw exit_group, so every "
                "call it makes is declared (an exec'd program's loader calls could not be). The "
                "teardown's unlinkat proves that the child really created the file."),
+])
+
+# ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
+_IOR_ROUNDS_NOTE = ("ior mode's sequence: ior's five rounds in one iteration, each with its "
+                    "own names (-0..-4).")
+IOR_SCENARIOS = scenarios("open", [
+    dict(name="open_by_handle_at_fail",
+         summary="ior's five rounds: mount fd -1 (-EBADF), handle-estale-<round> unlinked "
+                 "(-ESTALE), the older of two handles with mount fd -1 (-EBADF)",
+         kernel=kernel(open_by_handle_at_fail_ior_loop), needs_dir=True,
+         iteration=[e for r in range(HANDLE_ROUNDS) for e in _fail_round(f"handle-estale-{r}.txt")],
+         requires=_HANDLES, notes=_IOR_ROUNDS_NOTE),
+    dict(name="open_by_handle_at_reuse",
+         summary="ior's five rounds: each handle's fd number is reused by decoy-<round>, kept "
+                 "open until all rounds are done",
+         kernel=kernel(open_by_handle_at_reuse_ior_loop), needs_dir=True,
+         iteration=[e for r in range(HANDLE_ROUNDS) for e in _reuse_round(r)]
+                   + [f"close(decoy{r}) -> 0" for r in reversed(range(HANDLE_ROUNDS))],
+         requires=_HANDLES,
+         notes=_IOR_ROUNDS_NOTE + " The handle's file is created before its decoy and the "
+               "decoys stay open until the last round (ior's order; its 300 ms settle before "
+               "the closes is left out)."),
+    dict(name="open_by_handle_at_threads",
+         summary="ior's five rounds: a brand-new thread takes handle-thread-<round>'s handle, "
+                 "the worker opens it",
+         kernel=kernel(open_by_handle_at_threads_ior_loop), needs_dir=True,
+         helper_threads=True,
+         iteration=[e for r in range(HANDLE_ROUNDS) for e in _threads_round(f"handle-thread-{r}.txt")],
+         requires=_HANDLES + [_clone_thread_supported],
+         notes=_IOR_ROUNDS_NOTE + " Five helper threads per iteration, one per round: each "
+               "issues its round's helper: events (counted together, per event, over the "
+               "helpers)."),
 ])

@@ -546,6 +546,156 @@ cdef void path_faulted_move_mount_teardown(iow_worker *w) noexcept nogil:
     close_fds(w, MOVE_MOUNT_STRINGS)
 
 
+# ---- ior mode's faulted paths: ior's faultedPages, step by step ----
+# Each faulted string gets its own backing file <dir>/.backing-<k> the way ior makes it:
+# os.WriteFile (openat O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, write, close), then an O_RDONLY
+# open, a one-page PROT_READ MAP_PRIVATE mmap and a close; the page is unmapped at the end
+# (ior's release). The string is the path NUL-padded to IOW_PATH_MAX, as in the normal mode
+# (ior writes the path and one NUL): the write's length stays fixed whatever <dir> is.
+
+cdef enum:
+    BACKING_EVENTS = 6      # map_backing()'s calls
+    STRINGS_OFFSET = 8192   # the padded strings in scratch, past the Plan (BUF_BYTES + calls)
+
+cdef const char *X_CONTENT = b"x"   # ior's os.WriteFile(oldPath, "x") of a file to rename
+
+cdef inline char *padded_string(iow_worker *w, int k) noexcept nogil:
+    return <char *>w.scratch + STRINGS_OFFSET + k * IOW_PATH_MAX
+
+cdef void stage_backing_names(iow_worker *w, const char **names, int count) noexcept nogil:
+    """Pure string work: slot k = <dir>/.backing-<k>, padded string k = "<dir>/<names[k]>"."""
+    cdef char backing[16]
+    cdef int k
+    memcpy(backing, b".backing-0", 11)
+    for k in range(count):
+        backing[9] = <char>(48 + k)
+        iow_path(w, k, backing)
+        iow_path(w, 15, names[k])
+        memset(padded_string(w, k), 0, IOW_PATH_MAX)
+        memcpy(padded_string(w, k), w.path[15], strlen(w.path[15]))
+
+cdef int map_backing(iow_worker *w, int ev, int k) noexcept nogil:
+    """ior's untouched(): write backing k, reopen it read-only, map its page into w.val[k],
+    close: BACKING_EVENTS events from iteration event ev. Returns the next event."""
+    cdef long fd = iow_tally_ret(&w.iter[ev], iow_sys4(
+        __NR_openat, AT_FDCWD, <long>w.path[k], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644))
+    iow_tally_ret(&w.iter[ev + 1], iow_sys3(__NR_write, fd, <long>padded_string(w, k),
+                                            IOW_PATH_MAX))
+    iow_tally_ret(&w.iter[ev + 2], iow_sys1(__NR_close, fd))
+    fd = iow_tally_ret(&w.iter[ev + 3], iow_sys4(__NR_openat, AT_FDCWD, <long>w.path[k],
+                                                 O_RDONLY, 0))
+    w.val[k] = iow_tally_ret(&w.iter[ev + 4], iow_sys6(
+        __NR_mmap, 0, PAGE, PROT_READ, MAP_PRIVATE, fd, 0))
+    iow_tally_ret(&w.iter[ev + 5], iow_sys1(__NR_close, fd))
+    return ev + BACKING_EVENTS
+
+cdef int write_x_file(iow_worker *w, int ev, int slot) noexcept nogil:
+    """os.WriteFile(<path slot>, "x"): openat, write, close (3 events). Returns the next event."""
+    cdef long fd = iow_tally_ret(&w.iter[ev], iow_sys4(
+        __NR_openat, AT_FDCWD, <long>w.path[slot], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+        0o644))
+    iow_tally_ret(&w.iter[ev + 1], iow_sys3(__NR_write, fd, <long>X_CONTENT, 1))
+    iow_tally_ret(&w.iter[ev + 2], iow_sys1(__NR_close, fd))
+    return ev + 3
+
+cdef int unmap_backings(iow_worker *w, int ev, int count) noexcept nogil:
+    cdef int k
+    for k in range(count):
+        iow_tally_ret(&w.iter[ev + k], iow_sys2(__NR_munmap, w.val[k], PAGE))
+    return ev + count
+
+
+cdef int path_faulted_names_ior_setup(iow_worker *w) noexcept nogil:
+    """Slots 0..6 the backings; 7..9 the files the renames move (written each round); 10 the
+    touched new name of the second rename (slot 9 is the third's touched old name)."""
+    cdef const char *names[NAMES_STRINGS]
+    names[0] = b"faulted-access-missing"
+    names[1] = b"faulted-stat-missing"
+    names[2] = b"faulted-unlink-missing"
+    names[3] = b"faulted-both-old"
+    names[4] = b"faulted-both-new"
+    names[5] = b"faulted-oldonly-old"
+    names[6] = b"faulted-newonly-new"
+    stage_backing_names(w, names, NAMES_STRINGS)
+    iow_path(w, 7, b"faulted-both-old")
+    iow_path(w, 8, b"faulted-oldonly-old")
+    iow_path(w, 9, b"touched-newonly-old")
+    iow_path(w, 10, b"touched-oldonly-new")
+    return 0
+
+cdef uint64_t path_faulted_names_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """ior's faultedPathNames in its order. A round needs no restore: each rename's source is
+    written afresh and its target replaced."""
+    cdef Plan *p = plan_of(w)
+    cdef uint64_t i
+    cdef int ev
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        ev = map_backing(w, 0, 0)
+        iow_tally_ret(&w.iter[ev], iow_sys2(IOW_NR_access, w.val[0], 0))
+        ev = map_backing(w, ev + 1, 1)
+        iow_tally_ret(&w.iter[ev], iow_sys4(__NR_newfstatat, AT_FDCWD, w.val[1], <long>p.buf, 0))
+        ev = map_backing(w, ev + 1, 2)
+        iow_tally_ret(&w.iter[ev], iow_sys3(__NR_unlinkat, AT_FDCWD, w.val[2], 0))
+        ev = write_x_file(w, ev + 1, 7)                                           # both
+        ev = map_backing(w, map_backing(w, ev, 3), 4)
+        iow_tally_ret(&w.iter[ev], iow_sys2(IOW_NR_rename, w.val[3], w.val[4]))
+        ev = map_backing(w, write_x_file(w, ev + 1, 8), 5)                        # old only
+        iow_tally_ret(&w.iter[ev], iow_sys2(IOW_NR_rename, w.val[5], <long>w.path[10]))
+        ev = map_backing(w, write_x_file(w, ev + 1, 9), 6)                        # new only
+        iow_tally_ret(&w.iter[ev], iow_sys2(IOW_NR_rename, <long>w.path[9], w.val[6]))
+        unmap_backings(w, ev + 1, NAMES_STRINGS)
+    return n
+
+
+cdef int path_faulted_move_mount_ior_setup(iow_worker *w) noexcept nogil:
+    """Slots 0..3 the backings; 4..9 the directories in ior's mkdir order."""
+    cdef const char *names[MOVE_MOUNT_STRINGS]
+    names[0] = b"faulted-mm-both-from"
+    names[1] = b"faulted-mm-both-to"
+    names[2] = b"faulted-mm-fromonly-from"
+    names[3] = b"faulted-mm-toonly-to"
+    stage_backing_names(w, names, MOVE_MOUNT_STRINGS)
+    iow_path(w, 4, b"faulted-mm-both-from")
+    iow_path(w, 5, b"faulted-mm-both-to")
+    iow_path(w, 6, b"faulted-mm-fromonly-from")
+    iow_path(w, 7, b"touched-mm-fromonly-to")
+    iow_path(w, 8, b"touched-mm-toonly-from")
+    iow_path(w, 9, b"faulted-mm-toonly-to")
+    return 0
+
+cdef inline int mkdir_pair(iow_worker *w, int ev, int slot) noexcept nogil:
+    """os.Mkdir of the from and to directories in slots slot, slot + 1 (2 events)."""
+    iow_tally_ret(&w.iter[ev], iow_sys3(__NR_mkdirat, AT_FDCWD, <long>w.path[slot], 0o755))
+    iow_tally_ret(&w.iter[ev + 1], iow_sys3(__NR_mkdirat, AT_FDCWD, <long>w.path[slot + 1],
+                                            0o755))
+    return ev + 2
+
+cdef uint64_t path_faulted_move_mount_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """ior's faultedMoveMounts: per case its two directories, its backings, the move_mount;
+    then the pages unmapped and (ours, for the next round) the directories removed."""
+    cdef uint64_t i
+    cdef int ev, k
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        ev = map_backing(w, map_backing(w, mkdir_pair(w, 0, 4), 0), 1)          # both
+        iow_tally_ret(&w.iter[ev], iow_sys5(__NR_move_mount, AT_FDCWD, w.val[0], AT_FDCWD,
+                                            w.val[1], 0))
+        ev = map_backing(w, mkdir_pair(w, ev + 1, 6), 2)                          # from only
+        iow_tally_ret(&w.iter[ev], iow_sys5(__NR_move_mount, AT_FDCWD, w.val[2], AT_FDCWD,
+                                            <long>w.path[7], 0))
+        ev = map_backing(w, mkdir_pair(w, ev + 1, 8), 3)                          # to only
+        iow_tally_ret(&w.iter[ev], iow_sys5(__NR_move_mount, AT_FDCWD, <long>w.path[8],
+                                            AT_FDCWD, w.val[3], 0))
+        ev = unmap_backings(w, ev + 1, MOVE_MOUNT_STRINGS)
+        for k in range(6):
+            iow_tally_ret(&w.iter[ev + k], iow_sys3(__NR_unlinkat, AT_FDCWD,
+                                                    <long>w.path[4 + k], AT_REMOVEDIR))
+    return n
+
+
 # ---- the registry table ----
 
 _DIRFD = "dirfd = openat(AT_FDCWD, \"<dir>\", O_RDONLY|O_DIRECTORY|O_CLOEXEC, 0) -> >=0"
@@ -838,8 +988,86 @@ SCENARIOS = scenarios("path", [
          notes="ior sleeps 25 ms between its 40 repeats; one iteration issues the call once."),
 ])
 
+def _backing(k, name):
+    """map_backing(): ior's os.WriteFile of backing k, its O_RDONLY reopen, mmap (bound mapk),
+    close."""
+    path = f"\"<dir>/.backing-{k}\""
+    return [f"b{k} = openat(AT_FDCWD, {path}, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644) -> >=0",
+            f"write(b{k}, {{\"<dir>/{name}\" NUL-padded to 512 bytes}}, 512) -> 512",
+            f"close(b{k}) -> 0",
+            f"r{k} = openat(AT_FDCWD, {path}, O_RDONLY, 0) -> >=0",
+            f"map{k} = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, r{k}, 0) -> >=0",
+            f"close(r{k}) -> 0"]
+
+
+def _write_x(name):
+    """write_x_file(): ior's os.WriteFile(name, "x")."""
+    return [f"x = openat(AT_FDCWD, \"<dir>/{name}\", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0644)"
+            " -> >=0",
+            "write(x, \"x\", 1) -> 1",
+            "close(x) -> 0"]
+
+
+def _mkdir(name):
+    return f"mkdirat(AT_FDCWD, \"<dir>/{name}\", 0755) -> 0"
+
+
+_IOR_FAULTED_NOTE = ("ior mode's sequence: ior's faultedPages step by step (each backing "
+                     "written with os.WriteFile's calls, reopened O_RDONLY, mapped, closed; "
+                     "the pages unmapped at the end). The backing holds the path NUL-padded "
+                     "to 512 bytes (ior: the path and one NUL), so the write's length does not "
+                     "depend on <dir>. ")
+
 # ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
 IOR_SCENARIOS = scenarios("path", [
+    dict(name="path_faulted_names",
+         summary="ior's faulted names: each backing written, reopened, mapped right before its "
+                 "access/newfstatat/unlinkat/rename",
+         kernel=kernel(path_faulted_names_ior_loop, path_faulted_names_ior_setup), **_DIR,
+         iteration=(
+             _backing(0, "faulted-access-missing")
+             + ["access(\"<dir>/faulted-access-missing\", F_OK) -> -ENOENT"]
+             + _backing(1, "faulted-stat-missing")
+             + ["newfstatat(AT_FDCWD, \"<dir>/faulted-stat-missing\", &st, 0) -> -ENOENT"]
+             + _backing(2, "faulted-unlink-missing")
+             + ["unlinkat(AT_FDCWD, \"<dir>/faulted-unlink-missing\", 0) -> -ENOENT"]
+             + _write_x("faulted-both-old") + _backing(3, "faulted-both-old")
+             + _backing(4, "faulted-both-new")
+             + ["rename(\"<dir>/faulted-both-old\", \"<dir>/faulted-both-new\") -> 0"]
+             + _write_x("faulted-oldonly-old") + _backing(5, "faulted-oldonly-old")
+             + ["rename(\"<dir>/faulted-oldonly-old\", \"<dir>/touched-oldonly-new\") -> 0"]
+             + _write_x("touched-newonly-old") + _backing(6, "faulted-newonly-new")
+             + ["rename(\"<dir>/touched-newonly-old\", \"<dir>/faulted-newonly-new\") -> 0"]
+             + _unmapped(7)),
+         requires=[legacy_syscall("access"), _RENAME],
+         notes=_IOR_FAULTED_NOTE + "Faulted as in the normal mode (map0..map6). No rename back: "
+               "each round writes the renamed files afresh and the renames replace the "
+               "previous round's targets."),
+    dict(name="path_faulted_move_mount",
+         summary="ior's faulted move_mount: per case its two directories, its backings, the "
+                 "move_mount (-EINVAL)",
+         kernel=kernel(path_faulted_move_mount_ior_loop, path_faulted_move_mount_ior_setup),
+         **_DIR,
+         iteration=(
+             [_mkdir("faulted-mm-both-from"), _mkdir("faulted-mm-both-to")]
+             + _backing(0, "faulted-mm-both-from") + _backing(1, "faulted-mm-both-to")
+             + ["move_mount(AT_FDCWD, \"<dir>/faulted-mm-both-from\", AT_FDCWD, "
+                "\"<dir>/faulted-mm-both-to\", 0) -> -EINVAL"]
+             + [_mkdir("faulted-mm-fromonly-from"), _mkdir("touched-mm-fromonly-to")]
+             + _backing(2, "faulted-mm-fromonly-from")
+             + ["move_mount(AT_FDCWD, \"<dir>/faulted-mm-fromonly-from\", AT_FDCWD, "
+                "\"<dir>/touched-mm-fromonly-to\", 0) -> -EINVAL"]
+             + [_mkdir("touched-mm-toonly-from"), _mkdir("faulted-mm-toonly-to")]
+             + _backing(3, "faulted-mm-toonly-to")
+             + ["move_mount(AT_FDCWD, \"<dir>/touched-mm-toonly-from\", AT_FDCWD, "
+                "\"<dir>/faulted-mm-toonly-to\", 0) -> -EINVAL"]
+             + _unmapped(4)
+             + [f"unlinkat(AT_FDCWD, \"<dir>/{d}\", AT_REMOVEDIR) -> 0" for d in _MM_DIRS]),
+         requires=[capability("CAP_SYS_ADMIN"),
+                   syscall_implemented("move_mount", __NR_move_mount, -1, 0, -1, 0, 0xffffffff)],
+         notes=_IOR_FAULTED_NOTE + "Faulted as in the normal mode (map0..map3). The "
+               "directories are removed at the end of each round (ours: ior's os.Mkdir would "
+               "fail on the next round's existing ones)."),
     dict(name="unlink_rmdir", summary="mkdirat rmdir-me-0..4, each rmdir'ed at once (legacy number)",
          kernel=kernel(unlink_rmdir_rounds_loop, unlink_rmdir_rounds_setup), **_DIR,
          iteration=[call for k in range(RMDIR_ROUNDS)
