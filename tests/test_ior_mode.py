@@ -504,11 +504,6 @@ def check_expectations(doc, ior_name, rows=IOR_EXPECTATIONS) -> list[str]:
 
 # Where ior's expectation does not hold yet (README, "ior's workload: what still differs").
 KNOWN_GAPS: dict[str, str] = {
-    "stop-restart": "the stopped sleep is a child process's, ior's is its main thread's",
-    "signal-handled-sleep": "the stopped nanosleep is a child process's, ior's is the main "
-                            "thread's",
-    "signal-reexec": "the reads are a child process's, ior's are its main thread's",
-    "signal-reexec-many": "the reads are a child process's, ior's are its main thread's",
     "iouring-registered-ring": "the ring's slot is released (a seventh io_uring_register)",
     "mountfs-management": "the mount calls are a namespace child's, ior's are the main "
                           "thread's",
@@ -630,6 +625,24 @@ def test_where_checks_arguments_and_filtered_calls(tmp_path):
         ("seccomp-denied", "fchmod", None, 4, None, WHERE(role="helper", filtered=True))])
     assert check_expectations(doc, "seccomp-denied", [      # filtered ones have no sys_enter
         ("seccomp-denied", "fchmod", None, 2, EPERM, WHERE(role="helper"))])
+
+
+@pytest.mark.parametrize("ior_name", ["stop-restart", "stop-restart-twice",
+                                      "signal-handled-sleep", "signal-reexec",
+                                      "signal-reexec-many"])
+def test_stopped_scenarios_stop_the_main_thread_in_ior_mode_only(ior_name):
+    """ior mode stops its own process (ior's sequence, one thread); the normal mode stops a
+    child and keeps every worker running."""
+    normal = registry.get(ior_name)
+    ior = ior_mode.scenario_for_ior(normal)
+    assert ior is not normal and ior.one_worker
+    stopped = {"clock_nanosleep", "nanosleep", "read"}
+    assert any(e.syscall in stopped and e.role == "child" for e in normal.iteration)
+    assert not any(e.syscall in stopped and e.role == "child" for e in ior.iteration)
+    assert any(e.syscall == "kill" and e.role == "child" for e in ior.iteration)
+    p = subprocess.run([sys.executable, "-m", "ioworkload", f"--scenario={ior_name}",
+                        "--threads", "2"], capture_output=True, text=True, timeout=60, env=_env())
+    assert p.returncode == 2 and "one thread only" in p.stderr
 
 
 # ---- the -tid view: a tracer that keeps only TID == PID sees the scenario ----
