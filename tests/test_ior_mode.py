@@ -504,7 +504,6 @@ def check_expectations(doc, ior_name, rows=IOR_EXPECTATIONS) -> list[str]:
 
 # Where ior's expectation does not hold yet (README, "ior's workload: what still differs").
 KNOWN_GAPS: dict[str, str] = {
-    "iouring-registered-ring": "the ring's slot is released (a seventh io_uring_register)",
     "mountfs-management": "the mount calls are a namespace child's, ior's are the main "
                           "thread's",
 }
