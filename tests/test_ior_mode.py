@@ -503,10 +503,7 @@ def check_expectations(doc, ior_name, rows=IOR_EXPECTATIONS) -> list[str]:
 
 
 # Where ior's expectation does not hold yet (README, "ior's workload: what still differs").
-KNOWN_GAPS: dict[str, str] = {
-    "mountfs-management": "the mount calls are a namespace child's, ior's are the main "
-                          "thread's",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("ior_name", [
