@@ -7,7 +7,8 @@
 # mount namespace of its own (raw clone with CLONE_NEWNS) that first makes its whole tree
 # private (MS_REC|MS_PRIVATE), so no mount propagates back, and the namespace, with whatever
 # is mounted in it, ends with the child: the host's mount table never changes, also when the
-# run is killed (SIGKILL) half-way through the sequence.
+# run is killed (SIGKILL) half-way through the sequence. ior mode (IOR_SCENARIOS) issues the
+# same calls on the worker, the command's own process having moved to such a namespace first.
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
