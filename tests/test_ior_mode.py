@@ -641,6 +641,20 @@ def test_stopped_scenarios_stop_the_main_thread_in_ior_mode_only(ior_name):
     assert p.returncode == 2 and "one thread only" in p.stderr
 
 
+def test_stop_restart_twice_restarts_the_main_threads_sleep_twice(tmp_path):
+    """No ior test looks at stop-restart-twice; ior mode runs its sequence all the same: the
+    main thread's 1.5 s sleep stopped twice, the kernel's restart_syscall resuming it twice."""
+    p, doc = _ior_run("stop-restart-twice", tmp_path)
+    assert p.returncode == 0, p.stderr
+    main = WHERE(most=1, tid="pid")
+    assert check_expectations(doc, "stop-restart-twice", [
+        ("stop-restart-twice", "clock_nanosleep", None, 1, ERESTART_RESTARTBLOCK,
+         WHERE(most=1, tid="pid", args={"rqtp": "{tv_sec=1, tv_nsec=500000000}"})),
+        ("stop-restart-twice", "restart_syscall", None, 1, ERESTART_RESTARTBLOCK, main),
+        ("stop-restart-twice", "restart_syscall", None, 1, RET(0), main),
+        ("stop-restart-twice", "kill", None, 4, None, WHERE(most=4, role="child"))]) == []
+
+
 # ---- the -tid view: a tracer that keeps only TID == PID sees the scenario ----
 
 def _strace_ior(name, tmp_path):
