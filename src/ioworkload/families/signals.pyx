@@ -980,7 +980,9 @@ cdef void close_own_stat(iow_worker *w, iow_tally *t) noexcept nogil:
 
 cdef int ior_handled_sleep_setup(iow_worker *w) noexcept nogil:
     # signal_handled_sleep's setup (its /proc/thread-self/syscall included), then the stat
-    cdef int r = handled_setup(w, SIGUSR1, 1)
+    cdef int r
+    w.val[V_STAT_FD] = -1     # the teardown closes only what was opened
+    r = handled_setup(w, SIGUSR1, 1)
     return open_own_stat(w, &w.setup[4]) if r == 0 else r
 
 
