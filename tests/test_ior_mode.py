@@ -712,6 +712,23 @@ def test_tid_equal_pid_sees_the_scenario(name, syscall, path, count, tmp_path):
     assert others == []                                     # nothing of it on another thread
 
 
+@pytest.mark.parametrize("name,calls", [
+    ("stop-restart", {"clock_nanosleep(": 1, "restart_syscall(": 1}),
+    ("signal-reexec", {"read(": 6, "rt_sigreturn(": 2}),        # 3 interrupted, 3 returning
+])
+def test_tid_equal_pid_sees_the_stopped_calls(name, calls, tmp_path):
+    """ior's -tid view of the stopped scenarios: the main thread sleeps or reads, the stopper
+    (a child) does neither."""
+    import shutil
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace")
+    pid, lines = _strace_ior(name, tmp_path)
+    for call, count in calls.items():
+        assert len([x for x in lines.get(pid, []) if x.startswith(call)]) == count, lines
+        assert [x for tid, ls in lines.items() if tid != pid for x in ls
+                if x.startswith(call)] == []
+
+
 # ---- ior's lifecycle ----
 
 def test_unsupported_prints_the_pid_then_exits_1(tmp_path, monkeypatch):
