@@ -305,8 +305,8 @@ cdef enum:
     V_PID = 0                     # getpid() of setup
     V_PROC_FD = 1                 # the worker's own /proc/thread-self/syscall
     V_STAT_FD = 2                 # ior mode: the worker's own /proc/thread-self/stat
-    V_SLEEP_NR = 5                # ior mode: the syscall number of the sleep to stop
     V_INSTALLED = 3               # 1: our SIGUSR1 handler is installed (V_INSTALLED + 1: SIGUSR2)
+    V_SLEEP_NR = 5                # ior mode: the syscall number of the sleep to stop
     # w.fd slots: the pipe of an iteration
     F_READ = 0
     F_WRITE = 1
@@ -851,25 +851,33 @@ cdef uint64_t signal_reexec_many_loop(iow_worker *w, uint64_t n) noexcept nogil:
 # (the main thread: ior mode runs one) sleeps or reads, and a child process is the stopper:
 # SIGSTOP/SIGCONT to the worker's own process, once /proc shows the worker blocked in the call.
 
+cdef int open_own_stat(iow_worker *w, iow_tally *t) noexcept nogil:
+    w.val[V_STAT_FD] = iow_tally_ret(t, iow_sys4(
+        __NR_openat, AT_FDCWD, <long><const char *>b"/proc/thread-self/stat",
+        O_RDONLY | O_CLOEXEC, 0))
+    return -1 if w.val[V_STAT_FD] < 0 else 0
+
+
+cdef void close_own_stat(iow_worker *w, iow_tally *t) noexcept nogil:
+    if w.val[V_STAT_FD] >= 0:
+        iow_tally_ret(t, iow_sys1(__NR_close, w.val[V_STAT_FD]))
+        w.val[V_STAT_FD] = -1
+
+
 cdef int open_own_proc(iow_worker *w, iow_tally *t) noexcept nogil:
     # t: openat /proc/thread-self/syscall, openat /proc/thread-self/stat (the child inherits
     # both: they name the worker's thread, whoever reads them)
     w.val[V_PROC_FD] = iow_tally_ret(&t[0], iow_sys4(
         __NR_openat, AT_FDCWD, <long><const char *>b"/proc/thread-self/syscall",
         O_RDONLY | O_CLOEXEC, 0))
-    w.val[V_STAT_FD] = iow_tally_ret(&t[1], iow_sys4(
-        __NR_openat, AT_FDCWD, <long><const char *>b"/proc/thread-self/stat",
-        O_RDONLY | O_CLOEXEC, 0))
-    return -1 if w.val[V_PROC_FD] < 0 or w.val[V_STAT_FD] < 0 else 0
+    return -1 if open_own_stat(w, &t[1]) < 0 or w.val[V_PROC_FD] < 0 else 0
 
 
 cdef void close_own_proc(iow_worker *w, iow_tally *t) noexcept nogil:
     if w.val[V_PROC_FD] >= 0:
         iow_tally_ret(&t[0], iow_sys1(__NR_close, w.val[V_PROC_FD]))
         w.val[V_PROC_FD] = -1
-    if w.val[V_STAT_FD] >= 0:
-        iow_tally_ret(&t[1], iow_sys1(__NR_close, w.val[V_STAT_FD]))
-        w.val[V_STAT_FD] = -1
+    close_own_stat(w, &t[1])
 
 
 cdef int ior_stopped_setup(iow_worker *w) noexcept nogil:
@@ -963,19 +971,6 @@ cdef uint64_t ior_stop_restart_twice_loop(iow_worker *w, uint64_t n) noexcept no
         iow_tally_ret(&w.iter[0], iow_sys0(__NR_gettid))
         stopped_sleep(w, w.iter + 1, 0, 2)
     return n
-
-
-cdef int open_own_stat(iow_worker *w, iow_tally *t) noexcept nogil:
-    w.val[V_STAT_FD] = iow_tally_ret(t, iow_sys4(
-        __NR_openat, AT_FDCWD, <long><const char *>b"/proc/thread-self/stat",
-        O_RDONLY | O_CLOEXEC, 0))
-    return -1 if w.val[V_STAT_FD] < 0 else 0
-
-
-cdef void close_own_stat(iow_worker *w, iow_tally *t) noexcept nogil:
-    if w.val[V_STAT_FD] >= 0:
-        iow_tally_ret(t, iow_sys1(__NR_close, w.val[V_STAT_FD]))
-        w.val[V_STAT_FD] = -1
 
 
 cdef int ior_handled_sleep_setup(iow_worker *w) noexcept nogil:
