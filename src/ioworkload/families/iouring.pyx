@@ -1135,8 +1135,8 @@ IOR_SCENARIOS = scenarios("iouring", [
          notes="ior mode's sequence, as ior's: the ring is registered once and never "
                "unregistered (the slot holds it until the process exits, right after the run), "
                "so a run makes 6 io_uring_register calls, ior's count; its iterations repeat the "
-               "five enter/register pairs through slot 0. One worker (the command's own "
-               "process). ior's decoy file on fd 0 is left out: fd 0 stays the caller's."),
+               "five enter/register pairs through slot 0. One worker, in the scenario's own "
+               "process (the command spawns it). ior's decoy file on fd 0 is left out: fd 0 stays the caller's."),
 ])
 for _sc in IOR_SCENARIOS:
     _sc.one_worker = True   # the ring lives until the process exits

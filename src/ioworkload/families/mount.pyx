@@ -8,7 +8,7 @@
 # private (MS_REC|MS_PRIVATE), so no mount propagates back, and the namespace, with whatever
 # is mounted in it, ends with the child: the host's mount table never changes, also when the
 # run is killed (SIGKILL) half-way through the sequence. ior mode (IOR_SCENARIOS) issues the
-# same calls on the worker, the command's own process having moved to such a namespace first.
+# same calls on the worker, the scenario's process having moved to such a namespace first.
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
@@ -260,7 +260,7 @@ cdef uint64_t mountfs_management_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 
 cdef int ior_mountfs_setup(iow_worker *w) noexcept nogil:
-    # ior mode: the files, then this process (the command's own, one worker) moves to a mount
+    # ior mode: the files, then this process (the command spawned it; one worker) moves to a mount
     # namespace of its own, made private: it ends with the process
     cdef int r = mountfs_setup(w)
     if r < 0:
@@ -401,7 +401,7 @@ IOR_SCENARIOS = scenarios("mount", [
          iteration=_SEQUENCE,
          notes="ior mode's sequence: ior's test looks for the calls on the traced process, so "
                "the worker (the main thread; one worker) makes them itself, after moving the "
-               "process (the command's own: the caller's is never touched) to a mount "
+               "scenario's process (the command spawns it: no caller's is touched) to a mount "
                "namespace of its own in setup, made private and with the private directory "
                "bind-mounted onto itself, as the normal mode's child does. The namespace and "
                "every mount in it end with the process, also when it is killed; every "

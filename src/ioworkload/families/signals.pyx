@@ -8,7 +8,7 @@
 # one event with a count range (x1..). Handled signals go to the worker thread with tgkill from a
 # raw-clone helper thread; SIGSTOP/SIGCONT stop a whole thread group, so the task stopped is a
 # child process of the worker (raw clone), never the workers' own process. ior mode
-# (IOR_SCENARIOS, one worker, the command's own process) follows ior instead: the worker is
+# (IOR_SCENARIOS, one worker, the process the command spawns) follows ior instead: the worker is
 # stopped, by a forked child.
 
 from libc.stdint cimport uint64_t
@@ -1399,8 +1399,8 @@ _IOR_STOP_NOTE = ("ior mode's sequence, as ior's: the worker (the process's main
                   "/proc/thread-self/stat until it shows the stop (T; t under ptrace; x1..), sends "
                   "SIGCONT. "
                   "ior's stopper is `sh -c 'kill -STOP <pid>; sleep; kill -CONT <pid>'`, timed "
-                  "by sleeps instead of looking. The command-line process only: it stops the "
-                  "whole process.")
+                  "by sleeps instead of looking. Only ever in the scenario's own process (the command "
+                  "spawns it): it stops the whole process.")
 
 # ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
 IOR_SCENARIOS = scenarios("signals", [
