@@ -1136,7 +1136,8 @@ IOR_SCENARIOS = scenarios("iouring", [
                "unregistered (the slot holds it until the process exits, right after the run), "
                "so a run makes 6 io_uring_register calls, ior's count; its iterations repeat the "
                "five enter/register pairs through slot 0. One worker, in the scenario's own "
-               "process (the command spawns it). ior's decoy file on fd 0 is left out: fd 0 stays the caller's."),
+               "process (the command spawns it). ior's decoy file on fd 0 is left out: fd 0 "
+               "stays the caller's."),
 ])
 for _sc in IOR_SCENARIOS:
     _sc.one_worker = True   # the ring lives until the process exits

@@ -1397,10 +1397,9 @@ _IOR_STOP_NOTE = ("ior mode's sequence, as ior's: the worker (the process's main
                   "the worker in setup and inherited: ? in the child) until it is blocked in "
                   "the call (x1..), sends SIGSTOP to the worker's process, reads its "
                   "/proc/thread-self/stat until it shows the stop (T; t under ptrace; x1..), sends "
-                  "SIGCONT. "
-                  "ior's stopper is `sh -c 'kill -STOP <pid>; sleep; kill -CONT <pid>'`, timed "
-                  "by sleeps instead of looking. Only ever in the scenario's own process (the command "
-                  "spawns it): it stops the whole process.")
+                  "SIGCONT. ior's stopper is `sh -c 'kill -STOP <pid>; sleep; kill -CONT <pid>'`, "
+                  "timed by sleeps instead of looking. Only ever in the scenario's own process "
+                  "(the command spawns it): it stops the whole process.")
 
 # ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
 IOR_SCENARIOS = scenarios("signals", [
