@@ -22,6 +22,9 @@ import pytest
 from ioworkload import ior_mode, registry
 
 ENOENT, EBADF, EEXIST, EINVAL, ESTALE = 2, 9, 17, 22, 116
+EPERM = 1
+# the kernel's restart codes, as sys_exit sees them (ior never counts them as errors)
+ERESTARTSYS, ERESTART_RESTARTBLOCK = 512, 516
 
 
 def RET(value):
@@ -29,11 +32,18 @@ def RET(value):
     return ("eq", value)
 
 
-def WHERE(most=None, **fields):
+def WHERE(most=None, args=None, **fields):
     """A row's optional sixth column: the events must also have these expect-document fields
-    (e.g. role="child", or tid="pid" for the traced PID's own thread), and `most` caps the
-    count where ior's test asserts an exact one."""
-    return {"most": most, "fields": fields}
+    (e.g. role="child", or tid="pid" for the traced PID's own thread; filtered=True: the calls
+    a seccomp filter answered, which have no sys_enter), these arguments (`args`: a number, or
+    the text of a described struct or payload), and `most` caps the count where ior's test
+    asserts an exact one."""
+    return {"most": most, "fields": fields, "args": args or {}}
+
+
+def _arg_is(value, want) -> bool:
+    return value == want or (isinstance(value, dict) and isinstance(want, str)
+                             and want in (value.get("struct"), value.get("content")))
 
 
 # (ior scenario, enter tracepoint's syscall, path substring or None, least count (0: none at
@@ -360,6 +370,97 @@ IOR_EXPECTATIONS = [
     ("fanotify-flags", "close", None, 1, None),
     # bpf-map-create-basic: no ior integration test (scenario_bpf_test.go pins the attribute)
     # getppid, gettid, enosys: not ior scenarios
+    # signals_test.go (ior runs every scenario on its main thread: TID == PID)
+    *[("signals-basic", c, None, 1, None, WHERE(tid="pid"))
+      for c in ("rt_sigaction", "rt_sigprocmask", "rt_sigpending", "sigaltstack", "kill",
+                "tgkill", "rt_sigtimedwait")],
+    # restart_codes_test.go (ior folds a restart the kernel made into one row; the expect
+    # document has the kernel's calls: the interrupted one with its restart code, then the rest)
+    ("signal-restart", "read", None, 1, RET(1), WHERE(tid="pid")),
+    ("signal-restart", "clock_nanosleep", None, 1, ERESTART_RESTARTBLOCK, WHERE(tid="pid")),
+    ("signal-reexec", "read", None, 1, RET(1), WHERE(most=1, tid="pid")),
+    ("signal-reexec", "read", None, 1, RET(2), WHERE(most=1, tid="pid")),
+    ("signal-reexec", "read", None, 3, ERESTARTSYS, WHERE(most=3, tid="pid")),  # 2 folded
+    ("signal-reexec", "read", None, 1, RET(3), WHERE(most=1, tid="pid")),
+    ("signal-reexec", "rt_sigreturn", None, 2, None, WHERE(most=2, tid="pid")),
+    *[("signal-reexec-many", "read", None, 1, RET(k + 1), WHERE(most=1, tid="pid"))
+      for k in range(32)],
+    ("signal-reexec-many", "read", None, 32, ERESTARTSYS, WHERE(most=32, tid="pid")),
+    ("stop-restart", "clock_nanosleep", None, 1, ERESTART_RESTARTBLOCK,
+     WHERE(most=1, tid="pid", args={"rqtp": "{tv_sec=0, tv_nsec=600000000}"})),
+    ("stop-restart", "restart_syscall", None, 1, RET(0), WHERE(most=1, tid="pid")),
+    ("signal-handled-sleep", "clock_nanosleep", None, 1, ERESTART_RESTARTBLOCK,
+     WHERE(most=1, tid="pid", args={"rqtp": "{tv_sec=3, tv_nsec=0}"})),
+    ("signal-handled-sleep", "restart_syscall", None, 1, RET(0), WHERE(most=1, tid="pid")),
+    # stop-restart-twice: no ior test
+    # sleep_test.go (the absolute sleep: TIMER_ABSTIME, flags 1)
+    ("sleep-syscalls", "nanosleep", None, 1, None,
+     WHERE(tid="pid", args={"rqtp": "{tv_sec=0, tv_nsec=2000000}"})),
+    ("sleep-syscalls", "clock_nanosleep", None, 1, None,
+     WHERE(tid="pid", args={"flags": 0, "rqtp": "{tv_sec=0, tv_nsec=3000000}"})),
+    ("sleep-syscalls", "clock_nanosleep", None, 1, None, WHERE(tid="pid", args={"flags": 1})),
+    # timer_test.go
+    *[("posix-timer-lifecycle", c, None, 1, None, WHERE(tid="pid"))
+      for c in ("timer_create", "timer_settime", "timer_gettime", "timer_getoverrun",
+                "timer_delete")],
+    ("interval-timer-noop", "setitimer", None, 1, None, WHERE(tid="pid")),
+    ("interval-timer-noop", "getitimer", None, 1, None, WHERE(tid="pid")),
+    # iouring_test.go
+    ("iouring-setup", "io_uring_setup", None, 1, None, WHERE(tid="pid")),
+    ("iouring-enter", "io_uring_enter", None, 1, None, WHERE(tid="pid")),
+    ("iouring-register", "io_uring_register", None, 1, None, WHERE(tid="pid")),
+    ("iouring-enter-ebadf", "io_uring_enter", None, 1, EBADF,
+     WHERE(tid="pid", args={"fd": 99999})),
+    ("iouring-register-ebadf", "io_uring_register", None, 1, EBADF,
+     WHERE(tid="pid", args={"fd": 99999})),
+    ("iouring-registered-ring", "io_uring_setup", None, 1, None, WHERE(most=1, tid="pid")),
+    ("iouring-registered-ring", "io_uring_enter", None, 5, None, WHERE(most=5, tid="pid")),
+    ("iouring-registered-ring", "io_uring_register", None, 6, None, WHERE(most=6, tid="pid")),
+    ("iouring-ring-lifecycle", "io_uring_setup", None, 1, None, WHERE(most=1, tid="pid")),
+    ("iouring-ring-lifecycle", "io_uring_enter", None, 9, None, WHERE(most=9, tid="pid")),
+    ("iouring-ring-lifecycle", "io_uring_enter", None, 2, EBADF, WHERE(most=2, tid="pid")),
+    ("iouring-ring-lifecycle", "io_uring_enter", None, 1, None, WHERE(most=1, role="helper")),
+    ("iouring-ring-lifecycle", "io_uring_register", None, 2, RET(1), WHERE(most=2)),
+    ("iouring-ring-lifecycle", "io_uring_register", None, 0, None, WHERE(role="helper")),
+    ("iouring-ring-lifecycle", "io_uring_enter", "ioworkload-iouring-reuse", 0, None),  # absent
+    # fileident_test.go (the 5-byte reads are on the second file: the ring reopened the fd)
+    ("iouring-reopen", "pread64", "iouring-reopen-first.txt", 2, RET(3), WHERE(tid="pid")),
+    ("iouring-reopen", "pread64", None, 3, RET(5), WHERE(tid="pid")),
+    ("iouring-reopen", "close", None, 1, None, WHERE(tid="pid")),
+    # pidfd_test.go
+    ("pidfd-getfd-success", "pidfd_getfd", "pidfd-getfd-source.txt", 1, None, WHERE(tid="pid")),
+    ("pidfd-getfd-failure", "pidfd_getfd", None, 1, None, WHERE(tid="pid")),
+    ("pidfd-send-signal", "pidfd_send_signal", None, 1, None, WHERE(tid="pid")),
+    # security_test.go
+    *[("security-keys-ptrace-perf", c, None, 1, None, WHERE(tid="pid"))
+      for c in ("keyctl", "add_key", "request_key", "ptrace", "perf_event_open")],
+    ("security-getrandom", "getrandom", None, 1, RET(32), WHERE(tid="pid")),
+    ("security-landlock", "landlock_create_ruleset", None, 1, None, WHERE(tid="pid")),
+    ("security-landlock", "landlock_add_rule", None, 1, None, WHERE(tid="pid")),
+    # seccomp_test.go (the filtered calls: no sys_enter, their exits only; on ior's throwaway
+    # thread, not the main one)
+    ("seccomp-denied", "fchmod", None, 1, None, WHERE(most=1, role="helper")),
+    ("seccomp-denied", "fchmod", None, 3, EPERM, WHERE(role="helper", filtered=True)),
+    # misc_test.go (uname's tracepoint is newuname)
+    *[("misc-basic", c, None, 1, None, WHERE(tid="pid"))
+      for c in ("getcpu", "newuname", "sysinfo", "alarm")],
+    # sched_test.go, priority_test.go
+    *[("sched-basic", c, None, 1, None, WHERE(tid="pid"))
+      for c in ("sched_yield", "sched_getaffinity", "sched_getscheduler", "sched_getparam")],
+    ("priority-basic", "getpriority", None, 1, None, WHERE(tid="pid")),
+    ("priority-basic", "setpriority", None, 1, None, WHERE(tid="pid")),
+    ("ioprio-basic", "ioprio_get", None, 1, None, WHERE(tid="pid")),
+    ("ioprio-basic", "ioprio_set", None, 1, None, WHERE(tid="pid")),
+    # family_test.go
+    *[("family-mixed", c, None, 1, None, WHERE(tid="pid"))
+      for c in ("openat", "write", "mmap", "munmap", "pipe2", "socketpair", "getpid",
+                "sched_yield", "nanosleep")],
+    # mountfs_test.go (umount2's tracepoint is umount; ior's listns, Linux 6.19+, is not issued
+    # here)
+    *[("mountfs-management", c, None, 1, None, WHERE(tid="pid"))
+      for c in ("mount", "umount", "move_mount", "fsopen", "fsconfig", "fspick", "open_tree",
+                "mount_setattr", "fsmount", "pivot_root", "quotactl", "quotactl_fd",
+                "statmount", "listmount", "swapon", "swapoff")],
 ]
 
 # TestFaultedRenameNamesAreRecoveredIndependently: (old name's base, new name's base) of a rename
@@ -456,12 +557,17 @@ def check_expectations(doc, ior_name, rows=IOR_EXPECTATIONS) -> list[str]:
             continue
         where = where[0] if where else WHERE()
         fields = {k: (doc["pid"] if v == "pid" else v) for k, v in where["fields"].items()}
-        found = [e for e in _rows(doc, syscall)
+        # a filtered call never reaches its sys_enter: such rows look at the calls by name
+        events = ([e for e in doc["events"] if e["syscall"] == syscall and not e["harness"]]
+                  if fields.get("filtered") else _rows(doc, syscall))
+        found = [e for e in events
                  if (path is None or any(path in p for p in _paths(doc, e)))
-                 and _returns(e, err) and all(e.get(k) == v for k, v in fields.items())]
+                 and _returns(e, err) and all(e.get(k) == v for k, v in fields.items())
+                 and all(_arg_is(e["args"].get(k), v) for k, v in where["args"].items())]
         total = sum(e["count"] for e in found)
         what = f"{name}: {syscall} with path ~{path!r}, errno {err}" + (
-            f", {fields}" if fields else "")
+            f", {fields}" if fields else "") + (
+            f", args {where['args']}" if where["args"] else "")
         if least == 0 and total:
             problems.append(f"{what}: {total} calls, ior's test wants none")
         elif total < least:
@@ -637,6 +743,60 @@ def test_the_table_catches_a_wrong_name(tmp_path):
                                                       WHERE(most=5, tid="pid"))]) == []
 
 
+def test_where_checks_arguments_and_filtered_calls(tmp_path):
+    """WHERE's args and filtered=True can fail: another struct, another flag, a filtered call
+    counted where ior's test wants it entered."""
+    p, doc = _ior_run("sleep-syscalls", tmp_path)
+    assert p.returncode == 0, p.stderr
+    assert check_expectations(doc, "sleep-syscalls") == []
+    for wrong in ({"rqtp": "{tv_sec=0, tv_nsec=3000001}"}, {"flags": 2}):
+        assert check_expectations(doc, "sleep-syscalls", [
+            ("sleep-syscalls", "clock_nanosleep", None, 1, None, WHERE(args=wrong))])
+    p, doc = _ior_run("seccomp-denied", tmp_path)
+    if p.returncode == 1 and "unsupported" in p.stderr:
+        pytest.skip(p.stderr)
+    assert p.returncode == 0, p.stderr
+    assert check_expectations(doc, "seccomp-denied") == []
+    assert check_expectations(doc, "seccomp-denied", [      # the entered one is not filtered
+        ("seccomp-denied", "fchmod", None, 4, None, WHERE(role="helper", filtered=True))])
+    assert check_expectations(doc, "seccomp-denied", [      # filtered ones have no sys_enter
+        ("seccomp-denied", "fchmod", None, 2, EPERM, WHERE(role="helper"))])
+
+
+@pytest.mark.parametrize("ior_name", ["stop-restart", "stop-restart-twice",
+                                      "signal-handled-sleep", "signal-reexec",
+                                      "signal-reexec-many"])
+def test_stopped_scenarios_stop_the_main_thread_in_ior_mode_only(ior_name):
+    """ior mode stops its own process (ior's sequence, one thread); the normal mode stops a
+    child and keeps every worker running."""
+    normal = registry.get(ior_name)
+    ior = ior_mode.scenario_for_ior(normal)
+    assert ior is not normal and ior.one_worker
+    stopped = {"clock_nanosleep", "nanosleep", "read"}
+    assert any(e.syscall in stopped and e.role == "child" for e in normal.iteration)
+    assert not any(e.syscall in stopped and e.role == "child" for e in ior.iteration)
+    assert any(e.syscall == "kill" and e.role == "child" for e in ior.iteration)
+    p = subprocess.run([sys.executable, "-m", "ioworkload", f"--scenario={ior_name}",
+                        "--threads", "2"], capture_output=True, text=True, timeout=60, env=_env())
+    assert p.returncode == 2 and "one thread only" in p.stderr
+
+
+def test_stop_restart_twice_restarts_the_main_threads_sleep_twice(tmp_path):
+    """No ior test looks at stop-restart-twice; ior mode runs its sequence all the same: the
+    main thread's 1.5 s sleep stopped twice, the kernel's restart_syscall resuming it twice."""
+    p, doc = _ior_run("stop-restart-twice", tmp_path)
+    if p.returncode == 1 and "unsupported" in p.stderr:
+        pytest.skip(p.stderr)
+    assert p.returncode == 0, p.stderr
+    main = WHERE(most=1, tid="pid")
+    assert check_expectations(doc, "stop-restart-twice", [
+        ("stop-restart-twice", "clock_nanosleep", None, 1, ERESTART_RESTARTBLOCK,
+         WHERE(most=1, tid="pid", args={"rqtp": "{tv_sec=1, tv_nsec=500000000}"})),
+        ("stop-restart-twice", "restart_syscall", None, 1, ERESTART_RESTARTBLOCK, main),
+        ("stop-restart-twice", "restart_syscall", None, 1, RET(0), main),
+        ("stop-restart-twice", "kill", None, 4, None, WHERE(most=4, role="child"))]) == []
+
+
 # ---- the -tid view: a tracer that keeps only TID == PID sees the scenario ----
 
 def _strace_ior(name, tmp_path, strace_opts=("-y",), extra=()):
@@ -714,6 +874,26 @@ def test_strace_sees_exactly_iors_sequence(name, tmp_path):
     doc = json.loads(expect_file.read_text())
     seen = judge.parse_strace((tmp_path / f"{name}.strace").read_text())
     assert judge.compare(doc, seen, sees_exit_only=False) == []
+
+
+@pytest.mark.parametrize("name,calls", [
+    ("stop-restart", {"clock_nanosleep(": 1, "restart_syscall(": 1}),
+    ("signal-reexec", {"read(": 6, "rt_sigreturn(": 2}),        # 3 interrupted, 3 returning
+])
+def test_tid_equal_pid_sees_the_stopped_calls(name, calls, tmp_path):
+    """ior's -tid view of the stopped scenarios: the main thread sleeps or reads, the stopper
+    (a child) does neither."""
+    import shutil
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace")
+    reason = ior_mode.scenario_for_ior(registry.get(name)).unsupported_reason()
+    if reason:
+        pytest.skip(reason)
+    pid, lines = _strace_ior(name, tmp_path)
+    for call, count in calls.items():
+        assert len([x for x in lines.get(pid, []) if x.startswith(call)]) == count, lines
+        assert [x for tid, ls in lines.items() if tid != pid for x in ls
+                if x.startswith(call)] == []
 
 
 # ---- ior's lifecycle ----

@@ -2,3 +2,4 @@ from ioworkload.manifest import Scenario
 
 SCENARIOS: list[Scenario]
 CONSTANTS: dict[str, int]
+IOR_SCENARIOS: list[Scenario]

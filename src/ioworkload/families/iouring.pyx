@@ -414,6 +414,36 @@ cdef uint64_t iouring_registered_ring_loop(iow_worker *w, uint64_t n) noexcept n
     return n
 
 
+cdef int ior_registered_ring_setup(iow_worker *w) noexcept nogil:
+    # ior mode: the ring made and registered once (setup), entered by index in the iterations
+    cdef RingState *st = state(w)
+    if setup_ring(&w.setup[0], st, 1) < 0:
+        return -1
+    st.index = register_ring_fd(&w.setup[1], st.ring.fd, &st.update)
+    return 0 if st.index >= 0 else -1
+
+
+cdef uint64_t ior_registered_ring_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef RingState *st = state(w)
+    cdef uint64_t i
+    cdef int k
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        for k in range(REG_CALLS):
+            enter(&w.iter[0], st.index, IORING_ENTER_REGISTERED_RING)
+            memset(st.probe, 0, PROBE_BYTES)
+            iow_tally_ret(&w.iter[1], iow_sys4(
+                __NR_io_uring_register, st.index,
+                IORING_REGISTER_PROBE | IORING_REGISTER_USE_REGISTERED_RING, <long>st.probe, 0))
+    return n
+
+
+cdef void ior_registered_ring_teardown(iow_worker *w) noexcept nogil:
+    # the slot keeps the ring until the thread ends, as in ior: the process exits next
+    close_ring(&w.teardown[0], state(w))
+
+
 # ---- iouring_ring_lifecycle ----
 
 cdef void foreign_thread_body(void *arg) noexcept nogil:
@@ -1089,3 +1119,25 @@ SCENARIOS = scenarios("iouring", [
                "counts that queueing (io_uring:io_uring_queue_async_work). The worker threads "
                "issue no syscalls and ptrace does not follow them (CLONE_UNTRACED)."),
 ])
+
+# ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
+IOR_SCENARIOS = scenarios("iouring", [
+    dict(name="iouring_registered_ring", task_work_restarts=_rings(1, 0),
+         summary="enter and register through a registered-ring index (0), the slot kept (ior's)",
+         kernel=kernel(ior_registered_ring_loop, ior_registered_ring_setup,
+                       ior_registered_ring_teardown),
+         requires=[_io_uring_usable],
+         setup=[_SETUP, _REGISTER_RING],
+         iteration=[f"io_uring_enter({_REGISTERED}) -> 0 x5",
+                    "io_uring_register(0, IORING_REGISTER_PROBE|IORING_REGISTER_USE_REGISTERED_RING,"
+                    " &probe, 0) -> 0 x5"],
+         teardown=[_CLOSE_RING],
+         notes="ior mode's sequence, as ior's: the ring is registered once and never "
+               "unregistered (the slot holds it until the process exits, right after the run), "
+               "so a run makes 6 io_uring_register calls, ior's count; its iterations repeat the "
+               "five enter/register pairs through slot 0. One worker, in the scenario's own "
+               "process (the command spawns it). ior's decoy file on fd 0 is left out: fd 0 "
+               "stays the caller's."),
+])
+for _sc in IOR_SCENARIOS:
+    _sc.one_worker = True   # the ring lives until the process exits

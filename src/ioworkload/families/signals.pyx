@@ -7,7 +7,9 @@
 # syscall, as /proc/.../syscall shows it (its number, and for reads the fd); that polling is the
 # one event with a count range (x1..). Handled signals go to the worker thread with tgkill from a
 # raw-clone helper thread; SIGSTOP/SIGCONT stop a whole thread group, so the task stopped is a
-# child process of the worker (raw clone), never the workers' own process.
+# child process of the worker (raw clone), never the workers' own process. ior mode
+# (IOR_SCENARIOS, one worker, the process the command spawns) follows ior instead: the worker is
+# stopped, by a forked child.
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
@@ -49,6 +51,7 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_exit_group
         __NR_wait4
         __NR_prctl
+        __NR_getppid
 
 cdef extern from "<fcntl.h>" nogil:
     enum:
@@ -242,6 +245,17 @@ cdef extern from * nogil:
         return iow_hex_field(buf, n, &i) == want_arg2;
     }
 
+    /* A /proc/.../stat line shows the task stopped (the state after the comm's ")"): T, or t
+       where a ptrace tracer (strace) holds the stop. */
+    static int iow_stat_stopped(const char *buf, long n)
+    {
+        long i, close = -1;
+        for (i = 0; i < n; i++)
+            if (buf[i] == ')')
+                close = i;
+        return close >= 0 && close + 2 < n && (buf[close + 2] | 0x20) == 't';
+    }
+
     /* "/proc/<pid>/syscall" into out (pure string work). */
     static void iow_proc_syscall_path(char *out, long pid)
     {
@@ -271,6 +285,7 @@ cdef extern from * nogil:
     iow_ksigaction iow_sig_saved[2]
     int iow_syscall_line_is(const char *buf, long n, long nr, long want_arg0, long want_arg2)
     void iow_proc_syscall_path(char *out, long pid)
+    int iow_stat_stopped(const char *buf, long n)
 
 cdef extern from "<signal.h>" nogil:
     ctypedef struct stack_t:
@@ -289,7 +304,9 @@ cdef enum:
     # w.val slots
     V_PID = 0                     # getpid() of setup
     V_PROC_FD = 1                 # the worker's own /proc/thread-self/syscall
+    V_STAT_FD = 2                 # ior mode: the worker's own /proc/thread-self/stat
     V_INSTALLED = 3               # 1: our SIGUSR1 handler is installed (V_INSTALLED + 1: SIGUSR2)
+    V_SLEEP_NR = 5                # ior mode: the syscall number of the sleep to stop
     # w.fd slots: the pipe of an iteration
     F_READ = 0
     F_WRITE = 1
@@ -829,6 +846,270 @@ cdef uint64_t signal_reexec_many_loop(iow_worker *w, uint64_t n) noexcept nogil:
     return n
 
 
+# ---- ior mode (IOR_SCENARIOS): the worker itself is stopped, by a forked child ----
+# ior's tests look for the stopped call on the traced process's main thread, so here the worker
+# (the main thread: ior mode runs one) sleeps or reads, and a child process is the stopper:
+# SIGSTOP/SIGCONT to the worker's own process, once /proc shows the worker blocked in the call.
+
+cdef int open_own_stat(iow_worker *w, iow_tally *t) noexcept nogil:
+    w.val[V_STAT_FD] = iow_tally_ret(t, iow_sys4(
+        __NR_openat, AT_FDCWD, <long><const char *>b"/proc/thread-self/stat",
+        O_RDONLY | O_CLOEXEC, 0))
+    return -1 if w.val[V_STAT_FD] < 0 else 0
+
+
+cdef void close_own_stat(iow_worker *w, iow_tally *t) noexcept nogil:
+    if w.val[V_STAT_FD] >= 0:
+        iow_tally_ret(t, iow_sys1(__NR_close, w.val[V_STAT_FD]))
+        w.val[V_STAT_FD] = -1
+
+
+cdef int open_own_proc(iow_worker *w, iow_tally *t) noexcept nogil:
+    # t: openat /proc/thread-self/syscall, openat /proc/thread-self/stat (the child inherits
+    # both: they name the worker's thread, whoever reads them)
+    w.val[V_PROC_FD] = iow_tally_ret(&t[0], iow_sys4(
+        __NR_openat, AT_FDCWD, <long><const char *>b"/proc/thread-self/syscall",
+        O_RDONLY | O_CLOEXEC, 0))
+    return -1 if open_own_stat(w, &t[1]) < 0 or w.val[V_PROC_FD] < 0 else 0
+
+
+cdef void close_own_proc(iow_worker *w, iow_tally *t) noexcept nogil:
+    if w.val[V_PROC_FD] >= 0:
+        iow_tally_ret(&t[0], iow_sys1(__NR_close, w.val[V_PROC_FD]))
+        w.val[V_PROC_FD] = -1
+    close_own_stat(w, &t[1])
+
+
+cdef int ior_stopped_setup(iow_worker *w) noexcept nogil:
+    w.val[V_PROC_FD] = w.val[V_STAT_FD] = -1
+    return open_own_proc(w, w.setup)
+
+
+cdef void ior_stopped_teardown(iow_worker *w) noexcept nogil:
+    close_own_proc(w, w.teardown)
+
+
+cdef void stop_parent(iow_worker *w, iow_tally *t, long ppid, long nr, long arg0,
+                      long arg2) noexcept nogil:
+    # In the child. t: poll the worker's syscall until it is blocked in nr (arg0, arg2),
+    # kill STOP, poll its stat until it shows the stop, kill CONT. Under ptrace 't' may also be
+    # a syscall stop before the SIGSTOP took effect: the SIGCONT then cancels the pending stop
+    # (the kernel drops a dequeued one too), and the call was interrupted all the same (the
+    # SIGSTOP woke it inside kill()), so what the worker issues is the same.
+    cdef SigState *st = state(w)
+    cdef long n
+    wait_until_blocked(&t[0], w.val[V_PROC_FD], st.proc_buf, nr, arg0, arg2)
+    iow_tally_ret(&t[1], iow_sys2(__NR_kill, ppid, SIGSTOP))
+    while True:
+        n = iow_tally_ret(&t[2], iow_sys4(__NR_pread64, w.val[V_STAT_FD], <long>st.read_buf,
+                                          PROC_BUF - 1, 0))
+        if n < 0 or iow_stat_stopped(st.read_buf, n):
+            break
+    iow_tally_ret(&t[3], iow_sys2(__NR_kill, ppid, SIGCONT))
+
+
+cdef long fork_stopper(iow_worker *w, iow_tally *t, int stops) noexcept nogil:
+    # t: [fork, child: fork 0, prctl, getppid, stop_parent x stops (4 each), exit_group]
+    cdef long pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
+    cdef long ppid, k, nr
+    if pid == 0:
+        iow_tally_ret(&t[1], 0)  # clone returned 0 here
+        iow_tally_ret(&t[2], iow_sys5(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
+        ppid = iow_tally_ret(&t[3], iow_sys0(__NR_getppid))
+        for k in range(stops):
+            # the first stop finds the sleep, the next ones the kernel's restart of it
+            nr = __NR_restart_syscall if k else w.val[V_SLEEP_NR]
+            stop_parent(w, &t[4 + 4 * k], ppid, nr, -1, -1)
+        iow_tally_ret(&t[4 + 4 * stops], 0)  # exit_group does not return
+        iow_sys1(__NR_exit_group, 0)
+    iow_tally_ret(&t[0], pid)
+    iow_note_task(w, pid)
+    return pid
+
+
+cdef void stopped_sleep(iow_worker *w, iow_tally *t, int legacy, int stops) noexcept nogil:
+    # t: [fork stopper (5 + 4 x stops events), sleep, restart x stops, wait4]
+    cdef SigState *st = state(w)
+    cdef long pid, k, base = 5 + 4 * stops
+    w.val[V_SLEEP_NR] = __NR_nanosleep if legacy else __NR_clock_nanosleep
+    pid = fork_stopper(w, t, stops)
+    if pid < 0:
+        return
+    if legacy:
+        iow_sys2(__NR_nanosleep, <long>&st.sleep, 0)
+    else:
+        iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
+    # What the kernel saw (user space sees the final 0 only): the sleep and each restart but
+    # the last returned -ERESTART_RESTARTBLOCK at a stop, the last restart_syscall 0.
+    iow_tally_ret(&t[base], -ERESTART_RESTARTBLOCK)
+    for k in range(stops - 1):
+        iow_tally_ret(&t[base + 1 + k], -ERESTART_RESTARTBLOCK)
+    iow_tally_ret(&t[base + stops], 0)
+    iow_tally_ret(&t[base + stops + 1], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
+
+
+cdef uint64_t ior_stop_restart_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        st.sleep.tv_sec = 0       # ior's 600 ms
+        st.sleep.tv_nsec = 600000000
+        stopped_sleep(w, w.iter, 0, 1)
+    return n
+
+
+cdef uint64_t ior_stop_restart_twice_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        st.sleep.tv_sec = 1       # ior's 1.5 s
+        st.sleep.tv_nsec = 500000000
+        iow_tally_ret(&w.iter[0], iow_sys0(__NR_gettid))
+        stopped_sleep(w, w.iter + 1, 0, 2)
+    return n
+
+
+cdef int ior_handled_sleep_setup(iow_worker *w) noexcept nogil:
+    # signal_handled_sleep's setup (its /proc/thread-self/syscall included), then the stat
+    cdef int r
+    w.val[V_STAT_FD] = -1     # the teardown closes only what was opened
+    r = handled_setup(w, SIGUSR1, 1)
+    return open_own_stat(w, &w.setup[4]) if r == 0 else r
+
+
+cdef void ior_handled_sleep_teardown(iow_worker *w) noexcept nogil:
+    handled_teardown(w, SIGUSR1)
+    close_own_stat(w, &w.teardown[3])
+
+
+cdef uint64_t ior_handled_sleep_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        st.sleep.tv_sec = 3   # ior's 3 s; the signal ends it at once
+        st.sleep.tv_nsec = 0
+        if start_helper(w, &t[0], handled_sleep_helper) > 0:
+            iow_arm(&t[5], ERESTART_RESTARTBLOCK, &t[6], NULL)
+            iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
+            join_helper(w)
+        st.sleep.tv_sec = 1   # ior's stopped nanosleep(1 s)
+        st.sleep.tv_nsec = 0
+        stopped_sleep(w, t + 7, 1, 1)
+    return n
+
+
+cdef int ior_reexec_setup(iow_worker *w) noexcept nogil:
+    # signal_reexec's handlers, then the worker's own /proc syscall and stat for the stopper
+    w.val[V_PROC_FD] = w.val[V_STAT_FD] = -1
+    reexec_setup(w)
+    return open_own_proc(w, &w.setup[4])
+
+
+cdef void ior_reexec_teardown(iow_worker *w) noexcept nogil:
+    reexec_teardown(w)
+    close_own_proc(w, &w.teardown[3])
+
+
+cdef void signal_parent(iow_worker *w, iow_tally *t, long ppid, long fd, int sig,
+                        long count) noexcept nogil:
+    # In the child. t: poll until the worker reads `count` bytes from fd, tgkill, then (once
+    # the worker's handler ran: else the read could take the bytes before the signal) write
+    cdef SigState *st = state(w)
+    wait_until_blocked(&t[0], w.val[V_PROC_FD], st.proc_buf, __NR_read, fd, count)
+    iow_tally_ret(&t[1], iow_sys3(__NR_tgkill, ppid, ppid, sig))
+    wait_for_handler(st)
+    iow_tally_ret(&t[2], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, count))
+
+
+cdef uint64_t ior_signal_reexec_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef uint64_t i
+    cdef long pid, ppid, fd, orig, r
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        if iow_tally_ret(&t[0], iow_sys2(__NR_pipe2, <long>st.fds, 0)) != 0:
+            return i
+        orig = st.fds[0]
+        st.fds[0] = <int>iow_tally_ret(&t[1], iow_sys3(__NR_dup3, orig, w.fd_base, O_CLOEXEC))
+        iow_tally_ret(&t[2], iow_sys1(__NR_close, orig))
+        fd = st.fds[0]
+        pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
+        if pid == 0:
+            # the stopper: a stop, SIGUSR1 (SA_RESTART), SIGUSR2 (none), each while the worker
+            # is blocked in its read of 1, 2, 3 bytes
+            iow_tally_ret(&t[4], 0)  # clone returned 0 here
+            iow_tally_ret(&t[5], iow_sys5(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
+            ppid = iow_tally_ret(&t[6], iow_sys0(__NR_getppid))
+            stop_parent(w, &t[7], ppid, __NR_read, fd, 1)
+            iow_tally_ret(&t[11], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, 1))
+            signal_parent(w, &t[12], ppid, fd, SIGUSR1, 2)
+            signal_parent(w, &t[15], ppid, fd, SIGUSR2, 3)
+            iow_tally_ret(&t[18], 0)  # exit_group does not return
+            iow_sys1(__NR_exit_group, 0)
+        iow_tally_ret(&t[3], pid)
+        iow_note_task(w, pid)
+        if pid > 0:
+            iow_tally_ret(&t[20], iow_sys3(__NR_read, fd, <long>st.read_buf, 1))
+            iow_tally_ret(&t[19], -ERESTARTSYS)   # what the kernel returned at the stop
+            iow_arm(&t[21], ERESTARTSYS, &t[22], &st.handler_ran)
+            iow_tally_ret(&t[23], iow_sys3(__NR_read, fd, <long>st.read_buf, 2))
+            iow_arm(&t[24], ERESTARTSYS, &t[25], &st.handler_ran)
+            r = iow_sys3(__NR_read, fd, <long>st.read_buf, 3)   # -EINTR: rt_sigreturn's
+            iow_tally_ret(&t[26], iow_sys3(__NR_read, fd, <long>st.read_buf, 3) if r == -4 else r)
+            iow_tally_ret(&t[27], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
+        iow_tally_ret(&t[28], iow_sys1(__NR_close, st.fds[0]))
+        iow_tally_ret(&t[29], iow_sys1(__NR_close, st.fds[1]))
+    return n
+
+
+cdef uint64_t ior_signal_reexec_many_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef uint64_t i
+    cdef long pid, ppid, orig, k
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        if iow_tally_ret(&t[0], iow_sys2(__NR_pipe2, <long>st.fds, 0)) != 0:
+            return i
+        orig = st.fds[0]
+        for k in range(REEXEC_MANY):
+            iow_tally_ret(&t[1], iow_sys3(__NR_dup3, orig, w.fd_base + k, O_CLOEXEC))
+        iow_tally_ret(&t[2], iow_sys1(__NR_close, orig))
+        pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
+        if pid == 0:
+            # the stopper: each read stopped and continued while blocked, then fed k+1 bytes
+            iow_tally_ret(&t[4], 0)  # clone returned 0 here
+            iow_tally_ret(&t[5], iow_sys5(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
+            ppid = iow_tally_ret(&t[6], iow_sys0(__NR_getppid))
+            for k in range(REEXEC_MANY):
+                stop_parent(w, &t[7], ppid, __NR_read, w.fd_base + k, k + 1)
+                iow_tally_ret(&t[11 + k], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, k + 1))
+            iow_tally_ret(&t[11 + REEXEC_MANY], 0)  # exit_group does not return
+            iow_sys1(__NR_exit_group, 0)
+        iow_tally_ret(&t[3], pid)
+        iow_note_task(w, pid)
+        if pid > 0:
+            for k in range(REEXEC_MANY):
+                iow_tally_ret(&t[45 + k], iow_sys3(__NR_read, w.fd_base + k,
+                                                   <long>st.read_buf, k + 1))
+                iow_tally_ret(&t[44], -ERESTARTSYS)   # what the kernel returned at the stop
+            iow_tally_ret(&t[77], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
+        for k in range(REEXEC_MANY):
+            iow_tally_ret(&t[78], iow_sys1(__NR_close, w.fd_base + k))
+        iow_tally_ret(&t[79], iow_sys1(__NR_close, st.fds[1]))
+    return n
+
+
 def _signals_supported():
     if not IOW_HAVE_SIGNALS or not IOW_HAVE_CLONE_THREAD:
         return "the raw signal restorer and helper thread are only written for x86-64 and aarch64"
@@ -880,6 +1161,15 @@ def _stopped_child(sleep, stops):
     events += ["close(child_proc) -> 0", "wait4(child, &status, 0, NULL) -> >=1"]
     return events
 
+
+_REEXEC_SETUP = ["pid = getpid() -> >=1",
+                 f"rt_sigaction(SIGUSR1, {_HANDLER}, &saved_action, 8) -> 0",
+                 "rt_sigaction(SIGUSR2, {sa_handler=&on_signal, sa_flags=SA_SIGINFO|SA_RESTORER, "
+                 "sa_restorer=&restorer, sa_mask=[]}, &saved_action2, 8) -> 0",
+                 "rt_sigprocmask(SIG_UNBLOCK, [SIGUSR1, SIGUSR2], &setup_mask, 8) -> 0"]
+_REEXEC_TEARDOWN = ["rt_sigprocmask(SIG_SETMASK, &setup_mask, NULL, 8) -> 0",
+                    "rt_sigaction(SIGUSR1, &saved_action, NULL, 8) -> 0",
+                    "rt_sigaction(SIGUSR2, &saved_action2, NULL, 8) -> 0"]
 
 _STOP_NOTE = ("SIGSTOP stops a whole thread group, so the task stopped here is a child process "
               "of the worker (raw clone), not the workers' own process as in ior (ior runs `sh -c "
@@ -996,11 +1286,7 @@ SCENARIOS = scenarios("signals", [
     dict(name="signal_reexec",
          summary="a child's pipe read stopped, then signalled with and without SA_RESTART",
          kernel=kernel(signal_reexec_loop, reexec_setup, reexec_teardown),
-         setup=["pid = getpid() -> >=1",
-                f"rt_sigaction(SIGUSR1, {_HANDLER}, &saved_action, 8) -> 0",
-                "rt_sigaction(SIGUSR2, {sa_handler=&on_signal, sa_flags=SA_SIGINFO|SA_RESTORER, "
-                "sa_restorer=&restorer, sa_mask=[]}, &saved_action2, 8) -> 0",
-                "rt_sigprocmask(SIG_UNBLOCK, [SIGUSR1, SIGUSR2], &setup_mask, 8) -> 0"],
+         setup=_REEXEC_SETUP,
          iteration=["pipe2(&fds, 0) -> 0",
                     "fd200 = dup3(?, ?, O_CLOEXEC) -> >=200",
                     "close(?) -> 0",
@@ -1032,9 +1318,7 @@ SCENARIOS = scenarios("signals", [
                     "wait4(child, &status, 0, NULL) -> >=1",
                     "close(fd200) -> 0",
                     "close(?) -> 0"],
-         teardown=["rt_sigprocmask(SIG_SETMASK, &setup_mask, NULL, 8) -> 0",
-                   "rt_sigaction(SIGUSR1, &saved_action, NULL, 8) -> 0",
-                   "rt_sigaction(SIGUSR2, &saved_action2, NULL, 8) -> 0"],
+         teardown=_REEXEC_TEARDOWN,
          fixed_fds=(REEXEC_FD, 1),
          requires=[_signals_supported],
          notes="ior's three reads on fd 200 (here 200 + the worker's index, or the first free "
@@ -1082,3 +1366,158 @@ SCENARIOS = scenarios("signals", [
                "the child's -ERESTARTSYS read and read of k+1 bytes, the worker's polls, "
                "SIGSTOP, wait4, SIGCONT and write interleave in that order. " + _STOP_NOTE),
 ])
+
+
+def _stopper_child(sleep, stops):
+    """stopped_sleep()'s events (ior mode): a forked child stops and continues the worker
+    `stops` times while it sleeps, each once the worker's /proc/thread-self/syscall shows it
+    blocked in the sleep (then in restart_syscall) and until its stat shows it stopped."""
+    events = [f"stopper = {_FORK} -> >=1",
+              f"child: {_FORK} -> 0 exit-only",
+              "child: prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) -> 0",
+              "child: ppid = getppid() -> >=1"]
+    for _ in range(stops):
+        events += [f"child: {_POLL}",
+                   "child: kill(ppid, SIGSTOP) -> 0",
+                   f"child: {_POLL}",
+                   "child: kill(ppid, SIGCONT) -> 0"]
+    events += ["child: exit_group(0) -> noreturn",
+               f"{sleep} -> -ERESTART_RESTARTBLOCK"]
+    events += ["restart_syscall() -> -ERESTART_RESTARTBLOCK"] * (stops - 1)
+    events += ["restart_syscall() -> 0", "wait4(stopper, &status, 0, NULL) -> >=1"]
+    return events
+
+
+_OWN_PROC = ['proc = openat(AT_FDCWD, "/proc/thread-self/syscall", O_RDONLY|O_CLOEXEC, 0) -> >=0',
+             'stat = openat(AT_FDCWD, "/proc/thread-self/stat", O_RDONLY|O_CLOEXEC, 0) -> >=0']
+_OWN_PROC_CLOSE = ["close(proc) -> 0", "close(stat) -> 0"]
+_IOR_STOP_NOTE = ("ior mode's sequence, as ior's: the worker (the process's main thread; one "
+                  "worker only) is the one stopped. A forked child (raw clone; SIGKILL when its "
+                  "parent thread dies) reads the worker's /proc/thread-self/syscall (opened by "
+                  "the worker in setup and inherited: ? in the child) until it is blocked in "
+                  "the call (x1..), sends SIGSTOP to the worker's process, reads its "
+                  "/proc/thread-self/stat until it shows the stop (T; t under ptrace; x1..), sends "
+                  "SIGCONT. ior's stopper is `sh -c 'kill -STOP <pid>; sleep; kill -CONT <pid>'`, "
+                  "timed by sleeps instead of looking. Only ever in the scenario's own process "
+                  "(the command spawns it): it stops the whole process.")
+
+# ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
+IOR_SCENARIOS = scenarios("signals", [
+    dict(name="stop_restart",
+         summary="the worker's clock_nanosleep stopped and continued by a child (ior's)",
+         kernel=kernel(ior_stop_restart_loop, ior_stopped_setup, ior_stopped_teardown),
+         setup=_OWN_PROC,
+         iteration=_stopper_child(
+             "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=600000000}, NULL)", 1),
+         teardown=_OWN_PROC_CLOSE,
+         requires=[_signals_supported],
+         notes="ior's 600 ms sleep, which the kernel resumes with restart_syscall after the "
+               "stop. " + _IOR_STOP_NOTE),
+    dict(name="stop_restart_twice",
+         summary="the worker's clock_nanosleep stopped twice by a child (ior's)",
+         kernel=kernel(ior_stop_restart_twice_loop, ior_stopped_setup, ior_stopped_teardown),
+         setup=_OWN_PROC,
+         iteration=["gettid() -> >=1"] + _stopper_child(
+             "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=1, tv_nsec=500000000}, NULL)", 2),
+         teardown=_OWN_PROC_CLOSE,
+         requires=[_signals_supported],
+         notes="ior's 1.5 s sleep; the second stop comes once /proc shows the worker in "
+               "restart_syscall. " + _IOR_STOP_NOTE),
+    dict(name="signal_handled_sleep",
+         summary="a sleep ended by a handled signal; the worker's nanosleep stopped by a child",
+         kernel=kernel(ior_handled_sleep_loop, ior_handled_sleep_setup,
+                       ior_handled_sleep_teardown),
+         setup=_handled_setup() + _OWN_PROC[1:],
+         iteration=[f"{_THREAD_CLONE} -> >=1",
+                    f"helper: {_THREAD_CLONE} -> 0 exit-only",
+                    f"helper: {_POLL}",
+                    "helper: tgkill(?, ?, SIGUSR1) -> 0",
+                    "helper: exit(0) -> noreturn",
+                    "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=3, tv_nsec=0}, NULL) "
+                    "-> -ERESTART_RESTARTBLOCK",
+                    "rt_sigreturn() -> -EINTR"]
+             + _stopper_child("nanosleep({tv_sec=1, tv_nsec=0}, NULL)", 1),
+         teardown=_HANDLED_TEARDOWN + _OWN_PROC_CLOSE[1:],
+         requires=[_signals_supported],
+         notes="Part 1 as the normal mode's; part 2: ior's 1 s nanosleep, the worker's own. "
+               + _IOR_STOP_NOTE),
+    dict(name="signal_reexec",
+         summary="the worker's pipe read stopped by a child, then signalled with and without "
+                 "SA_RESTART (ior's)",
+         kernel=kernel(ior_signal_reexec_loop, ior_reexec_setup, ior_reexec_teardown),
+         setup=_REEXEC_SETUP + _OWN_PROC,
+         iteration=["pipe2(&fds, 0) -> 0",
+                    "fd200 = dup3(?, ?, O_CLOEXEC) -> >=200",
+                    "close(?) -> 0",
+                    f"stopper = {_FORK} -> >=1",
+                    f"child: {_FORK} -> 0 exit-only",
+                    "child: prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) -> 0",
+                    "child: ppid = getppid() -> >=1",
+                    f"child: {_POLL}",
+                    "child: kill(ppid, SIGSTOP) -> 0",
+                    f"child: {_POLL}",
+                    "child: kill(ppid, SIGCONT) -> 0",
+                    'child: write(?, "x", 1) -> 1',
+                    f"child: {_POLL}",
+                    "child: tgkill(ppid, ppid, SIGUSR1) -> 0",
+                    'child: write(?, "xx", 2) -> 2',
+                    f"child: {_POLL}",
+                    "child: tgkill(ppid, ppid, SIGUSR2) -> 0",
+                    'child: write(?, "xxx", 3) -> 3',
+                    "child: exit_group(0) -> noreturn",
+                    "read(fd200, &buf, 1) -> -ERESTARTSYS",
+                    "read(fd200, &buf, 1) -> 1",
+                    "read(fd200, &buf, 2) -> -ERESTARTSYS",
+                    "rt_sigreturn() -> 0",
+                    "read(fd200, &buf, 2) -> 2",
+                    "read(fd200, &buf, 3) -> -ERESTARTSYS",
+                    "rt_sigreturn() -> -EINTR",
+                    "read(fd200, &buf, 3) -> 3",
+                    "wait4(stopper, &status, 0, NULL) -> >=1",
+                    "close(fd200) -> 0",
+                    "close(?) -> 0"],
+         teardown=_REEXEC_TEARDOWN + _OWN_PROC_CLOSE,
+         fixed_fds=(REEXEC_FD, 1),
+         requires=[_signals_supported],
+         notes="ior's three reads on fd 200, the worker's own: stopped and continued (the "
+               "kernel re-executes it: -ERESTARTSYS, then 1), SIGUSR1 with SA_RESTART "
+               "(-ERESTARTSYS, the handler, rt_sigreturn, the read again: 2), SIGUSR2 without "
+               "(-ERESTARTSYS, -EINTR to the worker, which reads again: 3). The child signals "
+               "with tgkill(ppid, ppid: the main thread) once the worker's "
+               "/proc/thread-self/syscall shows the read (fd and count), and writes the bytes "
+               "after the stop or the handler. " + _IOR_STOP_NOTE),
+    dict(name="signal_reexec_many",
+         summary="the worker reads fds 300..331, k+1 bytes each, every read stopped by a child "
+                 "(ior's)",
+         kernel=kernel(ior_signal_reexec_many_loop, ior_stopped_setup, ior_stopped_teardown),
+         setup=_OWN_PROC,
+         iteration=["pipe2(&fds, 0) -> 0",
+                    "dup3(?, ?, O_CLOEXEC) -> >=300 x32",
+                    "close(?) -> 0",
+                    f"stopper = {_FORK} -> >=1",
+                    f"child: {_FORK} -> 0 exit-only",
+                    "child: prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) -> 0",
+                    "child: ppid = getppid() -> >=1",
+                    "child: pread64(?, &proc_buf, 63, 0) -> >=1 x32..",
+                    "child: kill(ppid, SIGSTOP) -> 0 x32",
+                    "child: pread64(?, &proc_buf, 63, 0) -> >=1 x32..",
+                    "child: kill(ppid, SIGCONT) -> 0 x32"]
+             + [f'child: write(?, "{"x" * (k + 1)}", {k + 1}) -> {k + 1}' for k in range(32)]
+             + ["child: exit_group(0) -> noreturn",
+                "read(?, &buf, ?) -> -ERESTARTSYS x32"]
+             + [f"read(?, &buf, {k + 1}) -> {k + 1}" for k in range(32)]
+             + ["wait4(stopper, &status, 0, NULL) -> >=1",
+                "close(?) -> 0 x32",
+                "close(?) -> 0"],
+         teardown=_OWN_PROC_CLOSE,
+         fixed_fds=(REEXEC_MANY_FD, REEXEC_MANY),
+         requires=[_signals_supported],
+         notes="ior's 32 reads, the worker's own: read k+1 bytes from fd 300+k; for each, once "
+               "the worker is blocked in it (fd and count), the child stops and continues the "
+               "worker (the kernel: -ERESTARTSYS, then the read re-executed) and writes k+1 "
+               "bytes. The loops are written as xN events: per k the child's polls, SIGSTOP, "
+               "SIGCONT and write, and the worker's -ERESTARTSYS read and read of k+1 bytes. "
+               + _IOR_STOP_NOTE),
+])
+for _sc in IOR_SCENARIOS:
+    _sc.one_worker = True   # a stop stops every worker of the process
