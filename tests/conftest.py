@@ -1,4 +1,5 @@
 import os
+import signal
 import subprocess
 import sys
 
@@ -17,6 +18,11 @@ def _mounts() -> list[str]:
 
 
 def pytest_sessionstart(session):
+    # A shell without job control starts a background job (`pytest ... &`) with SIGINT and
+    # SIGQUIT ignored, and every child inherits that; the signal tests need the usual handling
+    # (an ignored SIGINT stays ignored by design: nohup).
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     # Every private directory of the session goes under one fresh TMPDIR, in-process runs and
     # subprocesses alike, so test_scenarios can check that the whole catalog left it empty.
     import tempfile
