@@ -31,7 +31,8 @@ def RET(value):
 
 def WHERE(most=None, **fields):
     """A row's optional sixth column: the events must also have these expect-document fields
-    (e.g. role="child", or tid="pid" for the traced PID's own thread), and `most` caps the
+    (e.g. role="child", tid="pid" for the traced PID's own thread, tid="parked" for the task
+    ior mode's prestart parked before the PID line), and `most` caps the
     count where ior's test asserts an exact one."""
     return {"most": most, "fields": fields}
 
@@ -291,6 +292,54 @@ IOR_EXPECTATIONS = [
     ("path-faulted-names", "access", "faulted-access-missing", 1, ENOENT),
     ("path-faulted-names", "newfstatat", "faulted-stat-missing", 1, ENOENT),
     ("path-faulted-names", "unlinkat", "faulted-unlink-missing", 1, ENOENT),
+    # threadexit_test.go (tid="parked": the thread ior mode's prestart parked, whose tid
+    # IOR_WORKLOAD_TID_FILE names for `ior -tid`)
+    ("thread-exit-keeps-fd", "pipe2", None, 1, None, WHERE(tid="pid")),
+    ("thread-exit-keeps-fd", "write", None, 2, None, WHERE(tid="pid")),
+    ("thread-exit-keeps-fd", "exit", None, 1, None, WHERE(role="helper")),
+    ("thread-exit-tid-worker", "pipe2", None, 1, None, WHERE(most=1, tid="parked")),
+    ("thread-exit-tid-worker", "write", None, 1, None, WHERE(most=1, tid="parked")),
+    ("thread-exit-tid-worker", "exit", None, 1, None, WHERE(most=1, tid="parked")),
+    ("thread-exit-tid-worker", "write", None, 0, None, WHERE(tid="pid")),
+    # newtask_test.go, taskrename_test.go (the comm a prctl sets: test_comm_names_are_iors)
+    ("thread-comm-short-lived", "pread64", None, 128, None, WHERE(most=160, role="helper")),
+    ("thread-comm-short-lived", "gettid", None, 32, None, WHERE(role="helper")),
+    ("thread-comm-renamed", "prctl", None, 40, None, WHERE(role="helper")),
+    ("thread-comm-renamed", "pwrite64", None, 40, None, WHERE(role="helper")),
+    ("thread-comm-renamed", "pread64", None, 128, None, WHERE(role="helper")),
+    ("thread-comm-late-rename", "pread64", None, 4, None, WHERE(tid="pid")),
+    ("thread-comm-late-rename", "prctl", None, 2, None, WHERE(most=2, tid="pid")),
+    ("thread-comm-late-rename", "pwrite64", None, 4, None, WHERE(most=4, tid="pid")),
+    ("thread-comm-late-rename", "prctl", None, 4, None, WHERE(role="helper")),
+    ("thread-comm-late-rename", "pwrite64", None, 48, None, WHERE(most=48, role="helper")),
+    ("thread-comm-rename-in-open", "mknodat", "fifo", 1, None),
+    ("thread-comm-rename-in-open", "openat", "fifo", 1, None, WHERE(role="helper")),
+    ("thread-comm-rename-in-open", "pwrite64", None, 4, None, WHERE(most=4, role="helper")),
+    ("thread-comm-fdtable", "openat", "fdtable-a.txt", 1, None),
+    ("thread-comm-fdtable", "openat", "fdtable-b.txt", 1, None),
+    ("thread-comm-fdtable", "dup3", None, 1, None, WHERE(role="helper")),
+    ("thread-comm-fdtable", "pread64", None, 1, None, WHERE(most=1, tid="pid")),
+    # fileident_test.go (fork-inherit-fds: the child's read of the inherited pipe)
+    ("fork-inherit-fds", "pipe2", None, 1, None, WHERE(tid="pid")),
+    ("fork-inherit-fds", "write", None, 1, None, WHERE(tid="pid")),
+    ("fork-inherit-fds", "read", None, 1, None, WHERE(role="child")),
+    # stopaccounting_test.go: the parked child's 1,500,000 getppid, exactly
+    ("getppid-burst", "getppid", None, 1500000, None, WHERE(most=1500000, tid="parked")),
+    # noreturn_test.go
+    ("noreturn-syscalls", "exit_group", None, 1, None, WHERE(most=1, tid="pid")),
+    ("noreturn-syscalls", "exit", None, 1, None, WHERE(most=1, role="helper")),
+    ("noreturn-syscalls", "rt_sigreturn", None, 3, None, WHERE(tid="pid")),
+    ("noreturn-syscalls", "tgkill", None, 3, None, WHERE(tid="pid")),
+    # process_test.go, nonleaderexec_test.go (the exec'ing thread is a forked child's here)
+    ("process-exec-lifecycle", "execve", "ior-missing-execve-only", 1, ENOENT),
+    ("process-exec-lifecycle", "execveat", "ior-missing-execveat-only", 1, ENOENT),
+    ("process-kcmp-file", "kcmp", "kcmp-target", 1, None, WHERE(most=1)),
+    ("process-kcmp-file", "openat", "kcmp-target", 1, None),
+    ("process-kcmp-vm", "kcmp", None, 1, None, WHERE(most=1)),
+    ("exec-non-leader-thread", "execve", "true", 1, None, WHERE(most=1, role="child")),
+    ("exec-non-leader-thread-tid", "execve", "true", 1, None, WHERE(most=1, role="child")),
+    ("exec-non-leader-into-open", "execve", "true", 1, None, WHERE(most=1, role="child")),
+    ("exec-non-leader-into-open", "openat", "testfile.txt", 1, None, WHERE(role="child")),
 ]
 
 # TestFaultedRenameNamesAreRecoveredIndependently: (old name's base, new name's base) of a rename
@@ -308,12 +357,22 @@ def _env(**extra):
     return env
 
 
+def _prestart_env(name, tmp_path):
+    """The file ior's prestart hook of `name` requires (its harness sets it), if any."""
+    sc = _ours(name)
+    if sc is None or not ior_mode.scenario_for_ior(sc).prestart_task:
+        return {}
+    var = ior_mode.PRESTART_FILE[ior_mode.scenario_for_ior(sc).prestart_task]
+    return {var: str(tmp_path / f"{name}.{var.lower()}")}
+
+
 def _ior_run(name, tmp_path, *extra):
     """`ioworkload --scenario=NAME` as ior's harness starts it; the run's expect document."""
     expect_file = tmp_path / f"{name}.expect.json"
     p = subprocess.run([sys.executable, "-m", "ioworkload", f"--scenario={name}",
                         "--expect-file", str(expect_file), *extra],
-                       capture_output=True, text=True, timeout=120, env=_env())
+                       capture_output=True, text=True, timeout=120,
+                       env=_env(**_prestart_env(name, tmp_path)))
     return p, (json.loads(expect_file.read_text()) if expect_file.exists() else None)
 
 
@@ -352,8 +411,14 @@ def _paths(doc, event, _seen=None):
 
 
 def _rows(doc, syscall):
-    return [e for e in doc["events"] if not e["harness"]
+    # the runner's own events but the process's end, which ior's tests count (exit_group)
+    return [e for e in doc["events"] if (not e["harness"] or syscall == "exit_group")
             and (e["enter"] or "").endswith(f"sys_enter_{syscall}")]
+
+
+def _parked(doc):
+    """The tid of the task ior mode's prestart parked before the PID line (None: none)."""
+    return next((t["tid"] for t in doc["tasks"] if t.get("prestart")), None)
 
 
 def _ours(ior_name):
@@ -381,7 +446,8 @@ def check_expectations(doc, ior_name, rows=IOR_EXPECTATIONS) -> list[str]:
         if name != ior_name:
             continue
         where = where[0] if where else WHERE()
-        fields = {k: (doc["pid"] if v == "pid" else v) for k, v in where["fields"].items()}
+        fields = {k: {"pid": doc["pid"], "parked": _parked(doc)}.get(v, v) if isinstance(v, str)
+                  else v for k, v in where["fields"].items()}
         found = [e for e in _rows(doc, syscall)
                  if (path is None or any(path in p for p in _paths(doc, e)))
                  and _returns(e, err) and all(e.get(k) == v for k, v in fields.items())]
@@ -650,3 +716,100 @@ def test_tolerated_results(event, tolerated):
     dropped = ior_mode.tolerate(res)
     assert bool(dropped) is tolerated
     assert res.ok is tolerated
+
+
+# ---- ior's prestart hooks, IOR_WORKLOAD_CHILD_PID_FILE, crash ----
+
+@pytest.mark.parametrize("name,var,role", [
+    ("thread-exit-tid-worker", ior_mode.TID_FILE, "helper"),
+    ("getppid-burst", ior_mode.CHILD_PID_FILE, "child"),
+])
+def test_prestart_publishes_the_task_it_parked(name, var, role, tmp_path):
+    """ior's prestart runs before the PID line and publishes the task it parks; from the
+    release on that task's calls are declared under the tid the file names."""
+    path = tmp_path / "published"
+    expect_file = tmp_path / "expect.json"
+    p = subprocess.run([sys.executable, "-m", "ioworkload", f"--scenario={name}",
+                        "--expect-file", str(expect_file)], capture_output=True, text=True,
+                       timeout=120, env=_env(**{var: str(path)}))
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(expect_file.read_text())
+    parked = [t for t in doc["tasks"] if t.get("prestart")]
+    assert [t["role"] for t in parked] == [role]
+    assert path.read_text() == str(parked[0]["tid"]) != p.stdout.strip()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [e["syscall"] for e in doc["events"] if e["tid"] == parked[0]["tid"]]
+    # the check can fail: the same calls asked of the traced PID's own thread are not there
+    assert check_expectations(doc, name, [(name, "getppid" if role == "child" else "pipe2",
+                                           None, 1, None, WHERE(tid="pid"))])
+
+
+def test_prestart_without_its_file_fails_before_the_pid_line(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "--scenario=thread-exit-tid-worker"],
+                       capture_output=True, text=True, timeout=60, env=_env())
+    assert p.returncode == 1 and p.stdout == ""
+    assert "scenario thread-exit-tid-worker prestart failed: IOR_WORKLOAD_TID_FILE" in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1
+
+
+def test_prestart_error_fails_before_the_pid_line(tmp_path):
+    """A prestart call that fails ends the run before the PID line: exit 1, `scenario <name>
+    prestart failed: <why>`. Here the scenario process is forked with one free descriptor,
+    so getppid-burst's pipe2 fails with EMFILE."""
+    code = """if True:
+        import os, resource, sys
+        from ioworkload import cli, runner
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        fillers, make_dirs, process = [], runner._make_worker_dirs, runner._Process
+        def one_fd_free(*args):
+            out = make_dirs(*args)
+            try:
+                while True:
+                    fillers.append(os.open("/dev/null", os.O_RDONLY))
+            except OSError:
+                os.close(fillers.pop())
+            return out
+        def forked(pid):
+            for fd in fillers:
+                os.close(fd)
+            return process(pid)
+        runner._make_worker_dirs, runner._Process = one_fd_free, forked
+        sys.exit(cli.main(["--scenario=getppid-burst"]))
+    """
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       env=_env(IOR_WORKLOAD_CHILD_PID_FILE=str(tmp_path / "pid")))
+    assert p.returncode == 1 and p.stdout == "", (p.stdout, p.stderr)
+    assert "scenario getppid-burst prestart failed: EMFILE" in p.stderr
+    assert not (tmp_path / "pid").exists()
+
+
+def test_fork_inherit_fds_writes_the_child_pid_file(tmp_path):
+    path = tmp_path / "child.pid"
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "--scenario=fork-inherit-fds",
+                        "--json"], capture_output=True, text=True, timeout=60,
+                       env=_env(IOR_WORKLOAD_CHILD_PID_FILE=str(path)))
+    assert p.returncode == 0, p.stderr
+    pid_line, report = p.stdout.splitlines()
+    children = [t for t in json.loads(report)["expected"]["tasks"] if t["role"] == "child"]
+    assert path.read_text() == str(children[0]["tids"][0]) != pid_line
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_crash_fails_at_once_with_no_call_of_its_own(tmp_path):
+    """TestWorkloadCrashReportsError: a PID, then exit 1 with a failure line; after the
+    release the process issues only the runner's declared calls and exit_group(1), and does
+    not wait for the hold file."""
+    p, doc = _ior_run("crash", tmp_path, "--hold-file", str(tmp_path / "never"))
+    assert p.returncode == 1 and int(p.stdout) == doc["pid"]
+    assert "scenario crash failed: intentional crash for testing" in p.stderr
+    own = [e for e in doc["events"] if not e["harness"]]
+    assert own == [] and doc["exit_status"] == 1
+    assert [e["args"] for e in doc["events"] if e["syscall"] == "exit_group"] == [{"error_code": 1}]
+    # the normal mode's crash issues getppid: what this test rules out in ior mode
+    normal = subprocess.run([sys.executable, "-m", "ioworkload", "crash", "-q", "--expect-file",
+                             str(tmp_path / "normal.json")], capture_output=True, text=True,
+                            timeout=60, env={k: v for k, v in _env().items()
+                                             if not k.startswith("IOR_")})
+    assert normal.returncode == 1
+    assert [e["syscall"] for e in json.loads((tmp_path / "normal.json").read_text())["events"]
+            if not e["harness"]] == ["getppid"]

@@ -86,8 +86,35 @@ def file_present(path: str) -> "bool | None":
     return True
 
 
-def write_tid_file(path: str, tid: int) -> None:
-    """The TID, decimal, in a file of mode 0600 (ior: os.WriteFile(path, tid, 0600))."""
+# Where a prestart's parked task is published, by its role; ior's hooks require the variable.
+PRESTART_FILE = {"helper": TID_FILE, "child": CHILD_PID_FILE}
+
+
+def prestart_file(sc, env=None) -> "str | None":
+    """The file ior mode writes the parked task of `sc`'s prestart to (None: no prestart);
+    ScenarioFailed when its variable is unset, as ior's prestart fails (before the PID line)."""
+    if not getattr(sc, "prestart_task", None):
+        return None
+    env = os.environ if env is None else env
+    var = PRESTART_FILE[sc.prestart_task]
+    if not env.get(var):
+        raise ScenarioFailed(f"scenario {sc.ior_name} prestart failed: {var} is not set")
+    return env[var]
+
+
+def parked_task(expected: dict) -> "int | None":
+    """The tid/pid of the task a prestart parked, from the expect document."""
+    return next((t["tid"] for t in expected["tasks"] if t.get("prestart")), None)
+
+
+def first_child(expected: dict) -> "int | None":
+    """The pid of the first child process the run forked (a resolved expect document)."""
+    return next((t["tids"][0] for t in expected["tasks"]
+                 if t["role"] == "child" and t.get("tids")), None)
+
+
+def write_tid_file(path: str, tid: int, var: str = TID_FILE) -> None:
+    """The TID (or PID), decimal, in a file of mode 0600 (ior: os.WriteFile(path, tid, 0600))."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
@@ -95,7 +122,7 @@ def write_tid_file(path: str, tid: int) -> None:
         finally:
             os.close(fd)
     except OSError as e:
-        raise ScenarioFailed(f"cannot write {TID_FILE} {path}: {e.strerror}") from None
+        raise ScenarioFailed(f"cannot write {var} {path}: {e.strerror}") from None
 
 
 def _tolerated(event: dict) -> bool:
