@@ -816,3 +816,44 @@ def test_crash_fails_at_once_with_no_call_of_its_own(tmp_path):
     assert normal.returncode == 1
     assert [e["syscall"] for e in json.loads((tmp_path / "normal.json").read_text())["events"]
             if not e["harness"]] == ["getppid"]
+
+
+def test_strace_by_pid_sees_the_parked_thread_exactly(tmp_path):
+    """A tracer attached by PID after the PID line (ptrace interrupts the parked thread's
+    wait, like the workers' start wait) sees thread-exit-tid-worker's calls exactly as the
+    result says, the pipe I/O under the published tid; a doctored document is caught."""
+    import copy
+    import shutil
+    from ioworkload import judge
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace")
+    start, seen, tid_file = tmp_path / "start", tmp_path / "seen.txt", tmp_path / "tid"
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "--scenario=thread-exit-tid-worker",
+                          "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=_env(IOR_WORKLOAD_STARTUP_FILE=str(start),
+                                  IOR_WORKLOAD_TID_FILE=str(tid_file)))
+    tracer = None
+    try:
+        pid = int(p.stdout.readline())
+        tracer = subprocess.Popen(["strace", "-f", "-X", "raw", "-qq", "-o", str(seen),
+                                   "-p", str(pid)], stderr=subprocess.DEVNULL)
+        time.sleep(1)  # let it attach
+        start.write_text("")
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        tracer.wait(timeout=30)
+    finally:
+        p.kill()
+        if tracer is not None and tracer.poll() is None:
+            tracer.kill()
+            tracer.wait()
+    expected = json.loads(out)["expected"]
+    observed = judge.parse_strace(seen.read_text())
+    assert judge.compare(expected, observed, sees_exit_only=False) == []
+    parked = int(tid_file.read_text())
+    assert {ob["tid"] for ob in observed if ob["syscall"] == "pipe2"} == {parked}
+    doctored = copy.deepcopy(expected)
+    for e in doctored["events"]:
+        if e["syscall"] == "write":
+            e["count"] = 2
+    assert judge.compare(doctored, observed, sees_exit_only=False) != []

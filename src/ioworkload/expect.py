@@ -292,8 +292,10 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
             bound: dict[str, int] = {}
             for seq, (phase, slot, ev) in enumerate(stream):
                 passes = _passes(phase, iterations)
+                # a parked task's wait, entered before the PID line: its release
+                shown = "release" if task.get("prestart") and seq == 0 and ev.exit_only else phase
                 events.append({
-                    "tid": task["tid"], "role": role, "index": index, "phase": phase, "seq": seq,
+                    "tid": task["tid"], "role": role, "index": index, "phase": shown, "seq": seq,
                     "syscall": ev.syscall, "nr": syscall_number(ev.syscall),
                     "enter": _tracepoint_text(ev.syscall, "enter") if ev.enter_traced else None,
                     "exit": _tracepoint_text(ev.syscall, "exit") if ev.exits else None,
