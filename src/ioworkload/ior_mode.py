@@ -11,10 +11,18 @@ The normal mode stays exact; ior mode follows the lifecycle of ior's `cmd/iowork
 * results ior's workload accepts do not fail the run (TOLERATED below);
 * where a family module has IOR_SCENARIOS, ior's own sequence of that scenario runs instead
   (those marked one_worker, e.g. fd's, close numbers another worker could hold: one thread);
-* IOR_WORKLOAD_TID_FILE receives the TID the scenario runs on (the main thread: TID == PID),
-  decimal, mode 0600, before the PID line; IOR_WORKLOAD_CHILD_PID_FILE is ior's for scenarios
-  that fork a parked child before the PID line (none of ours: the variable is then ignored,
-  as ior's workload ignores it for every other scenario).
+* ior's prestart hooks: a variant with `prestart_task` (thread_exit_tid_worker,
+  exec_non_leader_thread_tid, getppid_burst) has a kernel prestart that runs in the scenario
+  process before the PID line and parks a task; the task's tid goes to IOR_WORKLOAD_TID_FILE
+  (a thread) or its pid to IOR_WORKLOAD_CHILD_PID_FILE (a child), required as in ior
+  (PRESTART_FILE): unset, or a failing prestart, ends the run before the PID line with exit 1
+  and `scenario <name> prestart failed: <why>`. From the release on the task's calls are
+  declared (runner.py, expect.py) and --verify counts them;
+* IOR_WORKLOAD_TID_FILE otherwise receives the TID the scenario runs on (the main thread:
+  TID == PID), decimal, mode 0600, before the PID line; IOR_WORKLOAD_CHILD_PID_FILE also gets
+  fork_inherit_fds's child, after the run (ior's workload ignores it for other scenarios, and
+  so does this one);
+* crash (misc's IOR_SCENARIOS) issues no call of its own and exits 1 at once.
 """
 
 from __future__ import annotations

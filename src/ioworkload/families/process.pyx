@@ -534,9 +534,9 @@ SCENARIOS = scenarios("process", [
          setup=_WRITE_IMAGE,
          iteration=_exec_iteration(["exit_group(0) -> noreturn"]),
          notes="ior parks the exec'ing thread before its PID line and publishes its tid "
-               "(IOR_WORKLOAD_TID_FILE) for `ior -tid`; the runner has no hook before the "
-               "release, so this is exec_non_leader_thread's sequence, the thread's tid in the "
-               "expect file's result. " + _EXEC_NOTES.format(size="129 bytes (exit_group(0))")),
+               "(IOR_WORKLOAD_TID_FILE) for `ior -tid`, as ior mode does (IOR_SCENARIOS below); "
+               "in the normal mode this is exec_non_leader_thread's sequence, the thread's tid "
+               "in the expect file's result. " + _EXEC_NOTES.format(size="129 bytes (exit_group(0))")),
     dict(name="exec_non_leader_into_open",
          summary="a non-leader thread execs an image that does open_basic's openat and close",
          kernel=kernel(exec_non_leader_loop, exec_into_open_setup), needs_dir=True,

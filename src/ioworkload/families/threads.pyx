@@ -888,7 +888,8 @@ SCENARIOS = scenarios("threads", [
          iteration=_thread(["pipe2(&fds, O_CLOEXEC) -> 0", f"write(?, {_ONE_BYTE}, 1) -> 1",
                             "close(?) -> 0", "close(?) -> 0"]),
          notes="ior parks the worker thread before its PID line and publishes its tid "
-               "(IOR_WORKLOAD_TID_FILE) for `ior -tid`; here the helper is created in each "
+               "(IOR_WORKLOAD_TID_FILE) for `ior -tid`, which ior mode does too (IOR_SCENARIOS "
+               "below); here the helper is created in each "
                "iteration (the expect file's result lists its tids) and the process ends from "
                "its main thread after the helper has gone, as in ior. ior waits for the "
                "thread's /proc entry to vanish; the worker here sleeps inside its clone "
@@ -996,8 +997,8 @@ SCENARIOS = scenarios("threads", [
          teardown=["close(b) -> 0", "close(a) -> 0"],
          notes="The dup3 on another thread changes the process's fd table: the worker's "
                "pread64 of a's number reads fdtable-b.txt. ior runs the dup3 on a Go thread "
-               "that existed before ior attached (no task_newtask record, no cached comm); the "
-               "runner has no hook before the release, so here it is a new raw thread. The "
+               "that existed before ior attached (no task_newtask record, no cached comm); "
+               "ior has no prestart hook for it, so here it is a new raw thread. The "
                "dup3 arguments are the helper's view of b and a (hence ?); it returns a."),
     dict(name="fork_inherit_fds",
          summary="pipe2, write a byte, fork: the child reads it from the inherited read end",
@@ -1013,7 +1014,8 @@ SCENARIOS = scenarios("threads", [
                "from its inherited copy of the read end and ends with exit_group(0); the "
                "parent reaps it with wait4 and closes the write end, then the read end (Go's "
                "deferred closes). ior also writes the child's pid to "
-               "IOR_WORKLOAD_CHILD_PID_FILE; here the expect file's result lists it."),
+               "IOR_WORKLOAD_CHILD_PID_FILE; here the expect file's result lists it, and in ior "
+               "mode the command writes that file after the run when it is set."),
     dict(name="getppid_burst",
          summary="a forked child issues 15,000 getppid per iteration (x100 = ior's 1,500,000)",
          kernel=kernel(getppid_burst_loop, getppid_burst_setup, getppid_burst_teardown),
@@ -1043,7 +1045,8 @@ SCENARIOS = scenarios("threads", [
                "(exit_group) and the worker reaps it. ior's harness run (ior_repeat 100) is "
                "ior's 1,500,000 getppid in one child: a tracer following the child's pid must "
                "account for 3,000,000 enter/exit records. ior forks before its PID line and "
-               "publishes the child's pid (IOR_WORKLOAD_CHILD_PID_FILE); here the child is "
+               "publishes the child's pid (IOR_WORKLOAD_CHILD_PID_FILE), as ior mode does "
+               "(IOR_SCENARIOS below); here the child is "
                "forked after the release and the expect file's result lists its pid."),
     dict(name="noreturn_syscalls",
          summary="SIGUSR1 to itself x3 (handler, rt_sigreturn), a thread's exit; exit_group last",
