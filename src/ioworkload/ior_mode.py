@@ -11,9 +11,9 @@ The normal mode stays exact; ior mode follows the lifecycle of ior's `cmd/iowork
 * results ior's workload accepts do not fail the run (TOLERATED below);
 * where a family module has IOR_SCENARIOS, ior's own sequence of that scenario runs instead
   (those marked one_worker, e.g. fd's, close numbers another worker could hold: one thread);
-* ior's prestart hooks: a variant with `prestart_task` (thread_exit_tid_worker,
-  exec_non_leader_thread_tid, getppid_burst) has a kernel prestart that runs in the scenario
-  process before the PID line and parks a task; the task's tid goes to IOR_WORKLOAD_TID_FILE
+* ior's prestart hooks: a variant's kernel prestart runs in the scenario process before the
+  PID line (close_untracked's opens its 64 files); with `prestart_task` (thread_exit_tid_worker,
+  exec_non_leader_thread_tid, getppid_burst) it parks a task; the task's tid goes to IOR_WORKLOAD_TID_FILE
   (a thread) or its pid to IOR_WORKLOAD_CHILD_PID_FILE (a child), required as in ior
   (PRESTART_FILE): unset, or a failing prestart, ends the run before the PID line with exit 1
   and `scenario <name> prestart failed: <why>`. From the release on the task's calls are

@@ -308,12 +308,13 @@ class Scenario:
     prestart_task: the role ("helper" or "child") of the task the kernel's prestart leaves
     parked before the PID line (ior mode's variants, as ior's prestart hooks): its calls before
     the release are outside the expectation; from the release on its events are that role's,
-    under the tid the expect file names."""
+    under the tid the expect file names. once: ior's sequences that run once (a prestart's,
+    crash's): the events are setup's, the iteration may declare none."""
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
               "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
               "notes", "exit_status", "operations", "task_work_restarts", "io_threads",
-              "prestart_task")
+              "prestart_task", "once")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
@@ -321,7 +322,7 @@ class Scenario:
                  fixed_fds: "tuple[int, int] | None" = None, notes: str = "",
                  exit_status: int = 0, operations=(),
                  task_work_restarts: "tuple[int, int]" = (0, 0), io_threads=(),
-                 prestart_task: "str | None" = None):
+                 prestart_task: "str | None" = None, once: bool = False):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -350,14 +351,14 @@ class Scenario:
         if prestart_task not in (None, "helper", "child"):
             raise ValueError(f"{name}: prestart_task is 'helper' or 'child', not {prestart_task!r}")
         self.prestart_task = prestart_task
+        self.once = once
         # Threads or processes of its own (helper:/child: events): followed by perf inherit
         # (None: derived from the events; False: count the worker alone, as a test may).
         self.helper_threads = helper_threads if helper_threads is not None else any(
             e.role != "worker" for e in self.setup + self.iteration + self.teardown)
-        if not self.iteration and not self.operations and not (prestart_task or exit_status):
+        if not self.iteration and not self.operations and not once:
             raise ValueError(f"{self.name}: a scenario issues at least one syscall or io_uring "
-                             f"operation per iteration (but ior's sequences that run once, a "
-                             f"prestart's or crash's)")
+                             f"operation per iteration (but one marked once)")
 
     def replace(self, **changes) -> "Scenario":
         """A copy with some fields changed (tests use it to pair a kernel with a wrong manifest)."""

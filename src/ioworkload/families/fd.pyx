@@ -336,6 +336,59 @@ cdef void close_untracked_teardown(iow_worker *w) noexcept nogil:
             w.fd[i] = -1
 
 
+# ior mode: ior's close-untracked. Its prestart opens the 64 files before the PID line, so a
+# tracer attached after it has seen none of those opens; then, once: a write to file 0, ior's
+# 500 ms pause, and each file closed (after a write, but file 0) with its number at once taken
+# by a pipe2's read end. The pipes stay open until the process ends, as in ior. (ior's newest
+# FIFO stage is not followed: README.)
+
+cdef extern from "iow_syscall.h" nogil:
+    enum:
+        __NR_clock_nanosleep
+
+cdef extern from "<time.h>" nogil:
+    enum:
+        CLOCK_MONOTONIC
+    struct timespec:
+        long tv_sec
+        long tv_nsec
+
+
+cdef long open_untracked(iow_worker *w) noexcept nogil:
+    cdef long fd
+    cdef int i, k
+    for i in range(UNTRACKED_FILES):
+        fd = iow_sys4(__NR_openat, AT_FDCWD,
+                      <long>numbered_path(w, 0, b"closeuntracked-", i, b".txt"), OPEN_FLAGS,
+                      FILE_MODE)
+        if fd < 0:
+            for k in range(i):
+                iow_sys1(__NR_close, w.fd[k])
+                w.fd[k] = -1
+            return fd
+        w.fd[i] = fd
+    return 0
+
+
+cdef int close_untracked_ior_setup(iow_worker *w) noexcept nogil:
+    cdef timespec pause
+    cdef int i
+    pause.tv_sec = 0
+    pause.tv_nsec = 500000000
+    write_str(&w.setup[0], w.fd[0], NAMED_BEFORE_CLOSE)
+    iow_tally_ret(&w.setup[1], iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&pause, 0))
+    for i in range(UNTRACKED_FILES):
+        if i > 0:
+            write_str(&w.setup[2], w.fd[i], JUST_BEFORE_CLOSE)
+        close_fd(&w.setup[3], w.fd[i])
+        reuse_by_pipe(w, &w.setup[4], i)   # the pipes stay open, as ior leaves them
+    return 0
+
+
+cdef uint64_t once_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return n   # ior's sequence ran in setup, once
+
+
 # ---- ior mode's own sequences (IOR_SCENARIOS): ior's descriptors, one worker only ----
 # ior closes the numbers its opens returned (the lowest free ones), where the scenarios above use
 # the worker's fixed block so that threads never close each other's descriptors. ior mode runs
@@ -669,7 +722,8 @@ SCENARIOS = scenarios("fd", [
                "The x63/x64 events' "
                "paths and fds change from call to call, so they are written `?`; pipe2 returns "
                "its fds through the array. ior opens the 64 files before its tracer attaches; "
-               "here setup opens them inside the counted window (tracers see those opens). Left "
+               "here setup opens them inside the counted window (tracers see those opens; ior "
+               "mode runs ior's sequence, IOR_SCENARIOS below). Left "
                "out: ior's 500 ms pause before the closes (it gives ior's lazy procfs lookup "
                "time) and the newest version's FIFO stage (a helper thread blocked in a 256 KiB "
                "write). With two workers their closes and pipes interleave, so a read end may "
@@ -771,3 +825,27 @@ IOR_SCENARIOS = scenarios("fd", [
 ])
 for _sc in IOR_SCENARIOS:
     _sc.one_worker = True   # they close numbers another worker could hold
+
+_UNTRACKED_IOR = scenarios("fd", [
+    dict(name="close_untracked",
+         summary="64 files opened before the PID line, each closed and its number reused by pipe2",
+         kernel=kernel(once_loop, close_untracked_ior_setup, NULL, open_untracked),
+         needs_dir=True, once=True,
+         setup=[_write("?", NAMED_BEFORE_CLOSE),
+                "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=500000000}, NULL) -> 0",
+                _write("?", JUST_BEFORE_CLOSE, " x63"),
+                "close(?) -> 0 x64",
+                "pipe2(&fds, O_CLOEXEC) -> 0 x64"],
+         notes="ior's sequence: the prestart opens closeuntracked-0..63.txt (O_RDWR|O_CREAT, "
+               "0644) before the PID line, so a tracer has seen none of those opens and must "
+               "name each descriptor itself (/proc); file 0 gets a write, then ior's 500 ms "
+               "pause, then each file is closed (after a write, but file 0) and pipe2's read "
+               "end takes its number at once. The fds come from the prestart (hence ?); the "
+               "pipes stay open until the process ends (exit_group closes them: no close of "
+               "a pipe). One worker: the numbers are the lowest free. Runs once; ior's newest "
+               "FIFO stage (a thread blocked writing a FIFO whose fd is closed and reused) is "
+               "not followed."),
+])
+for _sc in _UNTRACKED_IOR:
+    _sc.one_worker = True   # the closed numbers are the lowest free ones
+IOR_SCENARIOS += _UNTRACKED_IOR

@@ -440,7 +440,7 @@ SCENARIOS = scenarios("misc", [
 IOR_SCENARIOS = scenarios("misc", [
     dict(name="crash",
          summary="ior's harness check: no call of its own, the process exits with status 1",
-         kernel=kernel(crash_ior_loop), exit_status=1,
+         kernel=kernel(crash_ior_loop), exit_status=1, once=True,
          notes="ior's sequence: after the release the scenario process issues only the "
                "runner's own calls (the done wake, the leave wait) and exit_group(1); in ior "
                "mode a failure skips the hold file, so it exits at once, and the command "

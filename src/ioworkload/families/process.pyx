@@ -559,7 +559,7 @@ IOR_SCENARIOS = scenarios("process", [
     dict(name="exec_non_leader_thread_tid",
          summary="a thread parked before the PID line (in a forked child) execs a tiny `true`",
          kernel=kernel(nothing_more_loop, unpark_exec_thread, NULL, park_exec_thread),
-         needs_dir=True, requires=[_image_supported], prestart_task="helper",
+         needs_dir=True, requires=[_image_supported], prestart_task="helper", once=True,
          setup=["futex(&park_word, FUTEX_WAKE, 1, NULL, NULL, 0) -> 1",
                 "helper: futex(&park_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> 0 exit-only",
                 'helper: execve("<dir>/true", ["true"], []) -> 0',
