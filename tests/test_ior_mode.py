@@ -881,3 +881,53 @@ def test_close_untracked_names_come_from_proc(tmp_path):
     assert not [line for line in closes + writes if "pipe:" in line]
     assert not [line for line in mine if line.startswith(("openat(", "open("))]
 
+
+
+@pytest.mark.parametrize("name", ["thread-exit-tid-worker", "getppid-burst",
+                                  "exec-non-leader-thread-tid", "close-untracked"])
+def test_verify_counts_what_the_parked_task_does(name, tmp_path):
+    """--verify's kernel counters cover the task a prestart parked (opened on it: perf inherit
+    cannot reach a task that existed before them), so its calls are witnessed, not assumed."""
+    p = subprocess.run([sys.executable, "-m", "ioworkload", f"--scenario={name}", "--verify",
+                        "--json"], capture_output=True, text=True, timeout=120,
+                       env=_env(**_prestart_env(name, tmp_path)))
+    if p.returncode == 1 and "unsupported" in p.stderr:
+        pytest.skip(p.stderr)
+    assert p.returncode == 0, p.stderr
+    res = json.loads(p.stdout.splitlines()[1])
+    assert res["verified"] is True
+    rows = {r["counter"]: r for r in res["verification"]}
+    witnessed = {"thread-exit-tid-worker": "pipe2: entered", "getppid-burst": "getppid: entered",
+                 "exec-non-leader-thread-tid": "execve: entered",
+                 "close-untracked": "pipe2: entered"}[name]
+    assert rows[witnessed]["witnessed"] == rows[witnessed]["expected"] > 0
+
+
+def test_interrupted_before_the_release_leaves_no_parked_child(tmp_path):
+    """SIGINT while ior's harness has not started the run: the scenario process and the child
+    its prestart parked are gone, and the private directory with them."""
+    import signal
+    pid_file = tmp_path / "child.pid"
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "--scenario=getppid-burst"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=_env(IOR_WORKLOAD_STARTUP_FILE=str(tmp_path / "never"),
+                                  IOR_WORKLOAD_CHILD_PID_FILE=str(pid_file)))
+    try:
+        pid = int(p.stdout.readline())
+        child = int(pid_file.read_text())
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert p.returncode == 130
+
+    def gone(task):
+        try:
+            with open(f"/proc/{task}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")  # a zombie of init
+        except FileNotFoundError:
+            return True
+    deadline = time.monotonic() + 10
+    while not (gone(pid) and gone(child)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gone(pid) and gone(child)
