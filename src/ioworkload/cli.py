@@ -13,7 +13,7 @@ import time
 from ioworkload import entry, ior_mode as ior_protocol, registry
 from ioworkload.args import Parser, parse_cpus, parse_rate, parse_seconds, parse_threads
 from ioworkload.errors import (EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, Interrupted, IoworkloadError,
-                               ScenarioFailed, Unsupported, UsageError)
+                               PrestartFailed, ScenarioFailed, Unsupported, UsageError)
 
 PROG = "ioworkload"
 START_POLL = 0.010
@@ -643,6 +643,8 @@ def main(argv: list[str] | None = None) -> int:
     except IoworkloadError as e:
         if e.exit_code == 77:
             _warn(f"unsupported: {e}\n")
+        elif isinstance(e, PrestartFailed):  # ior's line as it is
+            _warn(f"{e}\n")
         else:
             _warn(f"{PROG}: error: {e}\n")
         return e.exit_code

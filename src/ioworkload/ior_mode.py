@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 
-from ioworkload.errors import ScenarioFailed
+from ioworkload.errors import PrestartFailed, ScenarioFailed
 
 STARTUP_FILE = "IOR_WORKLOAD_STARTUP_FILE"
 STARTUP_DELAY = "IOR_WORKLOAD_STARTUP_DELAY_MS"
@@ -100,13 +100,13 @@ PRESTART_FILE = {"helper": TID_FILE, "child": CHILD_PID_FILE}
 
 def prestart_file(sc, env=None) -> "str | None":
     """The file ior mode writes the parked task of `sc`'s prestart to (None: no prestart);
-    ScenarioFailed when its variable is unset, as ior's prestart fails (before the PID line)."""
+    PrestartFailed when its variable is unset, as ior's prestart fails (before the PID line)."""
     if not getattr(sc, "prestart_task", None):
         return None
     env = os.environ if env is None else env
     var = PRESTART_FILE[sc.prestart_task]
     if not env.get(var):
-        raise ScenarioFailed(f"scenario {sc.ior_name} prestart failed: {var} is not set")
+        raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: {var} is not set")
     return env[var]
 
 

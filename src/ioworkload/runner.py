@@ -13,7 +13,8 @@ import time
 
 from ioworkload import _runner, expect, registry, verify as _verify
 from ioworkload.args import MAX_THREADS, parse_count, parse_rate, parse_seconds  # noqa: F401 (API)
-from ioworkload.errors import (Interrupted, ScenarioFailed, Unsupported, UsageError, errno_name)
+from ioworkload.errors import (Interrupted, PrestartFailed, ScenarioFailed, Unsupported, UsageError,
+                               errno_name)
 from ioworkload.manifest import Scenario
 from ioworkload.probes import fd_limit
 
@@ -283,17 +284,17 @@ def _asleep(tid: int) -> bool:
 
 def _prestarted(sc: Scenario, run) -> list[int]:
     """Per worker, the task its prestart left parked (0: none), once each sleeps where it waits
-    for the release; ScenarioFailed (before any PID line) when a prestart failed."""
+    for the release; PrestartFailed (before any PID line) when a prestart failed."""
     parked = run.prestarted()
     failed = [rc for rc in parked if rc < 0 or (sc.prestart_task and rc == 0)]
     if failed:
         why = f"{errno_name(-failed[0])} ({os.strerror(-failed[0])})" if failed[0] else "no task"
-        raise ScenarioFailed(f"scenario {sc.ior_name} prestart failed: {why}")
+        raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: {why}")
     deadline = time.monotonic() + PARK_TIMEOUT
     for tid in parked:
         while tid and not _asleep(tid):
             if time.monotonic() > deadline:
-                raise ScenarioFailed(f"scenario {sc.ior_name} prestart failed: its task {tid} did "
+                raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: its task {tid} did "
                                      f"not park in {PARK_TIMEOUT:g} s")
             time.sleep(0.0005)
     return parked
