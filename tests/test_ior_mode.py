@@ -825,18 +825,20 @@ def test_crash_fails_at_once_with_no_call_of_its_own(tmp_path):
             if not e["harness"]] == ["getppid"]
 
 
-def test_strace_by_pid_sees_the_parked_thread_exactly(tmp_path):
+@pytest.mark.parametrize("name", ["thread-exit-tid-worker", "close-untracked"])
+def test_strace_by_pid_sees_the_prestart_scenario_exactly(name, tmp_path):
     """A tracer attached by PID after the PID line (ptrace interrupts the parked thread's
-    wait, like the workers' start wait) sees thread-exit-tid-worker's calls exactly as the
-    result says, the pipe I/O under the published tid; a doctored document is caught."""
+    wait, like the workers' start wait) sees the calls exactly as the result says: for
+    thread-exit-tid-worker the pipe I/O under the published tid, for close-untracked the
+    FIFO writer thread among the tasks; a doctored document is caught."""
     import copy
     import shutil
     from ioworkload import judge
     if shutil.which("strace") is None:
         pytest.skip("needs strace")
     start, seen, tid_file = tmp_path / "start", tmp_path / "seen.txt", tmp_path / "tid"
-    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "--scenario=thread-exit-tid-worker",
-                          "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", f"--scenario={name}", "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          env=_env(IOR_WORKLOAD_STARTUP_FILE=str(start),
                                   IOR_WORKLOAD_TID_FILE=str(tid_file)))
     tracer = None
@@ -857,8 +859,9 @@ def test_strace_by_pid_sees_the_parked_thread_exactly(tmp_path):
     expected = json.loads(out)["expected"]
     observed = judge.parse_strace(seen.read_text())
     assert judge.compare(expected, observed, sees_exit_only=False) == []
-    parked = int(tid_file.read_text())
-    assert {ob["tid"] for ob in observed if ob["syscall"] == "pipe2"} == {parked}
+    if name == "thread-exit-tid-worker":
+        parked = int(tid_file.read_text())
+        assert {ob["tid"] for ob in observed if ob["syscall"] == "pipe2"} == {parked}
     doctored = copy.deepcopy(expected)
     for e in doctored["events"]:
         if e["syscall"] == "write":

@@ -369,6 +369,7 @@ cdef extern from "<linux/fcntl.h>" nogil:
 cdef extern from "iow_worker.h" nogil:
     enum:
         IOW_SCRATCH_BYTES
+    void iow_note_task(iow_worker *w, long tid)
 
 cdef extern from "<stdio.h>" nogil:
     int snprintf(char *out, size_t n, const char *fmt, ...)
@@ -466,6 +467,7 @@ cdef void close_under_blocked_write(iow_worker *w) noexcept nogil:
     if tid < 0:
         iow_store_release(alive, 0)
         return
+    iow_note_task(w, tid)
     snprintf(proc_path, sizeof(proc_path), "/proc/self/task/%ld/syscall", tid)
     proc = iow_tally_ret(&w.setup[9], iow_sys4(__NR_openat, AT_FDCWD, <long>proc_path,
                                                 O_RDONLY | O_CLOEXEC, 0))
