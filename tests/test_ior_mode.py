@@ -949,3 +949,25 @@ def test_interrupted_before_the_release_leaves_no_parked_child(tmp_path):
     while not (gone(pid) and gone(child)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert gone(pid) and gone(child)
+
+
+@pytest.mark.parametrize("name,syscall,comm,where", [
+    ("thread-comm-renamed", "prctl", "iorworker", {"role": "helper"}),
+    ("thread-comm-late-rename", "prctl", "main-renamed", {"tid": "pid"}),
+    ("thread-comm-late-rename", "prctl", "wk-prctl", {"role": "helper"}),
+    ("thread-comm-late-rename", "write", "wk-procself", {"role": "helper"}),
+    ("thread-comm-late-rename", "write", "wk-sibling", {"role": "helper"}),
+    ("thread-comm-rename-in-open", "write", "fifo-renamed", {"role": "helper"}),
+])
+def test_comm_names_are_iors(name, syscall, comm, where, tmp_path):
+    """taskrename_test.go, newtask_test.go: the comm each task takes is ior's (the payload of
+    the prctl(PR_SET_NAME) or of the write to /proc/.../comm that sets it), set by the task
+    ior's test expects it on."""
+    p, doc = _ior_run(name, tmp_path)
+    assert p.returncode == 0, p.stderr
+    want = {k: doc["pid"] if v == "pid" else v for k, v in where.items()}
+    payload = "buf" if syscall == "write" else "arg2"
+    found = [e for e in _rows(doc, syscall) if all(e.get(k) == v for k, v in want.items())
+             and isinstance(e["args"].get(payload), dict)
+             and e["args"][payload].get("content") == comm]
+    assert found, [e["args"] for e in _rows(doc, syscall)]
