@@ -375,7 +375,7 @@ cdef extern from "<stdio.h>" nogil:
     int snprintf(char *out, size_t n, const char *fmt, ...)
 
 from ioworkload.families._clone cimport (
-    iow_clone_thread, CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_THREAD,
+    IOW_HAVE_CLONE_THREAD, iow_clone_thread, CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_THREAD,
     CLONE_SYSVSEM, CLONE_CHILD_CLEARTID, iow_load_acquire, iow_store_release, iow_cpu_relax,
 )
 
@@ -947,13 +947,19 @@ IOR_SCENARIOS = scenarios("fd", [
 for _sc in IOR_SCENARIOS:
     _sc.one_worker = True   # they close numbers another worker could hold
 
+def _raw_thread_supported():
+    if not IOW_HAVE_CLONE_THREAD:
+        return "starting a raw thread (the FIFO writer) is only written for x86-64 and aarch64"
+    return None
+
+
 _WRITER_CLONE = ("clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|"
                  "CLONE_CHILD_CLEARTID, &scratch_end, NULL, &writer_alive, 0)")
 _UNTRACKED_IOR = scenarios("fd", [
     dict(name="close_untracked",
          summary="64 files opened before the PID line, each closed and its number reused by pipe2",
          kernel=kernel(once_loop, close_untracked_ior_setup, NULL, open_untracked),
-         needs_dir=True, once=True,
+         needs_dir=True, once=True, requires=[_raw_thread_supported],
          setup=[_write("?", NAMED_BEFORE_CLOSE),
                 "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=500000000}, NULL) -> 0",
                 _write("?", JUST_BEFORE_CLOSE, " x63"),
