@@ -34,7 +34,8 @@ def RET(value):
 
 def WHERE(most=None, args=None, **fields):
     """A row's optional sixth column: the events must also have these expect-document fields
-    (e.g. role="child", or tid="pid" for the traced PID's own thread; filtered=True: the calls
+    (e.g. role="child", tid="pid" for the traced PID's own thread, tid="parked" for the task
+    ior mode's prestart parked before the PID line; filtered=True: the calls
     a seccomp filter answered, which have no sys_enter), these arguments (`args`: a number, or
     the text of a described struct or payload), and `most` caps the count where ior's test
     asserts an exact one."""
@@ -288,8 +289,15 @@ IOR_EXPECTATIONS = [
     ("close-double-close", "close", "doubleclosefile.txt", 1, None),
     ("close-double-close", "close", None, 1, EBADF),
     ("close-range-empty", "close_range", None, 1, None),
-    ("close-untracked", "close", "closeuntracked-0.txt", 1, None),
-    ("close-untracked", "close", None, 64, None),
+    # close-untracked's descriptors come from its prestart (no open in the run: a tracer
+    # names them through /proc, test_close_untracked_names_come_from_proc)
+    # (64 files, then the FIFO stage's /proc file and FIFO: 66 closes; the FIFO write is a
+    # thread's)
+    ("close-untracked", "close", None, 64, None, WHERE(most=66, tid="pid")),
+    ("close-untracked", "write", None, 64, None, WHERE(most=64, tid="pid")),
+    ("close-untracked", "write", None, 1, None, WHERE(most=1, role="helper")),
+    ("close-untracked", "pipe2", None, 65, None, WHERE(most=65, tid="pid")),
+    ("close-untracked", "openat", "closeuntracked", 0, None),
     # mmap_test.go
     ("mmap-basic", "mmap", "mmapfile.txt", 1, None),
     ("mmap-msync-sync", "mmap", "msyncfile.txt", 1, None),
@@ -461,6 +469,54 @@ IOR_EXPECTATIONS = [
       for c in ("mount", "umount", "move_mount", "fsopen", "fsconfig", "fspick", "open_tree",
                 "mount_setattr", "fsmount", "pivot_root", "quotactl", "quotactl_fd",
                 "statmount", "listmount", "swapon", "swapoff")],
+    # threadexit_test.go (tid="parked": the thread ior mode's prestart parked, whose tid
+    # IOR_WORKLOAD_TID_FILE names for `ior -tid`)
+    ("thread-exit-keeps-fd", "pipe2", None, 1, None, WHERE(tid="pid")),
+    ("thread-exit-keeps-fd", "write", None, 2, None, WHERE(tid="pid")),
+    ("thread-exit-keeps-fd", "exit", None, 1, None, WHERE(role="helper")),
+    ("thread-exit-tid-worker", "pipe2", None, 1, None, WHERE(most=1, tid="parked")),
+    ("thread-exit-tid-worker", "write", None, 1, None, WHERE(most=1, tid="parked")),
+    ("thread-exit-tid-worker", "exit", None, 1, None, WHERE(most=1, tid="parked")),
+    ("thread-exit-tid-worker", "write", None, 0, None, WHERE(tid="pid")),
+    # newtask_test.go, taskrename_test.go (the comm a prctl sets: test_comm_names_are_iors)
+    ("thread-comm-short-lived", "pread64", None, 128, None, WHERE(most=160, role="helper")),
+    ("thread-comm-short-lived", "gettid", None, 32, None, WHERE(role="helper")),
+    ("thread-comm-renamed", "prctl", None, 40, None, WHERE(role="helper")),
+    ("thread-comm-renamed", "pwrite64", None, 40, None, WHERE(role="helper")),
+    ("thread-comm-renamed", "pread64", None, 128, None, WHERE(role="helper")),
+    ("thread-comm-late-rename", "pread64", None, 4, None, WHERE(tid="pid")),
+    ("thread-comm-late-rename", "prctl", None, 2, None, WHERE(most=2, tid="pid")),
+    ("thread-comm-late-rename", "pwrite64", None, 4, None, WHERE(most=4, tid="pid")),
+    ("thread-comm-late-rename", "prctl", None, 4, None, WHERE(role="helper")),
+    ("thread-comm-late-rename", "pwrite64", None, 48, None, WHERE(most=48, role="helper")),
+    ("thread-comm-rename-in-open", "mknodat", "fifo", 1, None),
+    ("thread-comm-rename-in-open", "openat", "fifo", 1, None, WHERE(role="helper")),
+    ("thread-comm-rename-in-open", "pwrite64", None, 4, None, WHERE(most=4, role="helper")),
+    ("thread-comm-fdtable", "openat", "fdtable-a.txt", 1, None),
+    ("thread-comm-fdtable", "openat", "fdtable-b.txt", 1, None),
+    ("thread-comm-fdtable", "dup3", None, 1, None, WHERE(role="helper")),
+    ("thread-comm-fdtable", "pread64", None, 1, None, WHERE(most=1, tid="pid")),
+    # fileident_test.go (fork-inherit-fds: the child's read of the inherited pipe)
+    ("fork-inherit-fds", "pipe2", None, 1, None, WHERE(tid="pid")),
+    ("fork-inherit-fds", "write", None, 1, None, WHERE(tid="pid")),
+    ("fork-inherit-fds", "read", None, 1, None, WHERE(role="child")),
+    # stopaccounting_test.go: the parked child's 1,500,000 getppid, exactly
+    ("getppid-burst", "getppid", None, 1500000, None, WHERE(most=1500000, tid="parked")),
+    # noreturn_test.go
+    ("noreturn-syscalls", "exit_group", None, 1, None, WHERE(most=1, tid="pid")),
+    ("noreturn-syscalls", "exit", None, 1, None, WHERE(most=1, role="helper")),
+    ("noreturn-syscalls", "rt_sigreturn", None, 3, None, WHERE(tid="pid")),
+    ("noreturn-syscalls", "tgkill", None, 3, None, WHERE(tid="pid")),
+    # process_test.go, nonleaderexec_test.go (the exec'ing thread is a forked child's here)
+    ("process-exec-lifecycle", "execve", "ior-missing-execve-only", 1, ENOENT),
+    ("process-exec-lifecycle", "execveat", "ior-missing-execveat-only", 1, ENOENT),
+    ("process-kcmp-file", "kcmp", "kcmp-target", 1, None, WHERE(most=1)),
+    ("process-kcmp-file", "openat", "kcmp-target", 1, None),
+    ("process-kcmp-vm", "kcmp", None, 1, None, WHERE(most=1)),
+    ("exec-non-leader-thread", "execve", "true", 1, None, WHERE(most=1, role="child")),
+    ("exec-non-leader-thread-tid", "execve", "true", 1, None, WHERE(most=1, tid="parked")),
+    ("exec-non-leader-into-open", "execve", "true", 1, None, WHERE(most=1, role="child")),
+    ("exec-non-leader-into-open", "openat", "testfile.txt", 1, None, WHERE(role="child")),
 ]
 
 # TestFaultedRenameNamesAreRecoveredIndependently: (old name's base, new name's base) of a rename
@@ -483,12 +539,22 @@ def _env(**extra):
     return env
 
 
+def _prestart_env(name, tmp_path):
+    """The file ior's prestart hook of `name` requires (its harness sets it), if any."""
+    sc = _ours(name)
+    if sc is None or not ior_mode.scenario_for_ior(sc).prestart_task:
+        return {}
+    var = ior_mode.PRESTART_FILE[ior_mode.scenario_for_ior(sc).prestart_task]
+    return {var: str(tmp_path / f"{name}.{var.lower()}")}
+
+
 def _ior_run(name, tmp_path, *extra):
     """`ioworkload --scenario=NAME` as ior's harness starts it; the run's expect document."""
     expect_file = tmp_path / f"{name}.expect.json"
     p = subprocess.run([sys.executable, "-m", "ioworkload", f"--scenario={name}",
                         "--expect-file", str(expect_file), *extra],
-                       capture_output=True, text=True, timeout=120, env=_env())
+                       capture_output=True, text=True, timeout=120,
+                       env=_env(**_prestart_env(name, tmp_path)))
     return p, (json.loads(expect_file.read_text()) if expect_file.exists() else None)
 
 
@@ -527,8 +593,14 @@ def _paths(doc, event, _seen=None):
 
 
 def _rows(doc, syscall):
-    return [e for e in doc["events"] if not e["harness"]
+    # the runner's own events but the process's end, which ior's tests count (exit_group)
+    return [e for e in doc["events"] if (not e["harness"] or syscall == "exit_group")
             and (e["enter"] or "").endswith(f"sys_enter_{syscall}")]
+
+
+def _parked(doc):
+    """The tid of the task ior mode's prestart parked before the PID line (None: none)."""
+    return next((t["tid"] for t in doc["tasks"] if t.get("prestart")), None)
 
 
 def _ours(ior_name):
@@ -556,7 +628,8 @@ def check_expectations(doc, ior_name, rows=IOR_EXPECTATIONS) -> list[str]:
         if name != ior_name:
             continue
         where = where[0] if where else WHERE()
-        fields = {k: (doc["pid"] if v == "pid" else v) for k, v in where["fields"].items()}
+        fields = {k: {"pid": doc["pid"], "parked": _parked(doc)}.get(v, v) if isinstance(v, str)
+                  else v for k, v in where["fields"].items()}
         # a filtered call never reaches its sys_enter: such rows look at the calls by name
         events = ([e for e in doc["events"] if e["syscall"] == syscall and not e["harness"]]
                   if fields.get("filtered") else _rows(doc, syscall))
@@ -991,3 +1064,251 @@ def test_tolerated_results(event, tolerated):
     dropped = ior_mode.tolerate(res)
     assert bool(dropped) is tolerated
     assert res.ok is tolerated
+
+
+# ---- ior's prestart hooks, IOR_WORKLOAD_CHILD_PID_FILE, crash ----
+
+@pytest.mark.parametrize("name,var,role,syscall", [
+    ("thread-exit-tid-worker", ior_mode.TID_FILE, "helper", "pipe2"),
+    ("getppid-burst", ior_mode.CHILD_PID_FILE, "child", "getppid"),
+    ("exec-non-leader-thread-tid", ior_mode.TID_FILE, "helper", "execve"),
+])
+def test_prestart_publishes_the_task_it_parked(name, var, role, syscall, tmp_path):
+    """ior's prestart runs before the PID line and publishes the task it parks; from the
+    release on that task's calls are declared under the tid the file names."""
+    path = tmp_path / "published"
+    expect_file = tmp_path / "expect.json"
+    p = subprocess.run([sys.executable, "-m", "ioworkload", f"--scenario={name}",
+                        "--expect-file", str(expect_file)], capture_output=True, text=True,
+                       timeout=120, env=_env(**{var: str(path)}))
+    if p.returncode == 1 and "unsupported" in p.stderr:
+        pytest.skip(p.stderr)
+    assert p.returncode == 0, p.stderr
+    doc = json.loads(expect_file.read_text())
+    parked = [t for t in doc["tasks"] if t.get("prestart")]
+    assert [t["role"] for t in parked] == [role]
+    assert path.read_text() == str(parked[0]["tid"]) != p.stdout.strip()
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [e["syscall"] for e in doc["events"] if e["tid"] == parked[0]["tid"]]
+    # the check can fail: the same calls asked of the traced PID's own thread are not there
+    assert check_expectations(doc, name, [(name, syscall, None, 1, None, WHERE(tid="parked"))]) == []
+    assert check_expectations(doc, name, [(name, syscall, None, 1, None, WHERE(tid="pid"))])
+
+
+def test_prestart_without_its_file_fails_before_the_pid_line(tmp_path):
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "--scenario=thread-exit-tid-worker"],
+                       capture_output=True, text=True, timeout=60, env=_env())
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr == ("scenario thread-exit-tid-worker prestart failed: IOR_WORKLOAD_TID_FILE "
+                        "is not set\n")                           # ior's line as it is
+
+
+def test_prestart_error_fails_before_the_pid_line(tmp_path):
+    """A prestart call that fails ends the run before the PID line: exit 1, `scenario <name>
+    prestart failed: <why>`. Here the scenario process is forked with one free descriptor,
+    so getppid-burst's pipe2 fails with EMFILE."""
+    code = """if True:
+        import os, resource, sys
+        from ioworkload import cli, runner
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+        fillers, make_dirs, process = [], runner._make_worker_dirs, runner._Process
+        def one_fd_free(*args):
+            out = make_dirs(*args)
+            try:
+                while True:
+                    fillers.append(os.open("/dev/null", os.O_RDONLY))
+            except OSError:
+                os.close(fillers.pop())
+            return out
+        def forked(pid):
+            for fd in fillers:
+                os.close(fd)
+            return process(pid)
+        runner._make_worker_dirs, runner._Process = one_fd_free, forked
+        sys.exit(cli.main(["--scenario=getppid-burst"]))
+    """
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
+                       env=_env(IOR_WORKLOAD_CHILD_PID_FILE=str(tmp_path / "pid")))
+    assert p.returncode == 1 and p.stdout == "", (p.stdout, p.stderr)
+    assert p.stderr.startswith("scenario getppid-burst prestart failed: EMFILE")
+    assert not (tmp_path / "pid").exists()
+
+
+def test_fork_inherit_fds_writes_the_child_pid_file(tmp_path):
+    path = tmp_path / "child.pid"
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "--scenario=fork-inherit-fds",
+                        "--json"], capture_output=True, text=True, timeout=60,
+                       env=_env(IOR_WORKLOAD_CHILD_PID_FILE=str(path)))
+    assert p.returncode == 0, p.stderr
+    pid_line, report = p.stdout.splitlines()
+    children = [t for t in json.loads(report)["expected"]["tasks"] if t["role"] == "child"]
+    assert path.read_text() == str(children[0]["tids"][0]) != pid_line
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_crash_fails_at_once_with_no_call_of_its_own(tmp_path):
+    """TestWorkloadCrashReportsError: a PID, then exit 1 with a failure line; after the
+    release the process issues only the runner's declared calls and exit_group(1), and does
+    not wait for the hold file."""
+    p, doc = _ior_run("crash", tmp_path, "--hold-file", str(tmp_path / "never"))
+    assert p.returncode == 1 and int(p.stdout) == doc["pid"]
+    assert "scenario crash failed: intentional crash for testing" in p.stderr
+    own = [e for e in doc["events"] if not e["harness"]]
+    assert own == [] and doc["exit_status"] == 1
+    assert [e["args"] for e in doc["events"] if e["syscall"] == "exit_group"] == [{"error_code": 1}]
+    # the normal mode's crash issues getppid: what this test rules out in ior mode
+    normal = subprocess.run([sys.executable, "-m", "ioworkload", "crash", "-q", "--expect-file",
+                             str(tmp_path / "normal.json")], capture_output=True, text=True,
+                            timeout=60, env={k: v for k, v in _env().items()
+                                             if not k.startswith("IOR_")})
+    assert normal.returncode == 1
+    assert [e["syscall"] for e in json.loads((tmp_path / "normal.json").read_text())["events"]
+            if not e["harness"]] == ["getppid"]
+
+
+@pytest.mark.parametrize("name", ["thread-exit-tid-worker", "close-untracked"])
+def test_strace_by_pid_sees_the_prestart_scenario_exactly(name, tmp_path):
+    """A tracer attached by PID after the PID line (ptrace interrupts the parked thread's
+    wait, like the workers' start wait) sees the calls exactly as the result says: for
+    thread-exit-tid-worker the pipe I/O under the published tid, for close-untracked the
+    FIFO writer thread among the tasks; a doctored document is caught."""
+    import copy
+    import shutil
+    from ioworkload import judge
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace")
+    start, seen, tid_file = tmp_path / "start", tmp_path / "seen.txt", tmp_path / "tid"
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", f"--scenario={name}", "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=_env(IOR_WORKLOAD_STARTUP_FILE=str(start),
+                                  IOR_WORKLOAD_TID_FILE=str(tid_file)))
+    tracer = None
+    try:
+        pid = int(p.stdout.readline())
+        tracer = subprocess.Popen(["strace", "-f", "-X", "raw", "-qq", "-o", str(seen),
+                                   "-p", str(pid)], stderr=subprocess.DEVNULL)
+        time.sleep(1)  # let it attach
+        start.write_text("")
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0, err
+        tracer.wait(timeout=30)
+    finally:
+        p.kill()
+        if tracer is not None and tracer.poll() is None:
+            tracer.kill()
+            tracer.wait()
+    expected = json.loads(out)["expected"]
+    observed = judge.parse_strace(seen.read_text())
+    assert judge.compare(expected, observed, sees_exit_only=False) == []
+    if name == "thread-exit-tid-worker":
+        parked = int(tid_file.read_text())
+        assert {ob["tid"] for ob in observed if ob["syscall"] == "pipe2"} == {parked}
+    doctored = copy.deepcopy(expected)
+    for e in doctored["events"]:
+        if e["syscall"] == "write":
+            e["count"] = 2
+    assert judge.compare(doctored, observed, sees_exit_only=False) != []
+
+
+def test_close_untracked_names_come_from_proc(tmp_path):
+    """TestCloseUntracked: the 64 files are opened before the PID line (ior's prestart), so a
+    tracer attached by PID sees no open; resolving the fds through /proc (strace -y) names
+    closeuntracked-0.txt's close, every close returns 0, and no write or close is a pipe's
+    (each pipe2 takes a closed number, and the pipes stay open)."""
+    import re
+    import shutil
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace")
+    pid, lines = _strace_ior("close-untracked", tmp_path)
+    mine = lines[pid]
+    closes = [line for line in mine if line.startswith("close(")]
+    writes = [line for line in mine if line.startswith("write(")]
+    assert len(closes) == 66 and all(line.endswith("= 0") for line in closes), closes
+    assert len([line for line in closes if "/closeuntracked-0.txt>" in line]) == 1
+    assert len([line for line in writes if re.search(r"/closeuntracked-\d+\.txt>", line)]) == 64
+    assert not [line for line in closes + writes if "pipe:" in line]
+    assert not [line for line in mine if line.startswith("open") and "closeuntracked" in line]
+    # the FIFO stage: its descriptor is closed under another thread's blocked write, and the
+    # next pipe2 takes that number; the write then returns whole
+    fifo = [line for line in closes if "/closeuntracked-fifo>" in line]
+    assert len(fifo) == 1
+    number = re.match(r"close\((\d+)<", fifo[0]).group(1)
+    after = mine[mine.index(fifo[0]) + 1]
+    assert after.startswith(f"pipe2([{number}<pipe:"), after
+    writer = [line for tid, ls in lines.items() if tid != pid for line in ls
+              if line.startswith(("write(", "<... write resumed>"))]
+    assert len(writer) == 2 and "closeuntracked-fifo>" in writer[0], writer   # blocked, resumed
+    assert writer[1].endswith("= 262144"), writer
+
+
+
+@pytest.mark.parametrize("name", ["thread-exit-tid-worker", "getppid-burst",
+                                  "exec-non-leader-thread-tid", "close-untracked"])
+def test_verify_counts_what_the_parked_task_does(name, tmp_path):
+    """--verify's kernel counters cover the task a prestart parked (opened on it: perf inherit
+    cannot reach a task that existed before them), so its calls are witnessed, not assumed."""
+    p = subprocess.run([sys.executable, "-m", "ioworkload", f"--scenario={name}", "--verify",
+                        "--json"], capture_output=True, text=True, timeout=120,
+                       env=_env(**_prestart_env(name, tmp_path)))
+    if p.returncode == 1 and "unsupported" in p.stderr:
+        pytest.skip(p.stderr)
+    assert p.returncode == 0, p.stderr
+    res = json.loads(p.stdout.splitlines()[1])
+    assert res["verified"] is True
+    rows = {r["counter"]: r for r in res["verification"]}
+    witnessed = {"thread-exit-tid-worker": "pipe2: entered", "getppid-burst": "getppid: entered",
+                 "exec-non-leader-thread-tid": "execve: entered",
+                 "close-untracked": "pipe2: entered"}[name]
+    assert rows[witnessed]["witnessed"] == rows[witnessed]["expected"] > 0
+
+
+def test_interrupted_before_the_release_leaves_no_parked_child(tmp_path):
+    """SIGINT while ior's harness has not started the run: the scenario process and the child
+    its prestart parked are gone, and the private directory with them."""
+    import signal
+    pid_file = tmp_path / "child.pid"
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "--scenario=getppid-burst"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=_env(IOR_WORKLOAD_STARTUP_FILE=str(tmp_path / "never"),
+                                  IOR_WORKLOAD_CHILD_PID_FILE=str(pid_file)))
+    try:
+        pid = int(p.stdout.readline())
+        child = int(pid_file.read_text())
+        p.send_signal(signal.SIGINT)
+        p.communicate(timeout=30)
+    finally:
+        p.kill()
+    assert p.returncode == 130
+
+    def gone(task):
+        try:
+            with open(f"/proc/{task}/stat") as f:
+                return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")  # a zombie of init
+        except FileNotFoundError:
+            return True
+    deadline = time.monotonic() + 10
+    while not (gone(pid) and gone(child)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gone(pid) and gone(child)
+
+
+@pytest.mark.parametrize("name,syscall,comm,where", [
+    ("thread-comm-renamed", "prctl", "iorworker", {"role": "helper"}),
+    ("thread-comm-late-rename", "prctl", "main-renamed", {"tid": "pid"}),
+    ("thread-comm-late-rename", "prctl", "wk-prctl", {"role": "helper"}),
+    ("thread-comm-late-rename", "write", "wk-procself", {"role": "helper"}),
+    ("thread-comm-late-rename", "write", "wk-sibling", {"role": "helper"}),
+    ("thread-comm-rename-in-open", "write", "fifo-renamed", {"role": "helper"}),
+])
+def test_comm_names_are_iors(name, syscall, comm, where, tmp_path):
+    """taskrename_test.go, newtask_test.go: the comm each task takes is ior's (the payload of
+    the prctl(PR_SET_NAME) or of the write to /proc/.../comm that sets it), set by the task
+    ior's test expects it on."""
+    p, doc = _ior_run(name, tmp_path)
+    assert p.returncode == 0, p.stderr
+    want = {k: doc["pid"] if v == "pid" else v for k, v in where.items()}
+    payload = "buf" if syscall == "write" else "arg2"
+    found = [e for e in _rows(doc, syscall) if all(e.get(k) == v for k, v in want.items())
+             and isinstance(e["args"].get(payload), dict)
+             and e["args"][payload].get("content") == comm]
+    assert found, [e["args"] for e in _rows(doc, syscall)]

@@ -58,17 +58,23 @@ cdef extern from "iow_worker.h" nogil:
 # setup: issue the setup events, return 0 or the first failing call's -errno.
 # loop: run up to n iterations, checking iow_stop_requested() before each; return how many ran.
 # teardown: issue the teardown events; must cope with a setup that failed part-way (fds < 0).
+# prestart (ior mode's variants only): runs before the PID line, outside the expectation, and
+# may leave one task parked for the run (a thread, a forked child); returns its tid/pid (> 0),
+# 0 for none, or -errno, having undone its own work on failure.
 ctypedef int (*setup_fn)(iow_worker *w) noexcept nogil
 ctypedef uint64_t (*loop_fn)(iow_worker *w, uint64_t n) noexcept nogil
 ctypedef void (*teardown_fn)(iow_worker *w) noexcept nogil
+ctypedef long (*prestart_fn)(iow_worker *w) noexcept nogil
 
 ctypedef struct iow_kernel:
     setup_fn setup
     loop_fn loop
     teardown_fn teardown
+    prestart_fn prestart
 
 
-cdef inline object kernel(loop_fn loop, setup_fn setup=NULL, teardown_fn teardown=NULL):
+cdef inline object kernel(loop_fn loop, setup_fn setup=NULL, teardown_fn teardown=NULL,
+                          prestart_fn prestart=NULL):
     """Wrap a scenario's C functions for the registry (lives as long as the module)."""
     cdef iow_kernel *k = <iow_kernel *>malloc(sizeof(iow_kernel))
     if k == NULL:
@@ -76,4 +82,5 @@ cdef inline object kernel(loop_fn loop, setup_fn setup=NULL, teardown_fn teardow
     k.setup = setup
     k.loop = loop
     k.teardown = teardown
+    k.prestart = prestart
     return PyCapsule_New(k, b"ioworkload.kernel", NULL)

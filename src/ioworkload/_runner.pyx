@@ -2,7 +2,9 @@
 #
 # Life of a run (the controller is the calling Python thread):
 #   start() / spawn()  T workers start with every signal blocked, learn their tid, name
-#                themselves "ioworkload" and sleep in one futex wait on the start word. start()
+#                themselves "ioworkload", run the kernel's prestart if it has one (ior mode:
+#                a task parked for the run, before the PID line) and sleep in one futex wait
+#                on the start word. start()
 #                makes them threads of this process; spawn() forks a process whose main thread
 #                is worker 0 and whose other workers are its threads (the process a tracer
 #                attaches to: after the fork it runs only this file's C code).
@@ -118,6 +120,7 @@ cdef struct Slot:
     int64_t t0
     int64_t t1
     int setup_rc
+    long prestart_rc       # the prestart's parked task (tid/pid > 0), 0 (none) or -errno
     int tid
     int ready
     int started
@@ -206,6 +209,8 @@ cdef void worker_body(Slot *s) noexcept nogil:
     cdef Shared *sh = s.sh
     s.tid = w.tid = <int>iow_sys0(__NR_gettid)
     iow_sys2(__NR_prctl, PR_SET_NAME, <long><const char *>b"ioworkload")
+    if s.k.prestart != NULL:
+        s.prestart_rc = s.k.prestart(w)
     iow_store_release(&s.ready, 1)
     while not iow_load_acquire(&sh.start_word):
         futex_wait(&sh.start_word, 0)
@@ -373,6 +378,11 @@ cdef class Run:
             if not iow_load_acquire(&self.slots[i].ready):
                 return None
         return [self.slots[i].tid for i in range(self.nthreads)]
+
+    def prestarted(self):
+        """Per worker, what its prestart left (read once every worker is ready): the parked
+        task's tid/pid, 0 for none, or -errno."""
+        return [self.slots[i].prestart_rc for i in range(self.nthreads)]
 
     @property
     def launch_error(self):

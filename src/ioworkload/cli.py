@@ -13,7 +13,7 @@ import time
 from ioworkload import entry, ior_mode as ior_protocol, registry
 from ioworkload.args import Parser, parse_cpus, parse_rate, parse_seconds, parse_threads
 from ioworkload.errors import (EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, Interrupted, IoworkloadError,
-                               ScenarioFailed, Unsupported, UsageError)
+                               PrestartFailed, ScenarioFailed, Unsupported, UsageError)
 
 PROG = "ioworkload"
 START_POLL = 0.010
@@ -283,6 +283,8 @@ class _Attach:
         # ior mode polls like ior's workload: a bad path fails at its first stat() (exit 1)
         self.file_present = ior_protocol.file_present if ior_mode else _exists
         self.ior_tid_file = ior_env.get(ior_protocol.TID_FILE) if ior_mode else None
+        self.ior_child_pid_file = ior_env.get(ior_protocol.CHILD_PID_FILE) if ior_mode else None
+        self.child_pid_written = False
         self.announced = False
         if self.start_file is not None and not ior_mode:
             _check_parent(self.start_file, "start file", written=False)
@@ -323,8 +325,16 @@ class _Attach:
             import json
             _write_out(self.expect_file, (json.dumps(expected) + "\n").encode(), "expect file",
                        stopped, self.start_timeout)
-        if self.ior_tid_file:
-            ior_protocol.write_tid_file(self.ior_tid_file, tids[0])  # worker 0: the main thread
+        # ior's prestart hooks publish the task they parked: a thread's tid, a child's pid
+        parked = ior_protocol.parked_task(expected)
+        child = any(t.get("prestart") and t["role"] == "child" for t in expected["tasks"])
+        if self.ior_tid_file:  # else worker 0: the main thread
+            ior_protocol.write_tid_file(self.ior_tid_file, parked if parked and not child
+                                        else tids[0])
+        if self.ior_child_pid_file and child:
+            ior_protocol.write_tid_file(self.ior_child_pid_file, parked,
+                                        ior_protocol.CHILD_PID_FILE)
+            self.child_pid_written = True
         if not self.active:
             return
         _emit(f"{expected['pid']}\n")
@@ -336,6 +346,15 @@ class _Attach:
             end = time.monotonic() + self.delay
             while not stopped() and time.monotonic() < end:
                 time.sleep(min(0.05, max(0.0, end - time.monotonic())))
+
+    def after_run(self, expected) -> None:
+        """ior's fork-inherit-fds writes its child's pid where asked: here after the run,
+        from the expect document (the scenario process writes nothing)."""
+        if self.ior_child_pid_file and not self.child_pid_written and expected:
+            pid = ior_protocol.first_child(expected)
+            if pid:
+                ior_protocol.write_tid_file(self.ior_child_pid_file, pid,
+                                            ior_protocol.CHILD_PID_FILE)
 
     def hold(self, stopped) -> None:
         if not self.hold_file:
@@ -388,6 +407,7 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     sc = registry.get(args.scenario)
     if ior_mode:
         sc = ior_protocol.scenario_for_ior(sc)
+        ior_protocol.prestart_file(sc)  # ior's prestart needs its file: fails before the PID
     threads = parse_threads(args.threads)
     if threads > 1 and getattr(sc, "one_worker", False):
         raise UsageError(f"{sc.name} in ior mode is ior's own sequence, on descriptors another "
@@ -417,6 +437,7 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
         outcome["code"] = _report_outcome(args, sc, res, ior_mode)
         if res.interrupted or (ior_mode and outcome["code"]):
             return
+        attach.after_run(res.expected)
         attach.hold(outcome["stopped"])
         late = outcome["stopped"]()
         if late:  # the report above is whole; the signal ended what came after it
@@ -622,6 +643,8 @@ def main(argv: list[str] | None = None) -> int:
     except IoworkloadError as e:
         if e.exit_code == 77:
             _warn(f"unsupported: {e}\n")
+        elif isinstance(e, PrestartFailed):  # ior's line as it is
+            _warn(f"{e}\n")
         else:
             _warn(f"{PROG}: error: {e}\n")
         return e.exit_code

@@ -36,6 +36,11 @@ class ScenarioFailed(IoworkloadError):
     exit_code = EXIT_FAILED
 
 
+class PrestartFailed(ScenarioFailed):
+    """ior mode: a prestart hook failed before the PID line; the message is ior's whole line,
+    `scenario <name> prestart failed: <why>`."""
+
+
 class Interrupted(IoworkloadError):
     """SIGINT/SIGTERM/SIGHUP arrived before the run started (during the start wait)."""
 

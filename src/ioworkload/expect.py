@@ -264,9 +264,11 @@ def _instances(stream: list) -> tuple[bool, int]:
 
 
 def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
-          iterations: int | None, own_process: bool, root: str | None) -> dict:
+          iterations: int | None, own_process: bool, root: str | None,
+          prestarted: "list[int] | None" = None) -> dict:
     """The expect document for a run about to start (counts per task; None where a duration
-    decides the iteration count)."""
+    decides the iteration count). prestarted: per worker, the task its prestart left parked
+    (sc.prestart_task's role), named here by its tid."""
     tasks: list[dict] = []
     events: list[dict] = []
     for index, tid in enumerate(tids):
@@ -275,6 +277,11 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
         for role, stream in task_streams(sc, own_process, main).items():
             if role == "worker":
                 task = {"tid": tid, "role": "worker", "index": index, "main": main}
+            elif role == sc.prestart_task and prestarted:
+                # one task, from before the PID line: its stream starts at the release
+                task = {"tid": prestarted[index], "role": role, "index": index, "parent": tid,
+                        "prestart": True, "each_iteration": False, "per_pass": 1,
+                        "instances": 1, "tids": [prestarted[index]], "tids_complete": True}
             else:
                 each_iteration, per_pass = _instances(stream)
                 task = {"tid": None, "role": role, "index": index, "parent": tid,
@@ -285,8 +292,10 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
             bound: dict[str, int] = {}
             for seq, (phase, slot, ev) in enumerate(stream):
                 passes = _passes(phase, iterations)
+                # a parked task's wait, entered before the PID line: its release
+                shown = "release" if task.get("prestart") and seq == 0 and ev.exit_only else phase
                 events.append({
-                    "tid": task["tid"], "role": role, "index": index, "phase": phase, "seq": seq,
+                    "tid": task["tid"], "role": role, "index": index, "phase": shown, "seq": seq,
                     "syscall": ev.syscall, "nr": syscall_number(ev.syscall),
                     "enter": _tracepoint_text(ev.syscall, "enter") if ev.enter_traced else None,
                     "exit": _tracepoint_text(ev.syscall, "exit") if ev.exits else None,
@@ -367,7 +376,7 @@ def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: li
     out = dict(doc, tasks=[dict(t) for t in doc["tasks"]], events=[],
                iterations_done=list(iterations_done))
     for t in out["tasks"]:
-        if t["role"] in ("worker", "io_thread"):
+        if t["role"] in ("worker", "io_thread") or t.get("prestart"):
             continue
         if t.get("each_iteration"):  # per_pass such tasks per iteration the worker ran
             t["instances"] = iterations_done[t["index"]] * t.get("per_pass", 1)

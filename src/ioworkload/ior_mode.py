@@ -11,17 +11,25 @@ The normal mode stays exact; ior mode follows the lifecycle of ior's `cmd/iowork
 * results ior's workload accepts do not fail the run (TOLERATED below);
 * where a family module has IOR_SCENARIOS, ior's own sequence of that scenario runs instead
   (those marked one_worker, e.g. fd's, close numbers another worker could hold: one thread);
-* IOR_WORKLOAD_TID_FILE receives the TID the scenario runs on (the main thread: TID == PID),
-  decimal, mode 0600, before the PID line; IOR_WORKLOAD_CHILD_PID_FILE is ior's for scenarios
-  that fork a parked child before the PID line (none of ours: the variable is then ignored,
-  as ior's workload ignores it for every other scenario).
+* ior's prestart hooks: a variant's kernel prestart runs in the scenario process before the
+  PID line (close_untracked's opens its 64 files); with `prestart_task` (thread_exit_tid_worker,
+  exec_non_leader_thread_tid, getppid_burst) it parks a task; the task's tid goes to IOR_WORKLOAD_TID_FILE
+  (a thread) or its pid to IOR_WORKLOAD_CHILD_PID_FILE (a child), required as in ior
+  (PRESTART_FILE): unset, or a failing prestart, ends the run before the PID line with exit 1
+  and `scenario <name> prestart failed: <why>`. From the release on the task's calls are
+  declared (runner.py, expect.py) and --verify counts them;
+* IOR_WORKLOAD_TID_FILE otherwise receives the TID the scenario runs on (the main thread:
+  TID == PID), decimal, mode 0600, before the PID line; IOR_WORKLOAD_CHILD_PID_FILE also gets
+  fork_inherit_fds's child, after the run (ior's workload ignores it for other scenarios, and
+  so does this one);
+* crash (misc's IOR_SCENARIOS) issues no call of its own and exits 1 at once.
 """
 
 from __future__ import annotations
 
 import os
 
-from ioworkload.errors import ScenarioFailed
+from ioworkload.errors import PrestartFailed, ScenarioFailed
 
 STARTUP_FILE = "IOR_WORKLOAD_STARTUP_FILE"
 STARTUP_DELAY = "IOR_WORKLOAD_STARTUP_DELAY_MS"
@@ -86,8 +94,35 @@ def file_present(path: str) -> "bool | None":
     return True
 
 
-def write_tid_file(path: str, tid: int) -> None:
-    """The TID, decimal, in a file of mode 0600 (ior: os.WriteFile(path, tid, 0600))."""
+# Where a prestart's parked task is published, by its role; ior's hooks require the variable.
+PRESTART_FILE = {"helper": TID_FILE, "child": CHILD_PID_FILE}
+
+
+def prestart_file(sc, env=None) -> "str | None":
+    """The file ior mode writes the parked task of `sc`'s prestart to (None: no prestart);
+    PrestartFailed when its variable is unset, as ior's prestart fails (before the PID line)."""
+    if not getattr(sc, "prestart_task", None):
+        return None
+    env = os.environ if env is None else env
+    var = PRESTART_FILE[sc.prestart_task]
+    if not env.get(var):
+        raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: {var} is not set")
+    return env[var]
+
+
+def parked_task(expected: dict) -> "int | None":
+    """The tid/pid of the task a prestart parked, from the expect document."""
+    return next((t["tid"] for t in expected["tasks"] if t.get("prestart")), None)
+
+
+def first_child(expected: dict) -> "int | None":
+    """The pid of the first child process the run forked (a resolved expect document)."""
+    return next((t["tids"][0] for t in expected["tasks"]
+                 if t["role"] == "child" and t.get("tids")), None)
+
+
+def write_tid_file(path: str, tid: int, var: str = TID_FILE) -> None:
+    """The TID (or PID), decimal, in a file of mode 0600 (ior: os.WriteFile(path, tid, 0600))."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
@@ -95,7 +130,7 @@ def write_tid_file(path: str, tid: int) -> None:
         finally:
             os.close(fd)
     except OSError as e:
-        raise ScenarioFailed(f"cannot write {TID_FILE} {path}: {e.strerror}") from None
+        raise ScenarioFailed(f"cannot write {var} {path}: {e.strerror}") from None
 
 
 def _tolerated(event: dict) -> bool:

@@ -304,18 +304,25 @@ class Scenario:
     scenario runs only in a process of its own. operations: the io_uring requests each
     iteration performs (see the module docstring); an iteration may then issue no syscall at
     all (SQPOLL). task_work_restarts: (per thread, per iteration) how often the kernel's task
-    work may restart the main thread's leave wait at most (io_uring: once per ring it closed)."""
+    work may restart the main thread's leave wait at most (io_uring: once per ring it closed).
+    prestart_task: the role ("helper" or "child") of the task the kernel's prestart leaves
+    parked before the PID line (ior mode's variants, as ior's prestart hooks): its calls before
+    the release are outside the expectation; from the release on its events are that role's,
+    under the tid the expect file names. once: ior's sequences that run once (a prestart's,
+    crash's): the events are setup's, the iteration may declare none."""
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
               "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
-              "notes", "exit_status", "operations", "task_work_restarts", "io_threads")
+              "notes", "exit_status", "operations", "task_work_restarts", "io_threads",
+              "prestart_task", "once")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
                  ior_repeat: int = 1, helper_threads: bool | None = None, prepare=None,
                  fixed_fds: "tuple[int, int] | None" = None, notes: str = "",
                  exit_status: int = 0, operations=(),
-                 task_work_restarts: "tuple[int, int]" = (0, 0), io_threads=()):
+                 task_work_restarts: "tuple[int, int]" = (0, 0), io_threads=(),
+                 prestart_task: "str | None" = None, once: bool = False):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -341,13 +348,17 @@ class Scenario:
         # no events in the expect file, so a tracer knows them and anything seen from one is
         # still undeclared.
         self.io_threads = tuple(io_threads)
+        if prestart_task not in (None, "helper", "child"):
+            raise ValueError(f"{name}: prestart_task is 'helper' or 'child', not {prestart_task!r}")
+        self.prestart_task = prestart_task
+        self.once = once
         # Threads or processes of its own (helper:/child: events): followed by perf inherit
         # (None: derived from the events; False: count the worker alone, as a test may).
         self.helper_threads = helper_threads if helper_threads is not None else any(
             e.role != "worker" for e in self.setup + self.iteration + self.teardown)
-        if not self.iteration and not self.operations:
+        if not self.iteration and not self.operations and not once:
             raise ValueError(f"{self.name}: a scenario issues at least one syscall or io_uring "
-                             f"operation per iteration")
+                             f"operation per iteration (but one marked once)")
 
     def replace(self, **changes) -> "Scenario":
         """A copy with some fields changed (tests use it to pair a kernel with a wrong manifest)."""

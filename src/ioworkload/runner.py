@@ -13,7 +13,8 @@ import time
 
 from ioworkload import _runner, expect, registry, verify as _verify
 from ioworkload.args import MAX_THREADS, parse_count, parse_rate, parse_seconds  # noqa: F401 (API)
-from ioworkload.errors import (Interrupted, ScenarioFailed, Unsupported, UsageError, errno_name)
+from ioworkload.errors import (Interrupted, PrestartFailed, ScenarioFailed, Unsupported, UsageError,
+                               errno_name)
 from ioworkload.manifest import Scenario
 from ioworkload.probes import fd_limit
 
@@ -269,6 +270,36 @@ def _wait_parked(run, proc: "_Process | None", threads: int) -> list[int]:
         pause = min(pause * 2, 0.005)
 
 
+def _asleep(tid: int) -> bool:
+    """The task sleeps inside a syscall (state S: a futex wait, a pipe read)."""
+    try:
+        with open(f"/proc/{tid}/syscall") as f:
+            fields = f.read().split()
+        with open(f"/proc/{tid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state == "S" and bool(fields) and fields[0].isdigit()
+
+
+def _prestarted(sc: Scenario, run) -> list[int]:
+    """Per worker, the task its prestart left parked (0: none), once each sleeps where it waits
+    for the release; PrestartFailed (before any PID line) when a prestart failed."""
+    parked = run.prestarted()
+    failed = [rc for rc in parked if rc < 0 or (sc.prestart_task and rc == 0)]
+    if failed:
+        why = f"{errno_name(-failed[0])} ({os.strerror(-failed[0])})" if failed[0] else "no task"
+        raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: {why}")
+    deadline = time.monotonic() + PARK_TIMEOUT
+    for tid in parked:
+        while tid and not _asleep(tid):
+            if time.monotonic() > deadline:
+                raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: its task {tid} did "
+                                     f"not park in {PARK_TIMEOUT:g} s")
+            time.sleep(0.0005)
+    return parked
+
+
 def _wait_done(run, proc: "_Process | None") -> None:
     """Until every worker finished: woken by the last one, not by polling; the timeout only
     lets Python run its signal handlers and notices a spawned process that died."""
@@ -423,10 +454,13 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
             except OSError as e:
                 raise Unsupported(_thread_limit(threads, e.errno)) from None
         tids = _wait_parked(run, proc, threads)
+        parked = _prestarted(sc, run)
         if counters:  # before the PID is announced: no permission means no announcement
-            _verify.open_counters(counters, tids, inherit=sc.helper_threads, above=fixed_end)
+            _verify.open_counters(counters, tids, inherit=sc.helper_threads, above=fixed_end,
+                                  also=[[t] if t else [] for t in parked])
         doc = expect.build(sc, pid=run.pid, tids=tids, dirs=[os.fsdecode(d) for d in dirs],
-                           iterations=iterations, own_process=own_process, root=root)
+                           iterations=iterations, own_process=own_process, root=root,
+                           prestarted=parked)
         if hooks.before_start:
             hooks.before_start(lambda: stop.signum, tids, doc)
         if stop.signum is not None:

@@ -77,7 +77,9 @@ class Counter:
         self.tracepoint_id = tracepoint_id(category, event)  # Unsupported if the kernel lacks it
         self.filter = filter
         self.contributes = contributes
-        self.fds: list = []       # one per worker
+        self.fds: list = []       # one per worker (and per task a prestart left)
+        self.owners: list = []    # the worker each fd counts for
+        self.workers = 0
         self.counts: list = []
 
     def bounds(self, events, iterations: int, restarts: int = 0) -> tuple[int, float]:
@@ -196,29 +198,36 @@ def operation_counters(sc: Scenario) -> list[Counter]:
 
 
 def open_counters(counters: list[Counter], tids: list[int], inherit: bool = False,
-                  above: int | None = None) -> None:
+                  above: int | None = None, also: "list[list[int]] | None" = None) -> None:
     """Open every counter on every thread, disabled. The counters take the lowest free fds,
     like anything else; with `above` (the end of a scenario's own fixed fd numbers) they move
     past it, so a dup2 onto a fixed number can never close one. Not to the top of the fd space:
-    a big fd table makes close_range over high numbers slower, and the loop would measure it."""
+    a big fd table makes close_range over high numbers slower, and the loop would measure it.
+    also: per worker, tasks that existed before the counters (a prestart's parked thread or
+    child), counted as the worker's own (inherit cannot reach them)."""
     from ioworkload import _perf
+
+    owners = [(i, tid) for i, tid in enumerate(tids)] + [
+        (i, t) for i, extra in enumerate(also or []) for t in extra]
 
     if above is not None:
         from ioworkload.probes import fd_limit
         soft = fd_limit()
-        need = len(counters) * len(tids)
+        need = len(counters) * len(owners)
         if soft is not None and above + need > soft:
             raise Unsupported(f"--verify needs {need} descriptors from fd {above} up, past the "
                               f"scenario's own fixed numbers (ulimit -n is {soft}; raise it)")
     try:
         for c in counters:
-            for tid in tids:
+            c.workers = len(tids)
+            for owner, tid in owners:
                 fd = _perf.open_counter(tid, c.tracepoint_id, c.filter, inherit)
                 if above is not None:
                     import fcntl
                     fd, old = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, above), fd
                     os.close(old)
                 c.fds.append(fd)
+                c.owners.append(owner)
     except OSError as e:
         close_counters(counters)
         if e.errno in (errno.EACCES, errno.EPERM):
@@ -234,7 +243,9 @@ def read_counters(counters: list[Counter]) -> None:
     from ioworkload import _perf
 
     for c in counters:
-        c.counts = [_perf.read_count(fd) for fd in c.fds]
+        c.counts = [0] * c.workers
+        for fd, owner in zip(c.fds, c.owners):
+            c.counts[owner] += _perf.read_count(fd)
 
 
 def close_counters(counters: list[Counter]) -> None:
@@ -243,6 +254,7 @@ def close_counters(counters: list[Counter]) -> None:
     for c in counters:
         _perf.close_all(c.fds)
         c.fds = []
+        c.owners = []
 
 
 def evaluate(sc: Scenario, counters: list[Counter], iterations_per_worker: list[int],

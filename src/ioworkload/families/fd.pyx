@@ -273,6 +273,7 @@ cdef uint64_t close_range_empty_loop(iow_worker *w, uint64_t n) noexcept nogil:
 # close-untracked: 64 files; each is closed and a pipe2 at once takes its number back.
 ctypedef struct UntrackedState:
     int pipefd[2]
+    int writer_alive          # ior mode's FIFO writer thread (CLONE_CHILD_CLEARTID)
     char paths[UNTRACKED_FILES][IOW_PATH_MAX]
 
 
@@ -334,6 +335,179 @@ cdef void close_untracked_teardown(iow_worker *w) noexcept nogil:
         if w.fd[i] >= 0:
             close_fd(&w.teardown[0], w.fd[i])
             w.fd[i] = -1
+
+
+# ior mode: ior's close-untracked. Its prestart opens the 64 files before the PID line, so a
+# tracer attached after it has seen none of those opens; then, once: a write to file 0, ior's
+# 500 ms pause, and each file closed (after a write, but file 0) with its number at once taken
+# by a pipe2's read end. The pipes stay open until the process ends, as in ior. (ior's newest
+# FIFO stage is not followed: README.)
+
+cdef extern from "iow_syscall.h" nogil:
+    enum:
+        __NR_clock_nanosleep
+        __NR_mknodat
+        __NR_read
+        __NR_pread64
+        __NR_exit
+
+cdef extern from "<time.h>" nogil:
+    enum:
+        CLOCK_MONOTONIC
+    struct timespec:
+        long tv_sec
+        long tv_nsec
+
+cdef extern from "<sys/stat.h>" nogil:
+    enum:
+        S_IFIFO
+
+cdef extern from "<linux/fcntl.h>" nogil:
+    enum:
+        O_RDONLY
+
+cdef extern from "iow_worker.h" nogil:
+    enum:
+        IOW_SCRATCH_BYTES
+    void iow_note_task(iow_worker *w, long tid)
+
+cdef extern from "<stdio.h>" nogil:
+    int snprintf(char *out, size_t n, const char *fmt, ...)
+
+from ioworkload.families._clone cimport (
+    IOW_HAVE_CLONE_THREAD, iow_clone_thread, CLONE_VM, CLONE_FS, CLONE_FILES, CLONE_SIGHAND, CLONE_THREAD,
+    CLONE_SYSVSEM, CLONE_CHILD_CLEARTID, iow_load_acquire, iow_store_release, iow_cpu_relax,
+)
+
+cdef extern from * nogil:
+    """
+    /* ior's FIFO stage: the blocked write's 256 KiB (4 pipe buffers) and the drain's buffer,
+       zero pages of the module (no syscall to get them); one worker only (one_worker). */
+    #define IOW_FIFO_BYTES (256 * 1024)
+    #define IOW_DRAIN_BYTES (64 * 1024)
+    static char iow_fifo_payload[IOW_FIFO_BYTES];
+    static char iow_fifo_drain[IOW_DRAIN_BYTES];
+    /* "<nr> 0x<fd> ..." from /proc/.../syscall: the task sleeps in syscall nr on fd */
+    static int iow_blocked_in(const char *buf, long n, long nr, long fd)
+    {
+        char want[48];
+        int len = snprintf(want, sizeof(want), "%ld 0x%lx ", nr, fd);
+        return n >= len && memcmp(buf, want, len) == 0;
+    }
+    """
+    enum:
+        IOW_FIFO_BYTES
+        IOW_DRAIN_BYTES
+    char iow_fifo_payload[1]
+    char iow_fifo_drain[1]
+    int iow_blocked_in(const char *buf, long n, long nr, long fd)
+
+cdef enum:
+    V_FIFO = 0      # w.val: the FIFO's write descriptor (closed under the blocked write)
+    V_DRAIN = 1     # ... its second descriptor, drained
+    PROC_BUF = 64
+
+cdef unsigned long WRITER_FLAGS = (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND
+                                   | CLONE_THREAD | CLONE_SYSVSEM | CLONE_CHILD_CLEARTID)
+
+
+cdef long open_untracked(iow_worker *w) noexcept nogil:
+    cdef long fd
+    cdef int i, k
+    for i in range(UNTRACKED_FILES):
+        fd = iow_sys4(__NR_openat, AT_FDCWD,
+                      <long>numbered_path(w, 0, b"closeuntracked-", i, b".txt"), OPEN_FLAGS,
+                      FILE_MODE)
+        if fd < 0:
+            for k in range(i):
+                iow_sys1(__NR_close, w.fd[k])
+                w.fd[k] = -1
+            return fd
+        w.fd[i] = fd
+    # ior's newest prestart also makes a FIFO and opens it twice (O_RDWR: no wait for a peer)
+    cdef char *fifo = iow_path(w, 1, b"closeuntracked-fifo")
+    fd = iow_sys4(__NR_mknodat, AT_FDCWD, <long>fifo, S_IFIFO | FILE_MODE, 0)
+    w.val[V_FIFO] = w.val[V_DRAIN] = -1
+    if fd == 0:
+        w.val[V_FIFO] = fd = iow_sys4(__NR_openat, AT_FDCWD, <long>fifo, O_RDWR, 0)
+    if fd >= 0:
+        w.val[V_DRAIN] = fd = iow_sys4(__NR_openat, AT_FDCWD, <long>fifo, O_RDWR, 0)
+    if fd < 0:
+        for k in range(UNTRACKED_FILES):
+            iow_sys1(__NR_close, w.fd[k])
+            w.fd[k] = -1
+        if w.val[V_FIFO] >= 0:
+            iow_sys1(__NR_close, w.val[V_FIFO])
+        return fd
+    return 0
+
+
+cdef void blocked_fifo_writer(void *arg) noexcept nogil:
+    cdef iow_worker *w = <iow_worker *>arg
+    iow_tally_ret(&w.setup[6], 0)  # clone returned 0 here
+    iow_tally_ret(&w.setup[7], iow_sys3(__NR_write, w.val[V_FIFO], <long>iow_fifo_payload,
+                                        IOW_FIFO_BYTES))
+    iow_tally_ret(&w.setup[8], 0)  # its exit (tallied first: it does not return)
+    while True:
+        iow_sys1(__NR_exit, 0)
+
+
+cdef void close_under_blocked_write(iow_worker *w) noexcept nogil:
+    """ior's closeUnderBlockedWrite: a thread blocks writing 256 KiB into the FIFO; once
+    /proc shows it asleep in that write, the FIFO descriptor is closed and a pipe takes its
+    number; then the second descriptor drains the FIFO and the write returns."""
+    cdef int *alive = &(<UntrackedState *>w.scratch).writer_alive
+    cdef int pipefd[2]
+    cdef char proc_path[64]
+    cdef char buf[PROC_BUF]
+    cdef long tid, proc, n, left
+    iow_store_release(alive, 1)
+    tid = iow_tally_ret(&w.setup[5], iow_clone_thread(WRITER_FLAGS, w.scratch + IOW_SCRATCH_BYTES,
+                                                      alive, blocked_fifo_writer, w))
+    if tid < 0:
+        iow_store_release(alive, 0)
+        return
+    iow_note_task(w, tid)
+    snprintf(proc_path, sizeof(proc_path), "/proc/self/task/%ld/syscall", tid)
+    proc = iow_tally_ret(&w.setup[9], iow_sys4(__NR_openat, AT_FDCWD, <long>proc_path,
+                                                O_RDONLY | O_CLOEXEC, 0))
+    while proc >= 0:
+        n = iow_tally_ret(&w.setup[10], iow_sys4(__NR_pread64, proc, <long>buf, PROC_BUF - 1, 0))
+        if n < 0 or iow_blocked_in(buf, n, __NR_write, w.val[V_FIFO]):
+            break
+    if proc >= 0:
+        close_fd(&w.setup[11], proc)
+    close_fd(&w.setup[12], w.val[V_FIFO])
+    iow_tally_ret(&w.setup[13], iow_sys3(__NR_pipe2, <long>pipefd, O_CLOEXEC, 0))  # stays open
+    left = IOW_FIFO_BYTES
+    while left > 0:
+        n = iow_tally_ret(&w.setup[14], iow_sys3(__NR_read, w.val[V_DRAIN], <long>iow_fifo_drain,
+                                                 left if left < IOW_DRAIN_BYTES else IOW_DRAIN_BYTES))
+        if n <= 0:
+            break
+        left -= n
+    while iow_load_acquire(alive):   # the kernel clears it once the writer is gone
+        iow_cpu_relax()
+
+
+cdef int close_untracked_ior_setup(iow_worker *w) noexcept nogil:
+    cdef timespec pause
+    cdef int i
+    pause.tv_sec = 0
+    pause.tv_nsec = 500000000
+    write_str(&w.setup[0], w.fd[0], NAMED_BEFORE_CLOSE)
+    iow_tally_ret(&w.setup[1], iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&pause, 0))
+    for i in range(UNTRACKED_FILES):
+        if i > 0:
+            write_str(&w.setup[2], w.fd[i], JUST_BEFORE_CLOSE)
+        close_fd(&w.setup[3], w.fd[i])
+        reuse_by_pipe(w, &w.setup[4], i)   # the pipes stay open, as ior leaves them
+    close_under_blocked_write(w)
+    return 0
+
+
+cdef uint64_t once_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return n   # ior's sequence ran in setup, once
 
 
 # ---- ior mode's own sequences (IOR_SCENARIOS): ior's descriptors, one worker only ----
@@ -737,7 +911,8 @@ SCENARIOS = scenarios("fd", [
                "The x63/x64 events' "
                "paths and fds change from call to call, so they are written `?`; pipe2 returns "
                "its fds through the array. ior opens the 64 files before its tracer attaches; "
-               "here setup opens them inside the counted window (tracers see those opens). Left "
+               "here setup opens them inside the counted window (tracers see those opens; ior "
+               "mode runs ior's sequence, IOR_SCENARIOS below). Left "
                "out: ior's 500 ms pause before the closes (it gives ior's lazy procfs lookup "
                "time) and the newest version's FIFO stage (a helper thread blocked in a 256 KiB "
                "write). With two workers their closes and pipes interleave, so a read end may "
@@ -862,3 +1037,51 @@ IOR_SCENARIOS = scenarios("fd", [
 ])
 for _sc in IOR_SCENARIOS:
     _sc.one_worker = True   # they close numbers another worker could hold
+
+def _raw_thread_supported():
+    if not IOW_HAVE_CLONE_THREAD:
+        return "starting a raw thread (the FIFO writer) is only written for x86-64 and aarch64"
+    return None
+
+
+_WRITER_CLONE = ("clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|"
+                 "CLONE_CHILD_CLEARTID, &scratch_end, NULL, &writer_alive, 0)")
+_UNTRACKED_IOR = scenarios("fd", [
+    dict(name="close_untracked",
+         summary="64 files opened before the PID line, each closed and its number reused by pipe2",
+         kernel=kernel(once_loop, close_untracked_ior_setup, NULL, open_untracked),
+         needs_dir=True, once=True, requires=[_raw_thread_supported],
+         setup=[_write("?", NAMED_BEFORE_CLOSE),
+                "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=500000000}, NULL) -> 0",
+                _write("?", JUST_BEFORE_CLOSE, " x63"),
+                "close(?) -> 0 x64",
+                "pipe2(&fds, O_CLOEXEC) -> 0 x64",
+                f"{_WRITER_CLONE} -> >=1",
+                f"helper: {_WRITER_CLONE} -> 0 exit-only",
+                "helper: write(?, {262144 zero bytes}, 262144) -> 262144",
+                "helper: exit(0) -> noreturn",
+                "openat(AT_FDCWD, ?, O_RDONLY|O_CLOEXEC, 0) -> >=0",
+                "pread64(?, &proc_buf, 63, 0) -> >=1 x1..",
+                "close(?) -> 0",
+                "close(?) -> 0",
+                "pipe2(&fds, O_CLOEXEC) -> 0",
+                "read(?, &drain, ?) -> >=1 x4.."],
+         notes="ior's sequence: the prestart opens closeuntracked-0..63.txt (O_RDWR|O_CREAT, "
+               "0644) before the PID line, so a tracer has seen none of those opens and must "
+               "name each descriptor itself (/proc); file 0 gets a write, then ior's 500 ms "
+               "pause, then each file is closed (after a write, but file 0) and pipe2's read "
+               "end takes its number at once. The fds come from the prestart (hence ?); the "
+               "pipes stay open until the process ends (exit_group closes them: no close of "
+               "a pipe). Then ior's newest FIFO stage: the prestart also made "
+               "closeuntracked-fifo and opened it twice (O_RDWR); a raw thread writes 256 KiB "
+               "into it (4 pipe buffers: it blocks), the worker reads the thread's "
+               "/proc/self/task/<tid>/syscall until it shows that write on the FIFO's fd (x1..; "
+               "ior reopens the file each poll), closes that fd and lets pipe2 take its number, "
+               "then drains the FIFO through the second fd (reads of up to 64 KiB, x4..: a read "
+               "gets what the writer has put in so far), and the write returns 262144; the "
+               "worker waits for the thread's exit on its alive word (no syscall). One worker: "
+               "the numbers are the lowest free. Runs once."),
+])
+for _sc in _UNTRACKED_IOR:
+    _sc.one_worker = True   # the closed numbers are the lowest free ones
+IOR_SCENARIOS += _UNTRACKED_IOR

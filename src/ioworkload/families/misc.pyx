@@ -292,6 +292,10 @@ cdef uint64_t crash_loop(iow_worker *w, uint64_t n) noexcept nogil:
     return one_call_loop(w, n, __NR_getppid)
 
 
+cdef uint64_t crash_ior_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return n   # ior's crash issues nothing: it fails
+
+
 # ---- requirements ----
 
 def _no_alarm_pending():
@@ -430,4 +434,15 @@ SCENARIOS = scenarios("misc", [
                "scenario. ioworkload.run() (threads of the caller's process) cannot end the "
                "caller: crash is unsupported there; spawn() runs it (its Result is whole, "
                "close() returns 1)."),
+])
+
+# ior mode's own sequence (ior_mode.py): ior's crash issues no call of its own.
+IOR_SCENARIOS = scenarios("misc", [
+    dict(name="crash",
+         summary="ior's harness check: no call of its own, the process exits with status 1",
+         kernel=kernel(crash_ior_loop), exit_status=1, once=True,
+         notes="ior's sequence: after the release the scenario process issues only the "
+               "runner's own calls (the done wake, the leave wait) and exit_group(1); in ior "
+               "mode a failure skips the hold file, so it exits at once, and the command "
+               "prints `scenario crash failed: intentional crash for testing` and exits 1."),
 ])

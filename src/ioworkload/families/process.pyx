@@ -6,7 +6,7 @@
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, strlen   # <string.h>, for the image builder below
 from ioworkload._kernel cimport (
-    iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys3, iow_sys4, iow_sys5,
+    iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
 from ioworkload.families._common cimport close_tracked
@@ -30,6 +30,20 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_wait4
         __NR_clock_nanosleep
         __NR_exit_group
+        __NR_futex
+        __NR_prctl
+
+cdef extern from "<linux/futex.h>" nogil:
+    enum:
+        FUTEX_WAIT
+        FUTEX_WAKE
+
+cdef extern from "<linux/prctl.h>" nogil:
+    enum:
+        PR_SET_PDEATHSIG
+
+cdef extern from "iow_worker.h" nogil:
+    void iow_tally_reset(iow_tally *t, int n)
 
 cdef extern from "<fcntl.h>" nogil:
     enum:
@@ -50,6 +64,7 @@ cdef extern from "<time.h>" nogil:
 cdef extern from "<signal.h>" nogil:
     enum:
         SIGCHLD
+        SIGKILL
 
 cdef extern from * nogil:
     """
@@ -167,6 +182,9 @@ cdef unsigned long THREAD_FLAGS = (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIG
 
 ctypedef struct ProcessState:
     int leader_ready          # the child's main thread has its clone's return
+    int park_word             # futex: 1 releases the exec thread a prestart parked (ior mode)
+    int never_word            # futex the parked child's main thread sleeps on until the exec
+    long parked_tid           # that thread's tid (or -errno), published by the child
     const char *argv[2]
     const char *envp[1]
     long pid
@@ -340,6 +358,80 @@ cdef int exec_into_open_setup(iow_worker *w) noexcept nogil:
     return into_open_setup(w)
 
 
+# ior mode: ior's exec-non-leader-thread-tid. The prestart writes the image and forks the
+# child, whose raw thread publishes its tid and parks (ior: startParkedWorker, before the PID
+# line); setup wakes it, it execs, and the worker reaps the child.
+
+cdef inline long park_wait(int *word) noexcept nogil:
+    # Non-private: the worker wakes it from the parent process (the word is shared memory).
+    return iow_sys6(__NR_futex, <long>word, FUTEX_WAIT, 0, 0, 0, 0)
+
+
+cdef void parked_exec_thread(void *arg) noexcept nogil:
+    cdef iow_worker *w = <iow_worker *>arg
+    cdef ProcessState *st = state(w)
+    cdef long woke = 0, ret
+    st.parked_tid = iow_sys0(__NR_gettid)   # before the release: not part of the run
+    iow_store_release(&st.leader_ready, 1)
+    while not iow_load_acquire(&st.park_word):
+        woke = park_wait(&st.park_word)     # only the last wait returns after the release
+    iow_tally_ret(&w.setup[1], woke)
+    iow_tally_ret(&w.setup[2], 0)   # execve's 0 and the image's exit_group, taken back on failure
+    iow_tally_ret(&w.setup[3], 0)
+    ret = iow_sys3(__NR_execve, <long>w.path[P_TARGET], <long>st.argv, <long>st.envp)
+    w.setup[2].ok -= 1
+    w.setup[3].ok -= 1
+    iow_tally_ret(&w.setup[2], ret)
+    while True:
+        iow_sys1(__NR_exit_group, 1)
+
+
+cdef long park_exec_thread(iow_worker *w) noexcept nogil:
+    cdef ProcessState *st = state(w)
+    cdef long pid, rc
+    w.val[1] = 0
+    rc = exit0_setup(w)
+    iow_tally_reset(w.setup, 3)   # the image's write is the prestart's: outside the run
+    if rc < 0:
+        return rc
+    st.park_word = st.never_word = 0
+    st.parked_tid = 0
+    iow_store_release(&st.leader_ready, 0)
+    iow_process_image_lock_take()
+    pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
+    if pid == 0:
+        iow_sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL)   # no orphan if the scenario dies
+        rc = iow_clone_thread(THREAD_FLAGS, w.scratch + IOW_SCRATCH_BYTES, NULL,
+                              parked_exec_thread, w)
+        if rc < 0:
+            st.parked_tid = rc
+            iow_store_release(&st.leader_ready, 1)
+            while True:
+                iow_sys1(__NR_exit_group, 1)
+        while True:   # the exec ends this thread (de_thread)
+            park_wait(&st.never_word)
+    iow_process_image_lock_drop()
+    if pid < 0:
+        return pid
+    w.val[0] = pid
+    iow_note_task(w, pid)   # the child: the exec'd image runs under its pid
+    while not iow_load_acquire(&st.leader_ready):
+        iow_cpu_relax()
+    return st.parked_tid
+
+
+cdef int unpark_exec_thread(iow_worker *w) noexcept nogil:
+    cdef ProcessState *st = state(w)
+    iow_store_release(&st.park_word, 1)
+    iow_tally_ret(&w.setup[0], iow_sys6(__NR_futex, <long>&st.park_word, FUTEX_WAKE, 1, 0, 0, 0))
+    iow_tally_ret(&w.setup[4], iow_sys4(__NR_wait4, w.val[0], <long>&st.status, 0, 0))
+    return 0
+
+
+cdef uint64_t nothing_more_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return n
+
+
 def _image_supported():
     if not IOW_HAVE_IMAGE:
         return "the exec target image is only written for x86-64"
@@ -442,9 +534,9 @@ SCENARIOS = scenarios("process", [
          setup=_WRITE_IMAGE,
          iteration=_exec_iteration(["exit_group(0) -> noreturn"]),
          notes="ior parks the exec'ing thread before its PID line and publishes its tid "
-               "(IOR_WORKLOAD_TID_FILE) for `ior -tid`; the runner has no hook before the "
-               "release, so this is exec_non_leader_thread's sequence, the thread's tid in the "
-               "expect file's result. " + _EXEC_NOTES.format(size="129 bytes (exit_group(0))")),
+               "(IOR_WORKLOAD_TID_FILE) for `ior -tid`, as ior mode does (IOR_SCENARIOS below); "
+               "in the normal mode this is exec_non_leader_thread's sequence, the thread's tid "
+               "in the expect file's result. " + _EXEC_NOTES.format(size="129 bytes (exit_group(0))")),
     dict(name="exec_non_leader_into_open",
          summary="a non-leader thread execs an image that does open_basic's openat and close",
          kernel=kernel(exec_non_leader_loop, exec_into_open_setup), needs_dir=True,
@@ -459,4 +551,27 @@ SCENARIOS = scenarios("process", [
                "so every call after the exec is declared (its fd is the lowest free one in the "
                "child, hence close(?)). "
                + _EXEC_NOTES.format(size="under 200 bytes")),
+])
+
+
+# ior mode's own sequences (ior_mode.py)
+IOR_SCENARIOS = scenarios("process", [
+    dict(name="exec_non_leader_thread_tid",
+         summary="a thread parked before the PID line (in a forked child) execs a tiny `true`",
+         kernel=kernel(nothing_more_loop, unpark_exec_thread, NULL, park_exec_thread),
+         needs_dir=True, requires=[_image_supported], prestart_task="helper", once=True,
+         setup=["futex(&park_word, FUTEX_WAKE, 1, NULL, NULL, 0) -> 1",
+                "helper: futex(&park_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> 0 exit-only",
+                'helper: execve("<dir>/true", ["true"], []) -> 0',
+                "child: exit_group(0) -> noreturn",
+                "wait4(?, &status, 0, NULL) -> >=1"],
+         notes="ior's sequence: its prestart parks the exec'ing thread before the PID line "
+               "and publishes its tid (IOR_WORKLOAD_TID_FILE, required here) for `ior -tid`. "
+               "Here the prestart writes the image (<dir>/true) and forks a child (ours: an "
+               "exec would replace the scenario process) whose raw thread publishes its tid and "
+               "sleeps in a futex wait; the child's main thread sleeps too, until the exec ends "
+               "it. The helper task is that thread: woken in setup, it calls execve, which "
+               "returns 0 under the child's pid (de_thread), where the image's exit_group runs "
+               "(the child task); the worker reaps the child. Iterations add nothing: ior's "
+               "scenario runs once."),
 ])

@@ -1,3 +1,4 @@
 from ioworkload.manifest import Scenario
 
 SCENARIOS: list[Scenario]
+IOR_SCENARIOS: list[Scenario]

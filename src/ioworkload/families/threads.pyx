@@ -8,7 +8,7 @@
 from libc.stdint cimport uint64_t
 from libc.stdio cimport snprintf
 from ioworkload._kernel cimport (
-    iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
+    iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel,
     IOW_SCRATCH_BYTES,
 )
@@ -41,7 +41,13 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_rt_sigprocmask
         __NR_exit
         __NR_exit_group
+        __NR_futex
         IOW_NR_fork
+
+cdef extern from "<linux/futex.h>" nogil:
+    enum:
+        FUTEX_WAIT
+        FUTEX_WAKE
 
 cdef extern from "<fcntl.h>" nogil:
     enum:
@@ -145,6 +151,7 @@ cdef enum:
     LATE_RENAME_THREADS = 12       # ior's lateRenameThreads
     SIGNALS = 3                    # ior's noreturnSignals
     BURST = 15000                  # getppid calls per iteration (x100 = ior's 1,500,000)
+    IOR_BURST = 1500000            # ior's getppid-burst: all in one go
     SIGSET_BYTES = 8               # the kernel's sigset_t
     SIBLING_STACK_OFFSET = 64 * 1024   # a second thread's stack, below the first one's
     # paths in w.path
@@ -171,6 +178,7 @@ ctypedef struct ThreadsState:
     int sibling_alive         # ... of its sibling (thread_comm_rename_in_open)
     int helper_done           # the helper's last call is done (thread_comm_rename_in_open)
     int helper_index          # which helper of the iteration runs (thread_comm_late_rename)
+    int park_word             # futex: 1 releases a task a prestart parked (ior mode)
     long helper_tid           # its gettid()
     long pid
     int status
@@ -332,6 +340,53 @@ cdef uint64_t thread_exit_tid_worker_loop(iow_worker *w, uint64_t n) noexcept no
         if iow_stop_requested(w):
             return i
         run_helper(w, &w.iter[0], pipe_write_once)
+    return n
+
+
+# ior mode: ior's thread-exit-tid-worker. The prestart parks a raw thread (before the PID
+# line, so ior can follow its tid); setup wakes it; it does the pipe I/O and exits while the
+# worker waits on its alive word (no syscall), as ior's main thread waits for it to vanish.
+
+cdef inline long futex_wait_park(ThreadsState *st) noexcept nogil:
+    # Non-private: a forked child parks on the same shared word (getppid_burst's ior sequence).
+    return iow_sys6(__NR_futex, <long>&st.park_word, FUTEX_WAIT, 0, 0, 0, 0)
+
+
+cdef void parked_pipe_write(void *arg) noexcept nogil:
+    cdef iow_worker *w = <iow_worker *>arg
+    cdef ThreadsState *st = state(w)
+    cdef long woke = 0
+    while not iow_load_acquire(&st.park_word):
+        woke = futex_wait_park(st)   # only the last wait returns after the release
+    iow_tally_ret(&w.setup[1], woke)
+    st.fds[0] = st.fds[1] = -1
+    iow_tally_ret(&w.setup[2], iow_sys2(__NR_pipe2, <long>st.fds, O_CLOEXEC))
+    iow_tally_ret(&w.setup[3], iow_sys3(__NR_write, st.fds[1], <long>ONE, 1))
+    close_pair(&w.setup[4], st.fds)
+    thread_exit(&w.setup[6])
+
+
+cdef long park_pipe_writer(iow_worker *w) noexcept nogil:
+    cdef ThreadsState *st = state(w)
+    st.park_word = 0
+    iow_store_release(&st.thread_alive, 1)
+    cdef long tid = iow_clone_thread(THREAD_FLAGS, helper_stack(w), &st.thread_alive,
+                                     parked_pipe_write, w)
+    if tid < 0:
+        iow_store_release(&st.thread_alive, 0)
+    return tid
+
+
+cdef int unpark_pipe_writer(iow_worker *w) noexcept nogil:
+    cdef ThreadsState *st = state(w)
+    iow_store_release(&st.park_word, 1)
+    iow_tally_ret(&w.setup[0], iow_sys6(__NR_futex, <long>&st.park_word, FUTEX_WAKE, 1, 0, 0, 0))
+    while iow_load_acquire(&st.thread_alive):   # the kernel clears it once the thread is gone
+        iow_cpu_relax()
+    return 0
+
+
+cdef uint64_t nothing_more_loop(iow_worker *w, uint64_t n) noexcept nogil:
     return n
 
 
@@ -675,6 +730,56 @@ cdef void getppid_burst_teardown(iow_worker *w) noexcept nogil:
             close_tracked(&w.teardown[4 if k == 1 else 5], &w.fd[k])
 
 
+# ior mode: ior's getppid-burst (newest). The prestart forks the child before the PID line,
+# parked in read on the start pipe; setup writes the byte and closes the pipe, the child
+# issues all 1,500,000 getppid and exits, the worker reaps it.
+
+cdef void parked_burst_child(iow_worker *w, long start_read, long start_write) noexcept nogil:
+    cdef unsigned char byte = 0
+    cdef long got
+    cdef int k
+    # Before the release (outside the run): no orphan if the scenario process is killed;
+    # ior's child closes the parent's end.
+    iow_sys5(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0)
+    iow_sys1(__NR_close, start_write)
+    got = iow_sys3(__NR_read, start_read, <long>&byte, 1)
+    if got == 1:
+        iow_tally_ret(&w.setup[2], got)
+        for k in range(IOR_BURST):
+            iow_tally_ret(&w.setup[3], iow_sys0(__NR_getppid))
+        process_exit(&w.setup[4])
+    while True:   # the pipe's end without a byte: the run never started
+        iow_sys1(__NR_exit_group, 0)
+
+
+cdef long park_burst_child(iow_worker *w) noexcept nogil:
+    cdef ThreadsState *st = state(w)
+    cdef long pid
+    st.fds[0] = st.fds[1] = -1
+    pid = iow_sys2(__NR_pipe2, <long>st.fds, 0)
+    if pid < 0:
+        return pid
+    pid = iow_sys0(IOW_NR_fork)
+    if pid == 0:
+        parked_burst_child(w, st.fds[0], st.fds[1])
+    iow_sys1(__NR_close, st.fds[0])   # ior's parent keeps the write end only
+    w.fd[0] = -1
+    if pid < 0:
+        iow_sys1(__NR_close, st.fds[1])
+        return pid
+    w.fd[1] = st.fds[1]
+    w.val[0] = pid
+    return pid
+
+
+cdef int release_burst_child(iow_worker *w) noexcept nogil:
+    cdef ThreadsState *st = state(w)
+    iow_tally_ret(&w.setup[0], iow_sys3(__NR_write, w.fd[1], <long>GO, 1))
+    close_tracked(&w.setup[1], &w.fd[1])
+    iow_tally_ret(&w.setup[5], iow_sys4(__NR_wait4, w.val[0], <long>&st.status, 0, 0))
+    return 0
+
+
 # ---- noreturn_syscalls ----
 
 cdef int noreturn_setup(iow_worker *w) noexcept nogil:
@@ -783,7 +888,8 @@ SCENARIOS = scenarios("threads", [
          iteration=_thread(["pipe2(&fds, O_CLOEXEC) -> 0", f"write(?, {_ONE_BYTE}, 1) -> 1",
                             "close(?) -> 0", "close(?) -> 0"]),
          notes="ior parks the worker thread before its PID line and publishes its tid "
-               "(IOR_WORKLOAD_TID_FILE) for `ior -tid`; here the helper is created in each "
+               "(IOR_WORKLOAD_TID_FILE) for `ior -tid`, which ior mode does too (IOR_SCENARIOS "
+               "below); here the helper is created in each "
                "iteration (the expect file's result lists its tids) and the process ends from "
                "its main thread after the helper has gone, as in ior. ior waits for the "
                "thread's /proc entry to vanish; the worker here sleeps inside its clone "
@@ -891,8 +997,8 @@ SCENARIOS = scenarios("threads", [
          teardown=["close(b) -> 0", "close(a) -> 0"],
          notes="The dup3 on another thread changes the process's fd table: the worker's "
                "pread64 of a's number reads fdtable-b.txt. ior runs the dup3 on a Go thread "
-               "that existed before ior attached (no task_newtask record, no cached comm); the "
-               "runner has no hook before the release, so here it is a new raw thread. The "
+               "that existed before ior attached (no task_newtask record, no cached comm); "
+               "ior has no prestart hook for it, so here it is a new raw thread. The "
                "dup3 arguments are the helper's view of b and a (hence ?); it returns a."),
     dict(name="fork_inherit_fds",
          summary="pipe2, write a byte, fork: the child reads it from the inherited read end",
@@ -908,7 +1014,8 @@ SCENARIOS = scenarios("threads", [
                "from its inherited copy of the read end and ends with exit_group(0); the "
                "parent reaps it with wait4 and closes the write end, then the read end (Go's "
                "deferred closes). ior also writes the child's pid to "
-               "IOR_WORKLOAD_CHILD_PID_FILE; here the expect file's result lists it."),
+               "IOR_WORKLOAD_CHILD_PID_FILE; here the expect file's result lists it, and in ior "
+               "mode the command writes that file after the run when it is set."),
     dict(name="getppid_burst",
          summary="a forked child issues 15,000 getppid per iteration (x100 = ior's 1,500,000)",
          kernel=kernel(getppid_burst_loop, getppid_burst_setup, getppid_burst_teardown),
@@ -938,7 +1045,8 @@ SCENARIOS = scenarios("threads", [
                "(exit_group) and the worker reaps it. ior's harness run (ior_repeat 100) is "
                "ior's 1,500,000 getppid in one child: a tracer following the child's pid must "
                "account for 3,000,000 enter/exit records. ior forks before its PID line and "
-               "publishes the child's pid (IOR_WORKLOAD_CHILD_PID_FILE); here the child is "
+               "publishes the child's pid (IOR_WORKLOAD_CHILD_PID_FILE), as ior mode does "
+               "(IOR_SCENARIOS below); here the child is "
                "forked after the release and the expect file's result lists its pid."),
     dict(name="noreturn_syscalls",
          summary="SIGUSR1 to itself x3 (handler, rt_sigreturn), a thread's exit; exit_group last",
@@ -966,4 +1074,42 @@ SCENARIOS = scenarios("threads", [
                "iteration installs the handler, unblocks SIGUSR1 (workers keep every signal "
                "blocked), raises it 3 times and restores the mask and the old action; "
                "workers take turns (a spin lock) so each restores what it found."),
+])
+
+# ior mode's own sequences (ior_mode.py): ior's prestart hooks park a task before the PID line.
+_PARKED = "futex(&park_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> 0 exit-only"
+_UNPARK = "futex(&park_word, FUTEX_WAKE, 1, NULL, NULL, 0) -> 1"
+
+IOR_SCENARIOS = scenarios("threads", [
+    dict(name="thread_exit_tid_worker",
+         summary="a thread parked before the PID line does pipe2, write, close x2 and exits",
+         kernel=kernel(nothing_more_loop, unpark_pipe_writer, NULL, park_pipe_writer),
+         requires=_THREADS, prestart_task="helper", once=True,
+         setup=[_UNPARK, f"helper: {_PARKED}", "helper: pipe2(&fds, O_CLOEXEC) -> 0",
+                f"helper: write(?, {_ONE_BYTE}, 1) -> 1", "helper: close(?) -> 0",
+                "helper: close(?) -> 0", _EXIT],
+         notes="ior's sequence: the prestart starts a raw thread before the PID line, which "
+               "sleeps in a futex wait on park_word (its clone and that wait are before the "
+               "release: not part of the run); its tid goes to IOR_WORKLOAD_TID_FILE "
+               "(required) and names the helper task in the expect file. The worker wakes it "
+               "(setup), it does the pipe I/O and exits, and the worker waits for its alive "
+               "word to clear (no syscall; ior polls /proc/self/task/<tid>). Iterations add "
+               "nothing: ior's scenario runs once."),
+    dict(name="getppid_burst",
+         summary="a child forked before the PID line issues ior's 1,500,000 getppid and exits",
+         kernel=kernel(nothing_more_loop, release_burst_child, NULL, park_burst_child),
+         requires=[legacy_syscall("fork")], prestart_task="child", once=True,
+         setup=[f"write(?, {_ONE_BYTE}, 1) -> 1", "close(?) -> 0",
+                "child: read(?, &buf, 1) -> 1 exit-only",
+                f"child: getppid() -> >=1 x{IOR_BURST}",
+                "child: exit_group(0) -> noreturn",
+                "wait4(?, &status, 0, NULL) -> >=1"],
+         notes="ior's newest sequence: the prestart makes the start pipe and forks (raw fork) "
+               "before the PID line; the child (raw syscalls only) asks for SIGKILL should "
+               "the scenario process die (ours), closes the write end and sleeps in read; the "
+               "parent closes the read end and its pid goes to IOR_WORKLOAD_CHILD_PID_FILE "
+               "(required). Setup writes the byte and closes the pipe; the child's read "
+               "returns (entered before the release: exit-only), it issues 1,500,000 getppid "
+               "and exit_group(0), and the worker reaps it: `ior -pid <child>` accounts for "
+               "3,000,001 records. Iterations add nothing: ior's scenario runs once."),
 ])
