@@ -1,3 +1,4 @@
+import itertools
 import os
 import signal
 import subprocess
@@ -10,6 +11,16 @@ import pytest
 # by default a run checks every scenario at small counts, IOWORKLOAD_FULL=1 at 100 iterations.
 FULL = bool(os.environ.get("IOWORKLOAD_FULL"))
 MANY = 100 if FULL else 5   # "many iterations" in the per-scenario checks
+
+
+def sampled(names, *axes) -> list[tuple]:
+    """(name, a, ...) cases for a test over names x axes (tracers, thread counts): every
+    combination with IOWORKLOAD_FULL=1; by default each name once, the axes' combinations taken
+    in turn (the last axis varies fastest), so every tracer still runs."""
+    combos = list(itertools.product(*axes))
+    if FULL:
+        return [(n, *c) for n in names for c in combos]
+    return [(n, *combos[i % len(combos)]) for i, n in enumerate(names)]
 
 
 def _mounts() -> list[str]:

@@ -20,7 +20,7 @@ from ioworkload.errors import Unsupported
 from ioworkload.manifest import Event
 from ioworkload.runner import execute
 
-from conftest import kernel_can_verify
+from conftest import kernel_can_verify, sampled
 
 IPC = sorted(s.name for s in registry.all_scenarios().values() if s.family == "ipc")
 MQUEUE = "/dev/mqueue"
@@ -236,9 +236,8 @@ def test_bpf_attr_is_ior_s_72_bytes():
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="tracers attach as root here")
-@pytest.mark.parametrize("tracer", ["strace", "bpftrace"])
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("name", ["fanotify_marks", "bpf_map_create_basic"])
+@pytest.mark.parametrize("name,threads,tracer", sampled(["fanotify_marks", "bpf_map_create_basic"],
+                                                       [1, 2], ["strace", "bpftrace"]))
 def test_tracers_by_pid_see_exactly_the_expect_file(name, threads, tracer):
     _skip_unless_supported(name)
     t = conformance.PRESETS[tracer]()

@@ -18,7 +18,7 @@ from ioworkload.errors import Unsupported
 from ioworkload.manifest import Event
 from ioworkload.runner import execute
 
-from conftest import MANY, kernel_can_verify
+from conftest import MANY, kernel_can_verify, sampled
 
 SECURITY = sorted(s.name for s in registry.all_scenarios().values() if s.family == "security")
 IOR_ORDER = ["security_getrandom", "flock_basic", "pidfd_send_signal", "pidfd_getfd_success",
@@ -140,9 +140,9 @@ def test_interrupted_run_leaves_nothing(name):
 
 
 @needs_root
-@pytest.mark.parametrize("tracer", ["strace", "bpftrace"])
-@pytest.mark.parametrize("name", SECURITY if os.environ.get("IOWORKLOAD_FULL") else
-                         ["pidfd_getfd_success", "security_keys_ptrace_perf", "seccomp_denied"])
+@pytest.mark.parametrize("name,tracer", sampled(
+    SECURITY if os.environ.get("IOWORKLOAD_FULL") else
+    ["pidfd_getfd_success", "security_keys_ptrace_perf", "seccomp_denied"], ["strace", "bpftrace"]))
 def test_tracer_by_pid_sees_exactly_the_expect_file(name, tracer):
     """strace -f and bpftrace attached by PID: every declared call of the worker, its children
     and its helper threads, and nothing else (seccomp_denied: strace shows the filtered calls

@@ -18,7 +18,7 @@ from ioworkload import expect, judge, registry
 from ioworkload.manifest import Event
 from ioworkload.runner import execute
 
-from conftest import kernel_can_verify
+from conftest import kernel_can_verify, sampled
 
 SIGNALS = sorted(s.name for s in registry.all_scenarios().values() if s.family == "signals")
 # the whole family under strace and bpftrace at 1 and 2 threads takes minutes: a sample unless
@@ -134,9 +134,7 @@ def test_a_manifest_without_the_interruption_fails():
 
 
 @needs_root
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("tracer", ["strace", "bpftrace"])
-@pytest.mark.parametrize("name", TRACED)
+@pytest.mark.parametrize("name,threads,tracer", sampled(TRACED, [1, 2], ["strace", "bpftrace"]))
 def test_tracers_see_exactly_the_expect_file(cli, name, tracer, threads):
     r = cli("check", name, "--tracer", tracer, "-n", 3, "-t", threads, "--json", timeout=300)
     if r.returncode == 77:

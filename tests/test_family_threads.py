@@ -17,7 +17,7 @@ from ioworkload import judge, registry
 from ioworkload.manifest import Event
 from ioworkload.runner import execute
 
-from conftest import MANY, kernel_can_verify
+from conftest import MANY, kernel_can_verify, sampled
 
 THREADS = sorted(s.name for s in registry.all_scenarios().values() if s.family == "threads")
 FULL = bool(os.environ.get("IOWORKLOAD_FULL"))
@@ -45,8 +45,7 @@ def test_spawned_process_is_verified(cli, name, args):
 
 
 @needs_root
-@pytest.mark.parametrize("tracer", ["strace", "bpftrace"])
-@pytest.mark.parametrize("name", TRACED)
+@pytest.mark.parametrize("name,tracer", sampled(TRACED, ["strace", "bpftrace"]))
 def test_tracers_see_exactly_the_expect_file(cli, name, tracer):
     if not shutil.which(tracer):
         pytest.skip(f"{tracer} is not installed")

@@ -13,7 +13,7 @@ from ioworkload.errors import Unsupported
 from ioworkload.manifest import Event
 from ioworkload.runner import execute
 
-from conftest import MANY, kernel_can_verify
+from conftest import MANY, kernel_can_verify, sampled
 
 TIMERS = sorted(s.name for s in registry.all_scenarios().values() if s.family == "timers")
 needs_kernel = pytest.mark.skipif(kernel_can_verify() is not None, reason=str(kernel_can_verify()))
@@ -41,9 +41,7 @@ def test_cli_verifies(cli, name, args):
 
 
 @needs_root
-@pytest.mark.parametrize("tracer", ["strace", "bpftrace"])
-@pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("name", TIMERS)
+@pytest.mark.parametrize("name,threads,tracer", sampled(TIMERS, [1, 2], ["strace", "bpftrace"]))
 def test_tracers_by_pid_see_exactly_the_expect_file(name, threads, tracer):
     _skip_unsupported(name)
     t = conformance.PRESETS[tracer]()
