@@ -191,3 +191,21 @@ def test_duration_mode_reads_the_clock_without_syscalls():
     assert res.verified, [r for r in res.verification if not r["ok"]]
     rows = {r["counter"]: r for r in res.verification}
     assert rows["raw_syscalls:sys_enter (every syscall)"]["witnessed"] == res.iterations_done[0] + 2
+
+
+def test_a_submodule_import_never_hides_a_package_function():
+    """Importing every module of the package first (as conformance imports the one that holds
+    spawn) leaves ioworkload.run, .spawn, .check ... the functions: no module shares their name."""
+    import subprocess
+    import sys
+    code = ("import importlib, pkgutil, ioworkload\n"
+            "for m in pkgutil.iter_modules(ioworkload.__path__):\n"
+            "    if m.name not in ('__main__',):\n"
+            "        importlib.import_module('ioworkload.' + m.name)\n"
+            "import types\n"
+            "bad = [n for n in ioworkload.__all__\n"
+            "       if isinstance(getattr(ioworkload, n), types.ModuleType)]\n"
+            "print(bad)\n")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[]"

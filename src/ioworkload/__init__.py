@@ -12,14 +12,14 @@ __version__ = "0.1.0"
 # anything else loads, so importing the package itself runs no import at all.
 _LAZY = {"IoworkloadError": "errors", "ScenarioFailed": "errors", "Unsupported": "errors",
          "UsageError": "errors", "Event": "manifest", "Expect": "manifest", "Scenario": "manifest",
-         "Result": "runner", "run": "runner", "Workload": "spawn", "spawn": "spawn"}
+         "Result": "runner", "run": "runner", "Workload": "workload", "spawn": "workload"}
 
 TYPE_CHECKING = False  # typing itself costs ~5 ms of imports (re, enum) before the handlers
 if TYPE_CHECKING:
     from ioworkload.errors import IoworkloadError, ScenarioFailed, Unsupported, UsageError
     from ioworkload.manifest import Event, Expect, Scenario
     from ioworkload.runner import Result, run
-    from ioworkload.spawn import Workload, spawn
+    from ioworkload.workload import Workload, spawn
 
 
 def __getattr__(name: str):

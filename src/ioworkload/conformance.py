@@ -308,7 +308,7 @@ def check(expected: dict, observed, lost: int = 0, sees_exit_only: bool = True) 
 
 def run_one(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1) -> Verdict:
     """Spawn the scenario held at its start, attach the tracer by PID, run, judge."""
-    from ioworkload.spawn import spawn
+    from ioworkload.workload import spawn
     why = tracer.unavailable()
     if why:
         return Verdict("unsupported", [], reason=why)
