@@ -872,14 +872,14 @@ def test_stop_restart_twice_restarts_the_main_threads_sleep_twice(tmp_path):
 
 # ---- the -tid view: a tracer that keeps only TID == PID sees the scenario ----
 
-def _strace_ior(name, tmp_path, strace_opts=("-y",), extra=()):
-    """ior's harness with strace for ior: PID line, attach, start file, run, exit. The lines
-    strace wrote, by tid."""
+def _strace_ior(name, tmp_path, strace_opts=("-y",), extra=(), **env):
+    """ior's harness with strace for ior: PID line, attach, start file, run, exit (`env`: more
+    IOR_WORKLOAD_* variables). The lines strace wrote, by tid."""
     start = tmp_path / f"{name}.startup"
     out = tmp_path / f"{name}.strace"
     p = subprocess.Popen([sys.executable, "-m", "ioworkload", f"--scenario={name}", *extra],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=_env(IOR_WORKLOAD_STARTUP_FILE=str(start)))
+                         env=_env(IOR_WORKLOAD_STARTUP_FILE=str(start), **env))
     tracer = None
     try:
         pid = int(p.stdout.readline())
@@ -927,13 +927,26 @@ def test_tid_equal_pid_sees_the_scenario(name, syscall, path, count, tmp_path):
     assert others == []                                     # nothing of it on another thread
 
 
-@pytest.mark.parametrize("name", ["close-range-bounded", "close-range-cloexec",
-                                  "path-faulted-names", "path-faulted-move-mount",
-                                  "open-by-handle-at-fail", "open-by-handle-at-reuse",
-                                  "open-by-handle-at-threads"])
+def _ior_sequences() -> list[str]:
+    """ior's names of every scenario ior mode runs as ior's own sequence (IOR_SCENARIOS)."""
+    return sorted(sc.ior_name for sc in registry.all_scenarios().values()
+                  if ior_mode.ior_sequence(sc) is not None)
+
+
+# Not here: crash exits 1 by design (its lifecycle tests are below); getppid-burst and
+# exec-non-leader-thread-tid park their task in a child forked before the PID line, which
+# `strace -f -p PID` attached after that line cannot follow (ior points its tracer at that
+# task's pid or tid instead; --verify counts it: test_verify_counts_what_the_parked_task_does).
+EXACT_UNDER_STRACE = [n for n in _ior_sequences()
+                      if n not in ("crash", "getppid-burst", "exec-non-leader-thread-tid")]
+
+
+@pytest.mark.parametrize("name", EXACT_UNDER_STRACE)
 def test_strace_sees_exactly_iors_sequence(name, tmp_path):
-    """ior mode's own sequences are exact manifests too: strace attached by PID sees what the
-    expect file (written before the PID line) declares, nothing more."""
+    """ior mode's own sequences are exact manifests too: strace -f attached by PID sees, on
+    every task, what the expect file (written before the PID line) declares, nothing more; a
+    document with one count changed is caught."""
+    import copy
     import shutil
     from ioworkload import judge
     if shutil.which("strace") is None:
@@ -943,10 +956,16 @@ def test_strace_sees_exactly_iors_sequence(name, tmp_path):
         pytest.skip(sc.unsupported_reason())
     expect_file = tmp_path / f"{name}.expect.json"
     _strace_ior(name, tmp_path, strace_opts=("-X", "raw"),
-                extra=("--expect-file", str(expect_file)))
+                extra=("--expect-file", str(expect_file)),
+                IOR_WORKLOAD_TID_FILE=str(tmp_path / "tid"),
+                IOR_WORKLOAD_CHILD_PID_FILE=str(tmp_path / "child"))
     doc = json.loads(expect_file.read_text())
     seen = judge.parse_strace((tmp_path / f"{name}.strace").read_text())
     assert judge.compare(doc, seen, sees_exit_only=False) == []
+    doctored = copy.deepcopy(doc)
+    event = next(e for e in doctored["events"] if not e["harness"] and e["count"])
+    event["count"] += 1
+    assert judge.compare(doctored, seen, sees_exit_only=False) != []
 
 
 @pytest.mark.parametrize("name,calls", [
@@ -1166,48 +1185,17 @@ def test_crash_fails_at_once_with_no_call_of_its_own(tmp_path):
             if not e["harness"]] == ["getppid"]
 
 
-@pytest.mark.parametrize("name", ["thread-exit-tid-worker", "close-untracked"])
-def test_strace_by_pid_sees_the_prestart_scenario_exactly(name, tmp_path):
-    """A tracer attached by PID after the PID line (ptrace interrupts the parked thread's
-    wait, like the workers' start wait) sees the calls exactly as the result says: for
-    thread-exit-tid-worker the pipe I/O under the published tid, for close-untracked the
-    FIFO writer thread among the tasks; a doctored document is caught."""
-    import copy
+def test_strace_sees_the_pipe_io_under_the_published_tid(tmp_path):
+    """thread-exit-tid-worker: the pipe I/O strace sees (attached by PID, after the PID line)
+    is the thread whose tid IOR_WORKLOAD_TID_FILE names, as `ior -tid` needs."""
     import shutil
-    from ioworkload import judge
     if shutil.which("strace") is None:
         pytest.skip("needs strace")
-    start, seen, tid_file = tmp_path / "start", tmp_path / "seen.txt", tmp_path / "tid"
-    p = subprocess.Popen([sys.executable, "-m", "ioworkload", f"--scenario={name}", "--json"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                         env=_env(IOR_WORKLOAD_STARTUP_FILE=str(start),
-                                  IOR_WORKLOAD_TID_FILE=str(tid_file)))
-    tracer = None
-    try:
-        pid = int(p.stdout.readline())
-        tracer = subprocess.Popen(["strace", "-f", "-X", "raw", "-qq", "-o", str(seen),
-                                   "-p", str(pid)], stderr=subprocess.DEVNULL)
-        time.sleep(1)  # let it attach
-        start.write_text("")
-        out, err = p.communicate(timeout=60)
-        assert p.returncode == 0, err
-        tracer.wait(timeout=30)
-    finally:
-        p.kill()
-        if tracer is not None and tracer.poll() is None:
-            tracer.kill()
-            tracer.wait()
-    expected = json.loads(out)["expected"]
-    observed = judge.parse_strace(seen.read_text())
-    assert judge.compare(expected, observed, sees_exit_only=False) == []
-    if name == "thread-exit-tid-worker":
-        parked = int(tid_file.read_text())
-        assert {ob["tid"] for ob in observed if ob["syscall"] == "pipe2"} == {parked}
-    doctored = copy.deepcopy(expected)
-    for e in doctored["events"]:
-        if e["syscall"] == "write":
-            e["count"] = 2
-    assert judge.compare(doctored, observed, sees_exit_only=False) != []
+    tid_file = tmp_path / "tid"
+    pid, lines = _strace_ior("thread-exit-tid-worker", tmp_path, strace_opts=("-X", "raw"),
+                             IOR_WORKLOAD_TID_FILE=str(tid_file))
+    assert {tid for tid, ls in lines.items() for x in ls if x.startswith("pipe2(")} \
+        == {int(tid_file.read_text())}
 
 
 def test_close_untracked_names_come_from_proc(tmp_path):
