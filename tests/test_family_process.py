@@ -4,7 +4,6 @@ bpftrace attached by PID see exactly the expect file across the exec; nothing ou
 the exec'd image's own calls are witnessed (leaving one out of the manifest is caught)."""
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -17,7 +16,8 @@ from ioworkload import judge, registry
 from ioworkload.manifest import Event
 from ioworkload.runner import execute
 
-from conftest import MANY, kernel_can_verify, sampled
+from conftest import (MANY, check_is_exact_at_1_and_2_threads, kernel_can_verify,
+                      run_leaves_nothing_behind, sampled)
 
 PROCESS = sorted(s.name for s in registry.all_scenarios().values() if s.family == "process")
 EXEC = [n for n in PROCESS if n.startswith("exec_")]
@@ -44,40 +44,14 @@ def test_spawned_process_is_verified(cli, name, args):
 @pytest.mark.parametrize("name,tracer", sampled(["exec_non_leader_into_open", "process_kcmp_vm"],
                                                 ["strace", "bpftrace"]))
 def test_tracers_see_exactly_the_expect_file(cli, name, tracer):
-    if not shutil.which(tracer):
-        pytest.skip(f"{tracer} is not installed")
     _skip_unsupported(name)
-    for threads in ("1", "2"):
-        r = cli("check", name, "--tracer", tracer, "-t", threads, timeout=600)
-        assert r.returncode == 0, r.stdout + r.stderr
-        # exact, or events the tracer itself reported dropping (bpftrace's printf under
-        # getppid_burst's 2 x 15,000 calls an iteration): never wrong, never limited
-        row = next(line for line in r.stdout.splitlines() if line.startswith(name))
-        assert row.split()[-1] == "exact" or " lost (" in row, r.stdout
-
-
-def _threads_and_children():
-    tasks = set(os.listdir("/proc/self/task"))
-    children = set()
-    for t in tasks:
-        try:
-            with open(f"/proc/self/task/{t}/children") as f:
-                children |= set(f.read().split())
-        except FileNotFoundError:
-            pass
-    return tasks, children
+    check_is_exact_at_1_and_2_threads(cli, name, tracer)
 
 
 @pytest.mark.parametrize("name", PROCESS)
 def test_nothing_left_behind(name):
     _skip_unsupported(name)
-    fds, tasks = set(os.listdir("/proc/self/fd")), _threads_and_children()
-    res = ioworkload.run(name, iterations=5, threads=2)
-    assert res.ok, res.mismatches
-    assert set(os.listdir("/proc/self/fd")) == fds
-    assert _threads_and_children() == tasks
-    if res.tmpdir:
-        assert not os.path.exists(res.tmpdir)
+    run_leaves_nothing_behind(name)
 
 
 @pytest.mark.parametrize("name", EXEC)

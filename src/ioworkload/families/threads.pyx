@@ -321,6 +321,20 @@ cdef uint64_t thread_exit_keeps_fd_loop(iow_worker *w, uint64_t n) noexcept nogi
     return n
 
 
+cdef uint64_t new_threads_each_iteration(iow_worker *w, uint64_t n, int threads,
+                                         void (*body)(void *) noexcept nogil) noexcept nogil:
+    """Each iteration, `threads` helpers one after the other, each running `body` (the clones'
+    tally is iteration slot 0)."""
+    cdef uint64_t i
+    cdef int k
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        for k in range(threads):
+            run_helper(w, &w.iter[0], body)
+    return n
+
+
 # ---- thread_exit_tid_worker ----
 
 cdef void pipe_write_once(void *arg) noexcept nogil:
@@ -335,12 +349,7 @@ cdef void pipe_write_once(void *arg) noexcept nogil:
 
 
 cdef uint64_t thread_exit_tid_worker_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        run_helper(w, &w.iter[0], pipe_write_once)
-    return n
+    return new_threads_each_iteration(w, n, 1, pipe_write_once)
 
 
 # ior mode: ior's thread-exit-tid-worker. The prestart parks a raw thread (before the PID
@@ -410,14 +419,7 @@ cdef void short_lived_body(void *arg) noexcept nogil:
 
 
 cdef uint64_t thread_comm_short_lived_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef int k
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        for k in range(SHORT_LIVED_THREADS):
-            run_helper(w, &w.iter[0], short_lived_body)
-    return n
+    return new_threads_each_iteration(w, n, SHORT_LIVED_THREADS, short_lived_body)
 
 
 cdef void renamed_body(void *arg) noexcept nogil:
@@ -432,14 +434,7 @@ cdef void renamed_body(void *arg) noexcept nogil:
 
 
 cdef uint64_t thread_comm_renamed_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    cdef int k
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        for k in range(SHORT_LIVED_THREADS):
-            run_helper(w, &w.iter[0], renamed_body)
-    return n
+    return new_threads_each_iteration(w, n, SHORT_LIVED_THREADS, renamed_body)
 
 
 # ---- thread_comm_late_rename ----
@@ -584,12 +579,7 @@ cdef void renamed_in_open_body(void *arg) noexcept nogil:
 
 
 cdef uint64_t thread_comm_rename_in_open_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    cdef uint64_t i
-    for i in range(n):
-        if iow_stop_requested(w):
-            return i
-        run_helper(w, &w.iter[0], renamed_in_open_body)
-    return n
+    return new_threads_each_iteration(w, n, 1, renamed_in_open_body)
 
 
 # ---- thread_comm_fdtable ----
