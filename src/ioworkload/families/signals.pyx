@@ -659,6 +659,17 @@ cdef void handled_sleep_helper(void *arg) noexcept nogil:
     iow_sys1(__NR_exit, 0)
 
 
+cdef void handled_sleep(iow_worker *w, iow_tally *t) noexcept nogil:
+    """ior's 3 s sleep, which the helper thread's SIGUSR1 ends at once (slots 0-6)."""
+    cdef SigState *st = state(w)
+    st.sleep.tv_sec = 3
+    st.sleep.tv_nsec = 0
+    if start_helper(w, &t[0], handled_sleep_helper) > 0:
+        iow_arm(&t[5], ERESTART_RESTARTBLOCK, &t[6], NULL)
+        iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
+        join_helper(w)
+
+
 cdef int signal_handled_sleep_setup(iow_worker *w) noexcept nogil:
     return handled_setup(w, SIGUSR1, 1)
 
@@ -670,12 +681,7 @@ cdef uint64_t signal_handled_sleep_loop(iow_worker *w, uint64_t n) noexcept nogi
     for i in range(n):
         if iow_stop_requested(w):
             return i
-        st.sleep.tv_sec = 3   # ior's 3 s; the signal ends it at once
-        st.sleep.tv_nsec = 0
-        if start_helper(w, &t[0], handled_sleep_helper) > 0:
-            iow_arm(&t[5], ERESTART_RESTARTBLOCK, &t[6], NULL)
-            iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
-            join_helper(w)
+        handled_sleep(w, t)
         st.sleep.tv_sec = 0   # ior's 1 s stopped sleep, shortened
         st.sleep.tv_nsec = 100000000
         stop_child(w, t + 7, 1, 1)
@@ -993,12 +999,7 @@ cdef uint64_t ior_handled_sleep_loop(iow_worker *w, uint64_t n) noexcept nogil:
     for i in range(n):
         if iow_stop_requested(w):
             return i
-        st.sleep.tv_sec = 3   # ior's 3 s; the signal ends it at once
-        st.sleep.tv_nsec = 0
-        if start_helper(w, &t[0], handled_sleep_helper) > 0:
-            iow_arm(&t[5], ERESTART_RESTARTBLOCK, &t[6], NULL)
-            iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
-            join_helper(w)
+        handled_sleep(w, t)
         st.sleep.tv_sec = 1   # ior's stopped nanosleep(1 s)
         st.sleep.tv_nsec = 0
         stopped_sleep(w, t + 7, 1, 1)
