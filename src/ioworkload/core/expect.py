@@ -300,6 +300,7 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
                     "enter": _tracepoint_text(ev.syscall, "enter") if ev.enter_traced else None,
                     "exit": _tracepoint_text(ev.syscall, "exit") if ev.exits else None,
                     "args": event_args(ev, bound, dirpath),
+                    "args_list": None,
                     "ret": ret_form(ev),
                     "count": _count(ev, passes),
                     "harness": slot is None,
@@ -328,6 +329,7 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
                           "comm": f"{comm}-*",
                           "instances": {"min": 0, "max": None}, "tids": [],
                           "tids_complete": True})
+    _positional(events)
     if sc.operations:
         doc["operations"] = operations(sc, tids, dirs, iterations)
     if any(sc.task_work_restarts) and own_process and tids:
@@ -402,6 +404,7 @@ def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: li
         if e["args"]:
             e["args"] = {name: _resolved(v, values, key) for name, v in e["args"].items()}
         out["events"].append(e)
+    _positional(out["events"])
     if "restarts" in doc:
         out["restarts"] = [dict(r, count={"min": 0, "max": sc.restarts_at_most(iterations_done[0])})
                            for r in doc["restarts"]]
@@ -415,6 +418,13 @@ def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: li
                 observed={"count": tally["ok"] + sum(tally["errors"].values()), "ok": tally["ok"],
                           "errors": {errno_name(n): c for n, c in tally["errors"].items()}}))
     return out
+
+
+def _positional(events: list[dict]) -> None:
+    """`args_list`: the same values as `args`, in the kernel's order, for readers whose maps
+    lose a JSON object's key order (Go maps, serde's default)."""
+    for e in events:
+        e["args_list"] = None if e["args"] is None else list(e["args"].values())
 
 
 def _resolved(v, values: dict, key: tuple):
