@@ -49,11 +49,13 @@ def scenarios() -> dict:
     return registry.all_scenarios()
 
 
-def check(expected, observed, lost: int = 0, sees_exit_only: bool = True):
+def check(expected, observed, lost: int = 0, sees_exit_only: bool = True,
+          reports: str | None = None):
     """Judge a tracer's observed events (dicts, or JSON lines) against an expect document:
-    a Verdict with `status` (exact, lost, wrong) and every difference (judge/conformance.py)."""
+    a Verdict with `status` (exact, lost, wrong), `summary` (what it verified) and every
+    difference; reports: what the tracer claims (`returns,args,order`; judge/capabilities.py)."""
     from ioworkload.judge import conformance
-    return conformance.check(expected, observed, lost, sees_exit_only)
+    return conformance.check(expected, observed, lost, sees_exit_only, reports)
 
 
 def describe(name: str) -> dict:

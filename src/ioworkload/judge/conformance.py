@@ -1,18 +1,21 @@
 """`ioworkload check`: run scenarios under tracers and judge each tracer's view against the
-ground truth (the resolved expect document, judge.py), or judge a stream someone else recorded.
+ground truth (the resolved expect document, matching.py), or judge a stream someone else
+recorded.
 
-Verdicts, per scenario and tracer:
-  exact        every declared event seen with its count, return and (where the tracer reports
-               them) arguments; nothing undeclared on the process's tasks
-  lost         only missing events, no more than the tracer itself says it dropped
-  wrong        a count, return or argument differs, or an undeclared event appeared
-  limited      only events the tracer cannot see by design are missing (a preset's documented
-               blind spots, e.g. perf trace -p and threads created after it attached)
+Verdicts, per scenario and tracer, each with what it verified (the tracer's claims,
+capabilities.py: `exact: counts, returns, args 6/6, order`, `exact (counts only)`):
+  exact        every event asked of the tracer seen with its count and every field it claims;
+               nothing undeclared on the process's tasks; every line of its output read
+  lost         only missing events, no more than the tracer itself says it dropped (a
+               failure unless --max-loss allows that fraction)
+  wrong        a count, return, argument or order differs, a claimed field is missing, an
+               undeclared event appeared, a line could not be read, or nothing was seen
+  limited      only differences the tracer's documented blind spots explain
   unsupported  the scenario or the tracer cannot run here (with the reason)
 
-A tracer is a preset (strace, perf-trace, bpftrace) or a command template with `{pid}` and
-optionally `{out}` (a file it writes; else its stdout is read) and `{tids}`, read in one of the
-FORMATS: `jsonl` (the tracer-neutral form, README), `strace`, `perf-trace`.
+A tracer is a preset (tracers/: strace, perf-trace, bpftrace), a tracer file (.toml, .json),
+or a command template with `{pid}` and optionally `{out}` (a file it writes; else its stdout
+is read) and `{tids}`, read in one of the formats (formats/: jsonl, strace, perf-trace).
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import signal
 import subprocess
@@ -29,331 +31,283 @@ import threading
 import time
 
 from ioworkload.core import expect, registry
-from ioworkload.judge import matching as judge
 from ioworkload.core.args import Parser, parse_count, parse_threads
 from ioworkload.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, Unsupported, UsageError
-from ioworkload.core.manifest import NO_EXIT_TRACEPOINT, split_args
+from ioworkload.judge import capabilities, matching as judge, mutate
+from ioworkload.judge.capabilities import Capabilities
+from ioworkload.judge.document import check_document
+from ioworkload.judge.formats import FORMATS, Observed, read as read_stream
+from ioworkload.judge.formats.jsonl import parse_jsonl  # noqa: F401 (the API's name)
+from ioworkload.judge.formats.perf_trace import parse_perf_trace  # noqa: F401
+from ioworkload.judge.tracers import PRESETS, Tracer, from_spec
+from ioworkload.judge.tracers.bpftrace import BPFTRACE_PROGRAM  # noqa: F401
+from ioworkload.judge.tracers.perf_trace import BLIND_SPOTS as PERF_TRACE_BLIND_SPOTS  # noqa: F401
 
 READY_TIMEOUT = 30.0
 DRAIN_TIMEOUT = 30.0
+STDOUT_LIMIT = 64 << 20  # what is kept of a tracer's stdout; the rest is counted, not read
 
-# One JSON object a line: the process's every syscall return (and the entry of calls that never
-# return), arguments from the entry. Children of the process count too (their parent is in it).
-# A return is reported under the number entered: rt_sigreturn's sys_exit has id -1 (the
-# registers it restores are no syscall's).
-BPFTRACE_PROGRAM = r"""
-BEGIN { printf("ready\n"); }
-tracepoint:raw_syscalls:sys_enter /pid == PID || curtask->real_parent->tgid == PID/ {
-  @in[tid] = 1; @nr[tid] = args->id;
-  @a0[tid] = args->args[0]; @a1[tid] = args->args[1]; @a2[tid] = args->args[2];
-  @a3[tid] = args->args[3]; @a4[tid] = args->args[4]; @a5[tid] = args->args[5];
-  if (args->id == EXIT || args->id == EXIT_GROUP) {
-    printf("{\"tid\": %d, \"nr\": %d, \"ret\": null, \"args\": [%ld, %ld, %ld, %ld, %ld, %ld], \"at\": %lu}\n",
-           tid, args->id, args->args[0], args->args[1], args->args[2], args->args[3],
-           args->args[4], args->args[5], nsecs);
-  }
-}
-tracepoint:raw_syscalls:sys_exit /pid == PID || curtask->real_parent->tgid == PID/ {
-  if (@in[tid]) {
-    printf("{\"tid\": %d, \"nr\": %d, \"ret\": %ld, \"args\": [%ld, %ld, %ld, %ld, %ld, %ld], \"at\": %lu}\n",
-           tid, @nr[tid], args->ret, @a0[tid], @a1[tid], @a2[tid], @a3[tid], @a4[tid], @a5[tid], nsecs);
-  } else {
-    printf("{\"tid\": %d, \"nr\": %d, \"ret\": %ld, \"at\": %lu}\n", tid, args->id, args->ret, nsecs);
-  }
-  delete(@in[tid]); delete(@nr[tid]);
-}
-END { clear(@in); clear(@nr); clear(@a0); clear(@a1); clear(@a2); clear(@a3); clear(@a4); clear(@a5); }
-"""
-
-
-class Tracer:
-    """How to start one tracer on a process and read what it saw."""
-
-    def __init__(self, name: str, template: str, fmt: str, ready: str = "settle",
-                 sees_exit_only: bool = True, program: str | None = None,
-                 blind_spots: tuple = ()):
-        if "{pid}" not in template and "{tids}" not in template and program is None:
-            raise UsageError(f"tracer {name}: the command template needs {{pid}} or {{tids}}: "
-                             f"{template!r}")
-        if fmt not in FORMATS:
-            raise UsageError(f"tracer {name}: unknown format {fmt!r} (one of {', '.join(FORMATS)})")
-        self.name, self.template, self.format = name, template, fmt
-        self.ready = ready  # "ptrace" (every worker shows a tracer), "line" (prints ready), "settle"
-        self.sees_exit_only = sees_exit_only
-        self.program = program
-        # What the tracer cannot see by design, as (pattern of a difference, why): a run whose
-        # every difference is one of these is "limited", not "wrong".
-        self.blind_spots = blind_spots
-
-    def program_path(self, pid: int, tmp: str) -> str | None:
-        if self.program is None:
-            return None
-        text = (self.program.replace("EXIT_GROUP", str(expect.syscall_number("exit_group")))
-                .replace("EXIT", str(expect.syscall_number("exit"))).replace("PID", str(pid)))
-        path = os.path.join(tmp, "program.bt")
-        with open(path, "w") as f:
-            f.write(text)
-        return path
-
-    def unavailable(self) -> str | None:
-        prog = shlex.split(self.template)[0]
-        if shutil.which(prog) is None:
-            return f"{prog} is not installed"
-        return None
-
-
-# Measured with perf 6.1 here: it does not follow threads created after `-p` attached, and shows
-# no call its syscall table cannot name (newer than the table, or unassigned).
-PERF_TRACE_BLIND_SPOTS = (
-    (re.compile(r"^missing: .* on a (helper|child) of worker \d+: "),
-     "perf trace -p follows only the threads that exist when it attaches"),
-    (re.compile(r"^missing: \w+ #\d+ (syscall_\d+|cachestat|fchmodat2|getxattrat|setxattrat|"
-                r"listxattrat|removexattrat) .*: (\d+) of \2 not seen$"),
-     "perf trace shows no call its syscall table cannot name (newer calls, unassigned numbers)"),
-)
-
-PRESETS = {
-    "strace": lambda: Tracer("strace", "strace -f -X raw -s 4096 -qq -o {out} -p {pid}", "strace",
-                             ready="ptrace", sees_exit_only=False),
-    "perf-trace": lambda: Tracer("perf-trace", "perf trace --comm -o {out} -p {pid}",
-                                 "perf-trace", ready="settle", blind_spots=PERF_TRACE_BLIND_SPOTS),
-    "bpftrace": lambda: Tracer("bpftrace", "bpftrace {program}", "jsonl", ready="line",
-                               program=BPFTRACE_PROGRAM),
-}
-
-
-def tracer_from_spec(spec: str, fmt: str | None = None, ready: str | None = None) -> Tracer:
-    """A preset name, or `NAME=TEMPLATE` / a bare template (format `jsonl` unless given)."""
-    if spec in PRESETS:
-        return PRESETS[spec]()
-    name, eq, template = spec.partition("=")
-    if not eq or " " in name or "{" in name:
-        name, template = "custom", spec
-    if not template.strip():
-        raise UsageError(f"tracer {spec!r}: empty command template")
-    return Tracer(name, template, fmt or "jsonl", ready or "settle")
-
-
-# ---- reading observed streams ----
-
-def parse_jsonl(text: str, source: str = "observed") -> tuple[list[dict], int]:
-    """Observed events in the tracer-neutral form; (events, events the tracer says it lost).
-    Lines that are not JSON objects are an error, except a tracer's own notes (`ready`,
-    `Attaching ...`, `Lost N events`)."""
-    events, lost = [], 0
-    for n, line in enumerate(text.splitlines(), 1):
-        s = line.strip()
-        if not s:
-            continue
-        m = re.match(r"^Lost (\d+) events", s)
-        if m:
-            lost += int(m[1])
-            continue
-        if not s.startswith("{"):
-            if s == "ready" or s.startswith("Attaching"):
-                continue
-            raise UsageError(f"{source} line {n} is not a JSON object: {s[:60]!r}")
-        try:
-            ev = json.loads(s)
-        except ValueError as e:
-            raise UsageError(f"{source} line {n} is not valid JSON: {e}") from None
-        if isinstance(ev, dict) and "opcode" in ev:  # an io_uring request (matching.compare_operations)
-            if not isinstance(ev.get("tid"), int) or not isinstance(ev.get("res"), int):
-                raise UsageError(f"{source} line {n}: an io_uring request needs tid, opcode and "
-                                 f"res: {s[:60]!r}")
-            events.append(ev)
-            continue
-        if not isinstance(ev, dict) or not isinstance(ev.get("tid"), int) or (
-                "syscall" not in ev and not isinstance(ev.get("nr"), int)) or "ret" not in ev:
-            raise UsageError(f"{source} line {n} needs tid, syscall or nr, and ret: {s[:60]!r}")
-        events.append(ev)
-    events.sort(key=lambda ev: ev.get("at", 0))  # per-CPU buffers need not deliver in order
-    return events, lost
-
-
-_PERF_LINE = re.compile(r"^\s*(?:[\d.?]+)\s+\(\s*[\d.]*\s*(?:ms)?\s*\):\s+(?:(?P<comm>\S+?)/(?P<tid>\d+)\s+)?"
-                        r"(?:\.\.\. \[continued\]: )?(?P<name>\w+)\((?P<args>.*?)\)\)?\s*"
-                        r"(?:\.\.\.|=\s*(?P<ret>\?|0x[0-9a-f]+|-?\d+)?(?:\s+(?P<err>E\w+))?.*)?$")
-
-
-# perf trace 6.1 prints an errno it cannot name as "-1 (unknown) (INTERNAL ERROR:
-# strerror_r(512, [buf], 128)=22)"; libc's own text is "Unknown error 512"
-_UNKNOWN_ERROR = re.compile(r"strerror_r\((\d+),|Unknown error (\d+)")
-
-
-def parse_perf_trace(text: str, pid: int) -> tuple[list[dict], int]:
-    """Observed events from `perf trace --comm -o FILE` output; (events, LOST count)."""
-    from ioworkload.core.errors import KERNEL_ONLY, errno_value
-    events, lost = [], 0
-    pending: dict = {}  # tid -> (name, args) of a call printed before its return (`) ...`)
-    for line in text.splitlines():
-        m = re.search(r"LOST (\d+) events", line)
-        if m:
-            lost += int(m[1])
-            continue
-        m = _PERF_LINE.match(line)
-        if not m:
-            continue
-        tid = int(m["tid"]) if m["tid"] else pid
-        args = {}
-        raw = m["args"]
-        if raw.count("(") > raw.count(")"):  # `pid: 123 (comm))`: the pattern took its `)`
-            raw += ")"
-        raw = re.sub(r"\b(-?\d+) \([^()]*\)", r"\1", raw)  # perf names a pid's task: `123 (comm)`
-        for part in split_args(raw):
-            k, colon, v = part.partition(": ")
-            if colon:  # an fd may carry what it is: `3<socket:[1542216]>`, `3</tmp/x>`
-                args[k.strip()] = re.sub(r"^(-?\d+)<.*>$", r"\1", v.strip())
-        left = pending.get(tid)
-        if left and left[0] in NO_EXIT_TRACEPOINT and "[continued]" not in line:
-            # rt_sigreturn: printed as an entry whose return never comes (no sys_exit of its own)
-            events.append({"tid": tid, "syscall": left[0], "ret": "unknown", "args": left[1]})
-            del pending[tid]
-        if line.rstrip().endswith("...") and "[continued]" not in line:
-            if tid in pending:  # a call printed at entry that never went on (rt_sigreturn)
-                events.append(_unreturned(tid, *pending.pop(tid)))
-            pending[tid] = (m["name"], args)  # another event came between entry and return
-            continue
-        if "[continued]" in line and pending.get(tid, ("",))[0] == m["name"]:
-            args = pending.pop(tid)[1]
-        ret = m["ret"]
-        if ret is None and "=" in line.rsplit(")", 1)[-1]:
-            value = "unknown"  # "= " and nothing: perf trace prints no value for some calls
-        elif ret is None or ret == "?":
-            value = None
-        elif m["err"] in KERNEL_ONLY:  # a restart (-ERESTARTSYS ...), which perf trace names
-            value = -KERNEL_ONLY[m["err"]]
-        elif m["err"]:
-            value = -errno_value(m["err"])
-        else:
-            value = int(ret, 0)
-            unknown = _UNKNOWN_ERROR.search(line) if value == -1 else None
-            if unknown:  # an errno libc cannot name (a restart: 512 and up)
-                value = -int(unknown[1] or unknown[2])
-        events.append({"tid": tid, "syscall": m["name"], "ret": value, "args": args})
-    events += [_unreturned(tid, name, args) for tid, (name, args) in pending.items()]
-    return events, lost
-
-
-def _unreturned(tid: int, name: str, args: dict) -> dict:
-    """A call perf trace printed at its entry and never continued: exit and exit_group do not
-    return; rt_sigreturn does (the register it restores), but perf trace cannot show it."""
-    return {"tid": tid, "syscall": name,
-            "ret": "unknown" if name in NO_EXIT_TRACEPOINT else None, "args": args}
-
-
-FORMATS = ("jsonl", "strace", "perf-trace")
+tracer_from_spec = from_spec
 
 
 def read_observed(fmt: str, text: str, pid: int, source: str = "observed") -> tuple[list[dict], int]:
-    if fmt == "strace":
-        return judge.parse_strace(text), 0
-    if fmt == "perf-trace":
-        return parse_perf_trace(text, pid)
-    return parse_jsonl(text, source)
+    o = read_stream(fmt, text, pid, source)
+    return o.events, o.lost
 
 
 # ---- verdicts ----
 
 class Verdict:
-    """The judgement of one observed stream: status, every difference, and the counts."""
+    """The judgement of one observed stream: status, every difference, what was verified."""
 
     def __init__(self, status: str, differences: list[str], expected: int = 0, observed: int = 0,
-                 lost: int = 0, reason: str | None = None):
+                 lost: int = 0, reason: str | None = None, verified: list[str] | None = None):
         self.status, self.differences = status, differences
         self.expected, self.observed, self.lost, self.reason = expected, observed, lost, reason
+        self.verified = verified or []
+        self.missing_by_task: dict = {}
+        self.unmet: list[str] = []  # capabilities --require asked for and this did not verify
+        self.mutations: dict = {}
+
+    @property
+    def summary(self) -> str:
+        """`exact: counts, returns, args 6/6, order`, `exact (counts only)`, `lost (3 of 40
+        dropped)`, `WRONG (2)`."""
+        if self.status in ("exact", "limited"):
+            return (f"{self.status} (counts only)" if self.verified == ["counts"]
+                    else f"{self.status}: {', '.join(self.verified)}")
+        if self.status == "lost":
+            return f"lost ({self.lost} of {self.expected} dropped)"
+        if self.status == "wrong":
+            return f"WRONG ({len(self.differences)})"
+        return self.status
 
     def to_dict(self) -> dict:
-        return {"status": self.status, "differences": self.differences, "expected": self.expected,
-                "observed": self.observed, "lost": self.lost, "reason": self.reason}
+        return {"status": self.status, "summary": self.summary, "verified": self.verified,
+                "differences": self.differences, "expected": self.expected,
+                "observed": self.observed, "lost": self.lost, "reason": self.reason,
+                "missing_by_task": self.missing_by_task, "unmet": self.unmet,
+                "mutations": self.mutations}
 
     def __repr__(self) -> str:
-        return f"Verdict({self.status!r}, {len(self.differences)} differences)"
+        return f"Verdict({self.summary!r}, {len(self.differences)} differences)"
 
 
-_MISSING = re.compile(r"^missing: .*: (\d+) of \d+ not seen$")
+_MISSING = re.compile(r"^missing: .* on (?P<who>.*): (?P<n>\d+) of \d+ not seen$")
+
+
+def _verified(caps: Capabilities, comp: judge.Comparison) -> list[str]:
+    out = ["counts"]
+    if caps.returns:
+        out.append("returns")
+    if caps.args and comp.args_declared:
+        out.append(f"args {comp.args_compared}/{comp.args_declared}")
+    if caps.order and comp.ordered_tasks:
+        out.append("order")
+    return out
 
 
 def verdict(expected: dict, observed: list[dict], lost: int = 0, sees_exit_only: bool = True,
-            check_args: bool = True, blind_spots: tuple = ()) -> Verdict:
+            check_args: bool = True, blind_spots: tuple = (), caps: Capabilities | None = None,
+            unparsed: list | tuple = ()) -> Verdict:
     """Judge one observed stream (matching.compare), separating events a tracer said it dropped
     and the differences its documented blind spots explain."""
-    diffs = judge.compare(expected, observed, check_args=check_args, sees_exit_only=sees_exit_only)
+    caps = caps if caps is not None else Capabilities(exit=sees_exit_only)
+    comp = judge.compare_detail(expected, observed, check_args=check_args, caps=caps)
+    diffs = list(comp.differences)
+    if unparsed:
+        diffs.append(f"unparsed: {len(unparsed)} line{'s' if len(unparsed) > 1 else ''} of the "
+                     f"tracer's output could not be read (the first: {unparsed[0][:120]!r})")
     n_expected = sum(judge.count_bounds(e["count"] or 0)[0] for e in expected["events"])
     n_observed = sum(ev.get("count", 1) for ev in observed)
+    verified = _verified(caps, comp)
+    v = Verdict("exact", diffs, n_expected, n_observed, lost, verified=verified)
+    for d in diffs:
+        m = _MISSING.match(d)
+        if m:
+            v.missing_by_task[m["who"]] = v.missing_by_task.get(m["who"], 0) + int(m["n"])
+    workers = {t["tid"] for t in expected["tasks"] if t["tid"] is not None}
+    if n_expected and not any(ev.get("tid") in workers for ev in observed):
+        v.status = "wrong"
+        v.differences = [f"nothing observed: none of the {n_expected} declared events was seen"
+                         + (f" (the tracer says it lost {lost})" if lost else "")] + diffs
+        return v
     if not diffs:
-        return Verdict("exact", [], n_expected, n_observed, lost)
-    missing = [int(m[1]) for d in diffs if (m := _MISSING.match(d))]
+        return v
+    missing = [int(m["n"]) for d in diffs if (m := _MISSING.match(d))]
     if lost and len(missing) == len(diffs) and sum(missing) <= lost:
-        return Verdict("lost", diffs, n_expected, n_observed, lost)
+        v.status = "lost"
+        return v
     explained = [next((why for pattern, why in blind_spots if pattern.match(d)), None)
                  for d in diffs]
     if blind_spots and all(explained):
-        return Verdict("limited", diffs, n_expected, n_observed, lost,
-                       reason="; ".join(dict.fromkeys(explained)))
-    return Verdict("wrong", diffs, n_expected, n_observed, lost)
+        v.status, v.reason = "limited", "; ".join(dict.fromkeys(explained))
+        return v
+    v.status = "wrong"
+    return v
 
 
-def check(expected: dict, observed, lost: int = 0, sees_exit_only: bool = True) -> Verdict:
+def unmet(v: Verdict, caps: Capabilities, required: list[str]) -> list[str]:
+    """The capabilities `--require` named that this verdict did not verify."""
+    done = {w.split()[0] for w in v.verified} | {c for c in caps.claims()
+                                                 if c in ("entry", "exit", "new-tasks")}
+    return [r for r in required if r not in done or r == "args" and caps.args is not True]
+
+
+def check(expected: dict, observed, lost: int = 0, sees_exit_only: bool = True,
+          reports: str | None = None) -> Verdict:
     """Python API: judge observed events (a list of dicts, or JSON lines text) against an
-    expect document (a dict, or its JSON text)."""
+    expect document (a dict, or its JSON text); reports: the tracer's capabilities
+    (`returns,args,order`; none stated: counts only)."""
     if isinstance(expected, str):
-        expected = json.loads(expected)
+        try:
+            expected = json.loads(expected)
+        except ValueError as e:
+            raise UsageError(f"the expect document is not JSON: {e}") from None
+    check_document(expected)
     if isinstance(observed, str):
         observed, reported = parse_jsonl(observed)
         lost = lost or reported
-    return verdict(expected, observed, lost, sees_exit_only)
+    caps = capabilities.parse(reports) if reports is not None else Capabilities(exit=sees_exit_only)
+    return verdict(expected, observed, lost, caps=caps)
+
+
+def loss_allowed(v: Verdict, max_loss: float) -> bool:
+    return v.status == "lost" and v.expected > 0 and v.lost / v.expected <= max_loss
 
 
 # ---- running a scenario under a tracer ----
 
-def run_one(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1) -> Verdict:
-    """Spawn the scenario held at its start, attach the tracer by PID, run, judge."""
-    from ioworkload.core.workload import spawn
-    why = tracer.unavailable()
-    if why:
-        return Verdict("unsupported", [], reason=why)
-    why = registry.get(scenario).unsupported_reason()
-    if why:
-        return Verdict("unsupported", [], reason=why)
+class _Output:
+    """A tracer's stdout, read on a thread of its own as text (bytes that are not UTF-8
+    replaced), kept up to STDOUT_LIMIT; a `ready` line is noted as it comes."""
+
+    def __init__(self, stream):
+        self.lines: list[str] = []
+        self.size = 0
+        self.dropped = 0
+        self.ready = threading.Event()
+        self.thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self.thread.start()
+
+    def _read(self, stream) -> None:
+        try:
+            for line in stream:
+                if line.strip() == "ready":
+                    self.ready.set()
+                if self.size < STDOUT_LIMIT:
+                    self.lines.append(line)
+                    self.size += len(line)
+                else:
+                    self.dropped += 1
+        except (OSError, ValueError):  # the stream closed under it: the tracer was stopped
+            pass
+
+    def __iter__(self):
+        return iter(self.lines)
+
+    def __len__(self):
+        return len(self.lines)
+
+
+class TracerFailed(RuntimeError):
+    """The tracer itself failed: it could not start, exited before it was ready, or never
+    said it was ready. (Not a verdict on what it saw: it saw nothing.)"""
+
+
+def run_one(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1,
+            mutations: bool = False) -> Verdict:
+    """Spawn the scenario held at its start, attach the tracer by PID, run, judge; a tracer
+    that fails is that tracer's verdict (`wrong`), not the whole run's."""
+    try:
+        return _run(scenario, tracer, iterations, threads, mutations)
+    except TracerFailed as e:
+        return Verdict("wrong", [f"{tracer.name}: {e}"], reason=str(e))
+
+
+def trace(scenario: str, tracer: str | Tracer, iterations: int = 3, threads: int = 1,
+          reports: str | None = None, format: str | None = None, ready: str | None = None,
+          mutations: bool = False) -> Verdict:
+    """The one call a tracer's own test needs: spawn `scenario` held at its start line, start
+    `tracer` (a preset, a tracer file, or a template with {pid}, as `check --tracer` takes it)
+    on it, wait until the tracer says it is ready, release the run, wait for the tracer to
+    drain, and return the judged Verdict (`status`, `summary`, `differences`). A tracer that
+    cannot start raises TracerFailed; bad input raises UsageError."""
+    t = tracer if isinstance(tracer, Tracer) else from_spec(tracer, format, ready, reports)
+    return _run(scenario, t, iterations, threads, mutations)
+
+
+def _run(scenario: str, tracer: Tracer, iterations: int, threads: int,
+         mutations: bool) -> Verdict:
+    try:
+        result, seen = observe(scenario, tracer, iterations, threads)
+    except Unsupported as e:
+        return Verdict("unsupported", [], reason=str(e))
+    except (UsageError, TracerFailed):
+        raise
+    except Exception as e:  # a tracer that fails is that tracer's verdict, not the whole run's
+        return Verdict("wrong", [f"{tracer.name}: {e}"], reason=str(e))
+    v = _judge_stream(result.expected, seen, tracer)
+    if mutations and v.status in ("exact", "limited"):
+        v.mutations = mutate.run(result.expected, seen.events, tracer.caps, lambda damaged:
+                                 _judge_stream(result.expected, Observed(damaged, seen.lost),
+                                               tracer))
+    if not result.ok:
+        v.status, v.differences = "wrong", ["the workload itself: " + m
+                                             for m in result.mismatches] + v.differences
+    return v
+
+
+def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1):
+    """(the run's Result, the Observed stream the tracer printed), unjudged; Unsupported where
+    the scenario or the tracer cannot run here."""
     from ioworkload.core.runner import make_temp_dir
+    from ioworkload.core.workload import spawn
+    why = tracer.unavailable() or registry.get(scenario).unsupported_reason()
+    if why:
+        raise Unsupported(why)
     tmp = make_temp_dir("ioworkload-check-")
-    proc = None
-    lines: list[str] = []
+    proc = output = None
     try:
         with spawn(scenario, iterations=iterations, threads=threads) as w:
             out = os.path.join(tmp, "observed")
             argv = [_fill(word, pid=w.pid, tids=",".join(map(str, w.tids)), out=out,
                           program=tracer.program_path(w.pid, tmp) or "")
-                    for word in shlex.split(tracer.template)]
+                    for word in tracer.argv]
             before = {t: sleeps(w.pid, t) for t in w.tids}
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                    stderr=subprocess.PIPE, text=True, start_new_session=True)
-            reader = threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True)
-            reader.start()
-            _wait_ready(tracer, proc, w, lines, before)
+            with open(os.path.join(tmp, "stderr"), "wb") as err:
+                try:
+                    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                            stdout=subprocess.PIPE, stderr=err,
+                                            encoding="utf-8", errors="replace",
+                                            start_new_session=True)
+                except OSError as e:
+                    raise TracerFailed(f"cannot start {argv[0]}: {e.strerror}") from None
+            proc.stderr_path = err.name
+            output = _Output(proc.stdout)
+            _wait_ready(tracer, proc, w, output, before)
             w.start()
             result = w.wait(600)
             w.release()
-        text = _drain_and_stop(tracer, proc, lines, out, w.pid)
-        reader.join(5)
-        observed, lost = read_observed(tracer.format, text, w.pid, f"{tracer.name}'s output")
-        v = verdict(result.expected, observed, lost, tracer.sees_exit_only,
-                    blind_spots=tracer.blind_spots)
-        if not result.ok:
-            v.status, v.differences = "wrong", ["the workload itself: " + m
-                                                 for m in result.mismatches] + v.differences
-        return v
-    except Unsupported as e:
-        return Verdict("unsupported", [], reason=str(e))
-    except UsageError:
-        raise
-    except Exception as e:  # a tracer that fails is that tracer's verdict, not the whole run's
-        return Verdict("wrong", [f"{tracer.name}: {e}"], reason=str(e))
+        text = _drain_and_stop(tracer, proc, output, out, w.pid)
+        output.thread.join(5)
+        seen = read_stream(tracer.format, text, w.pid, f"{tracer.name}'s output")
+        if output.dropped:
+            seen.unparsed.append(f"... {output.dropped} more lines past {STDOUT_LIMIT >> 20} MiB")
+        return result, seen
     finally:
-        if proc is not None and proc.poll() is None:
+        if proc is not None:
             _stop(proc)
+            if output is not None:
+                output.thread.join(5)
+            if proc.stdout:
+                proc.stdout.close()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _judge_stream(doc: dict, seen: Observed, tracer: Tracer) -> Verdict:
+    return verdict(doc, seen.events, seen.lost, caps=tracer.caps, blind_spots=tracer.blind_spots,
+                   unparsed=seen.unparsed)
 
 
 def _fill(word: str, **values) -> str:
@@ -363,27 +317,43 @@ def _fill(word: str, **values) -> str:
     return word
 
 
+def _stderr_tail(proc) -> str:
+    path = getattr(proc, "stderr_path", None)
+    if path is None:
+        return ""
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, os.path.getsize(path) - 4096))
+            lines = f.read().decode("utf-8", "replace").strip().splitlines()
+    except OSError:
+        return ""
+    return lines[-1][:200] if lines else ""
+
+
 def _wait_ready(tracer: Tracer, proc, w, lines, sleeps_before: dict | None = None) -> None:
+    """Until the tracer is attached by its own sign: ptrace on every worker, its `ready`
+    line, or (a tracer that gives none) 1.5 s of settling; the workers' liveness and the
+    tracer's are checked on every pass."""
     deadline = time.monotonic() + READY_TIMEOUT
     settle_until = time.monotonic() + 1.5
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = proc.stderr.read().strip().splitlines()
-            raise RuntimeError(f"exited with status {proc.returncode} before it was ready"
-                               + (f": {err[-1]}" if err else ""))
+            err = _stderr_tail(proc)
+            raise TracerFailed(f"exited with status {proc.returncode} before it was ready"
+                               + (f": {err}" if err else ""))
         if tracer.ready == "ptrace":
             before = sleeps_before or {}
             if all(ptrace_attached(w.pid, t, before.get(t, 0)) for t in w.tids):
                 return
         elif tracer.ready == "line":
-            if any(line.strip() == "ready" for line in lines):
+            ready = getattr(lines, "ready", None)
+            if ready.is_set() if ready is not None else any(
+                    line.strip() == "ready" for line in lines):
                 return
         elif time.monotonic() >= settle_until:
             return
         time.sleep(0.02)
-    raise RuntimeError(f"not ready after {READY_TIMEOUT:g} s")
-
-
+    raise TracerFailed(f"not ready after {READY_TIMEOUT:g} s")
 def _task_status(pid: int, tid: int) -> dict:
     try:
         with open(f"/proc/{pid}/task/{tid}/status") as f:
@@ -418,9 +388,9 @@ def _drain_and_stop(tracer: Tracer, proc, lines: list, out: str, pid: int) -> st
 
     def ended(t: str) -> bool:  # the process's last call, its exit_group, is in the output
         try:
-            observed, _ = read_observed(tracer.format, t, pid)
-        except UsageError:
-            return False
+            observed, _ = read_observed(tracer.format, t[:t.rfind("\n") + 1], pid)
+        except UsageError:  # whole lines that cannot be read will not become readable
+            return True
         return any(ev.get("tid") == pid and judge.name_of(ev) == "exit_group" for ev in observed)
 
     deadline = time.monotonic() + DRAIN_TIMEOUT
@@ -446,12 +416,9 @@ def _stop(proc) -> None:
             except ProcessLookupError:
                 pass
             proc.wait()
-    for stream in (proc.stdout, proc.stderr):
-        if stream:
-            try:
-                stream.close()
-            except OSError:
-                pass
+    # (its stdout is closed by whoever reads it, once the reader has seen its end)
+    if proc.stderr:
+        proc.stderr.close()
 
 
 # ---- the command ----
@@ -461,13 +428,14 @@ def _table(rows: list[dict], tracers: list[str], markdown: bool) -> str:
     cell = {(r["scenario"], r["tracer"]): r for r in rows}
 
     def text(r):
-        if r["status"] == "exact":
-            return "exact"
-        if r["status"] == "lost":
-            return f"lost ({r['lost']} dropped)"
-        if r["status"] in ("unsupported", "limited"):
-            return r["status"]
-        return f"WRONG ({len(r['differences'])})"
+        out = r["summary"]
+        if r.get("unmet"):
+            out += f"; REQUIRED: {', '.join(r['unmet'])}"
+        if r.get("mutations"):
+            caught = sum(1 for m in r["mutations"].values() if m == "caught")
+            asked = sum(1 for m in r["mutations"].values() if not m.startswith("n/a"))
+            out += f"; mutations caught {caught}/{asked}"
+        return out
 
     head = ["scenario"] + tracers
     body = [[n] + [text(cell[(n, t)]) for t in tracers] for n in names]
@@ -481,32 +449,58 @@ def _table(rows: list[dict], tracers: list[str], markdown: bool) -> str:
                    for r in [head] + body)
 
 
+def _max_loss(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= 1:
+        raise UsageError(f"--max-loss must be a fraction from 0 to 1, not {text[:40]!r}")
+    return value
+
+
 def main(argv: list[str]) -> int:
     p = Parser(prog="ioworkload check",
-                description="Judge tracers against the ground truth, scenario by scenario.")
+               description="Judge tracers against the ground truth, scenario by scenario.")
     p.add_argument("scenarios", nargs="*", metavar="SCENARIO")
     p.add_argument("--family", action="append", default=[], help="every scenario of a family")
     p.add_argument("--all", action="store_true", help="the whole catalog")
     p.add_argument("--tracer", action="append", default=[], metavar="T",
-                   help=f"a preset ({', '.join(PRESETS)}) or NAME=TEMPLATE with {{pid}} "
-                        f"[{{out}}] (repeatable; default strace)")
+                   help=f"a preset ({', '.join(PRESETS)}), a tracer file (.toml, .json), or "
+                        f"NAME=TEMPLATE with {{pid}} [{{out}}] (repeatable; default strace)")
     p.add_argument("--format", choices=FORMATS, help="what a template tracer prints (default jsonl)")
     p.add_argument("--ready", choices=("settle", "line", "ptrace"),
                    help="when a template tracer is attached: after 1.5 s, when it prints "
                         "`ready`, or when it ptrace-attached every worker")
+    p.add_argument("--reports", metavar="CAPS",
+                   help="what a template tracer (or an --observed stream) reports: "
+                        f"{', '.join(capabilities.NAMES)}, args=NAME+NAME, no-new-tasks "
+                        "(default: counts only)")
+    p.add_argument("--require", metavar="CAPS",
+                   help="fail a verdict that did not verify these (e.g. returns,args,order)")
+    p.add_argument("--max-loss", default=None, metavar="FRACTION",
+                   help="a `lost` verdict passes when the tracer dropped at most this fraction "
+                        "(default 0, or the tracer file's max_loss)")
+    p.add_argument("--mutate", action="store_true",
+                   help="also judge damaged copies of each observed stream; every mutation the "
+                        "tracer's capabilities cover must be caught")
     p.add_argument("--iterations", "-n", default="3", metavar="N")
     p.add_argument("--threads", "-t", default="1", metavar="T")
     p.add_argument("--expected", metavar="EXPECT.json", help="offline: an expect file (or a result)")
     p.add_argument("--observed", metavar="OBSERVED", help="offline: what a tracer saw")
     p.add_argument("--lost", default="0", metavar="N", help="offline: events the tracer dropped")
-    p.add_argument("--strict-loss", action="store_true", help="lost events make the run fail")
+    p.add_argument("--strict-loss", action="store_true",
+                   help="(the default now: lost events fail unless --max-loss allows them)")
     p.add_argument("--json", action="store_true", help="every difference, as JSON")
     p.add_argument("--markdown", action="store_true", help="the table as Markdown")
     args = p.parse_args(argv)
+    args.required = capabilities.required(args.require) if args.require is not None else []
+    args.max_loss_value = _max_loss(args.max_loss) if args.max_loss is not None else None
 
     if args.expected or args.observed:
         return _offline(args)
-    tracers = [tracer_from_spec(t, args.format, args.ready) for t in (args.tracer or ["strace"])]
+    tracers = [from_spec(t, args.format, args.ready, args.reports)
+               for t in (args.tracer or ["strace"])]
     if len({t.name for t in tracers}) != len(tracers):
         raise UsageError("each --tracer needs its own name (NAME=TEMPLATE)")
     names = [registry.get(n).name for n in args.scenarios]
@@ -524,38 +518,60 @@ def main(argv: list[str]) -> int:
     threads = parse_threads(args.threads)
     rows = []
     total = len(names) * len(tracers)
-    for i, name in enumerate(names):
+    for name in names:
         for t in tracers:
             if sys.stderr.isatty() or total > 1:
                 print(f"[{len(rows) + 1}/{total}] {name} under {t.name}", file=sys.stderr,
                       flush=True)
-            v = run_one(name, t, iterations, threads)
-            rows.append(dict(v.to_dict(), scenario=name, tracer=t.name))
+            v = run_one(name, t, iterations, threads, mutations=args.mutate)
+            rows.append(_row(v, name, t.name, t.caps, t.max_loss, args))
     return _report(rows, [t.name for t in tracers], args)
+
+
+def _row(v: Verdict, scenario: str, tracer: str, caps: Capabilities, max_loss: float,
+         args) -> dict:
+    v.unmet = unmet(v, caps, args.required) if v.status in ("exact", "limited", "lost") else []
+    allowed = args.max_loss_value if args.max_loss_value is not None else max_loss
+    return dict(v.to_dict(), scenario=scenario, tracer=tracer,
+                loss_allowed=loss_allowed(v, allowed))
 
 
 def _offline(args) -> int:
     if not (args.expected and args.observed):
         raise UsageError("offline judging needs both --expected and --observed")
     try:
-        with open(args.expected) as f:
-            doc = json.load(f)
+        with open(args.expected, "rb") as f:
+            doc = json.loads(f.read())
         with open(args.observed, errors="replace") as f:
             text = f.read()
     except OSError as e:
         raise UsageError(f"cannot read {e.filename}: {e.strerror}") from None
-    except ValueError as e:
-        raise UsageError(f"{args.expected} is not JSON: {e}") from None
+    except (ValueError, RecursionError) as e:
+        raise UsageError(f"{args.expected} is not JSON: {str(e)[:100]}") from None
     if isinstance(doc, dict) and "expected" in doc and "schema" not in doc:
         doc = doc["expected"]  # a run's --json result carries the resolved document
-    if not isinstance(doc, dict) or doc.get("schema") != expect.SCHEMA:
-        raise UsageError(f"{args.expected} is not an expect file ({expect.SCHEMA})")
+    check_document(doc, args.expected)
     fmt = args.format or "jsonl"
-    observed, lost = read_observed(fmt, text, doc["pid"], args.observed)
-    lost += parse_count(args.lost, "lost events", minimum=0)
-    v = verdict(doc, observed, lost, sees_exit_only=fmt != "strace")
-    rows = [dict(v.to_dict(), scenario=doc["scenario"], tracer=os.path.basename(args.observed))]
-    return _report(rows, [rows[0]["tracer"]], args)
+    if args.reports is not None:
+        caps = capabilities.parse(args.reports)
+    elif fmt in PRESETS and fmt != "jsonl":
+        caps = PRESETS[fmt]().caps  # the stream of a preset: its claims
+    else:
+        caps = Capabilities()
+    seen = read_stream(fmt, text, doc["pid"], args.observed)
+    seen.lost += parse_count(args.lost, "lost events", minimum=0)
+    v = verdict(doc, seen.events, seen.lost, caps=caps, unparsed=seen.unparsed)
+    if args.mutate and v.status in ("exact", "limited"):
+        v.mutations = mutate.run(doc, seen.events, caps, lambda damaged: verdict(
+            doc, damaged, seen.lost, caps=caps))
+    name = os.path.basename(args.observed)
+    rows = [_row(v, doc["scenario"], name, caps, 0.0, args)]
+    return _report(rows, [name], args)
+
+
+def _failed(r: dict) -> bool:
+    return (r["status"] == "wrong" or r["status"] == "lost" and not r["loss_allowed"]
+            or bool(r.get("unmet")) or "missed" in (r.get("mutations") or {}).values())
 
 
 def _report(rows: list[dict], tracers: list[str], args) -> int:
@@ -565,16 +581,22 @@ def _report(rows: list[dict], tracers: list[str], args) -> int:
         sys.stdout.write(_table(rows, tracers, args.markdown))
         if not args.markdown:
             for r in rows:
+                where = f"  {r['scenario']} / {r['tracer']}"
                 for d in ([] if r["status"] == "limited" else r["differences"][:20]):
-                    print(f"  {r['scenario']} / {r['tracer']}: {d}")
+                    print(f"{where}: {d}")
                 if len(r["differences"]) > 20:
-                    print(f"  {r['scenario']} / {r['tracer']}: ... "
-                          f"{len(r['differences']) - 20} more (--json lists them all)")
+                    print(f"{where}: ... {len(r['differences']) - 20} more (--json lists them all)")
                 if r["status"] in ("unsupported", "limited"):
-                    print(f"  {r['scenario']} / {r['tracer']}: {r['status']}: {r['reason']}")
+                    print(f"{where}: {r['status']}: {r['reason']}")
+                if r["status"] == "lost" and r["missing_by_task"]:
+                    print(f"{where}: lost per task: " + ", ".join(
+                        f"{who}: {n}" for who, n in r["missing_by_task"].items()))
+                if r.get("mutations"):
+                    print(f"{where}: mutations: " + "; ".join(
+                        f"{m} {how}" for m, how in r["mutations"].items()))
     statuses = {r["status"] for r in rows}
     if statuses <= {"unsupported"}:
         return EXIT_UNSUPPORTED
-    if "wrong" in statuses or (args.strict_loss and "lost" in statuses):
+    if any(_failed(r) for r in rows):
         return EXIT_FAILED
     return EXIT_OK

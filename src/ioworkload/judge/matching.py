@@ -33,16 +33,16 @@ import re
 
 from ioworkload.core import expect
 from ioworkload.core.errors import errno_value
-from ioworkload.core.manifest import split_args
+from ioworkload.judge.capabilities import Capabilities
 
 
 def _ret_matches(form: dict, ret) -> bool:
+    if ret == "unknown":  # the tracer does not show what the call returned (perf trace: getppid)
+        return True
     if "noreturn" in form:
         return ret is None
     if ret is None:
         return False
-    if ret == "unknown":  # the tracer shows that the call returned, not what (perf trace: getppid)
-        return True
     if "errno" in form:
         return ret == -form["errno"]
     if "eq" in form:
@@ -50,18 +50,48 @@ def _ret_matches(form: dict, ret) -> bool:
     return ret >= form["ge"]
 
 
-def _same_int(want: int, got: int) -> bool:
-    # A tracer may print an int argument as the register's 32- or 64-bit pattern.
-    return any((want - got) % m == 0 for m in (1 << 32, 1 << 64))
+# The kernel's argument types that are 32 bits wide: the kernel reads the register's low half
+# only, so a tracer that prints the whole register may show any upper half for these. Every
+# other argument is compared as 64 bits.
+_NARROW_TYPES = re.compile(r"^(const )?(unsigned |signed )?(int|short|char|unsigned|u32|s32|__u32|"
+                           r"__s32|u16|pid_t|uid_t|gid_t|old_uid_t|old_gid_t|umode_t|mode_t|"
+                           r"key_serial_t|key_t|mqd_t|timer_t|clockid_t|qid_t|rwf_t)$")
+_widths: dict = {}
 
 
-def arg_differences(expected: dict | None, observed) -> list[str]:
-    """Arguments that differ (only those both sides state as a number, path or payload)."""
+def arg_bits(syscall: str | None, name: str) -> int:
+    """32 for an argument the kernel declares 32 bits wide (its tracepoint's field type), else
+    64 (also where tracefs cannot be read: the stricter comparison)."""
+    if syscall not in _widths:
+        table: dict = {}
+        tp = expect.tracepoint_name(syscall) if syscall else None
+        try:
+            with open(f"/sys/kernel/tracing/events/syscalls/sys_enter_{tp}/format") as f:
+                for m in re.finditer(r"field:(.+?) \*?(\w+);", f.read()):
+                    table[m[2]] = 32 if _NARROW_TYPES.match(m[1].strip()) else 64
+        except (OSError, TypeError):
+            pass
+        _widths[syscall] = table
+    return _widths[syscall].get(name, 64)
+
+
+def _same_int(want: int, got: int, bits: int = 64) -> bool:
+    return (want - got) % (1 << bits) == 0
+
+
+def arg_differences(expected: dict | None, observed, syscall: str | None = None,
+                    caps: Capabilities | None = None) -> list[str]:
+    """Arguments that differ (those both sides state: a number, path or payload). A number is
+    compared at the kernel's width (arg_bits), a string whole. Where the tracer claims the
+    argument (caps), a value that is not a number where one is declared differs too (a
+    tracer that claims nothing may print decoded names: `op: WAKE`)."""
     if not expected or observed is None:
         return []
     names = list(expected)
     if isinstance(observed, (list, tuple)):
         observed = dict(zip(names, observed))
+    if not isinstance(observed, dict):
+        return []
     out = []
     for name, want in expected.items():
         got = observed.get(name)
@@ -70,21 +100,36 @@ def arg_differences(expected: dict | None, observed) -> list[str]:
         if isinstance(want, bool):
             continue
         if isinstance(want, int):
-            g = _as_int(got)
-            if g is not None and not _same_int(want, g):
-                out.append(f"{name}: expected {want}, saw {got}")
+            g = as_int(got)
+            if g is not None:
+                if not _same_int(want, g, arg_bits(syscall, name)):
+                    out.append(f"{name}: expected {want}, saw {got}"
+                               + (" (cut to 32 bits)" if _same_int(want, g, 32) else ""))
             elif want == 0 and isinstance(got, str) and got.startswith('"'):
                 # a string where NULL was passed (fanotify_mark's NULL and named paths)
                 out.append(f"{name}: expected NULL, saw {got}")
+            elif caps is not None and caps.claims_args(name) and not _decoded(got):
+                out.append(f"{name}: expected {want}, saw {got!r}, which is not a number")
         elif isinstance(want, str) or isinstance(want, dict) and "content" in want:
             text = want if isinstance(want, str) else want["content"]
-            g = _as_str(got)
-            if got == "NULL" or _as_int(got) == 0:
+            g, cut = _as_str(got)
+            if got == "NULL" or as_int(got) == 0:
                 # a string is never passed as NULL: a raw 0 is not this event
                 out.append(f"{name}: expected {text!r}, saw NULL")
+            elif cut and g is not None:
+                out.append(f"{name}: expected {text!r} ({len(text)} bytes), saw {g!r} cut short "
+                           f"({len(g)} bytes)")
             elif g is not None and g != text:
-                out.append(f"{name}: expected {text!r}, saw {g!r}")
+                out.append(f"{name}: expected {text!r}"
+                           + (f" ({len(text)} bytes), saw {g!r} ({len(g)} bytes)"
+                              if text.startswith(g) else f", saw {g!r}"))
     return out
+
+
+def _decoded(got) -> bool:
+    """A value a tracer printed decoded where a number is declared: a struct, an array, a
+    pointer's address in a comment (strace's `[3]`, `{...}`): not comparable as a number."""
+    return isinstance(got, str) and got[:1] in "{[&"
 
 
 def _specificity(args: dict | None) -> int:
@@ -93,25 +138,38 @@ def _specificity(args: dict | None) -> int:
                if isinstance(v, (int, str)) or isinstance(v, dict) and "content" in v)
 
 
-def _as_int(v):
+def as_int(v):
+    """An integer as a tracer prints it: a number, or text in C's forms (`0x1f`, `0644`
+    octal, `-2`), flags joined by `|` (`0x200|0600`); None if it is none of these."""
     if isinstance(v, bool):
         return None
     if isinstance(v, int):
         return v
-    if isinstance(v, str):
+    if not isinstance(v, str) or not v or len(v) > 200:
+        return None
+    if v == "NULL":
+        return 0
+    value = 0
+    for part in v.split("|"):
+        part = part.strip()
+        digits = part[1:] if part.startswith("-") else part
         try:
-            return int(v, 0)
+            n = int(digits, 8) if re.fullmatch(r"0[0-7]+", digits) else int(digits, 0)
         except ValueError:
             return None
-    return None
+        value |= -n if part.startswith("-") else n
+    return value
 
 
-def _as_str(v):
+def _as_str(v) -> tuple[str | None, bool]:
+    """(the text of a string argument, whether the tracer cut it short: strace's `"..."...`)."""
+    if isinstance(v, str) and len(v) >= 5 and v.startswith('"') and v.endswith('"...'):
+        return expect.unquote(v[:-3]), True
     if isinstance(v, str) and len(v) >= 2 and v.startswith('"') and v.endswith('"'):
-        return expect.unquote(v)
-    if isinstance(v, str) and not v.startswith(("0x", "-")) and not v.isdigit():
-        return v if not v.startswith('"') else None
-    return None
+        return expect.unquote(v), False
+    if isinstance(v, str) and as_int(v) is None and not v.startswith(('"', "{", "[")):
+        return v, False
+    return None, False
 
 
 def name_of(ev: dict) -> str | None:
@@ -122,12 +180,42 @@ def name_of(ev: dict) -> str | None:
     return expect.syscall_name(nr) or (f"syscall_{nr}" if nr is not None else None)
 
 
+class Comparison:
+    """compare()'s whole answer: the differences, and what was verified: how many of the
+    declared arguments (distinct syscall and name) were compared on every event that carries
+    them, and on how many tasks the order was judged."""
+
+    def __init__(self, differences: list[str], args_compared: int = 0, args_declared: int = 0,
+                 ordered_tasks: int = 0):
+        self.differences = differences
+        self.args_compared, self.args_declared = args_compared, args_declared
+        self.ordered_tasks = ordered_tasks
+
+
 def compare(doc: dict, observed: list[dict], check_args: bool = True,
-            sees_exit_only: bool = True) -> list[str]:
+            sees_exit_only: bool = True, caps: Capabilities | None = None) -> list[str]:
     """Every difference between the expectation and the observed events (empty: exact).
-    sees_exit_only=False: the tracer cannot report returns without an entry (ptrace never shows
-    a clone's 0 in the new task), so those events are not expected of it; a call a seccomp
-    filter answered (`filtered`) it sees whole (ptrace stops before the filter runs)."""
+    caps: what the tracer states it reports (capabilities.py); without it nothing is required
+    and sees_exit_only says whether it sees returns without an entry (False: ptrace, which
+    never shows a clone's 0 in the new task, so those events are not asked of it; a call a
+    seccomp filter answered (`filtered`) it sees whole: ptrace stops before the filter runs)."""
+    return compare_detail(doc, observed, check_args, sees_exit_only, caps).differences
+
+
+def _asked(e: dict, caps: Capabilities) -> bool:
+    """Whether the tracer is asked for this declared event at all (its claimed capabilities)."""
+    if e["tid"] is None and e["role"] != "worker" and not caps.new_tasks:
+        return False
+    if "noreturn" in e["ret"] and not caps.entry:
+        return False
+    # (the release's return counts for every tracer: its entry merely came before the release)
+    return bool(caps.exit or e["enter"] or e.get("filtered") or e["phase"] == "release")
+
+
+def compare_detail(doc: dict, observed: list[dict], check_args: bool = True,
+                   sees_exit_only: bool = True, caps: Capabilities | None = None) -> Comparison:
+    if caps is None:
+        caps = Capabilities(exit=sees_exit_only)
     workers = {t["tid"] for t in doc["tasks"] if t["tid"] is not None}
     operations = [ob for ob in observed if "opcode" in ob]
     if operations:  # a tracer that reports io_uring requests is judged on them too
@@ -136,12 +224,10 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
     else:
         op_diffs = []
     # Remaining expected calls per declared event, per task key (a worker tid, or None).
-    # (the release's return counts for every tracer: its entry merely came before the release)
     # A count range ({"min", "max"}) may take up to its max; fewer than its min are missing.
     least, remaining, taken = {}, {}, {}
     for e in doc["events"]:
-        asked = sees_exit_only or e["enter"] or e.get("filtered") or e["phase"] == "release"
-        least[id(e)], remaining[id(e)] = count_bounds(e["count"]) if asked else (0, 0)
+        least[id(e)], remaining[id(e)] = count_bounds(e["count"]) if _asked(e, caps) else (0, 0)
     by_task: dict = {}
     for e in doc["events"]:
         by_task.setdefault(e["tid"], []).append(e)
@@ -151,6 +237,7 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
     known = set(workers).union(*(t.get("tids", ()) for t in created)) \
         if all(t.get("tids_complete") for t in created) else None
     released: set = set()
+    releases: set = set()  # the observed release events (by id)
     diffs: list[str] = []
     wrong_args: dict = {}
     counted = []
@@ -166,6 +253,7 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
             if isinstance(ret, int) and ret < 0:
                 continue  # its start wait, interrupted before the release (a ptrace attach)
             released.add(tid)
+            releases.add(id(ob))
         key = (tid, name_of(ob))
         if restarts.get(key, 0) > 0 and ob.get("ret") in (None, -expect.ERESTARTSYS):
             restarts[key] -= 1
@@ -176,17 +264,21 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
             # it returns -EAGAIN where the uninterrupted wait returns 0
             ob = dict(ob, ret=0)
         counted.append(ob)
+    in_order = list(counted)
     # Calls whose arguments were seen first: one seen without them (a tracer that lost them)
     # fits any declared event, and must not take the place of one that fits only here.
     counted.sort(key=lambda ob: not ob.get("args"))
+    assigned: list = []  # (observed event, the declared event it was counted as)
     for ob in counted:
         tid = ob.get("tid")
         name = name_of(ob)
-        ret = ob.get("ret")
+        ret = ob.get("ret", "unknown")
         n = ob.get("count", 1)
         if known is not None and tid not in known:
             diffs.append(f"undeclared task: {name} -> {ret} on tid {tid}")
             continue
+        if caps.returns and (ret == "unknown" or "ret" not in ob):
+            diffs.append(f"no return value: {name} on tid {tid}" + (f" x{n}" if n != 1 else ""))
         key = tid if tid in workers else None
         declared = [e for e in by_task.get(key, ()) if e["syscall"] == name
                     and _ret_matches(e["ret"], ret)]
@@ -197,9 +289,11 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
             diffs.append(f"{what}: {name} -> {ret} on {where}" + (f" x{n}" if n != 1 else ""))
             continue
         if check_args and ob.get("args") is not None:
-            fitting = [e for e in candidates if not arg_differences(e["args"], ob["args"])]
+            fitting = [e for e in candidates
+                       if not arg_differences(e["args"], ob["args"], name, caps)]
             if not fitting:
-                wrong_args.setdefault((tid, name), arg_differences(candidates[0]["args"], ob["args"]))
+                wrong_args.setdefault((tid, name), arg_differences(candidates[0]["args"],
+                                                                   ob["args"], name, caps))
             else:
                 candidates = fitting
         # exact results first, then the tightest lower bound; the most specific arguments first,
@@ -215,6 +309,8 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
                 if fill and isinstance(e["count"], dict):
                     room = max(0, least[id(e)] - taken.get(id(e), 0))
                 take = min(n, room)
+                if take:
+                    assigned.append((ob, e))
                 remaining[id(e)] -= take
                 taken[id(e)] = taken.get(id(e), 0) + take
                 n -= take
@@ -226,6 +322,7 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
             diffs.append(f"too many: {name} -> {ret} on tid {tid} ({n} more than declared)")
     for (tid, name), d in wrong_args.items():
         diffs.append(f"wrong arguments: {name} on tid {tid}: {'; '.join(d)}")
+    compared, declared_args = _args_verified(assigned, caps, check_args, diffs, releases)
     for e in doc["events"]:
         # (a wrong count sends its excess to 'too many' above)
         left = least[id(e)] - taken.get(id(e), 0)
@@ -233,7 +330,112 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
             who = f"tid {e['tid']}" if e["tid"] is not None else f"a {e['role']} of worker {e['index']}"
             diffs.append(f"missing: {e['phase']} #{e['seq']} {e['syscall']} -> {_ret_text(e['ret'])}"
                          f" on {who}: {left} of {least[id(e)]} not seen")
-    return diffs + op_diffs
+    ordered = 0
+    if caps.order:
+        for tid in sorted(workers):
+            why = _order_difference(doc, [e for e in by_task.get(tid, ()) if _asked(e, caps)],
+                                    [ob for ob in in_order if ob.get("tid") == tid])
+            if why is not None:
+                ordered += 1
+                if why:
+                    diffs.append(f"order: tid {tid}: {why}")
+    return Comparison(group(diffs) + op_diffs, compared, declared_args, ordered)
+
+
+def _checkable(value) -> bool:
+    return (isinstance(value, (int, str)) and not isinstance(value, bool)
+            or isinstance(value, dict) and "content" in value)
+
+
+def _args_verified(assigned: list, caps: Capabilities, check_args: bool,
+                   diffs: list[str], releases: set) -> tuple[int, int]:
+    """Which declared arguments every event that was counted carried and had compared, (that
+    many, of how many); an event without an argument its tracer claims is a difference."""
+    present: dict = {}
+    lacking: dict = {}
+    for ob, e in assigned:
+        names = [n for n, v in (e["args"] or {}).items() if _checkable(v)]
+        got = ob.get("args")
+        if isinstance(got, (list, tuple)):
+            got = dict(zip(list(e["args"] or {}), got))
+        got = got if isinstance(got, dict) else {}
+        for n in names:
+            pair = (e["syscall"], n)
+            have = n in got and got[n] is not None and check_args and (
+                as_int(got[n]) is not None if isinstance(e["args"][n], int)
+                else _as_str(got[n])[0] is not None or as_int(got[n]) == 0)
+            (present if have else lacking)[pair] = True
+        # (the release's wait was entered before any tracer attached, and a return without an
+        # entry in its task, the new task's 0 of a clone, has none: their arguments are not
+        # asked, only compared where a tracer has them)
+        asked = id(ob) not in releases and e["enter"] is not None
+        claimed = [n for n in names if caps.claims_args(n)] if asked else []
+        if not claimed:
+            continue
+        if not got:
+            diffs.append(f"no arguments: {e['syscall']} on tid {ob.get('tid')}")
+        elif caps.args is not True:  # (all: a tracer may leave out what a call does not use,
+            # strace's futex and clone: those it shows are compared, and counted in args N/M)
+            gone = [n for n in claimed if got.get(n) is None]
+            if gone:
+                diffs.append(f"no argument {', '.join(gone)}: {e['syscall']} on tid {ob.get('tid')}")
+    pairs = set(present) | set(lacking)
+    return sum(1 for p in pairs if p in present and p not in lacking), len(pairs)
+
+
+def _order_difference(doc: dict, events: list[dict], seen: list[dict]) -> str | None:
+    """The first place where a task's observed calls leave the declared order, "" if they
+    keep it, None where the order cannot be judged: a count range, counts that are not whole
+    iterations, or calls other than the declared ones (those are differences already)."""
+    iterations = doc.get("iterations") or 0
+    head, loop, tail = [], [], []
+    for e in sorted(events, key=lambda e: (expect.PHASES.index(e["phase"]), e["seq"])):
+        if isinstance(e["count"], dict):
+            return None
+        if e["phase"] == "iteration":
+            if not iterations or e["count"] % iterations:
+                return None
+            loop += [e] * (e["count"] // iterations)
+        else:
+            (head if e["phase"] in ("release", "setup") else tail).extend([e] * e["count"])
+    want = head + loop * iterations + tail
+    got = [name_of(ob) for ob in seen for _ in range(ob.get("count", 1))]
+    if sorted(got) != sorted(e["syscall"] for e in want):
+        return None
+    for i, (g, w) in enumerate(zip(got, want)):
+        if g != w["syscall"]:
+            later = next(e for e in want[i:] if e["syscall"] == g)
+            return (f"{g} ({later['phase']} #{later['seq']}) seen before {w['syscall']} "
+                    f"({w['phase']} #{w['seq']}), which is declared first (call {i + 1} of the task)")
+    return ""
+
+
+def group(diffs: list[str]) -> list[str]:
+    """Identical differences on several tasks as one line: the count of events, the tasks and
+    the first few tids; the first of each kind where it first appeared."""
+    groups: dict = {}
+    for d in diffs:
+        m = re.search(r" on tid (\d+)", d)
+        if not m:
+            groups.setdefault(d, []).append((None, 1))
+            continue
+        n = re.search(r" x(\d+)$", d)
+        key = d[:m.start()] + " on tid *" + d[m.end():n.start() if n else len(d)]
+        groups.setdefault(key, []).append((int(m[1]), int(n[1]) if n else 1))
+    out = []
+    for key, hits in groups.items():
+        tids = list(dict.fromkeys(t for t, _ in hits))
+        events = sum(k for _, k in hits)
+        if "tid *" not in key:
+            out += [key] * len(hits)
+        elif len(hits) == 1:
+            out.append(key.replace("tid *", f"tid {tids[0]}") + (f" x{events}" if events > 1 else ""))
+        else:
+            shown = ", ".join(map(str, tids[:3])) + (", ..." if len(tids) > 3 else "")
+            out.append(key.replace(" on tid *", "")
+                       + f": {events} events on {len(tids)} task{'s' if len(tids) > 1 else ''}"
+                         f" (tid {shown})")
+    return out
 
 
 def compare_operations(doc: dict, observed: list[dict]) -> list[str]:
@@ -284,62 +486,3 @@ def _ret_text(form: dict) -> str:
     if "eq" in form:
         return str(form["eq"])
     return f">={form['ge']}"
-
-
-_STRACE = re.compile(r"^(?P<tid>\d+)\s+(?P<rest>.*)$")
-_CALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>\?|0x[0-9a-f]+|-?\d+)"
-                   r"(?:\s+(?P<err>E[A-Z0-9_]+))?")
-_UNFINISHED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<unfinished \.\.\.>$")
-# execve from a thread that is not the leader: it returns as the leader. strace -f prints
-# "<pid changed to LEADER ...>" at the entry, or "<unfinished ...>" and then, under the
-# leader, "+++ superseded by execve in pid THREAD +++"; the call resumes under the leader.
-_SUPERSEDED = re.compile(r"^\+\+\+ superseded by execve in pid (?P<by>\d+) \+\+\+$")
-_PID_CHANGED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<pid changed to (?P<pid>\d+) \.\.\.>$")
-_RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>(?P<args>.*)$")
-
-
-def parse_strace(text: str) -> list[dict]:
-    """Observed events from `strace -f -X raw -o FILE` output (one line per call, tid first).
-    A call strace cannot name (`syscall_0x1c4`) is named from this build's table."""
-    out = []
-    pending: dict = {}
-    for line in text.splitlines():
-        m = _STRACE.match(line)
-        if not m:
-            continue
-        tid, rest = int(m["tid"]), m["rest"].strip()
-        if rest.startswith(("---", "+++")):
-            s = _SUPERSEDED.match(rest)
-            if s and int(s["by"]) in pending:  # the thread's unfinished execve goes on here
-                pending[tid] = pending.pop(int(s["by"]))
-            continue
-        u = _UNFINISHED.match(rest)
-        if u:
-            pending[tid] = (u["name"], u["args"])
-            continue
-        p = _PID_CHANGED.match(rest)
-        if p:
-            pending[int(p["pid"])] = (p["name"], p["args"])
-            continue
-        r = _RESUMED.match(rest)
-        if r and tid in pending:
-            name, head = pending.pop(tid)
-            rest = f"{name}({head}{r['args'].lstrip()}"
-            rest = re.sub(r"\(\s*,", "(", rest)
-        c = _CALL.match(rest)
-        if not c:
-            continue
-        name = c["name"]
-        m2 = re.fullmatch(r"syscall_(0x[0-9a-f]+|\d+)", name)
-        if m2:
-            nr = int(m2[1], 0)
-            name = expect.syscall_name(nr) or f"syscall_{nr}"
-        ret = c["ret"]
-        if c["err"]:  # strace prints a restart code as "= ? ERESTARTSYS (...)"
-            value = -errno_value(c["err"])
-        elif ret == "?":
-            value = None
-        else:
-            value = int(ret, 0)
-        out.append({"tid": tid, "syscall": name, "ret": value, "args": split_args(c["args"])})
-    return out

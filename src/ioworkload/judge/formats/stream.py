@@ -1,0 +1,12 @@
+"""What a reader gives: the events, the loss the tracer reported, the lines it could not read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Observed:
+    events: list = field(default_factory=list)
+    lost: int = 0  # events the tracer itself says it dropped
+    unparsed: list = field(default_factory=list)  # lines no rule of the reader could read
