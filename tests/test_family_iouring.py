@@ -156,28 +156,28 @@ def test_a_wrong_operation_result_is_caught():
 
 def test_a_tracer_reporting_operations_is_judged_on_them():
     """The judge compares the io_uring requests a tracer reports (opcode, res, user_data) with
-    the document's operations, here taken from the run's own tallies; a wrong result, a
-    missing request and an extra one are each named."""
+    the document's operations: the bpftrace preset's real view (the io_uring tracepoints) is
+    exact; a wrong result, a missing request and an extra one are each named."""
     from ioworkload import judge
-    _skip_unsupported("iouring_op_socket")
-    res = ioworkload.run("iouring_op_socket", iterations=4, threads=1)
-    doc = res.expected
-    tid = res.tids[0]
-    seen = [{"tid": tid, "syscall": e["syscall"], "ret": 0 if e["ret"].get("ge") is not None
-             else e["ret"].get("eq", 0), "count": e["count"]}
-            for e in doc["events"] if e["enter"] and "noreturn" not in e["ret"]]
-    ops = [{"tid": tid, "opcode": "IORING_OP_SEND", "res": 24, "user_data": 1, "count": 4},
-           {"tid": tid, "opcode": doc["operations"][1]["op"], "res": 24, "count": 4}]
-    syscall_diffs = judge.compare(doc, seen, check_args=False)
-    assert judge.compare(doc, seen + ops, check_args=False) == syscall_diffs
-    wrong = [dict(ops[0], res=23), ops[1]]
-    diffs = judge.compare(doc, seen + wrong, check_args=False)
-    assert "undeclared or too many: IORING_OP_SEND -> 23 on tid %d x4" % tid in diffs
-    assert any(d.startswith("missing: operation #0 IORING_OP_SEND") for d in diffs)
-    extra = ops + [{"tid": tid, "opcode": "IORING_OP_NOP", "res": 0}]
-    assert any("IORING_OP_NOP" in d for d in judge.compare(doc, seen + extra, check_args=False))
-    # the tracer-neutral form carries them as lines of their own
     from ioworkload.judge import conformance
+    _skip_unsupported("iouring_op_socket")
+    t = conformance.PRESETS["bpftrace"]()
+    if os.geteuid() != 0 or t.unavailable():
+        pytest.skip("needs bpftrace, as root")
+    res, seen = conformance.observe("iouring_op_socket", t, iterations=4, threads=1)
+    doc, events = res.expected, seen.events
+    ops = [ev for ev in events if "opcode" in ev]
+    syscalls = [ev for ev in events if "opcode" not in ev]
+    assert len(ops) == sum(o["count"] for o in doc["operations"])
+    assert conformance.verdict(doc, events, caps=t.caps).status == "exact"
+    send = next(i for i, ev in enumerate(ops) if ev["user_data"] == 1)
+    wrong = [dict(ev, res=ev["res"] - 1) if i == send else ev for i, ev in enumerate(ops)]
+    diffs = judge.compare(doc, syscalls + wrong, caps=t.caps)
+    assert any(d.startswith("undeclared or too many: IORING_OP_SEND -> ") for d in diffs), diffs
+    assert any(d.startswith("missing: operation #0 IORING_OP_SEND") for d in diffs)
+    extra = ops + [{"tid": ops[0]["tid"], "opcode": "IORING_OP_NOP", "res": 0}]
+    assert any("IORING_OP_NOP" in d for d in judge.compare(doc, syscalls + extra, caps=t.caps))
+    # the tracer-neutral form carries them as lines of their own
     parsed, _ = conformance.parse_jsonl("\n".join(json.dumps(o) for o in ops))
     assert parsed == ops
 
