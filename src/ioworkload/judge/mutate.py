@@ -42,6 +42,14 @@ def _declared(doc: dict, ob: dict) -> list[dict]:
             and e["tid"] in (ob.get("tid"), None)]
 
 
+def _declared_as(doc: dict, ob: dict, kind) -> set[str]:
+    """The arguments every declared event this call could be declares as `kind` (a value the
+    judge compares: a number, a string), so that damaging one is a difference whichever it is."""
+    events = _declared(doc, ob)
+    names = [{n for n, v in (e["args"] or {}).items() if kind(v)} for e in events]
+    return set.intersection(*names) if names else set()
+
+
 def _counted_exactly(doc: dict, observed: list[dict]) -> list[int]:
     """_on_workers, less the calls a count range could absorb (one more or less of a call
     declared `x1..` is no difference)."""
@@ -119,8 +127,7 @@ def _int_args(doc, ob):
     named = _named_args(ob, name_of(ob))
     if named is None:
         return []
-    declared = {n for e in _declared(doc, ob) for n, v in (e["args"] or {}).items()
-                if isinstance(v, int) and not isinstance(v, bool)}
+    declared = _declared_as(doc, ob, lambda v: isinstance(v, int) and not isinstance(v, bool))
     return [(n, v) for n, v in named[1].items() if n in declared and as_int(v) is not None]
 
 
@@ -159,7 +166,12 @@ def moved_to_another_task(doc, observed):
 def string_cut(doc, observed):
     for i in _on_workers(doc, observed):
         named = _named_args(observed[i], name_of(observed[i]))
+        # (a string the call fills in, declared as a pointer, is not compared)
+        declared = _declared_as(doc, observed[i], lambda v: isinstance(v, str)
+                                or isinstance(v, dict) and "content" in v)
         for name, v in (named[1].items() if named else ()):
+            if name not in declared:
+                continue
             text, cut = _as_str(v)
             if text is not None and not cut and len(text) > STRING_CUT \
                     and isinstance(v, str) and v.startswith('"'):

@@ -4,6 +4,8 @@ as JSON lines with the time (`at`) that orders them; and every io_uring request 
 ring the process created (io_uring:io_uring_complete, its opcode from io_uring_submit_req), as
 the worker that created the ring, so io_uring scenarios are judged on their `operations`."""
 
+import re
+
 from ioworkload.judge.capabilities import Capabilities
 from ioworkload.judge.tracers import Tracer
 
@@ -49,4 +51,12 @@ def tracer() -> Tracer:
     caps = Capabilities(returns=True, args=True, entry=True, exit=True, new_tasks=True,
                         order=True)
     return Tracer("bpftrace", "bpftrace {program}", "jsonl", ready="line", caps=caps,
-                  program=BPFTRACE_PROGRAM)
+                  program=BPFTRACE_PROGRAM, blind_spots=BLIND_SPOTS)
+
+
+# The program pairs a return with the entry of the same task: an execve that a thread other
+# than the leader entered returns in the leader, which entered nothing.
+BLIND_SPOTS = (
+    (re.compile(r"^no arguments: execve(at)?\b"),
+     "a non-leader thread's execve returns as the leader, whose entry the program did not see"),
+)
