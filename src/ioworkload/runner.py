@@ -555,6 +555,7 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
                 if phase == "iteration":
                     loop_total += count
     operations = _operation_outcomes(sc, per_worker, mismatches)
+    mismatches[:0] = _waits_given_up(per_worker)
     failed_setup = [w for w in per_worker if w["setup_rc"] != 0]
     if failed_setup:
         rc = failed_setup[0]["setup_rc"]
@@ -573,6 +574,14 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
         pid=pid, tids=[w["tid"] for w in per_worker],
         verified=verified, verification=rows, interrupted=signum, tmpdir=root,
     )
+
+
+def _waits_given_up(per_worker) -> list[str]:
+    """A line per worker whose scenario gave up a wait for another task (a child, a helper,
+    its stopper): the reason the counts below it differ, so it leads."""
+    return [f"thread {w['tid']}: the wait for {w['wait_note']} was "
+            f"{_runner.WAIT_FAILURES.get(w['wait_failed'], 'given up')}"
+            for w in per_worker if w["wait_failed"]]
 
 
 def _operation_outcomes(sc, per_worker, mismatches: list) -> list[dict]:
