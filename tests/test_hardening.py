@@ -415,11 +415,36 @@ def test_ulimit_u_is_77_naming_it(world_tmp):
             print("REFUSED", e)
         print("CLI", cli.main(["getppid", "--threads", "4", "-q"]))
         """, world_tmp)
-    assert "REFUSED cannot start 4 worker threads: Resource temporarily unavailable (ulimit -u is 1)" \
-        in p.stdout, (p.stdout, p.stderr)
+    assert "REFUSED cannot start 4 worker threads: Resource temporarily unavailable " \
+        "(RLIMIT_NPROC: ulimit -u is 1)" in p.stdout, (p.stdout, p.stderr)
     assert "CLI 77" in p.stdout and p.stderr.strip() == (
         "unsupported: cannot fork the scenario process: Resource temporarily unavailable "
-        "(ulimit -u is 1)"), (p.stdout, p.stderr)
+        "(RLIMIT_NPROC: ulimit -u is 1)"), (p.stdout, p.stderr)
+
+
+@pytest.mark.skipif(not ROOT, reason="dropping to nobody needs root (root ignores ulimit -u)")
+def test_threads_the_process_limit_refuses_are_77_at_once(world_tmp):
+    """The scenario process forks but cannot start all its threads: the command reads the
+    launch error while it waits for them (it used to wait 10 s for a start line and exit 1)."""
+    p = _as_nobody("""\
+        import time
+        resource.setrlimit(resource.RLIMIT_NPROC, (5, 5))
+        started = time.monotonic()
+        code = cli.main(["getppid", "--threads", "8", "-q"])
+        print("CLI", code, round(time.monotonic() - started, 1))
+        """, world_tmp)
+    code, took = p.stdout.split()[1:3]
+    assert code == "77" and float(took) < 5, (p.stdout, p.stderr)
+    assert p.stderr.count("\n") == 1 and "RLIMIT_NPROC: ulimit -u is 5" in p.stderr, p.stderr
+
+
+def test_threads_the_address_space_refuses_are_77_at_once():
+    started = time.monotonic()
+    p = _under_ulimit("-v 150000", "getppid", "--threads", "16")
+    took = time.monotonic() - started
+    assert p.returncode == 77 and took < 8, (took, p.stderr)
+    assert p.stderr.count("\n") == 1 and "RLIMIT_AS: ulimit -v is 150000 KiB" in p.stderr, \
+        p.stderr
 
 
 @pytest.mark.parametrize("name", ["aio_setup", "aio_submit", "aio_getevents", "aio_cancel"])

@@ -245,11 +245,18 @@ class _Process:
 
 
 def _thread_limit(threads: int, err: int, what: str = "") -> str:
+    """Why threads or a process could not start, naming the limits that can refuse them (a
+    new thread's stack needs address space: glibc reports that EAGAIN too)."""
     import resource
-    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
-    limit = "unlimited" if soft == resource.RLIM_INFINITY else soft
+    nproc = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    space = resource.getrlimit(resource.RLIMIT_AS)[0]
+    limits = [f"RLIMIT_NPROC: ulimit -u is "
+              f"{'unlimited' if nproc == resource.RLIM_INFINITY else nproc}"]
+    if space != resource.RLIM_INFINITY:
+        limits.insert(0, f"RLIMIT_AS: ulimit -v is {space // 1024} KiB of address space, and "
+                         f"each thread needs its stack")
     what = what or f"start {threads} worker threads"
-    return f"cannot {what}: {os.strerror(err)} (ulimit -u is {limit})"
+    return f"cannot {what}: {os.strerror(err)} ({'; '.join(limits)})"
 
 
 def _wait_parked(run, proc: "_Process | None", threads: int) -> list[int]:
@@ -257,9 +264,9 @@ def _wait_parked(run, proc: "_Process | None", threads: int) -> list[int]:
     deadline = time.monotonic() + PARK_TIMEOUT
     pause = 20e-6
     while True:
+        if run.launch_error:  # read at once: the process stays alive, waiting to be let go
+            raise Unsupported(_thread_limit(threads, run.launch_error))
         if proc is not None and proc.poll() is not None:
-            if run.launch_error:
-                raise Unsupported(_thread_limit(threads, run.launch_error))
             raise ScenarioFailed(f"the scenario process {proc.death()} before it started")
         tids = run.ready()
         if tids and all(_in_futex_wait(run.pid, t, run.start_word_address) for t in tids):
