@@ -586,3 +586,28 @@ def test_stop_and_continue_under_verify_is_named(tmp_path):
     assert p.returncode == 1, err
     assert "stopped and continued" in err and "restart_syscall" in err, err
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("held", ["--start-file", "--hold-file"])
+def test_a_scenario_process_killed_while_held_is_reported_at_once(tmp_path, held):
+    """SIGKILL of the scenario process while the command holds it (waiting for a start file
+    that never comes, or a hold file after the run): reported and reaped within a couple of
+    seconds, not after the file's 30 s or 120 s timeout."""
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "getppid", "-q", held,
+                          str(tmp_path / "never")], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    pid = int(p.stdout.readline())
+    if held == "--hold-file":  # into the hold: the run is over once the main thread waits alone
+        deadline = time.monotonic() + 30
+        while os.listdir(f"/proc/{pid}/task") != [str(pid)]:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    time.sleep(0.3)
+    os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
+    _, err = p.communicate(timeout=60)
+    assert time.monotonic() - killed < 3, err
+    when = "before its release" if held == "--start-file" else "after its run"
+    assert p.returncode == 1 and err == (f"ioworkload: error: the scenario process was killed by "
+                                         f"SIGKILL while held {when}\n"), err
+    assert not os.path.exists(f"/proc/{pid}")  # reaped

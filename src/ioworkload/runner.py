@@ -126,9 +126,11 @@ class Hooks:
 
     before_start(stopped, tids, expected): the workers exist, parked, and nothing is counted
     yet; `expected` is the expect document (expect.py); `stopped()` gives the stop signal that
-    came (it should give up then), or None.
+    came (it should give up then), or None; every wait of the hook calls it, as it also
+    watches a spawned process: its death raises ScenarioFailed at once.
     after_run(result): the run is over and the result whole; a spawned process is still alive,
-    its main thread waiting to exit (the hold file is waited for here)."""
+    its main thread waiting to exit (the hold file is waited for here, calling the same
+    `stopped`)."""
 
     def __init__(self, before_start=None, after_run=None):
         self.before_start = before_start
@@ -211,6 +213,22 @@ def _in_futex_wait(pid: int, tid: int, address: int) -> bool:
         return False
     return (state == "S" and len(fields) > 2 and fields[0] == str(expect.syscall_number("futex"))
             and int(fields[1], 16) == address and int(fields[2], 16) == 0)
+
+
+class _Watch:
+    """The `stopped()` a hook's waits call: the stop signal that came, or None; a spawned
+    process that died meanwhile (killed while held at its start or its end) is reaped and
+    reported at once, as ScenarioFailed, instead of waiting out a start or hold file."""
+
+    def __init__(self, stop: "_StopSignals", proc: "_Process | None"):
+        self.stop = stop
+        self.proc = proc
+        self.held = "while held before its release"
+
+    def __call__(self) -> int | None:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise ScenarioFailed(f"the scenario process {self.proc.death()} {self.held}")
+        return self.stop.signum
 
 
 class _Process:
@@ -468,8 +486,9 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
         doc = expect.build(sc, pid=run.pid, tids=tids, dirs=[os.fsdecode(d) for d in dirs],
                            iterations=iterations, own_process=own_process, root=root,
                            prestarted=parked)
+        watch = _Watch(stop, proc)
         if hooks.before_start:
-            hooks.before_start(lambda: stop.signum, tids, doc)
+            hooks.before_start(watch, tids, doc)
         if stop.signum is not None:
             raise Interrupted(stop.signum)
         if counters:
@@ -493,6 +512,7 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
         result.rate = rate
         result.expected = expect.resolve(sc, doc, per_worker, result.iterations_done)
         if hooks.after_run:
+            watch.held = "while held after its run"
             hooks.after_run(result)
         if proc is not None:
             run.let_leave()
