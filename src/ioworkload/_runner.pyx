@@ -104,7 +104,7 @@ RAW_SYSCALLS = bool(IOW_RAW_SYSCALLS)
 WAIT_FAILURES = {
     IOW_WAIT_STOPPED: "cut short by the stop request (that iteration is partial)",
     IOW_WAIT_GONE: "given up: the other task had exited or gone past that point (descheduled "
-                   "past it on a loaded machine?)",
+                   "or stopped past it?)",
     IOW_WAIT_TIMEOUT: f"given up after {IOW_WAIT_BOUND_NS // 1000000000} s",
     IOW_WAIT_LATE: "too late: the sleep may have ended first (a loaded machine?), so the kernel's "
                    "outcome is not the declared one",
