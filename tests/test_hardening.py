@@ -567,25 +567,30 @@ def test_a_stop_signal_at_any_moment_ends_cleanly(tmp_path):
 
 @pytest.mark.skipif(not ROOT or not os.path.isdir("/sys/kernel/tracing/events"),
                     reason="--verify needs root and tracefs")
-def test_stop_and_continue_under_verify_is_named(tmp_path):
-    """SIGSTOP/SIGCONT while the worker sleeps: the kernel resumes the sleep with
-    restart_syscall, so the counts differ, and the report says that is why."""
-    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "open_duration_gap", "-n", "1",
-                          "--verify", "-q", "--start-delay", "0"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True,
-                         env=dict(os.environ, TMPDIR=str(tmp_path)))
+@pytest.mark.parametrize("name,wchan", [("open_duration_gap", "hrtimer_nanosleep"),
+                                        ("stop_restart", "do_wait"),
+                                        ("stop_restart_twice", "do_wait"),
+                                        ("signal_handled_sleep", "do_wait")])
+def test_stop_and_continue_under_verify_is_named(tmp_path, name, wchan):
+    """SIGSTOP/SIGCONT while the worker sleeps (open_duration_gap: the kernel resumes the sleep
+    with restart_syscall) or waits for its child (the stop/restart scenarios, which declare
+    restarts of their own: wait4 -ERESTARTSYS, re-executed): the counts differ, and the report
+    says that is why."""
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", name, "-n", "1", "--verify", "-q",
+                          "--start-delay", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=dict(os.environ, TMPDIR=str(tmp_path)))
     pid = int(p.stdout.readline())
-    deadline = time.monotonic() + 10
-    while not open(f"/proc/{pid}/wchan").read().startswith("hrtimer_nanosleep"):
-        assert time.monotonic() < deadline, "the worker never slept"
-        time.sleep(0.01)
+    deadline = time.monotonic() + 30
+    while not open(f"/proc/{pid}/wchan").read().startswith(wchan):
+        assert time.monotonic() < deadline, f"the worker never waited in {wchan}"
+        time.sleep(0.005)
     os.kill(pid, signal.SIGSTOP)
     time.sleep(0.2)
     os.kill(pid, signal.SIGCONT)
-    _, err = p.communicate(timeout=30)
+    _, err = p.communicate(timeout=60)
     assert p.returncode == 1, err
-    assert "stopped and continued" in err and "restart_syscall" in err, err
-    assert os.listdir(tmp_path) == []
+    assert "stopped and continued" in err and "more than declared" in err, err
+    assert "restart_syscall" in err and os.listdir(tmp_path) == []
 
 
 @pytest.mark.parametrize("held", ["--start-file", "--hold-file"])
@@ -611,27 +616,3 @@ def test_a_scenario_process_killed_while_held_is_reported_at_once(tmp_path, held
     assert p.returncode == 1 and err == (f"ioworkload: error: the scenario process was killed by "
                                          f"SIGKILL while held {when}\n"), err
     assert not os.path.exists(f"/proc/{pid}")  # reaped
-
-
-@pytest.mark.skipif(not ROOT or not os.path.isdir("/sys/kernel/tracing/events"),
-                    reason="--verify needs root and tracefs")
-@pytest.mark.parametrize("name", ["stop_restart", "stop_restart_twice", "signal_handled_sleep"])
-def test_stop_and_continue_of_a_run_that_declares_restarts_is_named(tmp_path, name):
-    """The stop/restart scenarios declare restarts of their own: a stop and continue of the
-    scenario process while the worker waits for its child (wait4: -ERESTARTSYS, re-executed)
-    is still named as the reason the counts differ."""
-    p = subprocess.Popen([sys.executable, "-m", "ioworkload", name, "-n", "1", "--verify", "-q",
-                          "--start-delay", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env=dict(os.environ, TMPDIR=str(tmp_path)))
-    pid = int(p.stdout.readline())
-    deadline = time.monotonic() + 30
-    while open(f"/proc/{pid}/wchan").read() != "do_wait":
-        assert time.monotonic() < deadline, "the worker never waited for its child"
-        time.sleep(0.005)
-    os.kill(pid, signal.SIGSTOP)
-    time.sleep(0.2)
-    os.kill(pid, signal.SIGCONT)
-    _, err = p.communicate(timeout=60)
-    assert p.returncode == 1, err
-    assert "stopped and continued" in err and "more than declared" in err, err
-    assert os.listdir(tmp_path) == []
