@@ -616,3 +616,45 @@ def test_a_scenario_process_killed_while_held_is_reported_at_once(tmp_path, held
     assert p.returncode == 1 and err == (f"ioworkload: error: the scenario process was killed by "
                                          f"SIGKILL while held {when}\n"), err
     assert not os.path.exists(f"/proc/{pid}")  # reaped
+
+
+_SUBREAPER = """\
+import ctypes, os, signal, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: orphans of the run come here
+p = subprocess.Popen([sys.executable, "-m", "ioworkload"] + sys.argv[2:], stdout=subprocess.PIPE,
+                     stderr=subprocess.DEVNULL, text=True)
+p.stdout.readline()  # the PID line: the workers are about to start
+time.sleep(float(sys.argv[1]))
+p.send_signal(signal.SIGTERM)
+sent = time.monotonic()
+code = p.wait()
+took = time.monotonic() - sent
+time.sleep(0.5)
+left = []
+while True:  # reap what came here; what is still alive is listed
+    try:
+        pid, _ = os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        break
+    if pid == 0:
+        with open(f"/proc/self/task/{os.getpid()}/children") as f:
+            left = f.read().split()
+        for pid in left:
+            os.kill(int(pid), signal.SIGKILL)
+        break
+print(code, round(took, 2), left)
+"""
+
+
+@pytest.mark.parametrize("name", ["stop_restart", "stop_restart_twice", "signal_handled_sleep"])
+def test_sigterm_stops_64_stopping_workers_under_load(cpu_hog, tmp_path, name):
+    """64 workers on one CPU, each waiting for its child to block in a sleep, on a machine
+    whose CPUs are busy: SIGTERM ends the run within seconds (the waits check the stop flag
+    and the child's exit; they once spun forever), and no child of the run is left."""
+    p = subprocess.run([sys.executable, "-c", _SUBREAPER, "2", name, "--threads", "64", "--cpu",
+                        "0", "--iterations", "3", "-q", "--start-delay", "0"],
+                       capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, TMPDIR=str(tmp_path)))
+    code, took, left = p.stdout.split(maxsplit=2)
+    assert code == "143" and float(took) < 10, (p.stdout, p.stderr)
+    assert left.strip() == "[]" and os.listdir(tmp_path) == []
