@@ -19,7 +19,7 @@ from ioworkload.families._clone cimport (
     iow_store_release, iow_cpu_relax,
 )
 from libc.stdint cimport int64_t
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_note_task, kernel, IOW_SCRATCH_BYTES, iow_now_ns,
     iow_wait_give_up, iow_wait_over, IOW_WAIT_BOUND_NS, IOW_WAIT_GONE, IOW_WAIT_TIMEOUT,
@@ -312,7 +312,7 @@ cdef extern from "<signal.h>" nogil:
         int ss_flags
         size_t ss_size
 
-from ioworkload.manifest import scenarios
+from ioworkload.core.manifest import scenarios
 
 cdef enum:
     SIGSET_BYTES = 8              # the kernel's sigset_t (what ior passes as sigsetsize)
