@@ -156,6 +156,8 @@ def test_the_declared_restarts_do_not_depend_on_timing(cli, cpu_hog, name):
     for _ in range(3):
         r = cli(name, "-n", 2, "-t", 2, "--verify", "-q", timeout=120)
         assert r.returncode == 0, r.stderr
+    res = ioworkload.run(name, iterations=2, threads=2, verify=True)  # workers in this process
+    assert res.ok and res.verified, (res.mismatches, res.verification)
 
 
 def test_an_interrupted_stop_run_leaves_no_child(cli):
