@@ -277,11 +277,13 @@ def _thread_limit(threads: int, err: int, what: str = "") -> str:
     return f"cannot {what}: {os.strerror(err)} ({'; '.join(limits)})"
 
 
-def _wait_parked(run, proc: "_Process | None", threads: int) -> list[int]:
+def _wait_parked(run, proc: "_Process | None", threads: int, stop: _StopSignals) -> list[int]:
     """Until every worker sleeps in its start wait: their tids."""
     deadline = time.monotonic() + PARK_TIMEOUT
     pause = 20e-6
     while True:
+        if stop.signum is not None:
+            raise Interrupted(stop.signum)
         if run.launch_error:  # read at once: the process stays alive, waiting to be let go
             raise Unsupported(_thread_limit(threads, run.launch_error))
         if proc is not None and proc.poll() is not None:
@@ -307,9 +309,19 @@ def _asleep(tid: int) -> bool:
     return state == "S" and bool(fields) and fields[0].isdigit()
 
 
-def _prestarted(sc: Scenario, run) -> list[int]:
+def _exited(tid: int) -> bool:
+    """The task is gone or a zombie."""
+    try:
+        with open(f"/proc/{tid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def _prestarted(sc: Scenario, run, stop: _StopSignals) -> list[int]:
     """Per worker, the task its prestart left parked (0: none), once each sleeps where it waits
-    for the release; PrestartFailed (before any PID line) when a prestart failed."""
+    for the release; PrestartFailed (before any PID line) when a prestart failed or its task
+    exited."""
     parked = run.prestarted()
     failed = [rc for rc in parked if rc < 0 or (sc.prestart_task and rc == 0)]
     if failed:
@@ -318,6 +330,11 @@ def _prestarted(sc: Scenario, run) -> list[int]:
     deadline = time.monotonic() + PARK_TIMEOUT
     for tid in parked:
         while tid and not _asleep(tid):
+            if stop.signum is not None:
+                raise Interrupted(stop.signum)
+            if _exited(tid):
+                raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: its task {tid} "
+                                     f"exited before it parked")
             if time.monotonic() > deadline:
                 raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: its task {tid} did "
                                      f"not park in {PARK_TIMEOUT:g} s")
@@ -478,8 +495,8 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
                 run.start()
             except OSError as e:
                 raise Unsupported(_thread_limit(threads, e.errno)) from None
-        tids = _wait_parked(run, proc, threads)
-        parked = _prestarted(sc, run)
+        tids = _wait_parked(run, proc, threads, stop)
+        parked = _prestarted(sc, run, stop)
         if counters:  # before the PID is announced: no permission means no announcement
             _verify.open_counters(counters, tids, inherit=sc.helper_threads, above=fixed_end,
                                   also=[[t] if t else [] for t in parked])
