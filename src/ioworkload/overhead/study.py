@@ -442,7 +442,7 @@ class Options:
     # per-tracer iteration scaling: a tracer whose run would take longer than this (by its
     # rough cost per call) runs fewer iterations; 0 never scales
     traced_seconds: float = TRACED_SECONDS
-    bpf_cost: bool = True       # one more run per eBPF tracer with kernel.bpf_stats_enabled on
+    bpf_cost: bool = False      # one more run per eBPF tracer with kernel.bpf_stats_enabled on
     rate: float | None = None   # paced runs: iterations per second (the workload's --rate)
 
 
@@ -700,16 +700,22 @@ def estimate(rows: list[Row], opts: Options, warmup: dict, warmup_s: float) -> d
         if t.cost_ns is None:
             unknown.append(t.name)
             continue
-        share = (row.iterations / opts.iterations) if row.iterations and opts.iterations else 1.0
-        per_run[t.name] = fixed_s + t.start_s + share * (loop_s + calls * t.cost_ns / 1e9)
+        if opts.duration:  # a traced loop runs as long as the untraced one: fewer calls
+            loop = opts.duration
+        else:
+            share = (row.iterations / opts.iterations) if row.iterations and opts.iterations \
+                else 1.0
+            loop = share * (loop_s + calls * t.cost_ns / 1e9)
+        per_run[t.name] = fixed_s + t.start_s + loop
     total = sum(per_run.values()) * opts.repeat + warmup_s
     if opts.bpf_cost:  # the extra run of each eBPF tracer
         total += sum(s for n, s in per_run.items()
                      if next(r for r in rows if r.tracer.name == n).tracer.may_use_bpf)
     slow = sorted((n for n, s in per_run.items() if s - fixed_s > opts.timeout), key=per_run.get)
-    text = (f"estimate: about {_fmt_duration(total)} ({opts.repeat} rounds of "
-            f"{len(per_run) + len(unknown)} runs" + (", custom tracers not counted"
-                                                      if unknown else "") + ")")
+    runs = len(per_run) + len(unknown)
+    text = (f"estimate: about {_fmt_duration(total)} ({opts.repeat} "
+            f"round{'s' if opts.repeat != 1 else ''} of {runs} run{'s' if runs != 1 else ''}"
+            + (", custom tracers not counted" if unknown else "") + ")")
     if slow:
         text += "; likely to pass the --timeout of " + f"{opts.timeout:g} s: " + ", ".join(
             f"{n} (~{_fmt_duration(per_run[n])})" for n in slow) + " (fewer --iterations?)"
@@ -824,6 +830,10 @@ class Study:
             if why:
                 row.bpf = {"unavailable": why}
                 continue
+            if self.announce and not getattr(self, "_said_bpf_stats", False):
+                self._said_bpf_stats = True  # a host-wide setting: say it when it changes
+                self.announce("--bpf-cost: kernel.bpf_stats_enabled is on for one extra run per "
+                              "eBPF tracer, then back to its old value")
             self._say(f"eBPF program statistics: {row.tracer.name}")
             r = {"round": "bpf", "error": "interrupted"}
             row.bpf_run = r
@@ -849,6 +859,7 @@ class Study:
             "scenario": sc.name, "family": sc.family, "syscalls": sc.syscalls,
             "iterations": o.iterations, "duration": o.duration, "repeat": o.repeat,
             "traced_seconds": o.traced_seconds,
+            "bpf_cost": o.bpf_cost,
             "interrupted": self.interrupted,
             "environment": env,
             "machine": machine_line(env),
@@ -863,6 +874,7 @@ class Study:
                 "added_ns_per_syscall": row.added, "accuracy": row.accuracy,
                 "accuracy_range": row.accuracy_range, "interrupts_per_1k_syscalls": row.irq,
                 "runs": row.runs, "bpf": row.bpf, "bpf_run": row.bpf_run,
+                "may_use_bpf": row.tracer.may_use_bpf,
             } for row in self.rows],
         }
 
