@@ -448,11 +448,11 @@ def _warn_if_long(sc, args) -> None:
     aio's io_destroy, for one): a long silence is otherwise taken for a hang."""
     if not sc.iteration_seconds or args.iterations is None or args.quiet:
         return
-    from ioworkload.core.args import parse_count
+    from ioworkload.core.args import format_seconds, parse_count
     seconds = parse_count(args.iterations) * sc.iteration_seconds
     if seconds > 60:
         _warn(f"{PROG}: {sc.name}: {_fmt_int(parse_count(args.iterations))} iterations take about "
-              f"{terminal.duration(seconds)} (each ~{sc.iteration_seconds * 1000:g} ms on the "
+              f"{format_seconds(seconds)} (each ~{sc.iteration_seconds * 1000:g} ms on the "
               f"reference machine: see `ioworkload describe {sc.name}`); Ctrl-C stops it "
               f"cleanly\n")
 

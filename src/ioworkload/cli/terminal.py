@@ -47,11 +47,3 @@ def wrap(text: str, columns: int | None, indent: str = "", first: str | None = N
     return textwrap.fill(text, width=columns, initial_indent=first, subsequent_indent=indent,
                          break_long_words=True, break_on_hyphens=False)
 
-
-def duration(seconds: float) -> str:
-    """'45 s', '12 min', '1.5 h': a duration people read."""
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"

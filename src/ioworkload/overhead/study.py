@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from ioworkload.overhead import bpf_stats, tracers as _tracers
 from ioworkload.overhead.deferred import signals_deferred as _signals_deferred
+from ioworkload.core.args import format_seconds
 from ioworkload.core.errors import ScenarioFailed, Unsupported
 from ioworkload.core.runner import STOP_SIGNALS
 from ioworkload.overhead.tracers import Target, Tracer, read_text as _read
@@ -676,14 +677,6 @@ def _summarize(rows: list[Row]) -> None:
         row.irq = irq
 
 
-def _fmt_duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def estimate(rows: list[Row], opts: Options, warmup: dict, warmup_s: float) -> dict:
     """The study's rough duration, from the untraced warm-up (its loop and its fixed cost:
     starting the workload, tearing it down) and each tracer's rough cost per call and start-up;
@@ -713,12 +706,12 @@ def estimate(rows: list[Row], opts: Options, warmup: dict, warmup_s: float) -> d
                      if next(r for r in rows if r.tracer.name == n).tracer.may_use_bpf)
     slow = sorted((n for n, s in per_run.items() if s - fixed_s > opts.timeout), key=per_run.get)
     runs = len(per_run) + len(unknown)
-    text = (f"estimate: about {_fmt_duration(total)} ({opts.repeat} "
+    text = (f"estimate: about {format_seconds(total)} ({opts.repeat} "
             f"round{'s' if opts.repeat != 1 else ''} of {runs} run{'s' if runs != 1 else ''}"
             + (", custom tracers not counted" if unknown else "") + ")")
     if slow:
         text += "; likely to pass the --timeout of " + f"{opts.timeout:g} s: " + ", ".join(
-            f"{n} (~{_fmt_duration(per_run[n])})" for n in slow) + " (fewer --iterations?)"
+            f"{n} (~{format_seconds(per_run[n])})" for n in slow) + " (fewer --iterations?)"
     return {"seconds": round(total, 1), "per_run_seconds": {k: round(v, 2) for k, v in
                                                              per_run.items()},
             "over_timeout": slow, "text": text}

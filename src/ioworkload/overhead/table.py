@@ -11,7 +11,8 @@ import time
 
 from ioworkload.core.errors import ScenarioFailed, Unsupported
 from ioworkload.overhead.report import fit_table, rounds, wrap
-from ioworkload.overhead.study import _fmt_duration, study
+from ioworkload.core.args import format_seconds
+from ioworkload.overhead.study import study
 
 SCHEMA = "ioworkload-overhead-table/1"
 
@@ -35,7 +36,7 @@ def run_table(scenarios, make_opts, tracers, progress=None, announce=None) -> di
         if i == 2 and announce and reports and len(scenarios) > 2:
             # the first study's length stands for each one's (scaled tracers keep them close)
             left = (time.monotonic() - t0) * (len(scenarios) - 1)
-            announce(f"table: about {_fmt_duration(left)} more for the other "
+            announce(f"table: about {format_seconds(left)} more for the other "
                      f"{len(scenarios) - 1} scenarios")
         if announce:
             announce(f"[{i}/{len(scenarios)}] {sc.name}")
