@@ -1685,14 +1685,28 @@ cdef enum:
     ERESTARTNOHAND = 514
 
 
+cdef enum:
+    RESIGNAL_NS = 1000000     # a helper that gave up its wait signals pause again this often
+
+
 cdef void pause_helper(void *arg) noexcept nogil:
-    # The helper: wait until the worker sleeps in pause, signal it, exit.
+    # The helper: wait until the worker sleeps in pause, signal it, exit. pause ends only by a
+    # signal: a helper that gave up its wait (the run has failed then) signals again until the
+    # worker is past pause (undeclared calls of a failed run), so the worker is never left in it.
     cdef iow_worker *w = <iow_worker *>arg
     cdef SigState *st = state(w)
     cdef iow_tally *t = w.iter
+    cdef int64_t next_signal
     iow_tally_ret(&t[1], 0)  # clone returned 0 here
-    wait_until_blocked(&t[2], w.val[V_PROC_FD], st.proc_buf, IOW_NR_pause, -1)
-    iow_tally_ret(&t[3], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
+    if wait_until_blocked(w, &t[2], w.val[V_PROC_FD], st.proc_buf, IOW_NR_pause, -1, -1,
+                          &st.sleep_over, "the worker to block in pause"):
+        iow_tally_ret(&t[3], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
+    else:
+        while not iow_load_acquire(&st.sleep_over):
+            iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1)
+            next_signal = iow_now_ns() + RESIGNAL_NS
+            while iow_now_ns() < next_signal and not iow_load_acquire(&st.sleep_over):
+                iow_cpu_relax()
     iow_tally_ret(&t[4], 0)  # exit does not return
     iow_sys1(__NR_exit, 0)
 
@@ -1704,9 +1718,11 @@ cdef uint64_t signal_pause_sigsuspend_loop(iow_worker *w, uint64_t n) noexcept n
     for i in range(n):
         if iow_stop_requested(w):
             return i
+        iow_store_release(&st.sleep_over, 0)
         if start_helper(w, &t[0], pause_helper) > 0:
             iow_arm(&t[5], ERESTARTNOHAND, &t[6], &st.handler_ran)
             iow_sys0(IOW_NR_pause)   # returns -EINTR: rt_sigreturn's value, tallied by the handler
+            iow_store_release(&st.sleep_over, 1)
             join_helper(w)
         # SIGUSR1 pending while blocked; rt_sigsuspend's mask lets it in at once
         st.set = sigbit(SIGUSR1)
@@ -1718,6 +1734,8 @@ cdef uint64_t signal_pause_sigsuspend_loop(iow_worker *w, uint64_t n) noexcept n
         iow_sys2(__NR_rt_sigsuspend, <long>&st.pending, SIGSET_BYTES)
         iow_tally_ret(&t[11], iow_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, <long>&st.set, 0,
                                        SIGSET_BYTES))
+        if w.wait_failed:
+            return i + 1
     return n
 
 
