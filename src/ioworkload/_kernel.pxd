@@ -42,6 +42,7 @@ cdef extern from "iow_worker.h" nogil:
         long fd[IOW_NFDS]
         long val[IOW_NVALS]
         void *ptr[4]
+        long sysv_id
         int ntasks
         int task_tid[IOW_TASK_LOG]
         unsigned char *scratch

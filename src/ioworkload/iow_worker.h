@@ -42,6 +42,8 @@ typedef struct iow_worker {
     long fd[IOW_NFDS];         /* initialised to -1: teardown closes only what setup opened */
     long val[IOW_NVALS];
     void *ptr[4];
+    long sysv_id;              /* the SysV IPC object this worker holds now (-1: none), kept
+                                  for the runner: it removes it if the process is killed */
     int ntasks;                /* helper threads and children this worker created */
     int task_tid[IOW_TASK_LOG];
     unsigned char *scratch;    /* IOW_SCRATCH_BYTES, page aligned, zeroed */
