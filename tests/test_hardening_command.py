@@ -15,7 +15,7 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload.errors import UsageError
+from ioworkload.core.errors import UsageError
 from test_hardening import (ROOT, _as_nobody, _under_ulimit, in_small_tmpfs, leftovers,  # noqa: F401
                             needs_root, world_tmp)
 
@@ -135,7 +135,8 @@ def test_ulimit_f_0_is_77_naming_it(name):
     # build step that writes files
     code = textwrap.dedent(f"""\
         import resource, sys
-        from ioworkload import cli, registry
+        from ioworkload.cli import main as cli
+        from ioworkload.core import registry
         registry.all_scenarios()
         resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
         sys.exit(cli.main([{name!r}]))
@@ -262,7 +263,7 @@ def test_tid_file_and_expect_file_at_one_path_are_refused(cli, tmp_path):
 def test_socket_path_check_counts_the_real_threads(monkeypatch):
     # deep enough that w1023's socket path overflows sun_path, shallow enough for w1's
     import tempfile
-    from ioworkload import registry
+    from ioworkload.core import registry
     from ioworkload.families import socket
     tail = len("/ioworkload-socket_introspection-XXXXXXXX/w1/introspection.sock") + 1
     root = tempfile.mkdtemp(prefix="iow-", dir="/tmp")
