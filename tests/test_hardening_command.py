@@ -129,22 +129,34 @@ def test_killed_scenario_process_leaves_no_key(tmp_path):
 FILE_WRITERS = ["readwrite_basic", "copy_file_range_basic"]
 
 
-@pytest.mark.parametrize("name", FILE_WRITERS)
-def test_ulimit_f_0_is_77_naming_it(name):
-    # `ulimit -f 0` set once the package is imported: an editable install's import runs a
-    # build step that writes files
+def _under_ulimit_f_0(*argv: str):
+    """The command under `ulimit -f 0`, set once the package is imported: an editable
+    install's import runs a build step that writes files."""
     code = textwrap.dedent(f"""\
         import resource, sys
         from ioworkload.cli import main as cli
         from ioworkload.core import registry
         registry.all_scenarios()
         resource.setrlimit(resource.RLIMIT_FSIZE, (0, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
-        sys.exit(cli.main([{name!r}]))
+        sys.exit(cli.main({list(argv)!r}))
         """)
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize("name", FILE_WRITERS)
+def test_ulimit_f_0_is_77_naming_it(name):
+    p = _under_ulimit_f_0(name)
     assert p.returncode == 77 and "Traceback" not in p.stderr, (p.returncode, p.stderr[-500:])
     assert p.stderr.strip().splitlines() == [
         "unsupported: a write went past the file size limit (EFBIG) under ulimit -f 0; raise it"]
+
+
+def test_ulimit_f_0_for_the_expect_file_is_77_naming_it(tmp_path):
+    p = _under_ulimit_f_0("getppid", "--expect-file", str(tmp_path / "e.json"))
+    assert p.returncode == 77 and p.stderr.strip().splitlines() == [
+        f"unsupported: cannot write the expect file {tmp_path}/e.json: File too large (EFBIG) "
+        f"under ulimit -f 0"], p.stderr
+    assert os.listdir(tmp_path) == []
 
 
 # A full file system (out of blocks): test_hardening's mapped-file tests, now exit 77.

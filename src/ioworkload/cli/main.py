@@ -162,7 +162,22 @@ def _check_parent(path: str, what: str, written: bool = True) -> str:
 
 
 def _write_out(path: str, text: bytes, what: str, stopped, timeout: float) -> None:
-    """Write a file the caller named (tid file, expect file) before the PID line."""
+    """Write a file the caller named (tid file, expect file) before the PID line; a host
+    limit that stops the write (ulimit -f, a full file system) is Unsupported naming it."""
+    try:
+        _write_file(path, text, what, stopped, timeout)
+    except OSError as e:
+        if e.errno not in (errno.EFBIG, errno.ENOSPC, errno.EDQUOT):
+            raise
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        limit = (f" under ulimit -f {soft // 1024}"
+                 if e.errno == errno.EFBIG and soft != resource.RLIM_INFINITY else "")
+        raise Unsupported(f"cannot write the {what} {path}: {e.strerror} "
+                          f"({errno.errorcode[e.errno]}){limit}") from None
+
+
+def _write_file(path: str, text: bytes, what: str, stopped, timeout: float) -> None:
     path = _follow_symlinks(path, what)  # a symlink stays; what it points to is written (or made)
     try:
         st = os.stat(path)
