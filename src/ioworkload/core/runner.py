@@ -15,7 +15,7 @@ import time
 from ioworkload.core import _runner, expect, registry, verify as _verify
 from ioworkload.core.args import MAX_THREADS, parse_count, parse_rate, parse_seconds  # noqa: F401 (API)
 from ioworkload.core.errors import (Interrupted, PrestartFailed, ScenarioFailed, Unsupported, UsageError,
-                               errno_name, shown)
+                               SHOWN_CHARS, errno_name, shown)
 from ioworkload.core.manifest import Scenario
 from ioworkload.core.probes import fd_limit
 
@@ -149,7 +149,9 @@ def temp_base() -> str:
     """Exactly $TMPDIR (/tmp when unset or empty), checked: never tempfile's silent fallbacks
     (/tmp, /var/tmp, the cwd) when it is missing, read-only or full. UsageError names it."""
     given = os.environ.get("TMPDIR") or "/tmp"
-    name = f"TMPDIR={shown(given)}" if os.environ.get("TMPDIR") else given
+    # named as given, unless it is long enough to drown the message
+    name = given if len(given) <= 2 * SHOWN_CHARS else shown(given)
+    name = f"TMPDIR={name}" if os.environ.get("TMPDIR") else name
     # absolute: the expect file's paths are, and a worker's chdir must not change their meaning
     base = os.path.abspath(given)
     try:
