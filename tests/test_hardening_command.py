@@ -81,10 +81,9 @@ def test_killed_scenario_process_leaves_no_ipc_object(tmp_path, name):
 
 
 @pytest.mark.skipif(not ROOT, reason="dropping to nobody needs root")
-@pytest.mark.parametrize("name", ["mq_posix_basic", "sysv_shm_basic"])
+@pytest.mark.parametrize("name", IPC_SCENARIOS)
 def test_killed_scenario_process_of_nobody_leaves_no_ipc_object(world_tmp, name):
-    # nobody may not have an IPC namespace of its own: the command removes what is left (a
-    # message queue or semaphore set made by a call the kill interrupted cannot be found)
+    # nobody may not make an IPC namespace alone: one inside a user namespace of its own
     p = _as_nobody(f"""\
         import threading, signal, time, json
         tid_file = os.path.join(os.environ["TMPDIR"], "tids")

@@ -19,7 +19,7 @@
 # spawned process's tallies and clocks are read here directly.
 
 from libc.stdint cimport uint64_t, int64_t
-from libc.string cimport memcpy, strncpy
+from libc.string cimport memcpy, strlen, strncpy
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from posix.signal cimport sigset_t, sigfillset
 
@@ -69,6 +69,16 @@ cdef extern from "<signal.h>" nogil:
 cdef extern from "<sched.h>" nogil:
     enum:
         CLONE_NEWIPC
+        CLONE_NEWUSER
+
+cdef extern from "<fcntl.h>" nogil:
+    enum:
+        AT_FDCWD
+        O_WRONLY
+        O_CLOEXEC
+
+cdef extern from "<stdio.h>" nogil:
+    int snprintf(char *out, size_t size, const char *fmt, ...)
 
 cdef extern from "<sys/ipc.h>" nogil:
     enum:
@@ -77,6 +87,7 @@ cdef extern from "<sys/ipc.h>" nogil:
 cdef extern from "<errno.h>" nogil:
     int errno
     enum:
+        EPERM
         EINTR
         ETIMEDOUT
         EAGAIN
@@ -96,6 +107,11 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_exit
         __NR_exit_group
         __NR_unshare
+        __NR_openat
+        __NR_write
+        __NR_close
+        __NR_geteuid
+        __NR_getegid
         __NR_mq_unlink
         __NR_shmctl
         __NR_msgctl
@@ -216,6 +232,37 @@ cdef inline long futex_wait(int *word, int value) noexcept nogil:
 
 cdef inline long futex_wake(int *word) noexcept nogil:
     return iow_sys6(__NR_futex, <long>word, FUTEX_WAKE, 0x7fffffff, 0, 0, 0)
+
+
+cdef long write_own_proc_file(const char *path, const char *text) noexcept nogil:
+    cdef long fd = iow_sys6(__NR_openat, AT_FDCWD, <long>path, O_WRONLY | O_CLOEXEC, 0, 0, 0)
+    if fd < 0:
+        return fd
+    cdef long written = iow_sys6(__NR_write, fd, <long>text, strlen(text), 0, 0, 0)
+    iow_sys1(__NR_close, fd)
+    return written if written < 0 else 0
+
+
+cdef long private_ipc_namespace() noexcept nogil:
+    """An IPC namespace for the (still single-threaded) scenario process: 0 or -errno. Without
+    CAP_SYS_ADMIN, inside a user namespace of its own whose ids map to the process's own, so
+    it keeps its uid and gid (any user may; a host can forbid it)."""
+    cdef char line[64]
+    cdef long uid, gid, r = iow_sys1(__NR_unshare, CLONE_NEWIPC)
+    if r != -EPERM:  # done, or a kernel without IPC namespaces
+        return r
+    uid = iow_sys0(__NR_geteuid)
+    gid = iow_sys0(__NR_getegid)
+    r = iow_sys1(__NR_unshare, CLONE_NEWUSER | CLONE_NEWIPC)
+    if r < 0:
+        return r
+    # the namespace exists now: mapping failures leave ids unmapped, not the objects behind
+    write_own_proc_file(b"/proc/self/setgroups", b"deny")
+    snprintf(line, sizeof(line), b"%ld %ld 1", uid, uid)
+    write_own_proc_file(b"/proc/self/uid_map", line)
+    snprintf(line, sizeof(line), b"%ld %ld 1", gid, gid)
+    write_own_proc_file(b"/proc/self/gid_map", line)
+    return 0
 
 
 cdef void worker_body(Slot *s) noexcept nogil:
@@ -379,7 +426,7 @@ cdef class Run:
                 sigfillset(&all_signals)
                 pthread_sigmask(SIG_SETMASK, &all_signals, NULL)
                 if private_ipc:  # before the PID line: no tracer sees it
-                    self.sh.private_ipc = <int>iow_sys1(__NR_unshare, CLONE_NEWIPC)
+                    self.sh.private_ipc = <int>private_ipc_namespace()
                 rc = self.start_threads(1)
                 if rc != 0:
                     self.sh.launch_error = rc
