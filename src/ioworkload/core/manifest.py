@@ -309,17 +309,19 @@ class Scenario:
     parked before the PID line (ior mode's variants, as ior's prestart hooks): its calls before
     the release are outside the expectation; from the release on its events are that role's,
     under the tid the expect file names. once: ior's sequences that run once (a prestart's,
-    crash's): the events are setup's, the iteration may declare none. ipc_objects: the
-    kernel objects outside any fd or file that an iteration holds, which would outlive a
-    killed scenario process: ("sysv", "shm"|"msg"|"sem") for the SysV object whose id the
-    worker keeps in w.sysv_id, ("mq", "ior-mq-{tid}-{index}") for a POSIX queue's name; the
+    crash's): the events are setup's, the iteration may declare none. iteration_seconds: the
+    wall time of one iteration where a wait dominates it (an RCU grace period, a sleep), on the
+    reference machine: the command warns before a run expected to take over a minute.
+    ipc_objects: the kernel objects outside any fd or file that an iteration holds, which would
+    outlive a killed scenario process: ("sysv", "shm"|"msg"|"sem") for the SysV object whose id
+    the worker keeps in w.sysv_id, ("mq", "ior-mq-{tid}-{index}") for a POSIX queue's name; the
     runner gives such a process an IPC namespace of its own where it may (the kernel then
     frees them), else removes them itself once the process is gone."""
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
               "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
               "notes", "exit_status", "operations", "task_work_restarts", "io_threads",
-              "prestart_task", "once", "ipc_objects")
+              "prestart_task", "once", "iteration_seconds", "ipc_objects")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
@@ -327,7 +329,8 @@ class Scenario:
                  fixed_fds: "tuple[int, int] | None" = None, notes: str = "",
                  exit_status: int = 0, operations=(),
                  task_work_restarts: "tuple[int, int]" = (0, 0), io_threads=(),
-                 prestart_task: "str | None" = None, once: bool = False, ipc_objects=()):
+                 prestart_task: "str | None" = None, once: bool = False,
+                 iteration_seconds: float = 0.0, ipc_objects=()):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -339,6 +342,7 @@ class Scenario:
         # + slot; the runner keeps everything else (the --verify counters) out of that range.
         self.fixed_fds = fixed_fds
         self.notes = notes
+        self.iteration_seconds = iteration_seconds
         self.exit_status = exit_status
         self.operations = tuple(o if isinstance(o, Operation) else Operation.parse(o)
                                 for o in operations)
@@ -438,6 +442,7 @@ class Scenario:
             "needs_dir": self.needs_dir,
             "exit_status": self.exit_status,
             "notes": self.notes,
+            "iteration_seconds": self.iteration_seconds,
         }
 
 
