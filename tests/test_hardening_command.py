@@ -59,6 +59,11 @@ def _kill_mid_run(argv: list[str], tid_file: str, run_in) -> tuple[str, list[int
     try:
         deadline = time.monotonic() + 60
         while not os.path.exists(tid_file) and time.monotonic() < deadline:
+            if cmd.poll() is not None:
+                err = cmd.stderr.read()
+                if cmd.returncode == 77:
+                    pytest.skip(err.strip())
+                pytest.fail(f"the run ended before its tid file: {err}")
             time.sleep(0.05)
         tids = [int(t) for t in open(tid_file).read().split()]
         time.sleep(0.5)  # well inside the loop: an object is held most of the time
