@@ -861,17 +861,19 @@ cdef uint64_t sysv_sem_timedop_loop(iow_worker *w, uint64_t n) noexcept nogil:
         if iow_stop_requested(w):
             return i
         semid = iow_tally_ret(&w.iter[0], iow_sys3(__NR_semget, IPC_PRIVATE, 1, IPC_CREAT | 0o600))
+        w.sysv_id = semid  # for the runner, should the process be killed before IPC_RMID
         iow_tally_ret(&w.iter[1], iow_sys4(__NR_semtimedop, semid, <long>&s.sem_down, 1,
                                            <long>&s.deadline))
         iow_tally_ret(&w.iter[2], iow_sys4(__NR_semtimedop, semid, <long>&s.sem_up, 1, 0))
-        iow_tally_ret(&w.iter[3], iow_sys4(__NR_semctl, semid, 0, IPC_RMID, 0))
+        if iow_tally_ret(&w.iter[3], iow_sys4(__NR_semctl, semid, 0, IPC_RMID, 0)) == 0:
+            w.sysv_id = -1
     return n
 
 
 SCENARIOS += scenarios("ipc", [
     dict(name="sysv_sem_timedop",
          summary="semtimedop -1 on a zero semaphore times out after 1 ms (-EAGAIN); +1; IPC_RMID",
-         kernel=kernel(sysv_sem_timedop_loop),
+         kernel=kernel(sysv_sem_timedop_loop), ipc_objects=[("sysv", "sem")],
          requires=[syscall_implemented("semctl", __NR_semctl, -1, 0, IPC_RMID, 0)],
          iteration=["id = semget(IPC_PRIVATE, 1, IPC_CREAT|0600) -> >=0",
                     "semtimedop(id, [{sem_num=0, sem_op=-1, sem_flg=0}], 1, "
