@@ -215,6 +215,16 @@ cdef void wide_names_teardown(iow_worker *w) noexcept nogil:
     close_tracked(&w.teardown[DEPTH], &w.fd[0])
 
 
+def _file_size_limit_allows():
+    """RLIMIT_FSIZE reaches past the sparse file's 4 bytes, 5 GiB in (else the write fails)."""
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if soft != resource.RLIM_INFINITY and soft < FAR + PAYLOAD_BYTES:
+        return (f"needs a file size limit of {FAR + PAYLOAD_BYTES} bytes or more (ulimit -f is "
+                f"{soft} bytes): the sparse file's 4 bytes are written 5 GiB in")
+    return None
+
+
 def _nested(depth, extra=0):
     """nested()'s path, as the manifest writes it."""
     letters = "abcdefghijklmnop"[:depth]
@@ -229,6 +239,7 @@ SCENARIOS = scenarios("wide", [
     dict(name="wide_offsets",
          summary="pwrite64/pread64/lseek 5 GiB into a sparse file, lseek back by -4 GiB, to the end",
          kernel=kernel(wide_offsets_loop, wide_offsets_setup, close_fd0), needs_dir=True,
+         requires=[_file_size_limit_allows],
          setup=['fd = openat(AT_FDCWD, "<dir>/wide-sparse", O_RDWR|O_CREAT|O_TRUNC, 0600) -> >=0'],
          iteration=[f'pwrite64(fd, "wide", 4, {FAR}) -> 4',
                     f"pread64(fd, &buf, 4, {FAR}) -> 4",
