@@ -34,11 +34,37 @@ _KERNEL_NAMES = {"clone": {"child_stack": "newsp", "stack": "newsp", "flags": "c
                            "child_tidptr": "child_tidptr", "tls": "tls"}}
 
 
+# strace prints only the futex arguments an operation uses: for these commands (op without
+# FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME) the positions, among the kernel's six, of the
+# ones it prints (FUTEX_WAKE_BITSET: uaddr, op, val, val3). Others print a prefix of the six.
+_FUTEX_PRINTED = {6: (0, 1, 3), 9: (0, 1, 2, 3, 5), 10: (0, 1, 2, 5), 13: (0, 1, 3)}
+_FUTEX_COMMANDS = {"LOCK_PI": 6, "WAIT_BITSET": 9, "WAKE_BITSET": 10, "LOCK_PI2": 13}
+
+
+def _futex_args(args: list) -> list:
+    """strace's printed futex arguments in the kernel's six positions (None: not printed)."""
+    if len(args) < 2:
+        return args
+    op = args[1]
+    try:
+        cmd = int(op, 0) & ~(128 | 256)
+    except ValueError:
+        m = re.match(r"FUTEX_(\w+?)(?:_PRIVATE)?(?:\||$)", op)
+        cmd = _FUTEX_COMMANDS.get(m[1]) if m else None
+    slots = _FUTEX_PRINTED.get(cmd)
+    if slots is None or len(args) != len(slots):
+        return args
+    out = [None] * 6
+    for slot, value in zip(slots, args):
+        out[slot] = value
+    return out
+
+
 def _args(name: str, parts: list[str]):
     """The arguments positionally, or by the kernel's names where strace named them."""
     named = [_NAMED.match(p) for p in parts]
     if not parts or not all(named):
-        return parts
+        return _futex_args(parts) if name == "futex" else parts
     names = _KERNEL_NAMES.get(name, {})
     return {names.get(m["key"], m["key"]): m["value"] for m in named}
 
