@@ -1,5 +1,7 @@
 """strace -f by PID: ptrace stops every task at both halves of every call and prints them in
-the order they happened, arguments decoded raw (-X raw), strings up to 4096 bytes."""
+the order they happened, arguments decoded raw (-X raw), strings up to 64 KiB (a path may be 4096 bytes)."""
+
+import re
 
 from ioworkload.judge.capabilities import Capabilities
 from ioworkload.judge.tracers import Tracer
@@ -10,5 +12,13 @@ def tracer() -> Tracer:
         returns=True, args=True, entry=True, exit=False, new_tasks=True, order=True,
         reasons={"exit": "ptrace never reports a clone's return (0) in the new task: the "
                          "task is stopped only from its first own call on"})
-    return Tracer("strace", "strace -f -X raw -s 4096 -qq -o {out} -p {pid}", "strace",
-                  ready="ptrace", caps=caps)
+    return Tracer("strace", "strace -f -X raw -s 65536 -qq -o {out} -p {pid}", "strace",
+                  ready="ptrace", caps=caps, blind_spots=BLIND_SPOTS)
+
+
+# strace reads a path argument up to PATH_MAX - 1 bytes, whatever -s says (wide_names' path of
+# PATH_MAX bytes, which the kernel refuses, is shown cut)
+BLIND_SPOTS = (
+    (re.compile(r"^wrong arguments: .* cut short \(4095 bytes\)$"),
+     "strace shows a path of PATH_MAX bytes or more cut at PATH_MAX - 1"),
+)
