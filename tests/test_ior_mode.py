@@ -22,6 +22,7 @@ import pytest
 from ioworkload import ior_mode, registry
 
 ENOENT, EBADF, EEXIST, EINVAL, ESTALE = 2, 9, 17, 22, 116
+SOCK_NONBLOCK, SOCK_CLOEXEC = 0o4000, 0o2000000
 EPERM = 1
 # the kernel's restart codes, as sys_exit sees them (ior never counts them as errors)
 ERESTARTSYS, ERESTART_RESTARTBLOCK = 512, 516
@@ -112,7 +113,9 @@ IOR_EXPECTATIONS = [
     ("socket-accept-lifecycle", "bind", None, 1, None),
     ("socket-accept-lifecycle", "connect", None, 1, None),
     ("socket-accept-lifecycle", "listen", None, 1, None),
-    ("socket-accept-lifecycle", "accept4", None, 1, None),
+    # (its newest version: the accepted socket non-blocking and close-on-exec)
+    ("socket-accept-lifecycle", "accept4", None, 1, None,
+     WHERE(args={"flags": SOCK_NONBLOCK | SOCK_CLOEXEC})),
     ("socket-accept-lifecycle", "shutdown", None, 1, None),
     ("socket-accept-lifecycle-plain", "bind", None, 1, None),
     ("socket-accept-lifecycle-plain", "connect", None, 1, None),
