@@ -1203,6 +1203,27 @@ def test_strace_sees_the_pipe_io_under_the_published_tid(tmp_path):
         == {int(tid_file.read_text())}
 
 
+def test_pidfd_getfd_copy_stays_open_iors_500_ms(tmp_path):
+    """TestPidfdGetfdSuccess: ior names the pidfd_getfd row through /proc/<pid>/fd/<copy> when
+    it handles the call's exit, so its workload keeps the copy open 500 ms. strace (-ttt)
+    attached by PID sees the copy's close at least 500 ms after pidfd_getfd returned it."""
+    import re
+    import shutil
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace")
+    reason = ior_mode.scenario_for_ior(registry.get("pidfd-getfd-success")).unsupported_reason()
+    if reason:
+        pytest.skip(reason)
+    pid, lines = _strace_ior("pidfd-getfd-success", tmp_path, strace_opts=("-ttt", "-X", "raw"))
+    calls = [re.match(r"([\d.]+) (\w+)\((.*)\) += (-?\d+)", x) for x in lines[pid]]
+    calls = [(float(m[1]), m[2], m[3], int(m[4])) for m in calls if m]
+    copied = [(t, ret) for t, name, _, ret in calls if name == "pidfd_getfd" and ret >= 0]
+    assert len(copied) == 1, calls
+    at, copy = copied[0]
+    closed = [t for t, name, args, _ in calls if name == "close" and args == str(copy) and t > at]
+    assert closed and closed[0] - at >= 0.5, (copied, closed)
+
+
 def test_close_untracked_names_come_from_proc(tmp_path):
     """TestCloseUntracked: the 64 files are opened before the PID line (ior's prestart), so a
     tracer attached by PID sees no open; resolving the fds through /proc (strace -y) names
