@@ -11,6 +11,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport strlen
+from posix.time cimport timespec, CLOCK_MONOTONIC
 from ioworkload._kernel cimport (
     iow_worker, iow_tally, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
@@ -123,13 +124,6 @@ cdef extern from "<sys/file.h>" nogil:
 cdef extern from "<signal.h>" nogil:
     enum:
         SIGCHLD
-
-cdef extern from "<time.h>" nogil:
-    enum:
-        CLOCK_MONOTONIC
-    struct timespec:
-        long tv_sec
-        long tv_nsec
 
 # seccomp_denied's filter: ior's four instructions (load the syscall number; fchmod is
 # answered with EPERM, everything else allowed).
