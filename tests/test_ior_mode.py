@@ -499,7 +499,7 @@ IOR_EXPECTATIONS = [
     ("thread-comm-rename-in-open", "pwrite64", None, 4, None, WHERE(most=4, role="helper")),
     ("thread-comm-fdtable", "openat", "fdtable-a.txt", 1, None),
     ("thread-comm-fdtable", "openat", "fdtable-b.txt", 1, None),
-    ("thread-comm-fdtable", "dup3", None, 1, None, WHERE(role="helper")),
+    ("thread-comm-fdtable", "dup3", None, 1, None, WHERE(most=1, role="helper")),
     ("thread-comm-fdtable", "pread64", None, 1, None, WHERE(most=1, tid="pid")),
     # fileident_test.go (fork-inherit-fds: the child's read of the inherited pipe)
     ("fork-inherit-fds", "pipe2", None, 1, None, WHERE(tid="pid")),
@@ -1222,6 +1222,26 @@ def test_pidfd_getfd_copy_stays_open_iors_500_ms(tmp_path):
     at, copy = copied[0]
     closed = [t for t, name, args, _ in calls if name == "close" and args == str(copy) and t > at]
     assert closed and closed[0] - at >= 0.5, (copied, closed)
+
+
+def test_fdtable_dup3_runs_on_a_thread_older_than_the_attach(tmp_path):
+    """TestThreadCommFdtable's target: the dup3 comes from a thread that existed before the
+    tracer attached (no clone of it in the trace, ior's uncached-comm path), and still changes
+    the process's fd table: the main thread's pread64 then reads fdtable-b.txt."""
+    import re
+    import shutil
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace")
+    expect_file = tmp_path / "expect.json"
+    pid, lines = _strace_ior("thread-comm-fdtable", tmp_path, extra=("--expect-file", str(expect_file)))
+    dup3 = [tid for tid, ls in lines.items() for x in ls if x.startswith("dup3(")]
+    cloned = {int(m[1]) for ls in lines.values() for x in ls
+              if (m := re.match(r"(?:clone3?\(|<\.\.\. clone3? resumed>).*\) += (\d+)$", x))}
+    assert len(dup3) == 1 and dup3[0] != pid and dup3[0] not in cloned, (dup3, cloned)
+    preads = [x for x in lines[pid] if x.startswith("pread64(")]
+    assert len(preads) == 1 and "/fdtable-b.txt>" in preads[0], preads
+    doc = json.loads(expect_file.read_text())
+    assert [t["tid"] for t in doc["tasks"] if t.get("prestart")] == dup3
 
 
 def test_close_untracked_names_come_from_proc(tmp_path):

@@ -100,12 +100,15 @@ PRESTART_FILE = {"helper": TID_FILE, "child": CHILD_PID_FILE}
 
 def prestart_file(sc, env=None) -> "str | None":
     """The file ior mode writes the parked task of `sc`'s prestart to (None: no prestart);
-    PrestartFailed when its variable is unset, as ior's prestart fails (before the PID line)."""
+    PrestartFailed when its variable is unset, as ior's prestart fails (before the PID line),
+    unless ior has no such hook (prestart_required False: then None)."""
     if not getattr(sc, "prestart_task", None):
         return None
     env = os.environ if env is None else env
     var = PRESTART_FILE[sc.prestart_task]
     if not env.get(var):
+        if not sc.prestart_required:
+            return None
         raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: {var} is not set")
     return env[var]
 

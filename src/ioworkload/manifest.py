@@ -308,13 +308,16 @@ class Scenario:
     prestart_task: the role ("helper" or "child") of the task the kernel's prestart leaves
     parked before the PID line (ior mode's variants, as ior's prestart hooks): its calls before
     the release are outside the expectation; from the release on its events are that role's,
-    under the tid the expect file names. once: ior's sequences that run once (a prestart's,
-    crash's): the events are setup's, the iteration may declare none."""
+    under the tid the expect file names. prestart_required: ior's prestart hook needs the file
+    that publishes the task (ior mode fails without it); False where ior has no hook and ior
+    mode parks a task anyway (a thread that exists before the tracer attaches): the file is
+    written when set. once: ior's sequences that run once (a prestart's, crash's): the events
+    are setup's, the iteration may declare none."""
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
               "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
               "notes", "exit_status", "operations", "task_work_restarts", "io_threads",
-              "prestart_task", "once")
+              "prestart_task", "prestart_required", "once")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
@@ -322,7 +325,8 @@ class Scenario:
                  fixed_fds: "tuple[int, int] | None" = None, notes: str = "",
                  exit_status: int = 0, operations=(),
                  task_work_restarts: "tuple[int, int]" = (0, 0), io_threads=(),
-                 prestart_task: "str | None" = None, once: bool = False):
+                 prestart_task: "str | None" = None, prestart_required: bool = True,
+                 once: bool = False):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -351,6 +355,7 @@ class Scenario:
         if prestart_task not in (None, "helper", "child"):
             raise ValueError(f"{name}: prestart_task is 'helper' or 'child', not {prestart_task!r}")
         self.prestart_task = prestart_task
+        self.prestart_required = prestart_required
         self.once = once
         # Threads or processes of its own (helper:/child: events): followed by perf inherit
         # (None: derived from the events; False: count the worker alone, as a test may).
