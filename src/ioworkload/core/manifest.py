@@ -65,11 +65,11 @@ from collections import namedtuple
 
 from ioworkload.core.errors import errno_name, errno_value
 
-_EVENT = re.compile(r"^\s*(?:(?P<role>helper|child):\s*)?(?:(?P<bind>[a-z_][a-z0-9_]*)\s*=\s*)?"
+_EVENT = re.compile(r"^\s*(?:(?P<role>helper|child|image):\s*)?(?:(?P<bind>[a-z_][a-z0-9_]*)\s*=\s*)?"
                     r"(?P<name>[a-z_][a-z0-9_]*)\s*(?P<args>\(.*\))?\s*->\s*(?P<expect>\S+)"
                     r"(?:\s+(?P<only>exit-only|filtered))?"
                     r"(?:\s+x(?P<times>[0-9]+)(?P<range>\.\.(?P<upto>[0-9]*))?)?\s*$")
-ROLES = ("worker", "helper", "child")
+ROLES = ("worker", "helper", "child", "image")
 # Syscalls whose per-syscall sys_exit tracepoint never fires (see the docstring).
 NO_EXIT_TRACEPOINT = frozenset({"rt_sigreturn"})
 
@@ -312,12 +312,17 @@ class Scenario:
     that publishes the task (ior mode fails without it); False where ior has no hook and ior
     mode parks a task anyway (a thread that exists before the tracer attaches): the file is
     written when set. once: ior's sequences that run once (a prestart's, crash's): the events
-    are setup's, the iteration may declare none."""
+    are setup's, the iteration may declare none. execs: ior mode's non-leader exec: the
+    prestart's parked helper thread execs a new image (the `image` role's events, its own
+    calls); the exec's de_thread ends the worker (its stream ends with its last declared call,
+    no exit of its own) and the image runs on under the PID; it ends like the main thread
+    does: it waits until the controller lets it go (after the hold file), then exit_group(0)
+    (expect.IMAGE_EXIT)."""
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
               "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
               "notes", "exit_status", "operations", "task_work_restarts", "io_threads",
-              "prestart_task", "prestart_required", "once")
+              "prestart_task", "prestart_required", "once", "execs")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
@@ -326,7 +331,7 @@ class Scenario:
                  exit_status: int = 0, operations=(),
                  task_work_restarts: "tuple[int, int]" = (0, 0), io_threads=(),
                  prestart_task: "str | None" = None, prestart_required: bool = True,
-                 once: bool = False):
+                 once: bool = False, execs: bool = False):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -357,6 +362,7 @@ class Scenario:
         self.prestart_task = prestart_task
         self.prestart_required = prestart_required
         self.once = once
+        self.execs = execs
         # Threads or processes of its own (helper:/child: events): followed by perf inherit
         # (None: derived from the events; False: count the worker alone, as a test may).
         self.helper_threads = helper_threads if helper_threads is not None else any(
