@@ -1268,6 +1268,11 @@ def test_non_leader_exec_is_the_scenario_process_own(name, tmp_path):
     assert caller != pid
     doc = json.loads(expect_file.read_text())
     assert [(t["tid"], t["parent"]) for t in doc["tasks"] if t.get("prestart")] == [(caller, pid)]
+    assert [(t["tid"], t["exec_of"]) for t in doc["tasks"] if t["role"] == "image"] == [(pid, caller)]
+    jsonschema = pytest.importorskip("jsonschema")
+    from ioworkload.core import expect
+    with open(os.path.join(os.path.dirname(expect.__file__), "expect.schema.json")) as f:
+        jsonschema.validate(doc, json.load(f))
     execs = [(tid, x) for tid, ls in lines.items() for x in ls if x.startswith("execve(")]
     assert len(execs) == 1 and execs[0][0] == caller and "/true\"" in execs[0][1], execs
     assert set(lines) <= {pid, caller}, lines.keys()
