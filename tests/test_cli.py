@@ -152,7 +152,7 @@ def test_list_and_describe(cli):
 
 
 def test_count_formula():
-    from ioworkload.cli.main import _count_formula
+    from ioworkload.cli.catalog import count_formula as _count_formula
     assert [_count_formula(*c) for c in ((0, 1, 0), (1, 2, 1), (1, 0, 0), (0, 3, 0))] == [
         "N", "2N + 2", "1", "3N"]
 

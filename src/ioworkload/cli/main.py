@@ -10,7 +10,7 @@ import stat
 import sys
 import time
 
-from ioworkload.cli import early_signals
+from ioworkload.cli import early_signals, terminal
 from ioworkload.core import ior_mode as ior_protocol, registry
 from ioworkload.core.args import Parser, parse_cpus, parse_rate, parse_seconds, parse_threads
 from ioworkload.core.errors import (EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, Interrupted, IoworkloadError,
@@ -99,6 +99,8 @@ def _run_parser() -> Parser:
                        "`ioworkload overhead SCENARIO`, `ioworkload check SCENARIO`, "
                        "`ioworkload coverage`.")
     p.add_argument("scenario", help="scenario name (snake_case or ior's hyphenated form)")
+    from ioworkload import __version__
+    p.add_argument("--version", "-V", action="version", version=f"{PROG} {__version__}")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--iterations", "-n", metavar="N",
                    help="iterations per thread: 1000000, 1_000_000 or 1e6 (default 1)")
@@ -112,10 +114,14 @@ def _run_parser() -> Parser:
                    help="count the syscalls with the kernel's tracepoints and compare with the manifest")
     p.add_argument("--json", action="store_true", help="one JSON object on stdout")
     p.add_argument("--quiet", "-q", action="store_true", help="no report; the exit code tells")
+    p.add_argument("--wide", "-w", action="store_true",
+                   help="whole report lines (the default when the output is not a terminal)")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--start-file", metavar="PATH",
                        help="print the PID, then wait until PATH exists")
     start.add_argument("--start-delay", metavar="SECONDS", help="print the PID, then wait this long")
+    p.add_argument("--clear-start-file", action="store_true",
+                   help="remove a start file left by an earlier run (else such a file is refused)")
     p.add_argument("--start-timeout", metavar="SECONDS",
                    help=f"give up waiting for the start file after this long "
                         f"(default {START_TIMEOUT:g})")
@@ -289,6 +295,13 @@ class _Attach:
         self.announced = False
         if self.start_file is not None and not ior_mode:
             _check_parent(self.start_file, "start file", written=False)
+            if os.path.lexists(self.start_file):
+                # Left by an earlier run: the scenario would start before the tracer attached.
+                if not args.clear_start_file:
+                    raise UsageError(f"the start file {self.start_file} already exists: the run "
+                                     f"would start at once, before anything could attach; "
+                                     f"remove it, or pass --clear-start-file")
+                os.unlink(self.start_file)
         if self.hold_file is not None and not ior_mode:
             _check_parent(self.hold_file, "hold file", written=False)
         if self.tid_file is not None:
@@ -364,40 +377,68 @@ class _Attach:
                     f"hold file {self.hold_file}", stopped)
 
 
-def _report(res) -> str:
+def _report(res, columns: int | None = terminal.DEFAULT_WIDTH) -> str:
+    """The run's report; `columns` None: every line whole (--wide)."""
     lines: list[str] = []
     w = lines.append
     if res.duration is not None:
         what = f"{res.duration:g} s"
     else:
         what = f"{_fmt_int(res.iterations)} iterations"
+    many = res.threads > 1
     w(f"scenario      {res.scenario} ({res.family})\n")
-    w(f"ran           {what} x {res.threads} thread{'s' if res.threads > 1 else ''}"
-      f"  (iterations done: {', '.join(_fmt_int(i) for i in res.iterations_done)})\n")
-    if res.rate is not None:
-        w(f"paced         at most {res.rate:,.6g} iterations/s per thread\n")
+    w(terminal.wrap(f"{what} x {res.threads} thread{'s' if many else ''}  (iterations done: "
+                    f"{', '.join(_fmt_int(i) for i in res.iterations_done)})",
+                    columns, indent=" " * 14, first="ran           ") + "\n")
     w(f"elapsed       {res.elapsed_ns / 1e9:.6f} s (timed loop)\n")
     w(f"syscalls      {_fmt_int(res.syscalls)} ({_fmt_int(res.loop_syscalls)} in the loop)\n")
-    if res.ns_per_syscall is not None:
-        w(f"ns/syscall    {res.ns_per_syscall:.1f}\n")
-        w(f"syscalls/s    {_fmt_int(round(res.syscalls_per_second or 0))}\n")
+    if res.rate is not None:
+        # The loop waits between iterations: a time per call would be the pacing, not the call.
+        done = res.iterations_done
+        achieved = (sum(done) / len(done)) * 1e9 / res.elapsed_ns if res.elapsed_ns and done else 0
+        w(f"paced         at most {res.rate:,.6g} iterations/s per thread; "
+          f"achieved {achieved:,.6g}\n")
+    elif res.ns_per_syscall is not None:
+        together = f" ({1e9 / res.syscalls_per_second:,.1f} for the {res.threads} together)" \
+            if many and res.syscalls_per_second else ""
+        w(f"ns/syscall    {res.ns_per_syscall:,.1f}{' per thread' if many else ''}{together}\n")
+        w(f"syscalls/s    {_fmt_int(round(res.syscalls_per_second or 0))}"
+          f"{f' ({res.threads} threads together)' if many else ''}\n")
     if res.interrupted:
         w(f"interrupted   by {signal.Signals(res.interrupted).name}: partial result\n")
     w("\n")
-    name_w = max([len("syscall")] + [len(n) for n in res.calls])
-    w(f"{'syscall':<{name_w}}  {'count':>14}  {'ok':>14}  errors\n")
-    for name, c in res.calls.items():
-        errs = ", ".join(f"{e} {_fmt_int(n)}" for e, n in c["errors"].items()) or "-"
-        w(f"{name:<{name_w}}  {_fmt_int(c['count']):>14}  {_fmt_int(c['ok']):>14}  {errs}\n")
+    rows = [(name, _fmt_int(c["count"]), _fmt_int(c["ok"]),
+             ", ".join(f"{e} {_fmt_int(n)}" for e, n in c["errors"].items()) or "-")
+            for name, c in res.calls.items()]
+    name_w = max([len("syscall")] + [len(r[0]) for r in rows])
+    count_w = max([len("count")] + [len(r[1]) for r in rows])
+    ok_w = max([len("ok")] + [len(r[2]) for r in rows])
+    lead = name_w + count_w + ok_w + 6
+    w(f"{'syscall':<{name_w}}  {'count':>{count_w}}  {'ok':>{ok_w}}  errors\n")
+    for name, count, ok, errs in rows:
+        row = f"{name:<{name_w}}  {count:>{count_w}}  {ok:>{ok_w}}  "
+        w(terminal.wrap(errs, columns, indent=" " * lead, first=row) + "\n")
     if res.verification is not None:
         w("\nkernel tracepoint counts (perf_event_open, per thread):\n")
-        lab_w = max(len(r["counter"]) for r in res.verification)
+        cells = []
         for r in res.verification:
             exp = r["expected"]
             exp = _fmt_int(exp) if isinstance(exp, int) else \
                 f"{_fmt_int(exp[0])}..{'' if exp[1] is None else _fmt_int(exp[1])}"
-            w(f"  {r['counter']:<{lab_w}}  expected {exp:>14}  witnessed "
-              f"{_fmt_int(r['witnessed']):>14}  {'ok' if r['ok'] else 'MISMATCH'}\n")
+            cells.append((r["counter"], exp, _fmt_int(r["witnessed"]),
+                          "ok" if r["ok"] else "MISMATCH"))
+        exp_w = max([len("expected")] + [len(c[1]) for c in cells])
+        wit_w = max([len("witnessed")] + [len(c[2]) for c in cells])
+        numbers = exp_w + wit_w + 14  # two gaps, the verdict
+        lab_w = max(len(c[0]) for c in cells)
+        if columns is not None:
+            lab_w = min(lab_w, max(20, columns - 2 - numbers))
+        w(f"  {'tracepoint':<{lab_w}}  {'expected':>{exp_w}}  {'witnessed':>{wit_w}}\n")
+        for label, exp, wit, verdict in cells:
+            if len(label) > lab_w:  # its own line, the numbers under it
+                w(terminal.wrap(label, columns, indent="    ", first="  ") + "\n")
+                label = ""
+            w(f"  {label:<{lab_w}}  {exp:>{exp_w}}  {wit:>{wit_w}}  {verdict}\n")
         w(f"verified      {'yes' if res.verified else 'NO'}\n")
     return "".join(lines)
 
@@ -476,7 +517,7 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
         import json
         _emit(json.dumps(d) + "\n")
     elif not args.quiet and not ior_mode:
-        _emit(_report(res))
+        _emit(_report(res, terminal.prose_width(args.wide)))
     from ioworkload.core.runner import limit_reason
     reason = limit_reason(res)
     if reason:  # the host's limit, not the scenario: one line, not every event it cut short
@@ -504,78 +545,13 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
 
 
 def _cmd_list(argv: list[str]) -> int:
-    p = Parser(prog=f"{PROG} list", description="List the scenarios.")
-    p.add_argument("--family", "-f", help="only this family")
-    p.add_argument("--json", action="store_true")
-    args = p.parse_args(argv)
-    scs = list(registry.all_scenarios().values())
-    if args.family is not None:
-        fams = registry.families()
-        if args.family not in fams:
-            import difflib
-            close = difflib.get_close_matches(args.family, fams, n=3)
-            hint = f"; did you mean {', '.join(close)}?" if close else f"; families: {', '.join(fams)}"
-            raise UsageError(f"unknown family {args.family!r}{hint}")
-        scs = [s for s in scs if s.family == args.family]
-    if args.json:
-        import json
-        print(json.dumps([{"name": s.name, "family": s.family, "summary": s.summary,
-                           "syscalls": s.syscalls} for s in scs]))
-        return EXIT_OK
-    name_w = max(len(s.name) for s in scs)
-    fam_w = max(len(s.family) for s in scs)
-    for s in scs:
-        print(f"{s.name:<{name_w}}  {s.family:<{fam_w}}  {s.summary}")
-    return EXIT_OK
+    from ioworkload.cli import catalog
+    return catalog.list_main(argv)
 
 
 def _cmd_describe(argv: list[str]) -> int:
-    p = Parser(prog=f"{PROG} describe", description="Show a scenario's manifest.")
-    p.add_argument("scenario")
-    p.add_argument("--json", action="store_true")
-    args = p.parse_args(argv)
-    sc = registry.get(args.scenario)
-    d = sc.describe()
-    reason = sc.unsupported_reason()
-    d["supported_here"] = reason is None
-    d["unsupported_reason"] = reason
-    from ioworkload.core import expect
-    # The expect file's event form, unresolved: one worker, one iteration, in its own process.
-    d["events"] = expect.build(sc, pid=None, tids=[None], dirs=["<dir>"], iterations=1,
-                               own_process=True, root=None)["events"]
-    if args.json:
-        import json
-        print(json.dumps(d))
-        return EXIT_OK
-    print(f"{sc.name}  ({sc.family}; ior: {sc.ior_name})")
-    print(f"  {sc.summary}")
-    for phase, label in (("setup", "setup (once per thread)"), ("iteration", "each iteration"),
-                         ("teardown", "teardown (once per thread)")):
-        events = d[phase]
-        print(f"{label}:")
-        for e in events or ["(nothing)"]:
-            print(f"  {e}")
-    if sc.operations:
-        print("io_uring operations each iteration (not syscalls; user_data 1, 2, ...):")
-        for o in d["operations"]:
-            print(f"  {o}")
-    print("calls per thread, N iterations: " + ", ".join(
-        f"{n} {_count_formula(*c)}" for n, c in sc.phase_counts().items()))
-    if sc.exit_status:
-        print(f"exit: the scenario process ends with exit_group({sc.exit_status}), and the "
-              f"command fails with exit 1")
-    if sc.notes:
-        print(f"notes: {sc.notes}")
-    if reason:
-        print(f"unsupported here: {reason}")
-    return EXIT_OK
-
-
-def _count_formula(setup: int, each: int, teardown: int) -> str:
-    """'2N + 1' for a syscall issued twice per iteration and once outside the loop."""
-    terms = ([("N" if each == 1 else f"{each}N")] if each else []) + (
-        [str(setup + teardown)] if setup + teardown else [])
-    return " + ".join(terms)
+    from ioworkload.cli import catalog
+    return catalog.describe_main(argv)
 
 
 def _cmd_overhead(argv: list[str]) -> int:
@@ -603,7 +579,7 @@ COMMANDS = {"list": _cmd_list, "describe": _cmd_describe, "overhead": _cmd_overh
 def runs_a_scenario(argv: list[str]) -> bool:
     """Whether `argv` is a run (the scenario name or ior's --scenario=), not another command:
     runs keep early_signals' stop-signal handling, the others get Python's back."""
-    if not argv or argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version"):
+    if not argv or argv[0] in COMMANDS or argv[0] in ("-h", "--help", "--version", "-V"):
         return False
     return True
 
@@ -629,7 +605,7 @@ def _dispatch(argv: list[str]) -> int:
     if argv[0] in ("-h", "--help"):
         _run_parser().print_help()
         return EXIT_OK
-    if argv[0] == "--version":
+    if argv[0] in ("--version", "-V"):
         from ioworkload import __version__
         print(f"{PROG} {__version__}")
         return EXIT_OK

@@ -22,9 +22,16 @@ from ioworkload.core.manifest import Event, Expect, Operation, Scenario
 
 
 
-def tracefs_root() -> str:
+TRACEFS = "/sys/kernel/tracing"
+_mounted_here = False
+
+
+def tracefs_root(mount: bool = True) -> str:
+    """Where tracefs is. As root, a tracefs that is not mounted is mounted at /sys/kernel/tracing
+    first, as perf does (one line on stderr says so); otherwise Unsupported says whether it is
+    missing or not readable, and with which privileges."""
     denied = []
-    for root in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
+    for root in (TRACEFS, "/sys/kernel/debug/tracing"):
         if os.path.isdir(os.path.join(root, "events")):
             return root
         if _mounted_tracefs(root) and not os.access(root, os.R_OK | os.X_OK):
@@ -32,7 +39,24 @@ def tracefs_root() -> str:
     if denied:
         raise Unsupported(f"tracefs at {denied[0]} is not readable here ({_privilege_state()}); "
                           f"run as root or make tracefs readable")
-    raise Unsupported("tracefs is not mounted (as root: mount -t tracefs nodev /sys/kernel/tracing)")
+    if mount and os.geteuid() == 0 and _mount_tracefs():
+        return TRACEFS
+    raise Unsupported(f"tracefs is not mounted ({_privilege_state()}; as root: "
+                      f"mount -t tracefs nodev {TRACEFS})")
+
+
+def _mount_tracefs() -> bool:
+    global _mounted_here
+    import ctypes
+    import sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(b"nodev", TRACEFS.encode(), b"tracefs", 0, None) != 0:
+        return False
+    if not _mounted_here:
+        _mounted_here = True
+        sys.stderr.write(f"ioworkload: tracefs was not mounted: mounted it at {TRACEFS} "
+                         f"(as perf does)\n")
+    return os.path.isdir(os.path.join(TRACEFS, "events"))
 
 
 def _mounted_tracefs(path: str) -> bool:

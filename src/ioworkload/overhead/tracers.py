@@ -20,7 +20,8 @@ import shlex
 import shutil
 from dataclasses import dataclass, field
 
-from ioworkload.core.errors import UsageError
+from ioworkload.core import verify
+from ioworkload.core.errors import Unsupported, UsageError
 from ioworkload.core.manifest import Scenario
 
 COMM = "ioworkload"             # the workers' thread name (prctl PR_SET_NAME in _runner)
@@ -72,10 +73,19 @@ def read_text(path: str) -> str:
 
 
 def tracefs_events() -> str | None:
-    for root in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
-        if os.path.isdir(os.path.join(root, "events", "syscalls")):
-            return os.path.join(root, "events")
-    return None
+    try:
+        return os.path.join(verify.tracefs_root(), "events")
+    except Unsupported:
+        return None
+
+
+def tracefs_problem() -> str:
+    """Why tracefs cannot be read: not mounted, or not readable with these privileges."""
+    try:
+        verify.tracefs_root()
+    except Unsupported as e:
+        return str(e)
+    return "tracefs has no syscall events"
 
 
 def tracepoint(syscall: str, direction: str = "enter") -> tuple[str, str | None]:
@@ -88,7 +98,7 @@ def tracepoint(syscall: str, direction: str = "enter") -> tuple[str, str | None]
 def _missing_tracepoints(syscalls, directions=("enter",)) -> str | None:
     events = tracefs_events()
     if events is None:
-        return "tracefs is not mounted (as root: mount -t tracefs nodev /sys/kernel/tracing)"
+        return tracefs_problem()
     for s in syscalls:
         for d in directions:
             tp, _ = tracepoint(s, d)
