@@ -317,12 +317,14 @@ class Scenario:
     calls); the exec's de_thread ends the worker (its stream ends with its last declared call,
     no exit of its own) and the image runs on under the PID; it ends like the main thread
     does: it waits until the controller lets it go (after the hold file), then exit_group(0)
-    (expect.IMAGE_EXIT)."""
+    (expect.IMAGE_EXIT). iteration_seconds: the wall time of one iteration where a wait
+    dominates it (an RCU grace period, a sleep), on the reference machine: the command warns
+    before a run expected to take over a minute."""
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
               "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
               "notes", "exit_status", "operations", "task_work_restarts", "io_threads",
-              "prestart_task", "prestart_required", "once", "execs")
+              "prestart_task", "prestart_required", "once", "execs", "iteration_seconds")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
@@ -331,7 +333,7 @@ class Scenario:
                  exit_status: int = 0, operations=(),
                  task_work_restarts: "tuple[int, int]" = (0, 0), io_threads=(),
                  prestart_task: "str | None" = None, prestart_required: bool = True,
-                 once: bool = False, execs: bool = False):
+                 once: bool = False, execs: bool = False, iteration_seconds: float = 0.0):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -343,6 +345,7 @@ class Scenario:
         # + slot; the runner keeps everything else (the --verify counters) out of that range.
         self.fixed_fds = fixed_fds
         self.notes = notes
+        self.iteration_seconds = iteration_seconds
         self.exit_status = exit_status
         self.operations = tuple(o if isinstance(o, Operation) else Operation.parse(o)
                                 for o in operations)
@@ -437,6 +440,7 @@ class Scenario:
             "needs_dir": self.needs_dir,
             "exit_status": self.exit_status,
             "notes": self.notes,
+            "iteration_seconds": self.iteration_seconds,
         }
 
 
