@@ -548,8 +548,9 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
         restarts = restarts_unasked(res.verification)
         if restarts:
             _warn(f"{PROG}: {sc.name}: the run was stopped and continued (SIGSTOP/SIGCONT or a "
-                  f"debugger): the kernel interrupted {restarts} sleeping call(s) and resumed "
-                  f"them with restart_syscall, which is where the counts differ\n")
+                  f"debugger): the kernel interrupted {restarts} sleeping call(s) more than "
+                  f"declared and restarted them (re-executed, or resumed with restart_syscall), "
+                  f"which is where the counts differ\n")
     if res.interrupted:
         return 128 + res.interrupted
     if sc.exit_status:  # ior's crash: the process failed on purpose, and so does the command

@@ -8,7 +8,9 @@ from libc.string cimport memcpy, strlen   # <string.h>, for the image builder be
 from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
+    iow_now_ns, iow_wait_over, iow_wait_give_up, IOW_WAIT_BOUND_NS,
 )
+from libc.stdint cimport int64_t
 from ioworkload.families._common cimport close_tracked
 from ioworkload.families._clone cimport (
     IOW_HAVE_CLONE_THREAD, iow_clone_thread, iow_release_fence, CLONE_VM, CLONE_FS, CLONE_FILES,
@@ -440,11 +442,19 @@ cdef long park_exec_into_open(iow_worker *w) noexcept nogil:
 
 cdef int release_exec_thread(iow_worker *w) noexcept nogil:
     cdef ProcessState *st = state(w)
+    cdef int64_t deadline
+    cdef int why
     iow_store_release(&st.park_word, 1)
     iow_tally_ret(&w.setup[0], iow_sys6(__NR_futex, <long>&st.park_word, FUTEX_WAKE, 1, 0, 0, 0))
     iow_store_release(&st.wake_returned, 1)
-    # the exec ends this thread here (de_thread): no syscall until then; on with a failed one
+    # the exec ends this thread here (de_thread): no syscall until then; on with a failed one,
+    # or (a mismatch) once stopped or stuck past the bound
+    deadline = iow_now_ns() + IOW_WAIT_BOUND_NS
     while not iow_load_acquire(&st.exec_failed):
+        why = iow_wait_over(w, deadline)
+        if why:
+            iow_wait_give_up(w, why, b"the parked thread's exec")
+            break
         iow_cpu_relax()
     return 0
 
