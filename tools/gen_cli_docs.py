@@ -162,10 +162,10 @@ def _md(text: str) -> str:
 
 def cli_doc(cmds) -> str:
     out = ["# CLI reference", "",
-           "Generated from the command's argument parsers by `tools/gen_cli_docs.py`, like the man "
-           "page `ioworkload(1)` (`man/ioworkload.1`, installed with the package); "
-           "`ioworkload SUBCOMMAND --help` prints the same. The [guide](guide.md) explains the "
-           "options in context.", ""]
+           "Generated from the command's argument parsers by `tools/gen_cli_docs.py`, like the man",
+           "page `ioworkload(1)` (`man/ioworkload.1`, installed with the package); `ioworkload",
+           "SUBCOMMAND --help` prints the same. The [guide](guide.md) explains the options in context.",
+           ""]
     for name, parser in cmds:
         out += [f"## `{parser.prog if name else 'ioworkload SCENARIO'}`", "", "```", _usage(parser),
                 "```", ""]
