@@ -218,7 +218,7 @@ def test_the_man_page_renders_without_warnings():
 
 def test_the_man_page_is_installed_with_the_package():
     meson = _read(os.path.join(ROOT, "meson.build"))
-    assert re.search(r"install_data\(\s*'man/ioworkload\.1',\s*install_dir:\s*get_option\('mandir'\) / 'man1'",
+    assert re.search(r"install_data\(\s*'man/ioworkload\.1',\s*install_dir:\s*get_option\('datadir'\) / 'man' / 'man1'",
                      meson)
 
 
