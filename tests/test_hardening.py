@@ -467,12 +467,6 @@ def test_describe_states_the_cost_of_slow_aio_scenarios(cli, name):
     assert p.returncode == 0 and "ms per iteration" in p.stdout and "aio_setup_einval" in p.stdout
 
 
-def test_readme_describe_example_is_what_describe_prints(cli):
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
-    block = readme.split("```console\n$ ioworkload describe aio_submit\n", 1)[1].split("```", 1)[0]
-    assert block == cli("describe", "aio_submit").stdout
-
-
 # ---- item 7: a tid file reached through a planted symlink ---------------------------------
 
 @pytest.mark.skipif(not ROOT, reason="planting a symlink as another user needs root")

@@ -32,6 +32,10 @@ TRACEPOINT_NAMES = {
     "umount2": "umount",
 }
 _UNNAMED = re.compile(r"^syscall_(\d+)$")  # a bare number (e.g. the unassigned 1023)
+# Entries of the table that the kernel serves with sys_ni_syscall (-ENOSYS), so that it has no
+# syscalls:sys_enter_<name> tracepoint for them: witnessed at raw_syscalls by number, like a
+# bare number (x86-64 keeps i386's TLS calls in its table).
+RAW_ONLY = frozenset({"set_thread_area", "get_thread_area"})
 
 # The runner's own events around each worker's scenario (runner.py, _runner.pyx). Every worker
 # sleeps in a futex wait on the shared start word from before the PID line; the release wakes
@@ -61,8 +65,9 @@ def _table(name: str) -> dict:
 
 
 def tracepoint_name(syscall: str) -> str | None:
-    """The name in syscalls:sys_enter_<name> (None for a bare number: raw_syscalls only)."""
-    if _UNNAMED.match(syscall):
+    """The name in syscalls:sys_enter_<name> (None for a bare number or a RAW_ONLY entry:
+    raw_syscalls only)."""
+    if _UNNAMED.match(syscall) or syscall in RAW_ONLY:
         return None
     return TRACEPOINT_NAMES.get(syscall, syscall)
 

@@ -38,6 +38,11 @@ FAMILY_MODULES = (
     "signals",
     "threads",
     "process",
+    "filecalls",
+    "numa",
+    "futex",
+    "tasks",
+    "wide",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None
