@@ -38,6 +38,10 @@ FAMILY_MODULES = (
     "signals",
     "threads",
     "process",
+    "credentials",
+    "system",
+    "modules",
+    "removed",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None

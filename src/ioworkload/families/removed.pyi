@@ -1,0 +1,3 @@
+from ioworkload.manifest import Scenario
+
+SCENARIOS: list[Scenario]
