@@ -128,8 +128,8 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "targets: the pass/fail speed targets; run only with "
                                        "`-m targets`, never selected by -k alone")
     _session["cpus"] = os.sched_getaffinity(0)   # before any benchmark pins itself
-    from ioworkload.errors import UsageError
-    from ioworkload.args import parse_count
+    from ioworkload.core.errors import UsageError
+    from ioworkload.core.args import parse_count
     n = config.getoption("--ioworkload-iterations")
     try:
         _session["iterations"] = None if n is None else parse_count(n, "--ioworkload-iterations")
@@ -139,8 +139,8 @@ def pytest_configure(config):
     _session["tracer"] = None
     if not spec:
         return
-    from ioworkload import tracers
-    from ioworkload.args import parse_cpus, parse_seconds
+    from ioworkload.overhead.study import tracers
+    from ioworkload.core.args import parse_cpus, parse_seconds
     try:
         settle = config.getoption("--tracer-settle")
         settle = None if settle is None else parse_seconds(settle, "--tracer-settle")
@@ -182,7 +182,7 @@ def load_seen() -> str:
 
 def _environment() -> dict:
     if "environment" not in _session:
-        from ioworkload import overhead
+        from ioworkload.overhead.study import study as overhead
         tracer = _session.get("tracer")
         tools = [tv for tv in overhead.TOOL_VERSIONS if tracer and tv[0] == tracer.program]
         _session["environment"] = overhead.environment({bench_cpu()}, _session["cpus"], tools)
@@ -192,14 +192,15 @@ def _environment() -> dict:
 def untraced_run(*args, **kwargs):
     """ioworkload.run without the --tracer: for calibration probes, so a traced suite runs the
     same iteration counts as an untraced one and `pytest-benchmark compare` pairs like with like."""
-    from ioworkload.runner import run
+    from ioworkload.core.runner import run
     return run(*args, **kwargs)
 
 
 def _traced_run(tracer, runs: list):
     """ioworkload.run with `tracer` attached to the worker threads of each run."""
-    from ioworkload import overhead, registry, runner
-    from ioworkload.tracers import Target
+    from ioworkload.overhead.study import study as overhead
+    from ioworkload.core import registry, runner
+    from ioworkload.overhead.study.tracers import Target
 
     def run(name, iterations=1, threads=1, duration=None, verify=False):
         sc = registry.get(name)

@@ -10,8 +10,8 @@ set side by side did the same work."""
 import pytest
 
 import ioworkload
-from ioworkload import registry
-from ioworkload.errors import Unsupported
+from ioworkload.core import registry
+from ioworkload.core.errors import Unsupported
 from conftest import environment, fixed_iterations, loop_timed, median, untraced_run
 
 TARGET_SECONDS = 0.2

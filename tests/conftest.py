@@ -76,8 +76,8 @@ def cli():
 
 
 def kernel_can_verify() -> str | None:
-    from ioworkload import verify
-    from ioworkload.errors import Unsupported
+    from ioworkload.core import verify
+    from ioworkload.core.errors import Unsupported
     try:
         verify.tracefs_root()
     except Unsupported as e:
@@ -92,7 +92,7 @@ def run_files(monkeypatch, tmp_path):
     """Run a scenario in-process, keeping its private directories (under tmp_path, which pytest
     removes): returns each worker's files as {name: content}."""
     import ioworkload
-    from ioworkload import runner
+    from ioworkload.core import runner
 
     monkeypatch.setenv("TMPDIR", str(tmp_path))
     monkeypatch.setattr(runner, "_remove_private_dir", lambda root: None)

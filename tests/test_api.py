@@ -6,10 +6,10 @@ import signal
 import pytest
 
 import ioworkload
-from ioworkload import registry
-from ioworkload.errors import UsageError
-from ioworkload.manifest import Event, Expect, Scenario
-from ioworkload.runner import execute
+from ioworkload.core import registry
+from ioworkload.core.errors import UsageError
+from ioworkload.core.manifest import Event, Expect, Scenario
+from ioworkload.core.runner import execute
 
 from conftest import kernel_can_verify
 
@@ -77,7 +77,7 @@ def test_name_must_be_a_string(name):
 def test_signal_after_the_loop_still_cleans_up(monkeypatch):
     """A SIGTERM that lands after the workers finished (while the result is put together) is
     handled like one during the loop: private directory removed, result marked interrupted."""
-    from ioworkload import runner
+    from ioworkload.core import runner
     real = runner._summarize
     seen = {}
 
@@ -199,9 +199,9 @@ def test_a_submodule_import_never_hides_a_package_function():
     import subprocess
     import sys
     code = ("import importlib, pkgutil, ioworkload\n"
-            "for m in pkgutil.iter_modules(ioworkload.__path__):\n"
-            "    if m.name not in ('__main__',):\n"
-            "        importlib.import_module('ioworkload.' + m.name)\n"
+            "for m in pkgutil.walk_packages(ioworkload.__path__, 'ioworkload.'):\n"
+            "    if m.name != 'ioworkload.__main__':\n"
+            "        importlib.import_module(m.name)\n"
             "import types\n"
             "bad = [n for n in ioworkload.__all__\n"
             "       if isinstance(getattr(ioworkload, n), types.ModuleType)]\n"

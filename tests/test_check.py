@@ -11,7 +11,8 @@ import sys
 import pytest
 
 import ioworkload
-from ioworkload import conformance, expect
+from ioworkload.judge import conformance
+from ioworkload.core import expect
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="tracers attach as root here")
 
@@ -199,7 +200,7 @@ def test_null_and_a_string_are_different_arguments():
     """A call passed NULL never fits an event declared with a string there, nor the reverse, in
     either tracer's form (bpftrace's raw 0, strace's NULL and quoted string): fanotify_marks'
     NULL-path and named-path marks return the same 0 and cannot take each other's place."""
-    from ioworkload.judge import arg_differences
+    from ioworkload.judge.matching import arg_differences
     assert arg_differences({"pathname": "/d/absolute"}, {"pathname": 0})
     assert arg_differences({"pathname": "relative"}, {"pathname": "NULL"})
     assert arg_differences({"pathname": 0}, {"pathname": '"relative"'})

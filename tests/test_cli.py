@@ -67,7 +67,7 @@ def test_quiet(cli):
 @pytest.mark.parametrize("value,expected", [("1000000", 10**6), ("1_000_000", 10**6), ("1e6", 10**6),
                                             ("1E3", 1000), ("18446744073709551615", 2**64 - 1)])
 def test_iteration_counts_accepted(value, expected):
-    from ioworkload.runner import parse_count
+    from ioworkload.core.runner import parse_count
     assert parse_count(value) == expected
 
 
@@ -152,7 +152,7 @@ def test_list_and_describe(cli):
 
 
 def test_count_formula():
-    from ioworkload.cli import _count_formula
+    from ioworkload.cli.catalog import count_formula as _count_formula
     assert [_count_formula(*c) for c in ((0, 1, 0), (1, 2, 1), (1, 0, 0), (0, 3, 0))] == [
         "N", "2N + 2", "1", "3N"]
 
@@ -252,7 +252,7 @@ def test_ior_protocol_repeats_like_ior(tmp_path):
 
 
 def test_start_file_timeout_is_clear(cli, tmp_path, monkeypatch):
-    from ioworkload import cli as cli_mod
+    from ioworkload.cli import main as cli_mod
     monkeypatch.setattr(cli_mod, "START_TIMEOUT", 0.2)
     rc = cli_mod.main(["getppid", "--start-file", str(tmp_path / "never")])
     assert rc == 1
@@ -283,8 +283,8 @@ def test_sigint_stops_the_loop_in_process():
     """The stop flag is read before every iteration: a SIGINT mid-loop ends a 10**12-iteration
     run, whole and exact as far as it went."""
     import threading
-    from ioworkload import registry
-    from ioworkload.runner import Hooks, execute
+    from ioworkload.core import registry
+    from ioworkload.core.runner import Hooks, execute
 
     def interrupt_soon(stopped, tids, doc):  # sent once the run owns the signal
         threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
@@ -298,7 +298,7 @@ def test_sigint_stops_the_loop_in_process():
 def test_unsupported_exits_77(cli, monkeypatch):
     # a scenario whose requirement fails must say why and exit 77
     code = (
-        "import sys; from ioworkload import registry, cli;"
+        "import sys; from ioworkload.core import registry; from ioworkload.cli import main as cli;"
         "sc = registry.get('getppid');"
         "object.__setattr__(sc, 'requires', (lambda: 'needs a unicorn',));"
         "sys.exit(cli.main(['getppid']))"
@@ -309,9 +309,9 @@ def test_unsupported_exits_77(cli, monkeypatch):
 
 
 def test_verify_without_tracefs_is_unsupported(monkeypatch):
-    from ioworkload import registry, verify
-    from ioworkload.errors import Unsupported
-    from ioworkload.runner import execute
+    from ioworkload.core import registry, verify
+    from ioworkload.core.errors import Unsupported
+    from ioworkload.core.runner import execute
     monkeypatch.setattr(verify.os.path, "isdir", lambda p: False)
     with pytest.raises(Unsupported, match="tracefs"):
         execute(registry.get("getppid"), iterations=1, verify=True)
@@ -496,8 +496,8 @@ def test_tid_file_dangling_symlink_creates_its_target(tmp_path):
 def test_fifo_reader_that_leaves_early_is_a_failure(tmp_path, monkeypatch):
     """A reader that opens the FIFO and closes it unread: a ScenarioFailed (exit 1 with that
     message), not a broken pipe that main() would take for a vanished stdout reader (exit 0)."""
-    from ioworkload import cli as cli_mod
-    from ioworkload.errors import ScenarioFailed
+    from ioworkload.cli import main as cli_mod
+    from ioworkload.core.errors import ScenarioFailed
     fifo = tmp_path / "tids"
     os.mkfifo(fifo)
     real = cli_mod._open_for_writing

@@ -4,7 +4,8 @@ manifests issue it, the totals, and the io_uring operations."""
 import json
 
 import ioworkload
-from ioworkload import coverage, expect
+from ioworkload.cli import coverage
+from ioworkload.core import expect
 
 
 def test_json_lists_the_whole_table_with_consistent_totals(cli):

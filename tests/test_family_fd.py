@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from ioworkload import registry
-from ioworkload.manifest import Event
+from ioworkload.core import registry
+from ioworkload.core.manifest import Event
 
 THREE = ("0", "1", "2")
 UNTRACKED = {f"closeuntracked-{i}.txt": b"written-just-before-close" for i in range(1, 64)}
@@ -98,7 +98,7 @@ def test_fixed_numbers_with_many_verified_threads(name):
     from conftest import kernel_can_verify
     if kernel_can_verify() is not None:
         pytest.skip(kernel_can_verify())
-    from ioworkload.runner import execute
+    from ioworkload.core.runner import execute
     res = execute(registry.get(name), iterations=2, threads=40, verify=True)
     assert res.ok, res.mismatches
     assert res.verified, [r for r in res.verification if not r["ok"]]

@@ -15,10 +15,10 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload import registry
-from ioworkload.errors import Unsupported
-from ioworkload.manifest import Event
-from ioworkload.runner import execute
+from ioworkload.core import registry
+from ioworkload.core.errors import Unsupported
+from ioworkload.core.manifest import Event
+from ioworkload.core.runner import execute
 
 from conftest import kernel_can_verify
 
@@ -177,7 +177,7 @@ def test_a_tracer_reporting_operations_is_judged_on_them():
     extra = ops + [{"tid": tid, "opcode": "IORING_OP_NOP", "res": 0}]
     assert any("IORING_OP_NOP" in d for d in judge.compare(doc, seen + extra, check_args=False))
     # the tracer-neutral form carries them as lines of their own
-    from ioworkload import conformance
+    from ioworkload.judge import conformance
     parsed, _ = conformance.parse_jsonl("\n".join(json.dumps(o) for o in ops))
     assert parsed == ops
 
@@ -205,7 +205,7 @@ def test_expect_file_declares_io_threads_operations_and_restarts(tmp_path, cli):
 def test_perf_trace_restart_lines_are_restarts():
     """perf trace 6.1 cannot name errno 512 and prints an internal error: still -ERESTARTSYS
     (the judge then accepts it as a declared restart), never a plain -1 (-EPERM)."""
-    from ioworkload import conformance
+    from ioworkload.judge import conformance
     text = ("     4.585 (11.304 ms): ioworkload/77 futex(uaddr: 0x7fb4dff4a00c)     = -1 (unknown) "
             "(INTERNAL ERROR: strerror_r(512, [buf], 128)=22)\n"
             "    16.845 (3015.936 ms): ioworkload/77 futex(uaddr: 0x7fb4dff4a00c)   = 0\n")
@@ -217,9 +217,9 @@ def test_disabled_io_uring_is_unsupported_with_the_reason(monkeypatch):
     """io_uring_setup refused with EPERM (kernel.io_uring_disabled) is `unsupported`, and the
     reason names the sysctl."""
     import errno
-    from ioworkload import _runner
+    from ioworkload.core import _runner
     real = _runner.raw_syscall
-    setup_nr = ioworkload.expect.syscall_number("io_uring_setup")
+    setup_nr = ioworkload.core.expect.syscall_number("io_uring_setup")
     monkeypatch.setattr(_runner, "raw_syscall",
                         lambda nr, *a: -errno.EPERM if nr == setup_nr else real(nr, *a))
     reason = registry.get("iouring_setup").unsupported_reason()

@@ -15,10 +15,11 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload import conformance, expect, registry
-from ioworkload.errors import Unsupported
-from ioworkload.manifest import Event
-from ioworkload.runner import execute
+from ioworkload.judge import conformance
+from ioworkload.core import expect, registry
+from ioworkload.core.errors import Unsupported
+from ioworkload.core.manifest import Event
+from ioworkload.core.runner import execute
 
 from conftest import kernel_can_verify, sampled
 

@@ -4,7 +4,7 @@ mmap_memory_lock leaves nothing of the process locked."""
 import pytest
 
 import ioworkload
-from ioworkload.errors import Unsupported
+from ioworkload.core.errors import Unsupported
 
 FILES = {
     "mmap_basic": ("mmapfile.txt", b"MMAP shared page data"),

@@ -11,10 +11,10 @@ import subprocess
 import pytest
 
 import ioworkload
-from ioworkload import _runner, expect, registry
-from ioworkload.errors import Unsupported
-from ioworkload.manifest import Event
-from ioworkload.runner import execute
+from ioworkload.core import _runner, expect, registry
+from ioworkload.core.errors import Unsupported
+from ioworkload.core.manifest import Event
+from ioworkload.core.runner import execute
 
 from conftest import kernel_can_verify
 

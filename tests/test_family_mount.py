@@ -12,9 +12,9 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload import registry
-from ioworkload.manifest import Event
-from ioworkload.runner import execute
+from ioworkload.core import registry
+from ioworkload.core.manifest import Event
+from ioworkload.core.runner import execute
 
 from conftest import _mounts, kernel_can_verify
 

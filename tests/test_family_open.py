@@ -6,9 +6,9 @@ import os
 
 import pytest
 
-from ioworkload import registry, runner, verify
-from ioworkload.errors import Unsupported
-from ioworkload.manifest import Event, Expect
+from ioworkload.core import registry, runner, verify
+from ioworkload.core.errors import Unsupported
+from ioworkload.core.manifest import Event, Expect
 
 from conftest import kernel_can_verify
 

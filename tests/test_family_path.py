@@ -7,8 +7,8 @@ import os
 import pytest
 
 import ioworkload
-from ioworkload import ior_mode, registry, runner, verify
-from ioworkload.errors import Unsupported
+from ioworkload.core import ior_mode, registry, runner, verify
+from ioworkload.core.errors import Unsupported
 
 from conftest import kernel_can_verify
 
@@ -17,7 +17,7 @@ _no_verify = kernel_can_verify()
 
 def _faults_per_worker(sc, iterations):
     """Run scenario `sc` on one worker; page faults it took in kernel and in user mode."""
-    from ioworkload import _perf
+    from ioworkload.core import _perf
 
     fds = {}
 

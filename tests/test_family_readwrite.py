@@ -6,8 +6,8 @@ import os
 import pytest
 
 import ioworkload
-from ioworkload import registry, runner
-from ioworkload.errors import Unsupported
+from ioworkload.core import registry, runner
+from ioworkload.core.errors import Unsupported
 
 # scenario -> {path in the worker's directory: bytes it must hold after the run}
 EXPECTED_FILES = {

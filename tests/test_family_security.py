@@ -13,10 +13,11 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload import conformance, expect, judge, registry
-from ioworkload.errors import Unsupported
-from ioworkload.manifest import Event
-from ioworkload.runner import execute
+from ioworkload.judge import conformance, compare as judge
+from ioworkload.core import expect, registry
+from ioworkload.core.errors import Unsupported
+from ioworkload.core.manifest import Event
+from ioworkload.core.runner import execute
 
 from conftest import MANY, kernel_can_verify, sampled
 
@@ -228,7 +229,7 @@ def test_perf_trace_lines_naming_a_pids_task_are_read():
 def test_a_kernel_without_the_feature_is_unsupported(monkeypatch, name, why):
     """Each requirement asks the kernel; a kernel that answers ENOSYS makes the scenario
     unsupported with the reason named (the CLI's exit 77)."""
-    from ioworkload import _runner
+    from ioworkload.core import _runner
     monkeypatch.setattr(_runner, "raw_syscall", lambda *args: -38)
     reason = registry.get(name).unsupported_reason()
     assert reason and why in reason, reason

@@ -14,9 +14,10 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload import expect, judge, registry
-from ioworkload.manifest import Event
-from ioworkload.runner import execute
+from ioworkload.core import expect, registry
+from ioworkload import judge
+from ioworkload.core.manifest import Event
+from ioworkload.core.runner import execute
 
 from conftest import kernel_can_verify, sampled
 
@@ -239,7 +240,7 @@ def test_strace_restart_codes_are_parsed():
 def test_perf_trace_restart_codes_and_sigreturn_are_parsed():
     """perf trace cannot name 512/516 (it prints strerror_r's failure) and prints rt_sigreturn's
     entry with no return: both are read as what they are."""
-    from ioworkload import conformance
+    from ioworkload.judge import conformance
     text = (
         "84.616 ( 0.507 ms): t/1702 read(fd: 3, buf: 0x7ffc0a6e2f37, count: 1)   = -1 (unknown) "
         "(INTERNAL ERROR: strerror_r(512, [buf], 128)=22)\n"

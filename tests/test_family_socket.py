@@ -6,10 +6,10 @@ import tempfile
 
 import pytest
 
-from ioworkload import registry, runner
-from ioworkload.errors import Unsupported
-from ioworkload.manifest import Event
-from ioworkload.runner import execute
+from ioworkload.core import registry, runner
+from ioworkload.core.errors import Unsupported
+from ioworkload.core.manifest import Event
+from ioworkload.core.runner import execute
 
 from conftest import kernel_can_verify
 

@@ -12,9 +12,10 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload import judge, registry
-from ioworkload.manifest import Event
-from ioworkload.runner import execute
+from ioworkload import judge
+from ioworkload.core import registry
+from ioworkload.core.manifest import Event
+from ioworkload.core.runner import execute
 
 from conftest import (MANY, check_is_exact_at_1_and_2_threads, kernel_can_verify,
                       run_leaves_nothing_behind, sampled)

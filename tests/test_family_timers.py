@@ -8,10 +8,11 @@ import signal
 import pytest
 
 import ioworkload
-from ioworkload import conformance, registry
-from ioworkload.errors import Unsupported
-from ioworkload.manifest import Event
-from ioworkload.runner import execute
+from ioworkload.judge import conformance
+from ioworkload.core import registry
+from ioworkload.core.errors import Unsupported
+from ioworkload.core.manifest import Event
+from ioworkload.core.runner import execute
 
 from conftest import MANY, kernel_can_verify, sampled
 

@@ -6,8 +6,8 @@ import os
 import pytest
 
 import ioworkload
-from ioworkload import registry
-from ioworkload.errors import Unsupported
+from ioworkload.core import registry
+from ioworkload.core.errors import Unsupported
 from ioworkload.families import xattr
 
 XATTR_SCENARIOS = [sc for sc in registry.all_scenarios().values() if sc.family == "xattr"]

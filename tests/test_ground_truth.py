@@ -16,7 +16,8 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload import conformance, expect, judge
+from ioworkload.judge import conformance, compare as judge
+from ioworkload.core import expect
 
 SAMPLE = ["getppid", "aio_submit", "open_basic", "readwrite_basic", "dup_basic", "rename_basic",
           "stat_statx", "xattr_fd", "chmod_basic", "sync_basic", "mmap_basic",

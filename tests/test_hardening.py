@@ -106,7 +106,7 @@ def _caller_holding_fds(body: str, limit: int = 20000):
 def test_api_never_touches_the_callers_fds(name):
     p = _caller_holding_fds(f"""\
         import ioworkload
-        from ioworkload.errors import Unsupported
+        from ioworkload.core.errors import Unsupported
         try:
             r = ioworkload.run({name!r}, iterations=3, threads=2)
             print("RAN", r.ok, r.mismatches)
@@ -200,7 +200,7 @@ def test_full_tmpdir_is_named_not_replaced():
 
 def test_api_missing_tmpdir_is_a_usage_error(monkeypatch):
     import ioworkload
-    from ioworkload.errors import UsageError
+    from ioworkload.core.errors import UsageError
     monkeypatch.setenv("TMPDIR", "/nonexistent-ioworkload-tmp")
     with pytest.raises(UsageError, match="TMPDIR=/nonexistent-ioworkload-tmp"):
         ioworkload.run("open_basic")
@@ -213,7 +213,8 @@ def _as_nobody(body: str, tmp_root: str):
     code = textwrap.dedent("""\
         import ctypes, os, sys, resource, encodings.unicode_escape
         import ioworkload
-        from ioworkload import cli, errors
+        from ioworkload.cli import main as cli
+        from ioworkload.core import errors
         ioworkload.run("dir_getcwd")
         import json, locale, gettext  # what the command imports lazily (argparse's messages)
         cli._run_parser().parse_args(["getppid"])
@@ -321,7 +322,7 @@ def test_written_file_that_is_the_start_file_is_refused(cli, tmp_path, other):
 ])
 def test_api_ambiguous_arguments_are_errors(kwargs, needle):
     import ioworkload
-    from ioworkload.errors import UsageError
+    from ioworkload.core.errors import UsageError
     with pytest.raises(UsageError, match=needle):
         ioworkload.run("getppid", **kwargs)
     with pytest.raises(UsageError, match=needle):

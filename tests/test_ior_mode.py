@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from ioworkload import ior_mode, registry
+from ioworkload.core import ior_mode, registry
 
 ENOENT, EBADF, EEXIST, EINVAL, ESTALE = 2, 9, 17, 22, 116
 EPERM = 1
@@ -992,7 +992,7 @@ def test_tid_equal_pid_sees_the_stopped_calls(name, calls, tmp_path):
 
 def test_unsupported_prints_the_pid_then_exits_1(tmp_path, monkeypatch):
     """ior's workload prints its PID before it can fail; a scenario we cannot run does too."""
-    code = ("import sys; from ioworkload import cli, registry; "
+    code = ("import sys; from ioworkload.cli import main as cli; from ioworkload.core import registry; "
             "sc = registry.get('getppid'); "
             "orig = registry.get; "
             "registry.get = lambda n: sc.replace(requires=(lambda: 'not here',)); "
@@ -1010,7 +1010,7 @@ def test_unsupported_prints_the_pid_then_exits_1(tmp_path, monkeypatch):
 
 def test_failure_exits_at_once_without_the_hold(tmp_path):
     hold = tmp_path / "never"
-    code = ("import sys; from ioworkload import cli, registry; "
+    code = ("import sys; from ioworkload.cli import main as cli; from ioworkload.core import registry; "
             "sc = registry.get('getppid'); "
             "registry.get = lambda n: sc.replace(iteration=('getppid() -> 0',)); "
             "sys.exit(cli.main(['--scenario=getppid']))")
@@ -1128,7 +1128,8 @@ def test_prestart_error_fails_before_the_pid_line(tmp_path):
     so getppid-burst's pipe2 fails with EMFILE."""
     code = """if True:
         import os, resource, sys
-        from ioworkload import cli, runner
+        from ioworkload.cli import main as cli
+        from ioworkload.core import runner
         resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
         fillers, make_dirs, process = [], runner._make_worker_dirs, runner._Process
         def one_fd_free(*args):

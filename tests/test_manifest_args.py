@@ -4,8 +4,8 @@ in the manifest grammar (manifest.py), and resolve to values (numbers, paths, re
 import pytest
 
 import ioworkload
-from ioworkload import expect
-from ioworkload.manifest import Event
+from ioworkload.core import expect
+from ioworkload.core.manifest import Event
 
 SCENARIOS = sorted(ioworkload.scenarios())
 

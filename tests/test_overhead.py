@@ -14,7 +14,8 @@ import pytest
 
 from conftest import FULL
 
-from ioworkload import overhead, overhead_cli, tracers
+from ioworkload.overhead import study as overhead, tracers
+from ioworkload.cli import overhead as overhead_cli
 
 MUST_RUN_AS_ROOT = ("strace", "perf-stat", "perf-record", "bpftrace-count")
 EXACT = ("perf-stat", "strace", "strace-seccomp", "bpftrace-count", "bpftrace-hist")
@@ -463,8 +464,8 @@ def test_overhead_modules_do_not_import_the_cli():
     """The study and its presentation share argument parsing through args.py, not cli.py
     (the cycle cli -> overhead -> cli is gone)."""
     import subprocess
-    code = ("import sys, ioworkload.overhead_cli, ioworkload.overhead_report, "
-            "ioworkload.overhead_chart; assert 'ioworkload.cli' not in sys.modules, 'cli imported'")
+    code = ("import sys, ioworkload.cli.overhead, ioworkload.overhead.report, "
+            "ioworkload.overhead.chart; assert 'ioworkload.cli.main' not in sys.modules, 'cli imported'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from ioworkload import bpf_stats, overhead_sweep
+from ioworkload.overhead import bpf_stats, sweep as overhead_sweep
 
 ROOT = os.geteuid() == 0
 
@@ -319,7 +319,7 @@ def test_sweep_text_and_chart(tmp_path):
 def test_a_tracer_slower_than_its_rough_cost_is_rescaled_after_a_run():
     """perf trace's rough cost (5 us a call) is far from a VM's (~50 us): a run that lasted 4 s
     against --traced-seconds 1 gives its next runs a quarter of the iterations."""
-    from ioworkload import overhead, tracers
+    from ioworkload.overhead import study as overhead, tracers
     opts = overhead.Options(scenario=None, iterations=100_000, duration=None, repeat=3,
                             tracee_cpu=0, tracer_cpus=None, traced_seconds=1.0)
     row = overhead.Row(tracers.PerfTrace())
@@ -339,7 +339,8 @@ def test_a_custom_ebpf_template_gets_its_program_cost_and_a_plain_one_no_extra_r
     import shutil
     if not shutil.which("bpftrace"):
         pytest.skip("bpftrace not found")
-    from ioworkload import overhead, overhead_cli
+    from ioworkload.overhead import study as overhead
+    from ioworkload.cli import overhead as overhead_cli
     program = ("BEGIN { printf(\"go\\n\"); } tracepoint:syscalls:sys_enter_getppid "
                "/pid == {pid}/ { @n = count(); }")
     plain = f"sh -c 'echo go; exec sleep 300' sh {{pid}}"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from ioworkload import registry
+from ioworkload.core import registry
 
 README = os.path.join(os.path.dirname(__file__), "..", "README.md")
 

@@ -8,8 +8,8 @@ import os
 import pytest
 
 import ioworkload
-from ioworkload import registry
-from ioworkload.errors import Unsupported
+from ioworkload.core import registry
+from ioworkload.core.errors import Unsupported
 
 from conftest import FULL, MANY, kernel_can_verify
 

@@ -1,3 +1,3 @@
-from ioworkload.entry import main
+from ioworkload.cli.entry import main
 
 main()

@@ -4,7 +4,7 @@
 # cimport these too.
 
 from libc.stdint cimport uint64_t
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys1, iow_sys6, iow_tally_ret, iow_stop_requested,
 )
 

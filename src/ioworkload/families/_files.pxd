@@ -1,7 +1,7 @@
 # ior's "open/create a file in the worker's directory" setup, shared by the families that use
 # libc's <fcntl.h> constants. Inline only, like _common.pxd.
 
-from ioworkload._kernel cimport iow_worker, iow_sys1, iow_sys4, iow_tally_ret, iow_path
+from ioworkload.core._kernel cimport iow_worker, iow_sys1, iow_sys4, iow_tally_ret, iow_path
 
 cdef extern from "iow_syscall.h" nogil:
     enum:

@@ -3,7 +3,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memset, strlen
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_tally_ret,
     iow_stop_requested, iow_path, kernel,
 )
@@ -42,7 +42,7 @@ cdef extern from "<fcntl.h>" nogil:
         O_CREAT
         O_CLOEXEC
 
-from ioworkload.manifest import scenarios
+from ioworkload.core.manifest import scenarios
 
 cdef const char *PAYLOAD = b"ior-aio-submit\n"   # 15 bytes, as ior writes
 cdef enum:

@@ -1,7 +1,7 @@
 # Baselines: the cheapest syscalls, for rate and tracer-overhead measurements.
 
 from libc.stdint cimport uint64_t
-from ioworkload._kernel cimport iow_worker, iow_sys0, iow_tally_ret, iow_stop_requested, kernel
+from ioworkload.core._kernel cimport iow_worker, iow_sys0, iow_tally_ret, iow_stop_requested, kernel
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -9,7 +9,7 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_gettid
         IOW_NR_UNASSIGNED
 
-from ioworkload.manifest import scenarios
+from ioworkload.core.manifest import scenarios
 
 
 cdef inline uint64_t null_syscall_loop(iow_worker *w, uint64_t n, long nr) noexcept nogil:

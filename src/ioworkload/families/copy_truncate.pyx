@@ -4,7 +4,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport strlen
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, kernel,
 )
@@ -31,7 +31,7 @@ cdef extern from "<stdio.h>" nogil:
     enum:
         SEEK_SET
 
-from ioworkload.manifest import scenarios
+from ioworkload.core.manifest import scenarios
 
 cdef enum:
     MODE = 0o644

@@ -12,7 +12,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, strlen
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys1, iow_sys3, iow_sys4, iow_tally_ret, iow_stop_requested,
     iow_path, kernel, IOW_PATH_MAX,
 )
@@ -59,8 +59,8 @@ cdef extern from "<asm/ioctls.h>" nogil:
         FIOCLEX
         FIONCLEX
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import legacy_syscall
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import legacy_syscall
 
 cdef enum:
     FIXED_FD_BASE = 500      # ior's dup2 target

@@ -13,7 +13,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memset, strlen
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
@@ -259,8 +259,8 @@ cdef extern from * nogil:
 import errno as _errno
 import os
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import syscall_implemented
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import syscall_implemented
 
 cdef enum:
     PAGE = 4096          # ior's guard-page layout, in 4 KiB pages (x86-64, 4K-page aarch64)
@@ -855,7 +855,7 @@ cdef uint64_t iouring_op_async_loop(iow_worker *w, uint64_t n) noexcept nogil:
 def _io_uring_usable():
     """ior's probe: io_uring_setup(0, NULL) is -ENOSYS without io_uring, -EPERM when
     kernel.io_uring_disabled forbids it to us; -EINVAL/-EFAULT mean it can be used."""
-    from ioworkload import _runner
+    from ioworkload.core import _runner
     ret = _runner.raw_syscall(__NR_io_uring_setup, 0, 0)
     if ret == -_errno.ENOSYS:
         return "the kernel has no io_uring (io_uring_setup: ENOSYS)"

@@ -11,7 +11,7 @@ from libc.errno cimport EACCES, ENOSYS
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport memcpy, memset, strlen
 from libc.stdio cimport snprintf
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, kernel, IOW_PATH_MAX,
 )
@@ -174,8 +174,8 @@ cdef extern from "<time.h>" nogil:
         timespec it_value
     int clock_gettime(int clk, timespec *ts)
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import capability, legacy_syscall, syscall_implemented
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import capability, legacy_syscall, syscall_implemented
 
 # Names manifests use that the common headers (_consts) do not have.
 CONSTANTS = {
@@ -569,8 +569,8 @@ def _bpf_map_creatable():
     """BPF_MAP_CREATE of ior's map succeeds here (the probe's map is closed, so freed, again).
     Its refusal names the errno and whether the capability it wants is missing."""
     import os
-    from ioworkload.errors import errno_name
-    from ioworkload.probes import capability
+    from ioworkload.core.errors import errno_name
+    from ioworkload.core.probes import capability
     cdef BpfMapCreateAttr attr
     fill_map_attr(&attr)
     cdef long ret = iow_sys3(__NR_bpf, BPF_MAP_CREATE, <long>&attr, sizeof(BpfMapCreateAttr))
@@ -613,8 +613,8 @@ def _creates_fd(name, nr, *args):
     """The host lets this process make the fd (memfd_secret may be compiled out or disabled,
     userfaultfd restricted to privileged callers): the probe's fd is closed again."""
     import os
-    from ioworkload import _runner
-    from ioworkload.errors import errno_name
+    from ioworkload.core import _runner
+    from ioworkload.core.errors import errno_name
 
     def probe():
         if nr < 0:

@@ -4,7 +4,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, strlen
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, kernel,
 )
@@ -43,8 +43,8 @@ cdef extern from "<linux/mman.h>" nogil:
         MREMAP_MAYMOVE
         MCL_CURRENT
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import capability
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import capability
 
 cdef enum:
     PAGE = 4096   # ior's anonymous mapping size (one page on x86-64 and 4K-page aarch64)

@@ -5,7 +5,7 @@
 # it: chmod 0640 -> 0644 -> 0644 -> 0640, ids -1 ("no change"), fixed timestamps.
 
 from libc.stdint cimport uint64_t
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_tally_ret,
     iow_stop_requested, iow_path, kernel,
 )
@@ -56,8 +56,8 @@ cdef extern from "<linux/time_types.h>" nogil:
         long long tv_sec
         long long tv_nsec
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import legacy_syscall, syscall_implemented
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import legacy_syscall, syscall_implemented
 
 cdef enum:
     ID_UNCHANGED = -1            # (uid_t)-1 / (gid_t)-1: leave the owner/group as they are

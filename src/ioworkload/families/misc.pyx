@@ -9,7 +9,7 @@
 # the I/O priority the thread came with (ior's fallback may have set an explicit one).
 
 from libc.stdint cimport uint64_t
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, kernel,
 )
@@ -91,8 +91,8 @@ cdef extern from *:
         IOW_IOPRIO_CLASS_SHIFT
         IOW_IOPRIO_CLASS_BE
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import legacy_syscall
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import legacy_syscall
 
 CONSTANTS = {
     "SCHED_OTHER": SCHED_OTHER, "PRIO_PROCESS": PRIO_PROCESS,

@@ -12,7 +12,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel,
 )
@@ -104,8 +104,8 @@ cdef extern from "<sys/mount.h>" nogil:
         uint64_t propagation
         uint64_t userns_fd
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import capability, syscall_implemented
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import capability, syscall_implemented
 
 CONSTANTS = {
     "MS_REC": MS_REC, "MS_PRIVATE": MS_PRIVATE, "MS_BIND": MS_BIND, "MNT_DETACH": MNT_DETACH,
@@ -285,8 +285,8 @@ def _new_mount_namespace():
     """A child of ours can be born in a mount namespace of its own (a container's seccomp
     policy or a missing CONFIG may refuse it). Probed in a forked child: never this process."""
     import os
-    from ioworkload import _runner
-    from ioworkload.errors import errno_name
+    from ioworkload.core import _runner
+    from ioworkload.core.errors import errno_name
     pid = os.fork()
     if pid == 0:
         ret = _runner.raw_syscall(_NR_UNSHARE, CLONE_NEWNS)

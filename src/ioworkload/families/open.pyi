@@ -1,4 +1,4 @@
-from ioworkload.manifest import Scenario
+from ioworkload.core.manifest import Scenario
 
 SCENARIOS: list[Scenario]
 IOR_SCENARIOS: list[Scenario]

@@ -4,7 +4,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset, strlen
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
@@ -96,8 +96,8 @@ cdef extern from *:
 
 import os
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import capability, legacy_syscall, syscall_implemented
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import capability, legacy_syscall, syscall_implemented
 
 cdef enum:
     MAX_HANDLE_SZ = 128
@@ -550,8 +550,8 @@ def _file_handles_in_tmpdir():
     """The filesystem under $TMPDIR exports file handles (ramfs, for one, does not: EOPNOTSUPP).
     Asked with a zero-byte handle: -EOVERFLOW when it does, and nothing is opened."""
     import errno
-    from ioworkload.errors import errno_name
-    from ioworkload.runner import temp_base
+    from ioworkload.core.errors import errno_name
+    from ioworkload.core.runner import temp_base
     where = temp_base()
     cdef bytes path = os.fsencode(where)
     cdef unsigned int header[2]   # struct file_handle: handle_bytes 0, handle_type

@@ -12,7 +12,7 @@ import os
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, memset, strlen
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6, iow_tally_ret,
     iow_stop_requested, iow_path, kernel, IOW_PATH_MAX,
 )
@@ -73,8 +73,8 @@ cdef extern from "<sys/mman.h>" nogil:
         PROT_READ
         MAP_PRIVATE
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import capability, legacy_syscall, syscall_implemented
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import capability, legacy_syscall, syscall_implemented
 
 cdef enum:
     MAX_CALLS = 8

@@ -5,7 +5,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, strlen   # <string.h>, for the image builder below
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
@@ -161,7 +161,7 @@ cdef extern from * nogil:
 
 import os
 
-from ioworkload.manifest import scenarios
+from ioworkload.core.manifest import scenarios
 
 cdef enum:
     KCMP_FILE = 0        # <linux/kcmp.h>
@@ -437,7 +437,7 @@ def _image_supported():
         return "the exec target image is only written for x86-64"
     if not IOW_HAVE_CLONE_THREAD:
         return "starting a raw thread is only written for x86-64 and aarch64"
-    from ioworkload.runner import temp_base
+    from ioworkload.core.runner import temp_base
     base = temp_base()
     if os.statvfs(base).f_flag & os.ST_NOEXEC:
         return f"{base} is mounted noexec: the exec target image is written there"
@@ -445,7 +445,7 @@ def _image_supported():
 
 
 def _kcmp_supported():
-    from ioworkload import _runner
+    from ioworkload.core import _runner
     pid = os.getpid()
     ret = _runner.raw_syscall(__NR_kcmp, pid, pid, KCMP_VM, 0, 0)
     if ret == -38:

@@ -6,7 +6,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memset, strlen
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, kernel,
 )
@@ -106,8 +106,8 @@ cdef extern from *:
     struct cachestat:
         unsigned long long nr_cache
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import legacy_syscall, syscall_implemented
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import legacy_syscall, syscall_implemented
 
 # ior's payloads; the manifests below spell out their lengths.
 cdef const char *HELLO = b"hello from ioworkload"      # 21

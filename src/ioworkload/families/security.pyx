@@ -11,7 +11,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport strlen
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
@@ -166,8 +166,8 @@ cdef extern from *:
 
 import os
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import syscall_implemented
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import syscall_implemented
 
 # Names manifests use that the common headers (_consts) do not have.
 CONSTANTS = {
@@ -463,7 +463,7 @@ cdef uint64_t seccomp_denied_loop(iow_worker *w, uint64_t n) noexcept nogil:
 # ---- requirements ----
 
 def _errno_text(long ret):
-    from ioworkload.errors import errno_name
+    from ioworkload.core.errors import errno_name
     return errno_name(-ret)
 
 
@@ -490,7 +490,7 @@ def _keys_usable():
     """keyctl answers (a kernel without CONFIG_KEYS says ENOSYS; a container's seccomp
     profile often denies the key calls with EPERM). Asked for this thread's keyring
     without creating it: -ENOKEY, or its id, and nothing is made."""
-    from ioworkload._runner import raw_syscall
+    from ioworkload.core._runner import raw_syscall
     ret = raw_syscall(__NR_keyctl, IOW_KEYCTL_GET_KEYRING_ID, IOW_KEY_SPEC_THREAD_KEYRING, 0)
     if ret < 0 and -ret != 126:  # ENOKEY
         return f"the kernel's key management (keyctl) is not available here ({_errno_text(ret)})"
@@ -500,7 +500,7 @@ def _keys_usable():
 def _perf_attr_checked():
     """perf_event_open reaches its attr check: ior's 16-byte attr is refused with E2BIG
     (a kernel without perf events says ENOSYS; a seccomp profile may say EPERM)."""
-    from ioworkload._runner import raw_syscall
+    from ioworkload.core._runner import raw_syscall
     cdef iow_short_perf_attr attr
     attr.type = IOW_PERF_TYPE_SOFTWARE
     attr.size = sizeof(iow_short_perf_attr)
@@ -516,7 +516,7 @@ def _perf_attr_checked():
 
 def _landlock_abi():
     """The kernel has Landlock and it is enabled (ABI version >= 1)."""
-    from ioworkload._runner import raw_syscall
+    from ioworkload.core._runner import raw_syscall
     ret = raw_syscall(__NR_landlock_create_ruleset, 0, 0, IOW_LANDLOCK_CREATE_RULESET_VERSION)
     if ret < 0:
         return (f"Landlock is not available ({_errno_text(ret)}): the kernel lacks it, or the "
@@ -532,7 +532,7 @@ def _clone_thread_supported():
 
 def _seccomp_errno_filters():
     """The kernel has seccomp filters and their SECCOMP_RET_ERRNO action."""
-    from ioworkload._runner import raw_syscall
+    from ioworkload.core._runner import raw_syscall
     cdef unsigned int action = SECCOMP_RET_ERRNO
     ret = raw_syscall(__NR_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, <long>&action)
     if ret < 0:

@@ -18,7 +18,7 @@ from ioworkload.families._clone cimport (
     CLONE_SIGHAND, CLONE_THREAD, CLONE_SYSVSEM, CLONE_CHILD_CLEARTID, CLONE_VFORK, iow_load_acquire,
     iow_store_release, iow_cpu_relax,
 )
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_note_task, kernel, IOW_SCRATCH_BYTES,
 )
@@ -293,7 +293,7 @@ cdef extern from "<signal.h>" nogil:
         int ss_flags
         size_t ss_size
 
-from ioworkload.manifest import scenarios
+from ioworkload.core.manifest import scenarios
 
 cdef enum:
     SIGSET_BYTES = 8              # the kernel's sigset_t (what ior passes as sigsetsize)

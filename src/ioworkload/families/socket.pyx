@@ -7,11 +7,11 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memset, memcpy, strlen
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path,
 )
-from ioworkload._kernel cimport kernel
+from ioworkload.core._kernel cimport kernel
 from ioworkload.families._common cimport close_tracked
 
 cdef extern from "iow_syscall.h" nogil:
@@ -73,7 +73,7 @@ cdef extern from "<sys/un.h>" nogil:
         unsigned short sun_family
         char sun_path[108]
 
-from ioworkload.manifest import scenarios
+from ioworkload.core.manifest import scenarios
 
 cdef enum:
     # fd slots
@@ -334,9 +334,9 @@ def _sun_path_fits(scenario, name):
     too deep $TMPDIR is `unsupported` (exit 77), not a failed bind."""
     import os
     import sys
-    from ioworkload.args import MAX_THREADS
-    from ioworkload.errors import UsageError
-    from ioworkload.runner import temp_base
+    from ioworkload.core.args import MAX_THREADS
+    from ioworkload.core.errors import UsageError
+    from ioworkload.core.runner import temp_base
 
     def probe():
         try:

@@ -5,7 +5,7 @@
 # numbers, never as newfstatat/faccessat.
 
 from libc.stdint cimport uint64_t
-from ioworkload._kernel cimport iow_worker, iow_sys2, iow_tally_ret, iow_stop_requested, iow_path, kernel
+from ioworkload.core._kernel cimport iow_worker, iow_sys2, iow_tally_ret, iow_stop_requested, iow_path, kernel
 from ioworkload.families._common cimport one_call_loop, close_fd0
 from ioworkload.families._files cimport open_file, create_file
 
@@ -33,8 +33,8 @@ cdef extern from "<sys/stat.h>" nogil:
     enum:
         STATX_BASIC_STATS
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import legacy_syscall
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import legacy_syscall
 
 # fstat(2) on this descriptor fails with -EBADF: far above any fd this process opens
 # (RLIMIT_NOFILE here is 20000), as in ior.

@@ -4,7 +4,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport strlen
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_sys1, iow_sys3, iow_sys4, iow_tally_ret,
     iow_stop_requested, iow_path, kernel,
 )
@@ -26,7 +26,7 @@ cdef extern from "<fcntl.h>" nogil:
         O_RDWR
         O_CREAT
 
-from ioworkload.manifest import scenarios
+from ioworkload.core.manifest import scenarios
 
 cdef enum:
     INVALID_FD = 99999   # ior's never-open descriptor

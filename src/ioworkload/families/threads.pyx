@@ -7,7 +7,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.stdio cimport snprintf
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel,
     IOW_SCRATCH_BYTES,
@@ -140,8 +140,8 @@ cdef extern from *:
     void iow_threads_signal_lock_take() nogil
     void iow_threads_signal_lock_drop() nogil
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import legacy_syscall
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import legacy_syscall
 
 cdef enum:
     MODE = 0o644

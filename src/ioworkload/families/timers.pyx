@@ -8,7 +8,7 @@
 
 from libc.errno cimport ERANGE
 from libc.stdint cimport uint32_t, uint64_t
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
     iow_tally_ret, iow_stop_requested, kernel,
 )
@@ -94,8 +94,8 @@ cdef extern from "<poll.h>" nogil:
         short events
         short revents
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import legacy_syscall, syscall_implemented
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import legacy_syscall, syscall_implemented
 
 # Names manifests use that the common headers (_consts) do not have.
 CONSTANTS = {

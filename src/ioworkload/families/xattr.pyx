@@ -9,7 +9,7 @@ import tempfile
 
 from libc.stdint cimport uint32_t, uint64_t
 from libc.string cimport strlen
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6, iow_tally_ret,
     iow_stop_requested, kernel,
 )
@@ -61,9 +61,9 @@ cdef extern from *:
         uint32_t size
         uint32_t flags
 
-from ioworkload.errors import errno_name
-from ioworkload.manifest import scenarios
-from ioworkload.probes import syscall_implemented
+from ioworkload.core.errors import errno_name
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import syscall_implemented
 
 cdef const char *NAME = b"user.ior"
 cdef enum:
@@ -271,7 +271,7 @@ cdef uint64_t fd_loop(iow_worker *w, uint64_t n) noexcept nogil:
 
 def user_xattrs_in_tmpdir():
     """The filesystem under $TMPDIR (where the private directories live) takes user.* xattrs."""
-    from ioworkload.runner import temp_base
+    from ioworkload.core.runner import temp_base
     where = temp_base()  # exactly $TMPDIR: tempfile's fallbacks would probe another filesystem
     try:
         with tempfile.NamedTemporaryFile(prefix="ioworkload-xattr-probe-", dir=where) as f:

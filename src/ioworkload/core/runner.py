@@ -1,0 +1,659 @@
+"""Run one scenario: validate, probe, private directory, workers, optional verification,
+result. The threads, start barrier, timing and tallies live in _runner.pyx; this is the
+Python side that steers them.
+"""
+
+from __future__ import annotations
+
+import copy
+import errno
+import os
+import signal
+import time
+
+from ioworkload.core import _runner, expect, registry, verify as _verify
+from ioworkload.core.args import MAX_THREADS, parse_count, parse_rate, parse_seconds  # noqa: F401 (API)
+from ioworkload.core.errors import (Interrupted, PrestartFailed, ScenarioFailed, Unsupported, UsageError,
+                               errno_name)
+from ioworkload.core.manifest import Scenario
+from ioworkload.core.probes import fd_limit
+
+class Result:
+    """What a run did (the CLI's --json object has the same fields)."""
+
+    scenario: str
+    family: str
+    iterations: int | None        # per thread, as asked (None with a duration)
+    duration: float | None
+    rate: float | None             # paced: iterations per second per thread (None: unpaced)
+    threads: int
+    iterations_done: list          # per thread
+    elapsed_ns: int                # wall time of the timed loops (first start to last end)
+    syscalls: int                  # every syscall issued, setup and teardown included
+    loop_syscalls: int             # those inside the timed loops
+    ns_per_syscall: float | None   # loop time per loop syscall, per thread
+    syscalls_per_second: float | None  # loop syscalls of all threads per wall second
+    calls: dict                    # syscall -> {count, ok, errors: {ENAME: n}}
+    events: list                   # each manifest event: phase, event, expected, count, matched
+    operations: list               # each io_uring operation: its CQE results, the same way
+    ok: bool                       # every event returned what the manifest says
+    mismatches: list
+    pid: int
+    tids: list
+    verified: bool | None          # kernel counters agreed (None: not asked)
+    verification: list | None
+    interrupted: int | None        # the signal that stopped the run early
+    raw_syscall_instruction: bool  # the syscall instruction inline (not libc's syscall())
+    tmpdir: str | None             # the private directory (removed by now)
+    expected: dict | None          # the expect document, every reference resolved (expect.py)
+
+    def __init__(self, **fields):
+        fields.setdefault("raw_syscall_instruction", _runner.RAW_SYSCALLS)
+        fields.setdefault("tmpdir", None)
+        fields.setdefault("expected", None)
+        fields.setdefault("operations", [])
+        fields.setdefault("rate", None)
+        missing = set(self.__annotations__) - set(fields)
+        if missing:
+            raise TypeError(f"Result lacks {', '.join(sorted(missing))}")
+        self.__dict__.update(fields)
+
+    def to_dict(self) -> dict:
+        return copy.deepcopy({k: self.__dict__[k] for k in self.__annotations__})
+
+    def __repr__(self) -> str:
+        return "Result(" + ", ".join(f"{k}={self.__dict__[k]!r}" for k in self.__annotations__) + ")"
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # exit 128 + signal number
+
+
+class _StopSignals:
+    """While active, SIGINT/SIGTERM/SIGHUP stop the run (teardown still runs) instead of killing
+    it: a closed terminal or a harness that hangs up must not leave files or AIO contexts behind."""
+
+    def __init__(self):
+        self.signum: int | None = None
+        self.on_signal = None  # called from the handler: the runner's request_stop
+        self._old = {}
+
+    def __enter__(self):
+        try:
+            for s in STOP_SIGNALS:
+                if signal.getsignal(s) is not signal.SIG_IGN:  # nohup'd: leave it ignored
+                    self._old[s] = signal.signal(s, self._handle)
+        except ValueError:
+            pass  # not the main thread: signals stay the caller's business
+        return self
+
+    def _handle(self, signum, frame):
+        if self.signum is None:
+            self.signum = signum
+        if self.on_signal:
+            self.on_signal()
+
+    def __exit__(self, *exc):
+        for s, h in self._old.items():
+            signal.signal(s, h)
+
+
+class _CwdKept:
+    """Workers that are threads of this process share its cwd (dir_chdir moves it): whatever
+    they did, the caller gets its cwd back, by an fd (O_PATH: no read permission needed), so
+    also when the path no longer leads there."""
+
+    def __init__(self, active: bool):
+        self.fd = None
+        if active:
+            try:
+                self.fd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            try:
+                os.fchdir(self.fd)
+            finally:
+                os.close(self.fd)
+
+
+class Hooks:
+    """Callbacks around a run (the CLI's attach protocol, spawn()'s handle).
+
+    before_start(stopped, tids, expected): the workers exist, parked, and nothing is counted
+    yet; `expected` is the expect document (expect.py); `stopped()` gives the stop signal that
+    came (it should give up then), or None.
+    after_run(result): the run is over and the result whole; a spawned process is still alive,
+    its main thread waiting to exit (the hold file is waited for here)."""
+
+    def __init__(self, before_start=None, after_run=None):
+        self.before_start = before_start
+        self.after_run = after_run
+
+
+def _remove_private_dir(root: str) -> None:
+    import shutil  # only here: keeps the CLI's start-up short
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def temp_base() -> str:
+    """Exactly $TMPDIR (/tmp when unset or empty), checked: never tempfile's silent fallbacks
+    (/tmp, /var/tmp, the cwd) when it is missing, read-only or full. UsageError names it."""
+    base = os.environ.get("TMPDIR") or "/tmp"
+    name = f"TMPDIR={base}" if os.environ.get("TMPDIR") else base
+    if not os.path.isdir(base):
+        raise UsageError(f"{name}: " + ("not a directory" if os.path.exists(base)
+                                        else "no such directory"))
+    if not os.access(base, os.W_OK | os.X_OK):
+        raise UsageError(f"{name}: not writable here" + (
+            " (a read-only filesystem)" if os.statvfs(base).f_flag & os.ST_RDONLY else ""))
+    st = os.statvfs(base)
+    blocks = st.f_bfree if os.geteuid() == 0 else st.f_bavail
+    if (st.f_blocks and blocks == 0) or (st.f_files and st.f_favail == 0):  # ramfs: no counts
+        raise UsageError(f"{name}: the filesystem is full")
+    return base
+
+
+def make_temp_dir(prefix: str) -> str:
+    """A fresh private directory under temp_base(); a failure is one UsageError line."""
+    import tempfile
+    base = temp_base()
+    try:
+        return tempfile.mkdtemp(prefix=prefix, dir=base)
+    except OSError as e:
+        raise UsageError(f"cannot create a directory in {base}: {e.strerror}") from None
+
+
+def _make_root(sc: Scenario) -> str | None:
+    """The run's private directory under $TMPDIR (None: the scenario touches no files)."""
+    if not sc.needs_dir:
+        return None
+    root = make_temp_dir(f"ioworkload-{sc.ior_name}-")  # ior's tests match paths on this name
+    longest = len(os.fsencode(os.path.join(root, f"w{MAX_THREADS}")))
+    if longest >= _runner.MAX_DIR_BYTES:
+        os.rmdir(root)
+        raise UsageError(f"the temporary directory {root} is too long for the scenarios' paths "
+                         f"({longest} bytes, at most {_runner.MAX_DIR_BYTES - 1}): set TMPDIR "
+                         f"to a shorter one")
+    return root
+
+
+def _make_worker_dirs(root: str | None, threads: int) -> list[bytes]:
+    """One directory per worker thread: their file names never collide."""
+    if root is None:
+        return []
+    dirs = []
+    for i in range(threads):
+        d = os.path.join(root, f"w{i}")
+        os.mkdir(d, 0o700)
+        dirs.append(os.fsencode(d))
+    return dirs
+
+
+PARK_TIMEOUT = 10.0
+DONE_POLL = 0.05  # the longest a signal or a dead spawned process goes unnoticed
+
+
+def _in_futex_wait(pid: int, tid: int, address: int) -> bool:
+    """The thread sleeps in futex(address, FUTEX_WAIT, ...): its /proc syscall line names the
+    call, and its state is S (a tracer's syscall-entry stop shows the same line, state t: the
+    wait has not begun, and a wake now would make it return -EAGAIN)."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+            fields = f.read().split()
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return (state == "S" and len(fields) > 2 and fields[0] == str(expect.syscall_number("futex"))
+            and int(fields[1], 16) == address and int(fields[2], 16) == 0)
+
+
+class _Process:
+    """The spawned scenario process, reaped once."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.status: int | None = None
+
+    def poll(self) -> int | None:
+        if self.status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self.status = status
+        return self.status
+
+    def death(self) -> str:
+        st = self.status
+        if os.WIFSIGNALED(st):
+            return f"was killed by {signal.Signals(os.WTERMSIG(st)).name}"
+        return f"exited with status {os.WEXITSTATUS(st)}"
+
+    def reap(self, grace: float) -> None:
+        deadline = time.monotonic() + grace
+        while self.poll() is None:
+            if time.monotonic() > deadline:
+                os.kill(self.pid, signal.SIGKILL)
+                os.waitpid(self.pid, 0)
+                self.status = 0
+                return
+            time.sleep(0.001)
+
+
+def _thread_limit(threads: int, err: int, what: str = "") -> str:
+    import resource
+    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    limit = "unlimited" if soft == resource.RLIM_INFINITY else soft
+    what = what or f"start {threads} worker threads"
+    return f"cannot {what}: {os.strerror(err)} (ulimit -u is {limit})"
+
+
+def _wait_parked(run, proc: "_Process | None", threads: int) -> list[int]:
+    """Until every worker sleeps in its start wait: their tids."""
+    deadline = time.monotonic() + PARK_TIMEOUT
+    pause = 20e-6
+    while True:
+        if proc is not None and proc.poll() is not None:
+            if run.launch_error:
+                raise Unsupported(_thread_limit(threads, run.launch_error))
+            raise ScenarioFailed(f"the scenario process {proc.death()} before it started")
+        tids = run.ready()
+        if tids and all(_in_futex_wait(run.pid, t, run.start_word_address) for t in tids):
+            return tids
+        if time.monotonic() > deadline:
+            raise ScenarioFailed(f"the workers did not reach their start line in {PARK_TIMEOUT:g} s")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.005)
+
+
+def _asleep(tid: int) -> bool:
+    """The task sleeps inside a syscall (state S: a futex wait, a pipe read)."""
+    try:
+        with open(f"/proc/{tid}/syscall") as f:
+            fields = f.read().split()
+        with open(f"/proc/{tid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state == "S" and bool(fields) and fields[0].isdigit()
+
+
+def _prestarted(sc: Scenario, run) -> list[int]:
+    """Per worker, the task its prestart left parked (0: none), once each sleeps where it waits
+    for the release; PrestartFailed (before any PID line) when a prestart failed."""
+    parked = run.prestarted()
+    failed = [rc for rc in parked if rc < 0 or (sc.prestart_task and rc == 0)]
+    if failed:
+        why = f"{errno_name(-failed[0])} ({os.strerror(-failed[0])})" if failed[0] else "no task"
+        raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: {why}")
+    deadline = time.monotonic() + PARK_TIMEOUT
+    for tid in parked:
+        while tid and not _asleep(tid):
+            if time.monotonic() > deadline:
+                raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: its task {tid} did "
+                                     f"not park in {PARK_TIMEOUT:g} s")
+            time.sleep(0.0005)
+    return parked
+
+
+def _wait_done(run, proc: "_Process | None") -> None:
+    """Until every worker finished: woken by the last one, not by polling; the timeout only
+    lets Python run its signal handlers and notices a spawned process that died."""
+    while not run.wait_done(DONE_POLL):
+        if proc is not None and proc.poll() is not None:
+            raise ScenarioFailed(f"the scenario process {proc.death()} during the run")
+
+
+def _wait_leaving(run, proc: _Process, threads: int) -> None:
+    """Until a spawned process is down to its main thread, asleep before its exit: then the
+    counters hold every call but the last two (expect.py: the leave wait's return, exit_group)."""
+    task_dir = f"/proc/{proc.pid}/task"
+    deadline = time.monotonic() + PARK_TIMEOUT
+    while True:
+        if proc.poll() is not None:
+            raise ScenarioFailed(f"the scenario process {proc.death()} after the run")
+        try:
+            alone = os.listdir(task_dir) == [str(proc.pid)]
+        except OSError:
+            alone = False
+        if alone and _in_futex_wait(proc.pid, proc.pid, run.leave_word_address):
+            return
+        if time.monotonic() > deadline:
+            raise ScenarioFailed("the scenario process did not wind down its threads")
+        time.sleep(0.0002)
+
+
+def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration: float | None = None,
+            verify: bool = False, hooks: Hooks | None = None, own_process: bool = False,
+            rate: float | None = None) -> Result:
+    """Run `sc`; SIGINT/SIGTERM/SIGHUP end it early with `interrupted` set (teardown still runs).
+    own_process: the workers live in a process of their own (the CLI's way: every syscall of
+    that process is declared); otherwise they are threads of this one. rate: each worker
+    starts at most this many iterations a second (paced on the vDSO clock: no syscall)."""
+    if not isinstance(verify, bool):
+        raise UsageError(f"verify must be True or False, not {verify!r}")
+    if duration is not None and iterations is not None:
+        raise UsageError("give iterations or duration, not both")
+    if duration is None:
+        iterations = parse_count(1 if iterations is None else iterations)
+    else:
+        duration = parse_seconds(duration)
+        iterations = None
+    if rate is not None:
+        rate = parse_rate(rate)
+    if isinstance(threads, bool) or not isinstance(threads, int) or not 1 <= threads <= MAX_THREADS:
+        raise UsageError(f"threads must be an integer from 1 to {MAX_THREADS}, not {threads!r}")
+    if sc.exit_status and not own_process:
+        raise Unsupported(f"{sc.name} ends its process with exit_group({sc.exit_status}): it runs "
+                          f"only in a process of its own (the command line, spawn())")
+    reason = sc.unsupported_reason() or (sc.prepare() if sc.prepare else None)
+    if reason:
+        raise Unsupported(reason)
+    fd_base, fixed_end = _fixed_fds(sc, threads)
+    counters = _verify.plan(sc, own_process) if verify else []
+
+    # The stop signals are ours from before the private directory exists until after it is
+    # gone: a signal at any moment ends the run, never the process mid-cleanup.
+    with _StopSignals() as stop, _CwdKept(not own_process):
+        result = _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end,
+                          hooks or Hooks(), stop, own_process, rate)
+    if result.interrupted is None and stop.signum is not None:
+        result.interrupted = stop.signum  # arrived after the loop: the result is whole
+    return result
+
+
+def _open_fds() -> list[int]:
+    """The fd numbers open in this process now, sorted (the listing's own fd included)."""
+    return sorted(int(n) for n in os.listdir("/proc/self/fd"))
+
+
+def _fixed_fds(sc: Scenario, threads: int) -> tuple[int, int | None]:
+    """Where the scenario's fd numbers go: (base of its fixed blocks, one past their end), the
+    blocks holding no fd open now (the caller's, or one inherited, is never replaced or
+    closed); Unsupported if the blocks do not fit under ulimit -n, or if a number the manifest
+    names literally as never open (an -EBADF target, close_range_empty's range) is open."""
+    open_fds = _open_fds()
+    for lo, hi in _literal_fds(sc):
+        held = [fd for fd in open_fds if lo <= fd <= hi]
+        if held:
+            which = f"fd {held[0]}" if len(held) == 1 else f"{len(held)} fds in {held[0]}..{held[-1]}"
+            span = f"fd {lo}" if lo == hi else f"fds {lo}..{hi}"
+            raise Unsupported(f"{which} open here (inherited?): {sc.name} needs {span} closed "
+                              f"(its manifest names them) and never touches a descriptor it did "
+                              f"not open")
+    if not sc.fixed_fds:
+        return 0, None
+    first, per_thread = sc.fixed_fds
+    span = per_thread * threads
+    base = first
+    for fd in open_fds:  # the lowest base whose blocks [base, base + span) hold no open fd
+        if fd >= base + span:
+            break
+        if fd >= base:
+            base = fd + 1
+    end = base + span
+    soft = fd_limit()
+    if soft is not None and end > soft:
+        above = f" (fds up to {base - 1} are taken)" if base > first else ""
+        raise Unsupported(f"{threads} thread(s) use fd numbers up to {end - 1}{above}, and ulimit "
+                          f"-n is {soft} (raise it, or use fewer threads)")
+    return base, end
+
+
+_FD_ARGS = {"fd", "fildes", "fd_in", "fd_out", "dfd", "oldfd", "newfd"}
+
+
+def _literal_fds(sc: Scenario) -> list[tuple[int, int]]:
+    """The fd numbers a manifest writes as literals ((lo, hi) ranges): `fd`-named kernel
+    arguments given as a number >= 0, close_range's literal (first, last)."""
+    out = []
+    for ev in sc.setup + sc.iteration + sc.teardown:
+        if "REGISTERED_RING" in ev.args:  # io_uring_enter/register: a ring index, not an fd
+            continue
+        names = expect.kernel_arg_names(ev.syscall) or []
+        values = []
+        for name, token in zip(names, ev.arg_list()):
+            try:
+                values.append((name, int(token, 0)))
+            except ValueError:
+                values.append((name, None))
+        if ev.syscall == "close_range" and len(values) >= 2 and None not in (values[0][1], values[1][1]):
+            out.append((values[0][1], values[1][1]))
+            continue
+        out += [(v, v) for name, v in values if name in _FD_ARGS and v is not None and v >= 0]
+    return out
+
+
+def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, hooks, stop,
+             own_process, rate=None) -> Result:
+    root = run = proc = None
+    left = False
+    try:
+        root = _make_root(sc)
+        dirs = _make_worker_dirs(root, threads)
+        run = _runner.Run(sc.kernel, threads, iterations or 0, duration or 0.0, dirs,
+                          (len(sc.setup), len(sc.iteration) + len(sc.operations),
+                           len(sc.teardown)), fd_base, rate or 0.0)
+        stop.on_signal = run.request_stop
+        if own_process:
+            try:
+                proc = _Process(run.spawn(sc.exit_status))
+            except OSError as e:
+                if e.errno != errno.EAGAIN:
+                    raise
+                raise Unsupported(_thread_limit(threads, e.errno, "fork the scenario process")) \
+                    from None
+
+        else:
+            try:
+                run.start()
+            except OSError as e:
+                raise Unsupported(_thread_limit(threads, e.errno)) from None
+        tids = _wait_parked(run, proc, threads)
+        parked = _prestarted(sc, run)
+        if counters:  # before the PID is announced: no permission means no announcement
+            _verify.open_counters(counters, tids, inherit=sc.helper_threads, above=fixed_end,
+                                  also=[[t] if t else [] for t in parked])
+        doc = expect.build(sc, pid=run.pid, tids=tids, dirs=[os.fsdecode(d) for d in dirs],
+                           iterations=iterations, own_process=own_process, root=root,
+                           prestarted=parked)
+        if hooks.before_start:
+            hooks.before_start(lambda: stop.signum, tids, doc)
+        if stop.signum is not None:
+            raise Interrupted(stop.signum)
+        if counters:
+            from ioworkload.core import _perf
+            _perf.enable([fd for c in counters for fd in c.fds])
+        run.release()
+        _wait_done(run, proc)
+        if proc is not None:
+            _wait_leaving(run, proc, threads)
+        else:
+            run.join()
+        signum = stop.signum
+        per_worker = run.results()
+        verified = rows = None
+        if counters:
+            _verify.read_counters(counters)
+            verified, rows = _verify.evaluate(sc, counters, [w["iterations"] for w in per_worker],
+                                              own_process)
+        result = _summarize(sc, iterations, duration, threads, per_worker, signum, verified, rows,
+                            root, run.pid)
+        result.rate = rate
+        result.expected = expect.resolve(sc, doc, per_worker, result.iterations_done)
+        if hooks.after_run:
+            hooks.after_run(result)
+        if proc is not None:
+            run.let_leave()
+            left = True
+            proc.reap(PARK_TIMEOUT)
+        return result
+    finally:
+        if proc is not None and proc.status is None:
+            if not left:
+                os.kill(proc.pid, signal.SIGKILL)  # an error or a signal: no hold, no report
+            proc.reap(PARK_TIMEOUT)
+        elif run is not None:
+            run.abort()  # no-op after a clean join; reaps the threads on any error path
+        _verify.close_counters(counters)
+        if root:
+            _remove_private_dir(root)
+
+
+def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, rows, root,
+               pid) -> Result:
+    events = []
+    mismatches = []
+    calls: dict[str, dict] = {}
+    total = loop_total = 0
+    for phase in ("setup", "iteration", "teardown"):
+        for k, ev in enumerate(getattr(sc, phase)):
+            ok = count = expected_count = 0
+            expected_most: "int | None" = 0
+            errors: dict[int, int] = {}
+            lo = hi = None
+            for w in per_worker:
+                t = w[phase][k]
+                n_err = sum(t["errors"].values())
+                count += t["ok"] + n_err
+                ok += t["ok"]
+                for e, n in t["errors"].items():
+                    errors[e] = errors.get(e, 0) + n
+                if t["ok"]:
+                    lo = t["ok_min"] if lo is None else min(lo, t["ok_min"])
+                    hi = t["ok_max"] if hi is None else max(hi, t["ok_max"])
+                ran = w["setup_rc"] == 0 or phase != "iteration"
+                passes = w["iterations"] if phase == "iteration" else 1
+                least, most = ev.count_range(passes) if ran else (0, 0)
+                expected_count += least
+                expected_most = None if expected_most is None or most is None else expected_most + most
+            in_range = expected_count <= count and (expected_most is None or count <= expected_most)
+            matched = in_range and ev.expect.matches_tally(count, ok, lo, hi, errors)
+            named = {errno_name(e): n for e, n in sorted(errors.items())}
+            if not matched:
+                got = f"{ok} ok" + (f" ({lo}..{hi})" if ok else "") + "".join(
+                    f", {n} {name}" for name, n in named.items())
+                want = (str(expected_count) if expected_most == expected_count
+                        else f"{expected_count}..{'' if expected_most is None else expected_most}")
+                mismatches.append(f"{phase} {ev}: expected {want} x {ev.expect}, "
+                                  f"got {count} calls: {got}")
+            events.append({"phase": phase, "event": str(ev), "syscall": ev.syscall,
+                           "expected": str(ev.expect), "expected_count": expected_count,
+                           "count": count, "ok": ok, "errors": named, "matched": matched})
+            c = calls.setdefault(ev.syscall, {"count": 0, "ok": 0, "errors": {}})
+            if ev.enters:
+                c["count"] += count
+                c["ok"] += ok
+            for name, n in named.items():
+                c["errors"][name] = c["errors"].get(name, 0) + n
+            if ev.enters:  # an exit-only event is not a syscall of its own
+                total += count
+                if phase == "iteration":
+                    loop_total += count
+    operations = _operation_outcomes(sc, per_worker, mismatches)
+    failed_setup = [w for w in per_worker if w["setup_rc"] != 0]
+    if failed_setup:
+        rc = failed_setup[0]["setup_rc"]
+        mismatches.insert(0, f"setup failed on {len(failed_setup)} thread(s): {errno_name(-rc)}")
+    started = [w for w in per_worker if w["t1"]]
+    elapsed = (max(w["t1"] for w in started) - min(w["t0"] for w in started)) if started else 0
+    busy = sum(w["t1"] - w["t0"] for w in started)
+    return Result(
+        scenario=sc.name, family=sc.family, iterations=iterations, duration=duration,
+        threads=threads, iterations_done=[w["iterations"] for w in per_worker],
+        elapsed_ns=elapsed, syscalls=total, loop_syscalls=loop_total,
+        ns_per_syscall=(busy / loop_total) if loop_total else None,
+        syscalls_per_second=(loop_total * 1e9 / elapsed) if elapsed and loop_total else None,
+        calls=calls, events=events, operations=operations, ok=not mismatches,
+        mismatches=mismatches,
+        pid=pid, tids=[w["tid"] for w in per_worker],
+        verified=verified, verification=rows, interrupted=signum, tmpdir=root,
+    )
+
+
+def _operation_outcomes(sc, per_worker, mismatches: list) -> list[dict]:
+    """Each io_uring operation's CQE results, tallied after the iteration's syscall events;
+    a mismatch is appended to `mismatches`."""
+    out = []
+    for k, op in enumerate(sc.operations):
+        slot = len(sc.iteration) + k
+        ok = count = expected_count = 0
+        errors: dict[int, int] = {}
+        lo = hi = None
+        for w in per_worker:
+            t = w["iteration"][slot]
+            count += t["ok"] + sum(t["errors"].values())
+            ok += t["ok"]
+            for e, n in t["errors"].items():
+                errors[e] = errors.get(e, 0) + n
+            if t["ok"]:
+                lo = t["ok_min"] if lo is None else min(lo, t["ok_min"])
+                hi = t["ok_max"] if hi is None else max(hi, t["ok_max"])
+            expected_count += w["iterations"] * op.times if w["setup_rc"] == 0 else 0
+        matched = count == expected_count and op.expect.matches_tally(count, ok, lo, hi, errors)
+        named = {errno_name(e): n for e, n in sorted(errors.items())}
+        if not matched:
+            got = f"{ok} ok" + (f" ({lo}..{hi})" if ok else "") + "".join(
+                f", {n} {name}" for name, n in named.items())
+            mismatches.append(f"operation {op}: expected {expected_count} x {op.expect}, "
+                              f"got {count} completions: {got}")
+        out.append({"operation": str(op), "opcode": op.opcode, "expected": str(op.expect),
+                    "expected_count": expected_count, "count": count, "ok": ok,
+                    "errors": named, "matched": matched})
+    return out
+
+
+def limit_reason(result: Result) -> str | None:
+    """Why a failed run failed for want of a process limit (EMFILE: ulimit -n; EAGAIN from
+    clone/fork: ulimit -u), not for the scenario's own sake; None otherwise."""
+    if result.ok or result.interrupted:
+        return None
+    errors = {name for ev in result.events if not ev["matched"] for name in ev["errors"]}
+    if "EMFILE" in errors:
+        soft = fd_limit()
+        return (f"the scenario ran out of file descriptors (EMFILE) under ulimit -n {soft}; "
+                f"raise it")
+    forks = {ev["syscall"] for ev in result.events
+             if not ev["matched"] and "EAGAIN" in ev["errors"]} & {"clone", "clone3", "fork", "vfork"}
+    if forks:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+        return (f"{sorted(forks)[0]} failed with EAGAIN under ulimit -u "
+                f"{'unlimited' if soft == resource.RLIM_INFINITY else soft}; raise it")
+    return None
+
+
+def run(name: str, iterations: int | str | None = None, threads: int = 1,
+        duration: float | None = None, verify: bool = False, before_start=None,
+        rate: float | None = None) -> Result:
+    """Run scenario `name` in this process (its workers are threads here) and return its Result.
+
+    before_start(tids, expected): called once the worker threads exist, parked, before anything
+    is counted (attach a tracer to `tids` here); `expected` is the expect document of the
+    workers (this process's other threads are yours, so only the workers are declared: for a
+    whole process, use spawn()).
+
+    iterations defaults to 1; give iterations or duration, not both.
+    Raises UsageError (bad arguments, unknown name), Unsupported (the host cannot run it,
+    also when the run failed for want of descriptors or processes under a ulimit);
+    a Ctrl-C ends the run cleanly (teardown runs) and is then re-raised as KeyboardInterrupt;
+    SIGTERM/SIGHUP likewise, then delivered again to the caller's own handler (by default it
+    ends the process, as it would have without us).
+    """
+    if before_start is not None and not callable(before_start):
+        raise UsageError(f"before_start must be callable, not {before_start!r}")
+    hooks = Hooks(before_start=(lambda stopped, tids, doc: before_start(tids, doc))
+                  if before_start else None)
+    result = execute(registry.get(name), iterations, threads, duration, verify, hooks, rate=rate)
+    reason = limit_reason(result)
+    if reason:
+        raise Unsupported(reason)
+    if result.interrupted == signal.SIGINT:
+        raise KeyboardInterrupt
+    if result.interrupted:
+        signal.raise_signal(result.interrupted)
+    return result

@@ -1,0 +1,309 @@
+"""Kernel-witnessed verification: tracepoint counters compared with the manifest.
+
+For each worker we count, from the release (the counters are enabled while it sleeps in its
+start wait) to the end of its thread (for a spawned process's main thread: to the wait before
+its exit_group):
+  * raw_syscalls:sys_enter             every syscall the thread entered (purity: nothing extra)
+  * syscalls:sys_enter_<name>          each declared syscall, the runner's own included
+  * syscalls:sys_exit_<name>           each declared syscall's exits, unfiltered
+  * syscalls:sys_exit_<name> + filter  one per distinct expected result (`ret == -22`, ...)
+Threads and processes the worker creates (helper:/child: events) are counted with it (perf
+inherit). The counters are driven from outside the workers: verification adds no syscall.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+
+from ioworkload.core import expect
+from ioworkload.core.errors import Unsupported
+from ioworkload.core.manifest import Event, Expect, Operation, Scenario
+
+
+
+TRACEFS = "/sys/kernel/tracing"
+_mounted_here = False
+
+
+def tracefs_root(mount: bool = True) -> str:
+    """Where tracefs is. As root, a tracefs that is not mounted is mounted at /sys/kernel/tracing
+    first, as perf does (one line on stderr says so); otherwise Unsupported says whether it is
+    missing or not readable, and with which privileges."""
+    denied = []
+    for root in (TRACEFS, "/sys/kernel/debug/tracing"):
+        if os.path.isdir(os.path.join(root, "events")):
+            return root
+        if _mounted_tracefs(root) and not os.access(root, os.R_OK | os.X_OK):
+            denied.append(root)
+    if denied:
+        raise Unsupported(f"tracefs at {denied[0]} is not readable here ({_privilege_state()}); "
+                          f"run as root or make tracefs readable")
+    if mount and os.geteuid() == 0 and _mount_tracefs():
+        return TRACEFS
+    raise Unsupported(f"tracefs is not mounted ({_privilege_state()}; as root: "
+                      f"mount -t tracefs nodev {TRACEFS})")
+
+
+def _mount_tracefs() -> bool:
+    global _mounted_here
+    import ctypes
+    import sys
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mount(b"nodev", TRACEFS.encode(), b"tracefs", 0, None) != 0:
+        return False
+    if not _mounted_here:
+        _mounted_here = True
+        sys.stderr.write(f"ioworkload: tracefs was not mounted: mounted it at {TRACEFS} "
+                         f"(as perf does)\n")
+    return os.path.isdir(os.path.join(TRACEFS, "events"))
+
+
+def _mounted_tracefs(path: str) -> bool:
+    try:
+        with open("/proc/self/mounts") as f:
+            return any(line.split()[1:3] == [path, "tracefs"] for line in f)
+    except OSError:
+        return False
+
+
+def _privilege_state() -> str:
+    """What perf_event_open on a tracepoint would look at: euid, CAP_PERFMON, the paranoid level."""
+    from ioworkload.core.probes import capability
+    try:
+        with open("/proc/sys/kernel/perf_event_paranoid") as f:
+            paranoid = f.read().strip()
+    except OSError:
+        paranoid = "unreadable"
+    cap = "with" if capability("CAP_PERFMON")() is None else "without"
+    return f"uid {os.geteuid()}, {cap} CAP_PERFMON, kernel.perf_event_paranoid = {paranoid}"
+
+
+def tracepoint_id(category: str, event: str) -> int:
+    path = os.path.join(tracefs_root(), "events", category, event, "id")
+    try:
+        with open(path) as f:
+            return int(f.read())
+    except FileNotFoundError:
+        raise Unsupported(f"the kernel has no tracepoint {category}:{event}") from None
+    except PermissionError:
+        raise Unsupported(f"cannot read {path}: permission denied (run as root)") from None
+
+
+class Counter:
+    """One tracepoint counter per worker; `contributes(event)` says whether a declared event
+    lands in it: 'all' its calls, 'some' (a >= result against an exact filter) or 'none'."""
+
+    def __init__(self, label: str, category: str, event: str, filter: str | None, contributes):
+        self.label = label        # e.g. "io_setup: returned -EINVAL"
+        self.category = category
+        self.event = event
+        self.tracepoint_id = tracepoint_id(category, event)  # Unsupported if the kernel lacks it
+        self.filter = filter
+        self.contributes = contributes
+        self.fds: list = []       # one per worker (and per task a prestart left)
+        self.owners: list = []    # the worker each fd counts for
+        self.workers = 0
+        self.counts: list = []
+
+    def bounds(self, events, iterations: int, restarts: int = 0) -> tuple[int, float]:
+        """(least, most) this counter may witness (most: inf under an unbounded count range)."""
+        lo, hi = 0, 0
+        for phase, ev in events:
+            least, most = ev.count_range(iterations if phase == "iteration" else 1)
+            how = self.contributes(ev)
+            if ev is _LEAVE_RESTARTED:  # from none up to `restarts` times
+                least = most = restarts
+                how = "some" if how == "all" else how
+            lo += least * (how == "all")
+            if how in ("all", "some"):
+                hi += float("inf") if most is None else most
+        return lo, hi
+
+
+# What a spawned process's main thread has done when the counters are read: entered its leave
+# wait, not yet returned from it, not yet entered exit_group.
+_LEAVE_ENTERED = Event.parse("futex(&leave_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> noreturn")
+
+
+# ... and, where the scenario declares it, once more: interrupted by task work, restarted.
+_LEAVE_RESTARTED = Event("futex", "&leave_word, FUTEX_WAIT, 0, NULL, NULL, 0",
+                         Expect("err", expect.ERESTARTSYS))
+
+
+def worker_events(sc: Scenario, own_process: bool, index: int) -> list[tuple[str, Event]]:
+    """Everything one worker's counters witness: its stream, its helpers' and children's."""
+    main = own_process and index == 0
+    out = []
+    for role, stream in expect.task_streams(sc, own_process, main).items():
+        if role == "worker" and main:
+            stream = stream[:-2] + [("exit", None, _LEAVE_ENTERED)]
+            if any(sc.task_work_restarts):
+                stream.append(("exit", None, _LEAVE_RESTARTED))
+        out += [(phase, ev) for phase, _, ev in stream]
+    out += [("iteration", op) for op in sc.operations]  # not syscalls: only op counters see them
+    return out
+
+
+def _join(*filters):
+    parts = [f for f in filters if f]
+    return " && ".join(f"({p})" for p in parts) if len(parts) > 1 else (parts[0] if parts else None)
+
+
+def plan(sc: Scenario, own_process: bool = False) -> list[Counter]:
+    """The counters that witness scenario `sc` (tracepoint ids checked, nothing opened)."""
+    counters: list[Counter] = []
+    events = [ev for i in (0, 1) for _, ev in worker_events(sc, own_process, i)]
+    # A noreturn event (exit) is entered but never returns; an exit-only event (a clone's
+    # return in the new thread) returns without an entry of its own; a filtered one (seccomp)
+    # is answered before the sys_enter tracepoints.
+    counters.append(Counter("raw_syscalls:sys_enter (every syscall)", "raw_syscalls", "sys_enter",
+                            None, lambda ev: "all" if ev.enter_traced else "none"))
+    names = list(dict.fromkeys(ev.syscall for ev in events if ev.syscall is not None))
+    for name in names:
+        cat, enter, extra = expect.tracepoint(name, "enter")
+        counters.append(Counter(f"{name}: entered", cat, enter, extra,
+                                lambda ev, n=name: "all" if ev.syscall == n and ev.enter_traced else "none"))
+        cat, exit_, extra = expect.tracepoint(name, "exit")
+        counters.append(Counter(f"{name}: returned", cat, exit_, extra,
+                                lambda ev, n=name: "all" if ev.syscall == n and ev.exits else "none"))
+        expects: list[Expect] = []
+        for ev in events:
+            if ev.syscall == name and ev.exits and ev.expect not in expects:
+                expects.append(ev.expect)
+        for want in expects:
+            counters.append(Counter(
+                f"{name}: returned {want}", cat, exit_, _join(extra, want.kernel_filter()),
+                lambda ev, n=name, w=want: w.covers(ev.expect) if ev.syscall == n and ev.exits
+                else "none"))
+    counters += operation_counters(sc)
+    if "restart_syscall" not in names:
+        # Undeclared, so expected 0: a run stopped and continued (SIGSTOP/SIGCONT, a debugger)
+        # while a worker slept shows here, and the report can say why the counts differ.
+        cat, enter, extra = expect.tracepoint("restart_syscall", "enter")
+        counters.append(Counter(STOPPED_COUNTER, cat, enter, extra, lambda ev: "none"))
+    return counters
+
+
+STOPPED_COUNTER = "restart_syscall: entered"
+
+
+def restarts_unasked(rows: list[dict] | None) -> int:
+    """How many calls the kernel resumed with restart_syscall in a run whose manifest declares
+    none: the run was stopped and continued while a worker slept (0: it was not)."""
+    for r in rows or ():
+        if r["counter"] == STOPPED_COUNTER and r["expected"] == 0:
+            return r["witnessed"]
+    return 0
+
+
+def operation_counters(sc: Scenario) -> list[Counter]:
+    """The io_uring requests, witnessed in the process's tasks (the worker, and with perf
+    inherit its SQPOLL and io-wq threads): every submission and completion, and per operation
+    (its user_data) its submissions with the right opcode, its completions with the expected
+    result, and for an IOSQE_ASYNC one its queueing to io-wq."""
+    if not sc.operations:
+        return []
+    consts = expect.constants()
+    is_op = lambda ev: "all" if isinstance(ev, Operation) else "none"  # noqa: E731
+    out = [Counter("io_uring: requests submitted", "io_uring", "io_uring_submit_req", None, is_op),
+           Counter("io_uring: requests completed", "io_uring", "io_uring_complete", None, is_op)]
+    for k, op in enumerate(sc.operations):
+        tag = f"user_data == {k + 1}"
+        this = lambda ev, o=op: "all" if ev is o else "none"  # noqa: E731
+        out.append(Counter(f"{op.opcode} #{k + 1}: submitted", "io_uring", "io_uring_submit_req",
+                           _join(tag, f"opcode == {consts[op.opcode]}"), this))
+        out.append(Counter(f"{op.opcode} #{k + 1}: completed {op.expect}", "io_uring",
+                           "io_uring_complete", _join(tag, op.expect.kernel_filter("res")), this))
+        if op.force_async:
+            out.append(Counter(f"{op.opcode} #{k + 1}: queued to io-wq", "io_uring",
+                               "io_uring_queue_async_work", tag, this))
+    return out
+
+
+def open_counters(counters: list[Counter], tids: list[int], inherit: bool = False,
+                  above: int | None = None, also: "list[list[int]] | None" = None) -> None:
+    """Open every counter on every thread, disabled. The counters take the lowest free fds,
+    like anything else; with `above` (the end of a scenario's own fixed fd numbers) they move
+    past it, so a dup2 onto a fixed number can never close one. Not to the top of the fd space:
+    a big fd table makes close_range over high numbers slower, and the loop would measure it.
+    also: per worker, tasks that existed before the counters (a prestart's parked thread or
+    child), counted as the worker's own (inherit cannot reach them)."""
+    from ioworkload.core import _perf
+
+    owners = [(i, tid) for i, tid in enumerate(tids)] + [
+        (i, t) for i, extra in enumerate(also or []) for t in extra]
+
+    if above is not None:
+        from ioworkload.core.probes import fd_limit
+        soft = fd_limit()
+        need = len(counters) * len(owners)
+        if soft is not None and above + need > soft:
+            raise Unsupported(f"--verify needs {need} descriptors from fd {above} up, past the "
+                              f"scenario's own fixed numbers (ulimit -n is {soft}; raise it)")
+    try:
+        for c in counters:
+            c.workers = len(tids)
+            for owner, tid in owners:
+                fd = _perf.open_counter(tid, c.tracepoint_id, c.filter, inherit)
+                if above is not None:
+                    import fcntl
+                    fd, old = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, above), fd
+                    os.close(old)
+                c.fds.append(fd)
+                c.owners.append(owner)
+    except OSError as e:
+        close_counters(counters)
+        if e.errno in (errno.EACCES, errno.EPERM):
+            raise Unsupported(f"perf_event_open: permission denied ({_privilege_state()}; needs "
+                              f"root, CAP_PERFMON, or kernel.perf_event_paranoid <= 1)") from None
+        if e.errno == errno.EMFILE:
+            raise Unsupported("too many open files for the verification counters "
+                              "(raise ulimit -n)") from None
+        raise
+
+
+def read_counters(counters: list[Counter]) -> None:
+    from ioworkload.core import _perf
+
+    for c in counters:
+        c.counts = [0] * c.workers
+        for fd, owner in zip(c.fds, c.owners):
+            c.counts[owner] += _perf.read_count(fd)
+
+
+def close_counters(counters: list[Counter]) -> None:
+    from ioworkload.core import _perf
+
+    for c in counters:
+        _perf.close_all(c.fds)
+        c.fds = []
+        c.owners = []
+
+
+def evaluate(sc: Scenario, counters: list[Counter], iterations_per_worker: list[int],
+             own_process: bool = False) -> tuple[bool, list[dict]]:
+    """Compare every counter with the declared events, per worker; rows are summed over
+    workers."""
+    per_worker = [worker_events(sc, own_process, i) for i in range(len(iterations_per_worker))]
+    rows = []
+    all_ok = True
+    for c in counters:
+        lo_sum = hi_sum = 0
+        ok = True
+        for count, iters, events in zip(c.counts, iterations_per_worker, per_worker):
+            lo, hi = c.bounds(events, iters, sc.restarts_at_most(iters) or 0)
+            lo_sum += lo
+            hi_sum += hi
+            ok = ok and lo <= count <= hi
+        all_ok = all_ok and ok
+        rows.append({
+            "counter": c.label,
+            "tracepoint": f"{c.category}:{c.event}",
+            "filter": c.filter,
+            "expected": lo_sum if lo_sum == hi_sum else
+                        [lo_sum, None if hi_sum == float("inf") else hi_sum],
+            "witnessed": sum(c.counts),
+            "ok": ok,
+        })
+    return all_ok, rows

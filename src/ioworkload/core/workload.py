@@ -1,0 +1,158 @@
+"""spawn(): a scenario in a process of its own, held at the start line, for a test that attaches
+a tracer by PID before a single counted syscall:
+
+    with ioworkload.spawn("stat_statx", iterations=1000) as w:
+        tracer = attach(w.pid)          # by PID: nothing undeclared happens in that process
+        w.start()
+        result = w.wait()
+        compare(tracer_events(), w.expected)
+
+It drives the command line's attach protocol (`--start-file`, `--hold-file`, `--expect-file`,
+`--json`), so what a test sees is what a shell user sees. Leaving the `with` block (normally,
+on an exception or on Ctrl-C) ends the run and removes everything it made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+
+from ioworkload.core.errors import (EXIT_UNSUPPORTED, EXIT_USAGE, ScenarioFailed, Unsupported,
+                               UsageError)
+from ioworkload.core.runner import Result, make_temp_dir
+
+READY_TIMEOUT = 30.0
+
+
+class Workload:
+    """A spawned scenario: `pid` (the scenario process), `tids` (its workers, `tids[0] == pid`),
+    `dir` (its private directory), `expected` (the expect document). `start()` releases it,
+    `wait()` returns its Result, `release()` lets it exit after `wait()` (it is held until then
+    so a tracer can drain)."""
+
+    def __init__(self, argv: list[str], control: str, ready_timeout: float):
+        self._control = control
+        self._start = os.path.join(control, "start")
+        self._hold = os.path.join(control, "hold")
+        expect_path = os.path.join(control, "expect.json")
+        self._proc = subprocess.Popen(
+            argv + ["--start-file", self._start, "--hold-file", self._hold,
+                    "--expect-file", expect_path, "--json"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.result: Result | None = None
+        try:
+            line = self._line(ready_timeout, "its PID line")
+            self.pid = int(line)
+            with open(expect_path) as f:
+                self.expected: dict = json.load(f)
+        except BaseException:
+            self.close()
+            raise
+        self.tids: list[int] = [t["tid"] for t in self.expected["tasks"] if t["role"] == "worker"]
+        self.dir: str | None = self.expected["dir"]
+
+    def _line(self, timeout: float, what: str) -> str:
+        out = self._proc.stdout
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ScenarioFailed(f"timed out after {timeout:g} s waiting for {what}")
+            if select.select([out], [], [], min(left, 0.5))[0]:
+                line = out.readline()
+                if line:
+                    return line.decode()
+                self._failed(what)
+            elif self._proc.poll() is not None:
+                self._failed(what)
+
+    def _failed(self, what: str):
+        code = self._proc.wait()
+        err = self._proc.stderr.read().decode(errors="replace").strip().splitlines()
+        reason = err[-1] if err else f"exit status {code}"
+        for prefix in ("unsupported: ", "ioworkload: error: "):
+            if reason.startswith(prefix):
+                reason = reason[len(prefix):]
+        if code == EXIT_UNSUPPORTED:
+            raise Unsupported(reason)
+        if code == EXIT_USAGE:
+            raise UsageError(reason)
+        raise ScenarioFailed(f"the workload ended before {what}: {reason}")
+
+    def start(self) -> None:
+        """Release the run (the workers leave their start wait)."""
+        open(self._start, "w").close()
+
+    def wait(self, timeout: float | None = None) -> Result:
+        """The run's Result, once it is over (the process stays held until release())."""
+        if self.result is None:
+            line = self._line(timeout if timeout is not None else 10**9, "the result")
+            fields = json.loads(line)
+            fields["tmpdir"] = fields.pop("dir", None)
+            self.result = Result(**{k: fields[k] for k in Result.__annotations__ if k in fields})
+        return self.result
+
+    def release(self) -> None:
+        """Let the held process exit."""
+        if os.path.isdir(self._control):
+            open(self._hold, "w").close()
+
+    def close(self, timeout: float = 30.0) -> int:
+        """End the run whatever its state, reap it, remove the control files; its exit code."""
+        proc = self._proc
+        if proc.poll() is None:
+            if self.result is not None:
+                self.release()
+            else:
+                proc.send_signal(signal.SIGTERM)  # its teardown and cleanup still run
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        for stream in (proc.stdout, proc.stderr):
+            stream.close()
+        import shutil
+        shutil.rmtree(self._control, ignore_errors=True)
+        return proc.returncode
+
+    def __enter__(self) -> "Workload":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def spawn(name: str, iterations: int | str | None = None, threads: int = 1,
+          duration: float | None = None, verify: bool = False, cpu: str | None = None,
+          ready_timeout: float = READY_TIMEOUT, start_timeout: float = 600.0,
+          rate: float | None = None) -> Workload:
+    """Start scenario `name` in a process of its own, held before its first counted syscall.
+    rate: paced, at most this many iterations a second per thread (no extra syscalls)."""
+    if not isinstance(verify, bool):
+        raise UsageError(f"verify must be True or False, not {verify!r}")
+    if duration is not None and iterations is not None:
+        raise UsageError("give iterations or duration, not both")
+    argv = [sys.executable, "-m", "ioworkload", str(name), "--threads", str(threads),
+            "--start-timeout", str(start_timeout)]
+    argv += ["--duration", str(duration)] if duration is not None else \
+        ["--iterations", str(1 if iterations is None else iterations)]
+    if rate is not None:
+        from ioworkload.core.args import parse_rate
+        argv += ["--rate", repr(parse_rate(rate))]
+    if verify:
+        argv.append("--verify")
+    if cpu is not None:
+        argv += ["--cpu", str(cpu)]
+    control = make_temp_dir("ioworkload-spawn-")
+    try:
+        return Workload(argv, control, ready_timeout)
+    except BaseException:
+        import shutil
+        shutil.rmtree(control, ignore_errors=True)
+        raise
