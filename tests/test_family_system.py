@@ -13,9 +13,10 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload import expect, judge, registry
-from ioworkload.manifest import Event
-from ioworkload.runner import execute
+from ioworkload import judge
+from ioworkload.core import expect, registry
+from ioworkload.core.manifest import Event
+from ioworkload.core.runner import execute
 
 from conftest import FULL, MANY, kernel_can_verify, run_leaves_nothing_behind, sampled
 from test_ground_truth import _strace_run

@@ -88,7 +88,7 @@ def in_table(name: str):
     """This architecture's table has syscall `name` (sysfs, ustat, iopl, ... are x86-64's)."""
 
     def probe():
-        from ioworkload import expect
+        from ioworkload.core import expect
         if expect.syscall_number(name) is None:
             return f"this architecture has no {name} syscall"
         return None

@@ -4,7 +4,7 @@
 # child changes (its credentials, session, namespaces, root, umask, limits) ends with it.
 # Inline only: cimporting this adds no run-time import. Manifest side: _forked.py.
 
-from ioworkload._kernel cimport iow_worker, iow_tally, iow_sys1, iow_sys4, iow_sys5, iow_tally_ret, iow_note_task
+from ioworkload.core._kernel cimport iow_worker, iow_tally, iow_sys1, iow_sys4, iow_sys5, iow_tally_ret, iow_note_task
 
 cdef extern from "iow_syscall.h" nogil:
     enum:

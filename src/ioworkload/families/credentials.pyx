@@ -8,7 +8,7 @@
 # exits. The command's (and a caller's) own credentials, group and session are never touched.
 
 from libc.stdint cimport uint64_t
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3,
     iow_tally_ret, iow_stop_requested, kernel,
 )
@@ -44,8 +44,8 @@ cdef extern from "<linux/capability.h>" nogil:
     enum:
         _LINUX_CAPABILITY_VERSION_3
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import capability, legacy_syscall
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import capability, legacy_syscall
 from ioworkload.families._forked import forked_child
 
 cdef enum:

@@ -9,7 +9,7 @@
 # root, and each says `unsupported` where it does not fit the host.
 
 from libc.stdint cimport uint64_t
-from ioworkload._kernel cimport iow_worker, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_tally_ret, iow_stop_requested, kernel
+from ioworkload.core._kernel cimport iow_worker, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_tally_ret, iow_stop_requested, kernel
 
 cdef extern from "iow_syscall.h" nogil:
     enum:
@@ -35,8 +35,8 @@ cdef extern from "<fcntl.h>" nogil:
     enum:
         O_NONBLOCK
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import built_with, capability
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import built_with, capability
 
 cdef enum:
     IMAGE_BYTES = 16            # shorter than an ELF header (64 bytes): -ENOEXEC

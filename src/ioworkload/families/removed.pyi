@@ -1,3 +1,3 @@
-from ioworkload.manifest import Scenario
+from ioworkload.core.manifest import Scenario
 
 SCENARIOS: list[Scenario]

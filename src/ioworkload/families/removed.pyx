@@ -8,12 +8,12 @@
 # tracer's argument report is checked too. The kernel never reads them.
 
 from libc.stdint cimport uint64_t
-from ioworkload._kernel cimport iow_worker, iow_sys6, iow_tally_ret, iow_stop_requested, kernel, IOW_MAX_EVENTS
+from ioworkload.core._kernel cimport iow_worker, iow_sys6, iow_tally_ret, iow_stop_requested, kernel, IOW_MAX_EVENTS
 
 import errno
 
-from ioworkload import expect
-from ioworkload.manifest import scenarios
+from ioworkload.core import expect
+from ioworkload.core.manifest import scenarios
 
 # (name, arguments) in the table's order of expect.REMOVED; their numbers from this build's
 # table (-1 where the architecture has none: the scenario is unsupported there).
@@ -42,7 +42,7 @@ cdef uint64_t removed_entries_loop(iow_worker *w, uint64_t n) noexcept nogil:
 def _all_removed():
     """Each entry is in this architecture's table and returns -ENOSYS on this kernel (an older
     kernel may still implement one: uselib with CONFIG_USELIB, lookup_dcookie before 6.8)."""
-    from ioworkload import _runner
+    from ioworkload.core import _runner
     for name in expect.REMOVED:
         nr = expect.syscall_number(name)
         if nr is None:

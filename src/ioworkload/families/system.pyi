@@ -1,4 +1,4 @@
-from ioworkload.manifest import Scenario
+from ioworkload.core.manifest import Scenario
 
 CONSTANTS: dict[str, int]
 SCENARIOS: list[Scenario]

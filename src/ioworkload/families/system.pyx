@@ -14,7 +14,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
-from ioworkload._kernel cimport (
+from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4,
     iow_tally_ret, iow_stop_requested, iow_path, kernel,
 )
@@ -97,8 +97,8 @@ cdef extern from "<sys/resource.h>" nogil:
 
 import os
 
-from ioworkload.manifest import scenarios
-from ioworkload.probes import built_with, capability, in_table, legacy_syscall
+from ioworkload.core.manifest import scenarios
+from ioworkload.core.probes import built_with, capability, in_table, legacy_syscall
 from ioworkload.families._forked import forked_child
 
 cdef enum:
