@@ -8,6 +8,9 @@ import json
 import os
 import resource
 import shutil
+import subprocess
+import sys
+import tempfile
 import time
 
 import pytest
@@ -164,6 +167,55 @@ def test_host_and_caller_unchanged(cli):
         run_leaves_nothing_behind(name)   # in this process: no fd, thread, child or dir left
         r = cli(name, "-n", 3, "-q")
         assert r.returncode == 0, (name, r.stderr)
+    assert _host_state() == before
+    assert abs(_clock_offset() - offset) < 1
+
+
+# Run in a child of the test, as root until every module a run needs is imported (the
+# interpreter's own files need not be readable by nobody), then as nobody.
+_AS_NOBODY = r"""
+import codecs, ctypes, json, os, sys
+codecs.lookup("unicode_escape")
+import ioworkload
+from ioworkload.core.errors import Unsupported
+ioworkload.run("credentials_read", iterations=1)
+os.setgroups([]); os.setresgid(65534, 65534, 65534); os.setresuid(65534, 65534, 65534)
+ctypes.CDLL(None).prctl(4, 1, 0, 0, 0)   # PR_SET_DUMPABLE: the runner reads /proc/self/task
+out = {}
+for name in sys.argv[1:]:
+    try:
+        res = ioworkload.run(name, iterations=2, threads=2)
+        out[name] = "ok" if res.ok else "; ".join(res.mismatches)
+    except Unsupported as e:
+        out[name] = f"unsupported: {e}"
+print(json.dumps(out))
+"""
+
+
+@needs_root
+def test_as_nobody_each_runs_or_names_the_capability():
+    """Run as nobody, a scenario that needs a capability even to be rejected is unsupported
+    and names it; the others run exact; the host is unchanged."""
+    root = os.environ["TMPDIR"]
+    workdir = tempfile.mkdtemp(dir=root)
+    mode = os.stat(root).st_mode
+    os.chmod(root, 0o711)
+    os.chmod(workdir, 0o1777)
+    before, offset = _host_state(), _clock_offset()
+    try:
+        r = subprocess.run([sys.executable, "-c", _AS_NOBODY, *NAMES], capture_output=True,
+                           text=True, timeout=300, env=dict(os.environ, TMPDIR=workdir))
+    finally:
+        os.chmod(root, mode)
+        shutil.rmtree(workdir)
+    assert r.returncode == 0, r.stderr
+    results = json.loads(r.stdout.splitlines()[-1])
+    for name, got in results.items():
+        needs = [p.__name__ for p in registry.get(name).requires if p.__name__.startswith("capability(")]
+        if needs:
+            assert got.startswith("unsupported: needs CAP_"), (name, got)
+        elif registry.get(name).unsupported_reason() is None:
+            assert got == "ok", (name, got)
     assert _host_state() == before
     assert abs(_clock_offset() - offset) < 1
 
