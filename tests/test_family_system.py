@@ -8,6 +8,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,7 +22,8 @@ from ioworkload.core import expect, registry
 from ioworkload.core.manifest import Event
 from ioworkload.core.runner import execute
 
-from conftest import FULL, MANY, kernel_can_verify, run_leaves_nothing_behind, sampled
+from conftest import (FULL, MANY, children_seen, kernel_can_verify, run_leaves_nothing_behind,
+                      sampled)
 from test_ground_truth import _strace_run
 
 FAMILIES = ("credentials", "system", "modules", "removed")
@@ -127,6 +129,45 @@ def test_a_wrong_manifest_fails(name, syscall, wrong):
     assert not res.ok and res.mismatches
 
 
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL])
+def test_stopped_while_forking_leaves_no_child(stop):
+    """Stopped (Ctrl-C, or killed) while its children come and go: every child is gone, none
+    outlives it in the session it started."""
+    name = FORKING[-1]
+    _supported(name)
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", name, "--duration", "60", "-t", "2",
+                          "-q", "--start-delay", "0"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    pid = int(p.stdout.readline())
+    seen = children_seen(pid, 2)
+    assert seen
+    if stop == signal.SIGINT:
+        p.send_signal(stop)   # the command: it stops the run and cleans up
+    else:
+        os.kill(pid, stop)    # the scenario process itself
+    p.wait(timeout=60)   # not its output's end: a child left behind would hold that open
+    p.stdout.close()
+    assert p.returncode == 130 if stop == signal.SIGINT else p.returncode not in (0, 130)
+    deadline = time.monotonic() + 10   # a killed process's last child finishes by itself
+    while _ours(seen) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _ours(seen)
+
+
+def _ours(pids):
+    """Those of `pids` that still exist as this package's processes (a number reused by
+    another process is not one)."""
+    out = []
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().strip() == "ioworkload":
+                    out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
 def _host_state():
     """What these scenarios must leave as it was: names, clock offset, credentials, groups,
     session, umask, root, limits, modules."""
@@ -211,8 +252,8 @@ def test_as_nobody_each_runs_or_names_the_capability():
     assert r.returncode == 0, r.stderr
     results = json.loads(r.stdout.splitlines()[-1])
     for name, got in results.items():
-        needs = [p.__name__ for p in registry.get(name).requires if p.__name__.startswith("capability(")]
-        if needs:
+        requires = registry.get(name).requires
+        if any(p.__name__.startswith("capability(") for p in requires):
             assert got.startswith("unsupported: needs CAP_"), (name, got)
         elif registry.get(name).unsupported_reason() is None:
             assert got == "ok", (name, got)
