@@ -160,3 +160,19 @@ def run_leaves_nothing_behind(name) -> None:
     assert threads_and_children() == tasks
     if res.tmpdir:
         assert not os.path.exists(res.tmpdir)
+
+
+@pytest.fixture
+def cpu_hog():
+    """`yes >/dev/null` pinned to each CPU this process may use, for the test's duration: a
+    loaded machine, where a task can wait long for its turn. Always killed after."""
+    hogs = []
+    try:
+        for cpu in sorted(os.sched_getaffinity(0)):
+            hogs.append(subprocess.Popen(["taskset", "-c", str(cpu), "yes"],
+                                         stdout=subprocess.DEVNULL))
+        yield
+    finally:
+        for p in hogs:
+            p.kill()
+            p.wait()

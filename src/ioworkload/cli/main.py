@@ -443,6 +443,20 @@ def _report(res, columns: int | None = terminal.DEFAULT_WIDTH) -> str:
     return "".join(lines)
 
 
+def _warn_if_long(sc, args) -> None:
+    """One line before a run expected to take over a minute (a scenario whose iterations wait:
+    aio's io_destroy, for one): a long silence is otherwise taken for a hang."""
+    if not sc.iteration_seconds or args.iterations is None or args.quiet:
+        return
+    from ioworkload.core.args import format_seconds, parse_count
+    seconds = parse_count(args.iterations) * sc.iteration_seconds
+    if seconds > 60:
+        _warn(f"{PROG}: {sc.name}: {_fmt_int(parse_count(args.iterations))} iterations take about "
+              f"{format_seconds(seconds)} (each ~{sc.iteration_seconds * 1000:g} ms on the "
+              f"reference machine: see `ioworkload describe {sc.name}`); Ctrl-C stops it "
+              f"cleanly\n")
+
+
 def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     args = _run_parser().parse_args(argv)
     from ioworkload.core.runner import Hooks, execute
@@ -457,6 +471,7 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     iterations = args.iterations
     if iterations is None:
         iterations = sc.ior_repeat if ior_mode else 1
+    _warn_if_long(sc, args)
     attach = _Attach(args, ior_mode)
     if args.cpu is not None:
         os.sched_setaffinity(0, parse_cpus(args.cpu))  # the workers inherit it
@@ -533,8 +548,9 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
         restarts = restarts_unasked(res.verification)
         if restarts:
             _warn(f"{PROG}: {sc.name}: the run was stopped and continued (SIGSTOP/SIGCONT or a "
-                  f"debugger): the kernel interrupted {restarts} sleeping call(s) and resumed "
-                  f"them with restart_syscall, which is where the counts differ\n")
+                  f"debugger): the kernel interrupted {restarts} sleeping call(s) more than "
+                  f"declared and restarted them (re-executed, or resumed with restart_syscall), "
+                  f"which is where the counts differ\n")
     if res.interrupted:
         return 128 + res.interrupted
     if sc.exit_status:  # ior's crash: the process failed on purpose, and so does the command

@@ -2,6 +2,7 @@ from typing import Any
 
 RAW_SYSCALLS: bool
 MAX_DIR_BYTES: int
+WAIT_FAILURES: dict[int, str]
 
 class Run:
     n_setup: int

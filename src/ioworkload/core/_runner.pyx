@@ -26,6 +26,7 @@ from posix.signal cimport sigset_t, sigfillset
 from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_kernel, iow_sys0, iow_sys1, iow_sys2, iow_sys6, iow_now_ns,
     IOW_MAX_EVENTS, IOW_ERRNO_SLOTS, IOW_NFDS, IOW_SCRATCH_BYTES, IOW_PATH_MAX, IOW_TASK_LOG,
+    IOW_WAIT_STOPPED, IOW_WAIT_GONE, IOW_WAIT_TIMEOUT, IOW_WAIT_LATE, IOW_WAIT_BOUND_NS,
 )
 
 cdef extern from "<pthread.h>" nogil:
@@ -99,6 +100,15 @@ cdef extern from "iow_worker.h" nogil:
     void iow_cpu_relax()
 
 RAW_SYSCALLS = bool(IOW_RAW_SYSCALLS)
+# Why a scenario gave up a wait for another task (results()' wait_failed), for the report.
+WAIT_FAILURES = {
+    IOW_WAIT_STOPPED: "cut short by the stop request (that iteration is partial)",
+    IOW_WAIT_GONE: "given up: the other task had exited or gone past that point (descheduled "
+                   "or stopped past it?)",
+    IOW_WAIT_TIMEOUT: f"given up after {IOW_WAIT_BOUND_NS // 1000000000} s",
+    IOW_WAIT_LATE: "too late: the sleep may have ended first (a loaded machine?), so the kernel's "
+                   "outcome is not the declared one",
+}
 MAX_DIR_BYTES = IOW_PATH_MAX - 64  # a worker's directory; scenarios append their file names
 
 cdef struct Shared:
@@ -456,6 +466,8 @@ cdef class Run:
                 "t1": self.slots[i].t1,
                 "setup_rc": self.slots[i].setup_rc,
                 "tasks_created": w.ntasks,
+                "wait_failed": w.wait_failed,
+                "wait_note": w.wait_note.decode(errors="replace") if w.wait_failed else None,
                 "task_tids": [w.task_tid[e] for e in range(min(w.ntasks, IOW_TASK_LOG))],
                 "setup": [tally_to_dict(&w.setup[e]) for e in range(self.n_setup)],
                 "iteration": [tally_to_dict(&w.iter[e]) for e in range(self.n_iter)],

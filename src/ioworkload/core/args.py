@@ -122,3 +122,12 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(message)
+
+
+def format_seconds(seconds: float) -> str:
+    """'45 s', '12 min', '1.5 h': a duration people read (estimates, warnings)."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

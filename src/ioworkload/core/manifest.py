@@ -309,12 +309,14 @@ class Scenario:
     parked before the PID line (ior mode's variants, as ior's prestart hooks): its calls before
     the release are outside the expectation; from the release on its events are that role's,
     under the tid the expect file names. once: ior's sequences that run once (a prestart's,
-    crash's): the events are setup's, the iteration may declare none."""
+    crash's): the events are setup's, the iteration may declare none. iteration_seconds: the
+    wall time of one iteration where a wait dominates it (an RCU grace period, a sleep), on the
+    reference machine: the command warns before a run expected to take over a minute."""
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
               "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
               "notes", "exit_status", "operations", "task_work_restarts", "io_threads",
-              "prestart_task", "once")
+              "prestart_task", "once", "iteration_seconds")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
@@ -322,7 +324,8 @@ class Scenario:
                  fixed_fds: "tuple[int, int] | None" = None, notes: str = "",
                  exit_status: int = 0, operations=(),
                  task_work_restarts: "tuple[int, int]" = (0, 0), io_threads=(),
-                 prestart_task: "str | None" = None, once: bool = False):
+                 prestart_task: "str | None" = None, once: bool = False,
+                 iteration_seconds: float = 0.0):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -334,6 +337,7 @@ class Scenario:
         # + slot; the runner keeps everything else (the --verify counters) out of that range.
         self.fixed_fds = fixed_fds
         self.notes = notes
+        self.iteration_seconds = iteration_seconds
         self.exit_status = exit_status
         self.operations = tuple(o if isinstance(o, Operation) else Operation.parse(o)
                                 for o in operations)
@@ -426,6 +430,7 @@ class Scenario:
             "needs_dir": self.needs_dir,
             "exit_status": self.exit_status,
             "notes": self.notes,
+            "iteration_seconds": self.iteration_seconds,
         }
 
 

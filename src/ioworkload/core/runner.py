@@ -126,9 +126,11 @@ class Hooks:
 
     before_start(stopped, tids, expected): the workers exist, parked, and nothing is counted
     yet; `expected` is the expect document (expect.py); `stopped()` gives the stop signal that
-    came (it should give up then), or None.
+    came (it should give up then), or None; every wait of the hook calls it, as it also
+    watches a spawned process: its death raises ScenarioFailed at once.
     after_run(result): the run is over and the result whole; a spawned process is still alive,
-    its main thread waiting to exit (the hold file is waited for here)."""
+    its main thread waiting to exit (the hold file is waited for here, calling the same
+    `stopped`)."""
 
     def __init__(self, before_start=None, after_run=None):
         self.before_start = before_start
@@ -213,6 +215,22 @@ def _in_futex_wait(pid: int, tid: int, address: int) -> bool:
             and int(fields[1], 16) == address and int(fields[2], 16) == 0)
 
 
+class _Watch:
+    """The `stopped()` a hook's waits call: the stop signal that came, or None; a spawned
+    process that died meanwhile (killed while held at its start or its end) is reaped and
+    reported at once, as ScenarioFailed, instead of waiting out a start or hold file."""
+
+    def __init__(self, stop: "_StopSignals", proc: "_Process | None"):
+        self.stop = stop
+        self.proc = proc
+        self.held = "while held before its release"
+
+    def __call__(self) -> int | None:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise ScenarioFailed(f"the scenario process {self.proc.death()} {self.held}")
+        return self.stop.signum
+
+
 class _Process:
     """The spawned scenario process, reaped once."""
 
@@ -245,21 +263,30 @@ class _Process:
 
 
 def _thread_limit(threads: int, err: int, what: str = "") -> str:
+    """Why threads or a process could not start, naming the limits that can refuse them (a
+    new thread's stack needs address space: glibc reports that EAGAIN too)."""
     import resource
-    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
-    limit = "unlimited" if soft == resource.RLIM_INFINITY else soft
+    nproc = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    space = resource.getrlimit(resource.RLIMIT_AS)[0]
+    limits = [f"RLIMIT_NPROC: ulimit -u is "
+              f"{'unlimited' if nproc == resource.RLIM_INFINITY else nproc}"]
+    if space != resource.RLIM_INFINITY:
+        limits.insert(0, f"RLIMIT_AS: ulimit -v is {space // 1024} KiB of address space, and "
+                         f"each thread needs its stack")
     what = what or f"start {threads} worker threads"
-    return f"cannot {what}: {os.strerror(err)} (ulimit -u is {limit})"
+    return f"cannot {what}: {os.strerror(err)} ({'; '.join(limits)})"
 
 
-def _wait_parked(run, proc: "_Process | None", threads: int) -> list[int]:
+def _wait_parked(run, proc: "_Process | None", threads: int, stop: _StopSignals) -> list[int]:
     """Until every worker sleeps in its start wait: their tids."""
     deadline = time.monotonic() + PARK_TIMEOUT
     pause = 20e-6
     while True:
+        if stop.signum is not None:
+            raise Interrupted(stop.signum)
+        if run.launch_error:  # read at once: the process stays alive, waiting to be let go
+            raise Unsupported(_thread_limit(threads, run.launch_error))
         if proc is not None and proc.poll() is not None:
-            if run.launch_error:
-                raise Unsupported(_thread_limit(threads, run.launch_error))
             raise ScenarioFailed(f"the scenario process {proc.death()} before it started")
         tids = run.ready()
         if tids and all(_in_futex_wait(run.pid, t, run.start_word_address) for t in tids):
@@ -282,9 +309,19 @@ def _asleep(tid: int) -> bool:
     return state == "S" and bool(fields) and fields[0].isdigit()
 
 
-def _prestarted(sc: Scenario, run) -> list[int]:
+def _exited(tid: int) -> bool:
+    """The task is gone or a zombie."""
+    try:
+        with open(f"/proc/{tid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def _prestarted(sc: Scenario, run, stop: _StopSignals) -> list[int]:
     """Per worker, the task its prestart left parked (0: none), once each sleeps where it waits
-    for the release; PrestartFailed (before any PID line) when a prestart failed."""
+    for the release; PrestartFailed (before any PID line) when a prestart failed or its task
+    exited."""
     parked = run.prestarted()
     failed = [rc for rc in parked if rc < 0 or (sc.prestart_task and rc == 0)]
     if failed:
@@ -293,6 +330,11 @@ def _prestarted(sc: Scenario, run) -> list[int]:
     deadline = time.monotonic() + PARK_TIMEOUT
     for tid in parked:
         while tid and not _asleep(tid):
+            if stop.signum is not None:
+                raise Interrupted(stop.signum)
+            if _exited(tid):
+                raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: its task {tid} "
+                                     f"exited before it parked")
             if time.monotonic() > deadline:
                 raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: its task {tid} did "
                                      f"not park in {PARK_TIMEOUT:g} s")
@@ -453,16 +495,17 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
                 run.start()
             except OSError as e:
                 raise Unsupported(_thread_limit(threads, e.errno)) from None
-        tids = _wait_parked(run, proc, threads)
-        parked = _prestarted(sc, run)
+        tids = _wait_parked(run, proc, threads, stop)
+        parked = _prestarted(sc, run, stop)
         if counters:  # before the PID is announced: no permission means no announcement
             _verify.open_counters(counters, tids, inherit=sc.helper_threads, above=fixed_end,
                                   also=[[t] if t else [] for t in parked])
         doc = expect.build(sc, pid=run.pid, tids=tids, dirs=[os.fsdecode(d) for d in dirs],
                            iterations=iterations, own_process=own_process, root=root,
                            prestarted=parked)
+        watch = _Watch(stop, proc)
         if hooks.before_start:
-            hooks.before_start(lambda: stop.signum, tids, doc)
+            hooks.before_start(watch, tids, doc)
         if stop.signum is not None:
             raise Interrupted(stop.signum)
         if counters:
@@ -486,6 +529,7 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
         result.rate = rate
         result.expected = expect.resolve(sc, doc, per_worker, result.iterations_done)
         if hooks.after_run:
+            watch.held = "while held after its run"
             hooks.after_run(result)
         if proc is not None:
             run.let_leave()
@@ -555,6 +599,7 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
                 if phase == "iteration":
                     loop_total += count
     operations = _operation_outcomes(sc, per_worker, mismatches)
+    mismatches[:0] = _waits_given_up(per_worker)
     failed_setup = [w for w in per_worker if w["setup_rc"] != 0]
     if failed_setup:
         rc = failed_setup[0]["setup_rc"]
@@ -573,6 +618,14 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
         pid=pid, tids=[w["tid"] for w in per_worker],
         verified=verified, verification=rows, interrupted=signum, tmpdir=root,
     )
+
+
+def _waits_given_up(per_worker) -> list[str]:
+    """A line per worker whose scenario gave up a wait for another task (a child, a helper,
+    its stopper): the reason the counts below it differ, so it leads."""
+    return [f"thread {w['tid']}: the wait for {w['wait_note']} was "
+            f"{_runner.WAIT_FAILURES.get(w['wait_failed'], 'given up')}"
+            for w in per_worker if w["wait_failed"]]
 
 
 def _operation_outcomes(sc, per_worker, mismatches: list) -> list[dict]:
