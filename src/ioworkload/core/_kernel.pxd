@@ -48,6 +48,7 @@ cdef extern from "iow_worker.h" nogil:
         long fd[IOW_NFDS]
         long val[IOW_NVALS]
         void *ptr[4]
+        long sysv_id
         int wait_failed
         char wait_note[IOW_WAIT_NOTE]
         int ntasks

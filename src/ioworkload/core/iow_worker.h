@@ -57,6 +57,8 @@ typedef struct iow_worker {
     long fd[IOW_NFDS];         /* initialised to -1: teardown closes only what setup opened */
     long val[IOW_NVALS];
     void *ptr[4];
+    long sysv_id;              /* the SysV IPC object this worker holds now (-1: none), kept
+                                  for the runner: it removes it if the process is killed */
     int wait_failed;           /* IOW_WAIT_*: the first wait this worker's scenario gave up */
     char wait_note[IOW_WAIT_NOTE];  /* what it waited for, for the report */
     int ntasks;                /* helper threads and children this worker created */

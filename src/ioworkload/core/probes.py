@@ -35,16 +35,31 @@ CAPS = {"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FO
         "CAP_PERFMON": 38, "CAP_BPF": 39}
 
 
-def capability(name: str):
-    """The process holds capability `name` (e.g. CAP_SYS_ADMIN)."""
+def in_initial_user_namespace() -> bool:
+    """This process is in the initial user namespace (its uid map is the identity over every
+    uid), not in one `unshare -U` made, whose capabilities the kernel's global checks ignore."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() == ["0", "0", "4294967295"]
+    except OSError:  # no user namespaces in this kernel
+        return True
+
+
+def capability(name: str, initial_namespace: bool = False):
+    """The process holds capability `name` (e.g. CAP_SYS_ADMIN); with initial_namespace, in
+    the initial user namespace, for calls the kernel checks with capable() (fanotify_init,
+    open_by_handle_at, mlockall beyond the memlock limit, quotactl, swapon)."""
     bit = CAPS[name]
 
     def probe():
         if not _effective_caps() >> bit & 1:
             return f"needs {name} (run as root)"
+        if initial_namespace and not in_initial_user_namespace():
+            return (f"needs {name} in the initial user namespace: this process is in a user "
+                    f"namespace of its own, whose {name} the kernel does not honour here")
         return None
 
-    probe.__name__ = f"capability({name})"
+    probe.__name__ = f"capability({name}{', initial namespace' if initial_namespace else ''})"
     return probe
 
 

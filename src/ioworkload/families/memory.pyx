@@ -144,13 +144,13 @@ def _can_lock_whole_process():
     """mlockall(MCL_CURRENT) succeeds only with CAP_IPC_LOCK or a memlock limit above the
     process's whole size, which changes with every worker thread: so only an unlimited one."""
     import resource
-    if capability("CAP_IPC_LOCK")() is None:
+    if capability("CAP_IPC_LOCK", initial_namespace=True)() is None:
         return None
     soft = resource.getrlimit(resource.RLIMIT_MEMLOCK)[0]
     if soft == resource.RLIM_INFINITY:
         return None
-    return (f"needs CAP_IPC_LOCK or an unlimited RLIMIT_MEMLOCK (now {soft} bytes): "
-            f"mlockall(MCL_CURRENT) locks the whole process")
+    return (f"needs CAP_IPC_LOCK (in the initial user namespace) or an unlimited "
+            f"RLIMIT_MEMLOCK (now {soft} bytes): mlockall(MCL_CURRENT) locks the whole process")
 
 
 def _file_body(name, bytes payload):
