@@ -107,6 +107,14 @@ def run_files(monkeypatch, tmp_path):
     return _run
 
 
+def skip_unsupported(name) -> None:
+    """Skip the test where the host cannot run scenario `name` (with the reason)."""
+    from ioworkload.core import registry
+    reason = registry.get(name).unsupported_reason()
+    if reason:
+        pytest.skip(reason)
+
+
 def check_is_exact_at_1_and_2_threads(cli, name, tracer) -> None:
     """`ioworkload check NAME --tracer TRACER` at 1 and 2 threads: exact, or events the tracer
     itself reported dropping (bpftrace's printf under getppid_burst's 2 x 15,000 calls an

@@ -136,7 +136,8 @@ def test_list_and_describe(cli):
     assert p.returncode == 0 and "aio_setup_einval" in p.stdout and "getppid" in p.stdout
     p = cli("list", "--family", "aio", "--json")
     names = {s["name"] for s in json.loads(p.stdout)}
-    assert names == {"aio_setup", "aio_setup_einval", "aio_submit", "aio_getevents", "aio_cancel"}
+    assert names == {"aio_setup", "aio_setup_einval", "aio_submit", "aio_getevents", "aio_cancel",
+                     "aio_pgetevents_timeout"}
     p = cli("describe", "aio-setup-einval")
     assert p.returncode == 0 and "io_setup(0, &ctx) -> -EINVAL" in p.stdout
     d = json.loads(cli("describe", "aio_submit", "--json").stdout)

@@ -40,6 +40,10 @@ REMOVED = {"uselib": 1, "_sysctl": 1, "create_module": 2, "get_kernel_syms": 1,
            "query_module": 5, "nfsservctl": 3, "getpmsg": 5, "putpmsg": 5, "afs_syscall": 5,
            "tuxcall": 3, "security": 3, "lookup_dcookie": 3, "epoll_ctl_old": 4,
            "epoll_wait_old": 4, "vserver": 5}
+# Entries of the table that the kernel serves with sys_ni_syscall (-ENOSYS), so that it has no
+# syscalls:sys_enter_<name> tracepoint for them: witnessed at raw_syscalls by number, like a
+# bare number (x86-64 keeps i386's TLS calls in its table).
+RAW_ONLY = frozenset({"set_thread_area", "get_thread_area"})
 
 # The runner's own events around each worker's scenario (runner.py, _runner.pyx). Every worker
 # sleeps in a futex wait on the shared start word from before the PID line; the release wakes
@@ -63,8 +67,9 @@ def _table(name: str) -> dict:
 
 
 def tracepoint_name(syscall: str) -> str | None:
-    """The name in syscalls:sys_enter_<name> (None for a bare number: raw_syscalls only)."""
-    if _UNNAMED.match(syscall):
+    """The name in syscalls:sys_enter_<name> (None for a bare number or a RAW_ONLY entry:
+    raw_syscalls only)."""
+    if _UNNAMED.match(syscall) or syscall in RAW_ONLY:
         return None
     return TRACEPOINT_NAMES.get(syscall, syscall)
 
@@ -88,12 +93,13 @@ def _syscall_tracepoints() -> frozenset | None:
 
 def has_tracepoint(syscall: str) -> bool:
     """The kernel names this syscall's tracepoints (syscalls:sys_enter_<name>): not a bare
-    number, not a removed entry, and where tracefs can be read, present on this kernel (a call
+    number, a RAW_ONLY or a removed entry, and where tracefs can be read, present on this kernel (a call
     the kernel was built without, e.g. init_module without CONFIG_MODULES, has none)."""
-    if _UNNAMED.match(syscall) or syscall in REMOVED:
+    tp = tracepoint_name(syscall)
+    if tp is None or syscall in REMOVED:
         return False
     present = _syscall_tracepoints()
-    return present is None or f"sys_enter_{tracepoint_name(syscall)}" in present
+    return present is None or f"sys_enter_{tp}" in present
 
 
 def tracepoint(syscall: str, direction: str) -> tuple[str, str, str | None]:
@@ -111,12 +117,11 @@ def _tracepoint_text(syscall: str, direction: str) -> str:
 
 def kernel_arg_names(syscall: str) -> list[str] | None:
     """The kernel's argument names (the tracepoint's fields); a removed entry's by position
-    (arg0, ...); None for a bare number."""
-    if _UNNAMED.match(syscall):
-        return None
+    (arg0, ...); None for a bare number or a RAW_ONLY entry."""
     if syscall in REMOVED:
         return [f"arg{k}" for k in range(REMOVED[syscall])]
-    return _table("syscall_args.json").get(tracepoint_name(syscall))
+    tp = tracepoint_name(syscall)
+    return None if tp is None else _table("syscall_args.json").get(tp)
 
 
 def syscall_number(syscall: str) -> int | None:

@@ -4,7 +4,7 @@
 from libc.stdint cimport uint64_t
 from libc.string cimport memset, strlen
 from ioworkload.core._kernel cimport (
-    iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_tally_ret,
+    iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6, iow_tally_ret,
     iow_stop_requested, iow_path, kernel,
 )
 
@@ -184,4 +184,63 @@ SCENARIOS = scenarios("aio", [
                "cancel: -EINVAL every time (ior's version races and accepts -EAGAIN too). "
                "The context (?) is written by io_setup through its pointer, not returned. " + _SLOW,
          iteration_seconds=_SLOW_SECONDS),
+])
+
+
+# ---- aio_pgetevents_timeout ----
+
+cdef extern from "iow_syscall.h" nogil:
+    enum:
+        __NR_io_pgetevents
+
+cdef extern from "<time.h>" nogil:
+    struct timespec:
+        long tv_sec
+        long tv_nsec
+
+cdef enum:
+    PGETEVENTS_WAIT_NS = 1000000   # 1 ms, with nothing submitted: the wait times out
+
+ctypedef struct PgeteventsState:
+    aio_context_t ctx
+    io_event events[1]
+    timespec timeout
+
+
+cdef int pgetevents_setup(iow_worker *w) noexcept nogil:
+    cdef PgeteventsState *st = <PgeteventsState *>w.scratch
+    st.ctx = 0
+    st.timeout.tv_sec = 0
+    st.timeout.tv_nsec = PGETEVENTS_WAIT_NS
+    return <int>iow_tally_ret(&w.setup[0], iow_sys2(__NR_io_setup, 1, <long>&st.ctx))
+
+
+cdef uint64_t aio_pgetevents_timeout_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef PgeteventsState *st = <PgeteventsState *>w.scratch
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_tally_ret(&w.iter[0], iow_sys6(__NR_io_pgetevents, <long>st.ctx, 1, 1,
+                                           <long>st.events, <long>&st.timeout, 0))
+    return n
+
+
+cdef void pgetevents_teardown(iow_worker *w) noexcept nogil:
+    cdef PgeteventsState *st = <PgeteventsState *>w.scratch
+    if st.ctx:
+        iow_tally_ret(&w.teardown[0], iow_sys1(__NR_io_destroy, <long>st.ctx))
+        st.ctx = 0
+
+
+SCENARIOS += scenarios("aio", [
+    dict(name="aio_pgetevents_timeout",
+         summary="io_pgetevents(min 1) on an idle AIO context: its 1 ms timeout ends it, 0 events",
+         kernel=kernel(aio_pgetevents_timeout_loop, pgetevents_setup, pgetevents_teardown),
+         setup=["io_setup(1, &ctx) -> 0"],
+         iteration=["io_pgetevents(?, 1, 1, &events, {tv_sec=0, tv_nsec=1000000}, NULL) -> 0"],
+         teardown=["io_destroy(?) -> 0"],
+         notes="Nothing is ever submitted: each call waits its whole 1 ms (relative) timeout "
+               "for one event and returns 0. No signal mask is passed (usig NULL). The context "
+               "(?) lives from setup to teardown, one io_destroy per worker."),
 ])

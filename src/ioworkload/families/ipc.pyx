@@ -833,3 +833,53 @@ SCENARIOS = scenarios("ipc", [
 # so that ior's test skips as it does with ior's workload. The normal mode runs the sequence.
 _MQ = next(sc for sc in SCENARIOS if sc.name == "mq_posix_basic")
 IOR_SCENARIOS = [_MQ.replace(requires=list(_MQ.requires) + [_ior_queue_name_accepted])]
+
+
+# ---- sysv_sem_timedop ----
+
+cdef extern from "iow_syscall.h" nogil:
+    enum:
+        __NR_semtimedop
+
+cdef enum:
+    SEM_WAIT_NS = 1000000     # semtimedop's timeout: 1 ms, then -EAGAIN
+
+
+cdef uint64_t sysv_sem_timedop_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """semget one semaphore (0), semtimedop -1 with a 1 ms timeout (it times out: -EAGAIN),
+    semtimedop +1 without one, semctl(IPC_RMID)."""
+    cdef IpcScratch *s = <IpcScratch *>w.scratch
+    cdef uint64_t i
+    cdef long semid
+    s.sem_up.sem_num = s.sem_down.sem_num = 0
+    s.sem_up.sem_op = 1
+    s.sem_down.sem_op = -1
+    s.sem_up.sem_flg = s.sem_down.sem_flg = 0
+    s.deadline.tv_sec = 0
+    s.deadline.tv_nsec = SEM_WAIT_NS
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        semid = iow_tally_ret(&w.iter[0], iow_sys3(__NR_semget, IPC_PRIVATE, 1, IPC_CREAT | 0o600))
+        w.sysv_id = semid  # for the runner, should the process be killed before IPC_RMID
+        iow_tally_ret(&w.iter[1], iow_sys4(__NR_semtimedop, semid, <long>&s.sem_down, 1,
+                                           <long>&s.deadline))
+        iow_tally_ret(&w.iter[2], iow_sys4(__NR_semtimedop, semid, <long>&s.sem_up, 1, 0))
+        if iow_tally_ret(&w.iter[3], iow_sys4(__NR_semctl, semid, 0, IPC_RMID, 0)) == 0:
+            w.sysv_id = -1
+    return n
+
+
+SCENARIOS += scenarios("ipc", [
+    dict(name="sysv_sem_timedop",
+         summary="semtimedop -1 on a zero semaphore times out after 1 ms (-EAGAIN); +1; IPC_RMID",
+         kernel=kernel(sysv_sem_timedop_loop), ipc_objects=[("sysv", "sem")],
+         requires=[syscall_implemented("semctl", __NR_semctl, -1, 0, IPC_RMID, 0)],
+         iteration=["id = semget(IPC_PRIVATE, 1, IPC_CREAT|0600) -> >=0",
+                    "semtimedop(id, [{sem_num=0, sem_op=-1, sem_flg=0}], 1, "
+                    f"{{tv_sec=0, tv_nsec={SEM_WAIT_NS}}}) -> -EAGAIN",
+                    "semtimedop(id, [{sem_num=0, sem_op=1, sem_flg=0}], 1, NULL) -> 0",
+                    "semctl(id, 0, IPC_RMID, 0) -> 0"],
+         notes=_SYSV_NOTE + "The decrement waits on a semaphore at 0 for its whole 1 ms "
+               "timeout (relative), then fails with -EAGAIN; the increment never waits."),
+])

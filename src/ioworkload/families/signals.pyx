@@ -1672,3 +1672,104 @@ IOR_SCENARIOS = scenarios("signals", [
 ])
 for _sc in IOR_SCENARIOS:
     _sc.one_worker = True   # a stop stops every worker of the process
+
+
+# ---- signal_pause_sigsuspend ----
+
+cdef extern from "iow_syscall.h" nogil:
+    enum:
+        __NR_rt_sigsuspend
+        IOW_NR_pause
+
+cdef enum:
+    ERESTARTNOHAND = 514
+
+
+cdef enum:
+    RESIGNAL_NS = 1000000     # a helper that gave up its wait signals pause again this often
+
+
+cdef void pause_helper(void *arg) noexcept nogil:
+    # The helper: wait until the worker sleeps in pause, signal it, exit. pause ends only by a
+    # signal: a helper that gave up its wait (the run has failed then) signals again until the
+    # worker is past pause (undeclared calls of a failed run), so the worker is never left in it.
+    cdef iow_worker *w = <iow_worker *>arg
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef int64_t next_signal
+    iow_tally_ret(&t[1], 0)  # clone returned 0 here
+    if wait_until_blocked(w, &t[2], w.val[V_PROC_FD], st.proc_buf, IOW_NR_pause, -1, -1,
+                          &st.sleep_over, "the worker to block in pause"):
+        iow_tally_ret(&t[3], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
+    else:
+        while not iow_load_acquire(&st.sleep_over):
+            iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1)
+            next_signal = iow_now_ns() + RESIGNAL_NS
+            while iow_now_ns() < next_signal and not iow_load_acquire(&st.sleep_over):
+                iow_cpu_relax()
+    iow_tally_ret(&t[4], 0)  # exit does not return
+    iow_sys1(__NR_exit, 0)
+
+
+cdef uint64_t signal_pause_sigsuspend_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_store_release(&st.sleep_over, 0)
+        if start_helper(w, &t[0], pause_helper) > 0:
+            iow_arm(&t[5], ERESTARTNOHAND, &t[6], &st.handler_ran)
+            iow_sys0(IOW_NR_pause)   # returns -EINTR: rt_sigreturn's value, tallied by the handler
+            iow_store_release(&st.sleep_over, 1)
+            join_helper(w)
+        # SIGUSR1 pending while blocked; rt_sigsuspend's mask lets it in at once
+        st.set = sigbit(SIGUSR1)
+        iow_tally_ret(&t[7], iow_sys4(__NR_rt_sigprocmask, SIG_BLOCK, <long>&st.set, 0,
+                                      SIGSET_BYTES))
+        iow_tally_ret(&t[8], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
+        st.pending = ~sigbit(SIGUSR1)
+        iow_arm(&t[9], ERESTARTNOHAND, &t[10], &st.handler_ran)
+        iow_sys2(__NR_rt_sigsuspend, <long>&st.pending, SIGSET_BYTES)
+        iow_tally_ret(&t[11], iow_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, <long>&st.set, 0,
+                                       SIGSET_BYTES))
+        if w.wait_failed:
+            return i + 1
+    return n
+
+
+def _pause_supported():
+    if IOW_NR_pause < 0:
+        return "this architecture has no pause syscall (only ppoll and rt_sigsuspend)"
+    return _signals_supported()
+
+
+SCENARIOS += scenarios("signals", [
+    dict(name="signal_pause_sigsuspend",
+         summary="pause ended by a helper's SIGUSR1; rt_sigsuspend letting in a pending one",
+         kernel=kernel(signal_pause_sigsuspend_loop, signal_restart_setup, handled_teardown_usr1),
+         setup=_handled_setup(),
+         iteration=[f"{_THREAD_CLONE} -> >=1",
+                    f"helper: {_THREAD_CLONE} -> 0 exit-only",
+                    f"helper: {_POLL}",
+                    "helper: tgkill(?, ?, SIGUSR1) -> 0",
+                    "helper: exit(0) -> noreturn",
+                    "pause() -> -ERESTARTNOHAND",
+                    "rt_sigreturn() -> -EINTR",
+                    "rt_sigprocmask(SIG_BLOCK, [SIGUSR1], NULL, 8) -> 0",
+                    "tgkill(pid, ?, SIGUSR1) -> 0",
+                    "rt_sigsuspend([~SIGUSR1], 8) -> -ERESTARTNOHAND",
+                    "rt_sigreturn() -> -EINTR",
+                    "rt_sigprocmask(SIG_UNBLOCK, [SIGUSR1], NULL, 8) -> 0"],
+         teardown=_HANDLED_TEARDOWN,
+         requires=[_pause_supported],
+         notes="signal_restart's handler and setup. pause sleeps until a signal: a helper "
+               "thread reads the worker's /proc/thread-self/syscall until it shows pause "
+               "(x1..) and sends tgkill(pid, worker tid, SIGUSR1); the kernel returns "
+               "-ERESTARTNOHAND, runs the handler, and pause returns -EINTR (rt_sigreturn's "
+               "restored value). Then the worker blocks SIGUSR1, sends it to itself (pending), "
+               "and rt_sigsuspend with every signal blocked but SIGUSR1 lets it in at once: "
+               "-ERESTARTNOHAND, the handler, -EINTR, and the mask from before the suspend "
+               "(SIGUSR1 blocked) is back; the worker unblocks it."),
+])
