@@ -379,6 +379,8 @@ def parse_strace(text: str) -> list[dict]:
             value = -errno_value(c["err"])
         elif ret == "?":
             value = None
+        elif re.fullmatch(r"0[0-7]+", ret):  # umask's old mask, printed in octal
+            value = int(ret, 8)
         else:
             value = int(ret, 0)
         args = split_args(c["args"])
