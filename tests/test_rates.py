@@ -348,7 +348,7 @@ def test_a_custom_ebpf_template_gets_its_program_cost_and_a_plain_one_no_extra_r
     program = ("BEGIN { printf(\"go\\n\"); } tracepoint:syscalls:sys_enter_getppid "
                "/pid == {pid}/ { @n = count(); }")
     plain = f"sh -c 'echo go; exec sleep 300' sh {{pid}}"
-    opts, tlist, _ = overhead_cli.parse(["getppid", "-n", "5000", "-r", "1",
+    opts, tlist, _ = overhead_cli.parse(["getppid", "-n", "5000", "-r", "1", "--bpf-cost",
                                          "--tracer", f"bt=bpftrace -e '{program}'",
                                          "--ready-regex", "^go$",
                                          "--tracer", f"plain={plain}", "--ready-regex", "^go$"])
@@ -403,7 +403,8 @@ def test_sigint_mid_sweep_or_table_reports_so_far_and_leaves_nothing(args, tmp_p
 
 def test_table_exit_1_when_a_tracer_failed_with_the_failure_named():
     p = ioworkload("overhead", "--scenarios", "getppid,gettid", "-n", "1000", "--repeat", "1",
-                   "--tracer", "broken=sh -c 'echo cannot attach >&2; exit 3' sh {pid}")
+                   "--tracer", "broken=sh -c 'echo cannot attach >&2; exit 3' sh {pid}",
+                   "--wide")  # each note on one line
     assert p.returncode == 1, p.stderr
     assert "Traceback" not in p.stderr
     failed = [ln for ln in p.stdout.splitlines() if ln.startswith("failed: ")]

@@ -32,6 +32,14 @@ TRACEPOINT_NAMES = {
     "umount2": "umount",
 }
 _UNNAMED = re.compile(r"^syscall_(\d+)$")  # a bare number (e.g. the unassigned 1023)
+# Entries of the x86-64 table that no kernel implements any more, or never did: the kernel
+# enters and leaves them (sys_ni_syscall, -ENOSYS) with no per-syscall tracepoint. With how many
+# arguments strace decodes for each: an expect file names them arg0, arg1, ... (no tracepoint
+# names them).
+REMOVED = {"uselib": 1, "_sysctl": 1, "create_module": 2, "get_kernel_syms": 1,
+           "query_module": 5, "nfsservctl": 3, "getpmsg": 5, "putpmsg": 5, "afs_syscall": 5,
+           "tuxcall": 3, "security": 3, "lookup_dcookie": 3, "epoll_ctl_old": 4,
+           "epoll_wait_old": 4, "vserver": 5}
 # Entries of the table that the kernel serves with sys_ni_syscall (-ENOSYS), so that it has no
 # syscalls:sys_enter_<name> tracepoint for them: witnessed at raw_syscalls by number, like a
 # bare number (x86-64 keeps i386's TLS calls in its table).
@@ -47,6 +55,12 @@ DONE = Event.parse("futex(&done_count, FUTEX_WAKE, 2147483647, NULL, NULL, 0) ->
 THREAD_EXIT = (DONE, Event.parse("exit(0) -> noreturn"))
 PROCESS_EXIT = (DONE, Event.parse("futex(&leave_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> 0"),
                 Event.parse("exit_group(0) -> noreturn"))
+# The end of an image a non-leader exec started (Scenario.execs): it waits for SIGUSR1 (blocked
+# since the runner's workers block every signal; the mask survives the exec), which the
+# controller sends once the hold file is there, then ends the process. The worker itself has no
+# ending: the exec's de_thread killed it.
+IMAGE_EXIT = (Event.parse("image: rt_sigtimedwait(&usr1, NULL, NULL, 8) -> 10"),
+              Event.parse("image: exit_group(0) -> noreturn"))
 
 _tables: dict = {}
 
@@ -66,13 +80,40 @@ def tracepoint_name(syscall: str) -> str | None:
     return TRACEPOINT_NAMES.get(syscall, syscall)
 
 
-def tracepoint(syscall: str, direction: str) -> tuple[str, str, str | None]:
-    """(category, event, extra filter) of a syscall's enter/exit tracepoint: a bare number has
-    only raw_syscalls, filtered on its id."""
+_present: "frozenset | None | bool" = False
+
+
+def _syscall_tracepoints() -> frozenset | None:
+    """The events under tracefs's syscalls/ on this kernel (None: tracefs cannot be read)."""
+    global _present
+    if _present is False:
+        _present = None
+        for root in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
+            try:
+                _present = frozenset(os.listdir(os.path.join(root, "events", "syscalls")))
+                break
+            except OSError:
+                continue
+    return _present
+
+
+def has_tracepoint(syscall: str) -> bool:
+    """The kernel names this syscall's tracepoints (syscalls:sys_enter_<name>): not a bare
+    number, a RAW_ONLY or a removed entry, and where tracefs can be read, present on this kernel (a call
+    the kernel was built without, e.g. init_module without CONFIG_MODULES, has none)."""
     tp = tracepoint_name(syscall)
-    if tp is None:
+    if tp is None or syscall in REMOVED:
+        return False
+    present = _syscall_tracepoints()
+    return present is None or f"sys_enter_{tp}" in present
+
+
+def tracepoint(syscall: str, direction: str) -> tuple[str, str, str | None]:
+    """(category, event, extra filter) of a syscall's enter/exit tracepoint: a syscall without
+    one of its own (has_tracepoint) is counted at raw_syscalls, filtered on its number."""
+    if not has_tracepoint(syscall):
         return "raw_syscalls", f"sys_{direction}", f"id == {syscall_number(syscall)}"
-    return "syscalls", f"sys_{direction}_{tp}", None
+    return "syscalls", f"sys_{direction}_{tracepoint_name(syscall)}", None
 
 
 def _tracepoint_text(syscall: str, direction: str) -> str:
@@ -81,7 +122,10 @@ def _tracepoint_text(syscall: str, direction: str) -> str:
 
 
 def kernel_arg_names(syscall: str) -> list[str] | None:
-    """The kernel's argument names (the tracepoint's fields), None when it has no tracepoint."""
+    """The kernel's argument names (the tracepoint's fields); a removed entry's by position
+    (arg0, ...); None for a bare number or a RAW_ONLY entry."""
+    if syscall in REMOVED:
+        return [f"arg{k}" for k in range(REMOVED[syscall])]
     tp = tracepoint_name(syscall)
     return None if tp is None else _table("syscall_args.json").get(tp)
 
@@ -222,6 +266,9 @@ def task_streams(sc: Scenario, own_process: bool, main: bool) -> dict[str, list]
     if own_process and main:
         ending = PROCESS_EXIT if not sc.exit_status else PROCESS_EXIT[:-1] + (
             Event.parse(f"exit_group({sc.exit_status}) -> noreturn"),)
+    if sc.execs and main:  # the exec ends the worker; the image ends the process
+        ending = ()
+        streams.setdefault("image", []).extend(("exit", None, e) for e in IMAGE_EXIT)
     streams["worker"] += [("exit", None, e) for e in ending]
     return streams
 
@@ -268,6 +315,11 @@ def _instances(stream: list) -> tuple[bool, int]:
                                if (phase == "iteration") == each_iteration)
 
 
+def _execs(ev: Event) -> bool:
+    """A successful execve of a helper: with Scenario.execs, the non-leader exec."""
+    return ev.role == "helper" and ev.syscall in ("execve", "execveat") and ev.expect.kind != "err"
+
+
 def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
           iterations: int | None, own_process: bool, root: str | None,
           prestarted: "list[int] | None" = None) -> dict:
@@ -282,6 +334,12 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
         for role, stream in task_streams(sc, own_process, main).items():
             if role == "worker":
                 task = {"tid": tid, "role": "worker", "index": index, "main": main}
+            elif role == "image":
+                # runs under the PID once the parked thread's execve returns (de_thread)
+                task = {"tid": pid, "role": role, "index": index, "parent": tid,
+                        **({"exec_of": prestarted[index]} if prestarted else {}),
+                        "each_iteration": False, "per_pass": 1, "instances": 1, "tids": [pid],
+                        "tids_complete": True}
             elif role == sc.prestart_task and prestarted:
                 # one task, from before the PID line: its stream starts at the release
                 task = {"tid": prestarted[index], "role": role, "index": index, "parent": tid,
@@ -312,6 +370,7 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
                     "slot": None if slot is None else [phase, slot],
                     "bind": ev.bind,
                     **({"filtered": True} if ev.filtered else {}),
+                    **({"returns_on": pid} if sc.execs and _execs(ev) else {}),
                 })
                 if ev.bind:
                     bound[ev.bind] = seq
@@ -383,7 +442,7 @@ def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: li
     out = dict(doc, tasks=[dict(t) for t in doc["tasks"]], events=[],
                iterations_done=list(iterations_done))
     for t in out["tasks"]:
-        if t["role"] in ("worker", "io_thread") or t.get("prestart"):
+        if t["role"] in ("worker", "io_thread", "image") or t.get("prestart"):
             continue
         if t.get("each_iteration"):  # per_pass such tasks per iteration the worker ran
             t["instances"] = iterations_done[t["index"]] * t.get("per_pass", 1)

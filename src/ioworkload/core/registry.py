@@ -43,6 +43,10 @@ FAMILY_MODULES = (
     "futex",
     "tasks",
     "wide",
+    "credentials",
+    "system",
+    "modules",
+    "removed",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None
