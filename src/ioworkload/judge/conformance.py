@@ -30,12 +30,15 @@ import time
 
 from ioworkload.core import expect, registry
 from ioworkload.judge import matching as judge
-from ioworkload.core.args import Parser, parse_count, parse_threads
+from ioworkload.core.args import Parser, parse_count, parse_threads, timeout_scale
 from ioworkload.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, Unsupported, UsageError
 from ioworkload.core.manifest import NO_EXIT_TRACEPOINT, split_args
 
+# Seconds on the host; times timeout_scale() where everything is slower (a guest under software
+# emulation: `ioworkload kernels`, IOWORKLOAD_TIMEOUT_SCALE).
 READY_TIMEOUT = 30.0
 DRAIN_TIMEOUT = 30.0
+SETTLE = 1.5
 
 # One JSON object a line: the process's every syscall return (and the entry of calls that never
 # return), arguments from the entry. Children of the process count too (their parent is in it).
@@ -364,8 +367,9 @@ def _fill(word: str, **values) -> str:
 
 
 def _wait_ready(tracer: Tracer, proc, w, lines, sleeps_before: dict | None = None) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
-    settle_until = time.monotonic() + 1.5
+    scale = timeout_scale()
+    deadline = time.monotonic() + READY_TIMEOUT * scale
+    settle_until = time.monotonic() + SETTLE * scale
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             err = proc.stderr.read().strip().splitlines()
@@ -381,7 +385,7 @@ def _wait_ready(tracer: Tracer, proc, w, lines, sleeps_before: dict | None = Non
         elif time.monotonic() >= settle_until:
             return
         time.sleep(0.02)
-    raise RuntimeError(f"not ready after {READY_TIMEOUT:g} s")
+    raise RuntimeError(f"not ready after {READY_TIMEOUT * scale:g} s")
 
 
 def _task_status(pid: int, tid: int) -> dict:
@@ -423,7 +427,7 @@ def _drain_and_stop(tracer: Tracer, proc, lines: list, out: str, pid: int) -> st
             return False
         return any(ev.get("tid") == pid and judge.name_of(ev) == "exit_group" for ev in observed)
 
-    deadline = time.monotonic() + DRAIN_TIMEOUT
+    deadline = time.monotonic() + DRAIN_TIMEOUT * timeout_scale()
     seen = -1
     while time.monotonic() < deadline and proc.poll() is None:
         t = text()
@@ -492,7 +496,7 @@ def main(argv: list[str]) -> int:
                         f"[{{out}}] (repeatable; default strace)")
     p.add_argument("--format", choices=FORMATS, help="what a template tracer prints (default jsonl)")
     p.add_argument("--ready", choices=("settle", "line", "ptrace"),
-                   help="when a template tracer is attached: after 1.5 s, when it prints "
+                   help=f"when a template tracer is attached: after {SETTLE:g} s, when it prints "
                         "`ready`, or when it ptrace-attached every worker")
     p.add_argument("--iterations", "-n", default="3", metavar="N")
     p.add_argument("--threads", "-t", default="1", metavar="T")
@@ -509,17 +513,9 @@ def main(argv: list[str]) -> int:
     tracers = [tracer_from_spec(t, args.format, args.ready) for t in (args.tracer or ["strace"])]
     if len({t.name for t in tracers}) != len(tracers):
         raise UsageError("each --tracer needs its own name (NAME=TEMPLATE)")
-    names = [registry.get(n).name for n in args.scenarios]
-    fams = registry.families()
-    for f in args.family:
-        if f not in fams:
-            raise UsageError(f"unknown family {f!r}; families: {', '.join(fams)}")
-        names += [s.name for s in registry.all_scenarios().values() if s.family == f]
-    if args.all:
-        names = list(registry.all_scenarios())
-    if not names:
+    if not (args.scenarios or args.family or args.all):
         raise UsageError("name scenarios, --family F or --all (or --expected/--observed)")
-    names = list(dict.fromkeys(names))
+    names = registry.select(args.scenarios, args.family, args.all)
     iterations = parse_count(args.iterations)
     threads = parse_threads(args.threads)
     rows = []
