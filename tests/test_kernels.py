@@ -131,29 +131,35 @@ def test_bad_input_is_one_line_and_exit_2():
 # ---- the host column ----
 
 def test_host_column_runs_the_sweep(tmp_path):
-    r = _kernels("--json", "verify", "getppid", "enosys", tmp=tmp_path, timeout=300)
+    r = _kernels("--json", "verify", "getppid", "enosys", "crash", tmp=tmp_path, timeout=300)
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     (host,) = doc["kernels"]
     assert host["kernel"] == "host" and host["how"] == "on the host" and host["error"] is None
     assert [(row["scenario"], row["status"]) for row in host["rows"]] == [
-        ("getppid", "verified"), ("enosys", "verified")]
+        ("getppid", "verified"), ("enosys", "verified"), ("crash", "verified")]
     assert os.listdir(tmp_path) == []  # the private directory is gone
 
 
-def test_a_wrong_verdict_reaches_the_matrix(tmp_path, monkeypatch):
-    """The sweep's cell follows the run's exit code: a run that fails is WRONG, with its
-    lines (checked with a scenario that cannot pass: an interpreter that exits 1)."""
-    fake = tmp_path / "fake"
-    fake.mkdir()
-    (fake / "ioworkload").mkdir()
-    (fake / "ioworkload" / "__main__.py").write_text(
-        "import sys\nsys.stderr.write('ioworkload: getppid: kernel counts differ from the "
-        "manifest: raw_syscalls\\n')\nsys.exit(1)\n")
-    monkeypatch.setattr(guest, "_ioworkload", lambda *argv: [sys.executable, str(fake / "ioworkload"), *argv])
+def _fake_run(tmp_path, monkeypatch, report: dict, status: int) -> None:
+    """`ioworkload NAME ... --json` replaced by a script that prints `report`, exits `status`."""
+    fake = tmp_path / "fake_ioworkload.py"
+    fake.write_text(f"import json, sys\nprint(json.dumps({report!r}))\nsys.exit({status})\n")
+    monkeypatch.setattr(guest, "_ioworkload", lambda *argv: [sys.executable, str(fake), *argv])
+
+
+def test_the_sweep_judges_the_report_not_the_exit_code(tmp_path, monkeypatch):
+    """A run whose kernel counts differ is WRONG with the counter named; one that exits 1 by
+    design (crash) but issued its manifest, verified, is verified."""
+    bad = {"ok": True, "verified": False, "interrupted": None, "mismatches": [],
+           "verification": [{"counter": "getppid: returned", "expected": 1, "witnessed": 0,
+                             "ok": False}]}
+    _fake_run(tmp_path, monkeypatch, bad, 1)
     row = guest.verify_one("getppid", 1)
     assert row["status"] == "wrong"
-    assert row["differences"] == ["kernel counts differ from the manifest: raw_syscalls"]
+    assert row["differences"] == ["getppid: returned: expected 1, the kernel counted 0"]
+    _fake_run(tmp_path, monkeypatch, dict(bad, verified=True, verification=[]), 1)
+    assert guest.verify_one("crash", 1)["status"] == "verified"
 
 
 # ---- the guard: whichever way the command ends, the VM's processes end ----
