@@ -195,7 +195,8 @@ def fetch_debian(spec: str, suite: str, log) -> Kernel:
     debs = apt_download(suites, ["linux-image-amd64"], where, log, closure=True)
     root = os.path.join(where, "root")
     extract(debs, root)
-    shutil.rmtree(os.path.join(where, "debs"), ignore_errors=True)  # 100+ MB each, unpacked now
+    for done in ("debs", "apt"):  # the packages (100+ MB) are unpacked; the lists are stale soon
+        shutil.rmtree(os.path.join(where, done), ignore_errors=True)
     image, release = _find_image(root)
     with open(marker + ".part", "w") as f:
         json.dump({"image": image, "release": release, "suite": suite}, f)
@@ -232,7 +233,8 @@ def udev_overlay(log) -> str | None:
             shutil.copytree(src, tmp if top == "usr" else os.path.join(tmp, top),
                             symlinks=True, dirs_exist_ok=True)
     os.rename(tmp, usr)
-    shutil.rmtree(os.path.join(where, "debs"), ignore_errors=True)
+    for done in ("debs", "apt", "root"):
+        shutil.rmtree(os.path.join(where, done), ignore_errors=True)
     return usr
 
 
