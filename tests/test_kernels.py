@@ -162,6 +162,21 @@ def test_the_sweep_judges_the_report_not_the_exit_code(tmp_path, monkeypatch):
     assert guest.verify_one("crash", 1)["status"] == "verified"
 
 
+def test_a_kernel_cut_short_keeps_the_rows_it_finished(monkeypatch):
+    """A timeout (or a stop signal) mid-run keeps what the guest saved before."""
+    from ioworkload.kernels import command
+
+    def cut_short(argv, workdir, timeout, stopped, **kw):
+        with open(os.path.join(workdir, "result.json"), "w") as f:
+            json.dump({"rows": [_row("getppid", "verified")], "error": None}, f)
+        raise TimeoutError("did not end within 1 s")
+    monkeypatch.setattr(vm, "run_guarded", cut_short)
+    options = type("Options", (), {"timeout": 1.0})()
+    result = command.run_kernel("host", "verify", ["getppid"], options, lambda: None)
+    assert result["rows"] == [_row("getppid", "verified")]
+    assert result["error"] == "error: did not end within 1 s (1 rows done)"
+
+
 # ---- the guard: whichever way the command ends, the VM's processes end ----
 
 def _alive(pid: int) -> bool:

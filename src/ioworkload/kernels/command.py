@@ -117,9 +117,7 @@ def run_kernel(spec: str, command: str, argv: list[str], options, stopped) -> di
         result["release"] = found.get("release") or result["release"]
     except Unsupported as e:
         result["error"], result["unsupported"] = f"unsupported: {e}", True
-    except (RuntimeError, OSError) as e:
-        result["error"] = f"error: {e}"
-    except (TimeoutError, vm.Stopped) as e:
+    except (TimeoutError, vm.Stopped) as e:  # before OSError, TimeoutError's base
         # what the guest finished before is kept (it saves after each scenario)
         result["rows"] = vm.partial_rows(workdir)
         result["error"] = f"error: {e} ({len(result['rows'])} rows done)"
@@ -127,6 +125,8 @@ def run_kernel(spec: str, command: str, argv: list[str], options, stopped) -> di
             result["seconds"] = round(time.monotonic() - began, 1)
             e.partial = result
             raise
+    except (RuntimeError, OSError) as e:
+        result["error"] = f"error: {e}"
     finally:
         result["seconds"] = round(time.monotonic() - began, 1)
         shutil.rmtree(workdir, ignore_errors=True)
