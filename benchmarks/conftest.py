@@ -182,7 +182,7 @@ def load_seen() -> str:
 
 def _environment() -> dict:
     if "environment" not in _session:
-        from ioworkload.overhead.study import study as overhead
+        from ioworkload.overhead import study as overhead
         tracer = _session.get("tracer")
         tools = [tv for tv in overhead.TOOL_VERSIONS if tracer and tv[0] == tracer.program]
         _session["environment"] = overhead.environment({bench_cpu()}, _session["cpus"], tools)

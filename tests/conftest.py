@@ -3,6 +3,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -106,6 +107,14 @@ def run_files(monkeypatch, tmp_path):
     return _run
 
 
+def skip_unsupported(name) -> None:
+    """Skip the test where the host cannot run scenario `name` (with the reason)."""
+    from ioworkload.core import registry
+    reason = registry.get(name).unsupported_reason()
+    if reason:
+        pytest.skip(reason)
+
+
 def check_is_exact_at_1_and_2_threads(cli, name, tracer) -> None:
     """`ioworkload check NAME --tracer TRACER` at 1 and 2 threads: exact, or events the tracer
     itself reported dropping (bpftrace's printf under getppid_burst's 2 x 15,000 calls an
@@ -118,6 +127,21 @@ def check_is_exact_at_1_and_2_threads(cli, name, tracer) -> None:
         assert r.returncode == 0, r.stdout + r.stderr
         row = next(line for line in r.stdout.splitlines() if line.startswith(name))
         assert row.split()[-1] == "exact" or " lost (" in row, r.stdout
+
+
+def children_seen(pid: int, seconds: float) -> set:
+    """The children of any thread of process `pid` seen over `seconds` (they come and go)."""
+    seen: set = set()
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        for t in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{t}/children") as f:
+                    seen |= set(f.read().split())
+            except FileNotFoundError:
+                pass
+        time.sleep(0.01)
+    return seen
 
 
 def threads_and_children() -> tuple[set, set]:
@@ -144,3 +168,19 @@ def run_leaves_nothing_behind(name) -> None:
     assert threads_and_children() == tasks
     if res.tmpdir:
         assert not os.path.exists(res.tmpdir)
+
+
+@pytest.fixture
+def cpu_hog():
+    """`yes >/dev/null` pinned to each CPU this process may use, for the test's duration: a
+    loaded machine, where a task can wait long for its turn. Always killed after."""
+    hogs = []
+    try:
+        for cpu in sorted(os.sched_getaffinity(0)):
+            hogs.append(subprocess.Popen(["taskset", "-c", str(cpu), "yes"],
+                                         stdout=subprocess.DEVNULL))
+        yield
+    finally:
+        for p in hogs:
+            p.kill()
+            p.wait()

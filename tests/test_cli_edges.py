@@ -147,3 +147,60 @@ def test_an_unreadable_tracefs_is_not_called_unmounted():
         pytest.skip("tracefs is readable by nobody here")
     for line in p.stdout.splitlines():
         assert "not readable" in line and "uid 65534" in line, p.stdout
+
+
+# ---- overhead ------------------------------------------------------------------------------
+
+def test_the_overhead_estimate_follows_the_duration_and_counts_grammatically(cli):
+    p = cli("overhead", "getppid", "--tracer", "none", "--duration", "0.3", "--repeat", "1")
+    assert p.returncode == 0, p.stderr
+    estimate = next(line for line in p.stderr.splitlines() if line.startswith("estimate:"))
+    assert "(1 round of 1 run)" in estimate, estimate
+    seconds = float(estimate.split("about ")[1].split(" s")[0])
+    assert seconds < 30, estimate  # a 0.3 s run and its start-up, not iterations' worth
+
+
+def test_overhead_exits_77_when_no_tracer_asked_for_could_run(cli):
+    p = cli("overhead", "getppid", "--tracer", "no-such-tracer-ioworkload {pid}",
+            "--duration", "0.2", "--repeat", "1")
+    assert p.returncode == 77, p.stderr
+    assert "unsupported: no tracer asked for could run here" in p.stderr
+    assert "unavailable: no-such-tracer-ioworkload not found" in p.stdout
+    q = cli("overhead", "getppid", "--tracer", "none", "--tracer",
+            "no-such-tracer-ioworkload {pid}", "--duration", "0.2", "--repeat", "1")
+    assert q.returncode == 0, q.stderr  # the untraced run, asked for by name, ran
+
+
+def test_overhead_table_fits_80_columns_and_leaves_bpf_stats_alone(cli):
+    import json
+    from ioworkload.overhead import bpf_stats
+    before = bpf_stats.read_sysctl()
+    tracers = ["--tracer", "none", "--tracer", "strace", "--tracer", "perf-stat"]
+    if shutil.which("bpftrace") and ROOT:
+        tracers += ["--tracer", "bpftrace-count"]
+    p = cli("overhead", "getppid", *tracers, "-n", "3000", "--repeat", "1", timeout=300)
+    assert p.returncode in (0, 1), p.stderr
+    assert not too_wide(p.stdout.splitlines()), too_wide(p.stdout.splitlines())
+    assert "kernel.bpf_stats_enabled is on" not in p.stderr
+    assert bpf_stats.read_sysctl() == before
+    if "bpftrace-count" in tracers:
+        assert "their own cost not measured (--bpf-cost" in " ".join(p.stdout.split())
+    wide = cli("overhead", "getppid", *tracers, "-n", "3000", "--repeat", "1", "--wide",
+               timeout=300)
+    assert too_wide(wide.stdout.splitlines())  # the whole table and the legend on their lines
+    t = cli("overhead", "--scenarios", "getppid,gettid", *tracers, "-n", "3000",
+            "--repeat", "1", timeout=300)
+    assert not too_wide(t.stdout.splitlines()), too_wide(t.stdout.splitlines())
+    j = cli("overhead", "getppid", "--tracer", "none", "-n", "1000", "--repeat", "1", "--json")
+    assert json.loads(j.stdout)["bpf_cost"] is False
+
+
+def test_a_run_expected_to_take_over_a_minute_is_announced(cli):
+    p = cli("aio_submit", "-n", "1e5", "--start-delay", "30", "--start-timeout", "0.1")
+    # refused at once (a start timeout needs a start file): the warning came before any run
+    assert p.returncode == 2
+    line = p.stderr.splitlines()[0]
+    assert line.startswith("ioworkload: aio_submit: 100,000 iterations take about ") and \
+        "Ctrl-C stops it cleanly" in line, p.stderr
+    quick = cli("aio_submit", "-n", "2", "-q")
+    assert quick.returncode == 0 and quick.stderr == "", quick.stderr

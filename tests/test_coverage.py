@@ -51,8 +51,24 @@ def test_text_report_states_the_figure(cli):
     assert f"({rep['percent']}%)" in first
     u = cli("coverage", "--uncovered", "--json")
     assert all(not row["scenarios"] for row in json.loads(u.stdout)["table"])
+    # only the table's entries no scenario issues: not syscall_1023, not io_uring operations
+    assert "off_table" not in json.loads(u.stdout) and "io_uring_operations" not in json.loads(u.stdout)
+    text = cli("coverage", "--uncovered").stdout
+    assert "syscall_1023" not in text and "IORING_OP" not in text
+    assert len(text.splitlines()) == (2 + rep["uncovered"] if rep["uncovered"] else 1)
     bad = cli("coverage", "--bogus")
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_each_entry_says_how_it_is_witnessed():
+    rep = coverage.report()
+    assert {row["witness"] for row in rep["table"]} <= {"tracepoint", "raw_syscalls"}
+    assert _row(rep, "openat")["witness"] == "tracepoint"
+    for name in expect.REMOVED:   # no tracepoint of their own on any kernel
+        assert _row(rep, name)["witness"] == "raw_syscalls", name
+    for row in rep["table"]:
+        assert row["witness"] == ("tracepoint" if expect.has_tracepoint(row["syscall"])
+                                  else "raw_syscalls")
 
 
 def _row(rep, name):

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -17,7 +16,7 @@ from ioworkload.core import registry
 from ioworkload.core.manifest import Event
 from ioworkload.core.runner import execute
 
-from conftest import (MANY, check_is_exact_at_1_and_2_threads, kernel_can_verify,
+from conftest import (MANY, check_is_exact_at_1_and_2_threads, children_seen, kernel_can_verify,
                       run_leaves_nothing_behind, sampled)
 
 PROCESS = sorted(s.name for s in registry.all_scenarios().values() if s.family == "process")
@@ -71,16 +70,7 @@ def test_interrupted_exec_loop_leaves_no_child():
                           "--duration", "60", "-t", "2", "-q", "--start-delay", "0"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     pid = int(p.stdout.readline())
-    seen: set = set()
-    deadline = time.monotonic() + 3
-    while time.monotonic() < deadline:  # the children come and go: note those seen
-        for t in os.listdir(f"/proc/{pid}/task"):
-            try:
-                with open(f"/proc/{pid}/task/{t}/children") as f:
-                    seen |= set(f.read().split())
-            except FileNotFoundError:
-                pass
-        time.sleep(0.01)
+    seen = children_seen(pid, 3)
     assert seen
     p.send_signal(signal.SIGINT)
     out, err = p.communicate(timeout=60)

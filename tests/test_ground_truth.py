@@ -16,7 +16,7 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload.judge import conformance, compare as judge
+from ioworkload.judge import conformance, matching as judge
 from ioworkload.core import expect
 
 SAMPLE = ["getppid", "aio_submit", "open_basic", "readwrite_basic", "dup_basic", "rename_basic",

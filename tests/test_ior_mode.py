@@ -650,7 +650,7 @@ def check_expectations(doc, ior_name, rows=IOR_EXPECTATIONS) -> list[str]:
     return problems
 
 
-# Where ior's expectation does not hold yet (README, "ior's workload: what still differs").
+# Where ior's expectation does not hold yet (docs/ior-mode.md, "What still differs").
 KNOWN_GAPS: dict[str, str] = {}
 
 

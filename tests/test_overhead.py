@@ -226,7 +226,7 @@ def test_missing_exiting_and_never_ready_tracers(tmp_path, capsys):
 
 def test_table_output(cli):
     p = cli("overhead", "aio_setup_einval", "-n", "2000", "-r", "1", "--tracer", "none",
-            "--tracer", "no-such-tracer-ioworkload {pid}")
+            "--tracer", "no-such-tracer-ioworkload {pid}", "--wide")  # the table in one piece
     assert p.returncode == 0, p.stderr
     out = p.stdout
     assert "ioworkload overhead: aio_setup_einval (io_setup)" in out

@@ -9,7 +9,7 @@ import json
 from ioworkload.cli import terminal
 from ioworkload.core import expect, registry
 from ioworkload.core.args import Parser
-from ioworkload.core.errors import EXIT_OK, UsageError
+from ioworkload.core.errors import EXIT_OK, UsageError, shown
 
 PROG = "ioworkload"
 
@@ -27,7 +27,7 @@ def list_main(argv: list[str]) -> int:
         if args.family not in fams:
             close = difflib.get_close_matches(args.family, fams, n=3)
             hint = f"; did you mean {', '.join(close)}?" if close else f"; families: {', '.join(fams)}"
-            raise UsageError(f"unknown family {args.family!r}{hint}")
+            raise UsageError(f"unknown family {shown(args.family)}{hint}")
         scs = [s for s in scs if s.family == args.family]
     if args.json:
         print(json.dumps([{"name": s.name, "family": s.family, "summary": s.summary,

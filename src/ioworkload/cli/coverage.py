@@ -3,8 +3,10 @@
 The table is the build's (_syscall_numbers.py, generated from <asm/unistd.h> at build time);
 a syscall counts as covered when a scenario's manifest declares it (worker, helper or child
 events, any phase). The runner's own calls around every scenario (the release and done futex,
-exit, exit_group) are listed apart, as the harness: they are not a scenario's. For io_uring,
-the ring operations the scenarios perform (their `operations` lists) are listed too.
+exit, exit_group) are listed apart, as the harness: they are not a scenario's. Each syscall
+says how `--verify` witnesses it: its own tracepoints, or raw_syscalls filtered on its number
+(removed entries, calls this kernel was built without). For io_uring, the ring operations the
+scenarios perform (their `operations` lists) are listed too.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def report() -> dict:
                 names.append(sc.name)
     table = expect.syscall_table()
     rows = [{"syscall": name, "nr": nr, "scenarios": by_syscall.get(name, []),
-             "harness": name in HARNESS}
+             "harness": name in HARNESS,
+             "witness": "tracepoint" if expect.has_tracepoint(name) else "raw_syscalls"}
             for name, nr in sorted(table.items(), key=lambda kv: (kv[1], kv[0]))]
     covered = sum(1 for r in rows if r["scenarios"])
     # declared calls outside the table: bare numbers (the unassigned syscall_1023)
@@ -64,18 +67,21 @@ def _names(scenarios: list, shown: int = 4) -> str:
 def text(rep: dict) -> str:
     out = [f"{rep['covered']} of {rep['syscalls']} syscalls of the {rep['architecture']} table "
            f"covered ({rep['percent']}%), {rep['uncovered']} not covered"]
-    width = max(len(r["syscall"]) for r in rep["table"])
+    width = max((len(r["syscall"]) for r in rep["table"]), default=7)
+    if rep["table"]:
+        out.append(f"{'nr':>4}  {'syscall':<{width}}  {'witness':<12}  scenarios")
     for r in rep["table"]:
         who = _names(r["scenarios"]) if r["scenarios"] else "-"
         if r["harness"]:
             who += " (and the runner around every scenario)"
-        out.append(f"{r['nr']:>4}  {r['syscall']:<{width}}  {who}")
-    for name, scs in rep["off_table"].items():
-        out.append(f"   -  {name:<{width}}  {', '.join(scs)} (not in the table)")
-    ops = rep["io_uring_operations"]
-    out.append(f"io_uring operations covered: {len(ops)}")
-    for op, scs in ops.items():
-        out.append(f"      {op}  {', '.join(scs)}")
+        out.append(f"{r['nr']:>4}  {r['syscall']:<{width}}  {r['witness']:<12}  {who}")
+    for name, scs in rep.get("off_table", {}).items():
+        out.append(f"   -  {name:<{width}}  {'raw_syscalls':<12}  {', '.join(scs)} (not in the table)")
+    if "io_uring_operations" in rep:
+        ops = rep["io_uring_operations"]
+        out.append(f"io_uring operations covered: {len(ops)}")
+        for op, scs in ops.items():
+            out.append(f"      {op}  {', '.join(scs)}")
     return "\n".join(out) + "\n"
 
 
@@ -87,12 +93,13 @@ def main(argv: list[str]) -> int:
     p.add_argument("--uncovered", action="store_true", help="list only the syscalls not covered")
     args = p.parse_args(argv)
     rep = report()
-    if args.uncovered:
-        rep = dict(rep, table=[r for r in rep["table"] if not r["scenarios"]])
+    if args.uncovered:  # the table's entries no scenario issues, and nothing else
+        rep = {k: v for k, v in rep.items() if k not in ("off_table", "io_uring_operations")}
+        rep["table"] = [r for r in rep["table"] if not r["scenarios"]]
     if args.json:
         print(json.dumps(rep))
     else:
-        if not rep["table"]:
+        if not rep["table"] and not args.uncovered:
             raise UsageError("nothing to list")
         print(text(rep), end="")
     return 0

@@ -14,7 +14,8 @@ from ioworkload.cli import early_signals, terminal
 from ioworkload.core import ior_mode as ior_protocol, registry
 from ioworkload.core.args import Parser, parse_cpus, parse_rate, parse_seconds, parse_threads
 from ioworkload.core.errors import (EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, EXIT_USAGE, Interrupted, IoworkloadError,
-                               PrestartFailed, ScenarioFailed, Unsupported, UsageError)
+                               PrestartFailed, SHOWN_CHARS, ScenarioFailed, Unsupported, UsageError,
+                               cap_words, shown)
 
 PROG = "ioworkload"
 START_POLL = 0.010
@@ -144,9 +145,11 @@ def _check_parent(path: str, what: str, written: bool = True) -> str:
     for (start, hold) needs a directory we can search, not write: someone else creates it."""
     if not path:
         raise UsageError(f"{what} needs a path, not an empty string")
-    parent = os.path.dirname(os.path.abspath(path)) or "/"
+    target = _follow_symlinks(path, what) if written else os.path.abspath(path)
+    parent = os.path.dirname(target) or "/"
     if not os.path.isdir(parent):
-        raise UsageError(f"{what} directory {parent} does not exist")
+        through = f" (where the symlink {path} leads)" if target != os.path.abspath(path) else ""
+        raise UsageError(f"{what} directory {parent} does not exist{through}")
     if written and not os.access(parent, os.W_OK | os.X_OK):
         raise UsageError(f"{what} directory {parent} is not writable")
     if not written and not os.access(parent, os.X_OK):
@@ -159,7 +162,22 @@ def _check_parent(path: str, what: str, written: bool = True) -> str:
 
 
 def _write_out(path: str, text: bytes, what: str, stopped, timeout: float) -> None:
-    """Write a file the caller named (tid file, expect file) before the PID line."""
+    """Write a file the caller named (tid file, expect file) before the PID line; a host
+    limit that stops the write (ulimit -f, a full file system) is Unsupported naming it."""
+    try:
+        _write_file(path, text, what, stopped, timeout)
+    except OSError as e:
+        if e.errno not in (errno.EFBIG, errno.ENOSPC, errno.EDQUOT):
+            raise
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        limit = (f" under ulimit -f {soft // 1024}"
+                 if e.errno == errno.EFBIG and soft != resource.RLIM_INFINITY else "")
+        raise Unsupported(f"cannot write the {what} {path}: {e.strerror} "
+                          f"({errno.errorcode[e.errno]}){limit}") from None
+
+
+def _write_file(path: str, text: bytes, what: str, stopped, timeout: float) -> None:
     path = _follow_symlinks(path, what)  # a symlink stays; what it points to is written (or made)
     try:
         st = os.stat(path)
@@ -258,6 +276,24 @@ def _open_for_writing(path: str, what: str, stopped, timeout: float) -> int | No
     return _wait_until(try_open, timeout, START_POLL, f"a reader of {what} {path}", stopped)
 
 
+def _distinct_files(written: dict, waited: dict) -> None:
+    """Every file we write is a file of its own, and none is one we wait for: one would
+    overwrite the other, or writing it would create the start or hold file."""
+    seen: dict[str, str] = {}
+    for what, path in written.items():
+        if not path:
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            raise UsageError(f"the {seen[real]} and the {what} are the same file ({path}): "
+                             f"one would overwrite the other")
+        seen[real] = what
+        for other_what, other in waited.items():
+            if other and real == os.path.realpath(other):
+                raise UsageError(f"the {what} and the {other_what} are the same file ({other}): "
+                                 f"writing one would create the other")
+
+
 class _Attach:
     """The attach protocol: PID on the first stdout line, then a start file or delay, and a
     hold file after the run (ior's IOR_WORKLOAD_* variables are honoured too)."""
@@ -308,12 +344,10 @@ class _Attach:
             _check_parent(self.tid_file, "tid file")
         if self.expect_file is not None:
             _check_parent(self.expect_file, "expect file")
-        written = {"tid file": self.tid_file, "expect file": self.expect_file}
-        for what, path in written.items():
-            for waited, other in (("start file", self.start_file), ("hold file", self.hold_file)):
-                if path and other and os.path.realpath(path) == os.path.realpath(other):
-                    raise UsageError(f"the {what} and the {waited} are the same file ({other}): "
-                                     f"writing one would create the other")
+        _distinct_files({"tid file": self.tid_file, "expect file": self.expect_file,
+                         "ior's tid file": self.ior_tid_file,
+                         "ior's child pid file": self.ior_child_pid_file},
+                        {"start file": self.start_file, "hold file": self.hold_file})
         # Any of these means a harness is waiting for the PID line.
         self.active = bool(self.start_file or self.hold_file or self.delay is not None
                            or ior_mode or ior_env)
@@ -328,7 +362,7 @@ class _Attach:
         if ms < 0:
             return IOR_DEFAULT_DELAY_MS / 1000
         if ms > 10**12:
-            raise UsageError(f"IOR_WORKLOAD_STARTUP_DELAY_MS is too long: {text!r}")
+            raise UsageError(f"IOR_WORKLOAD_STARTUP_DELAY_MS is too long: {shown(text)}")
         return ms / 1000
 
     def announce(self, stopped, tids, expected) -> None:
@@ -443,9 +477,22 @@ def _report(res, columns: int | None = terminal.DEFAULT_WIDTH) -> str:
     return "".join(lines)
 
 
+def _warn_if_long(sc, args) -> None:
+    """One line before a run expected to take over a minute (a scenario whose iterations wait:
+    aio's io_destroy, for one): a long silence is otherwise taken for a hang."""
+    if not sc.iteration_seconds or args.iterations is None or args.quiet:
+        return
+    from ioworkload.core.args import format_seconds, parse_count
+    seconds = parse_count(args.iterations) * sc.iteration_seconds
+    if seconds > 60:
+        _warn(f"{PROG}: {sc.name}: {_fmt_int(parse_count(args.iterations))} iterations take about "
+              f"{format_seconds(seconds)} (each ~{sc.iteration_seconds * 1000:g} ms on the "
+              f"reference machine: see `ioworkload describe {sc.name}`); Ctrl-C stops it "
+              f"cleanly\n")
+
+
 def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     args = _run_parser().parse_args(argv)
-    from ioworkload.core.runner import Hooks, execute
     sc = registry.get(args.scenario)
     if ior_mode:
         sc = ior_protocol.scenario_for_ior(sc)
@@ -457,20 +504,33 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     iterations = args.iterations
     if iterations is None:
         iterations = sc.ior_repeat if ior_mode else 1
+    _warn_if_long(sc, args)
     attach = _Attach(args, ior_mode)
     if args.cpu is not None:
         os.sched_setaffinity(0, parse_cpus(args.cpu))  # the workers inherit it
     from ioworkload.core import _runner
     _runner.set_comm(PROG)  # the spawned scenario process inherits it: tracers can filter by comm
+    # Past ulimit -f a write returns EFBIG, a limit the report names (exit 77), instead of
+    # SIGXFSZ killing the command or the scenario process (which inherits the disposition).
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    orphaned = _Controller()
+    try:
+        return _run_attached(args, sc, ior_mode, threads, iterations, attach, orphaned)
+    finally:
+        orphaned.orphaned_cleanup()
+
+
+def _run_attached(args, sc, ior_mode, threads, iterations, attach, orphaned) -> int:
+    from ioworkload.core.runner import Hooks, execute
     outcome = {}
 
     def announce(stopped, tids, expected):
         # A stop signal that came before the run's own handlers took over (early_signals kept it)
         # stops the run here, before the PID line's harness is told anything more.
-        outcome["stopped"] = stopped
-        attach.announce(lambda: stopped() or early_signals.first_signal(), tids, expected)
-        if early_signals.first_signal():
-            raise Interrupted(early_signals.first_signal())
+        outcome["stopped"] = lambda: stopped() or orphaned()
+        attach.announce(lambda: outcome["stopped"]() or early_signals.first_signal(), tids, expected)
+        if early_signals.first_signal() or orphaned():
+            raise Interrupted(early_signals.first_signal() or orphaned())
 
     def after_run(res):
         # The scenario process is still alive here, its main thread waiting to exit: the report
@@ -506,6 +566,28 @@ def _cmd_run(argv: list[str], ior_mode: bool = False) -> int:
     return outcome["code"]
 
 
+class _Controller:
+    """For a command spawn() started: calling it gives SIGHUP once its controller is gone
+    (this process re-parented), so the start and hold waits end and clean up at once, not
+    after their timeouts; then `orphaned_cleanup()` removes the control directory. Other
+    commands never hang up this way."""
+
+    def __init__(self):
+        from ioworkload.core.workload import CONTROL_DIR_ENV, CONTROLLER_ENV
+        pid = os.environ.pop(CONTROLLER_ENV, "")  # not inherited by anything this one starts
+        self.pid = int(pid) if pid.isdigit() else None
+        self.control = os.environ.pop(CONTROL_DIR_ENV, None)
+
+    def __call__(self) -> int | None:
+        return signal.SIGHUP if self.pid is not None and os.getppid() != self.pid else None
+
+    def orphaned_cleanup(self) -> None:
+        if self() and self.control and os.path.basename(self.control).startswith(
+                "ioworkload-spawn-"):
+            import shutil
+            shutil.rmtree(self.control, ignore_errors=True)
+
+
 def _report_outcome(args, sc, res, ior_mode) -> int:
     """Print the result as asked; the exit code it calls for."""
     if ior_mode:
@@ -533,8 +615,9 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
         restarts = restarts_unasked(res.verification)
         if restarts:
             _warn(f"{PROG}: {sc.name}: the run was stopped and continued (SIGSTOP/SIGCONT or a "
-                  f"debugger): the kernel interrupted {restarts} sleeping call(s) and resumed "
-                  f"them with restart_syscall, which is where the counts differ\n")
+                  f"debugger): the kernel interrupted {restarts} sleeping call(s) more than "
+                  f"declared and restarted them (re-executed, or resumed with restart_syscall), "
+                  f"which is where the counts differ\n")
     if res.interrupted:
         return 128 + res.interrupted
     if sc.exit_status:  # ior's crash: the process failed on purpose, and so does the command
@@ -623,12 +706,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return _dispatch(argv)
     except IoworkloadError as e:
+        message = cap_words(str(e), 2 * SHOWN_CHARS)  # whatever it echoes, the line stays short
         if e.exit_code == 77:
-            _warn(f"unsupported: {e}\n")
+            _warn(f"unsupported: {message}\n")
         elif isinstance(e, PrestartFailed):  # ior's line as it is
-            _warn(f"{e}\n")
+            _warn(f"{message}\n")
         else:
-            _warn(f"{PROG}: error: {e}\n")
+            _warn(f"{PROG}: error: {message}\n")
         return e.exit_code
     except KeyboardInterrupt:
         return 130

@@ -12,7 +12,7 @@ import sys
 from ioworkload.core import registry
 from ioworkload.overhead import tracers as _tracers
 from ioworkload.core.args import Parser, parse_count, parse_cpus, parse_seconds
-from ioworkload.core.errors import EXIT_FAILED, EXIT_OK, Unsupported, UsageError
+from ioworkload.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, Unsupported, UsageError
 from ioworkload.overhead.study import (DEFAULT_ITERATIONS, DEFAULT_REPEAT, READY_TIMEOUT, RUN_TIMEOUT,
                                  TRACED_SECONDS, Options, study)
 from ioworkload.overhead.chart import check_plot, write_plot, write_table_plot
@@ -75,13 +75,19 @@ def _parser():
                    help="a tracer whose run would last longer than this (by its rough cost per "
                         "call) runs fewer iterations; ratios stay per syscall (default "
                         f"{TRACED_SECONDS:g}; 0: never scale)")
-    p.add_argument("--no-bpf-cost", action="store_true",
-                   help="skip the extra run per eBPF tracer that reads its programs' cost "
-                        "(kernel.bpf_stats_enabled)")
+    bpf = p.add_mutually_exclusive_group()
+    bpf.add_argument("--bpf-cost", action="store_true",
+                     help="one extra run per eBPF tracer that reads its programs' own cost: "
+                          "switches the host-wide kernel.bpf_stats_enabled on for that run")
+    bpf.add_argument("--no-bpf-cost", action="store_true",
+                     help="no such run (the default; kept for older scripts)")
     p.add_argument("--sweep-rate", action="store_true",
                    help="per tracer, the highest rate (iterations/s, paced) at which it reports "
                         "every event; --duration is each step's length (default "
                         f"{DEFAULT_STEP_SECONDS:g} s)")
+    p.add_argument("--wide", "-w", action="store_true",
+                   help="whole lines: the table in one piece (default: fit 80 columns or the "
+                        "terminal)")
     out = p.add_mutually_exclusive_group()
     out.add_argument("--json", action="store_true", help="one JSON object on stdout")
     out.add_argument("--markdown", action="store_true",
@@ -106,6 +112,7 @@ def _tracer_list(args) -> list[Tracer]:
         specs = [(name, {}) for name in _tracers.PRESETS]
     out: list[Tracer] = [_tracers.NoTracer()]
     seen = {"none": "none"}
+    args.asked_tracers = set()
     for spec, own in specs:
         opts = dict(defaults, **own)
         key = spec.strip()
@@ -116,6 +123,7 @@ def _tracer_list(args) -> list[Tracer]:
             opts = {k: v for k, v in opts.items() if k == "count_regex" and k in own}
         t = _tracers.resolve(spec, opts.get("ready_regex"), opts.get("settle"),
                              opts.get("count_regex"))
+        args.asked_tracers.add(t.name)
         if t.name in seen:
             if seen[t.name] != key:
                 raise UsageError(f"two different tracers are named {t.name!r}")
@@ -198,7 +206,7 @@ def parse(argv: list[str]) -> tuple[Options, list[Tracer], object]:
                    ready_timeout=parse_seconds(args.ready_timeout, "--ready-timeout"),
                    traced_seconds=parse_seconds(args.traced_seconds, "--traced-seconds",
                                                 allow_zero=True),
-                   bpf_cost=not args.no_bpf_cost)
+                   bpf_cost=args.bpf_cost)
     if args.plot is not None:
         check_plot(args.plot)
     args.make_opts = lambda other: dataclasses.replace(opts, scenario=other)
@@ -207,6 +215,18 @@ def parse(argv: list[str]) -> tuple[Options, list[Tracer], object]:
         if reason:
             raise Unsupported(reason)
     return opts, tracers, args
+
+
+def _columns(args) -> int | None:
+    from ioworkload.cli import terminal
+    return terminal.prose_width(args.wide)
+
+
+def _none_could_run(rep_tracers: list[dict], args) -> bool:
+    """Every tracer asked for (the untraced run aside, unless asked for by name) was
+    unavailable here: nothing was measured that the user asked for."""
+    asked = [t for t in rep_tracers if t["name"] in args.asked_tracers]
+    return bool(asked) and all(t["status"] == "unavailable" for t in asked)
 
 
 def main(argv: list[str]) -> int:
@@ -230,7 +250,7 @@ def main(argv: list[str]) -> int:
     if args.json:
         sys.stdout.write(json.dumps(rep) + "\n")
     else:
-        sys.stdout.write(format_table(rep))
+        sys.stdout.write(format_table(rep, _columns(args)))
     sys.stdout.flush()
     if args.plot and rep["tracers"][0]["slowdown"]:
         write_plot(rep, args.plot)
@@ -240,6 +260,9 @@ def main(argv: list[str]) -> int:
         return 128 + rep["interrupted"]
     if not rep["tracers"][0]["slowdown"] or any(t["status"] == "failed" for t in rep["tracers"]):
         return EXIT_FAILED  # the untraced baseline or a tracer failed: the report says which
+    if _none_could_run(rep["tracers"], args):
+        sys.stderr.write("unsupported: no tracer asked for could run here (the report says why)\n")
+        return EXIT_UNSUPPORTED
     return EXIT_OK
 
 
@@ -253,7 +276,7 @@ def _main_table(args, tracers, progress, announce) -> int:
     elif args.markdown:
         sys.stdout.write(overhead_table.format_markdown(rep))
     else:
-        sys.stdout.write(overhead_table.format_text(rep))
+        sys.stdout.write(overhead_table.format_text(rep, _columns(args)))
     sys.stdout.flush()
     if args.plot and rep["rows"]:
         write_table_plot(rep, args.plot)
@@ -268,6 +291,10 @@ def _main_table(args, tracers, progress, announce) -> int:
     if any(s["status"] == "failed" for s in rep["skipped"]) or any(
             c["status"] == "failed" for row in rep["rows"] for c in row["tracers"].values()):
         return EXIT_FAILED
+    cells = [dict(c, name=n) for row in rep["rows"] for n, c in row["tracers"].items()]
+    if _none_could_run(cells, args):
+        sys.stderr.write("unsupported: no tracer asked for could run here (the table says why)\n")
+        return EXIT_UNSUPPORTED
     return EXIT_OK
 
 

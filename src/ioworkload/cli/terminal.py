@@ -46,3 +46,4 @@ def wrap(text: str, columns: int | None, indent: str = "", first: str | None = N
         return first + text
     return textwrap.fill(text, width=columns, initial_indent=first, subsequent_indent=indent,
                          break_long_words=True, break_on_hyphens=False)
+

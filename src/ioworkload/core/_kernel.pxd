@@ -25,6 +25,12 @@ cdef extern from "iow_worker.h" nogil:
         IOW_NVALS
         IOW_SCRATCH_BYTES
         IOW_TASK_LOG
+        IOW_WAIT_NOTE
+        IOW_WAIT_BOUND_NS
+        IOW_WAIT_STOPPED
+        IOW_WAIT_GONE
+        IOW_WAIT_TIMEOUT
+        IOW_WAIT_LATE
 
     ctypedef struct iow_tally:
         uint64_t ok
@@ -42,6 +48,9 @@ cdef extern from "iow_worker.h" nogil:
         long fd[IOW_NFDS]
         long val[IOW_NVALS]
         void *ptr[4]
+        long sysv_id
+        int wait_failed
+        char wait_note[IOW_WAIT_NOTE]
         int ntasks
         int task_tid[IOW_TASK_LOG]
         unsigned char *scratch
@@ -54,6 +63,8 @@ cdef extern from "iow_worker.h" nogil:
     int iow_stop_requested(const iow_worker *w)
     char *iow_path(iow_worker *w, int slot, const char *name)
     int64_t iow_now_ns()
+    void iow_wait_give_up(iow_worker *w, int why, const char *what)
+    int iow_wait_over(const iow_worker *w, int64_t deadline)
 
 # setup: issue the setup events, return 0 or the first failing call's -errno.
 # loop: run up to n iterations, checking iow_stop_requested() before each; return how many ran.

@@ -19,13 +19,14 @@
 # spawned process's tallies and clocks are read here directly.
 
 from libc.stdint cimport uint64_t, int64_t
-from libc.string cimport strncpy
+from libc.string cimport memcpy, strlen, strncpy
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from posix.signal cimport sigset_t, sigfillset
 
 from ioworkload.core._kernel cimport (
-    iow_worker, iow_tally, iow_kernel, iow_sys0, iow_sys1, iow_sys2, iow_sys6, iow_now_ns,
+    iow_worker, iow_tally, iow_kernel, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys6, iow_now_ns,
     IOW_MAX_EVENTS, IOW_ERRNO_SLOTS, IOW_NFDS, IOW_SCRATCH_BYTES, IOW_PATH_MAX, IOW_TASK_LOG,
+    IOW_WAIT_STOPPED, IOW_WAIT_GONE, IOW_WAIT_TIMEOUT, IOW_WAIT_LATE, IOW_WAIT_BOUND_NS,
 )
 
 cdef extern from "<pthread.h>" nogil:
@@ -66,9 +67,28 @@ cdef extern from "<signal.h>" nogil:
     enum:
         SIGKILL
 
+cdef extern from "<sched.h>" nogil:
+    enum:
+        CLONE_NEWIPC
+        CLONE_NEWUSER
+
+cdef extern from "<fcntl.h>" nogil:
+    enum:
+        AT_FDCWD
+        O_WRONLY
+        O_CLOEXEC
+
+cdef extern from "<stdio.h>" nogil:
+    int snprintf(char *out, size_t size, const char *fmt, ...)
+
+cdef extern from "<sys/ipc.h>" nogil:
+    enum:
+        IPC_RMID
+
 cdef extern from "<errno.h>" nogil:
     int errno
     enum:
+        EPERM
         EINTR
         ETIMEDOUT
         EAGAIN
@@ -87,6 +107,16 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_prctl
         __NR_exit
         __NR_exit_group
+        __NR_unshare
+        __NR_openat
+        __NR_write
+        __NR_close
+        __NR_geteuid
+        __NR_getegid
+        __NR_mq_unlink
+        __NR_shmctl
+        __NR_msgctl
+        __NR_semctl
         IOW_RAW_SYSCALLS
 
 cdef extern from "iow_worker.h" nogil:
@@ -99,6 +129,15 @@ cdef extern from "iow_worker.h" nogil:
     void iow_cpu_relax()
 
 RAW_SYSCALLS = bool(IOW_RAW_SYSCALLS)
+# Why a scenario gave up a wait for another task (results()' wait_failed), for the report.
+WAIT_FAILURES = {
+    IOW_WAIT_STOPPED: "cut short by the stop request (that iteration is partial)",
+    IOW_WAIT_GONE: "given up: the other task had exited or gone past that point (descheduled "
+                   "or stopped past it?)",
+    IOW_WAIT_TIMEOUT: f"given up after {IOW_WAIT_BOUND_NS // 1000000000} s",
+    IOW_WAIT_LATE: "too late: the sleep may have ended first (a loaded machine?), so the kernel's "
+                   "outcome is not the declared one",
+}
 MAX_DIR_BYTES = IOW_PATH_MAX - 64  # a worker's directory; scenarios append their file names
 
 cdef struct Shared:
@@ -108,6 +147,8 @@ cdef struct Shared:
     int leave_word    # futex: 1 lets a spawned process's main thread exit
     int launch_error  # a spawned process could not start its threads (pthread_create's rc)
     int exit_status   # a spawned process's final exit_group(exit_status): 0 but for `crash`
+    int private_ipc   # a spawned process's unshare(CLONE_NEWIPC): 0 done, -errno refused,
+                      # 1 not asked
 
 cdef struct Slot:
     iow_worker *w
@@ -179,8 +220,8 @@ cdef uint64_t run_paced(Slot *s) noexcept nogil:
             break
         now = iow_now_ns()
         while now < due:
-            if iow_load_acquire(&s.sh.stop):
-                return total
+            if iow_load_acquire(&s.sh.stop) or (timed and now >= deadline):
+                return total  # a slow rate's next start may lie far past the duration
             iow_cpu_relax()
             now = iow_now_ns()
         if timed and now >= deadline:
@@ -201,6 +242,37 @@ cdef inline long futex_wait(int *word, int value) noexcept nogil:
 
 cdef inline long futex_wake(int *word) noexcept nogil:
     return iow_sys6(__NR_futex, <long>word, FUTEX_WAKE, 0x7fffffff, 0, 0, 0)
+
+
+cdef long write_own_proc_file(const char *path, const char *text) noexcept nogil:
+    cdef long fd = iow_sys6(__NR_openat, AT_FDCWD, <long>path, O_WRONLY | O_CLOEXEC, 0, 0, 0)
+    if fd < 0:
+        return fd
+    cdef long written = iow_sys6(__NR_write, fd, <long>text, strlen(text), 0, 0, 0)
+    iow_sys1(__NR_close, fd)
+    return written if written < 0 else 0
+
+
+cdef long private_ipc_namespace() noexcept nogil:
+    """An IPC namespace for the (still single-threaded) scenario process: 0 or -errno. Without
+    CAP_SYS_ADMIN, inside a user namespace of its own whose ids map to the process's own, so
+    it keeps its uid and gid (any user may; a host can forbid it)."""
+    cdef char line[64]
+    cdef long uid, gid, r = iow_sys1(__NR_unshare, CLONE_NEWIPC)
+    if r != -EPERM:  # done, or a kernel without IPC namespaces
+        return r
+    uid = iow_sys0(__NR_geteuid)
+    gid = iow_sys0(__NR_getegid)
+    r = iow_sys1(__NR_unshare, CLONE_NEWUSER | CLONE_NEWIPC)
+    if r < 0:
+        return r
+    # the namespace exists now: mapping failures leave ids unmapped, not the objects behind
+    write_own_proc_file(b"/proc/self/setgroups", b"deny")
+    snprintf(line, sizeof(line), b"%ld %ld 1", uid, uid)
+    write_own_proc_file(b"/proc/self/uid_map", line)
+    snprintf(line, sizeof(line), b"%ld %ld 1", gid, gid)
+    write_own_proc_file(b"/proc/self/gid_map", line)
+    return 0
 
 
 cdef void worker_body(Slot *s) noexcept nogil:
@@ -303,6 +375,7 @@ cdef class Run:
             w.fd_base = fd_base
             for j in range(IOW_NFDS):
                 w.fd[j] = -1
+            w.sysv_id = -1
             d = dirs[i] if i < len(dirs) else b""
             if len(d) >= MAX_DIR_BYTES:
                 raise ValueError("temporary directory path too long")  # runner checks first
@@ -342,14 +415,16 @@ cdef class Run:
             self.abort()
             raise OSError(rc, "cannot start worker thread")
 
-    def spawn(self, int exit_status=0):
+    def spawn(self, int exit_status=0, bint private_ipc=False):
         """Workers in a new process: its main thread is worker 0, which ends the process with
-        exit_group(exit_status). Returns its pid."""
+        exit_group(exit_status). private_ipc: the process gets an IPC namespace of its own,
+        where permitted (see private_ipc), before its threads start. Returns its pid."""
         cdef int parent = <int>iow_sys0(__NR_getpid)
         cdef int pid, rc
         cdef sigset_t all_signals
         self.slots[0].main_of_process = 1
         self.sh.exit_status = exit_status
+        self.sh.private_ipc = 1
         self.own_process = True
         with nogil:
             pid = fork()
@@ -360,6 +435,8 @@ cdef class Run:
                     _exit(1)
                 sigfillset(&all_signals)
                 pthread_sigmask(SIG_SETMASK, &all_signals, NULL)
+                if private_ipc:  # before the PID line: no tracer sees it
+                    self.sh.private_ipc = <int>private_ipc_namespace()
                 rc = self.start_threads(1)
                 if rc != 0:
                     self.sh.launch_error = rc
@@ -387,6 +464,17 @@ cdef class Run:
     @property
     def launch_error(self):
         return self.sh.launch_error
+
+    @property
+    def private_ipc(self):
+        """The spawned process has an IPC namespace of its own (read once its workers are
+        ready): its SysV objects and POSIX queues die with it, whatever kills it."""
+        return self.sh.private_ipc == 0
+
+    def sysv_ids(self):
+        """Per worker, the SysV IPC object it holds now (-1: none): what a killed process
+        leaves behind, for the runner to remove."""
+        return [self.slots[i].w.sysv_id for i in range(self.nthreads)]
 
     @property
     def start_word_address(self):
@@ -456,6 +544,8 @@ cdef class Run:
                 "t1": self.slots[i].t1,
                 "setup_rc": self.slots[i].setup_rc,
                 "tasks_created": w.ntasks,
+                "wait_failed": w.wait_failed,
+                "wait_note": w.wait_note.decode(errors="replace") if w.wait_failed else None,
                 "task_tids": [w.task_tid[e] for e in range(min(w.ntasks, IOW_TASK_LOG))],
                 "setup": [tally_to_dict(&w.setup[e]) for e in range(self.n_setup)],
                 "iteration": [tally_to_dict(&w.iter[e]) for e in range(self.n_iter)],
@@ -495,6 +585,49 @@ def legacy_syscall_numbers():
         out[iow_legacy_table[i].name.decode()] = iow_legacy_table[i].nr
         i += 1
     return out
+
+
+def remove_ipc_object(str kind, object what):
+    """Remove what a killed scenario process left: ("mq", name) unlinks a POSIX queue,
+    ("shm"|"msg"|"sem", id) removes a SysV object. 0 or -errno (-ENOENT/-EINVAL: gone)."""
+    cdef bytes name
+    if kind == "mq":
+        name = what.encode()
+        return iow_sys1(__NR_mq_unlink, <long><const char *>name)
+    if kind == "shm":
+        return iow_sys3(__NR_shmctl, what, IPC_RMID, 0)
+    if kind == "msg":
+        return iow_sys3(__NR_msgctl, what, IPC_RMID, 0)
+    if kind == "sem":
+        return iow_sys6(__NR_semctl, what, 0, IPC_RMID, 0, 0, 0)
+    raise ValueError(f"no IPC object kind {kind!r}")
+
+
+cdef extern from "<signal.h>" nogil:
+    ctypedef void (*handler_t)(int)
+    ctypedef struct struct_sigaction "struct sigaction":
+        handler_t sa_handler
+    int c_sigaction "sigaction"(int signum, const struct_sigaction *act, struct_sigaction *old)
+    handler_t C_SIG_IGN "SIG_IGN"
+
+
+def saved_disposition(int signum):
+    """The signal's disposition as the kernel has it, (opaque bytes, ignored?): Python's
+    getsignal() cannot see a handler a caller installed from C (ctypes)."""
+    cdef struct_sigaction act
+    if c_sigaction(signum, NULL, &act) != 0:
+        raise OSError(errno, "sigaction")
+    return (<char *>&act)[:sizeof(act)], act.sa_handler == C_SIG_IGN
+
+
+def restore_disposition(int signum, bytes saved):
+    """Put back what saved_disposition() gave, whatever Python's signal module believes."""
+    cdef struct_sigaction act
+    if len(saved) != sizeof(act):
+        raise ValueError("not a saved disposition")
+    memcpy(&act, <const char *>saved, sizeof(act))
+    if c_sigaction(signum, &act, NULL) != 0:
+        raise OSError(errno, "sigaction")
 
 
 def set_comm(str name):

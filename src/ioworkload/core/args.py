@@ -10,7 +10,7 @@ import os
 import re
 from decimal import Decimal
 
-from ioworkload.core.errors import UsageError
+from ioworkload.core.errors import UsageError, cap_words, shown
 
 MAX_THREADS = 1024
 U64_MAX = 2**64 - 1
@@ -25,7 +25,7 @@ _NUMBER = re.compile(rf"[+-]?(?:{_DIGITS}(?:\.(?:{_DIGITS})?)?|\.{_DIGITS})(?:[e
 def parse_count(text, what: str = "iterations", minimum: int = 1, maximum: int = U64_MAX) -> int:
     """An exact integer count: 1000000, 1_000_000 or 1e6 (not 1.5, negatives, > maximum)."""
     too_big = (f"{what} must fit in 64 bits (at most {U64_MAX})" if maximum == U64_MAX
-               else f"{what} must be at most {maximum}") + f", not {text!r}"
+               else f"{what} must be at most {maximum}") + f", not {shown(text)}"
     if isinstance(text, bool):
         raise UsageError(f"{what} must be an integer")
     if isinstance(text, int):
@@ -33,17 +33,17 @@ def parse_count(text, what: str = "iterations", minimum: int = 1, maximum: int =
     else:
         s = str(text).strip()
         if not _NUMBER.fullmatch(s):
-            raise UsageError(f"{what} must be an integer like 1000, 1_000 or 1e3, not {text!r}")
+            raise UsageError(f"{what} must be an integer like 1000, 1_000 or 1e3, not {shown(text)}")
         d = Decimal(s.replace("_", ""))
         if d.is_zero():
             d = Decimal(0)  # 0e999999999 is 0 (its exponent says nothing about the size)
         if d.adjusted() > 20:  # before int(): 1e999999999 would take forever to expand
             raise UsageError(too_big)
         if d != d.to_integral_value():
-            raise UsageError(f"{what} must be a whole number, not {text!r}")
+            raise UsageError(f"{what} must be a whole number, not {shown(text)}")
         value = int(d)
     if value < minimum:
-        raise UsageError(f"{what} must be at least {minimum}, not {text!r}")
+        raise UsageError(f"{what} must be at least {minimum}, not {shown(text)}")
     if value > maximum:
         raise UsageError(too_big)
     return value
@@ -53,35 +53,39 @@ def parse_seconds(text, what: str = "duration", allow_zero: bool = False) -> flo
     s = str(text).strip()
     if not (isinstance(text, (int, float)) and not isinstance(text, bool) or _NUMBER.fullmatch(s)
             or s.lower().lstrip("+-") in ("inf", "infinity", "nan")):
-        raise UsageError(f"{what} must be a number of seconds, not {text!r}")
+        raise UsageError(f"{what} must be a number of seconds, not {shown(text)}")
     value = float(s.replace("_", ""))
     if _NUMBER.fullmatch(s) and not math.isfinite(value) and not s.startswith("-"):
-        raise UsageError(f"{what} is too long: {_short(text)}")  # a 100,000-digit number
+        raise UsageError(f"{what} is too long: {shown(text)}")  # a 100,000-digit number
     if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
         kind = "non-negative" if allow_zero else "positive"
-        raise UsageError(f"{what} must be a {kind} number of seconds, not {_short(text)}")
+        raise UsageError(f"{what} must be a {kind} number of seconds, not {shown(text)}")
     if value > 10**9:
-        raise UsageError(f"{what} is too long: {_short(text)}")
+        raise UsageError(f"{what} is too long: {shown(text)}")
     if value and value < 1e-9 and not allow_zero:  # would run for 0 ns: no iteration at all
-        raise UsageError(f"{what} must be at least 1e-9 seconds (one nanosecond), not {_short(text)}")
+        raise UsageError(f"{what} must be at least 1e-9 seconds (one nanosecond), not {shown(text)}")
     return value
 
 
 MAX_RATE = 1e9  # one iteration a nanosecond: the pacing clock's resolution
+MIN_RATE = 1e-9  # one iteration in ~32 years: the period, in ns, still fits in 64 bits
 
 
 def parse_rate(text, what: str = "rate") -> float:
-    """Iterations per second for a paced run: a positive number up to 1e9 (1000, 2.5e4)."""
+    """Iterations per second for a paced run: a number from 1e-9 up to 1e9 (1000, 2.5e4)."""
     s = str(text).strip()
     if isinstance(text, bool) or not (isinstance(text, (int, float)) or _NUMBER.fullmatch(s)):
-        raise UsageError(f"{what} must be a number of iterations per second, not {_short(text)}")
+        raise UsageError(f"{what} must be a number of iterations per second, not {shown(text)}")
     value = float(s.replace("_", ""))
     if not math.isfinite(value) or value <= 0:
         raise UsageError(f"{what} must be a positive number of iterations per second, "
-                         f"not {_short(text)}")
+                         f"not {shown(text)}")
     if value > MAX_RATE:
         raise UsageError(f"{what} must be at most {MAX_RATE:g} iterations per second, "
-                         f"not {_short(text)}")
+                         f"not {shown(text)}")
+    if value < MIN_RATE:  # a longer period overflows the pacing clock: it would run unpaced
+        raise UsageError(f"{what} must be at least {MIN_RATE:g} iterations per second, "
+                         f"not {shown(text)}")
     return value
 
 
@@ -101,12 +105,6 @@ def timeout_scale(text=None, what: str = TIMEOUT_SCALE_ENV) -> float:
     return value
 
 
-def _short(text) -> str:
-    """A value for a one-line message: a 100,000-digit argument is cut."""
-    r = repr(text)
-    return r if len(r) <= 40 else r[:30] + f"... ({len(str(text))} characters)"
-
-
 def parse_threads(text) -> int:
     """A thread count from 1 to MAX_THREADS."""
     return parse_count(text, "threads", maximum=MAX_THREADS)
@@ -121,7 +119,7 @@ def parse_cpus(text: str, option: str = "--cpu") -> set[int]:
     for part in text.split(","):
         lo, dash, hi = part.strip().partition("-")
         if not (lo.isascii() and lo.isdigit() and (not dash or hi.isascii() and hi.isdigit())):
-            raise UsageError(f"{option} takes a CPU list like 1, 0,2 or 0-3, not {text!r}")
+            raise UsageError(f"{option} takes a CPU list like 1, 0,2 or 0-3, not {shown(text)}")
         lo, hi = int(lo), int(hi) if dash else int(lo)
         if lo > hi:
             raise UsageError(f"{option} {text}: the range {lo}-{hi} is empty (write it low-high)")
@@ -137,4 +135,13 @@ class Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (and exit 2), never a usage dump."""
 
     def error(self, message):
-        raise UsageError(message)
+        raise UsageError(cap_words(message))
+
+
+def format_seconds(seconds: float) -> str:
+    """'45 s', '12 min', '1.5 h': a duration people read (estimates, warnings)."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"

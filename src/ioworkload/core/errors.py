@@ -51,6 +51,29 @@ class Interrupted(IoworkloadError):
         self.exit_code = 128 + signum
 
 
+SHOWN_CHARS = 80  # the longest value a message echoes whole
+
+
+def shown(value) -> str:
+    """repr(value) for a one-line message, cut to SHOWN_CHARS with an ellipsis and the length:
+    a 100,000-character argument must not become a 100,000-character error."""
+    r = repr(value)
+    if len(r) <= SHOWN_CHARS:
+        return r
+    return f"{r[:SHOWN_CHARS - 3]}... ({len(str(value))} characters)"
+
+
+def cap_words(message: str, limit: int = SHOWN_CHARS) -> str:
+    """`message` with every word longer than `limit` cut to SHOWN_CHARS with an ellipsis and
+    its length (argparse's own messages; with a larger limit, the last line of defence before
+    any error is printed, which leaves a shown() value with a short prefix alone)."""
+    if len(message) <= limit:
+        return message
+    return " ".join(w if len(w) <= limit else
+                    f"{w[:SHOWN_CHARS - 3]}... ({len(w)} characters)"
+                    for w in message.split(" "))
+
+
 # The kernel's restart codes: a syscall interrupted by a signal returns one of these (a sys_exit
 # tracepoint and strace see it); user space never does (it sees the restarted call, or EINTR).
 KERNEL_ONLY = {"ERESTARTSYS": 512, "ERESTARTNOINTR": 513, "ERESTARTNOHAND": 514,

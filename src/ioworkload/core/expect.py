@@ -32,6 +32,18 @@ TRACEPOINT_NAMES = {
     "umount2": "umount",
 }
 _UNNAMED = re.compile(r"^syscall_(\d+)$")  # a bare number (e.g. the unassigned 1023)
+# Entries of the x86-64 table that no kernel implements any more, or never did: the kernel
+# enters and leaves them (sys_ni_syscall, -ENOSYS) with no per-syscall tracepoint. With how many
+# arguments strace decodes for each: an expect file names them arg0, arg1, ... (no tracepoint
+# names them).
+REMOVED = {"uselib": 1, "_sysctl": 1, "create_module": 2, "get_kernel_syms": 1,
+           "query_module": 5, "nfsservctl": 3, "getpmsg": 5, "putpmsg": 5, "afs_syscall": 5,
+           "tuxcall": 3, "security": 3, "lookup_dcookie": 3, "epoll_ctl_old": 4,
+           "epoll_wait_old": 4, "vserver": 5}
+# Entries of the table that the kernel serves with sys_ni_syscall (-ENOSYS), so that it has no
+# syscalls:sys_enter_<name> tracepoint for them: witnessed at raw_syscalls by number, like a
+# bare number (x86-64 keeps i386's TLS calls in its table).
+RAW_ONLY = frozenset({"set_thread_area", "get_thread_area"})
 
 # The runner's own events around each worker's scenario (runner.py, _runner.pyx). Every worker
 # sleeps in a futex wait on the shared start word from before the PID line; the release wakes
@@ -55,19 +67,47 @@ def _table(name: str) -> dict:
 
 
 def tracepoint_name(syscall: str) -> str | None:
-    """The name in syscalls:sys_enter_<name> (None for a bare number: raw_syscalls only)."""
-    if _UNNAMED.match(syscall):
+    """The name in syscalls:sys_enter_<name> (None for a bare number or a RAW_ONLY entry:
+    raw_syscalls only)."""
+    if _UNNAMED.match(syscall) or syscall in RAW_ONLY:
         return None
     return TRACEPOINT_NAMES.get(syscall, syscall)
 
 
-def tracepoint(syscall: str, direction: str) -> tuple[str, str, str | None]:
-    """(category, event, extra filter) of a syscall's enter/exit tracepoint: a bare number has
-    only raw_syscalls, filtered on its id."""
+_present: "frozenset | None | bool" = False
+
+
+def _syscall_tracepoints() -> frozenset | None:
+    """The events under tracefs's syscalls/ on this kernel (None: tracefs cannot be read)."""
+    global _present
+    if _present is False:
+        _present = None
+        for root in ("/sys/kernel/tracing", "/sys/kernel/debug/tracing"):
+            try:
+                _present = frozenset(os.listdir(os.path.join(root, "events", "syscalls")))
+                break
+            except OSError:
+                continue
+    return _present
+
+
+def has_tracepoint(syscall: str) -> bool:
+    """The kernel names this syscall's tracepoints (syscalls:sys_enter_<name>): not a bare
+    number, a RAW_ONLY or a removed entry, and where tracefs can be read, present on this kernel (a call
+    the kernel was built without, e.g. init_module without CONFIG_MODULES, has none)."""
     tp = tracepoint_name(syscall)
-    if tp is None:
+    if tp is None or syscall in REMOVED:
+        return False
+    present = _syscall_tracepoints()
+    return present is None or f"sys_enter_{tp}" in present
+
+
+def tracepoint(syscall: str, direction: str) -> tuple[str, str, str | None]:
+    """(category, event, extra filter) of a syscall's enter/exit tracepoint: a syscall without
+    one of its own (has_tracepoint) is counted at raw_syscalls, filtered on its number."""
+    if not has_tracepoint(syscall):
         return "raw_syscalls", f"sys_{direction}", f"id == {syscall_number(syscall)}"
-    return "syscalls", f"sys_{direction}_{tp}", None
+    return "syscalls", f"sys_{direction}_{tracepoint_name(syscall)}", None
 
 
 def _tracepoint_text(syscall: str, direction: str) -> str:
@@ -76,7 +116,10 @@ def _tracepoint_text(syscall: str, direction: str) -> str:
 
 
 def kernel_arg_names(syscall: str) -> list[str] | None:
-    """The kernel's argument names (the tracepoint's fields), None when it has no tracepoint."""
+    """The kernel's argument names (the tracepoint's fields); a removed entry's by position
+    (arg0, ...); None for a bare number or a RAW_ONLY entry."""
+    if syscall in REMOVED:
+        return [f"arg{k}" for k in range(REMOVED[syscall])]
     tp = tracepoint_name(syscall)
     return None if tp is None else _table("syscall_args.json").get(tp)
 

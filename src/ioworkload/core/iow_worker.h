@@ -23,6 +23,21 @@
 #define IOW_NVALS 16
 #define IOW_SCRATCH_BYTES (256 * 1024)
 #define IOW_TASK_LOG 4096    /* tids of the first tasks a worker creates, for the expect file */
+#define IOW_WAIT_NOTE 96
+/* The longest a scenario waits for another task (a child, a helper thread, the worker seen
+   from its stopper) to reach the point it waits for; far past any scheduling delay, so hitting
+   it means the other task is stuck, not slow. */
+#define IOW_WAIT_BOUND_NS (20LL * 1000000000LL)
+
+/* Why a scenario gave up a wait for another task (iow_worker.wait_failed; 0: it never did).
+   The runner turns it into the run's first mismatch. */
+enum {
+    IOW_WAIT_STOPPED = 1,   /* the stop flag was set meanwhile */
+    IOW_WAIT_GONE = 2,      /* the other task had exited, or moved past the point */
+    IOW_WAIT_TIMEOUT = 3,   /* IOW_WAIT_BOUND_NS passed */
+    IOW_WAIT_LATE = 4,      /* a stop or signal may have come after the sleep it was to cut
+                               short had ended: the kernel's outcome is not the declared one */
+};
 
 typedef struct {
     uint64_t ok;               /* calls that returned >= 0 */
@@ -42,6 +57,10 @@ typedef struct iow_worker {
     long fd[IOW_NFDS];         /* initialised to -1: teardown closes only what setup opened */
     long val[IOW_NVALS];
     void *ptr[4];
+    long sysv_id;              /* the SysV IPC object this worker holds now (-1: none), kept
+                                  for the runner: it removes it if the process is killed */
+    int wait_failed;           /* IOW_WAIT_*: the first wait this worker's scenario gave up */
+    char wait_note[IOW_WAIT_NOTE];  /* what it waited for, for the report */
     int ntasks;                /* helper threads and children this worker created */
     int task_tid[IOW_TASK_LOG];
     unsigned char *scratch;    /* IOW_SCRATCH_BYTES, page aligned, zeroed */
@@ -109,6 +128,25 @@ static inline int64_t iow_now_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);  /* vDSO: no kernel entry */
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* Note the first wait given up, and why (plain memory: a stopper child shares it). */
+static inline void iow_wait_give_up(iow_worker *w, int why, const char *what)
+{
+    if (__atomic_load_n(&w->wait_failed, __ATOMIC_RELAXED))
+        return;
+    strncpy(w->wait_note, what, IOW_WAIT_NOTE - 1);
+    w->wait_note[IOW_WAIT_NOTE - 1] = 0;
+    __atomic_store_n(&w->wait_failed, why, __ATOMIC_RELEASE);
+}
+
+/* One round of a bounded wait for another task: 0 to keep waiting; else why to give up (the
+   stop flag, or the deadline on the vDSO clock: no syscall). */
+static inline int iow_wait_over(const iow_worker *w, int64_t deadline)
+{
+    if (__atomic_load_n(&w->stop, __ATOMIC_RELAXED))
+        return IOW_WAIT_STOPPED;
+    return iow_now_ns() > deadline ? IOW_WAIT_TIMEOUT : 0;
 }
 
 static inline int iow_load_acquire(const int *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }

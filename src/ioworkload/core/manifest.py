@@ -309,12 +309,19 @@ class Scenario:
     parked before the PID line (ior mode's variants, as ior's prestart hooks): its calls before
     the release are outside the expectation; from the release on its events are that role's,
     under the tid the expect file names. once: ior's sequences that run once (a prestart's,
-    crash's): the events are setup's, the iteration may declare none."""
+    crash's): the events are setup's, the iteration may declare none. iteration_seconds: the
+    wall time of one iteration where a wait dominates it (an RCU grace period, a sleep), on the
+    reference machine: the command warns before a run expected to take over a minute.
+    ipc_objects: the kernel objects outside any fd or file that an iteration holds, which would
+    outlive a killed scenario process: ("sysv", "shm"|"msg"|"sem") for the SysV object whose id
+    the worker keeps in w.sysv_id, ("mq", "ior-mq-{tid}-{index}") for a POSIX queue's name; the
+    runner gives such a process an IPC namespace of its own where it may (the kernel then
+    frees them), else removes them itself once the process is gone."""
 
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
               "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
               "notes", "exit_status", "operations", "task_work_restarts", "io_threads",
-              "prestart_task", "once")
+              "prestart_task", "once", "iteration_seconds", "ipc_objects")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
@@ -322,7 +329,8 @@ class Scenario:
                  fixed_fds: "tuple[int, int] | None" = None, notes: str = "",
                  exit_status: int = 0, operations=(),
                  task_work_restarts: "tuple[int, int]" = (0, 0), io_threads=(),
-                 prestart_task: "str | None" = None, once: bool = False):
+                 prestart_task: "str | None" = None, once: bool = False,
+                 iteration_seconds: float = 0.0, ipc_objects=()):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -334,6 +342,7 @@ class Scenario:
         # + slot; the runner keeps everything else (the --verify counters) out of that range.
         self.fixed_fds = fixed_fds
         self.notes = notes
+        self.iteration_seconds = iteration_seconds
         self.exit_status = exit_status
         self.operations = tuple(o if isinstance(o, Operation) else Operation.parse(o)
                                 for o in operations)
@@ -352,6 +361,11 @@ class Scenario:
             raise ValueError(f"{name}: prestart_task is 'helper' or 'child', not {prestart_task!r}")
         self.prestart_task = prestart_task
         self.once = once
+        self.ipc_objects = tuple(tuple(o) for o in ipc_objects)
+        for kind, what in self.ipc_objects:
+            if (kind, what) not in (("sysv", "shm"), ("sysv", "msg"), ("sysv", "sem")) and \
+                    (kind != "mq" or "{tid}" not in what):
+                raise ValueError(f"{name}: ipc_objects has ({kind!r}, {what!r})")
         # Threads or processes of its own (helper:/child: events): followed by perf inherit
         # (None: derived from the events; False: count the worker alone, as a test may).
         self.helper_threads = helper_threads if helper_threads is not None else any(
@@ -403,9 +417,11 @@ class Scenario:
             return None
         return per_thread + per_iteration * (iterations or 0)
 
-    def unsupported_reason(self) -> "str | None":
+    def unsupported_reason(self, threads: "int | None" = None) -> "str | None":
+        """Why this host cannot run the scenario (None: it can). threads: the run's thread
+        count, for the probes that depend on it (None: the most a run can have)."""
         for probe in self.requires:
-            reason = probe()
+            reason = probe(threads) if getattr(probe, "takes_threads", False) else probe()
             if reason:
                 return reason
         return None
@@ -426,6 +442,7 @@ class Scenario:
             "needs_dir": self.needs_dir,
             "exit_status": self.exit_status,
             "notes": self.notes,
+            "iteration_seconds": self.iteration_seconds,
         }
 
 

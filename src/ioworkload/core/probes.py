@@ -29,20 +29,37 @@ def _effective_caps() -> int:
 
 
 CAPS = {"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3,
-        "CAP_IPC_LOCK": 14, "CAP_SYS_ADMIN": 21, "CAP_SYS_RESOURCE": 24, "CAP_MKNOD": 27,
+        "CAP_SETGID": 6, "CAP_SETUID": 7, "CAP_IPC_LOCK": 14, "CAP_SYS_MODULE": 16,
+        "CAP_SYS_CHROOT": 18, "CAP_SYS_PACCT": 20, "CAP_SYS_ADMIN": 21, "CAP_SYS_BOOT": 22,
+        "CAP_SYS_RESOURCE": 24, "CAP_SYS_TTY_CONFIG": 26, "CAP_MKNOD": 27, "CAP_SYSLOG": 34,
         "CAP_PERFMON": 38, "CAP_BPF": 39}
 
 
-def capability(name: str):
-    """The process holds capability `name` (e.g. CAP_SYS_ADMIN)."""
+def in_initial_user_namespace() -> bool:
+    """This process is in the initial user namespace (its uid map is the identity over every
+    uid), not in one `unshare -U` made, whose capabilities the kernel's global checks ignore."""
+    try:
+        with open("/proc/self/uid_map") as f:
+            return f.read().split() == ["0", "0", "4294967295"]
+    except OSError:  # no user namespaces in this kernel
+        return True
+
+
+def capability(name: str, initial_namespace: bool = False):
+    """The process holds capability `name` (e.g. CAP_SYS_ADMIN); with initial_namespace, in
+    the initial user namespace, for calls the kernel checks with capable() (fanotify_init,
+    open_by_handle_at, mlockall beyond the memlock limit, quotactl, swapon)."""
     bit = CAPS[name]
 
     def probe():
         if not _effective_caps() >> bit & 1:
             return f"needs {name} (run as root)"
+        if initial_namespace and not in_initial_user_namespace():
+            return (f"needs {name} in the initial user namespace: this process is in a user "
+                    f"namespace of its own, whose {name} the kernel does not honour here")
         return None
 
-    probe.__name__ = f"capability({name})"
+    probe.__name__ = f"capability({name}{', initial namespace' if initial_namespace else ''})"
     return probe
 
 
@@ -79,6 +96,38 @@ def syscall_implemented(name: str, nr: int, *args: int, returns_fd: bool = False
         return None
 
     probe.__name__ = f"syscall_implemented({name})"
+    return probe
+
+
+def in_table(name: str):
+    """This architecture's table has syscall `name` (sysfs, ustat, iopl, ... are x86-64's)."""
+
+    def probe():
+        from ioworkload.core import expect
+        if expect.syscall_number(name) is None:
+            return f"this architecture has no {name} syscall"
+        return None
+
+    probe.__name__ = f"in_table({name})"
+    return probe
+
+
+def built_with(what: str, config: str, nr: int, *args: int, absent: bool = False):
+    """The kernel was built with `what` (option `config`): syscall `nr` with `args` (rejected,
+    harmless) does not return -ENOSYS. absent=True: built without it, for the scenario that
+    declares such a kernel's -ENOSYS (each of the pair names the other)."""
+
+    def probe():
+        if nr < 0:
+            return f"this architecture has no {what} syscall"
+        missing = _runner.raw_syscall(nr, *args) == -errno.ENOSYS
+        if absent and not missing:
+            return f"the kernel has {what} ({config}): the scenario without _absent declares it"
+        if not absent and missing:
+            return f"the kernel has no {what} ({config} off: ENOSYS): the _absent scenario declares that"
+        return None
+
+    probe.__name__ = f"built_with({what}, absent={absent})"
     return probe
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import importlib
 
-from ioworkload.core.errors import UsageError
+from ioworkload.core.errors import UsageError, shown
 from ioworkload.core.manifest import Scenario
 
 # Family modules, in the order `ioworkload list` shows them.
@@ -38,6 +38,15 @@ FAMILY_MODULES = (
     "signals",
     "threads",
     "process",
+    "filecalls",
+    "numa",
+    "futex",
+    "tasks",
+    "wide",
+    "credentials",
+    "system",
+    "modules",
+    "removed",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None
@@ -91,7 +100,7 @@ def select(names, family_names=(), everything: bool = False) -> list[str]:
 def normalize(name: str) -> str:
     """ior spells names with hyphens (aio-setup-einval); both spellings work."""
     if not isinstance(name, str):
-        raise UsageError(f"a scenario name is a string, not {name!r}")
+        raise UsageError(f"a scenario name is a string, not {shown(name)}")
     return name.strip().lower().replace("-", "_")
 
 
@@ -102,4 +111,4 @@ def get(name: str) -> Scenario:
         return scs[key]
     close = difflib.get_close_matches(key, list(scs), n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else "; `ioworkload list` shows them all"
-    raise UsageError(f"unknown scenario {name!r}{hint}")
+    raise UsageError(f"unknown scenario {shown(name)}{hint}")

@@ -9,12 +9,13 @@ import copy
 import errno
 import os
 import signal
+import stat
 import time
 
 from ioworkload.core import _runner, expect, registry, verify as _verify
 from ioworkload.core.args import MAX_THREADS, parse_count, parse_rate, parse_seconds  # noqa: F401 (API)
 from ioworkload.core.errors import (Interrupted, PrestartFailed, ScenarioFailed, Unsupported, UsageError,
-                               errno_name)
+                               SHOWN_CHARS, errno_name, shown)
 from ioworkload.core.manifest import Scenario
 from ioworkload.core.probes import fd_limit
 
@@ -80,8 +81,10 @@ class _StopSignals:
     def __enter__(self):
         try:
             for s in STOP_SIGNALS:
-                if signal.getsignal(s) is not signal.SIG_IGN:  # nohup'd: leave it ignored
-                    self._old[s] = signal.signal(s, self._handle)
+                # the kernel's view: a handler (or SIG_IGN) set from C is invisible to Python
+                raw, ignored = _runner.saved_disposition(s)
+                if not ignored:  # nohup'd: leave it ignored
+                    self._old[s] = (signal.signal(s, self._handle), raw)
         except ValueError:
             pass  # not the main thread: signals stay the caller's business
         return self
@@ -93,8 +96,10 @@ class _StopSignals:
             self.on_signal()
 
     def __exit__(self, *exc):
-        for s, h in self._old.items():
-            signal.signal(s, h)
+        for s, (h, raw) in self._old.items():
+            if h is not None:  # None: a handler Python never knew, set before it started
+                signal.signal(s, h)  # Python's table
+            _runner.restore_disposition(s, raw)  # and the kernel's, a C handler included
 
 
 class _CwdKept:
@@ -126,9 +131,11 @@ class Hooks:
 
     before_start(stopped, tids, expected): the workers exist, parked, and nothing is counted
     yet; `expected` is the expect document (expect.py); `stopped()` gives the stop signal that
-    came (it should give up then), or None.
+    came (it should give up then), or None; every wait of the hook calls it, as it also
+    watches a spawned process: its death raises ScenarioFailed at once.
     after_run(result): the run is over and the result whole; a spawned process is still alive,
-    its main thread waiting to exit (the hold file is waited for here)."""
+    its main thread waiting to exit (the hold file is waited for here, calling the same
+    `stopped`)."""
 
     def __init__(self, before_start=None, after_run=None):
         self.before_start = before_start
@@ -143,11 +150,18 @@ def _remove_private_dir(root: str) -> None:
 def temp_base() -> str:
     """Exactly $TMPDIR (/tmp when unset or empty), checked: never tempfile's silent fallbacks
     (/tmp, /var/tmp, the cwd) when it is missing, read-only or full. UsageError names it."""
-    base = os.environ.get("TMPDIR") or "/tmp"
-    name = f"TMPDIR={base}" if os.environ.get("TMPDIR") else base
-    if not os.path.isdir(base):
-        raise UsageError(f"{name}: " + ("not a directory" if os.path.exists(base)
-                                        else "no such directory"))
+    given = os.environ.get("TMPDIR") or "/tmp"
+    # named as given, unless it is long enough to drown the message
+    name = given if len(given) <= 2 * SHOWN_CHARS else shown(given)
+    name = f"TMPDIR={name}" if os.environ.get("TMPDIR") else name
+    # absolute: the expect file's paths are, and a worker's chdir must not change their meaning
+    base = os.path.abspath(given)
+    try:
+        is_dir = stat.S_ISDIR(os.stat(base).st_mode)
+    except OSError as e:
+        raise UsageError(f"{name}: {_stat_failure(base, e)}") from None
+    if not is_dir:
+        raise UsageError(f"{name}: not a directory")
     if not os.access(base, os.W_OK | os.X_OK):
         raise UsageError(f"{name}: not writable here" + (
             " (a read-only filesystem)" if os.statvfs(base).f_flag & os.ST_RDONLY else ""))
@@ -156,6 +170,18 @@ def temp_base() -> str:
     if (st.f_blocks and blocks == 0) or (st.f_files and st.f_favail == 0):  # ramfs: no counts
         raise UsageError(f"{name}: the filesystem is full")
     return base
+
+
+def _stat_failure(path: str, e: OSError) -> str:
+    """Why stat(path) failed, in words (a path too long is not a missing one)."""
+    if e.errno == errno.ENAMETOOLONG:
+        size = len(os.fsencode(path))
+        path_max = os.pathconf("/", "PC_PATH_MAX")
+        if size >= path_max:
+            return f"the path is too long ({size} bytes, PATH_MAX is {path_max})"
+        return f"a name in the path is too long (NAME_MAX is {os.pathconf('/', 'PC_NAME_MAX')})"
+    return {errno.ENOENT: "no such directory", errno.ENOTDIR: "not a directory"}.get(
+        e.errno, e.strerror.lower() if e.strerror else str(e))
 
 
 def make_temp_dir(prefix: str) -> str:
@@ -213,6 +239,22 @@ def _in_futex_wait(pid: int, tid: int, address: int) -> bool:
             and int(fields[1], 16) == address and int(fields[2], 16) == 0)
 
 
+class _Watch:
+    """The `stopped()` a hook's waits call: the stop signal that came, or None; a spawned
+    process that died meanwhile (killed while held at its start or its end) is reaped and
+    reported at once, as ScenarioFailed, instead of waiting out a start or hold file."""
+
+    def __init__(self, stop: "_StopSignals", proc: "_Process | None"):
+        self.stop = stop
+        self.proc = proc
+        self.held = "while held before its release"
+
+    def __call__(self) -> int | None:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise ScenarioFailed(f"the scenario process {self.proc.death()} {self.held}")
+        return self.stop.signum
+
+
 class _Process:
     """The spawned scenario process, reaped once."""
 
@@ -245,21 +287,30 @@ class _Process:
 
 
 def _thread_limit(threads: int, err: int, what: str = "") -> str:
+    """Why threads or a process could not start, naming the limits that can refuse them (a
+    new thread's stack needs address space: glibc reports that EAGAIN too)."""
     import resource
-    soft = resource.getrlimit(resource.RLIMIT_NPROC)[0]
-    limit = "unlimited" if soft == resource.RLIM_INFINITY else soft
+    nproc = resource.getrlimit(resource.RLIMIT_NPROC)[0]
+    space = resource.getrlimit(resource.RLIMIT_AS)[0]
+    limits = [f"RLIMIT_NPROC: ulimit -u is "
+              f"{'unlimited' if nproc == resource.RLIM_INFINITY else nproc}"]
+    if space != resource.RLIM_INFINITY:
+        limits.insert(0, f"RLIMIT_AS: ulimit -v is {space // 1024} KiB of address space, and "
+                         f"each thread needs its stack")
     what = what or f"start {threads} worker threads"
-    return f"cannot {what}: {os.strerror(err)} (ulimit -u is {limit})"
+    return f"cannot {what}: {os.strerror(err)} ({'; '.join(limits)})"
 
 
-def _wait_parked(run, proc: "_Process | None", threads: int) -> list[int]:
+def _wait_parked(run, proc: "_Process | None", threads: int, stop: _StopSignals) -> list[int]:
     """Until every worker sleeps in its start wait: their tids."""
     deadline = time.monotonic() + PARK_TIMEOUT
     pause = 20e-6
     while True:
+        if stop.signum is not None:
+            raise Interrupted(stop.signum)
+        if run.launch_error:  # read at once: the process stays alive, waiting to be let go
+            raise Unsupported(_thread_limit(threads, run.launch_error))
         if proc is not None and proc.poll() is not None:
-            if run.launch_error:
-                raise Unsupported(_thread_limit(threads, run.launch_error))
             raise ScenarioFailed(f"the scenario process {proc.death()} before it started")
         tids = run.ready()
         if tids and all(_in_futex_wait(run.pid, t, run.start_word_address) for t in tids):
@@ -282,9 +333,19 @@ def _asleep(tid: int) -> bool:
     return state == "S" and bool(fields) and fields[0].isdigit()
 
 
-def _prestarted(sc: Scenario, run) -> list[int]:
+def _exited(tid: int) -> bool:
+    """The task is gone or a zombie."""
+    try:
+        with open(f"/proc/{tid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+def _prestarted(sc: Scenario, run, stop: _StopSignals) -> list[int]:
     """Per worker, the task its prestart left parked (0: none), once each sleeps where it waits
-    for the release; PrestartFailed (before any PID line) when a prestart failed."""
+    for the release; PrestartFailed (before any PID line) when a prestart failed or its task
+    exited."""
     parked = run.prestarted()
     failed = [rc for rc in parked if rc < 0 or (sc.prestart_task and rc == 0)]
     if failed:
@@ -293,6 +354,11 @@ def _prestarted(sc: Scenario, run) -> list[int]:
     deadline = time.monotonic() + PARK_TIMEOUT
     for tid in parked:
         while tid and not _asleep(tid):
+            if stop.signum is not None:
+                raise Interrupted(stop.signum)
+            if _exited(tid):
+                raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: its task {tid} "
+                                     f"exited before it parked")
             if time.monotonic() > deadline:
                 raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: its task {tid} did "
                                      f"not park in {PARK_TIMEOUT:g} s")
@@ -350,7 +416,7 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
     if sc.exit_status and not own_process:
         raise Unsupported(f"{sc.name} ends its process with exit_group({sc.exit_status}): it runs "
                           f"only in a process of its own (the command line, spawn())")
-    reason = sc.unsupported_reason() or (sc.prepare() if sc.prepare else None)
+    reason = sc.unsupported_reason(threads) or (sc.prepare() if sc.prepare else None)
     if reason:
         raise Unsupported(reason)
     fd_base, fixed_end = _fixed_fds(sc, threads)
@@ -441,7 +507,7 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
         stop.on_signal = run.request_stop
         if own_process:
             try:
-                proc = _Process(run.spawn(sc.exit_status))
+                proc = _Process(run.spawn(sc.exit_status, private_ipc=bool(sc.ipc_objects)))
             except OSError as e:
                 if e.errno != errno.EAGAIN:
                     raise
@@ -453,16 +519,17 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
                 run.start()
             except OSError as e:
                 raise Unsupported(_thread_limit(threads, e.errno)) from None
-        tids = _wait_parked(run, proc, threads)
-        parked = _prestarted(sc, run)
+        tids = _wait_parked(run, proc, threads, stop)
+        parked = _prestarted(sc, run, stop)
         if counters:  # before the PID is announced: no permission means no announcement
             _verify.open_counters(counters, tids, inherit=sc.helper_threads, above=fixed_end,
                                   also=[[t] if t else [] for t in parked])
         doc = expect.build(sc, pid=run.pid, tids=tids, dirs=[os.fsdecode(d) for d in dirs],
                            iterations=iterations, own_process=own_process, root=root,
                            prestarted=parked)
+        watch = _Watch(stop, proc)
         if hooks.before_start:
-            hooks.before_start(lambda: stop.signum, tids, doc)
+            hooks.before_start(watch, tids, doc)
         if stop.signum is not None:
             raise Interrupted(stop.signum)
         if counters:
@@ -486,6 +553,7 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
         result.rate = rate
         result.expected = expect.resolve(sc, doc, per_worker, result.iterations_done)
         if hooks.after_run:
+            watch.held = "while held after its run"
             hooks.after_run(result)
         if proc is not None:
             run.let_leave()
@@ -499,9 +567,44 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
             proc.reap(PARK_TIMEOUT)
         elif run is not None:
             run.abort()  # no-op after a clean join; reaps the threads on any error path
+        if proc is not None and sc.ipc_objects:
+            _remove_ipc_objects(sc, run)
         _verify.close_counters(counters)
         if root:
             _remove_private_dir(root)
+
+
+def _remove_ipc_objects(sc: Scenario, run) -> None:
+    """After the scenario process is gone (however it ended): what it may have left in the
+    kernel. Nothing to do when it had an IPC namespace of its own (the kernel freed it with
+    the process); else each worker's SysV object still held, each POSIX queue by name, and a
+    shared memory segment by its creator's pid (killed inside shmget, a worker never learnt
+    its id). A message queue or semaphore set killed inside its msgget/semget stays: nothing
+    names its creator."""
+    if run.private_ipc:
+        return
+    workers = run.results()
+    for kind, what in sc.ipc_objects:
+        if kind == "sysv":
+            ids = {ident for ident in run.sysv_ids() if ident >= 0}
+            if what == "shm":
+                ids |= _segments_made_by(run.pid)
+            for ident in ids:
+                _runner.remove_ipc_object(what, ident)
+        else:
+            for index, worker in enumerate(workers):
+                if worker["tid"]:
+                    _runner.remove_ipc_object(kind, what.format(tid=worker["tid"], index=index))
+
+
+def _segments_made_by(pid: int) -> set[int]:
+    """The ids of the SysV shared memory segments process `pid` created (their cpid)."""
+    try:
+        with open("/proc/sysvipc/shm") as f:
+            rows = [line.split() for line in f.readlines()[1:]]
+    except OSError:
+        return set()
+    return {int(row[1]) for row in rows if len(row) > 4 and row[4] == str(pid)}
 
 
 def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, rows, root,
@@ -555,6 +658,7 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
                 if phase == "iteration":
                     loop_total += count
     operations = _operation_outcomes(sc, per_worker, mismatches)
+    mismatches[:0] = _waits_given_up(per_worker)
     failed_setup = [w for w in per_worker if w["setup_rc"] != 0]
     if failed_setup:
         rc = failed_setup[0]["setup_rc"]
@@ -573,6 +677,14 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
         pid=pid, tids=[w["tid"] for w in per_worker],
         verified=verified, verification=rows, interrupted=signum, tmpdir=root,
     )
+
+
+def _waits_given_up(per_worker) -> list[str]:
+    """A line per worker whose scenario gave up a wait for another task (a child, a helper,
+    its stopper): the reason the counts below it differ, so it leads."""
+    return [f"thread {w['tid']}: the wait for {w['wait_note']} was "
+            f"{_runner.WAIT_FAILURES.get(w['wait_failed'], 'given up')}"
+            for w in per_worker if w["wait_failed"]]
 
 
 def _operation_outcomes(sc, per_worker, mismatches: list) -> list[dict]:
@@ -608,8 +720,9 @@ def _operation_outcomes(sc, per_worker, mismatches: list) -> list[dict]:
 
 
 def limit_reason(result: Result) -> str | None:
-    """Why a failed run failed for want of a process limit (EMFILE: ulimit -n; EAGAIN from
-    clone/fork: ulimit -u), not for the scenario's own sake; None otherwise."""
+    """Why a failed run failed for want of a host limit (EMFILE: ulimit -n; EAGAIN from
+    clone/fork: ulimit -u; EFBIG: ulimit -f; ENOSPC, EDQUOT: the file system's space, inodes
+    or quota), not for the scenario's own sake; None otherwise."""
     if result.ok or result.interrupted:
         return None
     errors = {name for ev in result.events if not ev["matched"] for name in ev["errors"]}
@@ -617,6 +730,14 @@ def limit_reason(result: Result) -> str | None:
         soft = fd_limit()
         return (f"the scenario ran out of file descriptors (EMFILE) under ulimit -n {soft}; "
                 f"raise it")
+    if "EFBIG" in errors:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if soft != resource.RLIM_INFINITY:  # else a file system's own maximum: the scenario's
+            return (f"a write went past the file size limit (EFBIG) under ulimit -f "
+                    f"{soft // 1024}; raise it")
+    if "ENOSPC" in errors or "EDQUOT" in errors:
+        return _file_system_full(result.tmpdir, "EDQUOT" if "EDQUOT" in errors else "ENOSPC")
     forks = {ev["syscall"] for ev in result.events
              if not ev["matched"] and "EAGAIN" in ev["errors"]} & {"clone", "clone3", "fork", "vfork"}
     if forks:
@@ -625,6 +746,15 @@ def limit_reason(result: Result) -> str | None:
         return (f"{sorted(forks)[0]} failed with EAGAIN under ulimit -u "
                 f"{'unlimited' if soft == resource.RLIM_INFINITY else soft}; raise it")
     return None
+
+
+def _file_system_full(root: str | None, code: str) -> str:
+    """The reason for ENOSPC (blocks or inodes: the run's files are gone by now, so which one
+    cannot be told afterwards) or EDQUOT, and where."""
+    base = os.path.dirname(root) if root else (os.environ.get("TMPDIR") or "/tmp")
+    what = ("is over its disk quota (EDQUOT)" if code == "EDQUOT"
+            else "has no space or no inodes left (ENOSPC)")
+    return f"the file system of {base} {what}; free some, or set TMPDIR elsewhere"
 
 
 def run(name: str, iterations: int | str | None = None, threads: int = 1,

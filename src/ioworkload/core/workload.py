@@ -20,7 +20,9 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
+import weakref
 
 from ioworkload.core.errors import (EXIT_UNSUPPORTED, EXIT_USAGE, ScenarioFailed, Unsupported,
                                UsageError)
@@ -28,6 +30,11 @@ from ioworkload.core.runner import Result, make_temp_dir
 from ioworkload.core.args import timeout_scale
 
 READY_TIMEOUT = 30.0
+# The spawned command's parent and its control directory: once its parent is another process
+# (the controller died, the command was re-parented), the command stops as on SIGHUP instead
+# of waiting out its timeouts, and removes the control directory nobody else will.
+CONTROLLER_ENV = "IOWORKLOAD_CONTROLLER_PID"
+CONTROL_DIR_ENV = "IOWORKLOAD_CONTROL_DIR"
 
 
 class Workload:
@@ -44,7 +51,12 @@ class Workload:
         self._proc = subprocess.Popen(
             argv + ["--start-file", self._start, "--hold-file", self._hold,
                     "--expect-file", expect_path, "--json"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=dict(os.environ, **{CONTROLLER_ENV: str(os.getpid()), CONTROL_DIR_ENV: control}))
+        # A handle dropped without close() (or left open at exit) still ends the run and
+        # removes its control directory; the callback holds no reference to the handle.
+        self._finalizer = weakref.finalize(self, _end, self._proc, control, None)
+        self._wait_lock = threading.Lock()
         self.result: Result | None = None
         try:
             line = self._line(ready_timeout, "its PID line")
@@ -90,12 +102,21 @@ class Workload:
         open(self._start, "w").close()
 
     def wait(self, timeout: float | None = None) -> Result:
-        """The run's Result, once it is over (the process stays held until release())."""
-        if self.result is None:
-            line = self._line(timeout if timeout is not None else 10**9, "the result")
-            fields = json.loads(line)
-            fields["tmpdir"] = fields.pop("dir", None)
-            self.result = Result(**{k: fields[k] for k in Result.__annotations__ if k in fields})
+        """The run's Result, once it is over (the process stays held until release()). Any
+        number of threads may wait: each gets the same Result."""
+        deadline = time.monotonic() + (timeout if timeout is not None else 10**9)
+        # one reader of the pipe at a time; the others wait their own timeout for its result
+        if not self._wait_lock.acquire(timeout=-1 if timeout is None else timeout):
+            raise ScenarioFailed(f"timed out after {timeout:g} s waiting for the result")
+        try:
+            if self.result is None:
+                line = self._line(deadline - time.monotonic(), "the result")
+                fields = json.loads(line)
+                fields["tmpdir"] = fields.pop("dir", None)
+                self.result = Result(**{k: fields[k] for k in Result.__annotations__
+                                        if k in fields})
+        finally:
+            self._wait_lock.release()
         return self.result
 
     def release(self) -> None:
@@ -105,28 +126,35 @@ class Workload:
 
     def close(self, timeout: float = 30.0) -> int:
         """End the run whatever its state, reap it, remove the control files; its exit code."""
-        proc = self._proc
-        if proc.poll() is None:
-            if self.result is not None:
-                self.release()
-            else:
-                proc.send_signal(signal.SIGTERM)  # its teardown and cleanup still run
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        for stream in (proc.stdout, proc.stderr):
-            stream.close()
-        import shutil
-        shutil.rmtree(self._control, ignore_errors=True)
-        return proc.returncode
+        self._finalizer.detach()
+        return _end(self._proc, self._control, self._hold if self.result is not None else None,
+                    timeout)
 
     def __enter__(self) -> "Workload":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _end(proc: subprocess.Popen, control: str, hold: str | None, timeout: float = 30.0) -> int:
+    """End a spawned command: let it leave through its hold file when its result was read,
+    else SIGTERM (its teardown and cleanup still run); reap it, remove its control directory."""
+    if proc.poll() is None:
+        if hold is not None and os.path.isdir(control):
+            open(hold, "w").close()
+        else:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    for stream in (proc.stdout, proc.stderr):
+        stream.close()
+    import shutil
+    shutil.rmtree(control, ignore_errors=True)
+    return proc.returncode
 
 
 def spawn(name: str, iterations: int | str | None = None, threads: int = 1,
@@ -139,7 +167,10 @@ def spawn(name: str, iterations: int | str | None = None, threads: int = 1,
         raise UsageError(f"verify must be True or False, not {verify!r}")
     if duration is not None and iterations is not None:
         raise UsageError("give iterations or duration, not both")
-    argv = [sys.executable, "-m", "ioworkload", str(name), "--threads", str(threads),
+    from ioworkload.core import registry
+    # The registry's name, not the caller's text: "--help" or "list" never reach the command
+    name = registry.get(name).name
+    argv = [sys.executable, "-m", "ioworkload", name, "--threads", str(threads),
             "--start-timeout", str(start_timeout)]
     argv += ["--duration", str(duration)] if duration is not None else \
         ["--iterations", str(1 if iterations is None else iterations)]

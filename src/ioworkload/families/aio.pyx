@@ -4,7 +4,7 @@
 from libc.stdint cimport uint64_t
 from libc.string cimport memset, strlen
 from ioworkload.core._kernel cimport (
-    iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_tally_ret,
+    iow_worker, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6, iow_tally_ret,
     iow_stop_requested, iow_path, kernel,
 )
 
@@ -146,6 +146,8 @@ _SUBMIT = 'io_submit(?, 1, [&iocb{IOCB_CMD_PWRITE, fd, "ior-aio-submit\\n", 15, 
 
 # io_destroy waits for the kernel to retire the context (an RCU grace period): tens of
 # milliseconds, whatever else the iteration does. Stated in describe, so nobody asks for 1e5.
+# io_destroy waits for an RCU grace period: ~36 ms an iteration on the reference machine.
+_SLOW_SECONDS = 0.036
 _SLOW = ("Slow: each iteration's io_destroy waits for the kernel to retire the context (an RCU "
          "grace period), ~30-40 ms per iteration on the reference machine: 100 iterations take "
          "~3.5 s, 1e5 ~1 hour. For a rate of AIO syscalls, use aio_setup_einval.")
@@ -153,7 +155,8 @@ _SLOW = ("Slow: each iteration's io_destroy waits for the kernel to retire the c
 SCENARIOS = scenarios("aio", [
     dict(name="aio_setup", summary="io_setup(32) then io_destroy: an AIO context's life",
          kernel=kernel(aio_setup_loop),
-         iteration=["io_setup(32, &ctx) -> 0", "io_destroy(?) -> 0"], notes=_SLOW),
+         iteration=["io_setup(32, &ctx) -> 0", "io_destroy(?) -> 0"], notes=_SLOW,
+         iteration_seconds=_SLOW_SECONDS),
     dict(name="aio_setup_einval", summary="io_setup(0, &ctx): rejected, -EINVAL",
          kernel=kernel(aio_setup_einval_loop),
          iteration=["io_setup(0, &ctx) -> -EINVAL"], ior_repeat=5),
@@ -161,14 +164,14 @@ SCENARIOS = scenarios("aio", [
          kernel=kernel(aio_submit_loop, open_target, close_target), needs_dir=True,
          setup=_OPEN,
          iteration=["io_setup(32, &ctx) -> 0", _SUBMIT, "io_destroy(?) -> 0"],
-         teardown=_CLOSE, notes=_SLOW),
+         teardown=_CLOSE, notes=_SLOW, iteration_seconds=_SLOW_SECONDS),
     dict(name="aio_getevents", summary="io_submit one pwrite, reap it with io_getevents(min 1)",
          kernel=kernel(aio_getevents_loop, open_target, close_target), needs_dir=True,
          setup=_OPEN,
          iteration=["io_setup(32, &ctx) -> 0", _SUBMIT,
                     "io_getevents(?, 1, 1, &events, NULL) -> 1",
                     "io_destroy(?) -> 0"],
-         teardown=_CLOSE, notes=_SLOW),
+         teardown=_CLOSE, notes=_SLOW, iteration_seconds=_SLOW_SECONDS),
     dict(name="aio_cancel", summary="io_cancel of a completed pwrite (-EINVAL), then drain",
          kernel=kernel(aio_cancel_loop, open_target, close_target), needs_dir=True,
          setup=_OPEN,
@@ -179,5 +182,65 @@ SCENARIOS = scenarios("aio", [
          teardown=_CLOSE,
          notes="A buffered write completes inside io_submit, so io_cancel finds nothing to "
                "cancel: -EINVAL every time (ior's version races and accepts -EAGAIN too). "
-               "The context (?) is written by io_setup through its pointer, not returned. " + _SLOW),
+               "The context (?) is written by io_setup through its pointer, not returned. " + _SLOW,
+         iteration_seconds=_SLOW_SECONDS),
+])
+
+
+# ---- aio_pgetevents_timeout ----
+
+cdef extern from "iow_syscall.h" nogil:
+    enum:
+        __NR_io_pgetevents
+
+cdef extern from "<time.h>" nogil:
+    struct timespec:
+        long tv_sec
+        long tv_nsec
+
+cdef enum:
+    PGETEVENTS_WAIT_NS = 1000000   # 1 ms, with nothing submitted: the wait times out
+
+ctypedef struct PgeteventsState:
+    aio_context_t ctx
+    io_event events[1]
+    timespec timeout
+
+
+cdef int pgetevents_setup(iow_worker *w) noexcept nogil:
+    cdef PgeteventsState *st = <PgeteventsState *>w.scratch
+    st.ctx = 0
+    st.timeout.tv_sec = 0
+    st.timeout.tv_nsec = PGETEVENTS_WAIT_NS
+    return <int>iow_tally_ret(&w.setup[0], iow_sys2(__NR_io_setup, 1, <long>&st.ctx))
+
+
+cdef uint64_t aio_pgetevents_timeout_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef PgeteventsState *st = <PgeteventsState *>w.scratch
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_tally_ret(&w.iter[0], iow_sys6(__NR_io_pgetevents, <long>st.ctx, 1, 1,
+                                           <long>st.events, <long>&st.timeout, 0))
+    return n
+
+
+cdef void pgetevents_teardown(iow_worker *w) noexcept nogil:
+    cdef PgeteventsState *st = <PgeteventsState *>w.scratch
+    if st.ctx:
+        iow_tally_ret(&w.teardown[0], iow_sys1(__NR_io_destroy, <long>st.ctx))
+        st.ctx = 0
+
+
+SCENARIOS += scenarios("aio", [
+    dict(name="aio_pgetevents_timeout",
+         summary="io_pgetevents(min 1) on an idle AIO context: its 1 ms timeout ends it, 0 events",
+         kernel=kernel(aio_pgetevents_timeout_loop, pgetevents_setup, pgetevents_teardown),
+         setup=["io_setup(1, &ctx) -> 0"],
+         iteration=["io_pgetevents(?, 1, 1, &events, {tv_sec=0, tv_nsec=1000000}, NULL) -> 0"],
+         teardown=["io_destroy(?) -> 0"],
+         notes="Nothing is ever submitted: each call waits its whole 1 ms (relative) timeout "
+               "for one event and returns 0. No signal mask is passed (usig NULL). The context "
+               "(?) lives from setup to teardown, one io_destroy per worker."),
 ])

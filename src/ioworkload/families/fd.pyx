@@ -14,8 +14,10 @@ from libc.stdint cimport uint64_t
 from libc.string cimport memcpy, strlen
 from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys1, iow_sys3, iow_sys4, iow_tally_ret, iow_stop_requested,
-    iow_path, kernel, IOW_PATH_MAX,
+    iow_path, kernel, IOW_PATH_MAX, iow_now_ns, iow_wait_give_up, iow_wait_over,
+    IOW_WAIT_BOUND_NS, IOW_WAIT_GONE,
 )
+from libc.stdint cimport int64_t
 from ioworkload.families._common cimport one_call_loop
 
 cdef extern from "iow_syscall.h" nogil:
@@ -455,12 +457,18 @@ cdef void blocked_fifo_writer(void *arg) noexcept nogil:
 cdef void close_under_blocked_write(iow_worker *w) noexcept nogil:
     """ior's closeUnderBlockedWrite: a thread blocks writing 256 KiB into the FIFO; once
     /proc shows it asleep in that write, the FIFO descriptor is closed and a pipe takes its
-    number; then the second descriptor drains the FIFO and the write returns."""
+    number; then the second descriptor drains the FIFO and the write returns. The look is
+    bounded and ends on a stop request or the writer's exit; given up, the FIFO descriptor
+    stays open (closed under a write not yet begun, it would fail the write, and the drain
+    would wait forever), and the drain still frees a live writer."""
     cdef int *alive = &(<UntrackedState *>w.scratch).writer_alive
     cdef int pipefd[2]
     cdef char proc_path[64]
     cdef char buf[PROC_BUF]
     cdef long tid, proc, n, left
+    cdef int why
+    cdef bint blocked = False
+    cdef int64_t deadline = iow_now_ns() + IOW_WAIT_BOUND_NS
     iow_store_release(alive, 1)
     tid = iow_tally_ret(&w.setup[5], iow_clone_thread(WRITER_FLAGS, w.scratch + IOW_SCRATCH_BYTES,
                                                       alive, blocked_fifo_writer, w))
@@ -473,20 +481,31 @@ cdef void close_under_blocked_write(iow_worker *w) noexcept nogil:
                                                 O_RDONLY | O_CLOEXEC, 0))
     while proc >= 0:
         n = iow_tally_ret(&w.setup[10], iow_sys4(__NR_pread64, proc, <long>buf, PROC_BUF - 1, 0))
-        if n < 0 or iow_blocked_in(buf, n, __NR_write, w.val[V_FIFO]):
+        if n >= 0 and iow_blocked_in(buf, n, __NR_write, w.val[V_FIFO]):
+            blocked = True
+            break
+        if n < 0 or not iow_load_acquire(alive):
+            iow_wait_give_up(w, IOW_WAIT_GONE, "the FIFO writer to block in its write")
+            break
+        why = iow_wait_over(w, deadline)
+        if why:
+            iow_wait_give_up(w, why, "the FIFO writer to block in its write")
             break
     if proc >= 0:
         close_fd(&w.setup[11], proc)
-    close_fd(&w.setup[12], w.val[V_FIFO])
+    if blocked:
+        close_fd(&w.setup[12], w.val[V_FIFO])
     iow_tally_ret(&w.setup[13], iow_sys3(__NR_pipe2, <long>pipefd, O_CLOEXEC, 0))  # stays open
-    left = IOW_FIFO_BYTES
+    left = IOW_FIFO_BYTES if iow_load_acquire(alive) else 0  # a writer gone writes nothing more
     while left > 0:
         n = iow_tally_ret(&w.setup[14], iow_sys3(__NR_read, w.val[V_DRAIN], <long>iow_fifo_drain,
                                                  left if left < IOW_DRAIN_BYTES else IOW_DRAIN_BYTES))
         if n <= 0:
             break
         left -= n
-    while iow_load_acquire(alive):   # the kernel clears it once the writer is gone
+    # The kernel clears it once the writer is gone: its write has returned (drained), so it
+    # only has its exit left. Never given up: its stack is our scratch.
+    while iow_load_acquire(alive):
         iow_cpu_relax()
 
 

@@ -16,6 +16,7 @@ from libc.string cimport memset, strlen
 from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
+    iow_wait_give_up, iow_wait_over,
 )
 from ioworkload.families._clone cimport (
     IOW_HAVE_CLONE_THREAD, iow_clone_thread, iow_release_fence, CLONE_VM, CLONE_FS, CLONE_FILES,
@@ -691,19 +692,22 @@ cdef inline int entered_op(iow_worker *w, io_uring_sqe *sqe, int user_data, bint
 
 cdef inline int polled_op(iow_worker *w, io_uring_sqe *sqe, int user_data) noexcept nogil:
     """The same through SQPOLL: publish, then wait for the completion without a syscall (the
-    kernel's SQ thread takes the request); one that does not complete within SQPOLL_WAIT_NS
-    is tallied -ETIME."""
+    kernel's SQ thread takes the request); one that does not complete within SQPOLL_WAIT_NS,
+    or before a stop request, is tallied -ETIME (and the run says why)."""
     cdef RingState *st = state(w)
-    cdef int res
+    cdef int res, why
     cdef long spins = 0
     cdef long deadline = iow_now_ns() + SQPOLL_WAIT_NS
     iow_sqe_tag(sqe, user_data, 0)
     iow_ring_publish(&st.ring)
     while not iow_ring_reap(&st.ring, &res):
         spins += 1
-        if spins % SQ_SPIN_CHECK == 0 and iow_now_ns() > deadline:
-            res = -ETIME
-            break
+        if spins % SQ_SPIN_CHECK == 0:
+            why = iow_wait_over(w, deadline)
+            if why:
+                iow_wait_give_up(w, why, "the SQ thread to complete a request")
+                res = -ETIME
+                break
         iow_cpu_relax()
     iow_tally_ret(&w.iter[w.val[0] + user_data - 1], res)
     return res
@@ -806,7 +810,8 @@ cdef int op_sqpoll_setup(iow_worker *w) noexcept nogil:
     # would be a race. Wait until it sleeps, then wake it once: from there it polls for
     # SQ_IDLE_MS after each request, and the iterations need no syscall.
     deadline = iow_now_ns() + SQPOLL_WAIT_NS
-    while not (iow_ring_sq_flags(&st.ring) & IORING_SQ_NEED_WAKEUP) and iow_now_ns() < deadline:
+    while not (iow_ring_sq_flags(&st.ring) & IORING_SQ_NEED_WAKEUP) and iow_now_ns() < deadline \
+            and not iow_stop_requested(w):
         iow_cpu_relax()
     return <int>iow_tally_ret(&w.setup[5], iow_sys6(__NR_io_uring_enter, st.ring.fd, 0, 0,
                                                     IORING_ENTER_SQ_WAKEUP, 0, 0))

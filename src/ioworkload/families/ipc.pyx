@@ -358,11 +358,13 @@ cdef uint64_t sysv_shm_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
             return i
         shmid = iow_tally_ret(&w.iter[0], iow_sys3(__NR_shmget, IPC_PRIVATE, SHM_BYTES,
                                                    IPC_CREAT | 0o600))
+        w.sysv_id = shmid  # for the runner, should the process be killed before IPC_RMID
         addr = iow_tally_ret(&w.iter[1], iow_sys3(__NR_shmat, shmid, 0, 0))
         if addr > 0:
             memcpy(<void *>addr, SHM_PAYLOAD, strlen(SHM_PAYLOAD))
         iow_tally_ret(&w.iter[2], iow_sys1(__NR_shmdt, addr))
-        iow_tally_ret(&w.iter[3], iow_sys3(__NR_shmctl, shmid, IPC_RMID, 0))
+        if iow_tally_ret(&w.iter[3], iow_sys3(__NR_shmctl, shmid, IPC_RMID, 0)) == 0:
+            w.sysv_id = -1
     return n
 
 
@@ -377,9 +379,11 @@ cdef uint64_t sysv_msg_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
         if iow_stop_requested(w):
             return i
         msqid = iow_tally_ret(&w.iter[0], iow_sys2(__NR_msgget, IPC_PRIVATE, IPC_CREAT | 0o600))
+        w.sysv_id = msqid
         iow_tally_ret(&w.iter[1], iow_sys4(__NR_msgsnd, msqid, <long>&s.msg_out, size, 0))
         iow_tally_ret(&w.iter[2], iow_sys5(__NR_msgrcv, msqid, <long>&s.msg_in, size, 0, 0))
-        iow_tally_ret(&w.iter[3], iow_sys3(__NR_msgctl, msqid, IPC_RMID, 0))
+        if iow_tally_ret(&w.iter[3], iow_sys3(__NR_msgctl, msqid, IPC_RMID, 0)) == 0:
+            w.sysv_id = -1
     return n
 
 
@@ -398,17 +402,22 @@ cdef uint64_t sysv_sem_basic_loop(iow_worker *w, uint64_t n) noexcept nogil:
         if iow_stop_requested(w):
             return i
         semid = iow_tally_ret(&w.iter[0], iow_sys3(__NR_semget, IPC_PRIVATE, 1, IPC_CREAT | 0o600))
+        w.sysv_id = semid
         iow_tally_ret(&w.iter[1], iow_sys3(__NR_semop, semid, <long>&s.sem_up, 1))
         iow_tally_ret(&w.iter[2], iow_sys3(__NR_semop, semid, <long>&s.sem_down, 1))
-        iow_tally_ret(&w.iter[3], iow_sys4(__NR_semctl, semid, 0, IPC_RMID, 0))
+        if iow_tally_ret(&w.iter[3], iow_sys4(__NR_semctl, semid, 0, IPC_RMID, 0)) == 0:
+            w.sysv_id = -1
     return n
 
 
 # ---- POSIX message queue ----
 
+MQ_NAME = "ior-mq-{tid}-{index}"  # the runner's copy of the name, to unlink it for a killed run
+
+
 cdef int mq_setup(iow_worker *w) noexcept nogil:
-    """The queue's name (no syscall): "ior-mq-<tid>-<worker index>". A thread id is unique
-    among the running tasks, so concurrent runs and workers never share a queue."""
+    """The queue's name (no syscall): "ior-mq-<tid>-<worker index>" (MQ_NAME). A thread id is
+    unique among the running tasks, so concurrent runs and workers never share a queue."""
     snprintf(w.path[P_QUEUE], IOW_PATH_MAX, b"ior-mq-%d-%d", w.tid, w.index)
     return 0
 
@@ -636,6 +645,10 @@ _SYSV_NOTE = ("IPC_PRIVATE gives a new object each call, so workers never share 
               "so `ipcs` never shows one left behind). ")
 
 
+# fanotify_init without FAN_REPORT_FID is checked with capable(): root of a user namespace is not
+_FANOTIFY = [capability("CAP_SYS_ADMIN", initial_namespace=True),
+             syscall_implemented("fanotify_init", __NR_fanotify_init, 0xffffffff, 0)]
+
 SCENARIOS = scenarios("ipc", [
     dict(name="pipe_basic", summary="the legacy pipe(&fds), write one byte, close both ends",
          kernel=kernel(pipe_basic_loop), requires=[legacy_syscall("pipe")],
@@ -696,8 +709,7 @@ SCENARIOS = scenarios("ipc", [
     dict(name="fanotify_flags",
          summary="fanotify_init(FAN_CLOEXEC/FAN_NONBLOCK, O_RDONLY/O_LARGEFILE), then close",
          kernel=kernel(fanotify_flags_loop),
-         requires=[capability("CAP_SYS_ADMIN"),
-                   syscall_implemented("fanotify_init", __NR_fanotify_init, 0xffffffff, 0)],
+         requires=_FANOTIFY,
          iteration=["fd = fanotify_init(FAN_CLOEXEC|FAN_NONBLOCK, O_RDONLY|O_LARGEFILE) -> >=0",
                     "close(fd) -> 0"],
          notes="fanotify_init needs CAP_SYS_ADMIN (unsupported without it; ior ignores the "
@@ -706,8 +718,7 @@ SCENARIOS = scenarios("ipc", [
     dict(name="fanotify_marks",
          summary="fanotify_mark: absolute, dirfd-relative and NULL paths; empty path, AT_FDCWD; flush",
          kernel=kernel(fanotify_marks_loop, fanotify_marks_setup), needs_dir=True,
-         requires=[capability("CAP_SYS_ADMIN"),
-                   syscall_implemented("fanotify_init", __NR_fanotify_init, 0xffffffff, 0)],
+         requires=_FANOTIFY,
          setup=[e for name in ("absolute", "relative", "null-target") for e in (
              f'fd = openat(AT_FDCWD, "<dir>/{name}", O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0600)'
              " -> >=0", 'write(fd, "ior", 3) -> 3', "close(fd) -> 0")],
@@ -766,7 +777,7 @@ SCENARIOS = scenarios("ipc", [
                "point (the failed call keeps its path and group fd)."),
     dict(name="sysv_shm_basic",
          summary="shmget(IPC_PRIVATE, 4096), shmat, store 12 bytes, shmdt, shmctl(IPC_RMID)",
-         kernel=kernel(sysv_shm_basic_loop),
+         kernel=kernel(sysv_shm_basic_loop), ipc_objects=[("sysv", "shm")],
          requires=[syscall_implemented("shmctl", __NR_shmctl, -1, IPC_RMID, 0)],
          iteration=["id = shmget(IPC_PRIVATE, 4096, IPC_CREAT|0600) -> >=0",
                     "addr = shmat(id, NULL, 0) -> >=0",
@@ -776,7 +787,7 @@ SCENARIOS = scenarios("ipc", [
                "no syscall. shmctl gets IPC_RMID as is (glibc would add IPC_64)."),
     dict(name="sysv_msg_basic",
          summary="msgget(IPC_PRIVATE), msgsnd 12 bytes, msgrcv them, msgctl(IPC_RMID)",
-         kernel=kernel(sysv_msg_basic_loop),
+         kernel=kernel(sysv_msg_basic_loop), ipc_objects=[("sysv", "msg")],
          requires=[syscall_implemented("msgctl", __NR_msgctl, -1, IPC_RMID, 0)],
          iteration=["id = msgget(IPC_PRIVATE, IPC_CREAT|0600) -> >=0",
                     'msgsnd(id, {mtype=1, mtext="ior-sysv-msg"}, 12, 0) -> 0',
@@ -785,7 +796,7 @@ SCENARIOS = scenarios("ipc", [
          notes=_SYSV_NOTE + "msgsz counts the text only (12), not mtype."),
     dict(name="sysv_sem_basic",
          summary="semget(IPC_PRIVATE, 1), semop +1, semop -1, semctl(IPC_RMID)",
-         kernel=kernel(sysv_sem_basic_loop),
+         kernel=kernel(sysv_sem_basic_loop), ipc_objects=[("sysv", "sem")],
          requires=[syscall_implemented("semctl", __NR_semctl, -1, 0, IPC_RMID, 0)],
          iteration=["id = semget(IPC_PRIVATE, 1, IPC_CREAT|0600) -> >=0",
                     "semop(id, [{sem_num=0, sem_op=1, sem_flg=0}], 1) -> 0",
@@ -794,7 +805,7 @@ SCENARIOS = scenarios("ipc", [
          notes=_SYSV_NOTE + "The increment comes first, so the decrement never blocks."),
     dict(name="mq_posix_basic",
          summary="mq_open a private queue, notify, getsetattr, timedsend/receive 14 bytes, unlink",
-         kernel=kernel(mq_posix_basic_loop, mq_setup),
+         kernel=kernel(mq_posix_basic_loop, mq_setup), ipc_objects=[("mq", MQ_NAME)],
          requires=[syscall_implemented("mq_unlink", __NR_mq_unlink, 0)],
          iteration=["mqd = mq_open(?, O_CREAT|O_EXCL|O_RDWR, 0600, {mq_maxmsg=8, mq_msgsize=128})"
                     " -> >=0",
@@ -822,3 +833,53 @@ SCENARIOS = scenarios("ipc", [
 # so that ior's test skips as it does with ior's workload. The normal mode runs the sequence.
 _MQ = next(sc for sc in SCENARIOS if sc.name == "mq_posix_basic")
 IOR_SCENARIOS = [_MQ.replace(requires=list(_MQ.requires) + [_ior_queue_name_accepted])]
+
+
+# ---- sysv_sem_timedop ----
+
+cdef extern from "iow_syscall.h" nogil:
+    enum:
+        __NR_semtimedop
+
+cdef enum:
+    SEM_WAIT_NS = 1000000     # semtimedop's timeout: 1 ms, then -EAGAIN
+
+
+cdef uint64_t sysv_sem_timedop_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    """semget one semaphore (0), semtimedop -1 with a 1 ms timeout (it times out: -EAGAIN),
+    semtimedop +1 without one, semctl(IPC_RMID)."""
+    cdef IpcScratch *s = <IpcScratch *>w.scratch
+    cdef uint64_t i
+    cdef long semid
+    s.sem_up.sem_num = s.sem_down.sem_num = 0
+    s.sem_up.sem_op = 1
+    s.sem_down.sem_op = -1
+    s.sem_up.sem_flg = s.sem_down.sem_flg = 0
+    s.deadline.tv_sec = 0
+    s.deadline.tv_nsec = SEM_WAIT_NS
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        semid = iow_tally_ret(&w.iter[0], iow_sys3(__NR_semget, IPC_PRIVATE, 1, IPC_CREAT | 0o600))
+        w.sysv_id = semid  # for the runner, should the process be killed before IPC_RMID
+        iow_tally_ret(&w.iter[1], iow_sys4(__NR_semtimedop, semid, <long>&s.sem_down, 1,
+                                           <long>&s.deadline))
+        iow_tally_ret(&w.iter[2], iow_sys4(__NR_semtimedop, semid, <long>&s.sem_up, 1, 0))
+        if iow_tally_ret(&w.iter[3], iow_sys4(__NR_semctl, semid, 0, IPC_RMID, 0)) == 0:
+            w.sysv_id = -1
+    return n
+
+
+SCENARIOS += scenarios("ipc", [
+    dict(name="sysv_sem_timedop",
+         summary="semtimedop -1 on a zero semaphore times out after 1 ms (-EAGAIN); +1; IPC_RMID",
+         kernel=kernel(sysv_sem_timedop_loop), ipc_objects=[("sysv", "sem")],
+         requires=[syscall_implemented("semctl", __NR_semctl, -1, 0, IPC_RMID, 0)],
+         iteration=["id = semget(IPC_PRIVATE, 1, IPC_CREAT|0600) -> >=0",
+                    "semtimedop(id, [{sem_num=0, sem_op=-1, sem_flg=0}], 1, "
+                    f"{{tv_sec=0, tv_nsec={SEM_WAIT_NS}}}) -> -EAGAIN",
+                    "semtimedop(id, [{sem_num=0, sem_op=1, sem_flg=0}], 1, NULL) -> 0",
+                    "semctl(id, 0, IPC_RMID, 0) -> 0"],
+         notes=_SYSV_NOTE + "The decrement waits on a semaphore at 0 for its whole 1 ms "
+               "timeout (relative), then fails with -EAGAIN; the increment never waits."),
+])

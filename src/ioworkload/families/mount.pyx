@@ -306,7 +306,7 @@ _TREE = '"<dir>/open-tree-target"'
 _SWAP = '"<dir>/swapfile"'
 _CLONE = "clone(CLONE_NEWNS|SIGCHLD, 0, NULL, NULL, 0)"
 
-_REQUIRES = [capability("CAP_SYS_ADMIN"),
+_REQUIRES = [capability("CAP_SYS_ADMIN", initial_namespace=True),  # quotactl, swapon
              syscall_implemented("open_tree_attr", __NR_open_tree_attr, -1, 0, 0, 0, 0),
              syscall_implemented("statmount", __NR_statmount, 0, 0, 0, 0),
              syscall_implemented("listmount", __NR_listmount, 0, 0, 0, 0),

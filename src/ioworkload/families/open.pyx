@@ -566,7 +566,7 @@ def _file_handles_in_tmpdir():
     return None
 
 
-_NEEDS_ROOT = capability("CAP_DAC_READ_SEARCH")
+_NEEDS_ROOT = capability("CAP_DAC_READ_SEARCH", initial_namespace=True)
 _HANDLES = [_NEEDS_ROOT, _file_handles_in_tmpdir]
 _CLOSE = "close(fd) -> 0"
 _OPEN_DIR = 'dirfd = openat(AT_FDCWD, "<dir>", O_RDONLY|O_DIRECTORY, 0) -> >=0'

@@ -8,7 +8,10 @@ from libc.string cimport memcpy, strlen   # <string.h>, for the image builder be
 from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
+    iow_now_ns, iow_wait_over, IOW_WAIT_BOUND_NS,
 )
+from libc.stdint cimport int64_t
+from libc.errno cimport ETIMEDOUT
 from ioworkload.families._common cimport close_tracked
 from ioworkload.families._clone cimport (
     IOW_HAVE_CLONE_THREAD, iow_clone_thread, iow_release_fence, CLONE_VM, CLONE_FS, CLONE_FILES,
@@ -389,6 +392,7 @@ cdef void parked_exec_thread(void *arg) noexcept nogil:
 cdef long park_exec_thread(iow_worker *w) noexcept nogil:
     cdef ProcessState *st = state(w)
     cdef long pid, rc
+    cdef int64_t deadline
     w.val[1] = 0
     rc = exit0_setup(w)
     iow_tally_reset(w.setup, 3)   # the image's write is the prestart's: outside the run
@@ -415,7 +419,12 @@ cdef long park_exec_thread(iow_worker *w) noexcept nogil:
         return pid
     w.val[0] = pid
     iow_note_task(w, pid)   # the child: the exec'd image runs under its pid
+    # Bounded (a child killed before its thread started never sets it), and ends on a stop
+    # request: the prestart fails, and the command kills the process (the child: PDEATHSIG).
+    deadline = iow_now_ns() + IOW_WAIT_BOUND_NS
     while not iow_load_acquire(&st.leader_ready):
+        if iow_wait_over(w, deadline):
+            return -ETIMEDOUT
         iow_cpu_relax()
     return st.parked_tid
 

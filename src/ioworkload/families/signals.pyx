@@ -18,9 +18,12 @@ from ioworkload.families._clone cimport (
     CLONE_SIGHAND, CLONE_THREAD, CLONE_SYSVSEM, CLONE_CHILD_CLEARTID, CLONE_VFORK, iow_load_acquire,
     iow_store_release, iow_cpu_relax,
 )
+from libc.stdint cimport int64_t
 from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
-    iow_tally_ret, iow_stop_requested, iow_note_task, kernel, IOW_SCRATCH_BYTES,
+    iow_tally_ret, iow_stop_requested, iow_note_task, kernel, IOW_SCRATCH_BYTES, iow_now_ns,
+    iow_wait_give_up, iow_wait_over, IOW_WAIT_BOUND_NS, IOW_WAIT_GONE, IOW_WAIT_TIMEOUT,
+    IOW_WAIT_LATE,
 )
 
 cdef extern from "iow_syscall.h" nogil:
@@ -95,6 +98,7 @@ cdef extern from * nogil:
     #include <signal.h>
     #include <ucontext.h>
     #include <stdio.h>
+    #include <string.h>
 
     /* The kernel's struct sigaction (not glibc's): handler, flags, restorer, an 8-byte mask. */
     typedef struct {
@@ -245,6 +249,18 @@ cdef extern from * nogil:
         return iow_hex_field(buf, n, &i) == want_arg2;
     }
 
+    /* A /proc/<pid>/syscall line of a task that has exited: the kernel finds no stack to read
+       ("-1 0x0 0x0"; a live task outside a syscall shows its stack and instruction pointers). */
+    static int iow_syscall_line_gone(const char *buf, long n)
+    {
+        return n >= 10 && memcmp(buf, "-1 0x0 0x0", 10) == 0;
+    }
+
+    /* The vDSO clock reading a sleeper takes just before its sleep (64-bit, shared with its
+       stopper across the fork: MAP_SHARED scratch). */
+    static inline void iow_store_time(int64_t *p, int64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+    static inline int64_t iow_load_time(const int64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+
     /* A /proc/.../stat line shows the task stopped (the state after the comm's ")"): T, or t
        where a ptrace tracer (strace) holds the stop. */
     static int iow_stat_stopped(const char *buf, long n)
@@ -286,6 +302,9 @@ cdef extern from * nogil:
     int iow_syscall_line_is(const char *buf, long n, long nr, long want_arg0, long want_arg2)
     void iow_proc_syscall_path(char *out, long pid)
     int iow_stat_stopped(const char *buf, long n)
+    int iow_syscall_line_gone(const char *buf, long n)
+    void iow_store_time(int64_t *p, int64_t v)
+    int64_t iow_load_time(const int64_t *p)
 
 cdef extern from "<signal.h>" nogil:
     ctypedef struct stack_t:
@@ -340,6 +359,9 @@ ctypedef struct SigState:
     char proc_path[64]
     int helper_nr             # what the helper waits for the worker to block in
     int helper_arg0
+    int sleep_over            # the sleeper sets it once its sleep returned: pollers give up
+    int64_t sleep_start       # vDSO clock just before the sleep a stop or signal is to cut
+    int64_t sleep_ns          # that sleep's length: the stop must land before start + this
     iow_worker *w
 
 cdef inline SigState *state(iow_worker *w) noexcept nogil:
@@ -356,15 +378,50 @@ cdef inline unsigned long sigbit(int sig) noexcept nogil:
     return (<unsigned long>1) << (sig - 1)
 
 
-cdef void wait_until_blocked(iow_tally *t, long fd, char *buf, long nr, long arg0,
-                             long arg2=-1) noexcept nogil:
-    # Read the target's /proc/.../syscall until it shows syscall nr (and arg0): every read is
-    # declared as a count range (x1..).
+cdef bint wait_until_blocked(iow_worker *w, iow_tally *t, long fd, char *buf, long nr,
+                             long arg0, long arg2, const int *passed,
+                             const char *what) noexcept nogil:
+    # Read the target's /proc/.../syscall until it shows syscall nr (and arg0, arg2): every
+    # read is declared as a count range (x1..). False (noted on w for the report) when the wait
+    # is given up: the target exited or set *passed (it went past the call: a sleep that ended
+    # before we looked), the stop flag, or the bound.
     cdef long n
+    cdef int why
+    cdef int64_t deadline = iow_now_ns() + IOW_WAIT_BOUND_NS
     while True:
         n = iow_tally_ret(t, iow_sys4(__NR_pread64, fd, <long>buf, PROC_BUF - 1, 0))
-        if n < 0 or iow_syscall_line_is(buf, n, nr, arg0, arg2):
-            return
+        if n >= 0 and iow_syscall_line_is(buf, n, nr, arg0, arg2):
+            return True
+        if n < 0 or iow_syscall_line_gone(buf, n) or (passed != NULL and iow_load_acquire(passed)):
+            iow_wait_give_up(w, IOW_WAIT_GONE, what)
+            return False
+        why = iow_wait_over(w, deadline)
+        if why:
+            iow_wait_give_up(w, why, what)
+            return False
+
+
+cdef bint stopped_in_time(SigState *st) noexcept nogil:
+    # Called once the stopped task is seen stopped: before its sleep's end, the stop certainly
+    # cut the sleep short (-ERESTART_RESTARTBLOCK); after it, the timer may have won the race
+    # (the sleep returned 0, no restart), which no declaration of ours describes.
+    return iow_now_ns() < iow_load_time(&st.sleep_start) + st.sleep_ns
+
+
+cdef void expect_sleep(SigState *st) noexcept nogil:
+    # Before the sleeper's stopper or signaller exists (so it never sees the last iteration's
+    # flag): the sleep of st.sleep is still to come.
+    st.sleep_ns = st.sleep.tv_sec * 1000000000 + st.sleep.tv_nsec
+    iow_store_release(&st.sleep_over, 0)
+
+
+cdef inline void sleep_begins(SigState *st) noexcept nogil:
+    # The sleeper, just before the sleep: what stopped_in_time() measures from.
+    iow_store_time(&st.sleep_start, iow_now_ns())
+
+
+cdef inline void sleep_ended(SigState *st) noexcept nogil:
+    iow_store_release(&st.sleep_over, 1)
 
 
 # ---- signals_basic ----
@@ -498,14 +555,23 @@ cdef long start_helper(iow_worker *w, iow_tally *t, void (*body)(void *) noexcep
     return tid
 
 
-cdef void wait_for_handler(SigState *st) noexcept nogil:
-    # No syscall: the worker's handler sets the flag.
+cdef void wait_for_handler(iow_worker *w, SigState *st) noexcept nogil:
+    # No syscall: the signalled task's handler sets the flag. Bounded: on giving up, the caller
+    # still writes its bytes, so the reader it signalled is never left blocked.
+    cdef int why = 0
+    cdef int64_t deadline = iow_now_ns() + IOW_WAIT_BOUND_NS
     while not iow_load_acquire(&st.handler_ran):
+        why = iow_wait_over(w, deadline)
+        if why:
+            iow_wait_give_up(w, why, "the signalled task's handler to run")
+            return
         iow_cpu_relax()
 
 
 cdef void join_helper(iow_worker *w) noexcept nogil:
-    # No syscall: the kernel clears the word when the helper has exited.
+    # No syscall: the kernel clears the word when the helper has exited. Never given up (the
+    # helper runs on this worker's scratch): it ends by itself, as every wait of a helper is
+    # bounded and it issues nothing that blocks.
     cdef SigState *st = state(w)
     while iow_load_acquire(&st.helper_alive):
         iow_cpu_relax()
@@ -520,14 +586,17 @@ cdef void restart_helper(void *arg) noexcept nogil:
     cdef SigState *st = state(w)
     cdef iow_tally *t = w.iter
     iow_tally_ret(&t[3], 0)  # clone returned 0 here
-    wait_until_blocked(&t[4], w.val[V_PROC_FD], st.proc_buf, __NR_read, st.fds[0])
-    iow_tally_ret(&t[5], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
-    # The byte only once the handler has run: written earlier, it could wake the read before
-    # the signal does, and the read would return 1 instead of -ERESTARTSYS.
-    wait_for_handler(st)
+    # The read never ends unless we write: on a given-up wait the byte still goes, unsignalled.
+    if wait_until_blocked(w, &t[4], w.val[V_PROC_FD], st.proc_buf, __NR_read, st.fds[0], -1,
+                          NULL, "the worker to block in its pipe read"):
+        iow_tally_ret(&t[5], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
+        # The byte only once the handler has run: written earlier, it could wake the read
+        # before the signal does, and the read would return 1 instead of -ERESTARTSYS.
+        wait_for_handler(w, st)
     iow_tally_ret(&t[6], iow_sys3(__NR_write, st.fds[1], <long><const char *>b"x", 1))
-    wait_until_blocked(&t[7], w.val[V_PROC_FD], st.proc_buf, __NR_clock_nanosleep, -1)
-    iow_tally_ret(&t[8], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
+    if wait_until_blocked(w, &t[7], w.val[V_PROC_FD], st.proc_buf, __NR_clock_nanosleep, -1,
+                          -1, &st.sleep_over, "the worker to block in its sleep"):
+        iow_tally_ret(&t[8], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
     iow_tally_ret(&t[9], 0)  # exit does not return
     iow_sys1(__NR_exit, 0)
 
@@ -537,6 +606,17 @@ cdef int signal_restart_setup(iow_worker *w) noexcept nogil:
     st.sleep.tv_sec = 2       # ior's 2 s; the signal ends it at once
     st.sleep.tv_nsec = 0
     return handled_setup(w, SIGUSR1, 1)
+
+
+cdef void signalled_sleep(iow_worker *w, SigState *st) noexcept nogil:
+    # The worker's clock_nanosleep(st.sleep) that the helper's SIGUSR1 (the handler armed)
+    # ends with -EINTR. Any other return: the sleep ran out first (the helper came too late,
+    # or gave up on seeing sleep_over), so the declared interruption did not happen.
+    cdef long r = iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
+    sleep_ended(st)
+    if r != -4:  # EINTR
+        iow_arm(NULL, 0, NULL, NULL)  # a late signal tallies nothing as the declared one
+        iow_wait_give_up(w, IOW_WAIT_LATE, "the helper's SIGUSR1 to end the worker's sleep")
 
 
 cdef void handled_teardown_usr1(iow_worker *w) noexcept nogil:
@@ -553,15 +633,18 @@ cdef uint64_t signal_restart_loop(iow_worker *w, uint64_t n) noexcept nogil:
         if iow_tally_ret(&t[0], iow_sys2(__NR_pipe2, <long>st.fds, 0)) != 0:
             return i
         iow_tally_ret(&t[1], iow_sys0(__NR_gettid))
+        expect_sleep(st)
         if start_helper(w, &t[2], restart_helper) > 0:
             iow_arm(&t[10], ERESTARTSYS, &t[11], &st.handler_ran)
             iow_tally_ret(&t[12], iow_sys3(__NR_read, st.fds[0], <long>st.byte, 1))
             iow_arm(&t[13], ERESTART_RESTARTBLOCK, &t[14], NULL)
-            # returns -EINTR: rt_sigreturn's value, tallied by the handler
-            iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
+            # -EINTR: rt_sigreturn's value, tallied by the handler
+            signalled_sleep(w, st)
             join_helper(w)
         iow_tally_ret(&t[15], iow_sys1(__NR_close, st.fds[0]))
         iow_tally_ret(&t[16], iow_sys1(__NR_close, st.fds[1]))
+        if w.wait_failed:
+            return i + 1
     return n
 
 
@@ -574,10 +657,12 @@ cdef void sleeper_child(iow_worker *w, iow_tally *t, int legacy, int stops) noex
     cdef int k
     iow_tally_ret(&t[0], 0)  # clone returned 0 here
     iow_tally_ret(&t[1], iow_sys5(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
+    sleep_begins(st)
     if legacy:
         iow_sys2(__NR_nanosleep, <long>&st.sleep, 0)
     else:
         iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
+    sleep_ended(st)
     # What the kernel saw: the sleep and each restart but the last returned
     # -ERESTART_RESTARTBLOCK (each one stopped), the last restart_syscall 0. No handler runs,
     # so user space sees only the final 0; the worker's wait4 saw each stop.
@@ -592,9 +677,12 @@ cdef void sleeper_child(iow_worker *w, iow_tally *t, int legacy, int stops) noex
 cdef void stop_child(iow_worker *w, iow_tally *t, int legacy, int stops) noexcept nogil:
     # t: [fork, child: fork 0, prctl, sleep, restart x stops, exit_group, open proc,
     #     then per stop: poll, kill STOP, wait4 stopped, kill CONT; then close proc, wait4]
+    # A wait given up (the child exited or slept out before it was seen blocked; the stop
+    # flag; the bound) skips the stops left: the child, continued, ends its sleep by itself.
     cdef SigState *st = state(w)
     cdef long pid, fd, k, base
     cdef long nr
+    expect_sleep(st)
     pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
     if pid == 0:
         sleeper_child(w, t + 1, legacy, stops)
@@ -609,11 +697,16 @@ cdef void stop_child(iow_worker *w, iow_tally *t, int legacy, int stops) noexcep
     w.fd[F_PROC] = fd
     for k in range(stops):
         nr = __NR_restart_syscall if k else (__NR_nanosleep if legacy else __NR_clock_nanosleep)
-        if fd >= 0:
-            wait_until_blocked(&t[base + 1 + 4 * k], fd, st.proc_buf, nr, -1)
+        if fd >= 0 and not wait_until_blocked(w, &t[base + 1 + 4 * k], fd, st.proc_buf, nr, -1,
+                                              -1, &st.sleep_over,
+                                              "the child to block in its sleep"):
+            break
         iow_tally_ret(&t[base + 2 + 4 * k], iow_sys2(__NR_kill, pid, SIGSTOP))
         iow_tally_ret(&t[base + 3 + 4 * k], iow_sys4(__NR_wait4, pid, <long>&st.status,
                                                      WUNTRACED, 0))
+        # wait4 saw the stop (status 0x..7f) before the sleep's end: it cut the sleep short
+        if (st.status & 0xff) != 0x7f or not stopped_in_time(st):
+            iow_wait_give_up(w, IOW_WAIT_LATE, "the SIGSTOP to land in the child's sleep")
         iow_tally_ret(&t[base + 4 + 4 * k], iow_sys2(__NR_kill, pid, SIGCONT))
     if fd >= 0:
         iow_tally_ret(&t[base + 1 + 4 * stops], iow_sys1(__NR_close, fd))
@@ -624,25 +717,29 @@ cdef void stop_child(iow_worker *w, iow_tally *t, int legacy, int stops) noexcep
 cdef uint64_t stop_restart_loop(iow_worker *w, uint64_t n) noexcept nogil:
     cdef SigState *st = state(w)
     cdef uint64_t i
-    st.sleep.tv_sec = 0
-    st.sleep.tv_nsec = 100000000
+    st.sleep.tv_sec = 1
+    st.sleep.tv_nsec = 0
     for i in range(n):
         if iow_stop_requested(w):
             return i
         stop_child(w, w.iter, 0, 1)
+        if w.wait_failed:
+            return i + 1
     return n
 
 
 cdef uint64_t stop_restart_twice_loop(iow_worker *w, uint64_t n) noexcept nogil:
     cdef SigState *st = state(w)
     cdef uint64_t i
-    st.sleep.tv_sec = 0
-    st.sleep.tv_nsec = 200000000
+    st.sleep.tv_sec = 2
+    st.sleep.tv_nsec = 0
     for i in range(n):
         if iow_stop_requested(w):
             return i
         iow_tally_ret(&w.iter[0], iow_sys0(__NR_gettid))
         stop_child(w, w.iter + 1, 0, 2)
+        if w.wait_failed:
+            return i + 1
     return n
 
 
@@ -653,8 +750,9 @@ cdef void handled_sleep_helper(void *arg) noexcept nogil:
     cdef SigState *st = state(w)
     cdef iow_tally *t = w.iter
     iow_tally_ret(&t[1], 0)  # clone returned 0 here
-    wait_until_blocked(&t[2], w.val[V_PROC_FD], st.proc_buf, __NR_clock_nanosleep, -1)
-    iow_tally_ret(&t[3], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
+    if wait_until_blocked(w, &t[2], w.val[V_PROC_FD], st.proc_buf, __NR_clock_nanosleep, -1,
+                          -1, &st.sleep_over, "the worker to block in its sleep"):
+        iow_tally_ret(&t[3], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
     iow_tally_ret(&t[4], 0)  # exit does not return
     iow_sys1(__NR_exit, 0)
 
@@ -664,9 +762,10 @@ cdef void handled_sleep(iow_worker *w, iow_tally *t) noexcept nogil:
     cdef SigState *st = state(w)
     st.sleep.tv_sec = 3
     st.sleep.tv_nsec = 0
+    expect_sleep(st)
     if start_helper(w, &t[0], handled_sleep_helper) > 0:
         iow_arm(&t[5], ERESTART_RESTARTBLOCK, &t[6], NULL)
-        iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
+        signalled_sleep(w, st)
         join_helper(w)
 
 
@@ -682,9 +781,12 @@ cdef uint64_t signal_handled_sleep_loop(iow_worker *w, uint64_t n) noexcept nogi
         if iow_stop_requested(w):
             return i
         handled_sleep(w, t)
-        st.sleep.tv_sec = 0   # ior's 1 s stopped sleep, shortened
-        st.sleep.tv_nsec = 100000000
-        stop_child(w, t + 7, 1, 1)
+        st.sleep.tv_sec = 1   # ior's stopped nanosleep(1 s)
+        st.sleep.tv_nsec = 0
+        if not w.wait_failed:
+            stop_child(w, t + 7, 1, 1)
+        if w.wait_failed:
+            return i + 1
     return n
 
 
@@ -742,9 +844,11 @@ cdef long open_child_proc(iow_worker *w, iow_tally *t, long pid) noexcept nogil:
 cdef void stop_and_continue(iow_worker *w, iow_tally *t, long pid, long fd, long want_fd,
                             long want_count) noexcept nogil:
     # t: poll, kill STOP, wait4 stopped, kill CONT
+    # A wait given up skips the stop; the caller's write still ends the read.
     cdef SigState *st = state(w)
-    if fd >= 0:
-        wait_until_blocked(&t[0], fd, st.proc_buf, __NR_read, want_fd, want_count)
+    if fd >= 0 and not wait_until_blocked(w, &t[0], fd, st.proc_buf, __NR_read, want_fd,
+                                          want_count, NULL, "the child to block in its read"):
+        return
     iow_tally_ret(&t[1], iow_sys2(__NR_kill, pid, SIGSTOP))
     iow_tally_ret(&t[2], iow_sys4(__NR_wait4, pid, <long>&st.status, WUNTRACED, 0))
     iow_tally_ret(&t[3], iow_sys2(__NR_kill, pid, SIGCONT))
@@ -768,12 +872,13 @@ cdef void reexec_reader(iow_worker *w, iow_tally *t) noexcept nogil:
 
 cdef void signal_and_feed(iow_worker *w, iow_tally *t, long pid, long fd, long want_fd,
                           int sig, long count) noexcept nogil:
-    # t: poll, tgkill, write `count` bytes once the child's handler has run
+    # t: poll, tgkill, write `count` bytes once the child's handler has run (the bytes also
+    # after a wait given up: they end the child's read)
     cdef SigState *st = state(w)
-    if fd >= 0:
-        wait_until_blocked(&t[0], fd, st.proc_buf, __NR_read, want_fd, count)
-    iow_tally_ret(&t[1], iow_sys3(__NR_tgkill, pid, pid, sig))
-    wait_for_handler(st)
+    if fd < 0 or wait_until_blocked(w, &t[0], fd, st.proc_buf, __NR_read, want_fd, count, NULL,
+                                    "the child to block in its read"):
+        iow_tally_ret(&t[1], iow_sys3(__NR_tgkill, pid, pid, sig))
+        wait_for_handler(w, st)
     iow_tally_ret(&t[2], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, count))
 
 
@@ -804,6 +909,8 @@ cdef uint64_t signal_reexec_loop(iow_worker *w, uint64_t n) noexcept nogil:
             iow_tally_ret(&t[28], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
         iow_tally_ret(&t[29], iow_sys1(__NR_close, st.fds[0]))
         iow_tally_ret(&t[30], iow_sys1(__NR_close, st.fds[1]))
+        if w.wait_failed:
+            return i + 1
     return n
 
 
@@ -849,6 +956,8 @@ cdef uint64_t signal_reexec_many_loop(iow_worker *w, uint64_t n) noexcept nogil:
         for k in range(REEXEC_MANY):
             iow_tally_ret(&t[79], iow_sys1(__NR_close, many_fd(w, k)))
         iow_tally_ret(&t[80], iow_sys1(__NR_close, st.fds[1]))
+        if w.wait_failed:
+            return i + 1
     return n
 
 
@@ -895,23 +1004,38 @@ cdef void ior_stopped_teardown(iow_worker *w) noexcept nogil:
     close_own_proc(w, w.teardown)
 
 
-cdef void stop_parent(iow_worker *w, iow_tally *t, long ppid, long nr, long arg0,
-                      long arg2) noexcept nogil:
+cdef bint stop_parent(iow_worker *w, iow_tally *t, long ppid, long nr, long arg0,
+                      long arg2, bint in_sleep) noexcept nogil:
     # In the child. t: poll the worker's syscall until it is blocked in nr (arg0, arg2),
     # kill STOP, poll its stat until it shows the stop, kill CONT. Under ptrace 't' may also be
     # a syscall stop before the SIGSTOP took effect: the SIGCONT then cancels the pending stop
     # (the kernel drops a dequeued one too), and the call was interrupted all the same (the
-    # SIGSTOP woke it inside kill()), so what the worker issues is the same.
+    # SIGSTOP woke it inside kill()), so what the worker issues is the same. in_sleep: nr is
+    # the worker's sleep (or its restart), which must not run out before the stop lands.
+    # False: the first wait was given up (the worker slept out or the stop flag), no stop sent.
     cdef SigState *st = state(w)
     cdef long n
-    wait_until_blocked(&t[0], w.val[V_PROC_FD], st.proc_buf, nr, arg0, arg2)
+    cdef int64_t deadline
+    if not wait_until_blocked(w, &t[0], w.val[V_PROC_FD], st.proc_buf, nr, arg0, arg2,
+                              &st.sleep_over if in_sleep else NULL,
+                              "the worker to block in the call its stopper stops"):
+        return False
     iow_tally_ret(&t[1], iow_sys2(__NR_kill, ppid, SIGSTOP))
+    # Not given up on the stop flag: the worker's process is stopped, and only SIGCONT below
+    # lets it go on; the bound still holds (the stopper's parent is alive: PDEATHSIG).
+    deadline = iow_now_ns() + IOW_WAIT_BOUND_NS
     while True:
         n = iow_tally_ret(&t[2], iow_sys4(__NR_pread64, w.val[V_STAT_FD], <long>st.read_buf,
                                           PROC_BUF - 1, 0))
         if n < 0 or iow_stat_stopped(st.read_buf, n):
             break
+        if iow_now_ns() > deadline:
+            iow_wait_give_up(w, IOW_WAIT_TIMEOUT, "the worker's process to show its stop")
+            break
+    if in_sleep and not stopped_in_time(st):
+        iow_wait_give_up(w, IOW_WAIT_LATE, "the SIGSTOP to land in the worker's sleep")
     iow_tally_ret(&t[3], iow_sys2(__NR_kill, ppid, SIGCONT))
+    return True
 
 
 cdef long fork_stopper(iow_worker *w, iow_tally *t, int stops) noexcept nogil:
@@ -925,7 +1049,8 @@ cdef long fork_stopper(iow_worker *w, iow_tally *t, int stops) noexcept nogil:
         for k in range(stops):
             # the first stop finds the sleep, the next ones the kernel's restart of it
             nr = __NR_restart_syscall if k else w.val[V_SLEEP_NR]
-            stop_parent(w, &t[4 + 4 * k], ppid, nr, -1, -1)
+            if not stop_parent(w, &t[4 + 4 * k], ppid, nr, -1, -1, True):
+                break
         iow_tally_ret(&t[4 + 4 * stops], 0)  # exit_group does not return
         iow_sys1(__NR_exit_group, 0)
     iow_tally_ret(&t[0], pid)
@@ -938,13 +1063,16 @@ cdef void stopped_sleep(iow_worker *w, iow_tally *t, int legacy, int stops) noex
     cdef SigState *st = state(w)
     cdef long pid, k, base = 5 + 4 * stops
     w.val[V_SLEEP_NR] = __NR_nanosleep if legacy else __NR_clock_nanosleep
+    expect_sleep(st)
     pid = fork_stopper(w, t, stops)
     if pid < 0:
         return
+    sleep_begins(st)
     if legacy:
         iow_sys2(__NR_nanosleep, <long>&st.sleep, 0)
     else:
         iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0, <long>&st.sleep, 0)
+    sleep_ended(st)
     # What the kernel saw (user space sees the final 0 only): the sleep and each restart but
     # the last returned -ERESTART_RESTARTBLOCK at a stop, the last restart_syscall 0.
     iow_tally_ret(&t[base], -ERESTART_RESTARTBLOCK)
@@ -963,6 +1091,8 @@ cdef uint64_t ior_stop_restart_loop(iow_worker *w, uint64_t n) noexcept nogil:
         st.sleep.tv_sec = 0       # ior's 600 ms
         st.sleep.tv_nsec = 600000000
         stopped_sleep(w, w.iter, 0, 1)
+        if w.wait_failed:
+            return i + 1
     return n
 
 
@@ -976,6 +1106,8 @@ cdef uint64_t ior_stop_restart_twice_loop(iow_worker *w, uint64_t n) noexcept no
         st.sleep.tv_nsec = 500000000
         iow_tally_ret(&w.iter[0], iow_sys0(__NR_gettid))
         stopped_sleep(w, w.iter + 1, 0, 2)
+        if w.wait_failed:
+            return i + 1
     return n
 
 
@@ -1003,6 +1135,8 @@ cdef uint64_t ior_handled_sleep_loop(iow_worker *w, uint64_t n) noexcept nogil:
         st.sleep.tv_sec = 1   # ior's stopped nanosleep(1 s)
         st.sleep.tv_nsec = 0
         stopped_sleep(w, t + 7, 1, 1)
+        if w.wait_failed:
+            return i + 1
     return n
 
 
@@ -1023,9 +1157,10 @@ cdef void signal_parent(iow_worker *w, iow_tally *t, long ppid, long fd, int sig
     # In the child. t: poll until the worker reads `count` bytes from fd, tgkill, then (once
     # the worker's handler ran: else the read could take the bytes before the signal) write
     cdef SigState *st = state(w)
-    wait_until_blocked(&t[0], w.val[V_PROC_FD], st.proc_buf, __NR_read, fd, count)
-    iow_tally_ret(&t[1], iow_sys3(__NR_tgkill, ppid, ppid, sig))
-    wait_for_handler(st)
+    if wait_until_blocked(w, &t[0], w.val[V_PROC_FD], st.proc_buf, __NR_read, fd, count, NULL,
+                          "the worker to block in its read"):
+        iow_tally_ret(&t[1], iow_sys3(__NR_tgkill, ppid, ppid, sig))
+        wait_for_handler(w, st)
     iow_tally_ret(&t[2], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, count))
 
 
@@ -1050,7 +1185,7 @@ cdef uint64_t ior_signal_reexec_loop(iow_worker *w, uint64_t n) noexcept nogil:
             iow_tally_ret(&t[4], 0)  # clone returned 0 here
             iow_tally_ret(&t[5], iow_sys5(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
             ppid = iow_tally_ret(&t[6], iow_sys0(__NR_getppid))
-            stop_parent(w, &t[7], ppid, __NR_read, fd, 1)
+            stop_parent(w, &t[7], ppid, __NR_read, fd, 1, False)
             iow_tally_ret(&t[11], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, 1))
             signal_parent(w, &t[12], ppid, fd, SIGUSR1, 2)
             signal_parent(w, &t[15], ppid, fd, SIGUSR2, 3)
@@ -1069,6 +1204,8 @@ cdef uint64_t ior_signal_reexec_loop(iow_worker *w, uint64_t n) noexcept nogil:
             iow_tally_ret(&t[27], iow_sys4(__NR_wait4, pid, <long>&st.status, 0, 0))
         iow_tally_ret(&t[28], iow_sys1(__NR_close, st.fds[0]))
         iow_tally_ret(&t[29], iow_sys1(__NR_close, st.fds[1]))
+        if w.wait_failed:
+            return i + 1
     return n
 
 
@@ -1093,7 +1230,7 @@ cdef uint64_t ior_signal_reexec_many_loop(iow_worker *w, uint64_t n) noexcept no
             iow_tally_ret(&t[5], iow_sys5(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0))
             ppid = iow_tally_ret(&t[6], iow_sys0(__NR_getppid))
             for k in range(REEXEC_MANY):
-                stop_parent(w, &t[7], ppid, __NR_read, w.fd_base + k, k + 1)
+                stop_parent(w, &t[7], ppid, __NR_read, w.fd_base + k, k + 1, False)
                 iow_tally_ret(&t[11 + k], iow_sys3(__NR_write, st.fds[1], <long>PAYLOAD, k + 1))
             iow_tally_ret(&t[11 + REEXEC_MANY], 0)  # exit_group does not return
             iow_sys1(__NR_exit_group, 0)
@@ -1108,6 +1245,8 @@ cdef uint64_t ior_signal_reexec_many_loop(iow_worker *w, uint64_t n) noexcept no
         for k in range(REEXEC_MANY):
             iow_tally_ret(&t[78], iow_sys1(__NR_close, w.fd_base + k))
         iow_tally_ret(&t[79], iow_sys1(__NR_close, st.fds[1]))
+        if w.wait_failed:
+            return i + 1
     return n
 
 
@@ -1183,7 +1322,15 @@ _STOP_NOTE = ("SIGSTOP stops a whole thread group, so the task stopped here is a
               "leaves no stopped process. The child's sleep returns -ERESTART_RESTARTBLOCK at "
               "the stop and the kernel resumes it with restart_syscall after SIGCONT; user space "
               "sees one 0. The child's sleep/restart tallies are written from what the kernel "
-              "must have done (it cannot observe them); --verify has the kernel count them.")
+              "must have done (it cannot observe them); --verify has the kernel count them. "
+              "That outcome depends on the stop landing before the sleep ends (a stop that "
+              "wakes the child after its timer fired leaves a sleep that returned 0 and no "
+              "restart): the sleep is long (1 s, 2 s for two stops) against any scheduling "
+              "delay, and the worker checks it (wait4 saw the stop before the sleep's end, on "
+              "the vDSO clock): a run where it did not fails with that reason, never with a "
+              "stream that blames a tracer. Every wait (the poll, the handler) is bounded "
+              "(20 s), ends on a stop request, and gives up when the child has exited or slept "
+              "out, with the reason as the run's first mismatch.")
 
 SCENARIOS = scenarios("signals", [
     dict(name="signals_basic",
@@ -1264,25 +1411,25 @@ SCENARIOS = scenarios("signals", [
                     "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=3, tv_nsec=0}, NULL) "
                     "-> -ERESTART_RESTARTBLOCK",
                     "rt_sigreturn() -> -EINTR"]
-             + _stopped_child("nanosleep({tv_sec=0, tv_nsec=100000000}, NULL)", 1),
+             + _stopped_child("nanosleep({tv_sec=1, tv_nsec=0}, NULL)", 1),
          teardown=_HANDLED_TEARDOWN,
          requires=[_signals_supported],
          notes="Part 1 as signal_restart's sleep: a helper thread signals the worker once it "
-               "sleeps. Part 2: ior's stopped nanosleep(1 s) is 100 ms here. " + _STOP_NOTE),
+               "sleeps. Part 2: ior's stopped nanosleep(1 s). " + _STOP_NOTE),
     dict(name="stop_restart",
          summary="a child's clock_nanosleep stopped and continued: restart_syscall resumes it",
          kernel=kernel(stop_restart_loop),
          iteration=_stopped_child(
-             "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=100000000}, NULL)",
+             "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=1, tv_nsec=0}, NULL)",
              1),
-         notes="ior sleeps 600 ms; here 100 ms, long enough to be stopped in. " + _STOP_NOTE),
+         notes="ior sleeps 600 ms; here 1 s. " + _STOP_NOTE),
     dict(name="stop_restart_twice",
          summary="a child's clock_nanosleep stopped twice: two restart_syscalls",
          kernel=kernel(stop_restart_twice_loop),
          iteration=["gettid() -> >=1"] + _stopped_child(
-             "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=200000000}, NULL)",
+             "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=2, tv_nsec=0}, NULL)",
              2),
-         notes="ior sleeps 1.5 s; here 200 ms. The second stop comes once /proc shows the "
+         notes="ior sleeps 1.5 s; here 2 s. The second stop comes once /proc shows the "
                "child blocked in restart_syscall. " + _STOP_NOTE),
     dict(name="signal_reexec",
          summary="a child's pipe read stopped, then signalled with and without SA_RESTART",
@@ -1400,7 +1547,10 @@ _IOR_STOP_NOTE = ("ior mode's sequence, as ior's: the worker (the process's main
                   "/proc/thread-self/stat until it shows the stop (T; t under ptrace; x1..), sends "
                   "SIGCONT. ior's stopper is `sh -c 'kill -STOP <pid>; sleep; kill -CONT <pid>'`, "
                   "timed by sleeps instead of looking. Only ever in the scenario's own process "
-                  "(the command spawns it): it stops the whole process.")
+                  "(the command spawns it): it stops the whole process. ior's sleeps are kept; "
+                  "the stopper checks that its stop showed before the sleep's end (else the "
+                  "timer may have won: the run fails with that reason), and every wait of its "
+                  "is bounded and ends when the worker slept out or the run is stopped.")
 
 # ior mode runs these instead of the scenarios of the same name (ior_mode.scenario_for_ior).
 IOR_SCENARIOS = scenarios("signals", [
@@ -1522,3 +1672,104 @@ IOR_SCENARIOS = scenarios("signals", [
 ])
 for _sc in IOR_SCENARIOS:
     _sc.one_worker = True   # a stop stops every worker of the process
+
+
+# ---- signal_pause_sigsuspend ----
+
+cdef extern from "iow_syscall.h" nogil:
+    enum:
+        __NR_rt_sigsuspend
+        IOW_NR_pause
+
+cdef enum:
+    ERESTARTNOHAND = 514
+
+
+cdef enum:
+    RESIGNAL_NS = 1000000     # a helper that gave up its wait signals pause again this often
+
+
+cdef void pause_helper(void *arg) noexcept nogil:
+    # The helper: wait until the worker sleeps in pause, signal it, exit. pause ends only by a
+    # signal: a helper that gave up its wait (the run has failed then) signals again until the
+    # worker is past pause (undeclared calls of a failed run), so the worker is never left in it.
+    cdef iow_worker *w = <iow_worker *>arg
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef int64_t next_signal
+    iow_tally_ret(&t[1], 0)  # clone returned 0 here
+    if wait_until_blocked(w, &t[2], w.val[V_PROC_FD], st.proc_buf, IOW_NR_pause, -1, -1,
+                          &st.sleep_over, "the worker to block in pause"):
+        iow_tally_ret(&t[3], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
+    else:
+        while not iow_load_acquire(&st.sleep_over):
+            iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1)
+            next_signal = iow_now_ns() + RESIGNAL_NS
+            while iow_now_ns() < next_signal and not iow_load_acquire(&st.sleep_over):
+                iow_cpu_relax()
+    iow_tally_ret(&t[4], 0)  # exit does not return
+    iow_sys1(__NR_exit, 0)
+
+
+cdef uint64_t signal_pause_sigsuspend_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef SigState *st = state(w)
+    cdef iow_tally *t = w.iter
+    cdef uint64_t i
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        iow_store_release(&st.sleep_over, 0)
+        if start_helper(w, &t[0], pause_helper) > 0:
+            iow_arm(&t[5], ERESTARTNOHAND, &t[6], &st.handler_ran)
+            iow_sys0(IOW_NR_pause)   # returns -EINTR: rt_sigreturn's value, tallied by the handler
+            iow_store_release(&st.sleep_over, 1)
+            join_helper(w)
+        # SIGUSR1 pending while blocked; rt_sigsuspend's mask lets it in at once
+        st.set = sigbit(SIGUSR1)
+        iow_tally_ret(&t[7], iow_sys4(__NR_rt_sigprocmask, SIG_BLOCK, <long>&st.set, 0,
+                                      SIGSET_BYTES))
+        iow_tally_ret(&t[8], iow_sys3(__NR_tgkill, w.val[V_PID], w.tid, SIGUSR1))
+        st.pending = ~sigbit(SIGUSR1)
+        iow_arm(&t[9], ERESTARTNOHAND, &t[10], &st.handler_ran)
+        iow_sys2(__NR_rt_sigsuspend, <long>&st.pending, SIGSET_BYTES)
+        iow_tally_ret(&t[11], iow_sys4(__NR_rt_sigprocmask, SIG_UNBLOCK, <long>&st.set, 0,
+                                       SIGSET_BYTES))
+        if w.wait_failed:
+            return i + 1
+    return n
+
+
+def _pause_supported():
+    if IOW_NR_pause < 0:
+        return "this architecture has no pause syscall (only ppoll and rt_sigsuspend)"
+    return _signals_supported()
+
+
+SCENARIOS += scenarios("signals", [
+    dict(name="signal_pause_sigsuspend",
+         summary="pause ended by a helper's SIGUSR1; rt_sigsuspend letting in a pending one",
+         kernel=kernel(signal_pause_sigsuspend_loop, signal_restart_setup, handled_teardown_usr1),
+         setup=_handled_setup(),
+         iteration=[f"{_THREAD_CLONE} -> >=1",
+                    f"helper: {_THREAD_CLONE} -> 0 exit-only",
+                    f"helper: {_POLL}",
+                    "helper: tgkill(?, ?, SIGUSR1) -> 0",
+                    "helper: exit(0) -> noreturn",
+                    "pause() -> -ERESTARTNOHAND",
+                    "rt_sigreturn() -> -EINTR",
+                    "rt_sigprocmask(SIG_BLOCK, [SIGUSR1], NULL, 8) -> 0",
+                    "tgkill(pid, ?, SIGUSR1) -> 0",
+                    "rt_sigsuspend([~SIGUSR1], 8) -> -ERESTARTNOHAND",
+                    "rt_sigreturn() -> -EINTR",
+                    "rt_sigprocmask(SIG_UNBLOCK, [SIGUSR1], NULL, 8) -> 0"],
+         teardown=_HANDLED_TEARDOWN,
+         requires=[_pause_supported],
+         notes="signal_restart's handler and setup. pause sleeps until a signal: a helper "
+               "thread reads the worker's /proc/thread-self/syscall until it shows pause "
+               "(x1..) and sends tgkill(pid, worker tid, SIGUSR1); the kernel returns "
+               "-ERESTARTNOHAND, runs the handler, and pause returns -EINTR (rt_sigreturn's "
+               "restored value). Then the worker blocks SIGUSR1, sends it to itself (pending), "
+               "and rt_sigsuspend with every signal blocked but SIGUSR1 lets it in at once: "
+               "-ERESTARTNOHAND, the handler, -EINTR, and the mask from before the suspend "
+               "(SIGUSR1 blocked) is back; the worker unblocks it."),
+])

@@ -330,23 +330,24 @@ SUN_PATH_BYTES = sizeof(_unix_address.sun_path)   # 108 on Linux: the path and i
 
 def _sun_path_fits(scenario, name):
     """The socket's path, <$TMPDIR>/ioworkload-<scenario>-XXXXXXXX/w<i>/<name>, fits sun_path
-    with its NUL for every worker index a run can have: checked before anything is made, so a
-    too deep $TMPDIR is `unsupported` (exit 77), not a failed bind."""
+    with its NUL for every worker index of the run (of any run, without a thread count):
+    checked before anything is made, so a too deep $TMPDIR is `unsupported` (exit 77), not a
+    failed bind."""
     import os
     import sys
     from ioworkload.core.args import MAX_THREADS
     from ioworkload.core.errors import UsageError
     from ioworkload.core.runner import temp_base
 
-    def probe():
+    def probe(threads=None):
         try:
             base = temp_base()
         except UsageError:
             return None   # a missing or full $TMPDIR is the run's usage error (exit 2), not ours
         if sys.version_info >= (3, 12):   # tempfile.mkdtemp's path is absolute from 3.12 on
             base = os.path.abspath(base)
-        longest = os.path.join(base, f"ioworkload-{scenario}-XXXXXXXX", f"w{MAX_THREADS - 1}",
-                               name)
+        longest = os.path.join(base, f"ioworkload-{scenario}-XXXXXXXX",
+                               f"w{(threads or MAX_THREADS) - 1}", name)
         size = len(os.fsencode(longest)) + 1
         if size > SUN_PATH_BYTES:
             return (f"$TMPDIR ({base}) is too deep for an AF_UNIX socket path: {longest} needs "
@@ -355,6 +356,7 @@ def _sun_path_fits(scenario, name):
         return None
 
     probe.__name__ = f"sun_path_fits({name})"
+    probe.takes_threads = True
     return probe
 
 

@@ -51,8 +51,18 @@ def _ret_matches(form: dict, ret) -> bool:
 
 
 def _same_int(want: int, got: int) -> bool:
-    # A tracer may print an int argument as the register's 32- or 64-bit pattern.
-    return any((want - got) % m == 0 for m in (1 << 32, 1 << 64))
+    # A tracer may print a 32-bit argument as its 32- or 64-bit pattern (-100, 4294967196 or
+    # 0xffffffffffffff9c); a value that needs more than 32 bits must be seen whole, on both
+    # sides (a tracer cutting it to its low 32 bits is wrong).
+    if (want - got) % (1 << 64) == 0:
+        return True
+    return _fits_32(want) and _fits_32(got) and (want - got) % (1 << 32) == 0
+
+
+def _fits_32(value: int) -> bool:
+    """A 32-bit value: signed or unsigned, or sign-extended to 64 bits."""
+    u = value % (1 << 64)
+    return u < 1 << 32 or u >= (1 << 64) - (1 << 31)
 
 
 def arg_differences(expected: dict | None, observed) -> list[str]:
@@ -296,6 +306,30 @@ _UNFINISHED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<unfinished \.\.\.>$"
 _SUPERSEDED = re.compile(r"^\+\+\+ superseded by execve in pid (?P<by>\d+) \+\+\+$")
 _PID_CHANGED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<pid changed to (?P<pid>\d+) \.\.\.>$")
 _RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>(?P<args>.*)$")
+# strace prints only the futex arguments an operation uses: for these commands (op without
+# FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME) the positions, among the kernel's six, of the
+# ones it prints (FUTEX_WAKE_BITSET: uaddr, op, val, val3). Others print a prefix of the six.
+_FUTEX_PRINTED = {6: (0, 1, 3), 9: (0, 1, 2, 3, 5), 10: (0, 1, 2, 5), 13: (0, 1, 3)}
+_FUTEX_COMMANDS = {"LOCK_PI": 6, "WAIT_BITSET": 9, "WAKE_BITSET": 10, "LOCK_PI2": 13}
+
+
+def _futex_args(args: list) -> list:
+    """strace's printed futex arguments in the kernel's six positions (None: not printed)."""
+    if len(args) < 2:
+        return args
+    op = args[1]
+    try:
+        cmd = int(op, 0) & ~(128 | 256)
+    except ValueError:
+        m = re.match(r"FUTEX_(\w+?)(?:_PRIVATE)?(?:\||$)", op)
+        cmd = _FUTEX_COMMANDS.get(m[1]) if m else None
+    slots = _FUTEX_PRINTED.get(cmd)
+    if slots is None or len(args) != len(slots):
+        return args
+    out = [None] * 6
+    for slot, value in zip(slots, args):
+        out[slot] = value
+    return out
 
 
 def parse_strace(text: str) -> list[dict]:
@@ -339,7 +373,11 @@ def parse_strace(text: str) -> list[dict]:
             value = -errno_value(c["err"])
         elif ret == "?":
             value = None
+        elif re.fullmatch(r"0[0-7]+", ret):  # umask's old mask, printed in octal
+            value = int(ret, 8)
         else:
             value = int(ret, 0)
-        out.append({"tid": tid, "syscall": name, "ret": value, "args": split_args(c["args"])})
+        args = split_args(c["args"])
+        out.append({"tid": tid, "syscall": name, "ret": value,
+                    "args": _futex_args(args) if name == "futex" else args})
     return out

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from ioworkload.overhead import bpf_stats, tracers as _tracers
 from ioworkload.overhead.deferred import signals_deferred as _signals_deferred
+from ioworkload.core.args import format_seconds
 from ioworkload.core.errors import ScenarioFailed, Unsupported
 from ioworkload.core.args import timeout_scale
 from ioworkload.core.runner import STOP_SIGNALS
@@ -444,7 +445,7 @@ class Options:
     # per-tracer iteration scaling: a tracer whose run would take longer than this (by its
     # rough cost per call) runs fewer iterations; 0 never scales
     traced_seconds: float = TRACED_SECONDS
-    bpf_cost: bool = True       # one more run per eBPF tracer with kernel.bpf_stats_enabled on
+    bpf_cost: bool = False      # one more run per eBPF tracer with kernel.bpf_stats_enabled on
     rate: float | None = None   # paced runs: iterations per second (the workload's --rate)
 
 
@@ -679,14 +680,6 @@ def _summarize(rows: list[Row]) -> None:
         row.irq = irq
 
 
-def _fmt_duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def estimate(rows: list[Row], opts: Options, warmup: dict, warmup_s: float) -> dict:
     """The study's rough duration, from the untraced warm-up (its loop and its fixed cost:
     starting the workload, tearing it down) and each tracer's rough cost per call and start-up;
@@ -703,19 +696,25 @@ def estimate(rows: list[Row], opts: Options, warmup: dict, warmup_s: float) -> d
         if t.cost_ns is None:
             unknown.append(t.name)
             continue
-        share = (row.iterations / opts.iterations) if row.iterations and opts.iterations else 1.0
-        per_run[t.name] = fixed_s + t.start_s + share * (loop_s + calls * t.cost_ns / 1e9)
+        if opts.duration:  # a traced loop runs as long as the untraced one: fewer calls
+            loop = opts.duration
+        else:
+            share = (row.iterations / opts.iterations) if row.iterations and opts.iterations \
+                else 1.0
+            loop = share * (loop_s + calls * t.cost_ns / 1e9)
+        per_run[t.name] = fixed_s + t.start_s + loop
     total = sum(per_run.values()) * opts.repeat + warmup_s
     if opts.bpf_cost:  # the extra run of each eBPF tracer
         total += sum(s for n, s in per_run.items()
                      if next(r for r in rows if r.tracer.name == n).tracer.may_use_bpf)
     slow = sorted((n for n, s in per_run.items() if s - fixed_s > opts.timeout), key=per_run.get)
-    text = (f"estimate: about {_fmt_duration(total)} ({opts.repeat} rounds of "
-            f"{len(per_run) + len(unknown)} runs" + (", custom tracers not counted"
-                                                      if unknown else "") + ")")
+    runs = len(per_run) + len(unknown)
+    text = (f"estimate: about {format_seconds(total)} ({opts.repeat} "
+            f"round{'s' if opts.repeat != 1 else ''} of {runs} run{'s' if runs != 1 else ''}"
+            + (", custom tracers not counted" if unknown else "") + ")")
     if slow:
         text += "; likely to pass the --timeout of " + f"{opts.timeout:g} s: " + ", ".join(
-            f"{n} (~{_fmt_duration(per_run[n])})" for n in slow) + " (fewer --iterations?)"
+            f"{n} (~{format_seconds(per_run[n])})" for n in slow) + " (fewer --iterations?)"
     return {"seconds": round(total, 1), "per_run_seconds": {k: round(v, 2) for k, v in
                                                              per_run.items()},
             "over_timeout": slow, "text": text}
@@ -827,6 +826,10 @@ class Study:
             if why:
                 row.bpf = {"unavailable": why}
                 continue
+            if self.announce and not getattr(self, "_said_bpf_stats", False):
+                self._said_bpf_stats = True  # a host-wide setting: say it when it changes
+                self.announce("--bpf-cost: kernel.bpf_stats_enabled is on for one extra run per "
+                              "eBPF tracer, then back to its old value")
             self._say(f"eBPF program statistics: {row.tracer.name}")
             r = {"round": "bpf", "error": "interrupted"}
             row.bpf_run = r
@@ -852,6 +855,7 @@ class Study:
             "scenario": sc.name, "family": sc.family, "syscalls": sc.syscalls,
             "iterations": o.iterations, "duration": o.duration, "repeat": o.repeat,
             "traced_seconds": o.traced_seconds,
+            "bpf_cost": o.bpf_cost,
             "interrupted": self.interrupted,
             "environment": env,
             "machine": machine_line(env),
@@ -866,6 +870,7 @@ class Study:
                 "added_ns_per_syscall": row.added, "accuracy": row.accuracy,
                 "accuracy_range": row.accuracy_range, "interrupts_per_1k_syscalls": row.irq,
                 "runs": row.runs, "bpf": row.bpf, "bpf_run": row.bpf_run,
+                "may_use_bpf": row.tracer.may_use_bpf,
             } for row in self.rows],
         }
 

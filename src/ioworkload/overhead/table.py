@@ -10,7 +10,9 @@ import signal
 import time
 
 from ioworkload.core.errors import ScenarioFailed, Unsupported
-from ioworkload.overhead.study import _fmt_duration, study
+from ioworkload.overhead.report import fit_table, rounds, wrap
+from ioworkload.core.args import format_seconds
+from ioworkload.overhead.study import study
 
 SCHEMA = "ioworkload-overhead-table/1"
 
@@ -34,7 +36,7 @@ def run_table(scenarios, make_opts, tracers, progress=None, announce=None) -> di
         if i == 2 and announce and reports and len(scenarios) > 2:
             # the first study's length stands for each one's (scaled tracers keep them close)
             left = (time.monotonic() - t0) * (len(scenarios) - 1)
-            announce(f"table: about {_fmt_duration(left)} more for the other "
+            announce(f"table: about {format_seconds(left)} more for the other "
                      f"{len(scenarios) - 1} scenarios")
         if announce:
             announce(f"[{i}/{len(scenarios)}] {sc.name}")
@@ -173,27 +175,25 @@ BPF_HEAD = ["tracer", "scenario", "programs", "runs/call", "ns a run", "ns/call 
             "added ns/call"]
 
 
-def _text_table(head: list[str], body: list[list[str]], left: int) -> list[str]:
-    widths = [max([len(head[i])] + [len(r[i]) for r in body]) for i in range(len(head))]
-    line = lambda cells: "  ".join(  # noqa: E731
-        c.ljust(widths[i]) if i < left else c.rjust(widths[i]) for i, c in enumerate(cells))
-    return [line(head)] + [line(r) for r in body]
-
-
-def format_text(rep: dict) -> str:
+def format_text(rep: dict, columns: int | None = 80) -> str:
+    """The table, cut into panels that repeat the scenario where it is wider than `columns`
+    (None: whole lines)."""
     head, body = _cells(rep)
     amount = (f"{rep['duration']:g} s" if rep["duration"] else
               f"{rep['iterations']:,} iterations" if rep["iterations"] else "")
     n = len(rep["rows"])
-    out = [f"ioworkload overhead, per syscall: {n} scenario{'s' if n != 1 else ''}"
-           + (f", {amount} x {rep['repeat']} interleaved rounds" if amount else ""),
-           f"machine: {rep['machine'] or 'unknown'}", ""]
-    out += _text_table(head, body, 2)
+    out = wrap(f"ioworkload overhead, per syscall: {n} scenario{'s' if n != 1 else ''}"
+               + (f", {amount} x {rounds(rep['repeat'])}" if amount else ""), columns)
+    out += wrap(f"machine: {rep['machine'] or 'unknown'}", columns) + [""]
+    out += fit_table(head, body, 2, columns, keep=2)
     bpf = bpf_rows(rep)
     if bpf:
-        out += ["", "eBPF programs (kernel.bpf_stats_enabled, one extra run each):"]
-        out += _text_table(BPF_HEAD, bpf, 2)
-    return "\n".join(out + [""] + _notes(rep)) + "\n"
+        out += [""] + wrap("eBPF programs (kernel.bpf_stats_enabled, one extra run each):", columns)
+        out += fit_table(BPF_HEAD, bpf, 2, columns, keep=2)
+    out.append("")
+    for note in _notes(rep):
+        out += wrap(note, columns)
+    return "\n".join(out) + "\n"
 
 
 def format_markdown(rep: dict) -> str:

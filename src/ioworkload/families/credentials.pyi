@@ -1,0 +1,4 @@
+from ioworkload.core.manifest import Scenario
+
+CONSTANTS: dict[str, int]
+SCENARIOS: list[Scenario]
