@@ -193,7 +193,7 @@ def test_expect_file_declares_io_threads_operations_and_restarts(tmp_path, cli):
     r = cli("iouring_op_sqpoll", "-n", "3", "--expect-file", path, "-q")
     assert r.returncode == 0, r.stderr
     doc = json.loads(path.read_text())
-    schema = json.loads(resources.files("ioworkload").joinpath("expect.schema.json").read_text())
+    schema = json.loads(resources.files("ioworkload.core").joinpath("expect.schema.json").read_text())
     jsonschema.validate(doc, schema)
     threads = [(t["role"], t["comm"]) for t in doc["tasks"] if t["role"] == "io_thread"]
     assert threads == [("io_thread", "iou-sqp-*"), ("io_thread", "iou-wrk-*")]

@@ -13,7 +13,8 @@ import time
 import pytest
 
 import ioworkload
-from ioworkload.judge import conformance, compare as judge
+from ioworkload import judge
+from ioworkload.judge import conformance
 from ioworkload.core import expect, registry
 from ioworkload.core.errors import Unsupported
 from ioworkload.core.manifest import Event

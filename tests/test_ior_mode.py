@@ -22,6 +22,7 @@ import pytest
 from ioworkload.core import ior_mode, registry
 
 ENOENT, EBADF, EEXIST, EINVAL, ESTALE = 2, 9, 17, 22, 116
+SOCK_NONBLOCK, SOCK_CLOEXEC = 0o4000, 0o2000000
 EPERM = 1
 # the kernel's restart codes, as sys_exit sees them (ior never counts them as errors)
 ERESTARTSYS, ERESTART_RESTARTBLOCK = 512, 516
@@ -112,7 +113,9 @@ IOR_EXPECTATIONS = [
     ("socket-accept-lifecycle", "bind", None, 1, None),
     ("socket-accept-lifecycle", "connect", None, 1, None),
     ("socket-accept-lifecycle", "listen", None, 1, None),
-    ("socket-accept-lifecycle", "accept4", None, 1, None),
+    # (its newest version: the accepted socket non-blocking and close-on-exec)
+    ("socket-accept-lifecycle", "accept4", None, 1, None,
+     WHERE(args={"flags": SOCK_NONBLOCK | SOCK_CLOEXEC})),
     ("socket-accept-lifecycle", "shutdown", None, 1, None),
     ("socket-accept-lifecycle-plain", "bind", None, 1, None),
     ("socket-accept-lifecycle-plain", "connect", None, 1, None),
@@ -430,7 +433,9 @@ IOR_EXPECTATIONS = [
     ("iouring-ring-lifecycle", "io_uring_enter", None, 1, None, WHERE(most=1, role="helper")),
     ("iouring-ring-lifecycle", "io_uring_register", None, 2, RET(1), WHERE(most=2)),
     ("iouring-ring-lifecycle", "io_uring_register", None, 0, None, WHERE(role="helper")),
-    ("iouring-ring-lifecycle", "io_uring_enter", "ioworkload-iouring-reuse", 0, None),  # absent
+    # the decoy carries ior's prefix (the test greps for it), and no ring call is named after it
+    ("iouring-ring-lifecycle", "openat", "ioworkload-iouring-reuse-", 2, None),
+    ("iouring-ring-lifecycle", "io_uring_enter", "ioworkload-iouring-reuse-", 0, None),  # absent
     # fileident_test.go (the 5-byte reads are on the second file: the ring reopened the fd)
     ("iouring-reopen", "pread64", "iouring-reopen-first.txt", 2, RET(3), WHERE(tid="pid")),
     ("iouring-reopen", "pread64", None, 3, RET(5), WHERE(tid="pid")),
@@ -494,7 +499,7 @@ IOR_EXPECTATIONS = [
     ("thread-comm-rename-in-open", "pwrite64", None, 4, None, WHERE(most=4, role="helper")),
     ("thread-comm-fdtable", "openat", "fdtable-a.txt", 1, None),
     ("thread-comm-fdtable", "openat", "fdtable-b.txt", 1, None),
-    ("thread-comm-fdtable", "dup3", None, 1, None, WHERE(role="helper")),
+    ("thread-comm-fdtable", "dup3", None, 1, None, WHERE(most=1, role="helper")),
     ("thread-comm-fdtable", "pread64", None, 1, None, WHERE(most=1, tid="pid")),
     # fileident_test.go (fork-inherit-fds: the child's read of the inherited pipe)
     ("fork-inherit-fds", "pipe2", None, 1, None, WHERE(tid="pid")),
@@ -507,16 +512,19 @@ IOR_EXPECTATIONS = [
     ("noreturn-syscalls", "exit", None, 1, None, WHERE(most=1, role="helper")),
     ("noreturn-syscalls", "rt_sigreturn", None, 3, None, WHERE(tid="pid")),
     ("noreturn-syscalls", "tgkill", None, 3, None, WHERE(tid="pid")),
-    # process_test.go, nonleaderexec_test.go (the exec'ing thread is a forked child's here)
+    # process_test.go, nonleaderexec_test.go, tid_target_exit_test.go
     ("process-exec-lifecycle", "execve", "ior-missing-execve-only", 1, ENOENT),
     ("process-exec-lifecycle", "execveat", "ior-missing-execveat-only", 1, ENOENT),
     ("process-kcmp-file", "kcmp", "kcmp-target", 1, None, WHERE(most=1)),
     ("process-kcmp-file", "openat", "kcmp-target", 1, None),
     ("process-kcmp-vm", "kcmp", None, 1, None, WHERE(most=1)),
-    ("exec-non-leader-thread", "execve", "true", 1, None, WHERE(most=1, role="child")),
+    # the exec'ing thread is the scenario process's own, parked before the PID line; the
+    # image it starts runs under the PID
+    ("exec-non-leader-thread", "execve", "true", 1, None, WHERE(most=1, tid="parked")),
     ("exec-non-leader-thread-tid", "execve", "true", 1, None, WHERE(most=1, tid="parked")),
-    ("exec-non-leader-into-open", "execve", "true", 1, None, WHERE(most=1, role="child")),
-    ("exec-non-leader-into-open", "openat", "testfile.txt", 1, None, WHERE(role="child")),
+    ("exec-non-leader-into-open", "execve", "true", 1, None, WHERE(most=1, tid="parked")),
+    ("exec-non-leader-into-open", "openat", "testfile.txt", 1, None,
+     WHERE(most=1, role="image", tid="pid")),
 ]
 
 # TestFaultedRenameNamesAreRecoveredIndependently: (old name's base, new name's base) of a rename
@@ -933,12 +941,11 @@ def _ior_sequences() -> list[str]:
                   if ior_mode.ior_sequence(sc) is not None)
 
 
-# Not here: crash exits 1 by design (its lifecycle tests are below); getppid-burst and
-# exec-non-leader-thread-tid park their task in a child forked before the PID line, which
-# `strace -f -p PID` attached after that line cannot follow (ior points its tracer at that
-# task's pid or tid instead; --verify counts it: test_verify_counts_what_the_parked_task_does).
-EXACT_UNDER_STRACE = [n for n in _ior_sequences()
-                      if n not in ("crash", "getppid-burst", "exec-non-leader-thread-tid")]
+# Not here: crash exits 1 by design (its lifecycle tests are below); getppid-burst parks its
+# task in a child forked before the PID line, which `strace -f -p PID` attached after that
+# line cannot follow (ior points its tracer at that child's pid instead; --verify counts it:
+# test_verify_counts_what_the_parked_task_does).
+EXACT_UNDER_STRACE = [n for n in _ior_sequences() if n not in ("crash", "getppid-burst")]
 
 
 @pytest.mark.parametrize("name", EXACT_UNDER_STRACE)
@@ -1197,6 +1204,107 @@ def test_strace_sees_the_pipe_io_under_the_published_tid(tmp_path):
                              IOR_WORKLOAD_TID_FILE=str(tid_file))
     assert {tid for tid, ls in lines.items() for x in ls if x.startswith("pipe2(")} \
         == {int(tid_file.read_text())}
+
+
+def test_pidfd_getfd_copy_stays_open_iors_500_ms(tmp_path):
+    """TestPidfdGetfdSuccess: ior names the pidfd_getfd row through /proc/<pid>/fd/<copy> when
+    it handles the call's exit, so its workload keeps the copy open 500 ms. strace (-ttt)
+    attached by PID sees the copy's close at least 500 ms after pidfd_getfd returned it."""
+    import re
+    import shutil
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace")
+    reason = ior_mode.scenario_for_ior(registry.get("pidfd-getfd-success")).unsupported_reason()
+    if reason:
+        pytest.skip(reason)
+    pid, lines = _strace_ior("pidfd-getfd-success", tmp_path, strace_opts=("-ttt", "-X", "raw"))
+    calls = [re.match(r"([\d.]+) (\w+)\((.*)\) += (-?\d+)", x) for x in lines[pid]]
+    calls = [(float(m[1]), m[2], m[3], int(m[4])) for m in calls if m]
+    copied = [(t, ret) for t, name, _, ret in calls if name == "pidfd_getfd" and ret >= 0]
+    assert len(copied) == 1, calls
+    at, copy = copied[0]
+    closed = [t for t, name, args, _ in calls if name == "close" and args == str(copy) and t > at]
+    assert closed and closed[0] - at >= 0.5, (copied, closed)
+
+
+def test_fdtable_dup3_runs_on_a_thread_older_than_the_attach(tmp_path):
+    """TestThreadCommFdtable's target: the dup3 comes from a thread that existed before the
+    tracer attached (no clone of it in the trace, ior's uncached-comm path), and still changes
+    the process's fd table: the main thread's pread64 then reads fdtable-b.txt."""
+    import re
+    import shutil
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace")
+    expect_file = tmp_path / "expect.json"
+    pid, lines = _strace_ior("thread-comm-fdtable", tmp_path, extra=("--expect-file", str(expect_file)))
+    dup3 = [tid for tid, ls in lines.items() for x in ls if x.startswith("dup3(")]
+    cloned = {int(m[1]) for ls in lines.values() for x in ls
+              if (m := re.match(r"(?:clone3?\(|<\.\.\. clone3? resumed>).*\) += (\d+)$", x))}
+    assert len(dup3) == 1 and dup3[0] != pid and dup3[0] not in cloned, (dup3, cloned)
+    preads = [x for x in lines[pid] if x.startswith("pread64(")]
+    assert len(preads) == 1 and "/fdtable-b.txt>" in preads[0], preads
+    doc = json.loads(expect_file.read_text())
+    assert [t["tid"] for t in doc["tasks"] if t.get("prestart")] == dup3
+
+
+@pytest.mark.parametrize("name", ["exec-non-leader-thread", "exec-non-leader-thread-tid",
+                                  "exec-non-leader-into-open"])
+def test_non_leader_exec_is_the_scenario_process_own(name, tmp_path):
+    """nonleaderexec_test.go, tid_target_exit_test.go: the tid file names a thread of the PID
+    that is not the PID; strace attached by PID sees exactly one execve of `true`, entered
+    under that tid; every call it sees is the PID's process's (its thread, then the PID the
+    exec hands it); into-open's image opens testfile.txt under the PID after the exec."""
+    import shutil
+    if shutil.which("strace") is None:
+        pytest.skip("needs strace")
+    reason = ior_mode.scenario_for_ior(registry.get(name)).unsupported_reason()
+    if reason:
+        pytest.skip(reason)
+    tid_file = tmp_path / "caller.tid"
+    expect_file = tmp_path / "expect.json"
+    pid, lines = _strace_ior(name, tmp_path, extra=("--expect-file", str(expect_file)),
+                             IOR_WORKLOAD_TID_FILE=str(tid_file))
+    caller = int(tid_file.read_text())
+    assert caller != pid
+    doc = json.loads(expect_file.read_text())
+    assert [(t["tid"], t["parent"]) for t in doc["tasks"] if t.get("prestart")] == [(caller, pid)]
+    assert [(t["tid"], t["exec_of"]) for t in doc["tasks"] if t["role"] == "image"] == [(pid, caller)]
+    jsonschema = pytest.importorskip("jsonschema")
+    from ioworkload.core import expect
+    with open(os.path.join(os.path.dirname(expect.__file__), "expect.schema.json")) as f:
+        jsonschema.validate(doc, json.load(f))
+    execs = [(tid, x) for tid, ls in lines.items() for x in ls if x.startswith("execve(")]
+    assert len(execs) == 1 and execs[0][0] == caller and "/true\"" in execs[0][1], execs
+    assert set(lines) <= {pid, caller}, lines.keys()
+    exec_at = lines[pid].index(next(x for x in lines[pid] if "execve resumed" in x))
+    before, after = lines[pid][:exec_at], lines[pid][exec_at:]
+    opened = [x for x in after if x.startswith("openat(") and "/testfile.txt\"" in x]
+    assert len(opened) == (name == "exec-non-leader-into-open"), after
+    assert not [x for x in before + lines.get(caller, []) if "testfile.txt" in x]
+
+
+def test_exec_image_lives_until_the_hold_file(tmp_path):
+    """TestHeadlessTidLeaderRunSurvivesANonLeaderExec: after the exec the PID lives on as the
+    new image (comm `true`, testfile.txt opened) until the hold file exists, then exits 0."""
+    hold = tmp_path / "hold"
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "--scenario=exec-non-leader-into-open"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=_env(IOR_WORKLOAD_HOLD_FILE=str(hold)))
+    try:
+        pid = int(p.stdout.readline())
+        def became_the_image():
+            with open(f"/proc/{pid}/comm") as f:
+                return f.read().strip() == "true" and os.listdir(f"/proc/{pid}/task") == [str(pid)]
+        deadline = time.monotonic() + 30
+        while not became_the_image() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)
+        assert p.poll() is None and became_the_image()
+        hold.write_text("")
+        _, err = p.communicate(timeout=60)
+    finally:
+        p.kill()
+    assert p.returncode == 0, err
 
 
 def test_close_untracked_names_come_from_proc(tmp_path):

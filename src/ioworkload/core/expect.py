@@ -55,6 +55,12 @@ DONE = Event.parse("futex(&done_count, FUTEX_WAKE, 2147483647, NULL, NULL, 0) ->
 THREAD_EXIT = (DONE, Event.parse("exit(0) -> noreturn"))
 PROCESS_EXIT = (DONE, Event.parse("futex(&leave_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> 0"),
                 Event.parse("exit_group(0) -> noreturn"))
+# The end of an image a non-leader exec started (Scenario.execs): it waits for SIGUSR1 (blocked
+# since the runner's workers block every signal; the mask survives the exec), which the
+# controller sends once the hold file is there, then ends the process. The worker itself has no
+# ending: the exec's de_thread killed it.
+IMAGE_EXIT = (Event.parse("image: rt_sigtimedwait(&usr1, NULL, NULL, 8) -> 10"),
+              Event.parse("image: exit_group(0) -> noreturn"))
 
 _tables: dict = {}
 
@@ -260,6 +266,9 @@ def task_streams(sc: Scenario, own_process: bool, main: bool) -> dict[str, list]
     if own_process and main:
         ending = PROCESS_EXIT if not sc.exit_status else PROCESS_EXIT[:-1] + (
             Event.parse(f"exit_group({sc.exit_status}) -> noreturn"),)
+    if sc.execs and main:  # the exec ends the worker; the image ends the process
+        ending = ()
+        streams.setdefault("image", []).extend(("exit", None, e) for e in IMAGE_EXIT)
     streams["worker"] += [("exit", None, e) for e in ending]
     return streams
 
@@ -306,6 +315,11 @@ def _instances(stream: list) -> tuple[bool, int]:
                                if (phase == "iteration") == each_iteration)
 
 
+def _execs(ev: Event) -> bool:
+    """A successful execve of a helper: with Scenario.execs, the non-leader exec."""
+    return ev.role == "helper" and ev.syscall in ("execve", "execveat") and ev.expect.kind != "err"
+
+
 def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
           iterations: int | None, own_process: bool, root: str | None,
           prestarted: "list[int] | None" = None) -> dict:
@@ -320,6 +334,12 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
         for role, stream in task_streams(sc, own_process, main).items():
             if role == "worker":
                 task = {"tid": tid, "role": "worker", "index": index, "main": main}
+            elif role == "image":
+                # runs under the PID once the parked thread's execve returns (de_thread)
+                task = {"tid": pid, "role": role, "index": index, "parent": tid,
+                        **({"exec_of": prestarted[index]} if prestarted else {}),
+                        "each_iteration": False, "per_pass": 1, "instances": 1, "tids": [pid],
+                        "tids_complete": True}
             elif role == sc.prestart_task and prestarted:
                 # one task, from before the PID line: its stream starts at the release
                 task = {"tid": prestarted[index], "role": role, "index": index, "parent": tid,
@@ -349,6 +369,7 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
                     "slot": None if slot is None else [phase, slot],
                     "bind": ev.bind,
                     **({"filtered": True} if ev.filtered else {}),
+                    **({"returns_on": pid} if sc.execs and _execs(ev) else {}),
                 })
                 if ev.bind:
                     bound[ev.bind] = seq
@@ -419,7 +440,7 @@ def resolve(sc: Scenario, doc: dict, per_worker: list[dict], iterations_done: li
     out = dict(doc, tasks=[dict(t) for t in doc["tasks"]], events=[],
                iterations_done=list(iterations_done))
     for t in out["tasks"]:
-        if t["role"] in ("worker", "io_thread") or t.get("prestart"):
+        if t["role"] in ("worker", "io_thread", "image") or t.get("prestart"):
             continue
         if t.get("each_iteration"):  # per_pass such tasks per iteration the worker ran
             t["instances"] = iterations_done[t["index"]] * t.get("per_pass", 1)

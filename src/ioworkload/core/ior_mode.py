@@ -17,7 +17,13 @@ The normal mode stays exact; ior mode follows the lifecycle of ior's `cmd/iowork
   (a thread) or its pid to IOR_WORKLOAD_CHILD_PID_FILE (a child), required as in ior
   (PRESTART_FILE): unset, or a failing prestart, ends the run before the PID line with exit 1
   and `scenario <name> prestart failed: <why>`. From the release on the task's calls are
-  declared (runner.py, expect.py) and --verify counts them;
+  declared (runner.py, expect.py) and --verify counts them. Where ior has no hook but its
+  thread exists before the tracer attaches (thread_comm_fdtable, exec_non_leader_thread and
+  exec_non_leader_into_open: prestart_required False) a task is parked too, and the file is
+  written only when set;
+* the exec_non_leader_* variants exec in the scenario process (Scenario.execs): the parked
+  thread's execve makes the process a new image under the PID, which the controller lets go
+  with SIGUSR1 after the hold file (runner.py);
 * IOR_WORKLOAD_TID_FILE otherwise receives the TID the scenario runs on (the main thread:
   TID == PID), decimal, mode 0600, before the PID line; IOR_WORKLOAD_CHILD_PID_FILE also gets
   fork_inherit_fds's child, after the run (ior's workload ignores it for other scenarios, and
@@ -100,12 +106,15 @@ PRESTART_FILE = {"helper": TID_FILE, "child": CHILD_PID_FILE}
 
 def prestart_file(sc, env=None) -> "str | None":
     """The file ior mode writes the parked task of `sc`'s prestart to (None: no prestart);
-    PrestartFailed when its variable is unset, as ior's prestart fails (before the PID line)."""
+    PrestartFailed when its variable is unset, as ior's prestart fails (before the PID line),
+    unless ior has no such hook (prestart_required False: then None)."""
     if not getattr(sc, "prestart_task", None):
         return None
     env = os.environ if env is None else env
     var = PRESTART_FILE[sc.prestart_task]
     if not env.get(var):
+        if not sc.prestart_required:
+            return None
         raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: {var} is not set")
     return env[var]
 

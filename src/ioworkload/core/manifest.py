@@ -65,11 +65,11 @@ from collections import namedtuple
 
 from ioworkload.core.errors import errno_name, errno_value
 
-_EVENT = re.compile(r"^\s*(?:(?P<role>helper|child):\s*)?(?:(?P<bind>[a-z_][a-z0-9_]*)\s*=\s*)?"
+_EVENT = re.compile(r"^\s*(?:(?P<role>helper|child|image):\s*)?(?:(?P<bind>[a-z_][a-z0-9_]*)\s*=\s*)?"
                     r"(?P<name>[a-z_][a-z0-9_]*)\s*(?P<args>\(.*\))?\s*->\s*(?P<expect>\S+)"
                     r"(?:\s+(?P<only>exit-only|filtered))?"
                     r"(?:\s+x(?P<times>[0-9]+)(?P<range>\.\.(?P<upto>[0-9]*))?)?\s*$")
-ROLES = ("worker", "helper", "child")
+ROLES = ("worker", "helper", "child", "image")
 # Syscalls whose per-syscall sys_exit tracepoint never fires (see the docstring).
 NO_EXIT_TRACEPOINT = frozenset({"rt_sigreturn"})
 
@@ -308,10 +308,18 @@ class Scenario:
     prestart_task: the role ("helper" or "child") of the task the kernel's prestart leaves
     parked before the PID line (ior mode's variants, as ior's prestart hooks): its calls before
     the release are outside the expectation; from the release on its events are that role's,
-    under the tid the expect file names. once: ior's sequences that run once (a prestart's,
-    crash's): the events are setup's, the iteration may declare none. iteration_seconds: the
-    wall time of one iteration where a wait dominates it (an RCU grace period, a sleep), on the
-    reference machine: the command warns before a run expected to take over a minute.
+    under the tid the expect file names. prestart_required: ior's prestart hook needs the file
+    that publishes the task (ior mode fails without it); False where ior has no hook and ior
+    mode parks a task anyway (a thread that exists before the tracer attaches): the file is
+    written when set. once: ior's sequences that run once (a prestart's, crash's): the events
+    are setup's, the iteration may declare none. execs: ior mode's non-leader exec: the
+    prestart's parked helper thread execs a new image (the `image` role's events, its own
+    calls); the exec's de_thread ends the worker (its stream ends with its last declared call,
+    no exit of its own) and the image runs on under the PID; it ends like the main thread
+    does: it waits until the controller lets it go (after the hold file), then exit_group(0)
+    (expect.IMAGE_EXIT). iteration_seconds: the wall time of one iteration where a wait
+    dominates it (an RCU grace period, a sleep), on the reference machine: the command warns
+    before a run expected to take over a minute.
     ipc_objects: the kernel objects outside any fd or file that an iteration holds, which would
     outlive a killed scenario process: ("sysv", "shm"|"msg"|"sem") for the SysV object whose id
     the worker keeps in w.sysv_id, ("mq", "ior-mq-{tid}-{index}") for a POSIX queue's name; the
@@ -321,7 +329,8 @@ class Scenario:
     FIELDS = ("name", "family", "summary", "kernel", "setup", "iteration", "teardown",
               "requires", "needs_dir", "ior_repeat", "helper_threads", "prepare", "fixed_fds",
               "notes", "exit_status", "operations", "task_work_restarts", "io_threads",
-              "prestart_task", "once", "iteration_seconds", "ipc_objects")
+              "prestart_task", "prestart_required", "once", "execs", "iteration_seconds",
+              "ipc_objects")
 
     def __init__(self, name: str, family: str, summary: str, kernel: object, setup=(),
                  iteration=(), teardown=(), requires=(), needs_dir: bool = False,
@@ -329,8 +338,9 @@ class Scenario:
                  fixed_fds: "tuple[int, int] | None" = None, notes: str = "",
                  exit_status: int = 0, operations=(),
                  task_work_restarts: "tuple[int, int]" = (0, 0), io_threads=(),
-                 prestart_task: "str | None" = None, once: bool = False,
-                 iteration_seconds: float = 0.0, ipc_objects=()):
+                 prestart_task: "str | None" = None, prestart_required: bool = True,
+                 once: bool = False, execs: bool = False, iteration_seconds: float = 0.0,
+                 ipc_objects=()):
         self.name, self.family, self.summary, self.kernel = name, family, summary, kernel
         self.setup, self.iteration, self.teardown = (
             tuple(e if isinstance(e, Event) else Event.parse(e) for e in phase)
@@ -360,7 +370,9 @@ class Scenario:
         if prestart_task not in (None, "helper", "child"):
             raise ValueError(f"{name}: prestart_task is 'helper' or 'child', not {prestart_task!r}")
         self.prestart_task = prestart_task
+        self.prestart_required = prestart_required
         self.once = once
+        self.execs = execs
         self.ipc_objects = tuple(tuple(o) for o in ipc_objects)
         for kind, what in self.ipc_objects:
             if (kind, what) not in (("sysv", "shm"), ("sysv", "msg"), ("sysv", "sem")) and \

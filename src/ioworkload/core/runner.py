@@ -224,19 +224,38 @@ PARK_TIMEOUT = 10.0
 DONE_POLL = 0.05  # the longest a signal or a dead spawned process goes unnoticed
 
 
-def _in_futex_wait(pid: int, tid: int, address: int) -> bool:
-    """The thread sleeps in futex(address, FUTEX_WAIT, ...): its /proc syscall line names the
-    call, and its state is S (a tracer's syscall-entry stop shows the same line, state t: the
-    wait has not begun, and a wake now would make it return -EAGAIN)."""
+def _sleeping_in(pid: int, tid: int, syscall: str) -> "list[str] | None":
+    """The thread's /proc syscall line (number, then arguments) while it sleeps in `syscall`
+    (state S: a tracer's syscall-entry stop shows the same line, state t, and the call has not
+    begun); None otherwise."""
     try:
         with open(f"/proc/{pid}/task/{tid}/syscall") as f:
             fields = f.read().split()
         with open(f"/proc/{pid}/task/{tid}/stat") as f:
             state = f.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
+        return None
+    asleep = state == "S" and fields and fields[0] == str(expect.syscall_number(syscall))
+    return fields if asleep else None
+
+
+def _in_futex_wait(pid: int, tid: int, address: int) -> bool:
+    """The thread sleeps in futex(address, FUTEX_WAIT, ...) (a wake before that would make it
+    return -EAGAIN)."""
+    fields = _sleeping_in(pid, tid, "futex")
+    return fields is not None and len(fields) > 2 and int(fields[1], 16) == address \
+        and int(fields[2], 16) == 0
+
+
+def _image_waiting(pid: int) -> bool:
+    """A non-leader exec's image is the process's one task, asleep in its wait for the
+    controller (expect.IMAGE_EXIT): then the counters hold every call but that wait's return
+    and the exit_group."""
+    try:
+        alone = os.listdir(f"/proc/{pid}/task") == [str(pid)]
+    except OSError:
         return False
-    return (state == "S" and len(fields) > 2 and fields[0] == str(expect.syscall_number("futex"))
-            and int(fields[1], 16) == address and int(fields[2], 16) == 0)
+    return alone and _sleeping_in(pid, pid, "rt_sigtimedwait") is not None
 
 
 class _Watch:
@@ -366,12 +385,17 @@ def _prestarted(sc: Scenario, run, stop: _StopSignals) -> list[int]:
     return parked
 
 
-def _wait_done(run, proc: "_Process | None") -> None:
+def _wait_done(run, proc: "_Process | None", execs: bool = False) -> bool:
     """Until every worker finished: woken by the last one, not by polling; the timeout only
-    lets Python run its signal handlers and notices a spawned process that died."""
+    lets Python run its signal handlers and notices a spawned process that died. execs (a
+    non-leader exec, Scenario.execs): the exec ends the worker before it reports done; True
+    once the image it started waits for us (False: the exec failed and the worker went on)."""
     while not run.wait_done(DONE_POLL):
         if proc is not None and proc.poll() is not None:
             raise ScenarioFailed(f"the scenario process {proc.death()} during the run")
+        if execs and _image_waiting(proc.pid):
+            return True
+    return False
 
 
 def _wait_leaving(run, proc: _Process, threads: int) -> None:
@@ -416,6 +440,9 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
     if sc.exit_status and not own_process:
         raise Unsupported(f"{sc.name} ends its process with exit_group({sc.exit_status}): it runs "
                           f"only in a process of its own (the command line, spawn())")
+    if sc.execs and not own_process:
+        raise Unsupported(f"{sc.name} execs a new image in its process: it runs only in a "
+                          f"process of its own (the command line, spawn())")
     reason = sc.unsupported_reason(threads) or (sc.prepare() if sc.prepare else None)
     if reason:
         raise Unsupported(reason)
@@ -536,11 +563,11 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
             from ioworkload.core import _perf
             _perf.enable([fd for c in counters for fd in c.fds])
         run.release()
-        _wait_done(run, proc)
-        if proc is not None:
-            _wait_leaving(run, proc, threads)
-        else:
+        exec_image = _wait_done(run, proc, sc.execs)
+        if proc is None:
             run.join()
+        elif not exec_image:
+            _wait_leaving(run, proc, threads)
         signum = stop.signum
         per_worker = run.results()
         verified = rows = None
@@ -556,7 +583,10 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
             watch.held = "while held after its run"
             hooks.after_run(result)
         if proc is not None:
-            run.let_leave()
+            if exec_image:  # its wait ends with this signal (blocked: it stays pending)
+                os.kill(proc.pid, signal.SIGUSR1)
+            else:
+                run.let_leave()
             left = True
             proc.reap(PARK_TIMEOUT)
         return result

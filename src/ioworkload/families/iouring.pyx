@@ -464,7 +464,7 @@ cdef uint64_t iouring_ring_lifecycle_loop(iow_worker *w, uint64_t n) noexcept no
     cdef uint64_t i
     cdef long mem, index, tmp, decoy, tid
     cdef int k
-    iow_path(w, 0, b"ioworkload-iouring-reuse")
+    iow_path(w, 0, b"ioworkload-iouring-reuse-0")
     for i in range(n):
         if iow_stop_requested(w):
             return i
@@ -969,7 +969,7 @@ _REGISTER_RING = ("io_uring_register(ring, IORING_REGISTER_RING_FDS, [{offset=-1
                   " -> 1")
 _FOREIGN_CLONE = ("clone(CLONE_VM|CLONE_FS|CLONE_FILES|CLONE_SIGHAND|CLONE_THREAD|CLONE_SYSVSEM|"
                   "CLONE_VFORK|CLONE_CHILD_CLEARTID, &scratch_end, NULL, &thread_alive, 0)")
-_REUSE = '"<dir>/ioworkload-iouring-reuse"'
+_REUSE = '"<dir>/ioworkload-iouring-reuse-0"'
 
 
 def _write_file(name, bind, content):
@@ -1086,8 +1086,8 @@ SCENARIOS = scenarios("iouring", [
                "or -EBADF: a thread without an io_uring context is always -EINVAL); after the "
                "unregister, by index, the index is -EBADF. ior's decoy is a CreateTemp file "
                "in $TMPDIR with a random suffix, and it falls back to dup3 should the open land "
-               "elsewhere; here it is <dir>/ioworkload-iouring-reuse and there is no fallback. "
-               "The foreign thread runs on the end of the worker's scratch memory "
+               "elsewhere; here it is <dir>/ioworkload-iouring-reuse-0 (ior's prefix, with the "
+               "trailing - its test looks for) and there is no fallback. The foreign thread runs on the end of the worker's scratch memory "
                "(&scratch_end) and the worker waits for it inside its CLONE_VFORK clone."),
     dict(name="iouring_reopen", io_threads=("iou-wrk",),
          task_work_restarts=_rings(0, 1),

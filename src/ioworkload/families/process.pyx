@@ -8,10 +8,9 @@ from libc.string cimport memcpy, strlen   # <string.h>, for the image builder be
 from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys0, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5, iow_sys6,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
-    iow_now_ns, iow_wait_over, IOW_WAIT_BOUND_NS,
+    iow_now_ns, iow_wait_over, iow_wait_give_up, IOW_WAIT_BOUND_NS,
 )
 from libc.stdint cimport int64_t
-from libc.errno cimport ETIMEDOUT
 from ioworkload.families._common cimport close_tracked
 from ioworkload.families._clone cimport (
     IOW_HAVE_CLONE_THREAD, iow_clone_thread, iow_release_fence, CLONE_VM, CLONE_FS, CLONE_FILES,
@@ -33,6 +32,7 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_wait4
         __NR_clock_nanosleep
         __NR_exit_group
+        __NR_exit
         __NR_futex
         __NR_prctl
 
@@ -79,30 +79,48 @@ cdef extern from * nogil:
     #if defined(__x86_64__)
     #define IOW_HAVE_IMAGE 1
     /* exit_group(0) */
-    static const unsigned char iow_image_exit0[] = {
-        0xb8, 0xe7, 0x00, 0x00, 0x00,             /* mov $231, %eax (exit_group) */
-        0x31, 0xff,                               /* xor %edi, %edi */
-        0x0f, 0x05,                               /* syscall */
+    #define IOW_EXIT0 \
+        0xb8, 0xe7, 0x00, 0x00, 0x00,             /* mov $231, %eax (exit_group) */ \
+        0x31, 0xff,                               /* xor %edi, %edi */ \
+        0x0f, 0x05                                /* syscall */
+    /* fd = openat(AT_FDCWD, path, O_RDWR|O_CREAT, 0644); close(fd). The path follows the
+       code: `to_path` is its distance from the end of the lea (the image's length - 17). */
+    #define IOW_OPEN_CLOSE(to_path) \
+        0xb8, 0x01, 0x01, 0x00, 0x00,             /* mov $257, %eax (openat) */ \
+        0xbf, 0x9c, 0xff, 0xff, 0xff,             /* mov $-100, %edi (AT_FDCWD) */ \
+        0x48, 0x8d, 0x35, (to_path), 0x00, 0x00, 0x00, /* lea path(%rip), %rsi */ \
+        0xba, 0x42, 0x00, 0x00, 0x00,             /* mov $0x42, %edx (O_RDWR|O_CREAT) */ \
+        0x41, 0xba, 0xa4, 0x01, 0x00, 0x00,       /* mov $0644, %r10d */ \
+        0x0f, 0x05,                               /* syscall */ \
+        0x89, 0xc7,                               /* mov %eax, %edi */ \
+        0xb8, 0x03, 0x00, 0x00, 0x00,             /* mov $3, %eax (close) */ \
+        0x0f, 0x05                                /* syscall */
+    /* ior mode's images end like the scenario process's main thread: they wait until the
+       controller lets them go (SIGUSR1, blocked: the runner's mask survives the exec), then
+       exit_group(0). rt_sigtimedwait(&{SIGUSR1}, NULL, NULL, 8); exit_group(0) */
+    #define IOW_WAIT_THEN_EXIT \
+        0x68, 0x00, 0x02, 0x00, 0x00,             /* push $0x200: the set {SIGUSR1} */ \
+        0x48, 0x89, 0xe7,                         /* mov %rsp, %rdi */ \
+        0x31, 0xf6,                               /* xor %esi, %esi */ \
+        0x31, 0xd2,                               /* xor %edx, %edx */ \
+        0x41, 0xba, 0x08, 0x00, 0x00, 0x00,       /* mov $8, %r10d (sigsetsize) */ \
+        0xb8, 0x80, 0x00, 0x00, 0x00,             /* mov $128, %eax (rt_sigtimedwait) */ \
+        0x0f, 0x05,                               /* syscall */ \
+        IOW_EXIT0
+    static const unsigned char iow_image_exit0[] = { IOW_EXIT0 };
+    static const unsigned char iow_image_open_basic[] = { IOW_OPEN_CLOSE(48 - 17), IOW_EXIT0 };
+    static const unsigned char iow_image_wait_exit0[] = { IOW_WAIT_THEN_EXIT };
+    static const unsigned char iow_image_open_wait[] = {
+        IOW_OPEN_CLOSE(73 - 17), IOW_WAIT_THEN_EXIT
     };
-    /* fd = openat(AT_FDCWD, path, O_RDWR|O_CREAT, 0644); close(fd); exit_group(0) */
-    static const unsigned char iow_image_open_basic[] = {
-        0xb8, 0x01, 0x01, 0x00, 0x00,             /* mov $257, %eax (openat) */
-        0xbf, 0x9c, 0xff, 0xff, 0xff,             /* mov $-100, %edi (AT_FDCWD) */
-        0x48, 0x8d, 0x35, 0x1f, 0x00, 0x00, 0x00, /* lea path(%rip), %rsi: 31 bytes on */
-        0xba, 0x42, 0x00, 0x00, 0x00,             /* mov $0x42, %edx (O_RDWR|O_CREAT) */
-        0x41, 0xba, 0xa4, 0x01, 0x00, 0x00,       /* mov $0644, %r10d */
-        0x0f, 0x05,                               /* syscall */
-        0x89, 0xc7,                               /* mov %eax, %edi */
-        0xb8, 0x03, 0x00, 0x00, 0x00,             /* mov $3, %eax (close) */
-        0x0f, 0x05,                               /* syscall */
-        0xb8, 0xe7, 0x00, 0x00, 0x00,             /* mov $231, %eax (exit_group) */
-        0x31, 0xff,                               /* xor %edi, %edi */
-        0x0f, 0x05,                               /* syscall */
-    };                                            /* path: right after */
+    _Static_assert(sizeof(iow_image_open_basic) == 48 && sizeof(iow_image_open_wait) == 73,
+                   "IOW_OPEN_CLOSE's distance to the path is the image's length - 17");
     #else
     #define IOW_HAVE_IMAGE 0
     static const unsigned char iow_image_exit0[1];
     static const unsigned char iow_image_open_basic[1];
+    static const unsigned char iow_image_wait_exit0[1];
+    static const unsigned char iow_image_open_wait[1];
     #endif
 
     /* No worker forks while another has its image open for writing: a child holding that
@@ -157,6 +175,8 @@ cdef extern from * nogil:
         IOW_HAVE_IMAGE
     const unsigned char iow_image_exit0[]
     const unsigned char iow_image_open_basic[]
+    const unsigned char iow_image_wait_exit0[]
+    const unsigned char iow_image_open_wait[]
     long iow_build_image(unsigned char *out, const unsigned char *code, unsigned long code_len,
                          const char *path)
     void iow_process_image_lock_take()
@@ -186,8 +206,8 @@ cdef unsigned long THREAD_FLAGS = (CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIG
 ctypedef struct ProcessState:
     int leader_ready          # the child's main thread has its clone's return
     int park_word             # futex: 1 releases the exec thread a prestart parked (ior mode)
-    int never_word            # futex the parked child's main thread sleeps on until the exec
-    long parked_tid           # that thread's tid (or -errno), published by the child
+    int exec_failed           # ior mode: that thread's execve returned (the worker goes on)
+    int wake_returned         # ior mode: the worker's wake has returned and is tallied
     const char *argv[2]
     const char *envp[1]
     long pid
@@ -361,79 +381,81 @@ cdef int exec_into_open_setup(iow_worker *w) noexcept nogil:
     return into_open_setup(w)
 
 
-# ior mode: ior's exec-non-leader-thread-tid. The prestart writes the image and forks the
-# child, whose raw thread publishes its tid and parks (ior: startParkedWorker, before the PID
-# line); setup wakes it, it execs, and the worker reaps the child.
+# ior mode: ior's exec-non-leader-* in the scenario process itself. The prestart writes the
+# image and parks a raw thread (before the PID line: its tid is the one ior follows); setup
+# wakes it and waits without a syscall; the thread execs the image, whose de_thread kills
+# the worker and every other thread and gives the thread the PID. The image runs on as the
+# process (the `image` role's events), then waits for the controller and exits (IMAGE_EXIT).
 
 cdef inline long park_wait(int *word) noexcept nogil:
-    # Non-private: the worker wakes it from the parent process (the word is shared memory).
     return iow_sys6(__NR_futex, <long>word, FUTEX_WAIT, 0, 0, 0, 0)
 
 
-cdef void parked_exec_thread(void *arg) noexcept nogil:
+cdef void exec_when_released(void *arg) noexcept nogil:
+    # Nothing of ours runs after a successful execve: its 0 and the image's own calls are
+    # tallied before it, and taken back if it fails.
     cdef iow_worker *w = <iow_worker *>arg
     cdef ProcessState *st = state(w)
     cdef long woke = 0, ret
-    st.parked_tid = iow_sys0(__NR_gettid)   # before the release: not part of the run
-    iow_store_release(&st.leader_ready, 1)
+    cdef int k, last = 4 if w.val[1] else 2
     while not iow_load_acquire(&st.park_word):
         woke = park_wait(&st.park_word)     # only the last wait returns after the release
     iow_tally_ret(&w.setup[1], woke)
-    iow_tally_ret(&w.setup[2], 0)   # execve's 0 and the image's exit_group, taken back on failure
-    iow_tally_ret(&w.setup[3], 0)
+    # not before the worker's wake has returned: the exec would kill it inside that call
+    while not iow_load_acquire(&st.wake_returned):
+        iow_cpu_relax()
+    for k in range(2, last + 1):
+        iow_tally_ret(&w.setup[k], 0)   # execve's 0, the image's fd (>= 0) and close
     ret = iow_sys3(__NR_execve, <long>w.path[P_TARGET], <long>st.argv, <long>st.envp)
-    w.setup[2].ok -= 1
-    w.setup[3].ok -= 1
+    for k in range(2, last + 1):
+        w.setup[k].ok -= 1
     iow_tally_ret(&w.setup[2], ret)
+    iow_store_release(&st.exec_failed, 1)
     while True:
-        iow_sys1(__NR_exit_group, 1)
+        iow_sys1(__NR_exit, 0)
 
 
-cdef long park_exec_thread(iow_worker *w) noexcept nogil:
+cdef long park_exec_thread(iow_worker *w, const unsigned char *code, unsigned long code_len,
+                           const char *path) noexcept nogil:
     cdef ProcessState *st = state(w)
-    cdef long pid, rc
-    cdef int64_t deadline
-    w.val[1] = 0
-    rc = exit0_setup(w)
+    cdef long rc = write_image(w, code, code_len, path)
     iow_tally_reset(w.setup, 3)   # the image's write is the prestart's: outside the run
     if rc < 0:
         return rc
-    st.park_word = st.never_word = 0
-    st.parked_tid = 0
-    iow_store_release(&st.leader_ready, 0)
-    iow_process_image_lock_take()
-    pid = iow_sys5(__NR_clone, SIGCHLD, 0, 0, 0, 0)
-    if pid == 0:
-        iow_sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL)   # no orphan if the scenario dies
-        rc = iow_clone_thread(THREAD_FLAGS, w.scratch + IOW_SCRATCH_BYTES, NULL,
-                              parked_exec_thread, w)
-        if rc < 0:
-            st.parked_tid = rc
-            iow_store_release(&st.leader_ready, 1)
-            while True:
-                iow_sys1(__NR_exit_group, 1)
-        while True:   # the exec ends this thread (de_thread)
-            park_wait(&st.never_word)
-    iow_process_image_lock_drop()
-    if pid < 0:
-        return pid
-    w.val[0] = pid
-    iow_note_task(w, pid)   # the child: the exec'd image runs under its pid
-    # Bounded (a child killed before its thread started never sets it), and ends on a stop
-    # request: the prestart fails, and the command kills the process (the child: PDEATHSIG).
-    deadline = iow_now_ns() + IOW_WAIT_BOUND_NS
-    while not iow_load_acquire(&st.leader_ready):
-        if iow_wait_over(w, deadline):
-            return -ETIMEDOUT
-        iow_cpu_relax()
-    return st.parked_tid
+    st.park_word = 0
+    st.exec_failed = 0
+    st.wake_returned = 0
+    return iow_clone_thread(THREAD_FLAGS, w.scratch + IOW_SCRATCH_BYTES, NULL,
+                            exec_when_released, w)
 
 
-cdef int unpark_exec_thread(iow_worker *w) noexcept nogil:
+cdef long park_exec_true(iow_worker *w) noexcept nogil:
+    w.val[1] = 0
+    return park_exec_thread(w, iow_image_wait_exit0, sizeof(iow_image_wait_exit0), NULL)
+
+
+cdef long park_exec_into_open(iow_worker *w) noexcept nogil:
+    w.val[1] = 1
+    return park_exec_thread(w, iow_image_open_wait, sizeof(iow_image_open_wait),
+                            iow_path(w, P_OPENED, b"testfile.txt"))
+
+
+cdef int release_exec_thread(iow_worker *w) noexcept nogil:
     cdef ProcessState *st = state(w)
+    cdef int64_t deadline
+    cdef int why
     iow_store_release(&st.park_word, 1)
     iow_tally_ret(&w.setup[0], iow_sys6(__NR_futex, <long>&st.park_word, FUTEX_WAKE, 1, 0, 0, 0))
-    iow_tally_ret(&w.setup[4], iow_sys4(__NR_wait4, w.val[0], <long>&st.status, 0, 0))
+    iow_store_release(&st.wake_returned, 1)
+    # the exec ends this thread here (de_thread): no syscall until then; on with a failed one,
+    # or (a mismatch) once stopped or stuck past the bound
+    deadline = iow_now_ns() + IOW_WAIT_BOUND_NS
+    while not iow_load_acquire(&st.exec_failed):
+        why = iow_wait_over(w, deadline)
+        if why:
+            iow_wait_give_up(w, why, b"the parked thread's exec")
+            break
+        iow_cpu_relax()
     return 0
 
 
@@ -563,24 +585,51 @@ SCENARIOS = scenarios("process", [
 ])
 
 
-# ior mode's own sequences (ior_mode.py)
+# ior mode's own sequences (ior_mode.py): the exec in the scenario process itself
+_RELEASE_EXEC = ["futex(&park_word, FUTEX_WAKE, 1, NULL, NULL, 0) -> 1",
+                 "helper: futex(&park_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> 0 exit-only",
+                 'helper: execve("<dir>/true", ["true"], []) -> 0']
+_IOR_EXEC_NOTES = (
+    "ior's sequence, in the scenario process itself: the prestart writes the image (<dir>/true, "
+    "a static executable of its own calls only: no loader, no libc) and starts a raw thread "
+    "that sleeps in a futex wait on park_word before the PID line; its tid names the helper "
+    "task and goes to IOR_WORKLOAD_TID_FILE ({tid_file}). Setup wakes it and waits without "
+    "a syscall; the thread calls execve, which enters under its tid and returns 0 under the "
+    "PID (the kernel's de_thread kills the worker and hands the thread the leader's tid, so "
+    "the expect file's execve says returns_on: the PID). The worker's events end with its "
+    "wake (killed in a spin, no exit of its own); from the exec on, the process is the "
+    "image (the image task, tid == PID): {image}then, like the main thread of every run, it "
+    "waits until the controller lets it go (after the hold file: rt_sigtimedwait for "
+    "SIGUSR1, which the runner keeps blocked and the exec keeps blocked) and ends the process "
+    "with exit_group(0). Its comm is `true`. Iterations add nothing: ior's scenario runs "
+    "once.")
+_IOR_EXEC = dict(needs_dir=True, requires=[_image_supported], prestart_task="helper", once=True,
+                 execs=True)
+
 IOR_SCENARIOS = scenarios("process", [
+    dict(name="exec_non_leader_thread",
+         summary="a thread parked before the PID line execs a tiny `true` in the process itself",
+         kernel=kernel(nothing_more_loop, release_exec_thread, NULL, park_exec_true),
+         prestart_required=False, setup=_RELEASE_EXEC, **_IOR_EXEC,
+         notes=_IOR_EXEC_NOTES.format(tid_file="when set", image="")),
     dict(name="exec_non_leader_thread_tid",
-         summary="a thread parked before the PID line (in a forked child) execs a tiny `true`",
-         kernel=kernel(nothing_more_loop, unpark_exec_thread, NULL, park_exec_thread),
-         needs_dir=True, requires=[_image_supported], prestart_task="helper", once=True,
-         setup=["futex(&park_word, FUTEX_WAKE, 1, NULL, NULL, 0) -> 1",
-                "helper: futex(&park_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> 0 exit-only",
-                'helper: execve("<dir>/true", ["true"], []) -> 0',
-                "child: exit_group(0) -> noreturn",
-                "wait4(?, &status, 0, NULL) -> >=1"],
-         notes="ior's sequence: its prestart parks the exec'ing thread before the PID line "
-               "and publishes its tid (IOR_WORKLOAD_TID_FILE, required here) for `ior -tid`. "
-               "Here the prestart writes the image (<dir>/true) and forks a child (ours: an "
-               "exec would replace the scenario process) whose raw thread publishes its tid and "
-               "sleeps in a futex wait; the child's main thread sleeps too, until the exec ends "
-               "it. The helper task is that thread: woken in setup, it calls execve, which "
-               "returns 0 under the child's pid (de_thread), where the image's exit_group runs "
-               "(the child task); the worker reaps the child. Iterations add nothing: ior's "
-               "scenario runs once."),
+         summary="the same exec, the parked thread's tid published for `ior -tid`",
+         kernel=kernel(nothing_more_loop, release_exec_thread, NULL, park_exec_true),
+         setup=_RELEASE_EXEC, **_IOR_EXEC,
+         notes=_IOR_EXEC_NOTES.format(tid_file="required, as ior's prestart hook needs it",
+                                      image="")),
+    dict(name="exec_non_leader_into_open",
+         summary="a parked thread execs an image that opens testfile.txt under the PID",
+         kernel=kernel(nothing_more_loop, release_exec_thread, NULL, park_exec_into_open),
+         prestart_required=False,
+         setup=_RELEASE_EXEC + [
+             'image: openat(AT_FDCWD, "<dir>/testfile.txt", O_RDWR|O_CREAT, 0644) -> >=0',
+             "image: close(?) -> 0"], **_IOR_EXEC,
+         notes=_IOR_EXEC_NOTES.format(
+             tid_file="when set",
+             image="it opens <dir>/testfile.txt and closes it (open_basic's calls; ior re-execs "
+                   "itself as `ioworkload --scenario=open-basic`, which prints its PID again: "
+                   "not here), ")),
 ])
+for _sc in IOR_SCENARIOS:
+    _sc.one_worker = True   # the exec takes the whole process

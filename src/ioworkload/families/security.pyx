@@ -11,6 +11,7 @@
 
 from libc.stdint cimport uint64_t
 from libc.string cimport strlen
+from posix.time cimport timespec, CLOCK_MONOTONIC
 from ioworkload.core._kernel cimport (
     iow_worker, iow_tally, iow_sys1, iow_sys2, iow_sys3, iow_sys4, iow_sys5,
     iow_tally_ret, iow_stop_requested, iow_path, iow_note_task, kernel, IOW_SCRATCH_BYTES,
@@ -40,6 +41,7 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_keyctl
         __NR_ptrace
         __NR_perf_event_open
+        __NR_clock_nanosleep
 
 # Numbers, structs and constants the build host's headers may lack (all numbers >= 424 are
 # the same on every architecture; the values are the kernel's uapi ones).
@@ -182,6 +184,7 @@ CONSTANTS = {
 
 cdef enum:
     RANDOM_BYTES = 32       # ior's getrandom buffer
+    IOR_COPY_HOLD_NS = 500000000   # ior's pause before it closes pidfd_getfd's copy
     MODE = 0o644
     NEVER_OPEN_FD = 99999   # ior's invalid source fd
     P_FILE = 0              # w.path slot
@@ -209,6 +212,7 @@ ctypedef struct SecurityScratch:
     sock_filter filter[4]
     sock_fprog prog
     int thread_alive        # CLONE_CHILD_CLEARTID word: 1 until the helper thread has exited
+    timespec hold_copy      # how long ior mode keeps pidfd_getfd's copy open
 
 
 # ---- security_getrandom ----
@@ -305,9 +309,15 @@ cdef uint64_t pidfd_send_signal_loop(iow_worker *w, uint64_t n) noexcept nogil:
     return n
 
 
-cdef uint64_t pidfd_getfd_success_loop(iow_worker *w, uint64_t n) noexcept nogil:
+cdef uint64_t pidfd_getfd_copy(iow_worker *w, uint64_t n, long hold_ns) noexcept nogil:
+    """Each iteration copies the child's fd and writes through the copy; with hold_ns, the copy
+    stays open that long before it is closed (one more event after the write)."""
+    cdef SecurityScratch *st = <SecurityScratch *>w.scratch
     cdef uint64_t i
     cdef long pid
+    cdef int after = 9 if hold_ns == 0 else 10
+    st.hold_copy.tv_sec = hold_ns // 1000000000
+    st.hold_copy.tv_nsec = hold_ns % 1000000000
     iow_path(w, P_FILE, b"pidfd-getfd-source.txt")
     for i in range(n):
         if iow_stop_requested(w):
@@ -321,11 +331,23 @@ cdef uint64_t pidfd_getfd_success_loop(iow_worker *w, uint64_t n) noexcept nogil
             w.fd[2] = iow_tally_ret(&w.iter[7], iow_sys3(__NR_pidfd_getfd, w.fd[1], w.fd[0], 0))
             iow_tally_ret(&w.iter[8], iow_sys3(__NR_write, w.fd[2], <long>GETFD_PAYLOAD,
                                                strlen(GETFD_PAYLOAD)))
-            close_tracked(&w.iter[9], &w.fd[2])
-            close_tracked(&w.iter[10], &w.fd[1])
-        release_held_child(w, &w.iter[11], pid)
-        close_tracked(&w.iter[15], &w.fd[0])
+            if hold_ns:
+                iow_tally_ret(&w.iter[9], iow_sys4(__NR_clock_nanosleep, CLOCK_MONOTONIC, 0,
+                                                   <long>&st.hold_copy, 0))
+            close_tracked(&w.iter[after], &w.fd[2])
+            close_tracked(&w.iter[after + 1], &w.fd[1])
+        release_held_child(w, &w.iter[after + 2], pid)
+        close_tracked(&w.iter[after + 6], &w.fd[0])
     return n
+
+
+cdef uint64_t pidfd_getfd_success_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    return pidfd_getfd_copy(w, n, 0)
+
+
+cdef uint64_t ior_pidfd_getfd_success_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    # ior keeps the copy open 500 ms, so its event loop can name the fd through /proc
+    return pidfd_getfd_copy(w, n, IOR_COPY_HOLD_NS)
 
 
 cdef uint64_t pidfd_getfd_failure_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -570,6 +592,21 @@ _HELD_NOTE = ("The target is a child forked for the iteration (ior targets its o
               "issues only the child: events, through raw syscalls, and ends with the raw "
               "exit_group.")
 
+def _getfd_success(hold):
+    """pidfd_getfd_success's iteration; `hold`: the events between the write and the close of
+    the copy."""
+    return (['fd = openat(AT_FDCWD, "<dir>/pidfd-getfd-source.txt", O_RDWR|O_CREAT, 0644) -> >=0']
+            + _HELD_CHILD() + [
+            "pidfd = pidfd_open(pid, 0) -> >=0",
+            "copy = pidfd_getfd(pidfd, fd, 0) -> >=0",
+            'write(copy, "via pidfd_getfd", 15) -> 15'] + hold + [
+            "close(copy) -> 0", "close(pidfd) -> 0"] + _RELEASE_CHILD + [_CLOSE])
+
+
+_GETFD_NOTE = ("The source file is opened before the fork, so the child holds the same fd "
+               "number: pidfd_getfd copies the child's fd into ours (ptrace access to our own "
+               "child: Yama's ptrace_scope 0 or 1, or 2 with CAP_SYS_PTRACE). ")
+
 SCENARIOS = scenarios("security", [
     dict(name="security_getrandom", summary="getrandom(buf, 32, 0): 32 random bytes",
          kernel=kernel(getrandom_loop),
@@ -597,19 +634,11 @@ SCENARIOS = scenarios("security", [
     dict(name="pidfd_getfd_success",
          summary="pidfd_getfd copies a forked child's fd of a file; write through the copy",
          kernel=kernel(pidfd_getfd_success_loop), needs_dir=True,
-         iteration=[
-             'fd = openat(AT_FDCWD, "<dir>/pidfd-getfd-source.txt", O_RDWR|O_CREAT, 0644) -> >=0']
-             + _HELD_CHILD() + [
-             "pidfd = pidfd_open(pid, 0) -> >=0",
-             "copy = pidfd_getfd(pidfd, fd, 0) -> >=0",
-             'write(copy, "via pidfd_getfd", 15) -> 15',
-             "close(copy) -> 0", "close(pidfd) -> 0"] + _RELEASE_CHILD + [_CLOSE],
+         iteration=_getfd_success([]),
          requires=_GETFD,
-         notes="The source file is opened before the fork, so the child holds the same fd "
-               "number: pidfd_getfd copies the child's fd into ours (ptrace access to our own "
-               "child: Yama's ptrace_scope 0 or 1, or 2 with CAP_SYS_PTRACE). ior sleeps 500 ms "
-               "before closing the copy (so its event loop can read /proc); here it is closed "
-               "at once. " + _HELD_NOTE),
+         notes=_GETFD_NOTE + "ior sleeps 500 ms before closing the copy (so its event loop can "
+               "read /proc); here it is closed at once (ior mode: after ior's 500 ms). "
+               + _HELD_NOTE),
     dict(name="pidfd_getfd_failure",
          summary="pidfd_getfd(pidfd, 99999, 0) of a forked child: no such fd, -EBADF",
          kernel=kernel(pidfd_getfd_failure_loop),
@@ -681,4 +710,20 @@ SCENARIOS = scenarios("security", [
                "raw exit, taking its filter and no_new_privs flag with it; the worker waits in "
                "its CLONE_VFORK clone (no syscall of its own). The helper's fd (?) is the "
                "worker's fd. ior runs the same sequence on a locked Go thread that then ends."),
+])
+
+
+# ior mode's own sequences (ior_mode.py)
+IOR_SCENARIOS = scenarios("security", [
+    dict(name="pidfd_getfd_success",
+         summary="pidfd_getfd copies a forked child's fd; the copy stays open ior's 500 ms",
+         kernel=kernel(ior_pidfd_getfd_success_loop), needs_dir=True,
+         iteration=_getfd_success([
+             "clock_nanosleep(CLOCK_MONOTONIC, 0, {tv_sec=0, tv_nsec=500000000}, NULL) -> 0"]),
+         requires=_GETFD,
+         notes="ior's sequence: after the write the copy stays open for 500 ms (ior: \"so the "
+               "event loop can resolve the /proc fd path\": ior names the pidfd_getfd row by "
+               "reading /proc/<pid>/fd/<copy> when it handles the call's exit, a race a copy "
+               "closed microseconds later can lose), then it is closed. " + _GETFD_NOTE
+               + _HELD_NOTE),
 ])

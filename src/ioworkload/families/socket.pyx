@@ -59,6 +59,8 @@ cdef extern from "<sys/socket.h>" nogil:
         SOL_SOCKET
         SO_RCVBUF
         SHUT_RDWR
+        SOCK_NONBLOCK
+        SOCK_CLOEXEC
     struct msghdr:
         void *msg_name
         unsigned int msg_namelen
@@ -94,6 +96,7 @@ cdef enum:
     IOV_B = 15
     MANY_IOVS = 9           # one more than ior's BPF IOR_RECVMSG_MAX_IOV
     RCVBUF_SIZE = 32768
+    PLAIN_ACCEPT = -1       # connected(): the legacy accept instead of accept4
 
 ctypedef struct SocketState:
     sockaddr_un addr        # the listener's name, <dir>/<ior's file name>
@@ -176,10 +179,10 @@ cdef int introspection_setup(iow_worker *w) noexcept nogil:
     return named_socket_setup(w, b"introspection.sock")
 
 
-cdef void connected(iow_worker *w, bint plain) noexcept nogil:
+cdef void connected(iow_worker *w, long accept_flags) noexcept nogil:
     """Events 0-5: listener socket, bind, listen(1), client socket, connect, then accept4(l,
-    NULL, NULL, 0) or, plain, the legacy accept(l, NULL, NULL). Every call is issued even after
-    a failure (each is tallied), so the counts stay the manifest's."""
+    NULL, NULL, accept_flags) or, with PLAIN_ACCEPT, the legacy accept(l, NULL, NULL). Every
+    call is issued even after a failure (each is tallied), so the counts stay the manifest's."""
     cdef SocketState *s = state(w)
     w.fd[LISTENER] = iow_tally_ret(&w.iter[0], iow_sys3(__NR_socket, AF_UNIX, SOCK_STREAM, 0))
     iow_tally_ret(&w.iter[1], iow_sys3(__NR_bind, w.fd[LISTENER], <long>&s.addr,
@@ -189,10 +192,11 @@ cdef void connected(iow_worker *w, bint plain) noexcept nogil:
     # the listener's backlog has room: the connection is queued and connect returns at once
     iow_tally_ret(&w.iter[4], iow_sys3(__NR_connect, w.fd[CLIENT], <long>&s.addr,
                                        sizeof(sockaddr_un)))
-    if plain:
+    if accept_flags == PLAIN_ACCEPT:
         w.fd[ACCEPTED] = iow_tally_ret(&w.iter[5], iow_sys3(__NR_accept, w.fd[LISTENER], 0, 0))
     else:
-        w.fd[ACCEPTED] = iow_tally_ret(&w.iter[5], iow_sys4(__NR_accept4, w.fd[LISTENER], 0, 0, 0))
+        w.fd[ACCEPTED] = iow_tally_ret(&w.iter[5], iow_sys4(__NR_accept4, w.fd[LISTENER], 0, 0,
+                                                            accept_flags))
 
 
 cdef void disconnected(iow_worker *w, int first) noexcept nogil:
@@ -205,23 +209,24 @@ cdef void disconnected(iow_worker *w, int first) noexcept nogil:
     iow_tally_ret(&w.iter[first + 3], iow_sys3(__NR_unlinkat, AT_FDCWD, <long>s.addr.sun_path, 0))
 
 
-cdef uint64_t accept_lifecycle(iow_worker *w, uint64_t n, bint plain) noexcept nogil:
+cdef uint64_t accept_lifecycle(iow_worker *w, uint64_t n, long accept_flags) noexcept nogil:
     cdef uint64_t i
     for i in range(n):
         if iow_stop_requested(w):
             return i
-        connected(w, plain)
+        connected(w, accept_flags)
         iow_tally_ret(&w.iter[6], iow_sys2(__NR_shutdown, w.fd[ACCEPTED], SHUT_RDWR))
         disconnected(w, 7)
     return n
 
 
 cdef uint64_t accept_lifecycle_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    return accept_lifecycle(w, n, False)
+    # ior's newest workload: the accepted socket non-blocking and close-on-exec
+    return accept_lifecycle(w, n, SOCK_NONBLOCK | SOCK_CLOEXEC)
 
 
 cdef uint64_t accept_lifecycle_plain_loop(iow_worker *w, uint64_t n) noexcept nogil:
-    return accept_lifecycle(w, n, True)
+    return accept_lifecycle(w, n, PLAIN_ACCEPT)
 
 
 cdef uint64_t introspection_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -230,7 +235,7 @@ cdef uint64_t introspection_loop(iow_worker *w, uint64_t n) noexcept nogil:
     for i in range(n):
         if iow_stop_requested(w):
             return i
-        connected(w, False)
+        connected(w, 0)
         s.name_len = sizeof(sockaddr_un)
         iow_tally_ret(&w.iter[6], iow_sys3(__NR_getsockname, w.fd[ACCEPTED], <long>&s.name,
                                            <long>&s.name_len))
@@ -381,6 +386,7 @@ def _disconnected(name):
 
 
 _ACCEPT4 = "a = accept4(l, NULL, NULL, 0) -> >=0"
+_ACCEPT4_FLAGS = "a = accept4(l, NULL, NULL, SOCK_NONBLOCK|SOCK_CLOEXEC) -> >=0"
 _ADDR_NOTE = ("bind and connect pass the whole struct sockaddr_un (addrlen 110), where Go's "
               "syscall.Bind passes 2 + strlen(path) + 1; the kernel reads the same name either "
               "way, and 110 does not depend on the private directory's length. A $TMPDIR too deep "
@@ -424,9 +430,11 @@ SCENARIOS = scenarios("socket", [
          summary="AF_UNIX listener: bind, listen, connect, accept4, shutdown, close all",
          kernel=kernel(accept_lifecycle_loop, accept_setup), needs_dir=True,
          requires=[_sun_path_fits("socket_accept_lifecycle", "accept.sock")],
-         iteration=_connected("accept.sock", _ACCEPT4) + ["shutdown(a, SHUT_RDWR) -> 0"]
+         iteration=_connected("accept.sock", _ACCEPT4_FLAGS) + ["shutdown(a, SHUT_RDWR) -> 0"]
                    + _disconnected("accept.sock"),
-         notes=_LIFECYCLE_NOTE + _ADDR_NOTE),
+         notes="accept4 asks for SOCK_NONBLOCK|SOCK_CLOEXEC, as ior's newest workload does (its "
+               "test wants both flags on the accepted socket; the plain accept's are clear). "
+               + _LIFECYCLE_NOTE + _ADDR_NOTE),
     dict(name="socket_accept_lifecycle_plain",
          summary="the same lifecycle through the legacy accept (nr 43), never accept4",
          kernel=kernel(accept_lifecycle_plain_loop, accept_setup), needs_dir=True,

@@ -361,13 +361,18 @@ cdef inline long futex_wait_park(ThreadsState *st) noexcept nogil:
     return iow_sys6(__NR_futex, <long>&st.park_word, FUTEX_WAIT, 0, 0, 0, 0)
 
 
-cdef void parked_pipe_write(void *arg) noexcept nogil:
-    cdef iow_worker *w = <iow_worker *>arg
-    cdef ThreadsState *st = state(w)
+cdef inline void wait_for_unpark(ThreadsState *st, iow_tally *t) noexcept nogil:
+    """A parked thread's wait: its return after the release is its first event (t)."""
     cdef long woke = 0
     while not iow_load_acquire(&st.park_word):
         woke = futex_wait_park(st)   # only the last wait returns after the release
-    iow_tally_ret(&w.setup[1], woke)
+    iow_tally_ret(t, woke)
+
+
+cdef void parked_pipe_write(void *arg) noexcept nogil:
+    cdef iow_worker *w = <iow_worker *>arg
+    cdef ThreadsState *st = state(w)
+    wait_for_unpark(st, &w.setup[1])
     st.fds[0] = st.fds[1] = -1
     iow_tally_ret(&w.setup[2], iow_sys2(__NR_pipe2, <long>st.fds, O_CLOEXEC))
     iow_tally_ret(&w.setup[3], iow_sys3(__NR_write, st.fds[1], <long>ONE, 1))
@@ -375,23 +380,33 @@ cdef void parked_pipe_write(void *arg) noexcept nogil:
     thread_exit(&w.setup[6])
 
 
-cdef long park_pipe_writer(iow_worker *w) noexcept nogil:
+cdef long park_thread(iow_worker *w, void (*body)(void *) noexcept nogil) noexcept nogil:
+    """A prestart's raw thread running body(w), which starts with wait_for_unpark: its tid."""
     cdef ThreadsState *st = state(w)
     st.park_word = 0
     iow_store_release(&st.thread_alive, 1)
-    cdef long tid = iow_clone_thread(THREAD_FLAGS, helper_stack(w), &st.thread_alive,
-                                     parked_pipe_write, w)
+    cdef long tid = iow_clone_thread(THREAD_FLAGS, helper_stack(w), &st.thread_alive, body, w)
     if tid < 0:
         iow_store_release(&st.thread_alive, 0)
     return tid
 
 
-cdef int unpark_pipe_writer(iow_worker *w) noexcept nogil:
+cdef void unpark_and_wait(iow_worker *w, iow_tally *t) noexcept nogil:
+    """Wake the parked thread (FUTEX_WAKE, 1 event) and wait, without a syscall, until it is
+    gone."""
     cdef ThreadsState *st = state(w)
     iow_store_release(&st.park_word, 1)
-    iow_tally_ret(&w.setup[0], iow_sys6(__NR_futex, <long>&st.park_word, FUTEX_WAKE, 1, 0, 0, 0))
+    iow_tally_ret(t, iow_sys6(__NR_futex, <long>&st.park_word, FUTEX_WAKE, 1, 0, 0, 0))
     while iow_load_acquire(&st.thread_alive):   # the kernel clears it once the thread is gone
         iow_cpu_relax()
+
+
+cdef long park_pipe_writer(iow_worker *w) noexcept nogil:
+    return park_thread(w, parked_pipe_write)
+
+
+cdef int unpark_pipe_writer(iow_worker *w) noexcept nogil:
+    unpark_and_wait(w, &w.setup[0])
     return 0
 
 
@@ -613,6 +628,29 @@ cdef uint64_t thread_comm_fdtable_loop(iow_worker *w, uint64_t n) noexcept nogil
         run_helper(w, &w.iter[0], dup_b_onto_a)
         iow_tally_ret(&w.iter[5], iow_sys4(__NR_pread64, w.fd[0], <long>state(w).buf, 8, 0))
     return n
+
+
+# ior mode: ior's thread-comm-fdtable runs the dup3 on a Go runtime thread that existed
+# before ior attached. The prestart parks a raw thread before the PID line; after the files are
+# open, setup wakes it, it dup3s b onto a and exits, and the worker preads a.
+
+cdef void parked_dup_b_onto_a(void *arg) noexcept nogil:
+    cdef iow_worker *w = <iow_worker *>arg
+    wait_for_unpark(state(w), &w.setup[5])
+    iow_tally_ret(&w.setup[6], iow_sys3(__NR_dup3, w.fd[1], w.fd[0], 0))
+    thread_exit(&w.setup[7])
+
+
+cdef long park_fdtable_thread(iow_worker *w) noexcept nogil:
+    return park_thread(w, parked_dup_b_onto_a)
+
+
+cdef int ior_fdtable_setup(iow_worker *w) noexcept nogil:
+    cdef int rc = fdtable_setup(w)
+    if rc == 0:
+        unpark_and_wait(w, &w.setup[4])
+        iow_tally_ret(&w.setup[8], iow_sys4(__NR_pread64, w.fd[0], <long>state(w).buf, 8, 0))
+    return rc
 
 
 # ---- fork_inherit_fds ----
@@ -1071,6 +1109,25 @@ _PARKED = "futex(&park_word, FUTEX_WAIT, 0, NULL, NULL, 0) -> 0 exit-only"
 _UNPARK = "futex(&park_word, FUTEX_WAKE, 1, NULL, NULL, 0) -> 1"
 
 IOR_SCENARIOS = scenarios("threads", [
+    dict(name="thread_comm_fdtable",
+         summary="a thread parked before the PID line dup3s fd b onto fd a; the worker preads a",
+         kernel=kernel(nothing_more_loop, ior_fdtable_setup, fdtable_teardown,
+                       park_fdtable_thread),
+         needs_dir=True, requires=_THREADS, prestart_task="helper", prestart_required=False,
+         once=True,
+         setup=_data_file("fdtable-a.txt", "a") + _data_file("fdtable-b.txt", "b") + [
+             _UNPARK, f"helper: {_PARKED}", "helper: dup3(?, ?, 0) -> >=0", _EXIT,
+             "pread64(a, &buf, 8, 0) -> 8"],
+         teardown=["close(b) -> 0", "close(a) -> 0"],
+         notes="ior's sequence: the dup3 runs on a thread that existed before the tracer "
+               "attached (ior: a Go runtime thread, no task_newtask record, no cached comm). "
+               "The prestart starts a raw thread before the PID line that sleeps in a futex "
+               "wait on park_word (its clone and that wait are not part of the run); its tid "
+               "names the helper task in the expect file (and goes to IOR_WORKLOAD_TID_FILE "
+               "when set; ior's harness sets none here). After the two files are open the "
+               "worker wakes it, it dup3s b onto a and exits while the worker waits on its "
+               "alive word (no syscall), then the worker's pread64 of a reads fdtable-b.txt. "
+               "Iterations add nothing: ior's scenario runs once."),
     dict(name="thread_exit_tid_worker",
          summary="a thread parked before the PID line does pipe2, write, close x2 and exits",
          kernel=kernel(nothing_more_loop, unpark_pipe_writer, NULL, park_pipe_writer),

@@ -21,6 +21,10 @@ Rules (also in the README):
   * io_uring requests (`{"opcode", "res", "user_data", "tid"}`) are judged against the
     document's `operations` when the tracer reports any (compare_operations); a syscall
     tracer that reports none is judged on the syscalls alone.
+  * A successful execve from a thread that is not the leader (an event with `returns_on`)
+    enters under that thread's tid and returns under the PID (the kernel's de_thread): a
+    tracer may report the whole call under either. The threads the exec ended stop there;
+    the new image's calls are the `image` task's, under the PID.
   * A document's `restarts` (expect.LEAVE_RESTART: io_uring scenarios) allow that many
     interrupted returns (-ERESTARTSYS, or no value from ptrace) of the main thread's leave
     wait, and then its final return -EAGAIN in place of 0 (the word changed meanwhile).
@@ -155,6 +159,8 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
     by_task: dict = {}
     for e in doc["events"]:
         by_task.setdefault(e["tid"], []).append(e)
+        if "returns_on" in e:  # a non-leader exec: seen whole under either tid
+            by_task.setdefault(e["returns_on"], []).append(e)
     # The tids of created tasks, where the document knows them all (a result): then a tid that
     # is neither a worker's nor one of these is a task nobody declared.
     created = [t for t in doc["tasks"] if t["role"] not in ("worker", "io_thread")]
