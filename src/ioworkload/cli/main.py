@@ -1,5 +1,5 @@
 """Command line: `ioworkload SCENARIO [options]`, `list`, `describe`, `overhead`, `check`,
-`coverage`, and ior's `--scenario=NAME` protocol. Every error is one line on stderr and a non-zero exit."""
+`coverage`, `kernels`, and ior's `--scenario=NAME` protocol. Every error is one line on stderr and a non-zero exit."""
 
 from __future__ import annotations
 
@@ -98,7 +98,7 @@ def _run_parser() -> Parser:
                 description="Run one named syscall scenario and report what it issued.",
                 epilog="Other commands: `ioworkload list`, `ioworkload describe SCENARIO`, "
                        "`ioworkload overhead SCENARIO`, `ioworkload check SCENARIO`, "
-                       "`ioworkload coverage`.")
+                       "`ioworkload coverage`, `ioworkload kernels --kernel K COMMAND`.")
     p.add_argument("scenario", help="scenario name (snake_case or ior's hyphenated form)")
     from ioworkload import __version__
     p.add_argument("--version", "-V", action="version", version=f"{PROG} {__version__}")
@@ -655,8 +655,13 @@ def _cmd_coverage(argv: list[str]) -> int:
     return coverage.main(argv)
 
 
+def _cmd_kernels(argv: list[str]) -> int:
+    from ioworkload.kernels import command
+    return command.main(argv)
+
+
 COMMANDS = {"list": _cmd_list, "describe": _cmd_describe, "overhead": _cmd_overhead,
-            "check": _cmd_check, "coverage": _cmd_coverage}
+            "check": _cmd_check, "coverage": _cmd_coverage, "kernels": _cmd_kernels}
 
 
 def runs_a_scenario(argv: list[str]) -> bool:

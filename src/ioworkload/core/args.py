@@ -89,6 +89,22 @@ def parse_rate(text, what: str = "rate") -> float:
     return value
 
 
+TIMEOUT_SCALE_ENV = "IOWORKLOAD_TIMEOUT_SCALE"
+
+
+def timeout_scale(text=None, what: str = TIMEOUT_SCALE_ENV) -> float:
+    """How much longer than on the host the tracers' ready, settle and drain waits should be:
+    `text`, else $IOWORKLOAD_TIMEOUT_SCALE, else 1 (a slow guest, e.g. under software
+    emulation, sets it: `ioworkload kernels` does)."""
+    if text is None:
+        text = os.environ.get(TIMEOUT_SCALE_ENV) or "1"
+    s = str(text).strip()
+    value = float(s) if _NUMBER.fullmatch(s) else math.nan
+    if not math.isfinite(value) or not 0 < value <= 1000:
+        raise UsageError(f"{what} must be a factor from 0 to 1000 like 10 or 2.5, not {text!r}")
+    return value
+
+
 def parse_threads(text) -> int:
     """A thread count from 1 to MAX_THREADS."""
     return parse_count(text, "threads", maximum=MAX_THREADS)

@@ -81,6 +81,22 @@ def families() -> list[str]:
     return list(seen)
 
 
+def select(names, family_names=(), everything: bool = False) -> list[str]:
+    """The scenarios a command asks for (SCENARIO..., --family F, --all), each once, in order;
+    an unknown name or family is a UsageError, so is asking for none."""
+    chosen = [get(n).name for n in names]
+    known = families()
+    for f in family_names:
+        if f not in known:
+            raise UsageError(f"unknown family {f!r}; families: {', '.join(known)}")
+        chosen += [s.name for s in _load().values() if s.family == f]
+    if everything:
+        chosen = list(_load())
+    if not chosen:
+        raise UsageError("name scenarios, --family F or --all")
+    return list(dict.fromkeys(chosen))
+
+
 def normalize(name: str) -> str:
     """ior spells names with hyphens (aio-setup-einval); both spellings work."""
     if not isinstance(name, str):

@@ -27,6 +27,7 @@ import weakref
 from ioworkload.core.errors import (EXIT_UNSUPPORTED, EXIT_USAGE, ScenarioFailed, Unsupported,
                                UsageError)
 from ioworkload.core.runner import Result, make_temp_dir
+from ioworkload.core.args import timeout_scale
 
 READY_TIMEOUT = 30.0
 # The spawned command's parent and its control directory: once its parent is another process
@@ -182,7 +183,8 @@ def spawn(name: str, iterations: int | str | None = None, threads: int = 1,
         argv += ["--cpu", str(cpu)]
     control = make_temp_dir("ioworkload-spawn-")
     try:
-        return Workload(argv, control, ready_timeout)
+        # a slow guest (IOWORKLOAD_TIMEOUT_SCALE) takes longer to print its PID line
+        return Workload(argv, control, ready_timeout * timeout_scale())
     except BaseException:
         import shutil
         shutil.rmtree(control, ignore_errors=True)

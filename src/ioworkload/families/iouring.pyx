@@ -877,6 +877,60 @@ def _io_uring_usable():
     return None
 
 
+cdef long register_through_index() noexcept nogil:
+    """On a ring of our own: register its fd, io_uring_register(index, IORING_REGISTER_PROBE |
+    IORING_REGISTER_USE_REGISTERED_RING, ...), give the slot back, close the ring. The probe
+    call's return (-EINVAL before Linux 6.3), or the failing step's."""
+    cdef iow_ring ring
+    cdef iow_rsrc_update update
+    cdef unsigned char probe[PROBE_BYTES]
+    cdef long ret, index
+    memset(&ring.p, 0, sizeof(ring.p))
+    ring.fd = iow_sys2(__NR_io_uring_setup, 1, <long>&ring.p)
+    if ring.fd < 0:
+        return ring.fd
+    update.offset = <unsigned>-1
+    update.resv = 0
+    update.data = <unsigned long long>ring.fd
+    ret = iow_sys4(__NR_io_uring_register, ring.fd, IORING_REGISTER_RING_FDS, <long>&update, 1)
+    if ret == 1:
+        index = <long>update.offset
+        memset(probe, 0, PROBE_BYTES)
+        ret = iow_sys4(__NR_io_uring_register, index,
+                       IORING_REGISTER_PROBE | IORING_REGISTER_USE_REGISTERED_RING, <long>probe, 0)
+        memset(&update, 0, sizeof(update))
+        update.offset = <unsigned>index
+        iow_sys4(__NR_io_uring_register, ring.fd, IORING_UNREGISTER_RING_FDS, <long>&update, 1)
+    iow_sys1(__NR_close, ring.fd)
+    return ret
+
+
+_register_through_index_reason = []  # the probe's answer, once per process
+
+
+def _register_through_index():
+    """Registering through a registered ring's index (IORING_REGISTER_USE_REGISTERED_RING,
+    Linux 6.3; 6.1 answers EINVAL). Probed in a child process, so no ring of the probe's (nor
+    its deferred exit work) is ever in the scenario process; once per process."""
+    if _register_through_index_reason:
+        return _register_through_index_reason[0]
+    if _io_uring_usable() is not None:
+        return None  # that probe says why, and comes first
+    pid = os.fork()
+    if pid == 0:
+        ret = register_through_index()
+        os._exit(min(-ret, 255) if ret < 0 else 0)
+    _, status = os.waitpid(pid, 0)
+    err = os.waitstatus_to_exitcode(status)
+    reason = None
+    if err:
+        reason = (f"the kernel cannot io_uring_register through a registered ring's index "
+                  f"(IORING_REGISTER_USE_REGISTERED_RING, Linux 6.3): "
+                  f"{_errno.errorcode.get(err, err) if err > 0 else f'signal {-err}'}")
+    _register_through_index_reason.append(reason)
+    return reason
+
+
 def _clone_thread_supported():
     if not IOW_HAVE_CLONE_THREAD:
         return "starting a raw helper thread is only written for x86-64 and aarch64"
@@ -980,7 +1034,8 @@ SCENARIOS = scenarios("iouring", [
          iteration=["io_uring_register(99999, IORING_REGISTER_PROBE, NULL, 0) -> -EBADF"]),
     dict(name="iouring_registered_ring", task_work_restarts=_rings(0, 1),
          summary="enter and register through a registered-ring index (0), not an fd",
-         kernel=kernel(iouring_registered_ring_loop), requires=[_io_uring_usable],
+         kernel=kernel(iouring_registered_ring_loop),
+         requires=[_io_uring_usable, _register_through_index],
          iteration=[_SETUP, _REGISTER_RING,
                     f"io_uring_enter({_REGISTERED}) -> 0 x5",
                     "io_uring_register(0, IORING_REGISTER_PROBE|IORING_REGISTER_USE_REGISTERED_RING,"
@@ -997,8 +1052,8 @@ SCENARIOS = scenarios("iouring", [
                "iteration gives its slot back and the next one gets slot 0 again."),
     dict(name="iouring_ring_lifecycle", task_work_restarts=_rings(0, 1),
          summary="a registered ring entered by index while open, after its fd is reused, gone",
-         kernel=kernel(iouring_ring_lifecycle_loop), requires=[_io_uring_usable,
-                                                               _clone_thread_supported],
+         kernel=kernel(iouring_ring_lifecycle_loop),
+         requires=[_io_uring_usable, _register_through_index, _clone_thread_supported],
          needs_dir=True, helper_threads=True,
          iteration=[_SETUP,
                     "mem = mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)"
@@ -1131,7 +1186,7 @@ IOR_SCENARIOS = scenarios("iouring", [
          summary="enter and register through a registered-ring index (0), the slot kept (ior's)",
          kernel=kernel(ior_registered_ring_loop, ior_registered_ring_setup,
                        ior_registered_ring_teardown),
-         requires=[_io_uring_usable],
+         requires=[_io_uring_usable, _register_through_index],
          setup=[_SETUP, _REGISTER_RING],
          iteration=[f"io_uring_enter({_REGISTERED}) -> 0 x5",
                     "io_uring_register(0, IORING_REGISTER_PROBE|IORING_REGISTER_USE_REGISTERED_RING,"

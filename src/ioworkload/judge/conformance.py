@@ -31,7 +31,7 @@ import threading
 import time
 
 from ioworkload.core import expect, registry
-from ioworkload.core.args import Parser, parse_count, parse_threads
+from ioworkload.core.args import Parser, parse_count, parse_threads, timeout_scale
 from ioworkload.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, Unsupported, UsageError
 from ioworkload.judge import capabilities, matching as judge, mutate
 from ioworkload.judge.capabilities import Capabilities
@@ -44,6 +44,9 @@ from ioworkload.judge.tracers.bpftrace import BPFTRACE_PROGRAM  # noqa: F401
 from ioworkload.judge.tracers.perf_trace import BLIND_SPOTS as PERF_TRACE_BLIND_SPOTS  # noqa: F401
 
 READY_TIMEOUT = 30.0
+# Seconds on the host; times timeout_scale() where everything is slower (a guest under software
+# emulation: `ioworkload kernels`, IOWORKLOAD_TIMEOUT_SCALE).
+SETTLE = 1.5
 DRAIN_TIMEOUT = 30.0
 STDOUT_LIMIT = 64 << 20  # what is kept of a tracer's stdout; the rest is counted, not read
 
@@ -334,8 +337,9 @@ def _wait_ready(tracer: Tracer, proc, w, lines, sleeps_before: dict | None = Non
     """Until the tracer is attached by its own sign: ptrace on every worker, its `ready`
     line, or (a tracer that gives none) 1.5 s of settling; the workers' liveness and the
     tracer's are checked on every pass."""
-    deadline = time.monotonic() + READY_TIMEOUT
-    settle_until = time.monotonic() + 1.5
+    scale = timeout_scale()
+    deadline = time.monotonic() + READY_TIMEOUT * scale
+    settle_until = time.monotonic() + SETTLE * scale
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             err = _stderr_tail(proc)
@@ -353,7 +357,7 @@ def _wait_ready(tracer: Tracer, proc, w, lines, sleeps_before: dict | None = Non
         elif time.monotonic() >= settle_until:
             return
         time.sleep(0.02)
-    raise TracerFailed(f"not ready after {READY_TIMEOUT:g} s")
+    raise TracerFailed(f"not ready after {READY_TIMEOUT * scale:g} s")
 def _task_status(pid: int, tid: int) -> dict:
     try:
         with open(f"/proc/{pid}/task/{tid}/status") as f:
@@ -393,7 +397,7 @@ def _drain_and_stop(tracer: Tracer, proc, lines: list, out: str, pid: int) -> st
             return True
         return any(ev.get("tid") == pid and judge.name_of(ev) == "exit_group" for ev in observed)
 
-    deadline = time.monotonic() + DRAIN_TIMEOUT
+    deadline = time.monotonic() + DRAIN_TIMEOUT * timeout_scale()
     seen = -1
     while time.monotonic() < deadline and proc.poll() is None:
         t = text()
@@ -470,7 +474,7 @@ def main(argv: list[str]) -> int:
                         f"NAME=TEMPLATE with {{pid}} [{{out}}] (repeatable; default strace)")
     p.add_argument("--format", choices=FORMATS, help="what a template tracer prints (default jsonl)")
     p.add_argument("--ready", choices=("settle", "line", "ptrace"),
-                   help="when a template tracer is attached: after 1.5 s, when it prints "
+                   help=f"when a template tracer is attached: after {SETTLE:g} s, when it prints "
                         "`ready`, or when it ptrace-attached every worker")
     p.add_argument("--reports", metavar="CAPS",
                    help="what a template tracer (or an --observed stream) reports: "
@@ -503,17 +507,9 @@ def main(argv: list[str]) -> int:
                for t in (args.tracer or ["strace"])]
     if len({t.name for t in tracers}) != len(tracers):
         raise UsageError("each --tracer needs its own name (NAME=TEMPLATE)")
-    names = [registry.get(n).name for n in args.scenarios]
-    fams = registry.families()
-    for f in args.family:
-        if f not in fams:
-            raise UsageError(f"unknown family {f!r}; families: {', '.join(fams)}")
-        names += [s.name for s in registry.all_scenarios().values() if s.family == f]
-    if args.all:
-        names = list(registry.all_scenarios())
-    if not names:
+    if not (args.scenarios or args.family or args.all):
         raise UsageError("name scenarios, --family F or --all (or --expected/--observed)")
-    names = list(dict.fromkeys(names))
+    names = registry.select(args.scenarios, args.family, args.all)
     iterations = parse_count(args.iterations)
     threads = parse_threads(args.threads)
     rows = []

@@ -33,6 +33,7 @@ from ioworkload.overhead import bpf_stats, tracers as _tracers
 from ioworkload.overhead.deferred import signals_deferred as _signals_deferred
 from ioworkload.core.args import format_seconds
 from ioworkload.core.errors import ScenarioFailed, Unsupported
+from ioworkload.core.args import timeout_scale
 from ioworkload.core.runner import STOP_SIGNALS
 from ioworkload.overhead.tracers import Target, Tracer, read_text as _read
 
@@ -203,6 +204,7 @@ class Attached:
         """Until the tracer says it is attached; TracerError if it exits or never gets there."""
         if not self.child:
             return
+        timeout *= timeout_scale()  # a slow guest: IOWORKLOAD_TIMEOUT_SCALE
         deadline = time.monotonic() + timeout
         while True:
             if self.child.ended():
@@ -215,7 +217,7 @@ class Attached:
                 raise TracerError(f"not ready after {timeout:g} s ({self._ready_what()})")
             time.sleep(POLL)
         self.sample_cpu()
-        end = time.monotonic() + self.tracer.settle
+        end = time.monotonic() + self.tracer.settle * timeout_scale()
         while time.monotonic() < end:
             if self.child.ended():
                 # without a ready signal, the settle time is the wait for readiness itself
@@ -477,7 +479,8 @@ def _workload_argv(opts: Options, start_file: str, tid_file: str,
 
 
 def _wait_pid_line(stdout_path: str, child: Child) -> int:
-    deadline = time.monotonic() + PID_TIMEOUT
+    pid_timeout = PID_TIMEOUT * timeout_scale()
+    deadline = time.monotonic() + pid_timeout
     while True:
         text = _read(stdout_path)
         if "\n" in text:
@@ -491,7 +494,7 @@ def _wait_pid_line(stdout_path: str, child: Child) -> int:
             raise ScenarioFailed(f"the workload {child.exit_text()} before it started"
                                  + (f": {what}" if what else ""))
         if time.monotonic() >= deadline:
-            raise ScenarioFailed(f"the workload printed no PID within {PID_TIMEOUT:g} s")
+            raise ScenarioFailed(f"the workload printed no PID within {pid_timeout:g} s")
         time.sleep(POLL / 2)
 
 

@@ -1,0 +1,114 @@
+"""Regenerate docs/kernels.md's measured matrix: the whole catalog under `--verify` and under
+strace (attached by PID) on Debian's 6.1, 6.12 and newest (sid) kernels, in VMs, and on the host.
+
+    python tools/kernel_matrix.py                  # every kernel, one at a time (hours under TCG)
+    python tools/kernel_matrix.py --kernel debian:6.1 --kernel host
+    python tools/kernel_matrix.py --render         # only rewrite the page from the JSON files
+
+Each run's report (`ioworkload kernels --json`) is kept as docs/kernels/<kernel>-<what>.json;
+the page's tables between the MATRIX markers are built from the files present, so a kernel
+that did not finish leaves its columns out (the page says which).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.path.join(ROOT, "docs", "kernels")
+PAGE = os.path.join(ROOT, "docs", "kernels.md")
+KERNELS = ["debian:6.1", "debian:6.12", "debian:sid", "host"]
+RUNS = {"verify": ["verify", "--all"], "strace": ["check", "--all", "--tracer", "strace"]}
+BEGIN, END = "<!-- MATRIX BEGIN (tools/kernel_matrix.py) -->", "<!-- MATRIX END -->"
+
+
+def data_file(kernel: str, what: str) -> str:
+    return os.path.join(DATA, f"{kernel.replace(':', '-')}-{what}.json")
+
+
+def measure(kernel: str, what: str, timeout: str | None) -> None:
+    where = [] if kernel == "host" else ["--no-host", "--kernel", kernel]
+    where += ["--timeout", timeout] if timeout else []
+    argv = [sys.executable, "-m", "ioworkload", "kernels", *where, "--json", *RUNS[what]]
+    print(f"{kernel} {what}: {' '.join(argv[2:])}", file=sys.stderr, flush=True)
+    done = subprocess.run(argv, stdout=subprocess.PIPE, text=True)
+    if not done.stdout.strip():
+        print(f"{kernel} {what}: no report (exit {done.returncode})", file=sys.stderr)
+        return
+    os.makedirs(DATA, exist_ok=True)
+    with open(data_file(kernel, what) + ".part", "w") as f:
+        f.write(done.stdout)
+    os.rename(data_file(kernel, what) + ".part", data_file(kernel, what))
+
+
+def _load(what: str) -> list[dict]:
+    results = []
+    for kernel in KERNELS:
+        try:
+            with open(data_file(kernel, what)) as f:
+                doc = json.load(f)
+        except OSError:
+            continue
+        for k in doc["kernels"]:
+            k["date"] = doc.get("date", "")
+            results.append(k)
+    return results
+
+
+def render() -> str:
+    from ioworkload.kernels import report
+    out = [BEGIN]
+    for what, title in (("verify", "Every scenario once with `--verify`"),
+                        ("strace", "`ioworkload check --all --tracer strace`")):
+        results = _load(what)
+        out.append(f"\n### {title}\n")
+        missing = [k for k in KERNELS if k not in {r["kernel"] for r in results}]
+        if missing:
+            out.append(f"Not measured (did not finish in time): {', '.join(missing)}.\n")
+        if not results:
+            continue
+        head, body = report.kernels_table(results)
+        head.append("date")
+        for row, r in zip(body, results):
+            row.append(r["date"])
+        out.append(report.markdown(head, body, code_first=False))
+        out.append(report.markdown(*report.summary(results), code_first=False))
+        out.append(report.markdown(*report.matrix(results)))
+    out.append(END)
+    return "\n".join(out)
+
+
+def write_page() -> None:
+    with open(PAGE) as f:
+        text = f.read()
+    if BEGIN not in text or END not in text:
+        sys.exit(f"{PAGE} has no {BEGIN} ... {END} markers")
+    head, rest = text.split(BEGIN, 1)
+    tail = rest.split(END, 1)[1]
+    with open(PAGE, "w") as f:
+        f.write(head + render() + tail)
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--kernel", action="append", choices=KERNELS, help="only these (repeatable)")
+    p.add_argument("--what", action="append", choices=list(RUNS), help="only these runs")
+    p.add_argument("--render", action="store_true", help="only rewrite the page")
+    p.add_argument("--timeout", metavar="SECONDS",
+                   help="stop each run after this long; the page keeps the rows it finished")
+    args = p.parse_args()
+    if not args.render:
+        for kernel in args.kernel or KERNELS:
+            for what in args.what or list(RUNS):
+                measure(kernel, what, args.timeout)
+                write_page()  # each finished run shows at once
+    write_page()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
