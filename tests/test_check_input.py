@@ -82,6 +82,14 @@ def test_bad_templates_and_options():
     _one_line_exit_2(_cli("getppid", "--tracer", "strace", "--reports", "returns"), "preset")
 
 
+def test_a_mistyped_tracer_name_is_not_a_template():
+    # issue 20: a name with no {placeholder} and no space that is no preset is a typo
+    _one_line_exit_2(_cli("getppid", "--tracer", "stracee"),
+                     "unknown tracer 'stracee': did you mean strace?")
+    _one_line_exit_2(_cli("getppid", "--tracer", "bpftrac"), "did you mean bpftrace?")
+    _one_line_exit_2(_cli("getppid", "--tracer", "zzz"), "unknown tracer 'zzz'")
+
+
 @needs_root
 def test_a_tracer_writing_bytes_that_are_not_utf8_or_flooding():
     """Its reader thread keeps reading (bytes replaced); the stream is not JSON: one line, 2.

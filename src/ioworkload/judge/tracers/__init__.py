@@ -104,6 +104,14 @@ def from_spec(spec: str, fmt: str | None = None, ready: str | None = None,
         return PRESETS[spec]()
     if spec.endswith((".toml", ".json")) and "{" not in spec:
         return from_file(spec)
+    if "{" not in spec and " " not in spec:
+        # no placeholder and no space: a mistyped preset, not a template
+        import difflib
+        close = difflib.get_close_matches(spec.partition("=")[0], list(PRESETS), n=1)
+        hint = f"did you mean {close[0]}? " if close else ""
+        raise UsageError(f"unknown tracer {spec!r}: {hint}presets are {', '.join(PRESETS)}; "
+                         f"a tracer file ends in .toml or .json; a template needs {{pid}} "
+                         f"or {{tids}} (name it with NAME=TEMPLATE)")
     name, eq, template = spec.partition("=")
     if not eq or " " in name or "{" in name:
         name, template = "custom", spec
