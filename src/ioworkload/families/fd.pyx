@@ -343,7 +343,7 @@ cdef void close_untracked_teardown(iow_worker *w) noexcept nogil:
 # tracer attached after it has seen none of those opens; then, once: a write to file 0, ior's
 # 500 ms pause, and each file closed (after a write, but file 0) with its number at once taken
 # by a pipe2's read end. The pipes stay open until the process ends, as in ior. (ior's newest
-# FIFO stage is not followed: README.)
+# FIFO stage is ior mode's: docs/ior-mode.md.)
 
 cdef extern from "iow_syscall.h" nogil:
     enum:

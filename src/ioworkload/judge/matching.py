@@ -8,7 +8,7 @@ Observed events are plain dicts, one per syscall or a counted group:
 "unknown" for a return the tracer does not print (it matches any returning event).
 ``args`` by kernel name, or positionally in the kernel's order (strace); optional.
 
-Rules (also in the README):
+Rules (also in docs/contract.md):
   * Only the declared process counts: events of the worker tids, and of the tasks they create
     (helpers, children: declared with tid null, matched as a pool; a result lists their tids,
     and then any other tid is an undeclared task).
