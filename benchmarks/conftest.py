@@ -139,7 +139,7 @@ def pytest_configure(config):
     _session["tracer"] = None
     if not spec:
         return
-    from ioworkload.overhead.study import tracers
+    from ioworkload.overhead import tracers
     from ioworkload.core.args import parse_cpus, parse_seconds
     try:
         settle = config.getoption("--tracer-settle")
@@ -198,9 +198,9 @@ def untraced_run(*args, **kwargs):
 
 def _traced_run(tracer, runs: list):
     """ioworkload.run with `tracer` attached to the worker threads of each run."""
-    from ioworkload.overhead.study import study as overhead
+    from ioworkload.overhead import study as overhead
     from ioworkload.core import registry, runner
-    from ioworkload.overhead.study.tracers import Target
+    from ioworkload.overhead.tracers import Target
 
     def run(name, iterations=1, threads=1, duration=None, verify=False):
         sc = registry.get(name)
