@@ -161,6 +161,9 @@ def test_strace_octal_modes_and_returns_are_read():
             for ev in o.events] == [0o644, 0o22, 0o10600, 0o1600]
     assert matching.arg_differences({"mode": 0o777}, {"mode": "0644"}, "openat")
     assert not matching.arg_differences({"mode": 0o644}, {"mode": "0644"}, "openat")
+    # -X raw keeps a name as a comment beside the value (syslog's type): the value is compared
+    assert matching.as_int("10 /* SYSLOG_ACTION_SIZE_BUFFER */") == 10
+    assert matching.arg_differences({"type": 3}, {"type": "10 /* SYSLOG_ACTION_SIZE_BUFFER */"})
 
 
 def test_strace_without_f_and_unparsed_lines():

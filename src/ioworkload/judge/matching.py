@@ -147,7 +147,8 @@ def _specificity(args: dict | None) -> int:
 
 def as_int(v):
     """An integer as a tracer prints it: a number, or text in C's forms (`0x1f`, `0644`
-    octal, `-2`), flags joined by `|` (`0x200|0600`); None if it is none of these."""
+    octal, `-2`), flags joined by `|` (`0x200|0600`), a value followed by a comment (`10 /* NAME
+    */`); None if it is none of these."""
     if isinstance(v, bool):
         return None
     if isinstance(v, int):
@@ -156,6 +157,8 @@ def as_int(v):
         return None
     if v == "NULL":
         return 0
+    # strace -X raw keeps the name beside a raw value as a comment: `10 /* SYSLOG_ACTION_... */`
+    v = re.sub(r"\s*/\*.*?\*/\s*$", "", v)
     value = 0
     for part in v.split("|"):
         part = part.strip()
