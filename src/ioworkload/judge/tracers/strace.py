@@ -19,6 +19,6 @@ def tracer() -> Tracer:
 # strace reads a path argument up to PATH_MAX - 1 bytes, whatever -s says (wide_names' path of
 # PATH_MAX bytes, which the kernel refuses, is shown cut)
 BLIND_SPOTS = (
-    (re.compile(r"^wrong arguments: .* cut short \(4095 bytes\)$"),
+    (re.compile(r"^wrong arguments: .* cut short \(4095 bytes\)(: \d+ events on \d+ tasks? .*)?$"),
      "strace shows a path of PATH_MAX bytes or more cut at PATH_MAX - 1"),
 )
