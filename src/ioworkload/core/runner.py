@@ -228,15 +228,24 @@ def _sleeping_in(pid: int, tid: int, syscall: str) -> "list[str] | None":
     """The thread's /proc syscall line (number, then arguments) while it sleeps in `syscall`
     (state S: a tracer's syscall-entry stop shows the same line, state t, and the call has not
     begun); None otherwise."""
+    seen = _syscall_line_and_state(f"/proc/{pid}/task/{tid}")
+    if seen is None:
+        return None
+    fields, state = seen
+    asleep = state == "S" and fields and fields[0] == str(expect.syscall_number(syscall))
+    return fields if asleep else None
+
+
+def _syscall_line_and_state(task_dir: str) -> "tuple[list[str], str] | None":
+    """A task's /proc syscall line (split) and its state letter; None once it is gone."""
     try:
-        with open(f"/proc/{pid}/task/{tid}/syscall") as f:
+        with open(f"{task_dir}/syscall") as f:
             fields = f.read().split()
-        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+        with open(f"{task_dir}/stat") as f:
             state = f.read().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return None
-    asleep = state == "S" and fields and fields[0] == str(expect.syscall_number(syscall))
-    return fields if asleep else None
+    return fields, state
 
 
 def _in_futex_wait(pid: int, tid: int, address: int) -> bool:
@@ -342,13 +351,10 @@ def _wait_parked(run, proc: "_Process | None", threads: int, stop: _StopSignals)
 
 def _asleep(tid: int) -> bool:
     """The task sleeps inside a syscall (state S: a futex wait, a pipe read)."""
-    try:
-        with open(f"/proc/{tid}/syscall") as f:
-            fields = f.read().split()
-        with open(f"/proc/{tid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
+    seen = _syscall_line_and_state(f"/proc/{tid}")
+    if seen is None:
         return False
+    fields, state = seen
     return state == "S" and bool(fields) and fields[0].isdigit()
 
 
