@@ -311,3 +311,30 @@ def test_full_matrix(tmp_path):
         assert k["error"] is None, k
         assert {row["status"] for row in k["rows"]} <= {"verified", "unsupported"}, k["kernel"]
     assert r.returncode == 0
+
+
+def test_check_runs_in_batches_that_are_saved_as_they_end(monkeypatch):
+    """A check of many scenarios in a guest runs CHECK_BATCH at a time, the selection taken out
+    of its arguments and the rest (tracer, counts) passed to every batch; the rows are saved
+    after each, so a run cut short keeps the batches it finished."""
+    rest, batches = guest.check_batches(["--tracer", "strace", "--all", "-n", "1"])
+    assert rest == ["--tracer", "strace", "-n", "1"]
+    assert [n for b in batches for n in b] == guest.verify_selection(["--all"])[0]
+    assert all(0 < len(b) <= guest.CHECK_BATCH for b in batches)
+    rest, batches = guest.check_batches(["getppid", "--family=baseline", "--tracer", "bpftrace"])
+    assert rest == ["--tracer", "bpftrace"] and batches[0][0] == "getppid"
+    offline = ["--expected", "e.json", "--observed", "o.txt"]
+    assert guest.check_batches(offline) == (offline, [[]])
+
+    calls, saved = [], []
+
+    def fake_check(command, argv):
+        calls.append(argv)
+        return [{"scenario": n, "tracer": "strace", "status": "exact"}
+                for n in argv if not n.startswith("-") and n != "strace"]
+    monkeypatch.setattr(guest, "CHECK_BATCH", 2)
+    monkeypatch.setattr(guest, "_json_command", fake_check)
+    rows = guest.run_check(["getppid", "gettid", "enosys", "--tracer", "strace"],
+                           lambda rows: saved.append(len(rows)))
+    assert calls == [["getppid", "gettid", "--tracer", "strace"], ["enosys", "--tracer", "strace"]]
+    assert saved == [2, 3] and [r["scenario"] for r in rows] == ["getppid", "gettid", "enosys"]
