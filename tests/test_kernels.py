@@ -177,6 +177,27 @@ def test_a_kernel_cut_short_keeps_the_rows_it_finished(monkeypatch):
     assert result["error"] == "error: did not end within 1 s (1 rows done)"
 
 
+def test_the_guest_boots_with_a_clock_the_vdso_reads(monkeypatch):
+    """Without a vDSO clock (7.2 under TCG distrusts the TSC), the runner's clock_gettime
+    calls are syscalls and every --verify is WRONG by two: the VM boots with the TSC."""
+    from ioworkload.kernels import command
+    booted = []
+
+    def boot(argv, workdir, timeout, stopped, **kw):
+        booted.append(argv)
+        raise RuntimeError("not booted in this test")
+    monkeypatch.setattr(fetch, "resolve", lambda spec, log: fetch.Kernel(spec, "/vmlinuz", "r"))
+    monkeypatch.setattr(fetch, "udev_overlay", lambda log: None)
+    monkeypatch.setattr(vm, "vng_path", lambda: "vng")
+    monkeypatch.setattr(vm, "vng_version", lambda vng: "virtme-ng")
+    monkeypatch.setattr(vm, "run_guarded", boot)
+    options = type("Options", (), {"timeout": 1.0, "scale": None, "memory": "2G",
+                                   "accel": vm.Accel("tcg")})()
+    command.run_kernel("debian:sid", "verify", ["getppid"], options, lambda: None)
+    appended = [a for flag, a in zip(booted[0], booted[0][1:]) if flag == "--append"]
+    assert "clocksource=tsc" in appended and "tsc=reliable" in appended
+
+
 # ---- the guard: whichever way the command ends, the VM's processes end ----
 
 def _alive(pid: int) -> bool:
