@@ -359,3 +359,30 @@ def test_check_runs_in_batches_that_are_saved_as_they_end(monkeypatch):
                            lambda rows: saved.append(len(rows)))
     assert calls == [["getppid", "gettid", "--tracer", "strace"], ["enosys", "--tracer", "strace"]]
     assert saved == [2, 3] and [r["scenario"] for r in rows] == ["getppid", "gettid", "enosys"]
+
+
+def _kernel_matrix_tool():
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "tools", "kernel_matrix.py")
+    spec = importlib.util.spec_from_file_location("kernel_matrix", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_the_page_is_rendered_from_the_raw_reports(tmp_path, monkeypatch):
+    """docs/kernels.md's matrix is what tools/kernel_matrix.py --render makes of docs/kernels/;
+    a run cut short says so on the page, with the commit it was measured at."""
+    tool = _kernel_matrix_tool()
+    with open(tool.PAGE) as f:
+        page = f.read()
+    assert tool.render() in page, "docs/kernels.md is stale: python tools/kernel_matrix.py --render"
+    monkeypatch.setattr(tool, "DATA", str(tmp_path))
+    cut = _result("debian:sid", [_row("getppid", "verified")],
+                  error="error: did not end within 60 s (1 rows done)")
+    (tmp_path / "debian-sid-verify.json").write_text(json.dumps(
+        {"date": "d", "commit": "abc1234", "kernels": [cut]}))
+    text = tool.render()
+    assert "| debian:sid | debian:sid-r | test | 1 | d | abc1234 | 1 (partial: error: did not " \
+           "end within 60 s (1 rows done)) |" in text
+    assert "Not measured (did not finish in time): debian:6.1, debian:6.12, host." in text

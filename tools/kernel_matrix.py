@@ -39,10 +39,19 @@ def measure(kernel: str, what: str, timeout: str | None) -> None:
     if not done.stdout.strip():
         print(f"{kernel} {what}: no report (exit {done.returncode})", file=sys.stderr)
         return
+    doc = json.loads(done.stdout)
+    doc["commit"] = measured_commit()
     os.makedirs(DATA, exist_ok=True)
     with open(data_file(kernel, what) + ".part", "w") as f:
-        f.write(done.stdout)
+        json.dump(doc, f)
     os.rename(data_file(kernel, what) + ".part", data_file(kernel, what))
+
+
+def measured_commit() -> str | None:
+    """The commit the tree was at (other branches add scenarios while a kernel is measured)."""
+    done = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                          capture_output=True, text=True)
+    return done.stdout.strip() or None
 
 
 def _load(what: str) -> list[dict]:
@@ -54,7 +63,7 @@ def _load(what: str) -> list[dict]:
         except OSError:
             continue
         for k in doc["kernels"]:
-            k["date"] = doc.get("date", "")
+            k["date"], k["commit"] = doc.get("date", ""), doc.get("commit") or "?"
             results.append(k)
     return results
 
@@ -72,9 +81,11 @@ def render() -> str:
         if not results:
             continue
         head, body = report.kernels_table(results)
-        head.append("date")
+        head += ["date", "commit", "scenarios"]
         for row, r in zip(body, results):
-            row.append(r["date"])
+            # a run cut short (--timeout) says so and why, with the rows it kept
+            row += [r["date"], r["commit"], str(len(r["rows"])) + (
+                f" (partial: {r['error']})" if r.get("error") else "")]
         out.append(report.markdown(head, body, code_first=False))
         out.append(report.markdown(*report.summary(results), code_first=False))
         out.append(report.markdown(*report.matrix(results)))
