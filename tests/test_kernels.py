@@ -386,3 +386,18 @@ def test_the_page_is_rendered_from_the_raw_reports(tmp_path, monkeypatch):
     assert "| debian:sid | debian:sid-r | test | 1 | d | abc1234 | 1 (partial: error: did not " \
            "end within 60 s (1 rows done)) |" in text
     assert "Not measured (did not finish in time): debian:6.1, debian:6.12, host." in text
+
+
+def test_a_run_cut_short_is_resumed_where_it_stopped():
+    """--resume runs only the scenarios a cut-short run did not reach and adds their rows."""
+    tool = _kernel_matrix_tool()
+    catalog = guest.verify_selection(["--all"])[0]
+    cut = {"commit": "a", "kernels": [_result("debian:6.1", [_row(n, "verified") for n in
+                                                            catalog[:3]], error="error: cut")]}
+    assert tool.not_reached(cut) == catalog[3:]
+    rest = {"commit": "a", "kernels": [_result("debian:6.1", [_row(n, "verified")
+                                                              for n in catalog[3:]])]}
+    whole = tool.resumed(cut, rest)
+    assert [r["scenario"] for r in whole["kernels"][0]["rows"]] == catalog
+    assert whole["kernels"][0]["error"] is None and whole["runs"] == 2
+    assert whole["kernels"][0]["seconds"] == 2.0 and tool.not_reached(whole) == []
