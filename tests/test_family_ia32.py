@@ -17,7 +17,8 @@ from ioworkload.core.runner import execute
 from ioworkload.judge import conformance
 from ioworkload.judge.tracers import Tracer
 
-from conftest import FULL, MANY, kernel_can_verify, run_leaves_nothing_behind, sampled
+from conftest import (FULL, MANY, kernel_can_verify, run_leaves_nothing_behind, sampled,
+                      skip_unsupported)
 
 NAMES = sorted(s.name for s in registry.all_scenarios().values() if s.family == "ia32")
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="tracers attach as root here")
@@ -25,9 +26,7 @@ _no_verify = kernel_can_verify()
 
 
 def _supported(name):
-    reason = registry.get(name).unsupported_reason()
-    if reason:
-        pytest.skip(reason)
+    skip_unsupported(name)
     return registry.get(name)
 
 
