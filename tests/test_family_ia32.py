@@ -165,3 +165,27 @@ def test_the_door_is_probed():
     assert ia32._int80() in (None, ia32._int80())
     reason = ia32._int80()
     assert reason is None or "32-bit door" in reason
+
+
+def test_the_doors_table_says_seen_and_named_per_tracer():
+    """judge.conformance.doors over rows as `check --json` gives them: a tracer that names the
+    door's calls with the 64-bit table saw them but named them wrong; one that misses them did
+    not see them; x32_bit limited (not shown) or wrong (named without the bit)."""
+    from ioworkload.judge.conformance import doors
+
+    def row(tracer, scenario, status, *differences):
+        return {"tracer": tracer, "scenario": scenario, "status": status,
+                "differences": list(differences)}
+    missing = "missing: iteration #1 ia32:getpid -> >=1 on tid 7: 3 of 3 not seen"
+    rows = [row("good", "ia32_ids", "exact"), row("good", "x32_bit", "exact"),
+            row("one-table", "ia32_ids", "wrong", "undeclared: writev -> 7 on tid 7 x3", missing),
+            row("one-table", "x32_bit", "limited"),
+            row("blind", "ia32_ids", "wrong", missing),
+            row("blind", "x32_bit", "wrong", "undeclared: getpid -> -38 on tid 7 x3")]
+    cells = doors(rows)
+    assert cells["good"] == {"ia32 seen": "yes", "ia32 named right": "yes", "x32 named right": "yes"}
+    assert cells["one-table"]["ia32 seen"] == "yes"
+    assert cells["one-table"]["ia32 named right"] == "no: undeclared: writev -> 7 x3"
+    assert cells["one-table"]["x32 named right"] == "not shown"
+    assert cells["blind"]["ia32 seen"] == "no (1 of 1 scenarios)"
+    assert cells["blind"]["x32 named right"].startswith("no: undeclared: getpid")
