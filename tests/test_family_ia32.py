@@ -5,6 +5,7 @@ blind to the door; a stream naming ia32 numbers with the 64-bit table, and one t
 x32 bit, are caught naming the wrong call; wrong manifests fail --verify; the expect file
 states each call's ABI and its number in that table."""
 
+import gzip
 import os
 import shutil
 
@@ -158,13 +159,28 @@ def test_runs_leave_nothing_behind(name):
     run_leaves_nothing_behind(name)
 
 
-def test_the_door_is_probed():
-    """This kernel has the door (CONFIG_IA32_EMULATION=y here); the probe's answer is cached,
-    and says why where it is shut."""
+def _kernel_config() -> str:
+    try:
+        with gzip.open("/proc/config.gz", "rt") as f:
+            return f.read()
+    except OSError:
+        pytest.skip("no /proc/config.gz to compare the probes with")
+
+
+def test_the_probes_agree_with_the_kernels_config():
+    """The door is open where the kernel has IA32_EMULATION, enabled (a config default or
+    ia32_emulation= on the command line may shut it); x32_bit runs where X86_X32_ABI is off."""
     from ioworkload.families import ia32
-    assert ia32._int80() in (None, ia32._int80())
-    reason = ia32._int80()
-    assert reason is None or "32-bit door" in reason
+    config = _kernel_config()
+    with open("/proc/cmdline") as f:
+        cmdline = f.read().split()
+    shut = "ia32_emulation=0" in cmdline or (
+        "CONFIG_IA32_EMULATION_DEFAULT_DISABLED=y" in config and "ia32_emulation=1" not in cmdline)
+    if "CONFIG_IA32_EMULATION=y" in config and not shut:
+        assert ia32._int80() is None
+    else:
+        assert "32-bit door" in ia32._int80()
+    assert (ia32._x32_off() is None) == ("CONFIG_X86_X32_ABI=y" not in config)
 
 
 def test_the_doors_table_says_seen_and_named_per_tracer():

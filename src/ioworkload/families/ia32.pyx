@@ -69,6 +69,7 @@ cdef extern from "<linux/ipc.h>" nogil:
 
 import errno
 import os
+import resource
 
 from ioworkload.core import expect
 from ioworkload.core.args import MAX_THREADS
@@ -166,6 +167,7 @@ def _int80():
         return _door
     pid = os.fork()
     if pid == 0:
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # a shut door is a SIGSEGV: no core
         os._exit(0 if ia32(NR_GETPID) == iow_sys0(__NR_getpid) else 1)
     _, status = os.waitpid(pid, 0)
     _door = None if os.waitstatus_to_exitcode(status) == 0 else (
