@@ -401,3 +401,16 @@ def test_a_run_cut_short_is_resumed_where_it_stopped():
     assert [r["scenario"] for r in whole["kernels"][0]["rows"]] == catalog
     assert whole["kernels"][0]["error"] is None and whole["runs"] == 2
     assert whole["kernels"][0]["seconds"] == 2.0 and tool.not_reached(whole) == []
+
+
+def test_the_guest_command_does_not_ride_the_kernel_command_line(tmp_path):
+    """virtme-ng puts --exec on the kernel's command line (2048 bytes on x86): a long scenario
+    list cut it and the guest never started. The command goes through the shared directory."""
+    names = guest.verify_selection(["--all"])[0]
+    script = vm.guest_script(str(tmp_path), "verify", names, 10.0)
+    assert len(script) < 1024 and names[-1] not in script
+    assert json.loads((tmp_path / vm.GUEST_ARGV).read_text()) == ["verify", *names]
+    (tmp_path / vm.GUEST_ARGV).write_text(json.dumps(["no_such_command", "x"]))
+    out = tmp_path / "result.json"
+    assert guest.main([str(out), "--argv-file", str(tmp_path / vm.GUEST_ARGV)]) == 1
+    assert "no_such_command" in json.loads(out.read_text())["error"]

@@ -215,6 +215,9 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("usage: python -m ioworkload.kernels.guest RESULT.json COMMAND [ARGS...]\n")
         return 2
     out, command, rest = argv[0], argv[1], argv[2:]
+    if command == "--argv-file" and len(rest) == 1:  # how vm.py passes it (no length limit)
+        with open(rest[0]) as f:
+            command, *rest = json.load(f)
     result = {"release": platform.release(), "rows": [], "error": None, "complete": False}
     began = time.monotonic()
 

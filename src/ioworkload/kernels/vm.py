@@ -33,6 +33,7 @@ GUEST_BOOT_OPTIONS = ("clocksource=tsc", "tsc=reliable")
 GUEST_TMPDIR = "/run/ioworkload-tmp"
 GUEST_PACKAGE_DIR = "/run/ioworkload-package"
 LOG_TAIL = 5
+GUEST_ARGV = "argv.json"
 PROGRESS = re.compile(r"^\[\d+/\d+\] ")  # guest.py's and check's lines
 
 
@@ -178,9 +179,14 @@ def guest_script(workdir: str, command: str, argv: list[str], scale: float) -> s
                                                                     "linktree.py"),
                                  tree, GUEST_PACKAGE_DIR]))
         env += [f"PYTHONPATH={GUEST_PACKAGE_DIR}", f"MESONPY_EDITABLE_SKIP={shlex.quote(build)}"]
+    # The command comes through the shared directory, not the kernel's command line (2048
+    # bytes on x86, where virtme-ng puts --exec): a list of 60 scenarios cut it, and the guest
+    # never started.
+    with open(os.path.join(workdir, GUEST_ARGV), "w") as f:
+        json.dump([command, *argv], f)
     steps.append(" ".join(env) + " " + shlex.join(
         [sys.executable, "-m", "ioworkload.kernels.guest", os.path.join(workdir, "result.json"),
-         command, *argv]))
+         "--argv-file", os.path.join(workdir, GUEST_ARGV)]))
     return " && ".join(steps)
 
 
