@@ -71,12 +71,22 @@ cdef extern from "<sched.h>" nogil:
     enum:
         CLONE_NEWIPC
         CLONE_NEWUSER
+        CLONE_NEWPID
 
 cdef extern from "<fcntl.h>" nogil:
     enum:
         AT_FDCWD
+        O_RDONLY
         O_WRONLY
         O_CLOEXEC
+
+cdef extern from "<poll.h>" nogil:
+    struct pollfd:
+        int fd
+        short events
+        short revents
+    enum:
+        POLLIN
 
 cdef extern from "<stdio.h>" nogil:
     int snprintf(char *out, size_t size, const char *fmt, ...)
@@ -117,6 +127,9 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_shmctl
         __NR_msgctl
         __NR_semctl
+        __NR_setns
+        __NR_pidfd_open
+        __NR_poll
         IOW_RAW_SYSCALLS
 
 cdef extern from "iow_worker.h" nogil:
@@ -415,23 +428,52 @@ cdef class Run:
             self.abort()
             raise OSError(rc, "cannot start worker thread")
 
-    def spawn(self, int exit_status=0, bint private_ipc=False):
+    def spawn(self, int exit_status=0, bint private_ipc=False, bint pid_namespace=False):
         """Workers in a new process: its main thread is worker 0, which ends the process with
         exit_group(exit_status). private_ipc: the process gets an IPC namespace of its own,
-        where permitted (see private_ipc), before its threads start. Returns its pid."""
+        where permitted (see private_ipc), before its threads start. pid_namespace: the
+        process is the first of a new PID namespace (pid 1 there, as a container runtime
+        starts one); OSError(EPERM) without CAP_SYS_ADMIN. Returns its pid, as seen here."""
         cdef int parent = <int>iow_sys0(__NR_getpid)
         cdef int pid, rc
+        cdef long own_ns = -1, parent_fd = -1, r
+        cdef pollfd parent_gone
         cdef sigset_t all_signals
         self.slots[0].main_of_process = 1
         self.sh.exit_status = exit_status
         self.sh.private_ipc = 1
         self.own_process = True
+        if pid_namespace:
+            # unshare(CLONE_NEWPID) moves this thread's children (not itself) into a new
+            # namespace; setns puts the next ones back in ours, so only the fork below is
+            # moved. The child cannot name its parent by pid from there: a pidfd does (it
+            # polls readable once that process has exited).
+            own_ns = iow_sys6(__NR_openat, AT_FDCWD, <long><const char *>b"/proc/thread-self/ns/pid",
+                              O_RDONLY | O_CLOEXEC, 0, 0, 0)
+            if own_ns < 0:
+                raise OSError(-own_ns, "cannot open this thread's PID namespace")
+            parent_fd = iow_sys2(__NR_pidfd_open, parent, 0)
+            r = parent_fd if parent_fd < 0 else iow_sys1(__NR_unshare, CLONE_NEWPID)
+            if r < 0:
+                iow_sys1(__NR_close, own_ns)
+                if parent_fd >= 0:
+                    iow_sys1(__NR_close, parent_fd)
+                raise OSError(-r, "cannot make a PID namespace")
         with nogil:
             pid = fork()
             if pid == 0:
                 # The child: only C from here on, never back into Python.
                 iow_sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL)
-                if iow_sys2(__NR_kill, parent, 0) < 0:  # the command died before prctl
+                if parent_fd >= 0:
+                    iow_sys1(__NR_close, own_ns)
+                    parent_gone.fd = <int>parent_fd
+                    parent_gone.events = POLLIN
+                    r = iow_sys3(__NR_poll, <long>&parent_gone, 1, 0)
+                    r = -1 if r != 0 else 0
+                    iow_sys1(__NR_close, parent_fd)
+                else:
+                    r = iow_sys2(__NR_kill, parent, 0)
+                if r < 0:  # the command died before prctl
                     _exit(1)
                 sigfillset(&all_signals)
                 pthread_sigmask(SIG_SETMASK, &all_signals, NULL)
@@ -443,6 +485,10 @@ cdef class Run:
                     iow_store_release(&self.sh.stop, 1)
                     iow_store_release(&self.sh.start_word, 1)
                 worker_body(&self.slots[0])
+        if own_ns >= 0:
+            iow_sys2(__NR_setns, own_ns, CLONE_NEWPID)
+            iow_sys1(__NR_close, own_ns)
+            iow_sys1(__NR_close, parent_fd)
         if pid < 0:  # glibc's fork: -1 and errno
             raise OSError(errno, "cannot fork the scenario process")
         self.pid = pid
