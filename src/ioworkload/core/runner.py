@@ -571,7 +571,8 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
         if own_process:
             try:
                 proc = _Process(run.spawn(sc.exit_status, private_ipc=bool(sc.ipc_objects),
-                                          pid_namespace=pid_namespace))
+                                          pid_namespace=pid_namespace,
+                                          own_proc=pid_namespace or not pidns.proc_is_own()))
             except OSError as e:
                 if pid_namespace and e.errno != errno.EAGAIN:
                     raise Unsupported(_pid_namespace_refused(e)) from None
@@ -590,6 +591,11 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
         except LookupError as e:
             raise Unsupported(str(e)) from None
         ns_tids = _wait_parked(run, proc, threads, stop, numbering)
+        if proc is not None and run.own_proc < 0:
+            raise Unsupported(f"/proc here does not show the scenario process's PID namespace, "
+                              f"and it cannot mount one of its own: "
+                              f"{os.strerror(-run.own_proc)} (mount one for it: unshare "
+                              f"--pid --fork --mount-proc)")
         ns_parked = _prestarted(sc, run, stop, numbering)
         # this command's numbering from here on (the PID line, perf, the expect file's tids)
         tids = [numbering.own(t) for t in ns_tids]
