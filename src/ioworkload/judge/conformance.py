@@ -554,7 +554,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--all", action="store_true", help="the whole catalog")
     p.add_argument("--tracer", action="append", default=[], metavar="T",
                    help=f"a preset ({', '.join(PRESETS)}), a tracer file (.toml, .json), or "
-                        f"NAME=TEMPLATE with {{pid}} [{{out}}] (repeatable; default strace)")
+                        f"NAME=TEMPLATE with {{pid}} [{{out}}], or {{command}} and {{out}} for a tracer "
+                        f"that starts the workload itself (repeatable; default strace)")
     p.add_argument("--format", choices=FORMATS, help="what a template tracer prints (default jsonl)")
     p.add_argument("--ready", choices=("settle", "line", "ptrace"),
                    help=f"when a template tracer is attached: after {SETTLE:g} s, when it prints "
