@@ -346,27 +346,32 @@ def _gone(pid: int) -> bool:
         return True
 
 
-@pytest.mark.parametrize("how", ["dropped", "exit", "killed"])
+@pytest.mark.parametrize("how", ["dropped", "exit", "killed", "killed_running"])
 def test_a_spawned_handle_never_closed_ends_its_run(tmp_path, how):
     """The handle garbage-collected, left open at the controller's exit, or the controller
-    SIGKILLed: the scenario process and its command end soon, the control dir is removed."""
+    SIGKILLed, held or during a 10-minute run: the scenario process and its command end soon,
+    the control dir is removed."""
     code = textwrap.dedent(f"""\
         import gc, os, sys, time
         import ioworkload
-        w = ioworkload.spawn("getppid")
+        running = {how!r} == "killed_running"
+        w = ioworkload.spawn("getppid", duration=600 if running else None)
+        if running:
+            w.start()
         print(w.pid, w._proc.pid, w._control, flush=True)
         if {how!r} == "dropped":
             del w
             gc.collect()
             time.sleep(60)
-        elif {how!r} == "killed":
+        elif {how!r}.startswith("killed"):
             time.sleep(60)
         """)
     ctl = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
                            env=dict(os.environ, TMPDIR=str(tmp_path)))
+    command = None
     try:
         pid, command, control = ctl.stdout.readline().split()
-        if how == "killed":
+        if how.startswith("killed"):
             ctl.kill()
         deadline = time.monotonic() + 30
         while not (_gone(int(pid)) and _gone(int(command)) and not os.path.exists(control)):
@@ -375,4 +380,6 @@ def test_a_spawned_handle_never_closed_ends_its_run(tmp_path, how):
     finally:
         ctl.kill()
         ctl.wait()
+        if command and how == "killed_running" and not _gone(int(command)):
+            os.kill(int(command), signal.SIGTERM)  # a failed check leaves no 10-minute run
     assert os.listdir(tmp_path) == []

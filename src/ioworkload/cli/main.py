@@ -555,7 +555,7 @@ def _run_attached(args, sc, ior_mode, threads, iterations, attach, orphaned) -> 
     try:
         res = execute(sc, iterations=None if args.duration else iterations, threads=threads,
                       duration=args.duration, verify=args.verify,
-                      hooks=Hooks(announce, after_run), own_process=True,
+                      hooks=Hooks(announce, after_run, orphaned), own_process=True,
                       rate=parse_rate(args.rate, "--rate") if args.rate is not None else None,
                       pid_namespace=args.pid_namespace)
     except Unsupported as e:
@@ -573,8 +573,8 @@ def _run_attached(args, sc, ior_mode, threads, iterations, attach, orphaned) -> 
 
 class _Controller:
     """For a command spawn() started: calling it gives SIGHUP once its controller is gone
-    (this process re-parented), so the start and hold waits end and clean up at once, not
-    after their timeouts; then `orphaned_cleanup()` removes the control directory. Other
+    (this process re-parented), so the start and hold waits and the run itself end and clean
+    up at once, not after their timeouts; then `orphaned_cleanup()` removes the control directory. Other
     commands never hang up this way."""
 
     def __init__(self):

@@ -90,6 +90,10 @@ class _StopSignals:
         return self
 
     def _handle(self, signum, frame):
+        self.deliver(signum)
+
+    def deliver(self, signum: int) -> None:
+        """As if signum came: the run stops (teardown still runs)."""
         if self.signum is None:
             self.signum = signum
         if self.on_signal:
@@ -135,11 +139,14 @@ class Hooks:
     watches a spawned process: its death raises ScenarioFailed at once.
     after_run(result): the run is over and the result whole; a spawned process is still alive,
     its main thread waiting to exit (the hold file is waited for here, calling the same
-    `stopped`)."""
+    `stopped`).
+    orphaned(): a signal number once whoever the run reports to is gone (spawn()'s controller
+    died): the run stops as on that signal, checked by the wait for the workers' end."""
 
-    def __init__(self, before_start=None, after_run=None):
+    def __init__(self, before_start=None, after_run=None, orphaned=None):
         self.before_start = before_start
         self.after_run = after_run
+        self.orphaned = orphaned
 
 
 def _remove_private_dir(root: str) -> None:
@@ -411,9 +418,11 @@ def _prestarted(sc: Scenario, run, stop: _StopSignals, numbering: pidns.Numberin
     return parked
 
 
-def _wait_done(run, proc: "_Process | None", execs: bool = False, proc_pid: int = 0) -> bool:
+def _wait_done(run, proc: "_Process | None", execs: bool = False, stop: _StopSignals | None = None,
+               orphaned=None, proc_pid: int = 0) -> bool:
     """Until every worker finished: woken by the last one, not by polling; the timeout only
-    lets Python run its signal handlers and notices a spawned process that died. execs (a
+    lets Python run its signal handlers and notices a spawned process that died, and
+    orphaned() (Hooks) stops the run as its signal would. execs (a
     non-leader exec, Scenario.execs): the exec ends the worker before it reports done; True
     once the image it started waits for us (False: the exec failed and the worker went on)."""
     while not run.wait_done(DONE_POLL):
@@ -421,6 +430,9 @@ def _wait_done(run, proc: "_Process | None", execs: bool = False, proc_pid: int 
             raise ScenarioFailed(f"the scenario process {proc.death()} during the run")
         if execs and _image_waiting(proc_pid or proc.pid):
             return True
+        signum = orphaned() if orphaned and stop and stop.signum is None else None
+        if signum:
+            stop.deliver(signum)
     return False
 
 
@@ -616,7 +628,7 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
             from ioworkload.core import _perf
             _perf.enable([fd for c in counters for fd in c.fds])
         run.release()
-        exec_image = _wait_done(run, proc, sc.execs, numbering.proc_pid)
+        exec_image = _wait_done(run, proc, sc.execs, stop, hooks.orphaned, numbering.proc_pid)
         if proc is None:
             run.join()
         elif not exec_image:
