@@ -140,6 +140,7 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_pidfd_open
         __NR_poll
         __NR_setsid
+        __NR_getpgid
         __NR_mount
         IOW_RAW_SYSCALLS
 
@@ -500,15 +501,17 @@ cdef class Run:
                     r = iow_sys3(__NR_poll, <long>&parent_gone, 1, 0)
                     r = -1 if r != 0 else 0
                     iow_sys1(__NR_close, parent_fd)
-                    # its own session and group, as a container's first process has: the
-                    # command's are not in its namespace (getpgrp would return 0)
-                    iow_sys0(__NR_setsid)
                 else:
                     r = iow_sys2(__NR_kill, parent, 0)
                 if r < 0:  # the command died before prctl
                     _exit(1)
                 sigfillset(&all_signals)
                 pthread_sigmask(SIG_SETMASK, &all_signals, NULL)
+                if iow_sys1(__NR_getpgid, 0) == 0:
+                    # its process group is not in its PID namespace (--pid-namespace, or the
+                    # command's own under unshare --pid --fork): a session of its own, as a
+                    # container's first process has, so getpgrp and getsid name one
+                    iow_sys0(__NR_setsid)
                 if own_proc:  # before the PID line, as the IPC namespace below
                     self.sh.own_proc = <int>own_proc_mount()
                 if private_ipc:  # before the PID line: no tracer sees it
