@@ -137,6 +137,17 @@ def test_strace_as_the_launcher_is_exact(name):
     assert v.set_aside > 0  # the command's start-up at least
 
 
+@needs_root
+def test_strace_as_the_launcher_of_a_pid_namespace_is_exact():
+    """Its created tasks' tids (clone's returns) are the namespace's, strace's the host's: the
+    judge keeps the tasks first seen after the release."""
+    t = conformance.PRESETS["strace-launch"]()
+    if t.unavailable():
+        pytest.skip(t.unavailable())
+    v = conformance.run_one("fork_inherit_fds", t, iterations=3, pid_namespace=True)
+    assert v.status == "exact" and v.numbering == "tid", (v.summary, v.differences[:5])
+
+
 def _launched_raw(monkeypatch, name: str):
     """(result, the launcher's whole stream) of one strace-launch run."""
     raw = {}

@@ -232,11 +232,12 @@ class TracerFailed(RuntimeError):
 
 
 def run_one(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1,
-            mutations: bool = False) -> Verdict:
+            mutations: bool = False, pid_namespace: bool = False) -> Verdict:
     """Spawn the scenario held at its start, attach the tracer by PID, run, judge; a tracer
-    that fails is that tracer's verdict (`wrong`), not the whole run's."""
+    that fails is that tracer's verdict (`wrong`), not the whole run's. pid_namespace: the
+    scenario process is pid 1 of a PID namespace of its own (spawn())."""
     try:
-        return _run(scenario, tracer, iterations, threads, mutations)
+        return _run(scenario, tracer, iterations, threads, mutations, pid_namespace)
     except TracerFailed as e:
         return Verdict("wrong", [f"{tracer.name}: {e}"], reason=str(e))
 
@@ -254,9 +255,9 @@ def trace(scenario: str, tracer: str | Tracer, iterations: int = 3, threads: int
 
 
 def _run(scenario: str, tracer: Tracer, iterations: int, threads: int,
-         mutations: bool) -> Verdict:
+         mutations: bool, pid_namespace: bool = False) -> Verdict:
     try:
-        result, seen = observe(scenario, tracer, iterations, threads)
+        result, seen = observe(scenario, tracer, iterations, threads, pid_namespace)
     except Unsupported as e:
         return Verdict("unsupported", [], reason=str(e))
     except (UsageError, TracerFailed):
@@ -274,7 +275,8 @@ def _run(scenario: str, tracer: Tracer, iterations: int, threads: int,
     return v
 
 
-def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1):
+def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1,
+            pid_namespace: bool = False):
     """(the run's Result, the Observed stream the tracer printed), unjudged; Unsupported where
     the scenario or the tracer cannot run here. A tracer that launches the command
     (`{command}`) has its stream cut to the run's (matching.launched: `set_aside` counts the
@@ -285,11 +287,13 @@ def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
     if why:
         raise Unsupported(why)
     if tracer.launches:
-        return _observe_launched(registry.get(scenario).name, tracer, iterations, threads)
+        return _observe_launched(registry.get(scenario).name, tracer, iterations, threads,
+                                 pid_namespace)
     tmp = make_temp_dir("ioworkload-check-")
     proc = output = None
     try:
-        with spawn(scenario, iterations=iterations, threads=threads) as w:
+        with spawn(scenario, iterations=iterations, threads=threads,
+                   pid_namespace=pid_namespace) as w:
             out = os.path.join(tmp, "observed")
             argv = [_fill(word, pid=w.pid, tids=",".join(map(str, w.tids)), out=out,
                           program=tracer.program_path(w.pid, tmp) or "")
@@ -319,7 +323,8 @@ def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
         _end_tracer(proc, output, tmp)
 
 
-def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: int):
+def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: int,
+                      pid_namespace: bool = False):
     """observe() for a tracer that starts the command itself: the command's PID line and its
     --json result come on the tracer's stdout (the template writes its own output to {out}),
     its start and hold files are ours; the tracer ends when the command does."""
@@ -331,7 +336,8 @@ def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: i
         start, hold = os.path.join(tmp, "start"), os.path.join(tmp, "hold")
         expect_path, out = os.path.join(tmp, "expect.json"), os.path.join(tmp, "observed")
         run = command(scenario, iterations, threads) + [
-            "--start-file", start, "--hold-file", hold, "--expect-file", expect_path, "--json"]
+            "--start-file", start, "--hold-file", hold, "--expect-file", expect_path, "--json"] + (
+            ["--pid-namespace"] if pid_namespace else [])
         argv = []
         for word in tracer.argv:
             argv += run if word == "{command}" else [_fill(word, out=out)]
@@ -572,6 +578,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--mutate", action="store_true",
                    help="also judge damaged copies of each observed stream; every mutation the "
                         "tracer's capabilities cover must be caught")
+    p.add_argument("--pid-namespace", action="store_true",
+                   help="run each scenario process as pid 1 of a PID namespace of its own (the "
+                        "verdict says which numbering the tracer's tids were in)")
     p.add_argument("--iterations", "-n", default="3", metavar="N")
     p.add_argument("--threads", "-t", default="1", metavar="T")
     p.add_argument("--expected", metavar="EXPECT.json", help="offline: an expect file (or a result)")
@@ -603,7 +612,8 @@ def main(argv: list[str]) -> int:
             if sys.stderr.isatty() or total > 1:
                 print(f"[{len(rows) + 1}/{total}] {name} under {t.name}", file=sys.stderr,
                       flush=True)
-            v = run_one(name, t, iterations, threads, mutations=args.mutate)
+            v = run_one(name, t, iterations, threads, mutations=args.mutate,
+                        pid_namespace=args.pid_namespace)
             rows.append(_row(v, name, t.name, t.caps, t.max_loss, args))
     return _report(rows, [t.name for t in tracers], args)
 

@@ -254,10 +254,15 @@ def launched(doc: dict, observed: list[dict]) -> tuple[list[dict], int]:
     scenario process's fork, its threads' start). Keep the workers' events from their release
     on (its futex return included: the contract's rule for a tracer attached before the
     release) and those of the tasks the workers create (the document's tids, and what their
-    clone/fork returned after the release); (the kept events, how many were set aside)."""
-    doc, _ = numbered(doc, observed)
+    clone/fork returned after the release); (the kept events, how many were set aside). Where
+    those returns are another numbering's (a PID namespace of its own, seen from outside), a
+    task first seen after a release is the workers': the command starts none during the run."""
+    two = any(t.get("ns_tid", t["tid"]) != t["tid"] for t in doc["tasks"] if t["tid"] is not None)
+    doc, numbering = numbered(doc, observed)
     workers = {t["tid"] for t in doc["tasks"] if t["tid"] is not None}
     created = set().union(*(t.get("tids", ()) for t in doc["tasks"]))
+    if two and numbering == "tid":
+        created = _new_after_release(observed, workers)
     released: set = set()
     theirs = set(workers) | created
     grown = True
@@ -287,6 +292,17 @@ def launched(doc: dict, observed: list[dict]) -> tuple[list[dict], int]:
         else:
             aside += ob.get("count", 1)
     return kept, aside
+
+
+def _new_after_release(observed: list[dict], workers: set) -> set:
+    """The tids a stream shows first after one of the workers' releases."""
+    before, after, released = set(), set(), False
+    for ob in observed:
+        tid = ob.get("tid")
+        released = released or tid in workers and _release(ob)
+        if tid not in before and tid not in workers:
+            (after if released else before).add(tid)
+    return after - before
 
 
 def compare(doc: dict, observed: list[dict], check_args: bool = True,
