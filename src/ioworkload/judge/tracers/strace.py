@@ -1,5 +1,7 @@
 """strace -f by PID: ptrace stops every task at both halves of every call and prints them in
-the order they happened, arguments decoded raw (-X raw), strings up to 64 KiB (a path may be 4096 bytes)."""
+the order they happened, arguments decoded raw (-X raw), strings up to 64 KiB (a path may be 4096 bytes).
+Quiet as -qq but for the personality notes (`[ Process PID=N runs in 32 bit mode. ]`): they
+say which table the calls after them are named in (the 32-bit door, the x32 bit)."""
 
 import re
 
@@ -7,7 +9,7 @@ from ioworkload.judge.capabilities import Capabilities
 from ioworkload.judge.tracers import Tracer
 
 
-OPTIONS = "-f -X raw -s 65536 -qq -o {out}"
+OPTIONS = "-f -X raw -s 65536 -e quiet=attach,exit -o {out}"
 
 
 def capabilities() -> Capabilities:
