@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -106,38 +108,62 @@ static void pin(int cpu)
     sched_setaffinity(0, sizeof(set), &set);
 }
 
+/* Spin on this CPU, no syscall, until *done; every 2^20 turns, give up if `gone` says the
+ * other side is gone (so a killed loop or parent never leaves a spinner behind). */
+static void spin_until(const int *done, int (*gone)(pid_t), pid_t other)
+{
+    for (unsigned long turn = 1; !__atomic_load_n(done, __ATOMIC_RELAXED); turn++) {
+        __asm__ volatile("pause");
+        if (!(turn & ((1UL << 20) - 1)) && gone(other))
+            return;
+    }
+}
+
+static int child_gone(pid_t pid)
+{
+    return waitpid(pid, NULL, WNOHANG) != 0;
+}
+
+static int parent_gone(pid_t parent)
+{
+    return getppid() != parent;
+}
+
 /* The plain loop in a forked child; a spinner (this process or a second child) runs on
- * spin_cpu until the loop is done, or nothing does (spin_cpu < 0). */
+ * spin_cpu until the loop is done, or nothing does (spin_cpu < 0). Children die with us. */
 static per_call forked(long n, int spin_cpu, int parent_spins)
 {
     struct { per_call ns; int done; } *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
                                                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shared == MAP_FAILED)
         return (per_call){-1, -1};
-    pid_t spinner = -1, child;
+    pid_t parent = getpid(), spinner = -1, child;
     if (spin_cpu >= 0 && !parent_spins && (spinner = fork()) == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
         pin(spin_cpu);
-        while (!__atomic_load_n(&shared->done, __ATOMIC_RELAXED))
-            __asm__ volatile("pause");
+        spin_until(&shared->done, parent_gone, parent);
         _exit(0);
     }
     if ((child = fork()) == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);
         shared->ns = plain(n, SYS_getppid);
         __atomic_store_n(&shared->done, 1, __ATOMIC_RELEASE);
         _exit(0);
     }
-    if (child < 0)
-        shared->done = 1;
-    else if (spin_cpu >= 0 && parent_spins) {
+    int reaped = 0;
+    if (child > 0 && spin_cpu >= 0 && parent_spins) {
         pin(spin_cpu);
-        while (!__atomic_load_n(&shared->done, __ATOMIC_RELAXED))
-            __asm__ volatile("pause");
+        spin_until(&shared->done, child_gone, child);
+        reaped = !__atomic_load_n(&shared->done, __ATOMIC_ACQUIRE);  /* child_gone reaped it */
     }
-    if (child > 0)
+    if (child > 0 && !reaped)
         waitpid(child, NULL, 0);
+    __atomic_store_n(&shared->done, 1, __ATOMIC_RELEASE);  /* ends a sibling spinner */
     if (spinner > 0)
         waitpid(spinner, NULL, 0);
-    return child < 0 ? (per_call){-1, -1} : shared->ns;
+    return child < 0 || reaped ? (per_call){-1, -1} : shared->ns;
 }
 
 int main(int argc, char **argv)
@@ -184,7 +210,7 @@ int main(int argc, char **argv)
         return 2;
     }
     if (ns.wall < 0) {
-        perror(v);
+        fprintf(stderr, "%s: the loop did not run to its end (no memory, no fork, or killed)\n", v);
         return 1;
     }
     printf("%.3f %.3f\n", ns.wall, ns.cpu);
