@@ -59,6 +59,36 @@ def median(xs):
     return statistics.median(xs)
 
 
+def interleaved_with_c_loop(benchmark, c_loop, pairs, n: int, rounds: int) -> dict:
+    """`rounds` rounds, each running, for every (scenario, C loop kind) of `pairs`, the C loop
+    and then ioworkload.run(scenario), n calls each, pinned: {scenario: (C ns, ioworkload ns)},
+    one entry a round. Only ioworkload's loops advance the loop clock."""
+    import ioworkload
+    c_ns = {scenario: [] for scenario, _ in pairs}
+    ours = {scenario: [] for scenario, _ in pairs}
+
+    def one_round():
+        for scenario, kind in pairs:
+            c_ns[scenario].append(c_loop(kind, n))
+            res = ioworkload.run(scenario, iterations=n)
+            assert res.ok and res.iterations_done == [n], f"{scenario}: {res.mismatches}"
+            ours[scenario].append(res.ns_per_syscall)
+
+    benchmark.pedantic(one_round, rounds=rounds, iterations=1)
+    return {scenario: (c_ns[scenario], ours[scenario]) for scenario, _ in pairs}
+
+
+def distribution(c_ns: list, ns: list) -> dict:
+    """Fastest, median and slowest of paired rounds, each against the C loop's same statistic;
+    the median ratio is also given as the median of the ratios paired by round."""
+    return {"ns": ns, "c_ns": c_ns,
+            "fastest_ns": min(ns), "median_ns": median(ns), "slowest_ns": max(ns),
+            "c_fastest_ns": min(c_ns), "c_median_ns": median(c_ns), "c_slowest_ns": max(c_ns),
+            "fastest_ratio": min(ns) / min(c_ns), "median_ratio": median(ns) / median(c_ns),
+            "slowest_ratio": max(ns) / max(c_ns),
+            "paired_median_ratio": median([o / c for o, c in zip(ns, c_ns)])}
+
+
 # ---- the loop clock: a benchmark's time is the timed loop ---------------------------------------
 #
 # pytest-benchmark times a round with its timer. Wall time around ioworkload.run() would add the

@@ -1,5 +1,6 @@
 /* Reference loops for the benchmarks: the fastest plain C can issue the same syscalls.
- * Usage: ref_loop {getppid|io_setup|libc_getppid|libc_io_setup} N  -> prints ns per call. */
+ * Usage: ref_loop {getppid|gettid|enosys|io_setup|libc_getppid|libc_io_setup} N  -> prints ns per
+ * call (enosys: syscall 1023, which no kernel assigns). */
 #include <linux/aio_abi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,7 +52,8 @@ static double now(void)
 int main(int argc, char **argv)
 {
     if (argc != 3) {
-        fprintf(stderr, "usage: %s {getppid|io_setup|libc_getppid|libc_io_setup} N\n", argv[0]);
+        fprintf(stderr, "usage: %s {getppid|gettid|enosys|io_setup|libc_getppid|libc_io_setup} N\n",
+                argv[0]);
         return 2;
     }
     long n = atol(argv[2]);
@@ -59,6 +61,10 @@ int main(int argc, char **argv)
     double t0 = now();
     if (!strcmp(argv[1], "getppid"))
         for (long i = 0; i < n; i++) raw0(SYS_getppid);
+    else if (!strcmp(argv[1], "gettid"))
+        for (long i = 0; i < n; i++) raw0(SYS_gettid);
+    else if (!strcmp(argv[1], "enosys"))
+        for (long i = 0; i < n; i++) raw0(1023);
     else if (!strcmp(argv[1], "io_setup"))
         for (long i = 0; i < n; i++) raw2(SYS_io_setup, 0, (long)&ctx);
     else if (!strcmp(argv[1], "libc_getppid"))

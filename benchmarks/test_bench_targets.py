@@ -1,5 +1,7 @@
 """The speed targets, as ratios measured in one run (never absolute times):
   * getppid and aio_setup_einval within 3% of the inline-asm C loop,
+  * getppid's fastest round within 3% of the inline-asm C loop's fastest (issue 27: the rounds
+    with the least beside them, where the loop's own cost shows),
   * getppid never measurably slower than `perf bench syscall basic` (glibc's getppid(): one
     call around the same instruction, so being faster by the CPU's call/ret cost is no target),
   * --threads 2 at least 1.8x the single-thread aggregate rate,
@@ -22,7 +24,8 @@ import time
 import pytest
 
 import ioworkload
-from conftest import bench_cpu, environment, load_seen, loop_timed, median
+from conftest import (bench_cpu, distribution, environment, interleaved_with_c_loop, load_seen,
+                      loop_timed, median)
 
 N = 2_000_000
 ROUNDS = 15
@@ -47,6 +50,16 @@ def test_within_3_percent_of_inline_asm_c_loop(benchmark, c_loop, pinned, scenar
                                 c_libc_syscall_ns=libc, ratio_vs_c=ratio)
     assert ratio <= 1.03, (f"{scenario}: {median(ours):.1f} ns vs C {median(c_ns):.1f} ns "
                            f"(ratio {ratio:.3f}); {load_seen()}")
+
+
+@loop_timed
+def test_getppid_fastest_round_within_3_percent_of_c_loop_fastest(benchmark, c_loop, pinned):
+    runs = interleaved_with_c_loop(benchmark, c_loop, [("getppid", "getppid")], N, ROUNDS)
+    d = distribution(*runs["getppid"])
+    benchmark.extra_info.update(environment(), scenario="getppid", iterations=N, **d)
+    assert d["fastest_ratio"] <= 1.03, (
+        f"getppid's fastest round {d['fastest_ns']:.1f} ns vs the C loop's {d['c_fastest_ns']:.1f} "
+        f"ns (ratio {d['fastest_ratio']:.3f}; medians {d['median_ratio']:.3f}); {load_seen()}")
 
 
 def _perf_bench_ns(loops: int) -> float:

@@ -41,12 +41,13 @@ def _skip_unsupported(name):
         pytest.skip(reason)
 
 
-def _strace_run(name, threads):
+def _strace_run(name, threads, **spawn_options):
     if not shutil.which("strace"):
         pytest.skip("strace is not installed")
     _skip_unsupported(name)
     out = f"/tmp/ioworkload-test-strace-{os.getpid()}.txt"
-    with ioworkload.spawn(name, iterations=_iterations(name), threads=threads) as w:
+    with ioworkload.spawn(name, iterations=_iterations(name), threads=threads,
+                          **spawn_options) as w:
         before = {t: conformance.sleeps(w.pid, t) for t in w.tids}
         tracer = subprocess.Popen(["strace", "-f", "-X", "raw", "-s", "4096", "-qq", "-o", out,
                                    "-p", str(w.pid)], stderr=subprocess.PIPE)

@@ -133,6 +133,10 @@ def _run_parser() -> Parser:
                    help="write the run's whole expected syscall stream (JSON, schema "
                         "ioworkload-expect/1) before the PID line")
     p.add_argument("--cpu", metavar="LIST", help="pin the process to these CPUs (e.g. 1 or 0,1 or 0-3)")
+    p.add_argument("--pid-namespace", action="store_true",
+                   help="the scenario process starts a new PID namespace, as pid 1 (as a container "
+                        "runtime does); the PID line and tid file stay in this command's numbering, "
+                        "the expect file gives both (tid, ns_tid). Needs CAP_SYS_ADMIN")
     return p
 
 
@@ -555,7 +559,8 @@ def _run_attached(args, sc, ior_mode, threads, iterations, attach, orphaned) -> 
         res = execute(sc, iterations=None if args.duration else iterations, threads=threads,
                       duration=args.duration, verify=args.verify,
                       hooks=Hooks(announce, after_run, orphaned), own_process=True,
-                      rate=parse_rate(args.rate, "--rate") if args.rate is not None else None)
+                      rate=parse_rate(args.rate, "--rate") if args.rate is not None else None,
+                      pid_namespace=args.pid_namespace)
     except Unsupported as e:
         if not ior_mode:
             raise

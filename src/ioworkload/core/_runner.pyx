@@ -71,12 +71,31 @@ cdef extern from "<sched.h>" nogil:
     enum:
         CLONE_NEWIPC
         CLONE_NEWUSER
+        CLONE_NEWPID
+        CLONE_NEWNS
+
+cdef extern from "<sys/mount.h>" nogil:
+    enum:
+        MS_REC
+        MS_PRIVATE
+        MS_NOSUID
+        MS_NODEV
+        MS_NOEXEC
 
 cdef extern from "<fcntl.h>" nogil:
     enum:
         AT_FDCWD
+        O_RDONLY
         O_WRONLY
         O_CLOEXEC
+
+cdef extern from "<poll.h>" nogil:
+    struct pollfd:
+        int fd
+        short events
+        short revents
+    enum:
+        POLLIN
 
 cdef extern from "<stdio.h>" nogil:
     int snprintf(char *out, size_t size, const char *fmt, ...)
@@ -117,6 +136,12 @@ cdef extern from "iow_syscall.h" nogil:
         __NR_shmctl
         __NR_msgctl
         __NR_semctl
+        __NR_setns
+        __NR_pidfd_open
+        __NR_poll
+        __NR_setsid
+        __NR_getpgid
+        __NR_mount
         IOW_RAW_SYSCALLS
 
 cdef extern from "iow_worker.h" nogil:
@@ -149,6 +174,7 @@ cdef struct Shared:
     int exit_status   # a spawned process's final exit_group(exit_status): 0 but for `crash`
     int private_ipc   # a spawned process's unshare(CLONE_NEWIPC): 0 done, -errno refused,
                       # 1 not asked
+    int own_proc      # a spawned process's /proc of its own (own_proc_mount): the same
 
 cdef struct Slot:
     iow_worker *w
@@ -273,6 +299,19 @@ cdef long private_ipc_namespace() noexcept nogil:
     snprintf(line, sizeof(line), b"%ld %ld 1", gid, gid)
     write_own_proc_file(b"/proc/self/gid_map", line)
     return 0
+
+
+cdef long own_proc_mount() noexcept nogil:
+    """A /proc that shows the scenario process's own PID namespace (its C code reads
+    /proc/<pid> with the ids its calls return), in a mount namespace of its own, made private
+    first so nothing propagates back; it goes away with the process. 0 or -errno."""
+    cdef long r = iow_sys1(__NR_unshare, CLONE_NEWNS)
+    if r == 0:
+        r = iow_sys6(__NR_mount, 0, <long><const char *>b"/", 0, MS_REC | MS_PRIVATE, 0, 0)
+    if r == 0:
+        r = iow_sys6(__NR_mount, <long><const char *>b"proc", <long><const char *>b"/proc",
+                     <long><const char *>b"proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, 0, 0)
+    return r
 
 
 cdef void worker_body(Slot *s) noexcept nogil:
@@ -415,26 +454,66 @@ cdef class Run:
             self.abort()
             raise OSError(rc, "cannot start worker thread")
 
-    def spawn(self, int exit_status=0, bint private_ipc=False):
+    def spawn(self, int exit_status=0, bint private_ipc=False, bint pid_namespace=False,
+              bint own_proc=False):
         """Workers in a new process: its main thread is worker 0, which ends the process with
         exit_group(exit_status). private_ipc: the process gets an IPC namespace of its own,
-        where permitted (see private_ipc), before its threads start. Returns its pid."""
+        where permitted (see private_ipc), before its threads start. pid_namespace: the
+        process is the first of a new PID namespace (pid 1 there, as a container runtime
+        starts one); OSError(EPERM) without CAP_SYS_ADMIN. own_proc: it mounts a /proc of
+        its PID namespace (see own_proc), before its threads start. Returns its pid, as seen
+        here."""
         cdef int parent = <int>iow_sys0(__NR_getpid)
         cdef int pid, rc
+        cdef long own_ns = -1, parent_fd = -1, r
+        cdef pollfd parent_gone
         cdef sigset_t all_signals
         self.slots[0].main_of_process = 1
         self.sh.exit_status = exit_status
         self.sh.private_ipc = 1
+        self.sh.own_proc = 1
         self.own_process = True
+        if pid_namespace:
+            # unshare(CLONE_NEWPID) moves this thread's children (not itself) into a new
+            # namespace; setns puts the next ones back in ours, so only the fork below is
+            # moved. The child cannot name its parent by pid from there: a pidfd does (it
+            # polls readable once that process has exited).
+            own_ns = iow_sys6(__NR_openat, AT_FDCWD, <long><const char *>b"/proc/thread-self/ns/pid",
+                              O_RDONLY | O_CLOEXEC, 0, 0, 0)
+            if own_ns < 0:
+                raise OSError(-own_ns, "cannot open this thread's PID namespace")
+            parent_fd = iow_sys2(__NR_pidfd_open, parent, 0)
+            r = parent_fd if parent_fd < 0 else iow_sys1(__NR_unshare, CLONE_NEWPID)
+            if r < 0:
+                iow_sys1(__NR_close, own_ns)
+                if parent_fd >= 0:
+                    iow_sys1(__NR_close, parent_fd)
+                raise OSError(-r, "cannot make a PID namespace")
         with nogil:
             pid = fork()
             if pid == 0:
                 # The child: only C from here on, never back into Python.
                 iow_sys2(__NR_prctl, PR_SET_PDEATHSIG, SIGKILL)
-                if iow_sys2(__NR_kill, parent, 0) < 0:  # the command died before prctl
+                if parent_fd >= 0:
+                    iow_sys1(__NR_close, own_ns)
+                    parent_gone.fd = <int>parent_fd
+                    parent_gone.events = POLLIN
+                    r = iow_sys3(__NR_poll, <long>&parent_gone, 1, 0)
+                    r = -1 if r != 0 else 0
+                    iow_sys1(__NR_close, parent_fd)
+                else:
+                    r = iow_sys2(__NR_kill, parent, 0)
+                if r < 0:  # the command died before prctl
                     _exit(1)
                 sigfillset(&all_signals)
                 pthread_sigmask(SIG_SETMASK, &all_signals, NULL)
+                if iow_sys1(__NR_getpgid, 0) == 0:
+                    # its process group is not in its PID namespace (--pid-namespace, or the
+                    # command's own under unshare --pid --fork): a session of its own, as a
+                    # container's first process has, so getpgrp and getsid name one
+                    iow_sys0(__NR_setsid)
+                if own_proc:  # before the PID line, as the IPC namespace below
+                    self.sh.own_proc = <int>own_proc_mount()
                 if private_ipc:  # before the PID line: no tracer sees it
                     self.sh.private_ipc = <int>private_ipc_namespace()
                 rc = self.start_threads(1)
@@ -443,6 +522,10 @@ cdef class Run:
                     iow_store_release(&self.sh.stop, 1)
                     iow_store_release(&self.sh.start_word, 1)
                 worker_body(&self.slots[0])
+        if own_ns >= 0:
+            iow_sys2(__NR_setns, own_ns, CLONE_NEWPID)
+            iow_sys1(__NR_close, own_ns)
+            iow_sys1(__NR_close, parent_fd)
         if pid < 0:  # glibc's fork: -1 and errno
             raise OSError(errno, "cannot fork the scenario process")
         self.pid = pid
@@ -464,6 +547,12 @@ cdef class Run:
     @property
     def launch_error(self):
         return self.sh.launch_error
+
+    @property
+    def own_proc(self):
+        """The spawned process's own /proc: 0 mounted, -errno refused, 1 not asked (read once
+        its workers are ready)."""
+        return self.sh.own_proc
 
     @property
     def private_ipc(self):

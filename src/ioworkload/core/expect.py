@@ -363,10 +363,11 @@ def _execs(ev: Event) -> bool:
 
 def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
           iterations: int | None, own_process: bool, root: str | None,
-          prestarted: "list[int] | None" = None) -> dict:
+          prestarted: "list[int] | None" = None, ns_ids: "dict[int, int] | None" = None) -> dict:
     """The expect document for a run about to start (counts per task; None where a duration
     decides the iteration count). prestarted: per worker, the task its prestart left parked
-    (sc.prestart_task's role), named here by its tid."""
+    (sc.prestart_task's role), named here by its tid. ns_ids: each of those tids (and the
+    pid) as the task sees itself in its PID namespace (NSpid's last), where that differs."""
     tasks: list[dict] = []
     events: list[dict] = []
     for index, tid in enumerate(tids):
@@ -434,6 +435,7 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
                           "comm": f"{comm}-*",
                           "instances": {"min": 0, "max": None}, "tids": [],
                           "tids_complete": True})
+    _in_own_namespace(doc, ns_ids or {})
     _positional(events)
     if sc.operations:
         doc["operations"] = operations(sc, tids, dirs, iterations)
@@ -441,6 +443,18 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
         doc["restarts"] = [LEAVE_RESTART | {"tid": tids[0], "index": 0, "count": {
             "min": 0, "max": sc.restarts_at_most(iterations)}}]
     return doc
+
+
+def _in_own_namespace(doc: dict, ns_ids: dict) -> None:
+    """Each task's tid as it sees itself (`ns_tid`; the same as `tid` but in a PID namespace of
+    its own) and the pid likewise (`ns_pid`): a tracer inside the namespace reports these.
+    Values in arguments and returns (getpid's, kill's, a child's from clone) are always the
+    namespace's: the kernel's tracepoints show what the task passed and got."""
+    if doc["pid"] is not None:  # None: describe's document of no run
+        doc["ns_pid"] = ns_ids.get(doc["pid"], doc["pid"])
+    for task in doc["tasks"]:
+        if task["tid"] is not None:
+            task["ns_tid"] = ns_ids.get(task["tid"], task["tid"])
 
 
 ERESTARTSYS = 512  # a kernel-internal return: the syscall is restarted, user space never sees it

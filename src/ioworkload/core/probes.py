@@ -45,6 +45,34 @@ def in_initial_user_namespace() -> bool:
         return True
 
 
+def user_namespace_maps(ident: int):
+    """The process's user namespace maps uid and gid `ident` and lets it set its groups (the
+    host's does; `unshare -Ur` maps root alone and denies setgroups)."""
+
+    def probe():
+        if in_initial_user_namespace():
+            return None
+        for kind in ("uid", "gid"):
+            try:
+                with open(f"/proc/self/{kind}_map") as f:
+                    ranges = [tuple(map(int, line.split())) for line in f if line.strip()]
+            except (OSError, ValueError):
+                continue
+            if not any(inside <= ident < inside + count for inside, _, count in ranges):
+                return (f"switches to {kind} {ident}, which this user namespace does not map "
+                        f"(unshare -Ur maps root alone)")
+        try:
+            with open("/proc/self/setgroups") as f:
+                if f.read().strip() == "deny":
+                    return "sets its groups, which this user namespace denies (setgroups: deny)"
+        except OSError:
+            pass
+        return None
+
+    probe.__name__ = f"user_namespace_maps({ident})"
+    return probe
+
+
 def capability(name: str, initial_namespace: bool = False):
     """The process holds capability `name` (e.g. CAP_SYS_ADMIN); with initial_namespace, in
     the initial user namespace, for calls the kernel checks with capable() (fanotify_init,

@@ -12,7 +12,7 @@ import signal
 import stat
 import time
 
-from ioworkload.core import _runner, expect, registry, verify as _verify
+from ioworkload.core import _runner, expect, pidns, registry, verify as _verify
 from ioworkload.core.args import MAX_THREADS, parse_count, parse_rate, parse_seconds  # noqa: F401 (API)
 from ioworkload.core.errors import (Interrupted, PrestartFailed, ScenarioFailed, Unsupported, UsageError,
                                SHOWN_CHARS, errno_name, shown)
@@ -321,6 +321,24 @@ class _Process:
             time.sleep(0.001)
 
 
+def _parent_declared(sc: Scenario) -> "str | None":
+    """A worker's getppid declared to return a parent (not 0), as text; None if none is."""
+    for ev in sc.setup + sc.iteration + sc.teardown:
+        if ev.role == "worker" and ev.syscall == "getppid" and (
+                ev.expect.kind == "ge" and ev.expect.value > 0
+                or ev.expect.kind == "eq" and ev.expect.value != 0):
+            return str(ev.expect)
+    return None
+
+
+def _pid_namespace_refused(e: OSError) -> str:
+    """Why the scenario process could not have a PID namespace of its own."""
+    if e.errno == errno.EPERM:
+        return ("a PID namespace needs CAP_SYS_ADMIN (run as root, or inside a user namespace "
+                "of your own: unshare -Ur)")
+    return f"cannot make a PID namespace: {os.strerror(e.errno)}"
+
+
 def _thread_limit(threads: int, err: int, what: str = "") -> str:
     """Why threads or a process could not start, naming the limits that can refuse them (a
     new thread's stack needs address space: glibc reports that EAGAIN too)."""
@@ -336,8 +354,9 @@ def _thread_limit(threads: int, err: int, what: str = "") -> str:
     return f"cannot {what}: {os.strerror(err)} ({'; '.join(limits)})"
 
 
-def _wait_parked(run, proc: "_Process | None", threads: int, stop: _StopSignals) -> list[int]:
-    """Until every worker sleeps in its start wait: their tids."""
+def _wait_parked(run, proc: "_Process | None", threads: int, stop: _StopSignals,
+                 numbering: pidns.Numbering) -> list[int]:
+    """Until every worker sleeps in its start wait: their tids (as they see them: gettid's)."""
     deadline = time.monotonic() + PARK_TIMEOUT
     pause = 20e-6
     while True:
@@ -348,7 +367,8 @@ def _wait_parked(run, proc: "_Process | None", threads: int, stop: _StopSignals)
         if proc is not None and proc.poll() is not None:
             raise ScenarioFailed(f"the scenario process {proc.death()} before it started")
         tids = run.ready()
-        if tids and all(_in_futex_wait(run.pid, t, run.start_word_address) for t in tids):
+        if tids and all(_in_futex_wait(numbering.proc_pid, numbering.proc(t),
+                                       run.start_word_address) for t in tids):
             return tids
         if time.monotonic() > deadline:
             raise ScenarioFailed(f"the workers did not reach their start line in {PARK_TIMEOUT:g} s")
@@ -374,7 +394,7 @@ def _exited(tid: int) -> bool:
         return True
 
 
-def _prestarted(sc: Scenario, run, stop: _StopSignals) -> list[int]:
+def _prestarted(sc: Scenario, run, stop: _StopSignals, numbering: pidns.Numbering) -> list[int]:
     """Per worker, the task its prestart left parked (0: none), once each sleeps where it waits
     for the release; PrestartFailed (before any PID line) when a prestart failed or its task
     exited."""
@@ -385,10 +405,10 @@ def _prestarted(sc: Scenario, run, stop: _StopSignals) -> list[int]:
         raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: {why}")
     deadline = time.monotonic() + PARK_TIMEOUT
     for tid in parked:
-        while tid and not _asleep(tid):
+        while tid and not _asleep(numbering.proc(tid)):
             if stop.signum is not None:
                 raise Interrupted(stop.signum)
-            if _exited(tid):
+            if _exited(numbering.proc(tid)):
                 raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: its task {tid} "
                                      f"exited before it parked")
             if time.monotonic() > deadline:
@@ -399,7 +419,7 @@ def _prestarted(sc: Scenario, run, stop: _StopSignals) -> list[int]:
 
 
 def _wait_done(run, proc: "_Process | None", execs: bool = False, stop: _StopSignals | None = None,
-               orphaned=None) -> bool:
+               orphaned=None, proc_pid: int = 0) -> bool:
     """Until every worker finished: woken by the last one, not by polling; the timeout only
     lets Python run its signal handlers and notices a spawned process that died, and
     orphaned() (Hooks) stops the run as its signal would. execs (a
@@ -408,7 +428,7 @@ def _wait_done(run, proc: "_Process | None", execs: bool = False, stop: _StopSig
     while not run.wait_done(DONE_POLL):
         if proc is not None and proc.poll() is not None:
             raise ScenarioFailed(f"the scenario process {proc.death()} during the run")
-        if execs and _image_waiting(proc.pid):
+        if execs and _image_waiting(proc_pid or proc.pid):
             return True
         signum = orphaned() if orphaned and stop and stop.signum is None else None
         if signum:
@@ -416,19 +436,20 @@ def _wait_done(run, proc: "_Process | None", execs: bool = False, stop: _StopSig
     return False
 
 
-def _wait_leaving(run, proc: _Process, threads: int) -> None:
-    """Until a spawned process is down to its main thread, asleep before its exit: then the
-    counters hold every call but the last two (expect.py: the leave wait's return, exit_group)."""
-    task_dir = f"/proc/{proc.pid}/task"
+def _wait_leaving(run, proc: _Process, threads: int, proc_pid: int) -> None:
+    """Until a spawned process (/proc's `proc_pid`) is down to its main thread, asleep before
+    its exit: then the counters hold every call but the last two (expect.py: the leave wait's
+    return, exit_group)."""
+    task_dir = f"/proc/{proc_pid}/task"
     deadline = time.monotonic() + PARK_TIMEOUT
     while True:
         if proc.poll() is not None:
             raise ScenarioFailed(f"the scenario process {proc.death()} after the run")
         try:
-            alone = os.listdir(task_dir) == [str(proc.pid)]
+            alone = os.listdir(task_dir) == [str(proc_pid)]
         except OSError:
             alone = False
-        if alone and _in_futex_wait(proc.pid, proc.pid, run.leave_word_address):
+        if alone and _in_futex_wait(proc_pid, proc_pid, run.leave_word_address):
             return
         if time.monotonic() > deadline:
             raise ScenarioFailed("the scenario process did not wind down its threads")
@@ -437,11 +458,13 @@ def _wait_leaving(run, proc: _Process, threads: int) -> None:
 
 def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration: float | None = None,
             verify: bool = False, hooks: Hooks | None = None, own_process: bool = False,
-            rate: float | None = None) -> Result:
+            rate: float | None = None, pid_namespace: bool = False) -> Result:
     """Run `sc`; SIGINT/SIGTERM/SIGHUP end it early with `interrupted` set (teardown still runs).
     own_process: the workers live in a process of their own (the CLI's way: every syscall of
     that process is declared); otherwise they are threads of this one. rate: each worker
-    starts at most this many iterations a second (paced on the vDSO clock: no syscall)."""
+    starts at most this many iterations a second (paced on the vDSO clock: no syscall).
+    pid_namespace: the process of its own is the first of a new PID namespace (pid 1 there);
+    the expect document gives each task's id in both numberings (tid, ns_tid)."""
     if not isinstance(verify, bool):
         raise UsageError(f"verify must be True or False, not {verify!r}")
     if duration is not None and iterations is not None:
@@ -458,6 +481,13 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
     if sc.exit_status and not own_process:
         raise Unsupported(f"{sc.name} ends its process with exit_group({sc.exit_status}): it runs "
                           f"only in a process of its own (the command line, spawn())")
+    if pid_namespace and not own_process:
+        raise UsageError("a PID namespace is for a scenario process of its own (the command "
+                         "line, spawn()), not for threads of the caller")
+    if pid_namespace and _parent_declared(sc):
+        raise Unsupported(f"{sc.name} declares getppid() -> {_parent_declared(sc)} on its "
+                          f"process: the first process of a PID namespace has no parent there "
+                          f"(getppid returns 0)")
     if sc.execs and not own_process:
         raise Unsupported(f"{sc.name} execs a new image in its process: it runs only in a "
                           f"process of its own (the command line, spawn())")
@@ -471,7 +501,7 @@ def execute(sc: Scenario, iterations: int | None = 1, threads: int = 1, duration
     # gone: a signal at any moment ends the run, never the process mid-cleanup.
     with _StopSignals() as stop, _CwdKept(not own_process):
         result = _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end,
-                          hooks or Hooks(), stop, own_process, rate)
+                          hooks or Hooks(), stop, own_process, rate, pid_namespace)
     if result.interrupted is None and stop.signum is not None:
         result.interrupted = stop.signum  # arrived after the loop: the result is whole
     return result
@@ -540,7 +570,7 @@ def _literal_fds(sc: Scenario) -> list[tuple[int, int]]:
 
 
 def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, hooks, stop,
-             own_process, rate=None) -> Result:
+             own_process, rate=None, pid_namespace=False) -> Result:
     root = run = proc = None
     left = False
     try:
@@ -552,8 +582,12 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
         stop.on_signal = run.request_stop
         if own_process:
             try:
-                proc = _Process(run.spawn(sc.exit_status, private_ipc=bool(sc.ipc_objects)))
+                proc = _Process(run.spawn(sc.exit_status, private_ipc=bool(sc.ipc_objects),
+                                          pid_namespace=pid_namespace,
+                                          own_proc=pid_namespace or not pidns.proc_is_own()))
             except OSError as e:
+                if pid_namespace and e.errno != errno.EAGAIN:
+                    raise Unsupported(_pid_namespace_refused(e)) from None
                 if e.errno != errno.EAGAIN:
                     raise
                 raise Unsupported(_thread_limit(threads, e.errno, "fork the scenario process")) \
@@ -564,14 +598,27 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
                 run.start()
             except OSError as e:
                 raise Unsupported(_thread_limit(threads, e.errno)) from None
-        tids = _wait_parked(run, proc, threads, stop)
-        parked = _prestarted(sc, run, stop)
+        try:
+            numbering = pidns.Numbering(run.pid, pid_namespace)
+        except LookupError as e:
+            raise Unsupported(str(e)) from None
+        ns_tids = _wait_parked(run, proc, threads, stop, numbering)
+        if proc is not None and run.own_proc < 0:
+            raise Unsupported(f"/proc here does not show the scenario process's PID namespace, "
+                              f"and it cannot mount one of its own: "
+                              f"{os.strerror(-run.own_proc)} (mount one for it: unshare "
+                              f"--pid --fork --mount-proc)")
+        ns_parked = _prestarted(sc, run, stop, numbering)
+        # this command's numbering from here on (the PID line, perf, the expect file's tids)
+        tids = [numbering.own(t) for t in ns_tids]
+        parked = [numbering.own(t) for t in ns_parked]
         if counters:  # before the PID is announced: no permission means no announcement
             _verify.open_counters(counters, tids, inherit=sc.helper_threads, above=fixed_end,
                                   also=[[t] if t else [] for t in parked])
         doc = expect.build(sc, pid=run.pid, tids=tids, dirs=[os.fsdecode(d) for d in dirs],
                            iterations=iterations, own_process=own_process, root=root,
-                           prestarted=parked)
+                           prestarted=parked,
+                           ns_ids=dict(zip(tids + parked, ns_tids + ns_parked)))
         watch = _Watch(stop, proc)
         if hooks.before_start:
             hooks.before_start(watch, tids, doc)
@@ -581,11 +628,11 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
             from ioworkload.core import _perf
             _perf.enable([fd for c in counters for fd in c.fds])
         run.release()
-        exec_image = _wait_done(run, proc, sc.execs, stop, hooks.orphaned)
+        exec_image = _wait_done(run, proc, sc.execs, stop, hooks.orphaned, numbering.proc_pid)
         if proc is None:
             run.join()
         elif not exec_image:
-            _wait_leaving(run, proc, threads)
+            _wait_leaving(run, proc, threads, numbering.proc_pid)
         signum = stop.signum
         per_worker = run.results()
         verified = rows = None
@@ -595,6 +642,7 @@ def _execute(sc, iterations, threads, duration, counters, fd_base, fixed_end, ho
                                               own_process)
         result = _summarize(sc, iterations, duration, threads, per_worker, signum, verified, rows,
                             root, run.pid)
+        result.tids = tids  # the workers' own gettid gave their namespace's ids
         result.rate = rate
         result.expected = expect.resolve(sc, doc, per_worker, result.iterations_done)
         if hooks.after_run:

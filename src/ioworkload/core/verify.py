@@ -73,13 +73,16 @@ def _mounted_tracefs(path: str) -> bool:
 
 def _privilege_state() -> str:
     """What perf_event_open on a tracepoint would look at: euid, CAP_PERFMON, the paranoid level."""
-    from ioworkload.core.probes import capability
+    from ioworkload.core.probes import capability, in_initial_user_namespace
     try:
         with open("/proc/sys/kernel/perf_event_paranoid") as f:
             paranoid = f.read().strip()
     except OSError:
         paranoid = "unreadable"
     cap = "with" if capability("CAP_PERFMON")() is None else "without"
+    if cap == "with" and not in_initial_user_namespace():
+        cap = "with CAP_PERFMON only in a user namespace of its own (perf needs it in the host's):"
+        return f"uid {os.geteuid()}, {cap} kernel.perf_event_paranoid = {paranoid}"
     return f"uid {os.geteuid()}, {cap} CAP_PERFMON, kernel.perf_event_paranoid = {paranoid}"
 
 

@@ -67,6 +67,8 @@ class Workload:
             self.close()
             raise
         self.tids: list[int] = [t["tid"] for t in self.expected["tasks"] if t["role"] == "worker"]
+        self.ns_tids: list[int] = [t.get("ns_tid", t["tid"]) for t in self.expected["tasks"]
+                                   if t["role"] == "worker"]
         self.dir: str | None = self.expected["dir"]
 
     def _line(self, timeout: float, what: str) -> str:
@@ -110,11 +112,8 @@ class Workload:
             raise ScenarioFailed(f"timed out after {timeout:g} s waiting for the result")
         try:
             if self.result is None:
-                line = self._line(deadline - time.monotonic(), "the result")
-                fields = json.loads(line)
-                fields["tmpdir"] = fields.pop("dir", None)
-                self.result = Result(**{k: fields[k] for k in Result.__annotations__
-                                        if k in fields})
+                self.result = result_from_json(self._line(deadline - time.monotonic(),
+                                                          "the result"))
         finally:
             self._wait_lock.release()
         return self.result
@@ -135,6 +134,21 @@ class Workload:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def result_from_json(line: str) -> Result:
+    """The Result of the command's --json line."""
+    fields = json.loads(line)
+    fields["tmpdir"] = fields.pop("dir", None)
+    return Result(**{k: fields[k] for k in Result.__annotations__ if k in fields})
+
+
+def command(name: str, iterations: int | str | None = None, threads: int = 1,
+            start_timeout: float = 600.0) -> list[str]:
+    """The command line that runs scenario `name` (the registry's name) held at its start."""
+    return [sys.executable, "-m", "ioworkload", name, "--threads", str(threads),
+            "--start-timeout", str(start_timeout),
+            "--iterations", str(1 if iterations is None else iterations)]
 
 
 def _end(proc: subprocess.Popen, control: str, hold: str | None, timeout: float = 30.0) -> int:
@@ -160,9 +174,11 @@ def _end(proc: subprocess.Popen, control: str, hold: str | None, timeout: float 
 def spawn(name: str, iterations: int | str | None = None, threads: int = 1,
           duration: float | None = None, verify: bool = False, cpu: str | None = None,
           ready_timeout: float = READY_TIMEOUT, start_timeout: float = 600.0,
-          rate: float | None = None) -> Workload:
+          rate: float | None = None, pid_namespace: bool = False) -> Workload:
     """Start scenario `name` in a process of its own, held before its first counted syscall.
-    rate: paced, at most this many iterations a second per thread (no extra syscalls)."""
+    rate: paced, at most this many iterations a second per thread (no extra syscalls).
+    pid_namespace: that process starts a PID namespace of its own (pid 1 there); `pid` and
+    `tids` stay the caller's numbering, `ns_tids` are the namespace's."""
     if not isinstance(verify, bool):
         raise UsageError(f"verify must be True or False, not {verify!r}")
     if duration is not None and iterations is not None:
@@ -170,15 +186,18 @@ def spawn(name: str, iterations: int | str | None = None, threads: int = 1,
     from ioworkload.core import registry
     # The registry's name, not the caller's text: "--help" or "list" never reach the command
     name = registry.get(name).name
-    argv = [sys.executable, "-m", "ioworkload", name, "--threads", str(threads),
-            "--start-timeout", str(start_timeout)]
-    argv += ["--duration", str(duration)] if duration is not None else \
-        ["--iterations", str(1 if iterations is None else iterations)]
+    argv = command(name, iterations, threads, start_timeout)
+    if duration is not None:
+        argv[-2:] = ["--duration", str(duration)]
     if rate is not None:
         from ioworkload.core.args import parse_rate
         argv += ["--rate", repr(parse_rate(rate))]
     if verify:
         argv.append("--verify")
+    if not isinstance(pid_namespace, bool):
+        raise UsageError(f"pid_namespace must be True or False, not {pid_namespace!r}")
+    if pid_namespace:
+        argv.append("--pid-namespace")
     if cpu is not None:
         argv += ["--cpu", str(cpu)]
     control = make_temp_dir("ioworkload-spawn-")

@@ -1,3 +1,4 @@
 from ioworkload.core.manifest import Scenario
 
 SCENARIOS: list[Scenario]
+REFERENCE_GETPPID: object

@@ -33,6 +33,24 @@ cdef uint64_t enosys_loop(iow_worker *w, uint64_t n) noexcept nogil:
     return null_syscall_loop(w, n, IOW_NR_UNASSIGNED)
 
 
+cdef uint64_t reference_getppid_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    # benchmarks/ref_loop.c's loop inside a scenario process, for tools/nullsys.py (issue 27):
+    # no stop check and no tally per call; the last return stands for all (getppid's is the
+    # same while the parent lives), so the run's tally is still the scenario's.
+    cdef uint64_t i
+    cdef long ret = 0
+    for i in range(n):
+        ret = iow_sys0(__NR_getppid)
+    if n:
+        iow_tally_ret(&w.iter[0], ret)
+        if ret >= 0:
+            w.iter[0].ok += n - 1
+    return n
+
+
+# Not a scenario: getppid's manifest with the reference loop as its kernel (tools/nullsys.py).
+REFERENCE_GETPPID = kernel(reference_getppid_loop)
+
 SCENARIOS = scenarios("baseline", [
     dict(name="getppid", summary="getppid(): the classic null syscall (perf bench syscall basic)",
          kernel=kernel(getppid_loop),

@@ -45,7 +45,7 @@ cdef extern from "<linux/capability.h>" nogil:
         _LINUX_CAPABILITY_VERSION_3
 
 from ioworkload.core.manifest import scenarios
-from ioworkload.core.probes import capability, legacy_syscall
+from ioworkload.core.probes import capability, legacy_syscall, user_namespace_maps
 from ioworkload.families._forked import forked_child
 
 cdef enum:
@@ -155,7 +155,7 @@ SCENARIOS = scenarios("credentials", [
     dict(name="credentials_drop",
          summary="a forked child takes a process group, writes its capabilities back, drops to nobody",
          kernel=kernel(credentials_drop_loop),
-         requires=[capability("CAP_SETUID"), capability("CAP_SETGID")],
+         requires=[capability("CAP_SETUID"), capability("CAP_SETGID"), user_namespace_maps(65534)],
          iteration=forked_child([
              "setpgid(0, 0) -> 0", "getpgid(0) -> >=1", "setsid() -> -EPERM",
              f"capget({_CAP_HEADER}, &data) -> 0", f"capset({_CAP_HEADER}, &data) -> 0",

@@ -579,7 +579,7 @@ def _bpf_map_creatable():
     Its refusal names the errno and whether the capability it wants is missing."""
     import os
     from ioworkload.core.errors import errno_name
-    from ioworkload.core.probes import capability
+    from ioworkload.core.probes import capability, in_initial_user_namespace
     cdef BpfMapCreateAttr attr
     fill_map_attr(&attr)
     cdef long ret = iow_sys3(__NR_bpf, BPF_MAP_CREATE, <long>&attr, sizeof(BpfMapCreateAttr))
@@ -591,6 +591,8 @@ def _bpf_map_creatable():
     lacking = capability("CAP_BPF")() and capability("CAP_SYS_ADMIN")()
     return (f"BPF_MAP_CREATE is refused here (-{errno_name(-ret)})"
             + ("; it needs CAP_BPF or CAP_SYS_ADMIN (run as root)" if lacking else
+               "; it needs CAP_BPF in the initial user namespace, and this process is in one "
+               "of its own" if not in_initial_user_namespace() else
                " although this process holds CAP_BPF or CAP_SYS_ADMIN (a lockdown or LSM "
                "policy, or RLIMIT_MEMLOCK before 5.11)"))
 

@@ -924,7 +924,8 @@ SCENARIOS = scenarios("path", [
              "\"<dir>/faulted-mm-toonly-to\", 0) -> -EINVAL",
          ] + _unmapped(4),
          teardown=_closed(4),
-         requires=[capability("CAP_SYS_ADMIN"),
+         # may_mount(): CAP_SYS_ADMIN over the mount namespace, the host's (unshare -Ur: EPERM)
+         requires=[capability("CAP_SYS_ADMIN", initial_namespace=True),
                    # flags ~0 are refused before anything is looked up
                    syscall_implemented("move_mount", __NR_move_mount, -1, 0, -1, 0, 0xffffffff)],
          notes="Faulted: both names of the first call, the from name of the second and the to "
@@ -1063,7 +1064,7 @@ IOR_SCENARIOS = scenarios("path", [
                 "\"<dir>/faulted-mm-toonly-to\", 0) -> -EINVAL"]
              + _unmapped(4)
              + [f"unlinkat(AT_FDCWD, \"<dir>/{d}\", AT_REMOVEDIR) -> 0" for d in _MM_DIRS]),
-         requires=[capability("CAP_SYS_ADMIN"),
+         requires=[capability("CAP_SYS_ADMIN", initial_namespace=True),
                    syscall_implemented("move_mount", __NR_move_mount, -1, 0, -1, 0, 0xffffffff)],
          notes=_IOR_FAULTED_NOTE + "Faulted as in the normal mode (map0..map3). The "
                "directories are removed at the end of each round (ours: ior's os.Mkdir would "

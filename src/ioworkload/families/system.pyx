@@ -288,7 +288,8 @@ SCENARIOS = scenarios("system", [
          summary="a forked child: setsid, vhangup, umask, its own UTS namespace's names, chroot, rlimit",
          kernel=kernel(system_contained_loop), needs_dir=True,
          requires=[in_table("vhangup"), _uts_namespaces, capability("CAP_SYS_ADMIN"),
-                   capability("CAP_SYS_CHROOT"), capability("CAP_SYS_TTY_CONFIG")],
+                   # vhangup checks capable(): the initial user namespace's
+                   capability("CAP_SYS_CHROOT"), capability("CAP_SYS_TTY_CONFIG", True)],
          iteration=forked_child([
              "setsid() -> >=1", "getsid(0) -> >=1", "vhangup() -> 0",
              "umask(077) -> >=0", "umask(0) -> 63",
@@ -312,8 +313,9 @@ SCENARIOS = scenarios("system", [
     dict(name="system_rejected",
          summary="reboot with a bad magic and acct of a missing path, rejected; syslog's buffer size",
          kernel=kernel(system_rejected_loop), needs_dir=True,
-         requires=[capability("CAP_SYS_BOOT"), capability("CAP_SYS_PACCT"),
-                   capability("CAP_SYSLOG")],
+         # each checked with capable(): the initial user namespace's (unshare -Ur: -EPERM)
+         requires=[capability("CAP_SYS_BOOT", True), capability("CAP_SYS_PACCT", True),
+                   capability("CAP_SYSLOG", True)],
          iteration=["reboot(0xbad, 0, 0xbad, NULL) -> -EINVAL",
                     'acct("<dir>/missing/acct") -> -ENOENT',
                     "syslog(SYSLOG_ACTION_SIZE_BUFFER, NULL, 0) -> >=1"],

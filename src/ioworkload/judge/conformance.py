@@ -71,6 +71,8 @@ class Verdict:
         self.missing_by_task: dict = {}
         self.unmet: list[str] = []  # capabilities --require asked for and this did not verify
         self.mutations: dict = {}
+        self.numbering: str | None = None  # "tid" or "ns_tid" (NUMBERINGS), in a PID namespace
+        self.set_aside = 0  # a launching tracer's events that were not the scenario process's
 
     @property
     def summary(self) -> str:
@@ -90,11 +92,17 @@ class Verdict:
                 "differences": self.differences, "expected": self.expected,
                 "observed": self.observed, "lost": self.lost, "reason": self.reason,
                 "missing_by_task": self.missing_by_task, "unmet": self.unmet,
-                "mutations": self.mutations}
+                "mutations": self.mutations, "numbering": self.numbering,
+                "set_aside": self.set_aside}
 
     def __repr__(self) -> str:
         return f"Verdict({self.summary!r}, {len(self.differences)} differences)"
 
+
+# The verdict's words for the tids a stream used, when the scenario process had a PID namespace
+# of its own (matching.numbered).
+NUMBERINGS = {"tid": "tids as seen outside its PID namespace",
+              "ns_tid": "tids as seen inside its PID namespace (NSpid)"}
 
 _MISSING = re.compile(r"^missing: .* on (?P<who>.*): (?P<n>\d+) of \d+ not seen$")
 
@@ -116,6 +124,8 @@ def verdict(expected: dict, observed: list[dict], lost: int = 0, sees_exit_only:
     """Judge one observed stream (matching.compare), separating events a tracer said it dropped
     and the differences its documented blind spots explain."""
     caps = caps if caps is not None else Capabilities(exit=sees_exit_only)
+    two_numberings = any(t.get("ns_tid", t["tid"]) != t["tid"] for t in expected["tasks"])
+    expected, numbering = judge.numbered(expected, observed)
     comp = judge.compare_detail(expected, observed, check_args=check_args, caps=caps)
     diffs = list(comp.differences)
     if unparsed:
@@ -124,7 +134,10 @@ def verdict(expected: dict, observed: list[dict], lost: int = 0, sees_exit_only:
     n_expected = sum(judge.count_bounds(e["count"] or 0)[0] for e in expected["events"])
     n_observed = sum(ev.get("count", 1) for ev in observed)
     verified = _verified(caps, comp)
+    if two_numberings:  # a PID namespace of its own: say which tids the tracer reported
+        verified.append(NUMBERINGS[numbering])
     v = Verdict("exact", diffs, n_expected, n_observed, lost, verified=verified)
+    v.numbering = numbering if two_numberings else None
     for d in diffs:
         m = _MISSING.match(d)
         if m:
@@ -219,11 +232,12 @@ class TracerFailed(RuntimeError):
 
 
 def run_one(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1,
-            mutations: bool = False) -> Verdict:
+            mutations: bool = False, pid_namespace: bool = False) -> Verdict:
     """Spawn the scenario held at its start, attach the tracer by PID, run, judge; a tracer
-    that fails is that tracer's verdict (`wrong`), not the whole run's."""
+    that fails is that tracer's verdict (`wrong`), not the whole run's. pid_namespace: the
+    scenario process is pid 1 of a PID namespace of its own (spawn())."""
     try:
-        return _run(scenario, tracer, iterations, threads, mutations)
+        return _run(scenario, tracer, iterations, threads, mutations, pid_namespace)
     except TracerFailed as e:
         return Verdict("wrong", [f"{tracer.name}: {e}"], reason=str(e))
 
@@ -241,9 +255,9 @@ def trace(scenario: str, tracer: str | Tracer, iterations: int = 3, threads: int
 
 
 def _run(scenario: str, tracer: Tracer, iterations: int, threads: int,
-         mutations: bool) -> Verdict:
+         mutations: bool, pid_namespace: bool = False) -> Verdict:
     try:
-        result, seen = observe(scenario, tracer, iterations, threads)
+        result, seen = observe(scenario, tracer, iterations, threads, pid_namespace)
     except Unsupported as e:
         return Verdict("unsupported", [], reason=str(e))
     except (UsageError, TracerFailed):
@@ -261,18 +275,25 @@ def _run(scenario: str, tracer: Tracer, iterations: int, threads: int,
     return v
 
 
-def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1):
+def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1,
+            pid_namespace: bool = False):
     """(the run's Result, the Observed stream the tracer printed), unjudged; Unsupported where
-    the scenario or the tracer cannot run here."""
+    the scenario or the tracer cannot run here. A tracer that launches the command
+    (`{command}`) has its stream cut to the run's (matching.launched: `set_aside` counts the
+    rest)."""
     from ioworkload.core.runner import make_temp_dir
     from ioworkload.core.workload import spawn
     why = tracer.unavailable() or registry.get(scenario).unsupported_reason()
     if why:
         raise Unsupported(why)
+    if tracer.launches:
+        return _observe_launched(registry.get(scenario).name, tracer, iterations, threads,
+                                 pid_namespace)
     tmp = make_temp_dir("ioworkload-check-")
     proc = output = None
     try:
-        with spawn(scenario, iterations=iterations, threads=threads) as w:
+        with spawn(scenario, iterations=iterations, threads=threads,
+                   pid_namespace=pid_namespace) as w:
             out = os.path.join(tmp, "observed")
             argv = [_fill(word, pid=w.pid, tids=",".join(map(str, w.tids)), out=out,
                           program=tracer.program_path(w.pid, tmp) or "")
@@ -299,18 +320,86 @@ def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
             seen.unparsed.append(f"... {output.dropped} more lines past {STDOUT_LIMIT >> 20} MiB")
         return result, seen
     finally:
-        if proc is not None:
-            _stop(proc)
-            if output is not None:
-                output.thread.join(5)
-            if proc.stdout:
-                proc.stdout.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        _end_tracer(proc, output, tmp)
+
+
+def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: int,
+                      pid_namespace: bool = False):
+    """observe() for a tracer that starts the command itself: the command's PID line and its
+    --json result come on the tracer's stdout (the template writes its own output to {out}),
+    its start and hold files are ours; the tracer ends when the command does."""
+    from ioworkload.core.runner import make_temp_dir
+    from ioworkload.core.workload import command, result_from_json
+    tmp = make_temp_dir("ioworkload-check-")
+    proc = output = None
+    try:
+        start, hold = os.path.join(tmp, "start"), os.path.join(tmp, "hold")
+        expect_path, out = os.path.join(tmp, "expect.json"), os.path.join(tmp, "observed")
+        run = command(scenario, iterations, threads) + [
+            "--start-file", start, "--hold-file", hold, "--expect-file", expect_path, "--json"] + (
+            ["--pid-namespace"] if pid_namespace else [])
+        argv = []
+        for word in tracer.argv:
+            argv += run if word == "{command}" else [_fill(word, out=out)]
+        with open(os.path.join(tmp, "stderr"), "wb") as err:
+            try:
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                        stderr=err, encoding="utf-8", errors="replace",
+                                        start_new_session=True)
+            except OSError as e:
+                raise TracerFailed(f"cannot start {argv[0]}: {e.strerror}") from None
+        proc.stderr_path = err.name
+        output = _Output(proc.stdout)
+        pid = int(_launched_line(proc, output, 0, READY_TIMEOUT * timeout_scale(),
+                                 "the command's PID line"))
+        open(start, "w").close()  # the tracer followed the command from its start: ready
+        result = result_from_json(_launched_line(proc, output, 1, 600.0, "the command's result"))
+        open(hold, "w").close()
+        text = _drain_and_stop(tracer, proc, output, out, pid)
+        output.thread.join(5)
+        seen = read_stream(tracer.format, text, pid, f"{tracer.name}'s output")
+        seen.events, seen.set_aside = judge.launched(result.expected, seen.events)
+        return result, seen
+    finally:
+        _end_tracer(proc, output, tmp)
+
+
+def _end_tracer(proc, output: "_Output | None", tmp: str) -> None:
+    """Whatever happened: the tracer stopped, its reader joined, the check's files gone."""
+    if proc is not None:
+        _stop(proc)
+        if output is not None:
+            output.thread.join(5)
+        if proc.stdout:
+            proc.stdout.close()
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _launched_line(proc, output: _Output, index: int, timeout: float, what: str) -> str:
+    """Line `index` of the launched command's stdout, waiting for it while the tracer lives;
+    its exit first: Unsupported when the command said so (exit 77), else TracerFailed."""
+    deadline = time.monotonic() + timeout
+    while len(output.lines) <= index:
+        if proc.poll() is not None:
+            output.thread.join(5)
+            if len(output.lines) > index:
+                break
+            err = _stderr_tail(proc)
+            if err.startswith("unsupported: "):
+                raise Unsupported(err[len("unsupported: "):])
+            raise TracerFailed(f"exited with status {proc.returncode} before {what}"
+                               + (f": {err}" if err else ""))
+        if time.monotonic() > deadline:
+            raise TracerFailed(f"no {what} after {timeout:g} s")
+        time.sleep(0.02)
+    return output.lines[index]
 
 
 def _judge_stream(doc: dict, seen: Observed, tracer: Tracer) -> Verdict:
-    return verdict(doc, seen.events, seen.lost, caps=tracer.caps, blind_spots=tracer.blind_spots,
-                   unparsed=seen.unparsed)
+    v = verdict(doc, seen.events, seen.lost, caps=tracer.caps, blind_spots=tracer.blind_spots,
+                unparsed=seen.unparsed)
+    v.set_aside = seen.set_aside
+    return v
 
 
 def _fill(word: str, **values) -> str:
@@ -507,7 +596,8 @@ def main(argv: list[str]) -> int:
     p.add_argument("--all", action="store_true", help="the whole catalog")
     p.add_argument("--tracer", action="append", default=[], metavar="T",
                    help=f"a preset ({', '.join(PRESETS)}), a tracer file (.toml, .json), or "
-                        f"NAME=TEMPLATE with {{pid}} [{{out}}] (repeatable; default strace)")
+                        f"NAME=TEMPLATE with {{pid}} [{{out}}], or {{command}} and {{out}} for a tracer "
+                        f"that starts the workload itself (repeatable; default strace)")
     p.add_argument("--format", choices=FORMATS, help="what a template tracer prints (default jsonl)")
     p.add_argument("--ready", choices=("settle", "line", "ptrace"),
                    help=f"when a template tracer is attached: after {SETTLE:g} s, when it prints "
@@ -524,6 +614,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--mutate", action="store_true",
                    help="also judge damaged copies of each observed stream; every mutation the "
                         "tracer's capabilities cover must be caught")
+    p.add_argument("--pid-namespace", action="store_true",
+                   help="run each scenario process as pid 1 of a PID namespace of its own (the "
+                        "verdict says which numbering the tracer's tids were in)")
     p.add_argument("--iterations", "-n", default="3", metavar="N")
     p.add_argument("--threads", "-t", default="1", metavar="T")
     p.add_argument("--expected", metavar="EXPECT.json", help="offline: an expect file (or a result)")
@@ -555,7 +648,8 @@ def main(argv: list[str]) -> int:
             if sys.stderr.isatty() or total > 1:
                 print(f"[{len(rows) + 1}/{total}] {name} under {t.name}", file=sys.stderr,
                       flush=True)
-            v = run_one(name, t, iterations, threads, mutations=args.mutate)
+            v = run_one(name, t, iterations, threads, mutations=args.mutate,
+                        pid_namespace=args.pid_namespace)
             rows.append(_row(v, name, t.name, t.caps, t.max_loss, args))
     return _report(rows, [t.name for t in tracers], args)
 
@@ -623,6 +717,10 @@ def _report(rows: list[dict], tracers: list[str], args) -> int:
                 if r["status"] == "lost" and r["missing_by_task"]:
                     print(f"{where}: lost per task: " + ", ".join(
                         f"{who}: {n}" for who, n in r["missing_by_task"].items()))
+                if r.get("set_aside"):
+                    print(f"{where}: set aside {r['set_aside']} events the tracer saw outside "
+                          f"the run (the command's start-up, its own calls, the scenario "
+                          f"process before its release)")
                 if r.get("mutations"):
                     print(f"{where}: mutations: " + "; ".join(
                         f"{m} {how}" for m, how in r["mutations"].items()))

@@ -216,10 +216,111 @@ class Comparison:
     them, and on how many tasks the order was judged."""
 
     def __init__(self, differences: list[str], args_compared: int = 0, args_declared: int = 0,
-                 ordered_tasks: int = 0):
+                 ordered_tasks: int = 0, numbering: str = "tid"):
         self.differences = differences
         self.args_compared, self.args_declared = args_compared, args_declared
         self.ordered_tasks = ordered_tasks
+        self.numbering = numbering  # which of the document's tids the stream used (numbered())
+
+
+def numbered(doc: dict, observed: list[dict]) -> tuple[dict, str]:
+    """(the document in the numbering the stream's tids use, "tid" or "ns_tid"). A scenario
+    process in a PID namespace of its own has two ids per task (expect.py: tid, as the command
+    and a tracer outside see it; ns_tid, as it sees itself, NSpid's last): a stream that names
+    only namespace ids is judged on a copy renumbered so. The created tasks' tids (clone's
+    returns) are the namespace's: under the outer numbering they are not known."""
+    inner = {t["tid"]: t["ns_tid"] for t in doc["tasks"]
+             if t["tid"] is not None and t.get("ns_tid", t["tid"]) != t["tid"]}
+    if not inner:
+        return doc, "tid"
+    seen = {ob.get("tid") for ob in observed}
+    if seen & set(inner) or not seen & set(inner.values()):
+        tasks = [dict(t, tids_complete=False) if t["role"] not in ("worker", "io_thread")
+                 and t["tid"] is None else t for t in doc["tasks"]]
+        return dict(doc, tasks=tasks), "tid"
+
+    def renamed(item: dict, *keys: str) -> dict:
+        return dict(item, **{k: inner.get(item[k], item[k]) for k in keys if k in item})
+
+    out = dict(doc, pid=inner.get(doc["pid"], doc["pid"]),
+               tasks=[renamed(t, "tid", "parent", "exec_of") for t in doc["tasks"]],
+               events=[renamed(e, "tid", "returns_on") for e in doc["events"]])
+    for key in ("restarts", "operations"):
+        if key in doc:
+            out[key] = [renamed(r, "tid") for r in doc[key]]
+    return out, "ns_tid"
+
+
+_CREATES = frozenset({"clone", "clone3", "fork", "vfork"})
+FUTEX_WAIT = 0
+
+
+def _release(ob: dict) -> bool:
+    """The release as the contract defines it: a worker's start wait (futex FUTEX_WAIT, not
+    private) returning 0. Without arguments, any futex returning 0."""
+    if name_of(ob) != "futex" or ob.get("ret") != 0:
+        return False
+    args = ob.get("args")
+    op = args[1] if isinstance(args, (list, tuple)) and len(args) > 1 else \
+        args.get("op") if isinstance(args, dict) else FUTEX_WAIT
+    return as_int(op) == FUTEX_WAIT or op == "FUTEX_WAIT"
+
+
+def launched(doc: dict, observed: list[dict]) -> tuple[list[dict], int]:
+    """A tracer that started the command itself (`{command}`) saw more than the run: the
+    command's start-up and its own calls all along, and each worker before its release (the
+    scenario process's fork, its threads' start). Keep the workers' events from their release
+    on (its futex return included: the contract's rule for a tracer attached before the
+    release) and those of the tasks the workers create (the document's tids, and what their
+    clone/fork returned after the release); (the kept events, how many were set aside). Where
+    those returns are another numbering's (a PID namespace of its own, seen from outside), a
+    task first seen after a release is the workers': the command starts none during the run."""
+    two = any(t.get("ns_tid", t["tid"]) != t["tid"] for t in doc["tasks"] if t["tid"] is not None)
+    doc, numbering = numbered(doc, observed)
+    workers = {t["tid"] for t in doc["tasks"] if t["tid"] is not None}
+    created = set().union(*(t.get("tids", ()) for t in doc["tasks"]))
+    if two and numbering == "tid":
+        created = _new_after_release(observed, workers)
+    released: set = set()
+    theirs = set(workers) | created
+    grown = True
+    while grown:  # a child's first call may come before its parent's clone return is printed
+        grown, released = False, set()
+        for ob in observed:
+            tid = ob.get("tid")
+            if tid in workers and tid not in released:
+                if _release(ob):
+                    released.add(tid)
+                continue
+            ret = ob.get("ret")
+            if tid in theirs and name_of(ob) in _CREATES and isinstance(ret, int) and ret > 0 \
+                    and ret not in theirs:
+                theirs.add(ret)
+                grown = True
+    kept, aside, released = [], 0, set()
+    for ob in observed:
+        tid = ob.get("tid")
+        if tid in workers and tid not in released:
+            if not _release(ob):
+                aside += ob.get("count", 1)
+                continue
+            released.add(tid)
+        if tid in theirs:
+            kept.append(ob)
+        else:
+            aside += ob.get("count", 1)
+    return kept, aside
+
+
+def _new_after_release(observed: list[dict], workers: set) -> set:
+    """The tids a stream shows first after one of the workers' releases."""
+    before, after, released = set(), set(), False
+    for ob in observed:
+        tid = ob.get("tid")
+        released = released or tid in workers and _release(ob)
+        if tid not in before and tid not in workers:
+            (after if released else before).add(tid)
+    return after - before
 
 
 def compare(doc: dict, observed: list[dict], check_args: bool = True,
@@ -246,6 +347,7 @@ def compare_detail(doc: dict, observed: list[dict], check_args: bool = True,
                    sees_exit_only: bool = True, caps: Capabilities | None = None) -> Comparison:
     if caps is None:
         caps = Capabilities(exit=sees_exit_only)
+    doc, numbering = numbered(doc, observed)
     workers = {t["tid"] for t in doc["tasks"] if t["tid"] is not None}
     operations = [ob for ob in observed if "opcode" in ob]
     if operations:  # a tracer that reports io_uring requests is judged on them too
@@ -371,7 +473,7 @@ def compare_detail(doc: dict, observed: list[dict], check_args: bool = True,
                 ordered += 1
                 if why:
                     diffs.append(f"order: tid {tid}: {why}")
-    return Comparison(group(diffs) + op_diffs, compared, declared_args, ordered)
+    return Comparison(group(diffs) + op_diffs, compared, declared_args, ordered, numbering)
 
 
 def _checkable(value) -> bool:

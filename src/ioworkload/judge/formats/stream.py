@@ -10,3 +10,4 @@ class Observed:
     events: list = field(default_factory=list)
     lost: int = 0  # events the tracer itself says it dropped
     unparsed: list = field(default_factory=list)  # lines no rule of the reader could read
+    set_aside: int = 0  # a launching tracer's events that were not the run's (matching.launched)

@@ -32,7 +32,8 @@ READY_MODES = ("settle", "line", "ptrace")
 # A bpftrace program's test for a call through the 32-bit door: on x86-64 the task's TS_COMPAT
 # (0x0002, arch/x86/include/asm/thread_info.h), read through BTF; no such door elsewhere.
 IN_COMPAT = "(curtask->thread_info.status & 2)" if expect.NATIVE_ABI == "x86_64" else "0"
-PRESET_MODULES = {"strace": "strace", "perf-trace": "perf_trace", "bpftrace": "bpftrace"}
+PRESET_MODULES = {"strace": "strace", "strace-launch": "strace_launch", "perf-trace": "perf_trace",
+                  "bpftrace": "bpftrace"}
 
 
 class Tracer:
@@ -42,9 +43,15 @@ class Tracer:
                  caps: capabilities.Capabilities | None = None, program: str | None = None,
                  blind_spots: tuple = (), max_loss: float = 0.0,
                  sees_exit_only: bool | None = None):
-        if "{pid}" not in template and "{tids}" not in template and program is None:
-            raise UsageError(f"tracer {name}: the command template needs {{pid}} or {{tids}}: "
-                             f"{template!r}")
+        # {command}: the tracer starts the workload itself (`strace -f -o {out} {command}`)
+        self.launches = "{command}" in template
+        if not self.launches and "{pid}" not in template and "{tids}" not in template \
+                and program is None:
+            raise UsageError(f"tracer {name}: the command template needs {{pid}}, {{tids}} or "
+                             f"{{command}}: {template!r}")
+        if self.launches and "{out}" not in template:
+            raise UsageError(f"tracer {name}: a template with {{command}} needs {{out}} (the "
+                             f"command's own output comes on the tracer's stdout): {template!r}")
         if fmt not in FORMATS:
             raise UsageError(f"tracer {name}: unknown format {fmt!r} (one of {', '.join(FORMATS)})")
         if ready not in READY_MODES:
@@ -114,8 +121,8 @@ def from_spec(spec: str, fmt: str | None = None, ready: str | None = None,
         close = difflib.get_close_matches(spec.partition("=")[0], list(PRESETS), n=1)
         hint = f"did you mean {close[0]}? " if close else ""
         raise UsageError(f"unknown tracer {spec!r}: {hint}presets are {', '.join(PRESETS)}; "
-                         f"a tracer file ends in .toml or .json; a template needs {{pid}} "
-                         f"or {{tids}} (name it with NAME=TEMPLATE)")
+                         f"a tracer file ends in .toml or .json; a template needs {{pid}}, "
+                         f"{{tids}} or {{command}} (name it with NAME=TEMPLATE)")
     name, eq, template = spec.partition("=")
     if not eq or " " in name or "{" in name:
         name, template = "custom", spec

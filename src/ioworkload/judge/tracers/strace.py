@@ -9,13 +9,19 @@ from ioworkload.judge.capabilities import Capabilities
 from ioworkload.judge.tracers import Tracer
 
 
-def tracer() -> Tracer:
-    caps = Capabilities(
+OPTIONS = "-f -X raw -s 65536 -e quiet=attach,exit -o {out}"
+
+
+def capabilities() -> Capabilities:
+    return Capabilities(
         returns=True, args=True, entry=True, exit=False, new_tasks=True, order=True,
         reasons={"exit": "ptrace never reports a clone's return (0) in the new task: the "
                          "task is stopped only from its first own call on"})
-    return Tracer("strace", "strace -f -X raw -s 65536 -e quiet=attach,exit -o {out} -p {pid}", "strace",
-                  ready="ptrace", caps=caps, blind_spots=BLIND_SPOTS)
+
+
+def tracer() -> Tracer:
+    return Tracer("strace", f"strace {OPTIONS} -p {{pid}}", "strace", ready="ptrace",
+                  caps=capabilities(), blind_spots=BLIND_SPOTS)
 
 
 # strace reads a path argument up to PATH_MAX - 1 bytes, whatever -s says (wide_names' path of
