@@ -177,6 +177,27 @@ def test_a_kernel_cut_short_keeps_the_rows_it_finished(monkeypatch):
     assert result["error"] == "error: did not end within 1 s (1 rows done)"
 
 
+def test_the_guest_boots_with_a_clock_the_vdso_reads(monkeypatch):
+    """Without a vDSO clock (7.2 under TCG distrusts the TSC), the runner's clock_gettime
+    calls are syscalls and every --verify is WRONG by two: the VM boots with the TSC."""
+    from ioworkload.kernels import command
+    booted = []
+
+    def boot(argv, workdir, timeout, stopped, **kw):
+        booted.append(argv)
+        raise RuntimeError("not booted in this test")
+    monkeypatch.setattr(fetch, "resolve", lambda spec, log: fetch.Kernel(spec, "/vmlinuz", "r"))
+    monkeypatch.setattr(fetch, "udev_overlay", lambda log: None)
+    monkeypatch.setattr(vm, "vng_path", lambda: "vng")
+    monkeypatch.setattr(vm, "vng_version", lambda vng: "virtme-ng")
+    monkeypatch.setattr(vm, "run_guarded", boot)
+    options = type("Options", (), {"timeout": 1.0, "scale": None, "memory": "2G",
+                                   "accel": vm.Accel("tcg")})()
+    command.run_kernel("debian:sid", "verify", ["getppid"], options, lambda: None)
+    appended = [a for flag, a in zip(booted[0], booted[0][1:]) if flag == "--append"]
+    assert "clocksource=tsc" in appended and "tsc=reliable" in appended
+
+
 # ---- the guard: whichever way the command ends, the VM's processes end ----
 
 def _alive(pid: int) -> bool:
@@ -311,3 +332,85 @@ def test_full_matrix(tmp_path):
         assert k["error"] is None, k
         assert {row["status"] for row in k["rows"]} <= {"verified", "unsupported"}, k["kernel"]
     assert r.returncode == 0
+
+
+def test_check_runs_in_batches_that_are_saved_as_they_end(monkeypatch):
+    """A check of many scenarios in a guest runs CHECK_BATCH at a time, the selection taken out
+    of its arguments and the rest (tracer, counts) passed to every batch; the rows are saved
+    after each, so a run cut short keeps the batches it finished."""
+    rest, batches = guest.check_batches(["--tracer", "strace", "--all", "-n", "1"])
+    assert rest == ["--tracer", "strace", "-n", "1"]
+    assert [n for b in batches for n in b] == guest.verify_selection(["--all"])[0]
+    assert all(0 < len(b) <= guest.CHECK_BATCH for b in batches)
+    rest, batches = guest.check_batches(["getppid", "--family=baseline", "--tracer", "bpftrace"])
+    assert rest == ["--tracer", "bpftrace"] and batches[0][0] == "getppid"
+    offline = ["--expected", "e.json", "--observed", "o.txt"]
+    assert guest.check_batches(offline) == (offline, [[]])
+
+    calls, saved = [], []
+
+    def fake_check(command, argv):
+        calls.append(argv)
+        return [{"scenario": n, "tracer": "strace", "status": "exact"}
+                for n in argv if not n.startswith("-") and n != "strace"]
+    monkeypatch.setattr(guest, "CHECK_BATCH", 2)
+    monkeypatch.setattr(guest, "_json_command", fake_check)
+    rows = guest.run_check(["getppid", "gettid", "enosys", "--tracer", "strace"],
+                           lambda rows: saved.append(len(rows)))
+    assert calls == [["getppid", "gettid", "--tracer", "strace"], ["enosys", "--tracer", "strace"]]
+    assert saved == [2, 3] and [r["scenario"] for r in rows] == ["getppid", "gettid", "enosys"]
+
+
+def _kernel_matrix_tool():
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(__file__)), "tools", "kernel_matrix.py")
+    spec = importlib.util.spec_from_file_location("kernel_matrix", path)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_the_page_is_rendered_from_the_raw_reports(tmp_path, monkeypatch):
+    """docs/kernels.md's matrix is what tools/kernel_matrix.py --render makes of docs/kernels/;
+    a run cut short says so on the page, with the commit it was measured at."""
+    tool = _kernel_matrix_tool()
+    with open(tool.PAGE) as f:
+        page = f.read()
+    assert tool.render() in page, "docs/kernels.md is stale: python tools/kernel_matrix.py --render"
+    monkeypatch.setattr(tool, "DATA", str(tmp_path))
+    cut = _result("debian:sid", [_row("getppid", "verified")],
+                  error="error: did not end within 60 s (1 rows done)")
+    (tmp_path / "debian-sid-verify.json").write_text(json.dumps(
+        {"date": "d", "commit": "abc1234", "kernels": [cut]}))
+    text = tool.render()
+    assert "| debian:sid | debian:sid-r | test | 1 | d | abc1234 | 1 (partial: error: did not " \
+           "end within 60 s (1 rows done)) |" in text
+    assert "Not measured (did not finish in time): debian:6.1, debian:6.12, host." in text
+
+
+def test_a_run_cut_short_is_resumed_where_it_stopped():
+    """--resume runs only the scenarios a cut-short run did not reach and adds their rows."""
+    tool = _kernel_matrix_tool()
+    catalog = guest.verify_selection(["--all"])[0]
+    cut = {"commit": "a", "kernels": [_result("debian:6.1", [_row(n, "verified") for n in
+                                                            catalog[:3]], error="error: cut")]}
+    assert tool.not_reached(cut) == catalog[3:]
+    rest = {"commit": "a", "kernels": [_result("debian:6.1", [_row(n, "verified")
+                                                              for n in catalog[3:]])]}
+    whole = tool.resumed(cut, rest)
+    assert [r["scenario"] for r in whole["kernels"][0]["rows"]] == catalog
+    assert whole["kernels"][0]["error"] is None and whole["runs"] == 2
+    assert whole["kernels"][0]["seconds"] == 2.0 and tool.not_reached(whole) == []
+
+
+def test_the_guest_command_does_not_ride_the_kernel_command_line(tmp_path):
+    """virtme-ng puts --exec on the kernel's command line (2048 bytes on x86): a long scenario
+    list cut it and the guest never started. The command goes through the shared directory."""
+    names = guest.verify_selection(["--all"])[0]
+    script = vm.guest_script(str(tmp_path), "verify", names, 10.0)
+    assert len(script) < 1024 and names[-1] not in script
+    assert json.loads((tmp_path / vm.GUEST_ARGV).read_text()) == ["verify", *names]
+    (tmp_path / vm.GUEST_ARGV).write_text(json.dumps(["no_such_command", "x"]))
+    out = tmp_path / "result.json"
+    assert guest.main([str(out), "--argv-file", str(tmp_path / vm.GUEST_ARGV)]) == 1
+    assert "no_such_command" in json.loads(out.read_text())["error"]

@@ -4,6 +4,7 @@ strace (attached by PID) on Debian's 6.1, 6.12 and newest (sid) kernels, in VMs,
     python tools/kernel_matrix.py                  # every kernel, one at a time (hours under TCG)
     python tools/kernel_matrix.py --kernel debian:6.1 --kernel host
     python tools/kernel_matrix.py --render         # only rewrite the page from the JSON files
+    python tools/kernel_matrix.py --kernel debian:6.1 --resume   # finish a run cut short
 
 Each run's report (`ioworkload kernels --json`) is kept as docs/kernels/<kernel>-<what>.json;
 the page's tables between the MATRIX markers are built from the files present, so a kernel
@@ -30,19 +31,69 @@ def data_file(kernel: str, what: str) -> str:
     return os.path.join(DATA, f"{kernel.replace(':', '-')}-{what}.json")
 
 
-def measure(kernel: str, what: str, timeout: str | None) -> None:
+def measure(kernel: str, what: str, timeout: str | None, resume: bool = False) -> None:
     where = [] if kernel == "host" else ["--no-host", "--kernel", kernel]
     where += ["--timeout", timeout] if timeout else []
-    argv = [sys.executable, "-m", "ioworkload", "kernels", *where, "--json", *RUNS[what]]
+    selection = RUNS[what]
+    earlier = _read(data_file(kernel, what)) if resume else None
+    if earlier is not None:
+        rest = not_reached(earlier)
+        if not rest:
+            print(f"{kernel} {what}: complete already", file=sys.stderr)
+            return
+        selection = [a for a in selection if a != "--all"]
+        selection[1:1] = rest
+    argv = [sys.executable, "-m", "ioworkload", "kernels", *where, "--json", *selection]
     print(f"{kernel} {what}: {' '.join(argv[2:])}", file=sys.stderr, flush=True)
     done = subprocess.run(argv, stdout=subprocess.PIPE, text=True)
     if not done.stdout.strip():
         print(f"{kernel} {what}: no report (exit {done.returncode})", file=sys.stderr)
         return
+    doc = json.loads(done.stdout)
+    doc["commit"] = measured_commit()
+    if earlier is not None:
+        doc = resumed(earlier, doc)
     os.makedirs(DATA, exist_ok=True)
     with open(data_file(kernel, what) + ".part", "w") as f:
-        f.write(done.stdout)
+        json.dump(doc, f)
     os.rename(data_file(kernel, what) + ".part", data_file(kernel, what))
+
+
+def _read(path: str) -> dict | None:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except OSError:
+        return None
+
+
+def not_reached(doc: dict) -> list[str]:
+    """The catalog's scenarios a run cut short did not reach (none when it was not cut)."""
+    from ioworkload.core import registry
+    (result,) = doc["kernels"]
+    if not result.get("error"):
+        return []
+    done = {r["scenario"] for r in result["rows"]}
+    return [n for n in registry.select([], [], True) if n not in done]
+
+
+def resumed(earlier: dict, later: dict) -> dict:
+    """A run cut short, with the rows of the run that took up the scenarios it did not reach."""
+    (first,), (then,) = earlier["kernels"], later["kernels"]
+    first["rows"] += then["rows"]
+    first["seconds"] = (first.get("seconds") or 0) + (then.get("seconds") or 0)
+    first["error"] = then["error"]
+    earlier["runs"] = earlier.get("runs", 1) + 1
+    if later.get("commit") != earlier.get("commit"):
+        earlier["commit"] = f"{earlier.get('commit')} then {later.get('commit')}"
+    return earlier
+
+
+def measured_commit() -> str | None:
+    """The commit the tree was at (other branches add scenarios while a kernel is measured)."""
+    done = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
+                          capture_output=True, text=True)
+    return done.stdout.strip() or None
 
 
 def _load(what: str) -> list[dict]:
@@ -54,7 +105,8 @@ def _load(what: str) -> list[dict]:
         except OSError:
             continue
         for k in doc["kernels"]:
-            k["date"] = doc.get("date", "")
+            k["date"], k["commit"] = doc.get("date", ""), doc.get("commit") or "?"
+            k["runs"] = doc.get("runs", 1)
             results.append(k)
     return results
 
@@ -72,9 +124,12 @@ def render() -> str:
         if not results:
             continue
         head, body = report.kernels_table(results)
-        head.append("date")
+        head += ["date", "commit", "scenarios"]
         for row, r in zip(body, results):
-            row.append(r["date"])
+            # a run cut short (--timeout) says so and why, with the rows it kept
+            row += [r["date"], r["commit"], str(len(r["rows"]))
+                    + (f" in {r['runs']} runs" if r["runs"] > 1 else "")
+                    + (f" (partial: {r['error']})" if r.get("error") else "")]
         out.append(report.markdown(head, body, code_first=False))
         out.append(report.markdown(*report.summary(results), code_first=False))
         out.append(report.markdown(*report.matrix(results)))
@@ -98,13 +153,15 @@ def main() -> int:
     p.add_argument("--kernel", action="append", choices=KERNELS, help="only these (repeatable)")
     p.add_argument("--what", action="append", choices=list(RUNS), help="only these runs")
     p.add_argument("--render", action="store_true", help="only rewrite the page")
+    p.add_argument("--resume", action="store_true",
+                   help="a run cut short before: only the scenarios it did not reach, added to it")
     p.add_argument("--timeout", metavar="SECONDS",
                    help="stop each run after this long; the page keeps the rows it finished")
     args = p.parse_args()
     if not args.render:
         for kernel in args.kernel or KERNELS:
             for what in args.what or list(RUNS):
-                measure(kernel, what, args.timeout)
+                measure(kernel, what, args.timeout, args.resume)
                 write_page()  # each finished run shows at once
     write_page()
     return 0

@@ -110,6 +110,8 @@ def run_kernel(spec: str, command: str, argv: list[str], options, stopped) -> di
                        "--exec", vm.guest_script(workdir, command, argv, scale)]
             if not options.accel.kvm:
                 argv_vm.insert(3, "--disable-kvm")
+            for option in vm.GUEST_BOOT_OPTIONS:
+                argv_vm[3:3] = ["--append", option]
             status = vm.run_guarded(argv_vm, workdir, options.timeout, stopped, overlay=overlay,
                                     nice=vm.VM_NICE, show=lambda line: _log(f"{spec}: {line}"))
         found = vm.read_result(workdir, status)

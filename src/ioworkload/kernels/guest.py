@@ -24,6 +24,7 @@ from ioworkload.core.errors import EXIT_UNSUPPORTED, UsageError
 COMMANDS = ("verify", "check", "overhead")
 SCENARIO_TIMEOUT = 300.0  # one scenario with --verify, before the timeout scale
 COMMAND_TIMEOUT = 6 * 3600.0  # a whole check or overhead run, before the timeout scale
+CHECK_BATCH = 8  # scenarios a check run judges in a guest before its rows are saved
 VERIFIED = "verified"
 
 
@@ -106,9 +107,8 @@ def run_verify(argv: list[str], save) -> list[dict]:
     return rows
 
 
-def run_json_command(command: str, argv: list[str]) -> list[dict]:
-    """`ioworkload check|overhead ARGV --json`: its rows (check) or its results (overhead), as
-    rows of the matrix."""
+def _json_command(command: str, argv: list[str]):
+    """`ioworkload COMMAND ARGV --json`, its report parsed; its progress goes to stderr."""
     timeout = COMMAND_TIMEOUT * timeout_scale()
     try:
         done = subprocess.run(_ioworkload(command, *argv, "--json"), stdin=subprocess.DEVNULL,
@@ -116,14 +116,55 @@ def run_json_command(command: str, argv: list[str]) -> list[dict]:
     except subprocess.TimeoutExpired:
         raise RuntimeError(f"{command} did not end within {timeout:g} s") from None
     try:
-        data = json.loads(done.stdout)
+        return json.loads(done.stdout)
     except ValueError:
         raise RuntimeError(f"{command} exited {done.returncode} without a JSON report") from None
-    if command == "check":
-        return [{"scenario": r["scenario"], "tracer": r["tracer"], "status": r["status"],
-                 "reason": r.get("reason") or "", "differences": r.get("differences", [])}
-                for r in data]
-    return overhead_rows(data)
+
+
+def check_batches(argv: list[str]) -> tuple[list[str], list[list[str]]]:
+    """`check`'s arguments without its selection (SCENARIO..., --family F, --all), and the
+    scenarios selected, in batches of CHECK_BATCH; ([argv], [[]]) when nothing is selected
+    (offline judging). A token is taken for a scenario when it names one: the values of
+    check's other options (a tracer, a template, a count, capabilities) never do."""
+    from ioworkload.core import registry
+    known = registry.all_scenarios()
+    rest, names, families, everything = [], [], [], False
+    tokens = iter(argv)
+    for token in tokens:
+        if token == "--all":
+            everything = True
+        elif token == "--family":
+            families.append(next(tokens, ""))
+        elif token.startswith("--family="):
+            families.append(token.split("=", 1)[1])
+        elif not token.startswith("-") and registry.normalize(token) in known:
+            names.append(token)
+        else:
+            rest.append(token)
+    if not (names or families or everything):
+        return argv, [[]]
+    chosen = registry.select(names, families, everything)
+    return rest, [chosen[i:i + CHECK_BATCH] for i in range(0, len(chosen), CHECK_BATCH)]
+
+
+def check_rows(report: list[dict]) -> list[dict]:
+    return [{"scenario": r["scenario"], "tracer": r["tracer"], "status": r["status"],
+             "reason": r.get("reason") or "", "differences": r.get("differences", [])}
+            for r in report]
+
+
+def run_check(argv: list[str], save) -> list[dict]:
+    """`ioworkload check` batch by batch, `save(rows)` after each: a check of the whole
+    catalog takes hours in a slow guest, and a run cut short keeps the batches it finished."""
+    rest, batches = check_batches(argv)
+    total, done, rows = sum(len(b) for b in batches), 0, []
+    for batch in batches:
+        if total:
+            print(f"[{done + 1}/{total}] check {' '.join(batch)}", file=sys.stderr, flush=True)
+        rows += check_rows(_json_command("check", batch + rest))
+        done += len(batch)
+        save(rows)
+    return rows
 
 
 def _overhead_cell(scenario: str, tracer: str, status: str, reason: str, slowdown) -> dict:
@@ -174,6 +215,9 @@ def main(argv: list[str]) -> int:
         sys.stderr.write("usage: python -m ioworkload.kernels.guest RESULT.json COMMAND [ARGS...]\n")
         return 2
     out, command, rest = argv[0], argv[1], argv[2:]
+    if command == "--argv-file" and len(rest) == 1:  # how vm.py passes it (no length limit)
+        with open(rest[0]) as f:
+            command, *rest = json.load(f)
     result = {"release": platform.release(), "rows": [], "error": None, "complete": False}
     began = time.monotonic()
 
@@ -182,7 +226,12 @@ def main(argv: list[str]) -> int:
         write_result(out, result)
     try:
         validate(command, rest)
-        rows = run_verify(rest, save) if command == "verify" else run_json_command(command, rest)
+        if command == "verify":
+            rows = run_verify(rest, save)
+        elif command == "check":
+            rows = run_check(rest, save)
+        else:
+            rows = overhead_rows(_json_command(command, rest))
         result["complete"] = True
         save(rows)
     except (UsageError, RuntimeError, OSError) as e:
