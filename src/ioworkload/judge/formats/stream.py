@@ -10,3 +10,4 @@ class Observed:
     events: list = field(default_factory=list)
     lost: int = 0  # events the tracer itself says it dropped
     unparsed: list = field(default_factory=list)  # lines no rule of the reader could read
+    text: str = ""  # what the tracer printed, as it was read (a test doctors a copy)
