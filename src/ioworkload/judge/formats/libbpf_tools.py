@@ -26,7 +26,7 @@ from ioworkload.judge.formats.stream import Observed
 _SYSCOUNT_NAMES = {"pread": "pread64", "pwrite": "pwrite64"}
 _SYSCOUNT_ROW = re.compile(r"^(?:\[unknown: (?P<nr>\d+)\]|(?P<name>\w+))\s+(?P<count>\d+)$")
 _SYSCOUNT_SKIP = re.compile(r"^(Tracing syscalls|\[\d\d:\d\d:\d\d\]$|SYSCALL\s+COUNT$|Detaching)")
-_HEADER = re.compile(r"^(PID\s+COMM|TIME\s+PID|PCOMM\s+PID|COMM\s+PID|Tracing|Detaching)")
+_HEADER = re.compile(r"^\s*(PID\s+COMM|TIME\s+PID|PCOMM\s+PID|COMM\s+PID|Tracing|Detaching)")
 # (comm: 16 bytes at most, spaces allowed; the columns around it are numbers)
 _OPENSNOOP = re.compile(r"^(?P<pid>\d+)\s+(?P<comm>.{1,16}?)\s+(?P<fd>-?\d+)\s+(?P<err>\d+)\s+"
                         r"(?P<flags>[0-7]+) (?P<path>.*)$")
