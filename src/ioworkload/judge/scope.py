@@ -60,8 +60,14 @@ def restrict(doc: dict, scope: Scope) -> dict | None:
     tasks = doc["tasks"] if scope.threads else [{"tid": pid, "role": "worker", "index": 0,
                                                   "main": True}] + [
         t for t in doc["tasks"] if t["role"] == "child"]
+    for r in doc.get("restarts", ()):
+        if scope.covers(r["syscall"]):
+            # the leave wait's restarts, as calls that may happen (a tool that shows no return
+            # cannot tell a restart from the wait: syscount counts each)
+            events.append(dict(r, tid=r["tid"] if scope.threads else pid, seq=-1,
+                               enter=r["syscall"], exit=r["syscall"], count=r["count"]))
     restricted = dict(doc, tasks=tasks, events=events, operations=[])
-    restricted.pop("restarts", None)  # the leave wait's restarts: a futex, in no tool's class
+    restricted.pop("restarts", None)
     return restricted
 
 
@@ -84,7 +90,9 @@ def name_members(doc: dict, observed: list[dict], scope: Scope) -> list[dict]:
                 and _fits(e, ob.get("ret", "unknown"), ob.get("args"))]
         if fits:
             left[id(fits[0])] -= ob.get("count", 1)
-        out.append(dict(ob, syscall=fits[0]["syscall"] if fits else scope.syscalls[0]))
+        named = {"syscall": fits[0]["syscall"], "abi": fits[0].get("abi")} if fits else \
+            {"syscall": scope.syscalls[0]}
+        out.append(dict(ob, **{k: v for k, v in named.items() if v is not None}))
     return out
 
 
@@ -93,7 +101,7 @@ def _fits(e: dict, ret, args) -> bool:
             and not matching.arg_differences(e["args"], args, e["syscall"]))
 
 
-_MISSING = re.compile(r"^missing: \S+ #\d+ (?P<name>\w+) ")
+_MISSING = re.compile(r"^missing: \S+ #\d+ (?P<name>[\w:]+) ")
 
 
 def missed(differences: list[str]) -> list[str]:
