@@ -18,7 +18,7 @@ from ioworkload.overhead import study as overhead, tracers
 from ioworkload.cli import overhead as overhead_cli
 
 MUST_RUN_AS_ROOT = ("strace", "perf-stat", "perf-record", "bpftrace-count")
-EXACT = ("perf-stat", "strace", "strace-seccomp", "bpftrace-count", "bpftrace-hist")
+EXACT = ("perf-stat", "strace", "strace-seccomp", "bpftrace-count", "bpftrace-hist", "syscount")
 STREAMED = ("perf-trace", "bpftrace-printf")  # may drop events under load: that is the finding
 
 

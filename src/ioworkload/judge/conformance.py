@@ -12,6 +12,9 @@ capabilities.py: `exact: counts, returns, args 6/6, order`, `exact (counts only)
                undeclared event appeared, a line could not be read, or nothing was seen
   limited      only differences the tracer's documented blind spots explain
   unsupported  the scenario or the tracer cannot run here (with the reason)
+  not-in-scope a scoped tracer (scope.py: opensnoop's opens) and a scenario with no call of its
+               class: nothing judged, so no pass either; a scoped tracer's `wrong` names the
+               members of its class it missed (`WRONG (1): missed openat2`)
 
 A tracer is a preset (tracers/: strace, perf-trace, bpftrace), a tracer file (.toml, .json),
 or a command template with `{pid}` and optionally `{out}` (a file it writes; else its stdout
@@ -33,7 +36,7 @@ import time
 from ioworkload.core import expect, registry
 from ioworkload.core.args import Parser, parse_count, parse_threads, timeout_scale
 from ioworkload.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, Unsupported, UsageError
-from ioworkload.judge import capabilities, matching as judge, mutate
+from ioworkload.judge import capabilities, matching as judge, mutate, scope as scoping
 from ioworkload.judge.capabilities import Capabilities
 from ioworkload.judge.document import check_document
 from ioworkload.judge.formats import FORMATS, Observed, read as read_stream
@@ -73,6 +76,7 @@ class Verdict:
         self.mutations: dict = {}
         self.numbering: str | None = None  # "tid" or "ns_tid" (NUMBERINGS), in a PID namespace
         self.set_aside = 0  # a launching tracer's events that were not the scenario process's
+        self.missed: list[str] = []  # the members of a scoped tracer's class it missed
 
     @property
     def summary(self) -> str:
@@ -84,7 +88,10 @@ class Verdict:
         if self.status == "lost":
             return f"lost ({self.lost} of {self.expected} dropped)"
         if self.status == "wrong":
-            return f"WRONG ({len(self.differences)})"
+            return f"WRONG ({len(self.differences)})" + (
+                f": missed {', '.join(self.missed)}" if self.missed else "")
+        if self.status == "not-in-scope":
+            return "not in scope"
         return self.status
 
     def to_dict(self) -> dict:
@@ -94,6 +101,7 @@ class Verdict:
                 "missing_by_task": self.missing_by_task, "unmet": self.unmet,
                 "mutations": self.mutations, "numbering": self.numbering,
                 "set_aside": self.set_aside}
+                "mutations": self.mutations, "missed": self.missed}
 
     def __repr__(self) -> str:
         return f"Verdict({self.summary!r}, {len(self.differences)} differences)"
@@ -120,11 +128,17 @@ def _verified(caps: Capabilities, comp: judge.Comparison) -> list[str]:
 
 def verdict(expected: dict, observed: list[dict], lost: int = 0, sees_exit_only: bool = True,
             check_args: bool = True, blind_spots: tuple = (), caps: Capabilities | None = None,
-            unparsed: list | tuple = ()) -> Verdict:
+            unparsed: list | tuple = (), scope: scoping.Scope | None = None) -> Verdict:
     """Judge one observed stream (matching.compare), separating events a tracer said it dropped
-    and the differences its documented blind spots explain."""
+    and the differences its documented blind spots explain; a scoped tracer on its class's
+    calls only (scope.py)."""
     caps = caps if caps is not None else Capabilities(exit=sees_exit_only)
     two_numberings = any(t.get("ns_tid", t["tid"]) != t["tid"] for t in expected["tasks"])
+    if scope is not None:
+        expected = scoping.restrict(expected, scope)
+        if expected is None:
+            return Verdict("not-in-scope", [], reason=f"no {scope.what} call in this scenario")
+        observed = scoping.name_members(expected, observed, scope)
     expected, numbering = judge.numbered(expected, observed)
     comp = judge.compare_detail(expected, observed, check_args=check_args, caps=caps)
     diffs = list(comp.differences)
@@ -138,6 +152,8 @@ def verdict(expected: dict, observed: list[dict], lost: int = 0, sees_exit_only:
         verified.append(NUMBERINGS[numbering])
     v = Verdict("exact", diffs, n_expected, n_observed, lost, verified=verified)
     v.numbering = numbering if two_numberings else None
+    if scope is not None:
+        v.missed = scoping.missed(diffs)
     for d in diffs:
         m = _MISSING.match(d)
         if m:
@@ -198,7 +214,8 @@ class _Output:
     """A tracer's stdout, read on a thread of its own as text (bytes that are not UTF-8
     replaced), kept up to STDOUT_LIMIT; a `ready` line is noted as it comes."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, ready_line=None):
+        self.ready_line = ready_line  # a pattern (a tool's header), else the line `ready`
         self.lines: list[str] = []
         self.size = 0
         self.dropped = 0
@@ -209,7 +226,8 @@ class _Output:
     def _read(self, stream) -> None:
         try:
             for line in stream:
-                if line.strip() == "ready":
+                if (self.ready_line.match(line) if self.ready_line is not None
+                        else line.strip() == "ready"):
                     self.ready.set()
                 if self.size < STDOUT_LIMIT:
                     self.lines.append(line)
@@ -308,7 +326,7 @@ def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
                 except OSError as e:
                     raise TracerFailed(f"cannot start {argv[0]}: {e.strerror}") from None
             proc.stderr_path = err.name
-            output = _Output(proc.stdout)
+            output = _Output(proc.stdout, tracer.ready_line)
             _wait_ready(tracer, proc, w, output, before)
             w.start()
             result = w.wait(600)
@@ -316,6 +334,7 @@ def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
         text = _drain_and_stop(tracer, proc, output, out, w.pid)
         output.thread.join(5)
         seen = read_stream(tracer.format, text, w.pid, f"{tracer.name}'s output")
+        seen.text = text
         if output.dropped:
             seen.unparsed.append(f"... {output.dropped} more lines past {STDOUT_LIMIT >> 20} MiB")
         return result, seen
@@ -397,7 +416,7 @@ def _launched_line(proc, output: _Output, index: int, timeout: float, what: str)
 
 def _judge_stream(doc: dict, seen: Observed, tracer: Tracer) -> Verdict:
     v = verdict(doc, seen.events, seen.lost, caps=tracer.caps, blind_spots=tracer.blind_spots,
-                unparsed=seen.unparsed)
+                unparsed=seen.unparsed, scope=tracer.scope)
     v.set_aside = seen.set_aside
     return v
 
@@ -480,6 +499,8 @@ def _drain_and_stop(tracer: Tracer, proc, lines: list, out: str, pid: int) -> st
         return "".join(lines)
 
     def ended(t: str) -> bool:  # the process's last call, its exit_group, is in the output
+        if tracer.quiet_drain:  # (or, for a tool that prints none, nothing new for a while)
+            return True
         try:
             observed, _ = read_observed(tracer.format, t[:t.rfind("\n") + 1], pid)
         except UsageError:  # whole lines that cannot be read will not become readable
@@ -493,8 +514,10 @@ def _drain_and_stop(tracer: Tracer, proc, lines: list, out: str, pid: int) -> st
         if len(t) == seen and ended(t):
             break
         seen = len(t)
-        time.sleep(0.5)
+        time.sleep(1.0 if tracer.quiet_drain else 0.5)
     _stop(proc)
+    if getattr(lines, "thread", None) is not None:
+        lines.thread.join(5)  # what it printed as it stopped (syscount's counts)
     return text()
 
 
@@ -684,12 +707,13 @@ def _offline(args) -> int:
         caps = PRESETS[fmt]().caps  # the stream of a preset: its claims
     else:
         caps = Capabilities()
+    scope = PRESETS[fmt]().scope if fmt in PRESETS else None
     seen = read_stream(fmt, text, doc["pid"], args.observed)
     seen.lost += parse_count(args.lost, "lost events", minimum=0)
-    v = verdict(doc, seen.events, seen.lost, caps=caps, unparsed=seen.unparsed)
+    v = verdict(doc, seen.events, seen.lost, caps=caps, unparsed=seen.unparsed, scope=scope)
     if args.mutate and v.status in ("exact", "limited"):
         v.mutations = mutate.run(doc, seen.events, caps, lambda damaged: verdict(
-            doc, damaged, seen.lost, caps=caps))
+            doc, damaged, seen.lost, caps=caps, scope=scope))
     name = os.path.basename(args.observed)
     rows = [_row(v, doc["scenario"], name, caps, 0.0, args)]
     return _report(rows, [name], args)
@@ -712,7 +736,7 @@ def _report(rows: list[dict], tracers: list[str], args) -> int:
                     print(f"{where}: {d}")
                 if len(r["differences"]) > 20:
                     print(f"{where}: ... {len(r['differences']) - 20} more (--json lists them all)")
-                if r["status"] in ("unsupported", "limited"):
+                if r["status"] in ("unsupported", "limited", "not-in-scope"):
                     print(f"{where}: {r['status']}: {r['reason']}")
                 if r["status"] == "lost" and r["missing_by_task"]:
                     print(f"{where}: lost per task: " + ", ".join(
@@ -725,7 +749,7 @@ def _report(rows: list[dict], tracers: list[str], args) -> int:
                     print(f"{where}: mutations: " + "; ".join(
                         f"{m} {how}" for m, how in r["mutations"].items()))
     statuses = {r["status"] for r in rows}
-    if statuses <= {"unsupported"}:
+    if statuses <= {"unsupported", "not-in-scope"}:
         return EXIT_UNSUPPORTED
     if any(_failed(r) for r in rows):
         return EXIT_FAILED

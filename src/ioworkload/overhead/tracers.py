@@ -507,6 +507,46 @@ class BpftracePrintf(_Bpftrace):
         return Counted(len(line_re.findall(stdout)), {"lost": lost} if lost else {})
 
 
+# ---- libbpf-tools --------------------------------------------------------------------------
+
+_SYSCOUNT_NAMES = {"pread64": "pread", "pwrite64": "pwrite"}  # its table's older names
+
+
+class Syscount(Tracer):
+    """syscount counts in a BPF map (raw_syscalls sys_enter and sys_exit: every syscall of the
+    process pays for both) and prints the counts when it stops. Its filter is the process, so
+    the controlling thread's polls count too when they are the scenario's syscall."""
+
+    name = "syscount"
+    program = "syscount"
+    summary = "in-kernel counting per syscall by a libbpf tool: syscount -p PID (libbpf-tools)"
+    may_use_bpf = True
+    start_s = 1.0
+
+    def unavailable(self, sc):
+        reason = super().unavailable(sc)
+        if reason:
+            return reason + " (Debian package libbpf-tools)"
+        if not os.path.exists("/sys/kernel/btf/vmlinux"):
+            return "syscount needs the kernel's BTF (/sys/kernel/btf/vmlinux)"
+        if shutil.which("stdbuf") is None:
+            return "stdbuf not found"
+        return None
+
+    def command(self, t, workload=None):
+        # (stdout is a file: without line buffering its banner, the ready sign, comes at exit)
+        return ["stdbuf", "-oL", "syscount", "-T", "1000", "-p", str(t.pid)]
+
+    def ready(self, t, tracer_pid, stdout, stderr):
+        return "Tracing syscalls" in stdout  # printed once its programs are attached
+
+    def counted(self, t, stdout, stderr):
+        if not re.search(r"^SYSCALL\s+COUNT$", stdout, re.M):
+            return Counted(None)  # stopped before it printed its counts
+        rows = dict(re.findall(r"^(\w+)\s+(\d+)$", stdout, re.M))
+        return Counted(sum(int(rows.get(_SYSCOUNT_NAMES.get(s, s), 0)) for s in t.syscalls))
+
+
 # ---- custom --------------------------------------------------------------------------------
 
 class Template(Tracer):
@@ -587,7 +627,7 @@ def _compile(option: str, pattern: str | None):
 
 PRESETS: dict[str, type[Tracer]] = {cls.name: cls for cls in (
     NoTracer, Filtered, PerfStat, PerfRecord, PerfTrace, Strace, StraceSeccomp,
-    BpftraceCount, BpftraceHist, BpftracePrintf)}
+    BpftraceCount, BpftraceHist, BpftracePrintf, Syscount)}
 
 
 _NAMED = re.compile(r"([A-Za-z][\w.-]*)=(.*)", re.S)

@@ -9,10 +9,11 @@ READERS.
 from __future__ import annotations
 
 from ioworkload.core.errors import UsageError
-from ioworkload.judge.formats import jsonl, perf_trace, strace
+from ioworkload.judge.formats import jsonl, libbpf_tools, perf_trace, strace
 from ioworkload.judge.formats.stream import Observed
 
-READERS = {"jsonl": jsonl.read, "strace": strace.read, "perf-trace": perf_trace.read}
+READERS = {"jsonl": jsonl.read, "strace": strace.read, "perf-trace": perf_trace.read,
+           **libbpf_tools.READERS}
 FORMATS = tuple(READERS)
 
 

@@ -11,3 +11,4 @@ class Observed:
     lost: int = 0  # events the tracer itself says it dropped
     unparsed: list = field(default_factory=list)  # lines no rule of the reader could read
     set_aside: int = 0  # a launching tracer's events that were not the run's (matching.launched)
+    text: str = ""  # what the tracer printed, as it was read (a test doctors a copy)

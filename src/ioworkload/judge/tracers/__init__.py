@@ -34,10 +34,17 @@ READY_MODES = ("settle", "line", "ptrace")
 IN_COMPAT = "(curtask->thread_info.status & 2)" if expect.NATIVE_ABI == "x86_64" else "0"
 PRESET_MODULES = {"strace": "strace", "strace-launch": "strace_launch", "perf-trace": "perf_trace",
                   "bpftrace": "bpftrace"}
+# the libbpf-tools: one module, a table of the tools (each judged on its own scope)
+PRESET_MODULES.update({tool: "libbpf_tools" for tool in (
+    "syscount", "opensnoop", "execsnoop", "statsnoop", "sigsnoop", "mountsnoop", "bindsnoop")})
 
 
 class Tracer:
     """How to start one tracer on a process, read what it saw, and what it claims to see."""
+
+    ready_line = None   # ready mode "line": a pattern its own line matches (else `ready`)
+    scope = None        # the class of calls it is judged on (judge/scope.py); None: every call
+    quiet_drain = False  # it prints no exit_group: drained once its output stays the same
 
     def __init__(self, name: str, template: str, fmt: str, ready: str = "settle",
                  caps: capabilities.Capabilities | None = None, program: str | None = None,
@@ -97,7 +104,7 @@ class Tracer:
 
 def preset(name: str) -> Tracer:
     module = importlib.import_module(f"ioworkload.judge.tracers.{PRESET_MODULES[name]}")
-    return module.tracer()
+    return module.tracer(name) if name in getattr(module, "TOOLS", ()) else module.tracer()
 
 
 PRESETS = {name: (lambda n=name: preset(n)) for name in PRESET_MODULES}
