@@ -100,8 +100,7 @@ class Verdict:
                 "observed": self.observed, "lost": self.lost, "reason": self.reason,
                 "missing_by_task": self.missing_by_task, "unmet": self.unmet,
                 "mutations": self.mutations, "numbering": self.numbering,
-                "set_aside": self.set_aside}
-                "mutations": self.mutations, "missed": self.missed}
+                "set_aside": self.set_aside, "missed": self.missed}
 
     def __repr__(self) -> str:
         return f"Verdict({self.summary!r}, {len(self.differences)} differences)"
