@@ -48,7 +48,8 @@ def _one_line_exit_2(p, why: str = "") -> None:
     ('{"tid": 4242, "syscall": "\\ud800", "ret": 1}', "syscall must be a name"),
     ('{"tid": true, "syscall": "getppid", "ret": 1}', "needs tid"),
     ('{"tid": 4242, "syscall": "getppid", "ret": 1, "count": 0}', "count must be"),
-    ('{"a": ' * 100000, "not valid JSON"),
+    # a short id: the test's id goes into PYTEST_CURRENT_TEST, which the command would inherit
+    pytest.param('{"a": ' * 100000, "not valid JSON", id="nested-100000-deep"),
 ])
 def test_bad_observed_lines(tmp_path, line, why):
     (tmp_path / "e.json").write_text(json.dumps(_doc()))
