@@ -141,7 +141,8 @@ def verdict(expected: dict, observed: list[dict], lost: int = 0, sees_exit_only:
     if lost and len(missing) == len(diffs) and sum(missing) <= lost:
         v.status = "lost"
         return v
-    explained = [next((why for pattern, why in blind_spots if pattern.match(d)), None)
+    explained = [next((why for pattern, why, *together in blind_spots if pattern.match(d) and (
+        not together or any(together[0].match(other) for other in diffs))), None)
                  for d in diffs]
     if blind_spots and all(explained):
         v.status, v.reason = "limited", "; ".join(dict.fromkeys(explained))
@@ -154,7 +155,8 @@ def unmet(v: Verdict, caps: Capabilities, required: list[str]) -> list[str]:
     """The capabilities `--require` named that this verdict did not verify."""
     done = {w.split()[0] for w in v.verified} | {c for c in caps.claims()
                                                  if c in ("entry", "exit", "new-tasks")}
-    return [r for r in required if r not in done or r == "args" and caps.args is not True]
+    return [r for r in required if r not in done or r == "args" and (
+        caps.args is not True or caps.args_first)]
 
 
 def check(expected: dict, observed, lost: int = 0, sees_exit_only: bool = True,
@@ -271,8 +273,11 @@ def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
         raise Unsupported(why)
     tmp = make_temp_dir("ioworkload-check-")
     proc = output = None
+    pid = 0  # (cleanup before a spawn: the tracer's own state only)
     try:
+        tracer.prepare(tmp)
         with spawn(scenario, iterations=iterations, threads=threads) as w:
+            pid = w.pid
             out = os.path.join(tmp, "observed")
             argv = [_fill(word, pid=w.pid, tids=",".join(map(str, w.tids)), out=out,
                           program=tracer.program_path(w.pid, tmp) or "")
@@ -305,6 +310,7 @@ def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
                 output.thread.join(5)
             if proc.stdout:
                 proc.stdout.close()
+        tracer.cleanup(pid, tmp)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -406,6 +412,9 @@ def _drain_and_stop(tracer: Tracer, proc, lines: list, out: str, pid: int) -> st
         seen = len(t)
         time.sleep(0.5)
     _stop(proc)
+    reader = getattr(lines, "thread", None)
+    if reader is not None:  # what it printed last (a report written as it exits) read whole
+        reader.join(10)
     return text()
 
 
