@@ -167,8 +167,22 @@ def arm(state_path: str) -> None:
 
 
 def daemon_running(st: dict) -> bool:
-    """An audit daemon other than this program is registered and alive."""
-    return st["pid"] not in (0, os.getpid()) and os.path.exists(f"/proc/{st['pid']}")
+    """An audit daemon other than this program is registered and alive (another session of
+    this program is refused: SessionBusy)."""
+    if st["pid"] in (0, os.getpid()):
+        return False
+    try:
+        with open(f"/proc/{st['pid']}/cmdline", "rb") as f:
+            cmdline = f.read()
+    except OSError:
+        return False
+    if b"ioworkload.core.audit" in cmdline:
+        raise SessionBusy(f"another audit session (pid {st['pid']}) reads the records")
+    return True
+
+
+class SessionBusy(OSError):
+    """Another session of this program is the audit daemon: one at a time."""
 
 
 def log_file() -> str:

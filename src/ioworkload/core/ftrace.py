@@ -31,6 +31,7 @@ from ioworkload.core.session import Stop, ignore_signals, listed, run
 PACKAGE = "trace-cmd"
 
 
+
 def instance_name(pid: int) -> str:
     return f"ioworkload-{pid}"
 
@@ -144,6 +145,17 @@ def buffer_stats(path: str) -> dict:
     return total
 
 
+def _trace_cmd(args: list[str], stdout):
+    """trace-cmd's result, None (and its error on stderr) when it failed. extract fails now
+    and then here: it reads /proc/kallsyms into its file after the buffers, and gives up when
+    the file changes size meanwhile (BPF programs others load and unload)."""
+    r = subprocess.run(["trace-cmd", *args], stdout=stdout, stderr=subprocess.PIPE, text=True)
+    if r.returncode:
+        print(f"trace-cmd {' '.join(args)}: {' '.join(r.stderr.split())[:200]}", file=sys.stderr)
+        return None
+    return r
+
+
 def session(pid: int, data: str, syscalls: list[str] | None = None,
             buffer_kb: int | None = None, tids: list[str] | None = None,
             count_only: bool = False, out=sys.stdout) -> int:
@@ -164,13 +176,17 @@ def session(pid: int, data: str, syscalls: list[str] | None = None,
             print(f"events {stats['entries'] + stats['overrun']}", file=out)
             print(f"lost {stats['overrun']} events", file=out, flush=True)
             return 0
-        for argv in (["trace-cmd", "extract", "-B", instance_name(pid), "-o", data],
-                     ["trace-cmd", "report", "-i", data]):
-            r = subprocess.run(argv, stdout=subprocess.PIPE if argv[1] == "extract" else out,
-                               stderr=subprocess.PIPE, text=True)
-            if r.returncode:
-                print(f"{' '.join(argv)}: {r.stderr.strip()[:200]}", file=sys.stderr)
+        # the kernel's text of the buffer first (`show` does not consume it): what is printed
+        # when extract fails, having consumed the buffer
+        shown = _trace_cmd(["show", "-B", instance_name(pid)], subprocess.PIPE)
+        if _trace_cmd(["extract", "-B", instance_name(pid), "-o", data], subprocess.DEVNULL):
+            out.flush()
+            if not _trace_cmd(["report", "-i", data], out):
                 return 1
+        elif shown:
+            out.write(shown.stdout)
+        else:
+            return 1
         out.flush()
         print(f"lost {stats['overrun']} events", file=out, flush=True)
         return 0

@@ -36,9 +36,16 @@ def _name(text: str) -> str:
     return ALIASES.get(text, text)
 
 
+def _unreturned(tid: int, name: str) -> dict:
+    """A call ltrace printed `<no return ...>` and never resumed: exit and exit_group; a
+    successful execve (its `--- Called exec() ---` follows, never its 0)."""
+    return {"tid": tid, "syscall": name,
+            "ret": "unknown" if name in ("execve", "execveat") else None}
+
+
 def read(text: str, pid: int | None = None, source: str = "observed") -> Observed:
     out = Observed()
-    pending: dict = {}  # tid -> the name of the call printed unfinished
+    pending: dict = {}  # tid -> the name of the call printed unfinished (or `no return`)
     for line in text.splitlines():
         if not line.strip():
             continue
@@ -49,23 +56,19 @@ def read(text: str, pid: int | None = None, source: str = "observed") -> Observe
         tid, rest = int(m["tid"]), m["rest"].strip()
         if _NOTE.match(rest):
             continue
+        r = _RESUMED.match(rest)
+        if tid in pending and (r is None or _name(r["name"]) != pending[tid]):
+            out.events.append(_unreturned(tid, pending.pop(tid)))  # it never came back
         u = _UNFINISHED.match(rest)
         if u:
-            if u["how"] == "no return":
-                # exit and exit_group; and a successful execve, whose return ltrace never
-                # prints (its `--- Called exec() ---` follows)
-                name = _name(u["name"])
-                ret = "unknown" if name in ("execve", "execveat") else None
-                out.events.append({"tid": tid, "syscall": name, "ret": ret})
-            else:
-                pending[tid] = _name(u["name"])
+            # (`no return` is not always so: a wait4 so printed may still resume)
+            pending[tid] = _name(u["name"])
             continue
-        r = _RESUMED.match(rest)
         c = r or _CALL.match(rest)
-        if c is None or r is not None and pending.pop(tid, None) != _name(r["name"]):
+        if c is None:
             out.unparsed.append(line)
             continue
+        pending.pop(tid, None)  # (a new task's clone may resume where nothing was unfinished)
         out.events.append({"tid": tid, "syscall": _name(c["name"]), "ret": as_int(c["ret"])})
-    # a call still unfinished when the trace ended never returned
-    out.events += [{"tid": tid, "syscall": name, "ret": None} for tid, name in pending.items()]
+    out.events += [_unreturned(tid, name) for tid, name in pending.items()]
     return out

@@ -28,12 +28,10 @@ class AuditTracer(Tracer):
 def tracer() -> Tracer:
     caps = Capabilities(
         returns=True, args=True, args_first=audit.ARGS, entry=True, exit=False,
-        new_tasks=False, order=True,
+        new_tasks=True, order=True,
         reasons={"args": "a SYSCALL record holds the first four arguments (a0-a3) only",
                  "exit": "a new task's first return (a clone's 0 in the child) follows no "
-                         "audited entry: audit records nothing for it",
-                 "new-tasks": "a record names the process (pid= is the thread group's id), "
-                              "never the thread: a helper thread's calls are the process's"})
+                         "audited entry: audit records nothing for it"})
     command = (f"{shlex.quote(sys.executable)} -m ioworkload.core.audit --pid {{pid}} "
                f"--state {{out}}.state")
     return AuditTracer("auditd", command, "audit", ready="line", caps=caps,

@@ -3,7 +3,6 @@ filtered on the process's tasks (set_event_pid, event-fork for the tasks they cr
 back with `trace-cmd extract` and printed by `trace-cmd report` (core/ftrace.py says why
 trace-cmd does not set the instance up itself here)."""
 
-import re
 import shlex
 import sys
 
@@ -31,10 +30,4 @@ def tracer() -> Tracer:
                         blind_spots=BLIND_SPOTS)
 
 
-# The report pairs a return with the entry of the same task: an execve that a thread other
-# than the leader entered returns in the leader, which entered nothing.
-BLIND_SPOTS = (
-    (re.compile(r"^no arguments: execve(at)?\b"),
-     "a non-leader thread's execve returns as the leader, whose entry the report pairs "
-     "nothing with"),
-)
+BLIND_SPOTS = ()
