@@ -209,9 +209,11 @@ def rule_lines(pid: int, syscalls: list[str] | None, per_syscall: bool) -> list[
     else:
         numbers = [str(expect.syscall_number(s)) for s in syscalls]
         groups = {"b64": [[n] for n in numbers] if per_syscall else [numbers]}
+    # (a rule each: the process's own only; the kernel takes some 15 ms to delete a rule)
+    fields = ("pid",) if per_syscall else ("pid", "ppid")
     return [f"-a always,exit -F arch={arch} " + " ".join(f"-S {n}" for n in group)
             + f" -F {field}={pid} -k {key_of(pid)}"
-            for arch, rules in groups.items() for field in ("pid", "ppid") for group in rules]
+            for arch, rules in groups.items() for field in fields for group in rules]
 
 
 def delete_rules(key: str) -> None:
@@ -246,6 +248,18 @@ def restore(state_path: str) -> bool:
         s.close()
     os.unlink(state_path)
     return True
+
+
+def _deleting_while_reading(key: str, daemon: AuditSocket) -> None:
+    """Delete the session's rules while its daemon socket is read: each deletion is a record,
+    which must neither wait for room in a full backlog (the deletions would stall) nor go to
+    the kernel's log."""
+    import threading
+    deleter = threading.Thread(target=delete_rules, args=(key,))
+    deleter.start()
+    while deleter.is_alive():
+        daemon.receive(0.05)
+    deleter.join()
 
 
 def session(pid: int, state_path: str, syscalls: list[str] | None = None,
@@ -331,9 +345,11 @@ def session(pid: int, state_path: str, syscalls: list[str] | None = None,
         ignore_signals()  # the restore runs to its end
         if log is not None:
             log.close()
-        delete_rules(key_of(pid))  # while the daemon reads: its records stay out of dmesg
         if daemon is not None:
+            _deleting_while_reading(key_of(pid), daemon)
             daemon.close()  # (restore unregisters it)
+        else:
+            delete_rules(key_of(pid))
         control.close()
         restore(state_path)
 
