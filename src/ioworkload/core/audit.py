@@ -6,7 +6,7 @@ daemon already runs, from that daemon's log; everything changed put back on ever
 Run as a program, `python -m ioworkload.core.audit --pid PID --state FILE [--syscalls a,b]
 [--rule-per-syscall] [--backlog-limit N] [--no-read] [--count-only]`: it saves the kernel's audit settings to
 FILE, adds its rules, prints `ready`, then every SYSCALL record of the process as audit.log
-writes it, until SIGINT or SIGTERM; then `lost N` (how much the kernel's lost counter grew:
+writes it, until SIGINT or SIGTERM (or the death of whoever started it); then `lost N` (how much the kernel's lost counter grew:
 records the backlog could not hold), removes its rules, restores the settings and deletes
 FILE. A state file left behind (the program was killed) is put back by restore(FILE).
 """
@@ -321,8 +321,9 @@ def session(pid: int, state_path: str, syscalls: list[str] | None = None,
                 record(msg[1].rstrip(b"\0").decode("utf-8", "replace"))
             return msg is not None
 
+        parent = os.getppid()
         try:
-            while True:
+            while os.getppid() == parent:  # (whoever started it died: nobody will stop it)
                 if not read:
                     time.sleep(0.2)
                 elif log is not None:

@@ -11,7 +11,7 @@ and options stay as they are.
 Run as a program, `python -m ioworkload.core.ftrace --pid PID --data FILE [--syscalls a,b]`:
 it creates the instance `ioworkload-PID`, filters it on the process's tasks (set_event_pid,
 with event-fork so the tasks they create join), enables raw_syscalls (or the named syscalls'
-own events), prints `ready`, and waits until the process has exited or SIGINT/SIGTERM comes;
+own events), prints `ready`, and waits until the process has exited, SIGINT/SIGTERM comes, or whoever started it dies;
 then prints trace-cmd's report and `lost N events` (the ring buffers' overruns), and removes
 the instance (also on failure; remove_instance(PID) does it for a program that was killed).
 """
@@ -164,7 +164,8 @@ def session(pid: int, data: str, syscalls: list[str] | None = None,
         path = setup(pid, syscalls, buffer_kb, tids)
         print("ready", file=out, flush=True)
         try:
-            while _alive(pid):
+            parent = os.getppid()
+            while _alive(pid) and os.getppid() == parent:
                 time.sleep(0.1)
             time.sleep(0.2)  # (the last events' writers leave the buffers)
         except Stop:
