@@ -24,13 +24,19 @@ def test_each_syscall_lists_exactly_the_scenarios_that_declare_it():
     declared: dict = {}
     for sc in ioworkload.scenarios().values():
         for ev in sc.setup + sc.iteration + sc.teardown:
-            declared.setdefault(ev.syscall, set()).add(sc.name)
+            declared.setdefault(ev.key, set()).add(sc.name)  # ia32:open is not open
     for row in rep["table"]:
         assert set(row["scenarios"]) == declared.get(row["syscall"], set()), row["syscall"]
+    # the 32-bit door's calls apart, by their ia32 number
+    assert {f"ia32:{r['syscall']}": set(r["scenarios"]) for r in rep["ia32"]} == \
+        {k: v for k, v in declared.items() if k.startswith("ia32:")}
+    assert {r["syscall"]: r["nr"] for r in rep["ia32"]}["open"] == expect.ia32_table()["open"]
     assert "iouring_registered_ring" in _row(rep, "io_uring_register")["scenarios"]
     # a call only the runner issues around a scenario is marked as the harness
     assert _row(rep, "futex")["harness"] and not _row(rep, "getppid")["harness"]
-    assert rep["off_table"] == {"syscall_1023": ["enosys"]}
+    assert rep["off_table"] == {"syscall_1023": ["enosys"]} | {
+        f"syscall_{expect.X32_SYSCALL_BIT | expect.syscall_number(n)}": ["x32_bit"]
+        for n in ("getpid", "gettid")}
 
 
 def test_io_uring_operations_are_listed():
@@ -52,7 +58,7 @@ def test_text_report_states_the_figure(cli):
     u = cli("coverage", "--uncovered", "--json")
     assert all(not row["scenarios"] for row in json.loads(u.stdout)["table"])
     # only the table's entries no scenario issues: not syscall_1023, not io_uring operations
-    assert "off_table" not in json.loads(u.stdout) and "io_uring_operations" not in json.loads(u.stdout)
+    assert not {"off_table", "io_uring_operations", "ia32"} & set(json.loads(u.stdout))
     text = cli("coverage", "--uncovered").stdout
     assert "syscall_1023" not in text and "IORING_OP" not in text
     assert len(text.splitlines()) == (2 + rep["uncovered"] if rep["uncovered"] else 1)

@@ -3,6 +3,7 @@ perf-trace and bpftrace presets (`ioworkload check --all`, 3 iterations, 1 threa
 verdicts in docs/results/conformance.json. As root, with the three tracers installed:
 
     python tools/conformance.py [--tracer T]...     (about 10 minutes on 2 vCPUs)
+    python tools/conformance.py --doors             (the ia32 family only: its own table)
 
 Exit 1 when a verdict is wrong (the tables are written all the same)."""
 
@@ -61,11 +62,28 @@ def not_exact(rows: list[dict]) -> str:
     return "\n".join(out or ["- none"]) + "\n"
 
 
+def doors(rows: list[dict], prov: dict) -> str:
+    """Per preset, the 32-bit door and the x32 bit (judge.conformance.doors)."""
+    from ioworkload.judge.conformance import doors as judged
+    cells = judged(rows)
+    heads = ["ia32 seen", "ia32 named right", "x32 named right"]
+    out = ["The `ia32` family under each preset, by `tools/conformance.py` (`--doors`: that "
+           "family alone). " + published.provenance_line(prov), "",
+           "| tracer | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+    out += [f"| {t} | " + " | ".join(" ".join(c.get(h, "-").split()).replace("|", "\\|")
+                                      for h in heads) + " |" for t, c in cells.items()]
+    return "\n".join(out) + "\n"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tracer", action="append", help="a preset (default: strace, perf-trace, bpftrace)")
-    tracers = ap.parse_args().tracer or TRACERS
-    cmd = [sys.executable, "-m", "ioworkload", "check", "--all", "--json"]
+    ap.add_argument("--doors", action="store_true",
+                    help="judge the ia32 family only and write only the doors table")
+    opts = ap.parse_args()
+    tracers = opts.tracer or TRACERS
+    cmd = [sys.executable, "-m", "ioworkload", "check",
+           *(["--family", "ia32"] if opts.doors else ["--all"]), "--json"]
     for t in tracers:
         cmd += ["--tracer", t]
     p = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
@@ -74,6 +92,9 @@ def main() -> int:
         return p.returncode
     rows = json.loads(p.stdout)
     prov = published.provenance()
+    published.publish("conformance.md", "conformance-doors", doors(rows, prov))
+    if opts.doors:
+        return 0
     published.write_json("conformance.json", {"provenance": prov, "command": cmd[1:], "rows": rows})
     published.publish("conformance.md", "conformance-summary", summary(rows, tracers, prov))
     published.publish("conformance.md", "conformance-table", table(rows, tracers))

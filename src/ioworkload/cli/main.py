@@ -473,6 +473,9 @@ def _report(res, columns: int | None = terminal.DEFAULT_WIDTH) -> str:
                 w(terminal.wrap(label, columns, indent="    ", first="  ") + "\n")
                 label = ""
             w(f"  {label:<{lab_w}}  {exp:>{exp_w}}  {wit:>{wit_w}}  {verdict}\n")
+        if any(r["counter"].startswith("ia32:") for r in res.verification):
+            w("  (ia32 calls: at raw_syscalls by their ia32 number, with any call of that number; "
+              "no syscalls:sys_enter_* tracepoint fires for a compat call on x86)\n")
         w(f"verified      {'yes' if res.verified else 'NO'}\n")
     return "".join(lines)
 

@@ -44,6 +44,22 @@ REMOVED = {"uselib": 1, "_sysctl": 1, "create_module": 2, "get_kernel_syms": 1,
 # syscalls:sys_enter_<name> tracepoint for them: witnessed at raw_syscalls by number, like a
 # bare number (x86-64 keeps i386's TLS calls in its table).
 RAW_ONLY = frozenset({"set_thread_area", "get_thread_area"})
+# The table a call without an `abi` of its own is in (x86_64, aarch64): the expect file's
+# default ABI.
+NATIVE_ABI = os.uname().machine
+# The 32-bit door (`ia32:` events, int $0x80): no syscalls:sys_enter_<name> tracepoint fires for
+# a compat call on x86 (arch/x86/include/asm/ftrace.h, arch_trace_is_compat_syscall: "ia32
+# syscalls do not map to x86_64 syscall numbers ... just do not trace them", so the per-syscall
+# handlers in kernel/trace/trace_syscalls.c return early), only raw_syscalls, with the ia32
+# number. Their argument names (the kernel's SYSCALL_DEFINE/COMPAT_SYSCALL_DEFINE ones) for the
+# calls x86-64 has no tracepoint of: the others take the x86-64 call's names.
+IA32_ARGS = {"stat64": ["filename", "statbuf"], "fstat64": ["fd", "statbuf"],
+             "_llseek": ["fd", "offset_high", "offset_low", "result", "whence"],
+             "mmap2": ["addr", "len", "prot", "flags", "fd", "pgoff"],
+             "socketcall": ["call", "args"],
+             "ipc": ["call", "first", "second", "third", "ptr", "fifth"]}
+# x32's calls are 64-bit `syscall`s with this bit in the number (__X32_SYSCALL_BIT).
+X32_SYSCALL_BIT = 0x40000000
 
 # The runner's own events around each worker's scenario (runner.py, _runner.pyx). Every worker
 # sleeps in a futex wait on the shared start word from before the PID line; the release wakes
@@ -73,9 +89,9 @@ def _table(name: str) -> dict:
 
 
 def tracepoint_name(syscall: str) -> str | None:
-    """The name in syscalls:sys_enter_<name> (None for a bare number or a RAW_ONLY entry:
-    raw_syscalls only)."""
-    if _UNNAMED.match(syscall) or syscall in RAW_ONLY:
+    """The name in syscalls:sys_enter_<name> (None for a bare number, a RAW_ONLY entry or an
+    ia32 call: raw_syscalls only)."""
+    if _UNNAMED.match(syscall) or syscall in RAW_ONLY or syscall.startswith("ia32:"):
         return None
     return TRACEPOINT_NAMES.get(syscall, syscall)
 
@@ -126,16 +142,41 @@ def kernel_arg_names(syscall: str) -> list[str] | None:
     (arg0, ...); None for a bare number or a RAW_ONLY entry."""
     if syscall in REMOVED:
         return [f"arg{k}" for k in range(REMOVED[syscall])]
+    if syscall.startswith("ia32:"):
+        name = syscall[5:]
+        return IA32_ARGS.get(name) or _table("syscall_args.json").get(TRACEPOINT_NAMES.get(name, name))
     tp = tracepoint_name(syscall)
     return None if tp is None else _table("syscall_args.json").get(tp)
 
 
 def syscall_number(syscall: str) -> int | None:
+    """The number of a name in its table: `ia32:open` in the ia32 table, else this
+    architecture's."""
     m = _UNNAMED.match(syscall)
     if m:
         return int(m[1])
+    if syscall.startswith("ia32:"):
+        m = _UNNAMED.match(syscall[5:])
+        return int(m[1]) if m else ia32_table().get(syscall[5:])
     from ioworkload.core._syscall_numbers import NUMBERS
     return NUMBERS.get(syscall)
+
+
+def ia32_table() -> dict[str, int]:
+    """The ia32 table by name (<asm/unistd_32.h> at build time; empty but on x86-64)."""
+    from ioworkload.core import _syscall_numbers
+    return dict(getattr(_syscall_numbers, "NUMBERS_IA32", {}))
+
+
+_ia32_names: dict | None = None
+
+
+def ia32_syscall_name(nr: int) -> str | None:
+    """The ia32 table's name of number `nr` (None: not in it)."""
+    global _ia32_names
+    if _ia32_names is None:
+        _ia32_names = {n: name for name, n in ia32_table().items()}
+    return _ia32_names.get(nr)
 
 
 def syscall_table() -> dict[str, int]:
@@ -236,7 +277,7 @@ def arg_value(token: str, argname: str, bound: dict[str, int], dirpath: str | No
 
 def event_args(ev: Event, bound: dict[str, int], dirpath: str | None = None) -> dict | None:
     """The event's arguments by kernel name; None for a syscall without a tracepoint."""
-    names = kernel_arg_names(ev.syscall)
+    names = kernel_arg_names(ev.key)
     if names is None:
         return None
     written = ev.arg_list()
@@ -279,7 +320,7 @@ def validate(sc: Scenario) -> list[str]:
     for role, stream in task_streams(sc, False, False).items():
         bound: dict[str, int] = {}
         for seq, (phase, _, ev) in enumerate(stream):
-            if syscall_number(ev.syscall) is None:
+            if syscall_number(ev.key) is None:
                 problems.append(f"{sc.name}: {ev}: no syscall {ev.syscall} on this architecture")
                 continue
             try:
@@ -359,9 +400,9 @@ def build(sc: Scenario, *, pid: int, tids: list[int], dirs: list[str | None],
                 shown = "release" if task.get("prestart") and seq == 0 and ev.exit_only else phase
                 events.append({
                     "tid": task["tid"], "role": role, "index": index, "phase": shown, "seq": seq,
-                    "syscall": ev.syscall, "nr": syscall_number(ev.syscall),
-                    "enter": _tracepoint_text(ev.syscall, "enter") if ev.enter_traced else None,
-                    "exit": _tracepoint_text(ev.syscall, "exit") if ev.exits else None,
+                    "syscall": ev.syscall, "abi": ev.abi or NATIVE_ABI, "nr": syscall_number(ev.key),
+                    "enter": _tracepoint_text(ev.key, "enter") if ev.enter_traced else None,
+                    "exit": _tracepoint_text(ev.key, "exit") if ev.exits else None,
                     "args": event_args(ev, bound, dirpath),
                     "args_list": None,
                     "ret": ret_form(ev),

@@ -1,5 +1,7 @@
 """Build step: this architecture's syscall table (name -> number) from the build's own
 <asm/unistd.h>, as a module (ioworkload.core._syscall_numbers), so expect files and `coverage` name the numbers the kernels issue.
+On x86-64 also the ia32 table (<asm/unistd_32.h>: the numbers `int $0x80` takes), as
+NUMBERS_IA32 (empty elsewhere).
 
 usage: gen_syscall_numbers.py OUTPUT CC [CC-ARGS...]
 """
@@ -17,9 +19,13 @@ UNIFIED = {"pidfd_open": 434, "close_range": 436, "openat2": 437, "move_mount": 
            "open_tree_attr": 467}
 
 
-def main(out: str, cc: list[str]) -> None:
-    text = subprocess.run(cc + ["-dM", "-E", "-x", "c", "-"], input="#include <asm/unistd.h>\n",
-                          capture_output=True, text=True, check=True).stdout
+def numbers(cc: list[str], header: str) -> dict[str, int]:
+    """Every __NR_ macro `header` defines, evaluated (empty: the header is not there)."""
+    run = subprocess.run(cc + ["-dM", "-E", "-x", "c", "-"], input=f"#include <{header}>\n",
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        return {}
+    text = run.stdout
     macros = dict(re.findall(r"^#define (\w+) (.+)$", text, re.M))
 
     def value(name: str, depth: int = 0):
@@ -42,11 +48,20 @@ def main(out: str, cc: list[str]) -> None:
             nr = value(name)
             if nr is not None:
                 table[m[1]] = nr
+    return table
+
+
+def main(out: str, cc: list[str]) -> None:
+    table = numbers(cc, "asm/unistd.h")
     for name, nr in UNIFIED.items():
         table.setdefault(name, nr)
+    machine = subprocess.run(cc + ["-dumpmachine"], capture_output=True, text=True).stdout
+    ia32 = numbers(cc, "asm/unistd_32.h") if machine.startswith("x86_64") else {}
     with open(out, "w") as f:
-        f.write("# Generated at build time from <asm/unistd.h> by gen_syscall_numbers.py.\n")
-        f.write("NUMBERS = " + json.dumps(dict(sorted(table.items(), key=lambda kv: kv[1]))) + "\n")
+        f.write("# Generated at build time from <asm/unistd.h> (and <asm/unistd_32.h>) by "
+                "gen_syscall_numbers.py.\n")
+        for var, t in (("NUMBERS", table), ("NUMBERS_IA32", ia32)):
+            f.write(f"{var} = " + json.dumps(dict(sorted(t.items(), key=lambda kv: kv[1]))) + "\n")
 
 
 if __name__ == "__main__":

@@ -103,6 +103,28 @@ static inline long iow_sys5(long n, long a, long b, long c, long d, long e)
     return ret;
 }
 
+
+/* The 32-bit door: `int $0x80` from this 64-bit process enters the kernel's ia32 table (its
+ * numbers, arguments in ebx, ecx, edx, esi, edi, ebp, each read as 32 bits). Since 6.7 the
+ * kernel enters it through an IDT entry whose C handler (int80_emulation,
+ * arch/x86/entry/syscall_32.c) saves and restores every register but rax; kernels before 4.17
+ * zeroed r8-r11 on the way out (entry_64_compat.S): declared clobbered, with the flags. ebp
+ * cannot be an operand (it may be the frame pointer): the sixth argument is swapped into it
+ * around the instruction, from a register of its own (early-clobber: never one an input
+ * holds). The result is eax as a 32-bit process reads it: -4095..-1 is -errno, anything else
+ * unsigned (an mmap2 address above 2 GiB stays positive). */
+#define IOW_HAVE_INT80 1
+static inline long iow_ia32_6(long n, long a, long b, long c, long d, long e, long f)
+{
+    long ret;
+    __asm__ volatile("xchg %%rbp, %q[f]\n\tint $0x80\n\txchg %%rbp, %q[f]"
+                     : "=a"(ret), [f] "+&r"(f)
+                     : "a"(n), "b"(a), "c"(b), "d"(c), "S"(d), "D"(e)
+                     : "r8", "r9", "r10", "r11", "memory", "cc");
+    unsigned int eax = (unsigned int)ret;
+    return eax >= -4095u ? -(long)(unsigned int)(-eax) : (long)eax;
+}
+
 #elif defined(__aarch64__)
 #define IOW_RAW_SYSCALLS 1
 static inline long iow_sys6(long n, long a, long b, long c, long d, long e, long f)
@@ -129,6 +151,13 @@ static inline long iow_sys6(long n, long a, long b, long c, long d, long e, long
     long r = syscall(n, a, b, c, d, e, f);
     return r == -1 ? -errno : r;
 }
+#endif
+
+#if !defined(__x86_64__)
+/* No 32-bit door here: an ia32 scenario is unsupported (its probe sees -ENOSYS). */
+#define IOW_HAVE_INT80 0
+static inline long iow_ia32_6(long n, long a, long b, long c, long d, long e, long f)
+{ (void)n; (void)a; (void)b; (void)c; (void)d; (void)e; (void)f; return -38; }
 #endif
 
 #if !defined(__x86_64__)

@@ -21,6 +21,9 @@ A manifest event is one string, e.g. ``"fd = openat(AT_FDCWD, "<dir>/aio-target"
 * ``exit-only``: a return with no entry of its own (a raw clone's 0 in the new thread).
 * ``filtered``: a call a seccomp filter answered (SECCOMP_RET_ERRNO) before the sys_enter
   tracepoints: the kernel's tracepoints see its return only, a ptrace tracer both stops.
+* ``ia32:`` before the name: a call through the 32-bit door (``int $0x80``), named and
+  numbered in the kernel's ia32 table (``ia32:open``, 5; 5 is ``fstat`` in x86-64's); its
+  arguments are the 32-bit registers' values.
 * ``xN``: one call site issues the call N times per pass of its phase (a loop over 64 fds), all
   tallied in this event's slot.
 * ``xMIN..MAX`` / ``xMIN..``: a count range, MIN to MAX times (no upper bound without MAX) per
@@ -66,7 +69,7 @@ from collections import namedtuple
 from ioworkload.core.errors import errno_name, errno_value
 
 _EVENT = re.compile(r"^\s*(?:(?P<role>helper|child|image):\s*)?(?:(?P<bind>[a-z_][a-z0-9_]*)\s*=\s*)?"
-                    r"(?P<name>[a-z_][a-z0-9_]*)\s*(?P<args>\(.*\))?\s*->\s*(?P<expect>\S+)"
+                    r"(?:(?P<abi>ia32):)?(?P<name>[a-z_][a-z0-9_]*)\s*(?P<args>\(.*\))?\s*->\s*(?P<expect>\S+)"
                     r"(?:\s+(?P<only>exit-only|filtered))?"
                     r"(?:\s+x(?P<times>[0-9]+)(?P<range>\.\.(?P<upto>[0-9]*))?)?\s*$")
 ROLES = ("worker", "helper", "child", "image")
@@ -182,14 +185,15 @@ class Operation(namedtuple("Operation", "opcode args expect times force_async"))
                 + (f" x{self.times}" if self.times != 1 else ""))
 
 
-class Event(namedtuple("Event", "syscall args expect times exit_only role bind filtered upto",
-                       defaults=(1, False, "worker", None, False, 0))):
+class Event(namedtuple("Event", "syscall args expect times exit_only role bind filtered upto abi",
+                       defaults=(1, False, "worker", None, False, 0, None))):
     """One manifest event. times: calls per pass of the phase (``xN``), all with this expected
     result; exit_only: a return without an entry of its own (a clone child's 0); role: the task
     that issues it (worker, helper, child); bind: the name later events use for its result;
     filtered: answered by a seccomp filter before the sys_enter tracepoints (a call of its own
     that the tracepoints see returning only); upto: 0 for exactly `times` calls, else a range
-    from `times` to upto (-1: no bound)."""
+    from `times` to upto (-1: no bound); abi: None for this architecture's own table, "ia32"
+    for a call through the 32-bit door (``ia32:open(...)``: its name and number in that table)."""
 
     __slots__ = ()
 
@@ -208,10 +212,15 @@ class Event(namedtuple("Event", "syscall args expect times exit_only role bind f
             raise ValueError(f"bad manifest event {text!r}: x0 (an event is issued at least once)")
         ev = cls(m["name"], (m["args"] or "")[1:-1].strip(), Expect.parse(m["expect"]),
                  times, m["only"] == "exit-only", m["role"] or "worker", m["bind"],
-                 m["only"] == "filtered", upto)
+                 m["only"] == "filtered", upto, m["abi"])
         if m["only"] and ev.expect.kind == "noreturn":
             raise ValueError(f"bad manifest event {text!r}: noreturn cannot be {m['only']}")
         return ev
+
+    @property
+    def key(self) -> str:
+        """The syscall as one name across tables: ``ia32:open`` for the 32-bit door's open."""
+        return f"{self.abi}:{self.syscall}" if self.abi else self.syscall
 
     @property
     def enters(self) -> bool:
@@ -246,7 +255,7 @@ class Event(namedtuple("Event", "syscall args expect times exit_only role bind f
     def __str__(self) -> str:
         return ((f"{self.role}: " if self.role != "worker" else "")
                 + (f"{self.bind} = " if self.bind else "")
-                + f"{self.syscall}({self.args}) -> {self.expect}"
+                + f"{self.key}({self.args}) -> {self.expect}"
                 + (" exit-only" if self.exit_only else "")
                 + (" filtered" if self.filtered else "")
                 + (f" x{self.times}.." + (str(self.upto) if self.upto > 0 else "") if self.upto
@@ -402,7 +411,7 @@ class Scenario:
         """Every syscall name the manifest declares, in first-use order."""
         seen: dict[str, None] = {}
         for e in self.setup + self.iteration + self.teardown:
-            seen.setdefault(e.syscall, None)
+            seen.setdefault(e.key, None)
         return list(seen)
 
     def phase_counts(self) -> dict[str, tuple[int, int, int]]:
@@ -413,7 +422,7 @@ class Scenario:
         for i, phase in enumerate((self.setup, self.iteration, self.teardown)):
             for e in phase:
                 if e.enters:
-                    out.setdefault(e.syscall, [0, 0, 0])[i] += e.times
+                    out.setdefault(e.key, [0, 0, 0])[i] += e.times
         return {name: tuple(c) for name, c in out.items()}
 
     def expected_counts(self, iterations: int) -> dict[str, int]:

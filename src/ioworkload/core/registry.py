@@ -47,6 +47,7 @@ FAMILY_MODULES = (
     "system",
     "modules",
     "removed",
+    "ia32",
 )
 
 _SCENARIOS: dict[str, Scenario] | None = None

@@ -525,7 +525,7 @@ def _literal_fds(sc: Scenario) -> list[tuple[int, int]]:
     for ev in sc.setup + sc.iteration + sc.teardown:
         if "REGISTERED_RING" in ev.args:  # io_uring_enter/register: a ring index, not an fd
             continue
-        names = expect.kernel_arg_names(ev.syscall) or []
+        names = expect.kernel_arg_names(ev.key) or []
         values = []
         for name, token in zip(names, ev.arg_list()):
             try:
@@ -695,7 +695,7 @@ def _summarize(sc, iterations, duration, threads, per_worker, signum, verified, 
             events.append({"phase": phase, "event": str(ev), "syscall": ev.syscall,
                            "expected": str(ev.expect), "expected_count": expected_count,
                            "count": count, "ok": ok, "errors": named, "matched": matched})
-            c = calls.setdefault(ev.syscall, {"count": 0, "ok": 0, "errors": {}})
+            c = calls.setdefault(ev.key, {"count": 0, "ok": 0, "errors": {}})
             if ev.enters:
                 c["count"] += count
                 c["ok"] += ok

@@ -7,6 +7,10 @@ its exit_group):
   * syscalls:sys_enter_<name>          each declared syscall, the runner's own included
   * syscalls:sys_exit_<name>           each declared syscall's exits, unfiltered
   * syscalls:sys_exit_<name> + filter  one per distinct expected result (`ret == -22`, ...)
+A call without a tracepoint of its own (a bare number, a removed entry, and every ia32 call:
+no syscalls:sys_enter_* fires for a compat call on x86, see expect.IA32_ARGS) is counted at
+raw_syscalls:sys_enter/sys_exit filtered on its number, which counts every call with that
+number in either table: the counter's expectation adds them all.
 Threads and processes the worker creates (helper:/child: events) are counted with it (perf
 inherit). The counters are driven from outside the workers: verification adds no syscall.
 """
@@ -167,22 +171,25 @@ def plan(sc: Scenario, own_process: bool = False) -> list[Counter]:
     # is answered before the sys_enter tracepoints.
     counters.append(Counter("raw_syscalls:sys_enter (every syscall)", "raw_syscalls", "sys_enter",
                             None, lambda ev: "all" if ev.enter_traced else "none"))
-    names = list(dict.fromkeys(ev.syscall for ev in events if ev.syscall is not None))
+    names = list(dict.fromkeys(ev.key for ev in events if ev.syscall is not None))
     for name in names:
+        same = _same_call(name)
+        # a raw_syscalls counter shared with another table's call of the same number says so
+        label = " + ".join([name] + [n for n in names if n != name and same(_probe_event(n))])
         cat, enter, extra = expect.tracepoint(name, "enter")
-        counters.append(Counter(f"{name}: entered", cat, enter, extra,
-                                lambda ev, n=name: "all" if ev.syscall == n and ev.enter_traced else "none"))
+        counters.append(Counter(f"{label}: entered", cat, enter, extra,
+                                lambda ev, same=same: "all" if same(ev) and ev.enter_traced else "none"))
         cat, exit_, extra = expect.tracepoint(name, "exit")
-        counters.append(Counter(f"{name}: returned", cat, exit_, extra,
-                                lambda ev, n=name: "all" if ev.syscall == n and ev.exits else "none"))
+        counters.append(Counter(f"{label}: returned", cat, exit_, extra,
+                                lambda ev, same=same: "all" if same(ev) and ev.exits else "none"))
         expects: list[Expect] = []
         for ev in events:
-            if ev.syscall == name and ev.exits and ev.expect not in expects:
+            if same(ev) and ev.exits and ev.expect not in expects:
                 expects.append(ev.expect)
         for want in expects:
             counters.append(Counter(
-                f"{name}: returned {want}", cat, exit_, _join(extra, want.kernel_filter()),
-                lambda ev, n=name, w=want: w.covers(ev.expect) if ev.syscall == n and ev.exits
+                f"{label}: returned {want}", cat, exit_, _join(extra, want.kernel_filter()),
+                lambda ev, same=same, w=want: w.covers(ev.expect) if same(ev) and ev.exits
                 else "none"))
     counters += operation_counters(sc)
     if "restart_syscall" not in names:
@@ -197,6 +204,22 @@ def plan(sc: Scenario, own_process: bool = False) -> list[Counter]:
                             f"ret >= -{max(RESTART_CODES)} && ret <= -{min(RESTART_CODES)}",
                             _returns_a_restart_code))
     return counters
+
+
+def _same_call(name: str):
+    """Which declared events the counters of syscall `name` (a key: `ia32:open`) see: at a
+    tracepoint of its own, its own events; at raw_syscalls, filtered on its number, every event
+    with that number in either table (ia32's open and x86-64's fstat are both id 5 there)."""
+    if expect.has_tracepoint(name):
+        return lambda ev: ev.key == name
+    nr = expect.syscall_number(name)
+    return lambda ev: ev.syscall is not None and expect.syscall_number(ev.key) == nr
+
+
+def _probe_event(key: str) -> Event:
+    """An event of syscall `key` (`ia32:open`), to ask a _same_call which calls it counts."""
+    abi, _, name = key.rpartition(":")
+    return Event(name, "", Expect("eq", 0), abi=abi or None)
 
 
 STOPPED_COUNTER = "restart_syscall: entered"

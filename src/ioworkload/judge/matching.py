@@ -20,6 +20,10 @@ Rules (also in docs/contract.md):
     tracer that claims it (capabilities.py): then each worker's calls must come as declared.
   * What a tracer claims to report (capabilities.py) decides what is asked of it; values it
     shows are compared whatever it claims, numbers at the kernel's width (arg_bits).
+  * An event's `abi` (default: this architecture's own table) names the table its syscall
+    and nr are in; an observed call matches only a declared one of the same ABI (`"abi":
+    "ia32"` for a call through int $0x80), so a tracer that names an ia32 call with the
+    64-bit table (5: fstat for open) is caught naming the wrong call.
   * The whole contract, for other languages: docs/contract.md.
   * A successful execve from a thread that is not the leader (an event with `returns_on`)
     enters under that thread's tid and returns under the PID (the kernel's de_thread): a
@@ -69,6 +73,8 @@ _widths: dict = {}
 def arg_bits(syscall: str | None, name: str) -> int:
     """32 for an argument the kernel declares 32 bits wide (its tracepoint's field type), else
     64 (also where tracefs cannot be read: the stricter comparison)."""
+    if syscall and syscall.startswith("ia32:"):
+        return 32  # the 32-bit door: every argument is a 32-bit register
     if syscall not in _widths:
         table: dict = {}
         tp = expect.tracepoint_name(syscall) if syscall else None
@@ -185,11 +191,23 @@ def _as_str(v) -> tuple[str | None, bool]:
 
 
 def name_of(ev: dict) -> str | None:
-    """The table's name; a number the table lacks is `syscall_<nr>`, as manifests write it."""
+    """The table's name; a number the table lacks is `syscall_<nr>`, as manifests write it. A
+    call the tracer reports with `"abi": "ia32"` is named in the ia32 table, as `ia32:open`
+    (the declared events' key_of); without an abi, in this architecture's own table."""
+    ia32 = ev.get("abi") == "ia32"
     if ev.get("syscall"):
-        return ev["syscall"]
+        return f"ia32:{ev['syscall']}" if ia32 else ev["syscall"]
     nr = ev.get("nr")
-    return expect.syscall_name(nr) or (f"syscall_{nr}" if nr is not None else None)
+    if nr is None:
+        return None
+    if ia32:
+        return f"ia32:{expect.ia32_syscall_name(nr) or f'syscall_{nr}'}"
+    return expect.syscall_name(nr) or f"syscall_{nr}"
+
+
+def key_of(e: dict) -> str:
+    """A declared event's syscall as one name across tables: `ia32:open` for an ia32 call."""
+    return f"ia32:{e['syscall']}" if e.get("abi") == "ia32" else e["syscall"]
 
 
 class Comparison:
@@ -294,7 +312,7 @@ def compare_detail(doc: dict, observed: list[dict], check_args: bool = True,
         if caps.returns and (ret == "unknown" or "ret" not in ob):
             diffs.append(f"no return value: {name} on tid {tid}" + (f" x{n}" if n != 1 else ""))
         key = tid if tid in workers else None
-        declared = [e for e in by_task.get(key, ()) if e["syscall"] == name
+        declared = [e for e in by_task.get(key, ()) if key_of(e) == name
                     and _ret_matches(e["ret"], ret)]
         candidates = [e for e in declared if remaining[id(e)] > 0]
         if not candidates:
@@ -342,7 +360,7 @@ def compare_detail(doc: dict, observed: list[dict], check_args: bool = True,
         left = least[id(e)] - taken.get(id(e), 0)
         if left > 0:
             who = f"tid {e['tid']}" if e["tid"] is not None else f"a {e['role']} of worker {e['index']}"
-            diffs.append(f"missing: {e['phase']} #{e['seq']} {e['syscall']} -> {_ret_text(e['ret'])}"
+            diffs.append(f"missing: {e['phase']} #{e['seq']} {key_of(e)} -> {_ret_text(e['ret'])}"
                          f" on {who}: {left} of {least[id(e)]} not seen")
     ordered = 0
     if caps.order:
@@ -375,7 +393,7 @@ def _args_verified(assigned: list, caps: Capabilities, check_args: bool,
             got = dict(zip(list(e["args"] or {}), got))
         got = got if isinstance(got, dict) else {}
         for n in names:
-            pair = (e["syscall"], n)
+            pair = (key_of(e), n)
             have = n in got and got[n] is not None and check_args and (
                 as_int(got[n]) is not None if isinstance(e["args"][n], int)
                 else _as_str(got[n])[0] is not None or as_int(got[n]) == 0)
@@ -388,12 +406,12 @@ def _args_verified(assigned: list, caps: Capabilities, check_args: bool,
         if not claimed:
             continue
         if not got:
-            diffs.append(f"no arguments: {e['syscall']} on tid {ob.get('tid')}")
+            diffs.append(f"no arguments: {key_of(e)} on tid {ob.get('tid')}")
         elif caps.args is not True:  # (all: a tracer may leave out what a call does not use,
             # strace's futex and clone: those it shows are compared, and counted in args N/M)
             gone = [n for n in claimed if got.get(n) is None]
             if gone:
-                diffs.append(f"no argument {', '.join(gone)}: {e['syscall']} on tid {ob.get('tid')}")
+                diffs.append(f"no argument {', '.join(gone)}: {key_of(e)} on tid {ob.get('tid')}")
     pairs = set(present) | set(lacking)
     return sum(1 for p in pairs if p in present and p not in lacking), len(pairs)
 
@@ -419,18 +437,18 @@ def _order_difference(doc: dict, events: list[dict], seen: list[dict]) -> str | 
             per = e["count"]
             (head if e["phase"] in ("release", "setup") else tail).append(e)
         if per > 1:
-            repeated.add(e["syscall"])
+            repeated.add(key_of(e))
     want_all = head + loop * iterations + tail
     got_all = [name_of(ob) for ob in seen for _ in range(ob.get("count", 1))]
-    if sorted(got_all) != sorted(e["syscall"] for e in want_all
+    if sorted(got_all) != sorted(key_of(e) for e in want_all
                                  for _ in range(e["count"] // (iterations or 1)
                                                 if e["phase"] == "iteration" else e["count"])):
         return None
-    want = [e for e in want_all if e["syscall"] not in repeated]
+    want = [e for e in want_all if key_of(e) not in repeated]
     got = [n for n in got_all if n not in repeated]
     for i, (g, w) in enumerate(zip(got, want)):
-        if g != w["syscall"]:
-            later = next(e for e in want[i:] if e["syscall"] == g)
+        if g != key_of(w):
+            later = next(e for e in want[i:] if key_of(e) == g)
             return (f"{g} ({later['phase']} #{later['seq']}) seen before {w['syscall']} "
                     f"({w['phase']} #{w['seq']}), which is declared first")
     return ""

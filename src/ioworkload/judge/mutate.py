@@ -12,7 +12,7 @@ import errno
 
 from ioworkload.core import expect
 from ioworkload.judge.capabilities import Capabilities
-from ioworkload.judge.matching import _as_str, arg_bits, as_int, name_of
+from ioworkload.judge.matching import _as_str, arg_bits, as_int, key_of, name_of
 
 STRING_CUT = 64
 
@@ -38,7 +38,7 @@ def _on_workers(doc: dict, observed: list[dict]) -> list[int]:
 
 
 def _declared(doc: dict, ob: dict) -> list[dict]:
-    return [e for e in doc["events"] if e["syscall"] == name_of(ob)
+    return [e for e in doc["events"] if key_of(e) == name_of(ob)
             and e["tid"] in (ob.get("tid"), None)]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 
+from ioworkload.core import expect
 from ioworkload.core.errors import UsageError
 from ioworkload.judge.formats.stream import Observed
 
@@ -42,6 +43,8 @@ def _field_error(ev: dict) -> str | None:
             return "syscall must be a name"
         if "nr" in ev and not _is_int(ev["nr"]):
             return "nr must be an integer"
+        if "abi" in ev and ev["abi"] not in ("ia32", expect.NATIVE_ABI):
+            return f'abi must be "ia32" or "{expect.NATIVE_ABI}" (the default)'
         ret = ev["ret"]
         if not (ret is None or ret == "unknown" or _is_int(ret)):
             return 'ret must be an integer, null or "unknown"'

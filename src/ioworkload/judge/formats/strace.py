@@ -1,6 +1,15 @@
 """`strace -f -X raw -o FILE` (one line per call, tid first), or without `-f` (no tid: the one
 task traced, `pid`). Numbers as strace prints them: decimal, hex, octal modes and returns
-(`0644`, `= 022`), flags joined by `|`."""
+(`0644`, `= 022`), flags joined by `|`.
+
+strace follows each task's personality and says when it changes (`[ Process PID=N runs in 32
+bit mode. ]`, unless quiet): a call after `32 bit` is an ia32 call (`"abi": "ia32"`), one after
+`x32` a 64-bit call with the x32 bit (named `syscall_<number with the bit>`, as the kernel
+numbers it). In 32-bit mode strace names socketcall's and ipc's subcalls (`socket(...)`,
+`semop(...)`) with the subcall's own arguments: read back as the multiplexer the kernel saw,
+each argument in its place (ipc_call), the call number from the name. strace prints the
+direct ia32 socket calls (socket is 359) the same way: a stream from strace cannot tell them
+apart, and is read as socketcall's."""
 
 from __future__ import annotations
 
@@ -24,6 +33,39 @@ _PID_CHANGED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<pid changed to (?P<
 _RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>(?P<args>.*)$")
 # strace's own notes, not calls: signals, exits, attach messages
 _NOTE = re.compile(r"^(---|\+\+\+|strace: )")
+_PERSONALITY = re.compile(r"^\[ Process PID=(?P<pid>\d+) runs in (?P<mode>32 bit|64 bit|x32) mode\. \]$")
+_SOCKETCALLS = ("socket", "bind", "connect", "listen", "accept", "getsockname", "getpeername",
+                "socketpair", "send", "recv", "sendto", "recvfrom", "shutdown", "setsockopt",
+                "getsockopt", "sendmsg", "recvmsg", "accept4", "recvmmsg", "sendmmsg")
+# ipc's subcalls as strace prints them: (the call's constant or None where the printed call
+# cannot say it (msgrcv's version in the upper half), and the place among ipc's six arguments
+# (call, first, second, third, ptr, fifth) of each argument strace prints (None: not one of
+# them, semctl's fourth: the value read through ptr)
+_IPC_CALLS = {"semop": ("SEMOP", (1, 4, 2)), "semget": ("SEMGET", (1, 2, 3)),
+              "semctl": ("SEMCTL", (1, 2, 3, None)), "semtimedop": ("SEMTIMEDOP", (1, 4, 2, 5)),
+              "msgsnd": ("MSGSND", (1, 4, 2, 3)), "msgrcv": (None, (1, 4, 2, 5, 3)),
+              "msgget": ("MSGGET", (1, 2)), "msgctl": ("MSGCTL", (1, 2, 4)),
+              "shmat": ("SHMAT", (1, 4, 2)), "shmdt": ("SHMDT", (4,)),
+              "shmget": ("SHMGET", (1, 2, 3)), "shmctl": ("SHMCTL", (1, 2, 4))}
+
+
+def _ia32(name: str, args):
+    """An ia32 call as strace printed it -> (the kernel's name, its arguments)."""
+    if name in _SOCKETCALLS:  # the subcall's own arguments sit behind socketcall's pointer
+        return "socketcall", [expect.constants().get(f"SYS_{name.upper()}"), None]
+    if name in _IPC_CALLS and isinstance(args, list):
+        call, places = _IPC_CALLS[name]
+        out = [expect.constants().get(call) if call else None] + [None] * 5
+        for place, value in zip(places, args):
+            if place is not None:
+                out[place] = value
+        return "ipc", out
+    if name == "_llseek" and isinstance(args, list) and len(args) == 4:
+        # strace joins the offset's halves into one number
+        offset = as_int(args[1])
+        if offset is not None:
+            return name, [args[0], str(offset >> 32), str(offset & 0xFFFFFFFF), *args[2:]]
+    return name, args
 
 
 # strace prints some calls' arguments by name (`clone(child_stack=0x..., flags=0x...)`), in
@@ -72,6 +114,7 @@ def _args(name: str, parts: list[str]):
 def read(text: str, pid: int | None = None, source: str = "observed") -> Observed:
     out = Observed()
     pending: dict = {}
+    modes: dict = {}  # tid -> strace's personality, where it said (default: 64 bit)
     for line in text.splitlines():
         if not line.strip():
             continue
@@ -82,6 +125,10 @@ def read(text: str, pid: int | None = None, source: str = "observed") -> Observe
             tid, rest = pid, line.strip()
         else:
             out.unparsed.append(line)
+            continue
+        pers = _PERSONALITY.match(rest)
+        if pers:
+            modes[int(pers["pid"])] = pers["mode"]
             continue
         if _NOTE.match(rest):
             s = _SUPERSEDED.match(rest)
@@ -106,10 +153,12 @@ def read(text: str, pid: int | None = None, source: str = "observed") -> Observe
             out.unparsed.append(line)
             continue
         name = c["name"]
+        mode = modes.get(tid, "64 bit")
         m2 = re.fullmatch(r"syscall_(0x[0-9a-f]+|\d+)", name)
         if m2:
             nr = int(m2[1], 0)
-            name = expect.syscall_name(nr) or f"syscall_{nr}"
+            name = ((expect.ia32_syscall_name(nr) if mode == "32 bit" else expect.syscall_name(nr))
+                    or f"syscall_{nr}")
         try:
             if c["err"]:  # strace prints a restart code as "= ? ERESTARTSYS (...)"
                 value = -errno_value(c["err"])
@@ -121,7 +170,15 @@ def read(text: str, pid: int | None = None, source: str = "observed") -> Observe
         except ValueError:
             out.unparsed.append(line)
             continue
-        out.events.append({"tid": tid, "syscall": name, "ret": value, "args": args})
+        ev = {"tid": tid, "syscall": name, "ret": value, "args": args}
+        if mode == "32 bit":
+            ev["syscall"], ev["args"] = _ia32(name, args)
+            ev["abi"] = "ia32"
+        elif mode == "x32":  # x32 shares x86-64's numbers below 512; the kernel sees the bit
+            nr = expect.syscall_number(name)
+            if nr is not None:
+                ev["syscall"] = f"syscall_{nr | expect.X32_SYSCALL_BIT}"
+        out.events.append(ev)
     return out
 
 

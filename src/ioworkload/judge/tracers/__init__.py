@@ -29,6 +29,9 @@ from ioworkload.judge import capabilities
 from ioworkload.judge.formats import FORMATS
 
 READY_MODES = ("settle", "line", "ptrace")
+# A bpftrace program's test for a call through the 32-bit door: on x86-64 the task's TS_COMPAT
+# (0x0002, arch/x86/include/asm/thread_info.h), read through BTF; no such door elsewhere.
+IN_COMPAT = "(curtask->thread_info.status & 2)" if expect.NATIVE_ABI == "x86_64" else "0"
 PRESET_MODULES = {"strace": "strace", "perf-trace": "perf_trace", "bpftrace": "bpftrace",
                   "auditd": "auditd", "trace-cmd": "trace_cmd", "ltrace": "ltrace"}
 
@@ -74,6 +77,7 @@ class Tracer:
         if self.program is None:
             return None
         text = (self.program.replace("EXIT_GROUP", str(expect.syscall_number("exit_group")))
+                .replace("NATIVE_ABI", expect.NATIVE_ABI).replace("IN_COMPAT", IN_COMPAT)
                 .replace("EXIT", str(expect.syscall_number("exit"))).replace("PID", str(pid)))
         path = os.path.join(tmp, "program.bt")
         with open(path, "w") as f:

@@ -1,5 +1,7 @@
 """strace -f by PID: ptrace stops every task at both halves of every call and prints them in
-the order they happened, arguments decoded raw (-X raw), strings up to 64 KiB (a path may be 4096 bytes)."""
+the order they happened, arguments decoded raw (-X raw), strings up to 64 KiB (a path may be 4096 bytes).
+Quiet as -qq but for the personality notes (`[ Process PID=N runs in 32 bit mode. ]`): they
+say which table the calls after them are named in (the 32-bit door, the x32 bit)."""
 
 import re
 
@@ -12,7 +14,7 @@ def tracer() -> Tracer:
         returns=True, args=True, entry=True, exit=False, new_tasks=True, order=True,
         reasons={"exit": "ptrace never reports a clone's return (0) in the new task: the "
                          "task is stopped only from its first own call on"})
-    return Tracer("strace", "strace -f -X raw -s 65536 -qq -o {out} -p {pid}", "strace",
+    return Tracer("strace", "strace -f -X raw -s 65536 -e quiet=attach,exit -o {out} -p {pid}", "strace",
                   ready="ptrace", caps=caps, blind_spots=BLIND_SPOTS)
 
 

@@ -1,0 +1,3 @@
+from ioworkload.core.manifest import Scenario
+
+SCENARIOS: list[Scenario]
