@@ -19,7 +19,7 @@ from ioworkload.core import expect
 from ioworkload.core.audit import ARGS
 from ioworkload.judge.formats.stream import Observed, lines
 
-ARCHES = {"c000003e": "", "40000003": "ia32_"}  # AUDIT_ARCH_X86_64, AUDIT_ARCH_I386
+ARCHES = {"c000003e": "", "40000003": "ia32"}  # AUDIT_ARCH_X86_64, AUDIT_ARCH_I386
 
 _RECORD = re.compile(r"^type=(?P<type>\w+) msg=audit\([\d.]+:(?P<serial>\d+)\): (?P<fields>.*)$")
 _READY = re.compile(r"^ready$")
@@ -27,10 +27,9 @@ _FIELD = re.compile(r'(\w+)=("[^"]*"|\S+)')
 
 
 def _name(arch: str, nr: int) -> str:
-    """The table's name of a 64-bit call; a 32-bit call as `ia32_syscall_<nr>` (this build's
-    table is the 64-bit one)."""
+    """The call's name in its own table: `ia32:open` for a 32-bit call (the judge's name_of)."""
     if ARCHES[arch]:
-        return f"ia32_syscall_{nr}"
+        return f"ia32:{expect.ia32_syscall_name(nr) or f'syscall_{nr}'}"
     return expect.syscall_name(nr) or f"syscall_{nr}"
 
 
@@ -54,7 +53,10 @@ def read(text: str, pid: int | None = None, source: str = "observed") -> Observe
         except (KeyError, ValueError):
             out.unparsed.append(line)
             continue
-        names = expect.kernel_arg_names(name) if not ARCHES[arch] else None
+        names = expect.kernel_arg_names(name)
         args = dict(zip(names, raw)) if names is not None else None
-        out.events.append({"tid": tgid, "syscall": name, "ret": ret, "args": args})
+        if ARCHES[arch]:  # (the judge names it in the ia32 table by its abi)
+            out.events.append({"tid": tgid, "nr": nr, "abi": "ia32", "ret": ret, "args": args})
+        else:
+            out.events.append({"tid": tgid, "syscall": name, "ret": ret, "args": args})
     return out
