@@ -19,7 +19,8 @@ from ioworkload.cli import overhead as overhead_cli
 
 MUST_RUN_AS_ROOT = ("strace", "perf-stat", "perf-record", "bpftrace-count")
 EXACT = ("perf-stat", "strace", "strace-seccomp", "bpftrace-count", "bpftrace-hist", "syscount")
-STREAMED = ("perf-trace", "bpftrace-printf")  # may drop events under load: that is the finding
+# may drop events under load: that is the finding
+STREAMED = ("perf-trace", "bpftrace-printf", "auditd", "auditd-rules")
 
 
 def one_line_error(proc):

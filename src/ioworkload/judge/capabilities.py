@@ -3,7 +3,8 @@
   counts     every event of the process, as often as it happened (always asked)
   returns    each call's return value: an event without one (`"unknown"`, no `ret`) is wrong
   args       the calls' arguments, all of them or a named subset (`args=fd+count`): an event
-             without them is wrong; values that are there are always compared
+             without them is wrong; values that are there are always compared. A preset may
+             report the first N only (args_first: audit's a0-a3): the rest is not asked
   entry      calls at their entry: it sees the calls that never return (exit, exit_group)
   exit       every return, also one without an entry: the new task's 0 of a clone (a
              tracepoint tracer sees it, ptrace never does)
@@ -28,6 +29,8 @@ class Capabilities:
     returns: bool = False
     # True: every argument; a frozenset: those names only; False: none claimed
     args: bool | frozenset = False
+    # the first this many of each call's arguments only (0: no such limit)
+    args_first: int = 0
     entry: bool = True
     exit: bool = True
     new_tasks: bool = True
@@ -40,7 +43,9 @@ class Capabilities:
         out = ["counts"]
         if self.returns:
             out.append("returns")
-        if self.args is True:
+        if self.args is True and self.args_first:
+            out.append(f"args (the first {self.args_first})")
+        elif self.args is True:
             out.append("args")
         elif self.args:
             out.append("args=" + "+".join(sorted(self.args)))
@@ -48,13 +53,25 @@ class Capabilities:
                                 ("new-tasks", self.new_tasks), ("order", self.order)) if on]
         return out
 
-    def claims_args(self, name: str) -> bool:
+    def claims_args(self, name: str, syscall: str | None = None) -> bool:
+        if self.args_first and syscall is not None and not self.reports_arg(syscall, name):
+            return False
         return self.args is True or bool(self.args) and name in self.args
+
+    def reports_arg(self, syscall: str, name: str) -> bool:
+        """Whether the tracer shows this argument at all (args_first: by its position in the
+        kernel's list)."""
+        if not self.args_first:
+            return True
+        from ioworkload.core import expect
+        names = expect.kernel_arg_names(syscall) or []
+        return name in names and names.index(name) < self.args_first
 
     def missing(self, required: list[str]) -> list[str]:
         """The required capabilities (NAMES) this tracer does not claim."""
         have = {c.partition("=")[0] for c in self.claims()}
-        return [r for r in required if r not in have or r == "args" and self.args is not True]
+        return [r for r in required if r not in have or r == "args" and (
+            self.args is not True or self.args_first)]
 
 
 # What compare() asks when no tracer stated anything (a hand-written test): the values that are

@@ -169,7 +169,8 @@ def verdict(expected: dict, observed: list[dict], lost: int = 0, sees_exit_only:
     if lost and len(missing) == len(diffs) and sum(missing) <= lost:
         v.status = "lost"
         return v
-    explained = [next((why for pattern, why in blind_spots if pattern.match(d)), None)
+    explained = [next((why for pattern, why, *together in blind_spots if pattern.match(d) and (
+        not together or any(together[0].match(other) for other in diffs))), None)
                  for d in diffs]
     if blind_spots and all(explained):
         v.status, v.reason = "limited", "; ".join(dict.fromkeys(explained))
@@ -182,7 +183,8 @@ def unmet(v: Verdict, caps: Capabilities, required: list[str]) -> list[str]:
     """The capabilities `--require` named that this verdict did not verify."""
     done = {w.split()[0] for w in v.verified} | {c for c in caps.claims()
                                                  if c in ("entry", "exit", "new-tasks")}
-    return [r for r in required if r not in done or r == "args" and caps.args is not True]
+    return [r for r in required if r not in done or r == "args" and (
+        caps.args is not True or caps.args_first)]
 
 
 def check(expected: dict, observed, lost: int = 0, sees_exit_only: bool = True,
@@ -308,9 +310,12 @@ def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
                                  pid_namespace)
     tmp = make_temp_dir("ioworkload-check-")
     proc = output = None
+    pid = 0  # (cleanup before a spawn: the tracer's own state only)
     try:
+        tracer.prepare(tmp)
         with spawn(scenario, iterations=iterations, threads=threads,
                    pid_namespace=pid_namespace) as w:
+            pid = w.pid
             out = os.path.join(tmp, "observed")
             argv = [_fill(word, pid=w.pid, tids=",".join(map(str, w.tids)), out=out,
                           program=tracer.program_path(w.pid, tmp) or "")
@@ -338,7 +343,7 @@ def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
             seen.unparsed.append(f"... {output.dropped} more lines past {STDOUT_LIMIT >> 20} MiB")
         return result, seen
     finally:
-        _end_tracer(proc, output, tmp)
+        _end_tracer(proc, output, tmp, tracer, pid)
 
 
 def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: int,
@@ -350,7 +355,9 @@ def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: i
     from ioworkload.core.workload import command, result_from_json
     tmp = make_temp_dir("ioworkload-check-")
     proc = output = None
+    pid = 0
     try:
+        tracer.prepare(tmp)
         start, hold = os.path.join(tmp, "start"), os.path.join(tmp, "hold")
         expect_path, out = os.path.join(tmp, "expect.json"), os.path.join(tmp, "observed")
         run = command(scenario, iterations, threads) + [
@@ -379,17 +386,19 @@ def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: i
         seen.events, seen.set_aside = judge.launched(result.expected, seen.events)
         return result, seen
     finally:
-        _end_tracer(proc, output, tmp)
+        _end_tracer(proc, output, tmp, tracer, pid)
 
 
-def _end_tracer(proc, output: "_Output | None", tmp: str) -> None:
-    """Whatever happened: the tracer stopped, its reader joined, the check's files gone."""
+def _end_tracer(proc, output: "_Output | None", tmp: str, tracer: Tracer, pid: int) -> None:
+    """Whatever happened: the tracer stopped, its reader joined, what it changed on the host
+    put back (Tracer.cleanup), the check's files gone."""
     if proc is not None:
         _stop(proc)
         if output is not None:
             output.thread.join(5)
         if proc.stdout:
             proc.stdout.close()
+    tracer.cleanup(pid, tmp)
     shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -515,8 +524,9 @@ def _drain_and_stop(tracer: Tracer, proc, lines: list, out: str, pid: int) -> st
         seen = len(t)
         time.sleep(1.0 if tracer.quiet_drain else 0.5)
     _stop(proc)
-    if getattr(lines, "thread", None) is not None:
-        lines.thread.join(5)  # what it printed as it stopped (syscount's counts)
+    reader = getattr(lines, "thread", None)
+    if reader is not None:  # what it printed last (a report written as it exits) read whole
+        reader.join(10)
     return text()
 
 

@@ -121,7 +121,7 @@ def arg_differences(expected: dict | None, observed, syscall: str | None = None,
             elif want == 0 and isinstance(got, str) and got.startswith('"'):
                 # a string where NULL was passed (fanotify_mark's NULL and named paths)
                 out.append(f"{name}: expected NULL, saw {got}")
-            elif caps is not None and caps.claims_args(name) and not _decoded(got):
+            elif caps is not None and caps.claims_args(name, syscall) and not _decoded(got):
                 out.append(f"{name}: expected {want}, saw {got!r}, which is not a number")
         elif isinstance(want, str) or isinstance(want, dict) and "content" in want:
             text = want if isinstance(want, str) else want["content"]
@@ -488,7 +488,8 @@ def _args_verified(assigned: list, caps: Capabilities, check_args: bool,
     present: dict = {}
     lacking: dict = {}
     for ob, e in assigned:
-        names = [n for n, v in (e["args"] or {}).items() if _checkable(v)]
+        names = [n for n, v in (e["args"] or {}).items()
+                 if _checkable(v) and caps.reports_arg(e["syscall"], n)]
         got = ob.get("args")
         if isinstance(got, (list, tuple)):
             got = dict(zip(list(e["args"] or {}), got))
@@ -503,7 +504,7 @@ def _args_verified(assigned: list, caps: Capabilities, check_args: bool,
         # entry in its task, the new task's 0 of a clone, has none: their arguments are not
         # asked, only compared where a tracer has them)
         asked = id(ob) not in releases and e["enter"] is not None
-        claimed = [n for n in names if caps.claims_args(n)] if asked else []
+        claimed = [n for n in names if caps.claims_args(n, e["syscall"])] if asked else []
         if not claimed:
             continue
         if not got:

@@ -301,6 +301,7 @@ class Attached:
     def close(self) -> None:
         if self.child:
             self.child.reap()
+            self.tracer.cleanup(self.target)
 
 
 # ---- environment ---------------------------------------------------------------------------

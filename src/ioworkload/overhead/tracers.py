@@ -18,9 +18,10 @@ import os
 import re
 import shlex
 import shutil
+import sys
 from dataclasses import dataclass, field
 
-from ioworkload.core import verify
+from ioworkload.core import audit, expect, ftrace, verify
 from ioworkload.core.errors import Unsupported, UsageError
 from ioworkload.core.manifest import Scenario
 
@@ -90,7 +91,6 @@ def tracefs_problem() -> str:
 
 def tracepoint(syscall: str, direction: str = "enter") -> tuple[str, str | None]:
     """('category:event', filter on `id` or None) of a syscall's enter/exit tracepoint."""
-    from ioworkload.core import expect
     category, event, flt = expect.tracepoint(syscall, direction)
     return f"{category}:{event}", flt
 
@@ -185,6 +185,10 @@ class Tracer:
 
     def counted(self, t: Target, stdout: str, stderr: str) -> Counted:
         return Counted(None)
+
+    def cleanup(self, t: Target) -> None:
+        """Put back what the tracer changed on the host once it is reaped (it may have been
+        killed before it could): audit rules and settings, a tracefs instance."""
 
 
 class NoTracer(Tracer):
@@ -547,6 +551,104 @@ class Syscount(Tracer):
         return Counted(sum(int(rows.get(_SYSCOUNT_NAMES.get(s, s), 0)) for s in t.syscalls))
 
 
+# ---- the audit subsystem and ftrace (core/audit.py, core/ftrace.py) ------------------------
+
+class _Session(Tracer):
+    """A preset run by one of core's session programs: it prints `ready` once its rules or
+    events are in, and puts back what it changed when stopped; cleanup() does that for one
+    that was killed."""
+
+    start_s = 1.0
+
+    def ready(self, t, tracer_pid, stdout, stderr):
+        return "ready" in stdout.splitlines()
+
+    @staticmethod
+    def _lost(stdout: str) -> dict:
+        m = re.search(r"^lost (\d+)", stdout, re.M)
+        return {"lost": int(m[1])} if m and int(m[1]) else {}
+
+
+class Auditd(_Session):
+    name = "auditd"
+    cost_ns = 5_000.0
+    summary = ("audit: one auditctl rule for the traced syscalls (-F pid), backlog 8192 (auditd's "
+               "own), every record read by netlink")
+    session_args: tuple = ("--backlog-limit", "8192", "--count-only")
+
+    def unavailable(self, sc):
+        return audit.unavailable()
+
+    def state(self, t: Target) -> str:
+        return os.path.join(t.workdir, "audit.state")
+
+    def command(self, t, workload=None):
+        return [sys.executable, "-m", "ioworkload.core.audit", "--pid", str(t.pid), "--state",
+                self.state(t), "--syscalls", ",".join(self.rule_syscalls(t)), *self.session_args]
+
+    def rule_syscalls(self, t: Target) -> list[str]:
+        return t.syscalls
+
+    def counted(self, t, stdout, stderr):
+        numbers = {str(expect.syscall_number(s)) for s in t.syscalls}
+        n = sum(int(m[2]) for m in re.finditer(r"^records (\d+) (\d+)$", stdout, re.M)
+                if m[1] in numbers)
+        return Counted(n if re.search(r"^lost \d+", stdout, re.M) else None, self._lost(stdout))
+
+    def cleanup(self, t):
+        audit.restore(self.state(t))
+
+
+class AuditdRules(Auditd):
+    name = "auditd-rules"
+    summary = ("audit: a rule per syscall of the table (-F pid each): every call walks the "
+               "whole list; the traced syscalls' records read")
+    session_args = Auditd.session_args + ("--rule-per-syscall",)
+
+    def rule_syscalls(self, t):
+        table = sorted(expect.syscall_table(), key=expect.syscall_number)
+        return t.syscalls + [s for s in table if s not in t.syscalls]
+
+
+class AuditdBacklog(Auditd):
+    name = "auditd-backlog"
+    summary = ("audit with its backlog overflowing: one rule, backlog_limit 1, nothing read "
+               "(every record past the first is dropped at once and counted lost)")
+    session_args = ("--backlog-limit", "1", "--no-read")
+
+    def counted(self, t, stdout, stderr):
+        return Counted(None, self._lost(stdout))
+
+
+class TraceCmd(_Session):
+    name = "trace-cmd"
+    cost_ns = 500.0
+    summary = ("ftrace: the traced syscalls' sys_enter and sys_exit events in a tracefs "
+               "instance of its own (trace-cmd's ring buffer), counted in the buffer")
+
+    def unavailable(self, sc):
+        return ftrace.unavailable() or _missing_tracepoints(sc.syscalls, ("enter", "exit"))
+
+    def command(self, t, workload=None):
+        tasks = [] if t.follow_threads else ["--tids", t.tid_list]
+        return [sys.executable, "-m", "ioworkload.core.ftrace", "--pid", str(t.pid), "--data",
+                os.path.join(t.workdir, "trace.dat"), "--syscalls", ",".join(t.syscalls),
+                "--count-only", *tasks]
+
+    def counted(self, t, stdout, stderr):
+        m = re.search(r"^events (\d+)", stdout, re.M)
+        details = self._lost(stdout)
+        if m:
+            details["events"] = int(m[1])
+        # the buffer holds both halves of every call and overwrites its oldest: no count of
+        # the scenario's calls
+        return Counted(None, details)
+
+    def cleanup(self, t):
+        if t.pid is not None:
+            ftrace.remove_instance(t.pid)
+
+
 # ---- custom --------------------------------------------------------------------------------
 
 class Template(Tracer):
@@ -627,7 +729,8 @@ def _compile(option: str, pattern: str | None):
 
 PRESETS: dict[str, type[Tracer]] = {cls.name: cls for cls in (
     NoTracer, Filtered, PerfStat, PerfRecord, PerfTrace, Strace, StraceSeccomp,
-    BpftraceCount, BpftraceHist, BpftracePrintf, Syscount)}
+    BpftraceCount, BpftraceHist, BpftracePrintf, Syscount, Auditd, AuditdRules, AuditdBacklog,
+    TraceCmd)}
 
 
 _NAMED = re.compile(r"([A-Za-z][\w.-]*)=(.*)", re.S)

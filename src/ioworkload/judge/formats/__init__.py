@@ -9,10 +9,12 @@ READERS.
 from __future__ import annotations
 
 from ioworkload.core.errors import UsageError
-from ioworkload.judge.formats import jsonl, libbpf_tools, perf_trace, strace
+from ioworkload.judge.formats import (audit, jsonl, libbpf_tools, ltrace, perf_trace, strace,
+                                      trace_cmd)
 from ioworkload.judge.formats.stream import Observed
 
 READERS = {"jsonl": jsonl.read, "strace": strace.read, "perf-trace": perf_trace.read,
+           "audit": audit.read, "trace-cmd": trace_cmd.read, "ltrace": ltrace.read,
            **libbpf_tools.READERS}
 FORMATS = tuple(READERS)
 

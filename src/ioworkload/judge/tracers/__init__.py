@@ -4,7 +4,7 @@ a project keeps beside its tests (TOML or JSON):
 
     name = "mytool"
     command = "mytool --pid {pid} --out {out}"
-    format = "jsonl"                      # jsonl, strace or perf-trace
+    format = "jsonl"                      # jsonl, strace, perf-trace, audit, trace-cmd, ltrace
     ready = "line"                        # settle, line (it prints `ready`) or ptrace
     reports = ["returns", "args", "order"]
     max_loss = 0.0                        # the fraction of events it may drop and still pass
@@ -33,7 +33,8 @@ READY_MODES = ("settle", "line", "ptrace")
 # (0x0002, arch/x86/include/asm/thread_info.h), read through BTF; no such door elsewhere.
 IN_COMPAT = "(curtask->thread_info.status & 2)" if expect.NATIVE_ABI == "x86_64" else "0"
 PRESET_MODULES = {"strace": "strace", "strace-launch": "strace_launch", "perf-trace": "perf_trace",
-                  "bpftrace": "bpftrace"}
+                  "bpftrace": "bpftrace", "auditd": "auditd", "trace-cmd": "trace_cmd",
+                  "ltrace": "ltrace"}
 # the libbpf-tools: one module, a table of the tools (each judged on its own scope)
 PRESET_MODULES.update({tool: "libbpf_tools" for tool in (
     "syscount", "opensnoop", "execsnoop", "statsnoop", "sigsnoop", "mountsnoop", "bindsnoop")})
@@ -76,7 +77,8 @@ class Tracer:
             caps = capabilities.Capabilities(exit=True if sees_exit_only is None else sees_exit_only)
         self.caps = caps
         self.program = program
-        # What the tracer cannot see by design, as (pattern of a difference, why): a run whose
+        # What the tracer cannot see by design, as (pattern of a difference, why[, a pattern
+        # some other difference of the same run must match too]): a run whose
         # every difference is one of these is "limited", not "wrong".
         self.blind_spots = blind_spots
         self.max_loss = max_loss
@@ -100,6 +102,15 @@ class Tracer:
         if shutil.which(self.argv[0]) is None:
             return f"{self.argv[0]} is not installed"
         return None
+
+    def prepare(self, tmp: str) -> None:
+        """What the host needs before the scenario is spawned (the audit preset: audit
+        enabled and a rule in place, or the process's first calls are never recorded); what
+        it changes is put back by cleanup()."""
+
+    def cleanup(self, pid: int, tmp: str) -> None:
+        """Put back what the tracer changed on the host (its rules, its tracefs instance),
+        after it stopped: also when it died or was killed before it could."""
 
 
 def preset(name: str) -> Tracer:
