@@ -81,7 +81,7 @@ def _cell(r: dict | None) -> str:
         return "·"
     if r["status"] == "unsupported":
         return "unsupported"
-    return r["summary"].replace("|", "/")
+    return (r.get("summary") or r["status"]).replace("|", "/")  # conformance.py rows: status only
 
 
 def summary(rows: list[dict], tracers: list[str], prov: dict, versions: dict,

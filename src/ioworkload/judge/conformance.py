@@ -630,7 +630,9 @@ def main(argv: list[str]) -> int:
                    help=f"a preset ({', '.join(PRESETS)}), a tracer file (.toml, .json), or "
                         f"NAME=TEMPLATE with {{pid}} [{{out}}], or {{command}} and {{out}} for a tracer "
                         f"that starts the workload itself (repeatable; default strace)")
-    p.add_argument("--format", choices=FORMATS, help="what a template tracer prints (default jsonl)")
+    p.add_argument("--format", choices=FORMATS, metavar="FORMAT",
+                   help="what a template tracer prints (default jsonl; one of: "
+                        + ", ".join(FORMATS) + ")")
     p.add_argument("--ready", choices=("settle", "line", "ptrace"),
                    help=f"when a template tracer is attached: after {SETTLE:g} s, when it prints "
                         "`ready`, or when it ptrace-attached every worker")
