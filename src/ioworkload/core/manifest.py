@@ -155,6 +155,7 @@ class Operation(namedtuple("Operation", "opcode args expect times force_async"))
 
     __slots__ = ()
     syscall = None
+    key = None  # (an event's `abi:name`; a request has none)
     enters = False
     exits = False
     exit_only = False

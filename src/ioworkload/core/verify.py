@@ -214,7 +214,7 @@ def _same_call(name: str):
     tracepoint of its own, its own events; at raw_syscalls, filtered on its number, every event
     with that number in either table (ia32's open and x86-64's fstat are both id 5 there)."""
     if expect.has_tracepoint(name):
-        return lambda ev: ev.syscall is not None and ev.key == name  # (an io_uring op: no key)
+        return lambda ev: ev.key == name
     nr = expect.syscall_number(name)
     return lambda ev: ev.syscall is not None and expect.syscall_number(ev.key) == nr
 
