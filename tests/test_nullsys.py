@@ -68,3 +68,45 @@ def test_bad_input_is_one_line_exit_2(args, message):
     p = _tool(*args)
     assert p.returncode == 2 and "Traceback" not in p.stderr, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and message in p.stderr
+
+
+def _audit_rules() -> str | None:
+    try:
+        p = subprocess.run(["auditctl", "-l"], capture_output=True, text=True, timeout=30)
+    except OSError:
+        return None
+    return p.stdout if p.returncode == 0 else None
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or _audit_rules() is None,
+                    reason="needs root and a working auditctl (Debian: auditd)")
+def test_audit_never_rule_lives_exactly_as_long_as_the_run(tmp_path):
+    """--audit-never's task,never rule is there while the loops run and gone after a SIGTERM;
+    a host that has the rule already keeps it."""
+    import time
+    if "-a never,task" in _audit_rules().splitlines():
+        pytest.skip("the host has its own task,never rule")
+    p = subprocess.Popen([sys.executable, TOOL, "--audit-never", "--rounds", "100000",
+                          "--calls", "2000", "--variants", "c_forked"], cwd=ROOT,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "-a never,task" not in _audit_rules().splitlines():
+            assert p.poll() is None, p.stderr.read()
+            assert time.monotonic() < deadline, "the rule never appeared"
+            time.sleep(0.05)
+        p.terminate()
+        assert p.wait(timeout=60) != 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert "-a never,task" not in _audit_rules().splitlines()
+    # the host's own rule is used and left alone
+    subprocess.run(["auditctl", "-a", "task,never"], check=True, capture_output=True)
+    try:
+        done = _tool("--audit-never", "--rounds", "1", "--calls", "2000", "--variants", "c_forked")
+        assert done.returncode == 0 and "the host's task,never audit rule" in done.stdout
+        assert "-a never,task" in _audit_rules().splitlines()
+    finally:
+        subprocess.run(["auditctl", "-d", "task,never"], capture_output=True)

@@ -26,14 +26,22 @@ and order hit all alike; each ratio is the variant's statistic over c_plain's. E
 twice: wall time (what the benchmarks report) and the loop thread's CPU time (without the time
 the guest's scheduler gave other tasks on that CPU, which on a shared machine dominates the wall
 time; time the host took from the vCPU stays in both). iow_thread has wall time only (its
-thread is gone when the run returns)."""
+thread is gone when the run returns).
+
+Once kernel audit has been enabled since boot (auditd, the `auditd` preset), every task created
+afterwards takes audit's syscall slow path, rules or not, until reboot; a `task,never` audit rule
+keeps new tasks off it. `--audit-never` (root, auditctl) adds that rule for the measurement and
+deletes it on every way out, so a host that ran audit since boot still measures a clean null
+syscall; the report says whether the rule was in place."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -117,6 +125,32 @@ def _beside() -> list[str]:
     return [" ".join(line.split()) for line in out[:5]]
 
 
+@contextlib.contextmanager
+def audit_never(wanted: bool):
+    """An `auditctl -a task,never` rule while the block runs (tasks created in it get no audit
+    context: the kernel's audit_alloc asks the task filter list), deleted on every way out,
+    SIGTERM included; yields what the report says about audit."""
+    if not wanted:
+        yield "audit rules not changed (--audit-never not given)"
+        return
+    auditctl = shutil.which("auditctl")
+    if auditctl is None or os.geteuid() != 0:
+        raise SystemExit("nullsys: --audit-never needs root and auditctl (Debian: auditd)")
+    listed = subprocess.run([auditctl, "-l"], capture_output=True, text=True).stdout
+    if "-a never,task" in listed.splitlines():  # the host's own rule: used, never deleted
+        yield "the host's task,never audit rule in place (new tasks off audit's slow path)"
+        return
+    added = subprocess.run([auditctl, "-a", "task,never"], capture_output=True, text=True)
+    if added.returncode != 0:
+        raise SystemExit(f"nullsys: auditctl -a task,never: {added.stderr.strip()}")
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        yield "a task,never audit rule in place (new tasks off audit's slow path)"
+    finally:
+        subprocess.run([auditctl, "-d", "task,never"], capture_output=True)
+        signal.signal(signal.SIGTERM, previous)
+
+
 def measure(rounds: int, calls: int, cpu: int, variants: list[str]) -> dict:
     others = sorted(os.sched_getaffinity(0) - {cpu})
     other_cpu = others[0] if others else None
@@ -163,7 +197,8 @@ def table(data: dict, rows: list[dict]) -> str:
     after = data["load_after"]
     head = (f"{data['rounds']} interleaved rounds of {data['calls']:,} calls, pinned to CPU "
             f"{data['cpu']} (spinners on CPU {data['other_cpu']}); load average {one:.2f} "
-            f"{five:.2f} {fifteen:.2f} before, {after[0]:.2f} {after[1]:.2f} {after[2]:.2f} after")
+            f"{five:.2f} {fifteen:.2f} before, {after[0]:.2f} {after[1]:.2f} {after[2]:.2f} after; "
+            f"{data.get('audit', 'audit rules not recorded')}")
     out = [head, "", "ns per call (wall, then the loop thread's CPU time): fastest, median, "
            "slowest; ratios to c_plain: fastest over fastest, median of the paired ratios, "
            "slowest over slowest", "",
@@ -187,6 +222,9 @@ def main() -> int:
     ap.add_argument("--variants", default=",".join(["c_" + v for v in C_VARIANTS] +
                                                    ["iow_" + v for v in IOW_VARIANTS]),
                     help="comma list (default: all; c_plain is always run)")
+    ap.add_argument("--audit-never", action="store_true",
+                    help="add the audit rule task,never for the measurement (root): keeps the "
+                         "loops off audit's slow path on a host that enabled audit since boot")
     ap.add_argument("--json", metavar="FILE", help="write every run and the summary here")
     ap.add_argument("--publish", action="store_true",
                     help="write docs/results/nullsys.json and docs/performance.md's block")
@@ -206,7 +244,9 @@ def main() -> int:
               else f"nullsys: --rounds must be >= 1 and --cpu one of "
                    f"{sorted(os.sched_getaffinity(0))}", file=sys.stderr)
         return 2
-    data = measure(args.rounds, calls, args.cpu, variants)
+    with audit_never(args.audit_never) as audit:
+        data = measure(args.rounds, calls, args.cpu, variants)
+    data["audit"] = audit
     rows = summarize(data)
     text = table(data, rows)
     print(text)
