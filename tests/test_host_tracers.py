@@ -103,6 +103,21 @@ def test_each_preset_is_exact_or_names_its_blind_spot_on_one_scenario_per_family
     assert host_state() == before
 
 
+def _observed_text(monkeypatch, t, scenario: str, threads: int = 1):
+    """(the run's Result, the preset's raw output) of a real run, 3 iterations."""
+    kept = {}
+    original = conformance.read_stream
+
+    def keep(fmt, text, pid, source="observed"):
+        kept["text"] = text
+        return original(fmt, text, pid, source)
+
+    monkeypatch.setattr(conformance, "read_stream", keep)
+    result, _ = conformance.observe(scenario, t, iterations=3, threads=threads)
+    monkeypatch.undo()
+    return result, kept["text"]
+
+
 def _judge(t, result, text: str):
     seen = read_stream(t.format, text, result.expected["pid"])
     return conformance.verdict(result.expected, seen.events, seen.lost, caps=t.caps,
@@ -116,16 +131,7 @@ def test_a_doctored_stream_in_the_tools_own_format_is_wrong(preset, tmp_path, mo
     one call's record dropped (missing), with one return changed to -EPERM (gettid's is
     declared >= 1: wrong)."""
     t = _preset(preset)
-    kept = {}
-    original = conformance.read_stream
-
-    def keep(fmt, text, pid, source="observed"):
-        kept["text"] = text
-        return original(fmt, text, pid, source)
-
-    monkeypatch.setattr(conformance, "read_stream", keep)
-    result, _ = conformance.observe("gettid", t, iterations=3, threads=1)
-    text = kept["text"]
+    result, text = _observed_text(monkeypatch, t, "gettid")
     pid = result.expected["pid"]
     assert _judge(t, result, text).status in ("exact", "limited")
     gettid_nr = expect_number("gettid")
@@ -153,6 +159,48 @@ def test_a_doctored_stream_in_the_tools_own_format_is_wrong(preset, tmp_path, mo
                                        for d in v.differences), v.differences
     v = _judge(t, result, "".join(changed))
     assert v.status == "wrong" and any("gettid" in d for d in v.differences), v.differences
+
+
+# what a verdict of auditd says it did not verify, where a process's threads made calls
+BY_PROCESS = "threads: a record names the process"
+
+
+@needs_root
+def test_auditd_judges_the_threads_as_their_process_and_still_fails_a_real_difference(
+        monkeypatch):
+    """At 2 threads every record names the process: `limited`, saying so, not `wrong`; the
+    same stream with one record dropped, one return changed or one record twice is wrong."""
+    t = _preset("auditd")
+    result, text = _observed_text(monkeypatch, t, "gettid", threads=2)
+    pid = result.expected["pid"]
+    v = _judge(t, result, text)
+    assert v.status == "limited" and BY_PROCESS in v.reason, (v.summary, v.differences)
+    assert v.not_verified[0].startswith(BY_PROCESS) and "order" not in v.verified
+    lines = text.splitlines(keepends=True)
+    gettid_nr = expect_number("gettid")
+    hits = [i for i, ln in enumerate(lines) if f" syscall={gettid_nr} " in ln]
+    assert len(hits) == 6 and all(f" pid={pid} " in lines[i] for i in hits)  # 2 x 3, one id
+    dropped = lines[:hits[3]] + lines[hits[3] + 1:]
+    changed = list(lines)
+    changed[hits[4]] = re.sub(r" exit=\d+", " exit=-1", changed[hits[4]])
+    twice = lines[:hits[2]] + [lines[hits[2]]] + lines[hits[2]:]
+    for doctored, what in ((dropped, "missing: "), (changed, "undeclared: gettid -> -1"),
+                           (twice, "too many: gettid")):
+        v = _judge(t, result, "".join(doctored))
+        assert v.status == "wrong" and any(d.startswith(what) for d in v.differences), \
+            (what, v.differences)
+
+
+@needs_root
+def test_auditd_on_a_helper_thread_is_limited_naming_the_threads():
+    _preset("auditd")
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "check", "open_by_handle_at_threads",
+                        "--tracer", "auditd", "--json"], capture_output=True, text=True,
+                       timeout=600)
+    rows = json.loads(p.stdout or "null")
+    assert p.returncode == 0 and rows, p.stdout + p.stderr[-2000:]
+    assert rows[0]["status"] == "limited" and BY_PROCESS in rows[0]["reason"], rows[0]
+    assert rows[0]["not_verified"][0].startswith(BY_PROCESS)
 
 
 def expect_number(name: str) -> int:

@@ -10,6 +10,9 @@
              tracepoint tracer sees it, ptrace never does)
   new-tasks  tasks created after it attached (a scenario's helper threads and children)
   order      a task's events come in the order they happened (judged per task)
+  threads    it tells a process's threads apart (a record names the thread, not the process);
+             a tracer that does not (audit's pid=, the libbpf-tools' PID) is judged per
+             process (matching.by_process), and at best `limited`
 
 A value a tracer shows is compared whatever it claims (a wrong value is wrong); a claim only
 decides what is asked and what the verdict says was verified.
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 
 from ioworkload.core.errors import UsageError
 
-NAMES = ("counts", "returns", "args", "entry", "exit", "new-tasks", "order")
+NAMES = ("counts", "returns", "args", "entry", "exit", "new-tasks", "order", "threads")
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,7 @@ class Capabilities:
     exit: bool = True
     new_tasks: bool = True
     order: bool = False
+    threads: bool = True
     # limit -> why the tracer has it (a preset's documented reasons)
     reasons: dict = field(default_factory=dict, compare=False, hash=False)
 
@@ -50,7 +54,8 @@ class Capabilities:
         elif self.args:
             out.append("args=" + "+".join(sorted(self.args)))
         out += [n for n, on in (("entry", self.entry), ("exit", self.exit),
-                                ("new-tasks", self.new_tasks), ("order", self.order)) if on]
+                                ("new-tasks", self.new_tasks), ("order", self.order),
+                                ("threads", self.threads)) if on]
         return out
 
     def claims_args(self, name: str, syscall: str | None = None) -> bool:
@@ -74,6 +79,9 @@ class Capabilities:
             self.args is not True or self.args_first)]
 
 
+# the capabilities a tracer has unless it says otherwise
+NEGATIONS = ("no-new-tasks", "no-threads")
+
 # What compare() asks when no tracer stated anything (a hand-written test): the values that are
 # there are compared, nothing is required.
 UNSTATED = Capabilities()
@@ -81,7 +89,7 @@ UNSTATED = Capabilities()
 
 def parse(text: str, reasons: dict | None = None) -> Capabilities:
     """`returns,args,order` (counts is implied; both halves, entry and exit, unless the list
-    names one of them; new-tasks unless it says `no-new-tasks`)."""
+    names one of them; new-tasks and threads unless it says `no-new-tasks`, `no-threads`)."""
     words = [w.strip() for w in text.split(",") if w.strip()] if isinstance(text, str) else text
     if not isinstance(words, (list, tuple)) or not all(isinstance(w, str) for w in words):
         raise UsageError(f"capabilities: a list of names ({', '.join(NAMES)}), got {text!r}")
@@ -89,12 +97,12 @@ def parse(text: str, reasons: dict | None = None) -> Capabilities:
     args: bool | frozenset = False
     for w in words:
         name, eq, subset = w.partition("=")
-        if name == "no-new-tasks":
+        if name in NEGATIONS:
             seen.add(name)
             continue
         if name not in NAMES or eq and name != "args":
             raise UsageError(f"unknown capability {w!r} (one of {', '.join(NAMES)}, "
-                             f"args=NAME+NAME, no-new-tasks)")
+                             f"args=NAME+NAME, {', '.join(NEGATIONS)})")
         if name == "args":
             names = frozenset(n for n in subset.split("+") if n)
             if eq and not names:
@@ -106,7 +114,7 @@ def parse(text: str, reasons: dict | None = None) -> Capabilities:
                         entry="entry" in seen if halves else True,
                         exit="exit" in seen if halves else True,
                         new_tasks="no-new-tasks" not in seen,
-                        order="order" in seen, reasons=dict(reasons or {}))
+                        threads="no-threads" not in seen, order="order" in seen, reasons=dict(reasons or {}))
 
 
 def required(text: str) -> list[str]:

@@ -10,7 +10,9 @@ capabilities.py: `exact: counts, returns, args 6/6, order`, `exact (counts only)
                failure unless --max-loss allows that fraction)
   wrong        a count, return, argument or order differs, a claimed field is missing, an
                undeclared event appeared, a line could not be read, or nothing was seen
-  limited      only differences the tracer's documented blind spots explain
+  limited      only differences the tracer's documented blind spots explain, or a tracer that
+               names processes, not threads (capabilities' threads), on a process whose
+               threads made calls: judged per process, `not_verified` says so
   unsupported  the scenario or the tracer cannot run here (with the reason)
   not-in-scope a scoped tracer (scope.py: opensnoop's opens) and a scenario with no call of its
                class: nothing judged, so no pass either; a scoped tracer's `wrong` names the
@@ -77,6 +79,9 @@ class Verdict:
         self.numbering: str | None = None  # "tid" or "ns_tid" (NUMBERINGS), in a PID namespace
         self.set_aside = 0  # a launching tracer's events that were not the scenario process's
         self.missed: list[str] = []  # the members of a scoped tracer's class it missed
+        # what the tracer could not be judged on, and why (`threads: a record names the
+        # process, ...`): the verdict is at best limited
+        self.not_verified: list[str] = []
 
     @property
     def summary(self) -> str:
@@ -100,7 +105,8 @@ class Verdict:
                 "observed": self.observed, "lost": self.lost, "reason": self.reason,
                 "missing_by_task": self.missing_by_task, "unmet": self.unmet,
                 "mutations": self.mutations, "numbering": self.numbering,
-                "set_aside": self.set_aside, "missed": self.missed}
+                "set_aside": self.set_aside, "missed": self.missed,
+                "not_verified": self.not_verified}
 
     def __repr__(self) -> str:
         return f"Verdict({self.summary!r}, {len(self.differences)} differences)"
@@ -133,12 +139,14 @@ def verdict(expected: dict, observed: list[dict], lost: int = 0, sees_exit_only:
     calls only (scope.py)."""
     caps = caps if caps is not None else Capabilities(exit=sees_exit_only)
     two_numberings = any(t.get("ns_tid", t["tid"]) != t["tid"] for t in expected["tasks"])
+    expected, numbering = judge.numbered(expected, observed)
+    if not caps.threads:  # (before the scope: an unnamed event is named on its process)
+        expected = judge.by_process(expected)
     if scope is not None:
         expected = scoping.restrict(expected, scope)
         if expected is None:
             return Verdict("not-in-scope", [], reason=f"no {scope.what} call in this scenario")
         observed = scoping.name_members(expected, observed, scope)
-    expected, numbering = judge.numbered(expected, observed)
     comp = judge.compare_detail(expected, observed, check_args=check_args, caps=caps)
     diffs = list(comp.differences)
     if unparsed:
@@ -153,6 +161,10 @@ def verdict(expected: dict, observed: list[dict], lost: int = 0, sees_exit_only:
     v.numbering = numbering if two_numberings else None
     if scope is not None:
         v.missed = scoping.missed(diffs)
+    if comp.folded > 1:
+        v.not_verified.append("threads: " + caps.reasons.get(
+            "threads", "it names the process, not the thread: the process's threads were "
+                       "judged as one task, their order not judged"))
     for d in diffs:
         m = _MISSING.match(d)
         if m:
@@ -164,6 +176,8 @@ def verdict(expected: dict, observed: list[dict], lost: int = 0, sees_exit_only:
                          + (f" (the tracer says it lost {lost})" if lost else "")] + diffs
         return v
     if not diffs:
+        if v.not_verified:
+            v.status, v.reason = "limited", "; ".join(v.not_verified)
         return v
     missing = [int(m["n"]) for d in diffs if (m := _MISSING.match(d))]
     if lost and len(missing) == len(diffs) and sum(missing) <= lost:
@@ -173,7 +187,8 @@ def verdict(expected: dict, observed: list[dict], lost: int = 0, sees_exit_only:
         not together or any(together[0].match(other) for other in diffs))), None)
                  for d in diffs]
     if blind_spots and all(explained):
-        v.status, v.reason = "limited", "; ".join(dict.fromkeys(explained))
+        v.status, v.reason = "limited", "; ".join(list(dict.fromkeys(explained))
+                                                  + v.not_verified)
         return v
     v.status = "wrong"
     return v
@@ -182,7 +197,7 @@ def verdict(expected: dict, observed: list[dict], lost: int = 0, sees_exit_only:
 def unmet(v: Verdict, caps: Capabilities, required: list[str]) -> list[str]:
     """The capabilities `--require` named that this verdict did not verify."""
     done = {w.split()[0] for w in v.verified} | {c for c in caps.claims()
-                                                 if c in ("entry", "exit", "new-tasks")}
+                                                 if c in ("entry", "exit", "new-tasks", "threads")}
     return [r for r in required if r not in done or r == "args" and (
         caps.args is not True or caps.args_first)]
 
@@ -638,7 +653,8 @@ def main(argv: list[str]) -> int:
                         "`ready`, or when it ptrace-attached every worker")
     p.add_argument("--reports", metavar="CAPS",
                    help="what a template tracer (or an --observed stream) reports: "
-                        f"{', '.join(capabilities.NAMES)}, args=NAME+NAME, no-new-tasks "
+                        f"{', '.join(capabilities.NAMES)}, args=NAME+NAME, "
+                        f"{', '.join(capabilities.NEGATIONS)} "
                         "(default: counts only)")
     p.add_argument("--require", metavar="CAPS",
                    help="fail a verdict that did not verify these (e.g. returns,args,order)")
@@ -712,13 +728,14 @@ def _offline(args) -> int:
         doc = doc["expected"]  # a run's --json result carries the resolved document
     check_document(doc, args.expected)
     fmt = args.format or "jsonl"
+    preset = "auditd" if fmt == "audit" else fmt  # (the one format named apart from its preset)
     if args.reports is not None:
         caps = capabilities.parse(args.reports)
-    elif fmt in PRESETS and fmt != "jsonl":
-        caps = PRESETS[fmt]().caps  # the stream of a preset: its claims
+    elif preset in PRESETS and fmt != "jsonl":
+        caps = PRESETS[preset]().caps  # the stream of a preset: its claims
     else:
         caps = Capabilities()
-    scope = PRESETS[fmt]().scope if fmt in PRESETS else None
+    scope = PRESETS[preset]().scope if preset in PRESETS else None
     seen = read_stream(fmt, text, doc["pid"], args.observed)
     seen.lost += parse_count(args.lost, "lost events", minimum=0)
     v = verdict(doc, seen.events, seen.lost, caps=caps, unparsed=seen.unparsed, scope=scope)

@@ -18,6 +18,9 @@ Rules (also in docs/contract.md):
     only sleeps in its start wait, so a failed `futex` return there (a ptrace attach
     interrupting that wait: -ERESTARTSYS) is not part of the run. Order counts only for a
     tracer that claims it (capabilities.py): then each worker's calls must come as declared.
+  * A tracer that names processes, not threads (no `threads` capability: audit's pid=) is
+    judged per process (by_process): the process's threads are one task, the order of a
+    process whose threads made calls is not judged, and nothing is verified per thread.
   * What a tracer claims to report (capabilities.py) decides what is asked of it; values it
     shows are compared whatever it claims, numbers at the kernel's width (arg_bits).
   * An event's `abi` (default: this architecture's own table) names the table its syscall
@@ -216,11 +219,12 @@ class Comparison:
     them, and on how many tasks the order was judged."""
 
     def __init__(self, differences: list[str], args_compared: int = 0, args_declared: int = 0,
-                 ordered_tasks: int = 0, numbering: str = "tid"):
+                 ordered_tasks: int = 0, numbering: str = "tid", folded: int = 0):
         self.differences = differences
         self.args_compared, self.args_declared = args_compared, args_declared
         self.ordered_tasks = ordered_tasks
         self.numbering = numbering  # which of the document's tids the stream used (numbered())
+        self.folded = folded  # judged per process (by_process): threads_asked
 
 
 def numbered(doc: dict, observed: list[dict]) -> tuple[dict, str]:
@@ -249,6 +253,48 @@ def numbered(doc: dict, observed: list[dict]) -> tuple[dict, str]:
         if key in doc:
             out[key] = [renamed(r, "tid") for r in doc[key]]
     return out, "ns_tid"
+
+
+# The tasks of the scenario process itself; a child it forks is a process of its own (its pid)
+IN_PROCESS = ("worker", "helper", "image", "io_thread")
+
+
+def by_process(doc: dict) -> dict:
+    """The document as a tracer that names processes, not threads (capabilities' `threads`),
+    sees it: the scenario process's tasks (workers, helpers, io threads, an exec's image)
+    folded into one worker task under the process's id, their events its events with the
+    counts, returns and arguments declared (each keeps the task it came from, `from_task`); a
+    forked child stays a task of its own. Where the calls asked come from more than one of
+    the process's tasks (threads_asked), their order is not judged (they interleave as they
+    ran) and the verdict is at best `limited`."""
+    if doc.get("by_process"):
+        return doc
+    pid = doc["pid"]
+    main = next((t for t in doc["tasks"] if t["tid"] == pid and t["role"] == "worker"),
+                {"tid": pid, "role": "worker", "index": 0, "main": True})
+    events = []
+    for e in doc["events"]:
+        if e["role"] in IN_PROCESS:
+            # (a task created during the run keeps its role: not asked of a tracer without
+            # new-tasks, _asked; an exec's image goes on where its thread stopped)
+            e = dict(e, tid=pid, created=e["tid"] is None and e["role"] != "worker",
+                     from_task=[e["role"] if e["role"] != "image" else "helper", e["index"],
+                                e["tid"] if e["role"] == "worker" else None])
+            e.pop("returns_on", None)  # (a non-leader exec: seen whole under the pid)
+        events.append(e)
+    tasks = [main] + [t for t in doc["tasks"] if t["role"] not in IN_PROCESS]
+    out = dict(doc, tasks=tasks, events=events, by_process=True)
+    for key in ("restarts", "operations"):
+        if key in doc:
+            out[key] = [dict(r, tid=pid) for r in doc[key]]
+    return out
+
+
+def threads_asked(doc: dict, caps: Capabilities) -> int:
+    """How many of the process's tasks the calls asked of the tracer come from, in a document
+    folded by by_process (0 where it is not)."""
+    return len({tuple(e["from_task"]) for e in doc["events"] if "from_task" in e
+                and count_bounds(e["count"] or 0)[1] > 0 and _asked(e, caps)})
 
 
 _CREATES = frozenset({"clone", "clone3", "fork", "vfork"})
@@ -335,7 +381,7 @@ def compare(doc: dict, observed: list[dict], check_args: bool = True,
 
 def _asked(e: dict, caps: Capabilities) -> bool:
     """Whether the tracer is asked for this declared event at all (its claimed capabilities)."""
-    if e["tid"] is None and e["role"] != "worker" and not caps.new_tasks:
+    if (e["tid"] is None or e.get("created")) and e["role"] != "worker" and not caps.new_tasks:
         return False
     if "noreturn" in e["ret"] and not caps.entry:
         return False
@@ -348,6 +394,8 @@ def compare_detail(doc: dict, observed: list[dict], check_args: bool = True,
     if caps is None:
         caps = Capabilities(exit=sees_exit_only)
     doc, numbering = numbered(doc, observed)
+    if not caps.threads:
+        doc = by_process(doc)
     workers = {t["tid"] for t in doc["tasks"] if t["tid"] is not None}
     operations = [ob for ob in observed if "opcode" in ob]
     if operations:  # a tracer that reports io_uring requests is judged on them too
@@ -462,10 +510,14 @@ def compare_detail(doc: dict, observed: list[dict], check_args: bool = True,
         left = least[id(e)] - taken.get(id(e), 0)
         if left > 0:
             who = f"tid {e['tid']}" if e["tid"] is not None else f"a {e['role']} of worker {e['index']}"
+            if "from_task" in e:  # (folded: which of the process's tasks it was declared on)
+                role, index, _ = e["from_task"]
+                who += f" ({'worker' if role == 'worker' else f'a {role} of worker'} {index})"
             diffs.append(f"missing: {e['phase']} #{e['seq']} {key_of(e)} -> {_ret_text(e['ret'])}"
                          f" on {who}: {left} of {least[id(e)]} not seen")
     ordered = 0
-    if caps.order:
+    folded = threads_asked(doc, caps)
+    if caps.order and folded <= 1:  # (several threads' calls have no one order)
         for tid in sorted(workers):
             why = _order_difference(doc, [e for e in by_task.get(tid, ()) if _asked(e, caps)],
                                     [ob for ob in in_order if ob.get("tid") == tid])
@@ -473,7 +525,8 @@ def compare_detail(doc: dict, observed: list[dict], check_args: bool = True,
                 ordered += 1
                 if why:
                     diffs.append(f"order: tid {tid}: {why}")
-    return Comparison(group(diffs) + op_diffs, compared, declared_args, ordered, numbering)
+    return Comparison(group(diffs) + op_diffs, compared, declared_args, ordered, numbering,
+                      folded)
 
 
 def _checkable(value) -> bool:

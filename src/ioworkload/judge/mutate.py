@@ -12,7 +12,8 @@ import errno
 
 from ioworkload.core import expect
 from ioworkload.judge.capabilities import Capabilities
-from ioworkload.judge.matching import _as_str, arg_bits, as_int, key_of, name_of
+from ioworkload.judge.matching import (_as_str, arg_bits, as_int, by_process, key_of, name_of,
+                                       threads_asked)
 
 STRING_CUT = 64
 
@@ -201,7 +202,7 @@ MUTATIONS = {
     "errno sign dropped": (errno_sign_dropped, ("returns",)),
     "argument cut to 32 bits": (truncated_to_32_bits, ("args",)),
     "arguments swapped": (arguments_swapped, ("args",)),
-    "moved to another task": (moved_to_another_task, ()),
+    "moved to another task": (moved_to_another_task, ("threads",)),
     "string cut at 64 bytes": (string_cut, ("args",)),
     "events reordered": (reordered, ("order",)),
 }
@@ -214,6 +215,10 @@ def run(doc: dict, observed: list[dict], caps: Capabilities, judge) -> dict:
         lacking = caps.missing(list(needs))
         if lacking:
             results[name] = f"n/a (not claimed: {', '.join(lacking)})"
+            continue
+        if mutation is reordered and not caps.threads and threads_asked(by_process(doc),
+                                                                         caps) > 1:
+            results[name] = "n/a (not judged: the order of a process's threads' calls)"
             continue
         damaged = mutation(doc, observed)
         if damaged is None:

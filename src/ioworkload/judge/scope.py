@@ -24,7 +24,6 @@ class Scope:
     # None: every call
     syscalls: tuple | None
     opcodes: tuple = ()             # io_uring requests of the class (IORING_OP_OPENAT)
-    threads: bool = True            # it tells the threads apart (else: one task, the process)
     # its filter takes the process's children too (else a child's calls are its blind spot)
     children: bool = False
 
@@ -33,40 +32,27 @@ class Scope:
 
 
 def restrict(doc: dict, scope: Scope) -> dict | None:
-    """The expect document cut to the scope's members (None: the scenario has none). A tool
-    that prints the process id for every thread sees one task: the process's threads' events
-    become the process's."""
-    pid = doc["pid"]
-    in_process = ("worker", "helper", "image")
-    events = []
-    for e in doc["events"]:
-        if not scope.covers(e["syscall"]):
-            continue
-        if not scope.threads and e["role"] in in_process:
-            e = dict(e, tid=pid, role="worker", index=0)
-            e.pop("returns_on", None)
-        events.append(e)
+    """The expect document cut to the scope's members (None: the scenario has none). (A tool
+    that prints the process id for every thread has the document folded first: its
+    capabilities' threads, matching.by_process.)"""
+    events = [e for e in doc["events"] if scope.covers(e["syscall"])]
     for o in doc.get("operations", ()):
         if o["opcode"] in scope.opcodes:
             # an io_uring request does the class's work without a syscall of its own: it is
             # asked as an event of the worker whose ring ran it
-            events.append({"tid": pid if not scope.threads else o["tid"], "role": "worker",
-                           "index": 0 if not scope.threads else o["index"],
+            events.append({"tid": o["tid"], "role": "worker", "index": o["index"],
                            "phase": "iteration", "seq": o["seq"], "syscall": o["opcode"],
                            "enter": o["opcode"], "exit": o["opcode"], "args": None,
                            "ret": o["res"], "count": o["count"], "harness": False})
     if not any(matching.count_bounds(e["count"] or 0)[0] for e in events):
         return None
-    tasks = doc["tasks"] if scope.threads else [{"tid": pid, "role": "worker", "index": 0,
-                                                  "main": True}] + [
-        t for t in doc["tasks"] if t["role"] == "child"]
     for r in doc.get("restarts", ()):
         if scope.covers(r["syscall"]):
             # the leave wait's restarts, as calls that may happen (a tool that shows no return
             # cannot tell a restart from the wait: syscount counts each)
-            events.append(dict(r, tid=r["tid"] if scope.threads else pid, seq=-1,
-                               enter=r["syscall"], exit=r["syscall"], count=r["count"]))
-    restricted = dict(doc, tasks=tasks, events=events, operations=[])
+            events.append(dict(r, seq=-1, enter=r["syscall"], exit=r["syscall"],
+                               count=r["count"]))
+    restricted = dict(doc, events=events, operations=[])
     restricted.pop("restarts", None)
     return restricted
 

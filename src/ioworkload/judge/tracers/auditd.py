@@ -28,8 +28,11 @@ class AuditTracer(Tracer):
 def tracer() -> Tracer:
     caps = Capabilities(
         returns=True, args=True, args_first=audit.ARGS, entry=True, exit=False,
-        new_tasks=True, order=True,
+        new_tasks=True, order=True, threads=False,
         reasons={"args": "a SYSCALL record holds the first four arguments (a0-a3) only",
+                 "threads": "a record names the process (pid= is the thread group's id), not "
+                            "the thread: the process's threads are judged as one task, the "
+                            "order of their calls not judged",
                  "exit": "a new task's first return (a clone's 0 in the child) follows no "
                          "audited entry: audit records nothing for it"})
     command = (f"{shlex.quote(sys.executable)} -m ioworkload.core.audit --pid {{pid}} "
@@ -38,13 +41,6 @@ def tracer() -> Tracer:
                        blind_spots=BLIND_SPOTS)
 
 
-# A helper thread's calls, recorded under the process's id, are the worker's too many (or fit
-# its declared calls with other arguments) and the helper's missing: each explains the other,
-# and neither alone.
-_HELPER_MISSING = re.compile(r"^missing: .* on a (helper|io_thread) of worker \d+: ")
-_WORKER_EXTRA = re.compile(r"^(too many|undeclared|order|wrong arguments): ")
-_BY_PROCESS = ("a record names the process (pid= is the thread group's id), not the thread: a "
-               "helper thread's calls count as the worker's")
 # The kernel writes a restart code into the record as -EINTR (audit_return_fixup): the
 # interrupted call is seen, with -4 for its -ERESTARTSYS (and the like).
 _AS_EINTR = re.compile(r"^(undeclared|too many): \w+ -> -4\b")
@@ -52,8 +48,6 @@ _RESTART = ("audit records a restart code (-ERESTARTSYS, -ERESTARTNOHAND, "
             "-ERESTART_RESTARTBLOCK) as -EINTR")
 
 BLIND_SPOTS = (
-    (_HELPER_MISSING, _BY_PROCESS, _WORKER_EXTRA),
-    (_WORKER_EXTRA, _BY_PROCESS, _HELPER_MISSING),
     (re.compile(r"^missing: .* -> -ERESTART\w* on "), _RESTART, _AS_EINTR),
     (_AS_EINTR, _RESTART),
 )

@@ -5,9 +5,9 @@ its class it really sees is measured (docs/tracer-matrix.md), never assumed.
 
 Each runs under `stdbuf -oL` (its stdout is a pipe: a line must come when it is printed) and is
 ready at its header, which it prints once its programs are attached. Its PID filter takes the
-process's threads (all printed with the process's PID, so the process is judged as one task),
-never its children; execsnoop has no PID filter: the reader keeps the process's execs and its
-children's.
+process's threads (all but mountsnoop print the process's PID for each: they state no
+`threads`, and the process is judged as one task, matching.by_process), never its children;
+execsnoop has no PID filter: the reader keeps the process's execs and its children's.
 """
 
 from __future__ import annotations
@@ -31,57 +31,63 @@ class Tool:
         self.blind_spots, self.kprobes = blind_spots, kprobes
 
 
+# (what bpf_get_current_pid_tgid()'s upper half gives: the thread group's id)
+_BY_PROCESS = "it prints the process's id (its thread group's), not the thread's"
 _SEEN_AT_EXIT = {"entry": "it counts at sys_exit: exit and exit_group never return",
                  "returns": "it counts calls per syscall, without their values",
-                 "args": "counts only", "order": "counts only"}
+                 "args": "counts only", "order": "counts only",
+                 "threads": "it counts the calls of the whole process"}
 
 
-def _reports(args, why_args: str, **reasons) -> Capabilities:
+def _reports(args, why_args: str, threads: bool = False, **reasons) -> Capabilities:
     return Capabilities(returns=True, args=args, entry=True, exit=True, new_tasks=True,
-                        order=False, reasons={"args": why_args, "order": "it prints events as "
-                                              "each CPU's buffer is read, not in the order they "
-                                              "happened", **reasons})
+                        order=False, threads=threads,
+                        reasons={"args": why_args, "order": "it prints events as each CPU's "
+                                 "buffer is read, not in the order they happened",
+                                 **({} if threads else {"threads": _BY_PROCESS}), **reasons})
 
 
 TOOLS = {
     "syscount": Tool(
         "syscount -T 1000 -p {pid}", r"^Tracing syscalls",
-        Scope("syscall", None, threads=False),
+        Scope("syscall", None),
         Capabilities(returns=False, args=False, entry=False, exit=True, new_tasks=True,
-                     order=False, reasons=_SEEN_AT_EXIT),
+                     order=False, threads=False, reasons=_SEEN_AT_EXIT),
         blind_spots=((re.compile(r"^missing: \S+ #\d+ rt_sigreturn "),
                       "rt_sigreturn's sys_exit carries the restored registers' number (-1), "
                       "which it does not count"),)),
     "opensnoop": Tool(
         "opensnoop -e -p {pid}", r"^PID\s+COMM",
         Scope("open", ("openat", "open", "openat2", "creat", "open_by_handle_at"),
-              opcodes=("IORING_OP_OPENAT", "IORING_OP_OPENAT2"), threads=False),
+              opcodes=("IORING_OP_OPENAT", "IORING_OP_OPENAT2")),
         _reports(frozenset({"filename", "flags"}), "it prints the path and the flags only")),
     "statsnoop": Tool(
         "statsnoop -p {pid}", r"^PID\s+COMM",
         Scope("stat", ("newfstatat", "statx", "stat", "lstat", "statfs", "fstat", "fstatfs"),
-              opcodes=("IORING_OP_STATX",), threads=False),
+              opcodes=("IORING_OP_STATX",)),
         _reports(frozenset({"filename", "pathname"}), "it prints the path only")),
     "sigsnoop": Tool(
         "sigsnoop -k -p {pid}", r"^TIME\s+PID",
         Scope("signal", ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
-                         "pidfd_send_signal"), threads=False),
+                         "pidfd_send_signal")),
         _reports(frozenset({"pid", "sig"}), "it prints the target and the signal only")),
     "execsnoop": Tool(
         "execsnoop -q -x", r"^PCOMM\s+PID",
-        Scope("exec", ("execve", "execveat"), threads=False, children=True),
+        Scope("exec", ("execve", "execveat"), children=True),
         _reports(frozenset({"filename"}), "it prints the file and argv[1:] (not compared)")),
     "mountsnoop": Tool(
         "mountsnoop -p {pid}", r"^COMM\s+PID",
         Scope("mount", ("mount", "umount2", "move_mount", "fsmount", "mount_setattr")),
         _reports(frozenset({"dev_name", "dir_name", "type", "flags", "name"}),
-                 "it prints mount's and umount's arguments, an empty string for NULL")),
+                 "it prints mount's and umount's arguments, an empty string for NULL",
+                 threads=True)),
     "bindsnoop": Tool(
         "bindsnoop -x -p {pid}", r"^\s*PID\s+COMM",
-        Scope("bind", ("bind",), threads=False),
+        Scope("bind", ("bind",)),
         Capabilities(returns=True, args=False, entry=True, exit=True, new_tasks=True,
-                     order=False, reasons={"args": "it prints the address it bound, not the "
-                                           "call's arguments"}),
+                     order=False, threads=False,
+                     reasons={"args": "it prints the address it bound, not the call's "
+                                      "arguments", "threads": _BY_PROCESS}),
         kprobes=True),
 }
 
