@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -168,6 +169,63 @@ def test_tracer_that_exits_at_once_or_never_gets_ready(monkeypatch):
     assert v.status == "wrong" and "not ready" in v.differences[0]
     out = subprocess.run(["pgrep", "-f", "sleep 60 "], capture_output=True, text=True).stdout
     assert not out.strip()  # the tracer was stopped
+
+
+# A ptrace tracer that dies holding the process stopped (as ltrace did on
+# thread_exit_tid_worker): it seizes every worker, stops the process once the run is under
+# way, and kills itself; the kernel detaches it and the tasks stay stopped.
+DYING_TRACER = """
+import ctypes, os, signal, sys, time
+pid, tids, note = int(sys.argv[1]), sys.argv[2].split(","), sys.argv[3]
+libc = ctypes.CDLL(None, use_errno=True)
+for tid in tids:
+    if libc.ptrace(0x4206, int(tid), None, None) != 0:  # PTRACE_SEIZE
+        sys.exit("seize %s: %s" % (tid, os.strerror(ctypes.get_errno())))
+with open(note, "w") as f:
+    f.write(str(pid))
+print("ready", flush=True)
+time.sleep(0.5)
+os.kill(pid, signal.SIGSTOP)
+time.sleep(0.5)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def _processes_naming(text: str) -> list[str]:
+    out = []
+    for path in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{path}/cmdline", "rb") as f:
+                if text.encode() in f.read():
+                    out.append(path)
+        except OSError:
+            pass
+    return out
+
+
+@needs_root
+def test_a_tracer_that_dies_leaving_the_process_stopped_is_noticed_at_once(tmp_path):
+    """The check ends within a minute (its wait for the run is 600 s), says why in one line,
+    and leaves nothing: no process of the run, no file."""
+    script, note = tmp_path / "dying.py", tmp_path / "pid"
+    script.write_text(DYING_TRACER)
+    work = tmp_path / "tmp"
+    work.mkdir()
+    started = time.monotonic()
+    p = subprocess.run([sys.executable, "-m", "ioworkload", "check", "getppid", "-n", "30000000",
+                        "--tracer", f"dying={sys.executable} {script} {{pid}} {{tids}} {note}",
+                        "--ready", "line", "--json"], capture_output=True, text=True,
+                       timeout=300, env=dict(os.environ, TMPDIR=str(work)))
+    took = time.monotonic() - started
+    assert p.returncode == 1, p.stdout + p.stderr
+    row = json.loads(p.stdout)[0]
+    assert row["status"] == "wrong", row
+    assert row["differences"] == ["dying: the tracer exited (code -9) while the scenario ran"], row
+    assert took < 60, took
+    pid = int(note.read_text())
+    assert not os.path.exists(f"/proc/{pid}"), pid
+    assert _processes_naming(str(work)) == [] and _processes_naming(str(script)) == []
+    assert os.listdir(work) == []
 
 
 @needs_root

@@ -285,6 +285,58 @@ def test_ctrl_c_during_a_check_puts_the_host_back(preset):
     assert host_state() == before
 
 
+def _children_running(parent: int, module: str) -> list[int]:
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except (OSError, ValueError, IndexError):
+            continue
+        if ppid == parent and module.encode() in cmdline:
+            out.append(int(pid))
+    return out
+
+
+@needs_root
+@pytest.mark.parametrize("preset,module", [("auditd", "ioworkload.core.audit"),
+                                           ("trace-cmd", "ioworkload.core.ftrace")])
+def test_a_session_killed_while_the_scenario_runs_ends_the_check_at_once(preset, module):
+    """The preset's session SIGKILLed mid-run (no restore of its own): the check says so
+    within a minute (not after its 600 s wait) and puts the host back."""
+    _preset(preset)
+    before = host_state()
+    p = subprocess.Popen([sys.executable, "-m", "ioworkload", "check", "gettid", "--tracer",
+                          preset, "-n", "3e7", "--json"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (host_state() == before
+                                               or not _children_running(p.pid, module)):
+            time.sleep(0.2)
+        sessions = _children_running(p.pid, module)
+        assert sessions, "the tracer never attached"
+        time.sleep(1)  # the run under way
+        killed = time.monotonic()
+        os.kill(sessions[0], signal.SIGKILL)
+        out, _ = p.communicate(timeout=120)
+        assert time.monotonic() - killed < 60
+    finally:
+        if p.poll() is None:  # (as on Ctrl-C: the check puts the host back)
+            os.killpg(p.pid, signal.SIGINT)
+            try:
+                p.wait(120)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+    row = json.loads(out)[0]
+    assert row["status"] == "wrong" and row["differences"][0].startswith(
+        f"{preset}: the tracer exited (code -9) while the scenario ran"), row
+    assert host_state() == before
+
+
 def test_a_missing_tool_is_unsupported_naming_the_package(monkeypatch):
     import shutil
     real = shutil.which

@@ -71,7 +71,7 @@ class Workload:
                                    if t["role"] == "worker"]
         self.dir: str | None = self.expected["dir"]
 
-    def _line(self, timeout: float, what: str) -> str:
+    def _line(self, timeout: float, what: str, watch=None) -> str:
         out = self._proc.stdout
         deadline = time.monotonic() + timeout
         while True:
@@ -85,6 +85,8 @@ class Workload:
                 self._failed(what)
             elif self._proc.poll() is not None:
                 self._failed(what)
+            elif watch is not None:
+                watch()
 
     def _failed(self, what: str):
         code = self._proc.wait()
@@ -103,9 +105,11 @@ class Workload:
         """Release the run (the workers leave their start wait)."""
         open(self._start, "w").close()
 
-    def wait(self, timeout: float | None = None) -> Result:
+    def wait(self, timeout: float | None = None, watch=None) -> Result:
         """The run's Result, once it is over (the process stays held until release()). Any
-        number of threads may wait: each gets the same Result."""
+        number of threads may wait: each gets the same Result. watch: called every half
+        second or so while the run goes on; what it raises ends the wait (a tracer that
+        died: conformance.observe)."""
         deadline = time.monotonic() + (timeout if timeout is not None else 10**9)
         # one reader of the pipe at a time; the others wait their own timeout for its result
         if not self._wait_lock.acquire(timeout=-1 if timeout is None else timeout):
@@ -113,7 +117,7 @@ class Workload:
         try:
             if self.result is None:
                 self.result = result_from_json(self._line(deadline - time.monotonic(),
-                                                          "the result"))
+                                                          "the result", watch))
         finally:
             self._wait_lock.release()
         return self.result
@@ -126,14 +130,47 @@ class Workload:
     def close(self, timeout: float = 30.0) -> int:
         """End the run whatever its state, reap it, remove the control files; its exit code."""
         self._finalizer.detach()
+        self._resume()
         return _end(self._proc, self._control, self._hold if self.result is not None else None,
                     timeout)
+
+    def _resume(self) -> None:
+        """A scenario process left stopped (a ptrace tracer that died after its attach's
+        SIGSTOP, a SIGSTOP from outside) cannot leave, nor see the command's stop flag: let
+        it go on. Only while it is still the command's child (its pid not yet reused), and
+        only when stopped: a traced process would show its tracer the SIGCONT."""
+        pid = getattr(self, "pid", None)
+        if pid is None or self._proc.poll() is not None or not _stopped(pid, self._proc.pid):
+            return
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
 
     def __enter__(self) -> "Workload":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _stopped(pid: int, parent: int) -> bool:
+    """Whether a task of process `pid`, a child of `parent`, is in a group stop (state T)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            if int(f.read().rsplit(")", 1)[1].split()[1]) != parent:
+                return False
+        tids = os.listdir(f"/proc/{pid}/task")
+    except (OSError, ValueError, IndexError):
+        return False
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] == "T":
+                    return True
+        except OSError:
+            continue
+    return False
 
 
 def result_from_json(line: str) -> Result:

@@ -261,8 +261,9 @@ class _Output:
 
 
 class TracerFailed(RuntimeError):
-    """The tracer itself failed: it could not start, exited before it was ready, or never
-    said it was ready. (Not a verdict on what it saw: it saw nothing.)"""
+    """The tracer itself failed: it could not start, exited before it was ready, never said
+    it was ready, or exited while the scenario ran. (Not a verdict on what it saw: it saw
+    nothing, or not the whole run.)"""
 
 
 def run_one(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1,
@@ -348,7 +349,7 @@ def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
             output = _Output(proc.stdout, tracer.ready_line)
             _wait_ready(tracer, proc, w, output, before)
             w.start()
-            result = w.wait(600)
+            result = w.wait(600, watch=lambda: _tracer_alive(proc))
             w.release()
         text = _drain_and_stop(tracer, proc, output, out, w.pid)
         output.thread.join(5)
@@ -359,6 +360,16 @@ def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
         return result, seen
     finally:
         _end_tracer(proc, output, tmp, tracer, pid)
+
+
+def _tracer_alive(proc) -> None:
+    """While the scenario runs: a tracer that exited saw the run no further, and one that died
+    holding the process stopped (ptrace) would keep it waiting; the run is ended (the spawn's
+    close() resumes a stopped process) and the tracer's verdict says why."""
+    if proc.poll() is not None:
+        err = _stderr_tail(proc)
+        raise TracerFailed(f"the tracer exited (code {proc.returncode}) while the scenario ran"
+                           + (f": {err}" if err else ""))
 
 
 def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: int,
