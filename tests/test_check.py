@@ -203,29 +203,60 @@ def _processes_naming(text: str) -> list[str]:
     return out
 
 
-@needs_root
-def test_a_tracer_that_dies_leaving_the_process_stopped_is_noticed_at_once(tmp_path):
-    """The check ends within a minute (its wait for the run is 600 s), says why in one line,
-    and leaves nothing: no process of the run, no file."""
-    script, note = tmp_path / "dying.py", tmp_path / "pid"
-    script.write_text(DYING_TRACER)
+def _check_with_a_dying_tracer(tmp_path, name: str, script_text: str, words: str,
+                               *options: str) -> dict:
+    """`check getppid` (a run long enough to be under way when the tracer dies) under the
+    script as a template tracer, its private directories under a TMPDIR of its own: within a
+    minute (its wait for the run is 600 s), `wrong` with the tracer's exit in one line, no
+    process of the run and no file left. Its row."""
+    script = tmp_path / f"{name}.py"
+    script.write_text(script_text)
     work = tmp_path / "tmp"
     work.mkdir()
     started = time.monotonic()
     p = subprocess.run([sys.executable, "-m", "ioworkload", "check", "getppid", "-n", "30000000",
-                        "--tracer", f"dying={sys.executable} {script} {{pid}} {{tids}} {note}",
-                        "--ready", "line", "--json"], capture_output=True, text=True,
-                       timeout=300, env=dict(os.environ, TMPDIR=str(work)))
+                        "--tracer", f"{name}={sys.executable} {script} {words}", *options,
+                        "--json"], capture_output=True, text=True, timeout=300,
+                       env=dict(os.environ, TMPDIR=str(work)))
     took = time.monotonic() - started
     assert p.returncode == 1, p.stdout + p.stderr
     row = json.loads(p.stdout)[0]
-    assert row["status"] == "wrong", row
-    assert row["differences"] == ["dying: the tracer exited (code -9) while the scenario ran"], row
+    assert row["status"] == "wrong" and row["differences"][0].startswith(
+        f"{name}: the tracer exited (code -9) while the scenario ran"), row
     assert took < 60, took
-    pid = int(note.read_text())
-    assert not os.path.exists(f"/proc/{pid}"), pid
     assert _processes_naming(str(work)) == [] and _processes_naming(str(script)) == []
     assert os.listdir(work) == []
+    return row
+
+
+@needs_root
+def test_a_tracer_that_dies_leaving_the_process_stopped_is_noticed_at_once(tmp_path):
+    note = tmp_path / "pid"
+    row = _check_with_a_dying_tracer(tmp_path, "dying", DYING_TRACER, f"{{pid}} {{tids}} {note}",
+                                     "--ready", "line")
+    assert row["differences"] == ["dying: the tracer exited (code -9) while the scenario ran"]
+    pid = int(note.read_text())
+    assert not os.path.exists(f"/proc/{pid}"), pid
+
+
+# A tracer that starts the command itself ({command}), stops the scenario process once the
+# run is under way and dies: the command is left behind, holding the check's pipe.
+DYING_LAUNCHER = """
+import os, signal, subprocess, sys, time
+command = subprocess.Popen(sys.argv[2:])  # (argv[1]: {out}, which it never writes)
+time.sleep(2)
+for tid in os.listdir("/proc/%d/task" % command.pid):
+    with open("/proc/%d/task/%s/children" % (command.pid, tid)) as f:
+        for pid in f.read().split():
+            os.kill(int(pid), signal.SIGSTOP)
+time.sleep(0.5)
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@needs_root
+def test_a_launching_tracer_that_dies_is_noticed_and_its_command_ended(tmp_path):
+    _check_with_a_dying_tracer(tmp_path, "launcher", DYING_LAUNCHER, "{out} {command}")
 
 
 @needs_root

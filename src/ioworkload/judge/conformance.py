@@ -412,6 +412,8 @@ def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: i
         seen.events, seen.set_aside = judge.launched(result.expected, seen.events)
         return result, seen
     finally:
+        if proc is not None and proc.poll() is not None:
+            _end_orphaned_command(start)
         _end_tracer(proc, output, tmp, tracer, pid)
 
 
@@ -428,18 +430,56 @@ def _end_tracer(proc, output: "_Output | None", tmp: str, tracer: Tracer, pid: i
     shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _end_orphaned_command(start: str) -> None:
+    """The command a launching tracer started, left running when the tracer exited (a stopped
+    scenario process too, if the tracer was ptrace): its processes are the ones whose command
+    line names our start file. Each is let go on (SIGCONT), the command ended as on Ctrl-C
+    (SIGTERM: the run's teardown and cleanup run) and waited for; then killed."""
+    def ours() -> dict[int, int]:  # pid -> parent pid
+        found = {}
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as f:
+                    if os.fsencode(start) not in f.read().split(b"\0"):
+                        continue
+                with open(f"/proc/{entry}/stat") as f:
+                    found[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+        return found
+
+    def send(pids, signum) -> None:
+        for p in pids:
+            try:
+                os.kill(p, signum)
+            except ProcessLookupError:
+                pass
+
+    left = ours()
+    send(left, signal.SIGCONT)
+    send([p for p, parent in left.items() if parent not in left], signal.SIGTERM)
+    deadline = time.monotonic() + 30.0 * timeout_scale()
+    while left and time.monotonic() < deadline:
+        time.sleep(0.1)
+        left = ours()
+    send(left, signal.SIGKILL)
+
+
 def _launched_line(proc, output: _Output, index: int, timeout: float, what: str) -> str:
     """Line `index` of the launched command's stdout, waiting for it while the tracer lives;
     its exit first: Unsupported when the command said so (exit 77), else TracerFailed."""
     deadline = time.monotonic() + timeout
     while len(output.lines) <= index:
         if proc.poll() is not None:
-            output.thread.join(5)
+            # (what it printed is read at once; a command it left running holds the pipe)
+            output.thread.join(1)
             if len(output.lines) > index:
                 break
             err = _stderr_tail(proc)
             if err.startswith("unsupported: "):
                 raise Unsupported(err[len("unsupported: "):])
+            if index:  # (released: the scenario runs)
+                _tracer_alive(proc)
             raise TracerFailed(f"exited with status {proc.returncode} before {what}"
                                + (f": {err}" if err else ""))
         if time.monotonic() > deadline:
