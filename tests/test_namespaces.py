@@ -164,6 +164,26 @@ def test_strace_by_pid_is_exact_with_the_command_in_a_pid_namespace(name):
 
 
 @needs_root
+def test_a_wrapped_run_left_before_its_start_ends_and_cleans_up():
+    """unshare --fork ignores SIGTERM: the command itself is told to end, and its private
+    directory and the scenario process are gone once the handle is closed."""
+    if not shutil.which("unshare"):
+        pytest.skip("unshare is not installed")
+    with ioworkload.spawn("open_basic", iterations=1, wrapper=PID_NS) as w:
+        pid, private = w.pid, w.dir
+        assert os.path.isdir(private) and w.ns_tids[0] != pid
+    assert not os.path.exists(private)
+    assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_under_needs_a_command(cli):
+    for bad in ("", "'unbalanced"):
+        r = cli("check", "getppid", "--under", bad)
+        assert r.returncode == 2 and r.stderr.startswith("ioworkload: error: --under"), r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+@needs_root
 def test_strace_by_pid_is_exact_with_the_command_in_a_user_namespace():
     t = conformance.PRESETS["strace"]()
     if t.unavailable() or not shutil.which("unshare"):

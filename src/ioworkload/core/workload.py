@@ -72,6 +72,10 @@ class Workload:
             self.pid = self._outer.get(self.pid, self.pid)
             # the command itself, not its wrapper, is told to end (unshare --fork ignores SIGTERM)
             self._command_pid = _parent(self.pid) if wrapper else None
+            if self._command_pid:  # (a dropped handle too)
+                self._finalizer.detach()
+                self._finalizer = weakref.finalize(self, _end, self._proc, control, None, 30.0,
+                                                   self._command_pid)
             with open(expect_path) as f:
                 self.expected: dict = expect.seen_from_outside(json.load(f), self._outer)
         except BaseException:
