@@ -206,6 +206,19 @@ def test_perf_trace_and_bpftrace_as_the_launcher(launcher):
 
 
 @needs_root
+@pytest.mark.parametrize("launcher", ["strace-launch", "bpftrace-launch"])
+def test_a_launcher_of_the_command_under_unshare_is_judged_in_the_hosts_ids(launcher):
+    """The launcher starts `unshare --pid --fork --mount-proc ioworkload ...` (a harness that
+    runs its workload in a container): the document in the host's ids, as the launcher sees."""
+    t = conformance.PRESETS[launcher]()
+    if t.unavailable() or not shutil.which("unshare"):
+        pytest.skip(t.unavailable() or "unshare is not installed")
+    v = conformance.run_one("getppid", t, iterations=2, under=PID_NS)
+    assert v.status == "exact" and v.numbering == "tid", (v.summary, v.differences[:5])
+    assert v.set_aside > 0
+
+
+@needs_root
 def test_strace_as_the_launcher_of_a_pid_namespace_is_exact():
     """Its created tasks' tids (clone's returns) are the namespace's, strace's the host's: the
     judge keeps the tasks first seen after the release."""

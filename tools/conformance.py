@@ -87,6 +87,7 @@ CONTEXTS = [
     ("under " + " ".join(PID_NS) + " (by PID)", {"under": PID_NS}, ""),
     ("under " + " ".join(USER_NS) + " (by PID)", {"under": USER_NS}, ""),
     ("launching the command", {}, "-launch"),
+    ("launching it under " + " ".join(PID_NS), {"under": PID_NS}, "-launch"),
     ("launching it, inside " + " ".join(USER_NS), {}, "-launch in userns"),
 ]
 

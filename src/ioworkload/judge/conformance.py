@@ -365,7 +365,9 @@ def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: i
         tracer.prepare(tmp)
         start, hold = os.path.join(tmp, "start"), os.path.join(tmp, "hold")
         expect_path, out = os.path.join(tmp, "expect.json"), os.path.join(tmp, "observed")
-        run = list(under or []) + command(scenario, iterations, threads) + [
+        # (its path whole: bpftrace -c refuses a name PATH finds twice, /bin and /usr/bin)
+        wrapper = [shutil.which(under[0]) or under[0], *under[1:]] if under else []
+        run = wrapper + command(scenario, iterations, threads) + [
             "--start-file", start, "--hold-file", hold, "--expect-file", expect_path, "--json"] + (
             ["--pid-namespace"] if pid_namespace else [])
         argv = []
