@@ -7,6 +7,7 @@ states each call's ABI and its number in that table."""
 
 import gzip
 import os
+import re
 import shutil
 
 import pytest
@@ -16,6 +17,7 @@ from ioworkload.core import expect, registry
 from ioworkload.core.manifest import Event
 from ioworkload.core.runner import execute
 from ioworkload.judge import conformance
+from ioworkload.judge.formats import read as read_stream
 from ioworkload.judge.tracers import Tracer
 
 from conftest import (FULL, MANY, kernel_can_verify, run_leaves_nothing_behind, sampled,
@@ -151,6 +153,37 @@ def test_a_tracer_that_masks_the_x32_bit_is_caught(tracer):
     v = conformance.verdict(result.expected, masked, caps=t.caps)
     assert v.status == "wrong"
     assert any(d.startswith("undeclared: getpid") for d in v.differences), v.differences
+
+
+@needs_root
+def test_strace_tells_the_socket_doors_apart_and_an_unnumbered_stream_is_judged_honestly():
+    """strace prints a direct ia32 socket (359) as it prints socketcall's SYS_SOCKET subcall.
+    The preset's numbers (-n) tell them apart: exact. Without them each such line is one of the
+    two calls, counted as the one declared at that point: still exact, and never both: with one
+    line dropped exactly one call is missing; read all as socketcall's, the direct calls are
+    missing."""
+    t = conformance.PRESETS["strace"]()
+    if t.unavailable():
+        pytest.skip(t.unavailable())
+    _supported("ia32_socket_direct")
+    result, seen = conformance.observe("ia32_socket_direct", t, iterations=2, threads=1)
+    doc = result.expected
+    v = conformance.verdict(doc, seen.events, caps=t.caps)
+    assert v.status == "exact", v.differences[:5]
+    plain = re.sub(r"^(\d+\s+)\[\s*\d+\] ", r"\1", seen.text, flags=re.M)
+    assert plain != seen.text
+    unnumbered = read_stream("strace", plain, doc["pid"]).events
+    either = [i for i, ev in enumerate(unnumbered) if "either" in ev]
+    assert len(either) == 2 * 6  # socket twice, bind, connect, sendto, recvfrom
+    v = conformance.verdict(doc, unnumbered, caps=t.caps)
+    assert v.status == "exact", v.differences[:5]
+    dropped = unnumbered[:either[0]] + unnumbered[either[0] + 1:]
+    v = conformance.verdict(doc, dropped, caps=t.caps)
+    assert v.status == "wrong" and sum(v.missing_by_task.values()) == 1, v.differences
+    assert not any(d.startswith(("too many", "undeclared")) for d in v.differences), v.differences
+    multiplexed = [{k: x for k, x in ev.items() if k != "either"} for ev in unnumbered]
+    v = conformance.verdict(doc, multiplexed, caps=t.caps)
+    assert v.status == "wrong" and any("ia32:sendto" in d for d in v.differences), v.differences
 
 
 @pytest.mark.parametrize("name", ["ia32_ipc_sem", "ia32_ipc_msg", "ia32_socketcall", "ia32_file_calls"])

@@ -137,6 +137,87 @@ def test_strace_as_the_launcher_is_exact(name):
     assert v.set_aside > 0  # the command's start-up at least
 
 
+PID_NS = ["unshare", "--pid", "--fork", "--mount-proc"]
+
+
+@needs_root
+@pytest.mark.parametrize("name", ["getppid", "fork_inherit_fds"])
+def test_strace_by_pid_is_exact_with_the_command_in_a_pid_namespace(name):
+    """The command inside `unshare --pid --fork --mount-proc`, strace outside by PID: the
+    expect document given in the host's ids (ns_tid: the command's), the stream exact in the
+    host's numbering; the same stream with its tids shifted is no task's and is wrong."""
+    t = conformance.PRESETS["strace"]()
+    if t.unavailable() or not shutil.which("unshare"):
+        pytest.skip(t.unavailable() or "unshare is not installed")
+    result, seen = conformance.observe(name, t, 2, under=PID_NS)
+    assert result.ok, result.mismatches
+    doc = result.expected
+    workers = [task for task in doc["tasks"] if task["role"] == "worker"]
+    assert doc["pid"] == workers[0]["tid"] != workers[0]["ns_tid"] == doc["ns_pid"]
+    v = conformance.verdict(doc, seen.events, caps=t.caps)
+    assert v.status == "exact" and v.numbering == "tid", (v.summary, v.differences[:5])
+    if _workers_only(name):
+        inside = conformance.verdict(doc, _as_namespace_sees_it(doc, seen.events), caps=t.caps)
+        assert inside.status == "exact" and inside.numbering == "ns_tid", inside.differences[:5]
+    shifted = [dict(ob, tid=ob["tid"] + 100000) for ob in seen.events]
+    assert conformance.verdict(doc, shifted, caps=t.caps).status == "wrong"
+
+
+@needs_root
+def test_a_wrapped_run_left_before_its_start_ends_and_cleans_up():
+    """unshare --fork ignores SIGTERM: the command itself is told to end, and its private
+    directory and the scenario process are gone once the handle is closed."""
+    if not shutil.which("unshare"):
+        pytest.skip("unshare is not installed")
+    with ioworkload.spawn("open_basic", iterations=1, wrapper=PID_NS) as w:
+        pid, private = w.pid, w.dir
+        assert os.path.isdir(private) and w.ns_tids[0] != pid
+    assert not os.path.exists(private)
+    assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_under_needs_a_command(cli):
+    for bad in ("", "'unbalanced"):
+        r = cli("check", "getppid", "--under", bad)
+        assert r.returncode == 2 and r.stderr.startswith("ioworkload: error: --under"), r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
+
+
+@needs_root
+def test_strace_by_pid_is_exact_with_the_command_in_a_user_namespace():
+    t = conformance.PRESETS["strace"]()
+    if t.unavailable() or not shutil.which("unshare"):
+        pytest.skip(t.unavailable() or "unshare is not installed")
+    v = conformance.run_one("getppid", t, 2, under=["unshare", "-Ur"])
+    assert v.status == "exact" and v.numbering is None, (v.summary, v.differences[:5])
+
+
+@needs_root
+@pytest.mark.parametrize("launcher", ["perf-trace-launch", "bpftrace-launch"])
+def test_perf_trace_and_bpftrace_as_the_launcher(launcher):
+    """perf trace and bpftrace starting the command themselves: judged on the run alone (what
+    they saw of the command's start-up set aside), as their by-PID presets are."""
+    t = conformance.PRESETS[launcher]()
+    if t.unavailable():
+        pytest.skip(t.unavailable())
+    v = conformance.run_one("getppid", t, iterations=3)
+    assert v.status in ("exact", "limited"), (v.summary, v.differences[:5])
+    assert v.set_aside > 0
+
+
+@needs_root
+@pytest.mark.parametrize("launcher", ["strace-launch", "bpftrace-launch"])
+def test_a_launcher_of_the_command_under_unshare_is_judged_in_the_hosts_ids(launcher):
+    """The launcher starts `unshare --pid --fork --mount-proc ioworkload ...` (a harness that
+    runs its workload in a container): the document in the host's ids, as the launcher sees."""
+    t = conformance.PRESETS[launcher]()
+    if t.unavailable() or not shutil.which("unshare"):
+        pytest.skip(t.unavailable() or "unshare is not installed")
+    v = conformance.run_one("getppid", t, iterations=2, under=PID_NS)
+    assert v.status == "exact" and v.numbering == "tid", (v.summary, v.differences[:5])
+    assert v.set_aside > 0
+
+
 @needs_root
 def test_strace_as_the_launcher_of_a_pid_namespace_is_exact():
     """Its created tasks' tids (clone's returns) are the namespace's, strace's the host's: the
@@ -148,8 +229,8 @@ def test_strace_as_the_launcher_of_a_pid_namespace_is_exact():
     assert v.status == "exact" and v.numbering == "tid", (v.summary, v.differences[:5])
 
 
-def _launched_raw(monkeypatch, name: str):
-    """(result, the launcher's whole stream) of one strace-launch run."""
+def _launched_raw(monkeypatch, name: str, launcher: str = "strace-launch"):
+    """(result, the launcher's whole stream) of one run under a launching preset."""
     raw = {}
     real = judge.launched
 
@@ -158,16 +239,18 @@ def _launched_raw(monkeypatch, name: str):
         return real(doc, events)
 
     monkeypatch.setattr(judge, "launched", keep)
-    result, seen = conformance.observe(name, conformance.PRESETS["strace-launch"](), 2)
+    result, seen = conformance.observe(name, conformance.PRESETS[launcher](), 2)
     return result, raw["events"], seen
 
 
 @needs_root
-def test_a_doctored_launcher_stream_is_caught(monkeypatch):
-    if not shutil.which("strace"):
-        pytest.skip("strace is not installed")
-    result, events, seen = _launched_raw(monkeypatch, "getppid")
-    doc, caps = result.expected, conformance.PRESETS["strace"]().caps
+@pytest.mark.parametrize("launcher", ["strace-launch", "bpftrace-launch"])
+def test_a_doctored_launcher_stream_is_caught(monkeypatch, launcher):
+    t = conformance.PRESETS[launcher]()
+    if t.unavailable():
+        pytest.skip(t.unavailable())
+    result, events, seen = _launched_raw(monkeypatch, "getppid", launcher)
+    doc, caps = result.expected, t.caps
     pid = doc["pid"]
 
     def judged(stream):
@@ -178,7 +261,7 @@ def test_a_doctored_launcher_stream_is_caught(monkeypatch):
     assert v.status == "exact" and aside == seen.set_aside > 0, v.differences[:5]
     release = next(i for i, ob in enumerate(events) if ob["tid"] == pid and judge._release(ob))
     calls = [i for i, ob in enumerate(events) if i > release and ob["tid"] == pid
-             and ob["syscall"] == "getppid"]
+             and judge.name_of(ob) == "getppid"]
     assert len(calls) == 2
     # a declared call after the release dropped: missing
     v, _ = judged(events[:calls[0]] + events[calls[0] + 1:])
@@ -213,3 +296,34 @@ def test_a_command_template_needs_out():
         conformance.tracer_from_spec("x=strace -f {command}", "strace")
     t = conformance.tracer_from_spec("x=strace -f -o {out} {command}", "strace")
     assert t.launches
+
+
+def test_the_contexts_table_says_what_each_tracer_saw_per_door():
+    """judge.conformance.context_doors over rows tagged with their door and preset: the verdicts
+    counted, the numbering a PID namespace's rows used, a launcher's set-aside events, the first
+    wrong row's first difference, a door every row of which is unsupported."""
+    def row(preset, tracer, door, scenario, status, *differences, **more):
+        return dict({"preset": preset, "tracer": tracer, "door": door, "scenario": scenario,
+                     "status": status, "differences": list(differences), "reason": None,
+                     "numbering": None, "set_aside": 0}, **more)
+    rows = [row("strace", "strace", "ns", "a", "exact", numbering="tid"),
+            row("strace", "strace", "ns", "b", "exact", numbering="tid"),
+            row("perf-trace", "perf-trace", "ns", "a", "limited", numbering="tid"),
+            row("perf-trace", "perf-trace", "ns", "b", "wrong", "missing: x", numbering="tid"),
+            row("strace", "strace-launch", "launch", "a", "exact", set_aside=2400),
+            row("strace", "strace-launch", "launch", "b", "exact", set_aside=2600),
+            row("bpftrace", "bpftrace-launch in userns", "userns", "a", "unsupported",
+                reason="bpftrace: cannot attach"),
+            row("bpftrace", "bpftrace-launch in userns", "userns", "b", "unsupported",
+                reason="bpftrace: cannot attach"),
+            row("perf-trace", "perf-trace-launch in userns", "userns", "a", "wrong",
+                "perf: exited", reason="exited with status 243: Error: Permission denied.",
+                expected=0)]
+    cells = conformance.context_doors(rows)
+    assert cells["strace"] == {"ns": "exact 2/2 (host tids)",
+                               "launch": "exact 2/2; set aside 2400-2600"}
+    assert cells["perf-trace"]["ns"] == "limited 1/2, WRONG 1/2 (host tids): `b`: missing: x"
+    assert cells["bpftrace"]["userns"] == "unsupported: bpftrace: cannot attach"
+    assert cells["perf-trace"]["userns"] == ("cannot run: exited with status 243: Error: "
+                                             "Permission denied.")
+    assert "fork_inherit_fds" in conformance.door_sample()

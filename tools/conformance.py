@@ -3,7 +3,9 @@ perf-trace and bpftrace presets (`ioworkload check --all`, 3 iterations, 1 threa
 verdicts in docs/results/conformance.json. As root, with the three tracers installed:
 
     python tools/conformance.py [--tracer T]...     (about 10 minutes on 2 vCPUs)
-    python tools/conformance.py --doors             (the ia32 family only: its own table)
+    python tools/conformance.py --doors             (the other doors only: the ia32 family,
+                                                     a sample in PID and user namespaces and
+                                                     under launching tracers; their tables)
 
 Exit 1 when a verdict is wrong (the tables are written all the same)."""
 
@@ -75,6 +77,68 @@ def doors(rows: list[dict], prov: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+# The namespace and launcher doors, each a column: (door, how the command runs, the tracers'
+# variant). Each preset's row: by PID (the preset), or its launcher (NAME-launch), or that
+# launcher itself inside a user namespace of its own.
+PID_NS = ["unshare", "--pid", "--fork", "--mount-proc"]
+USER_NS = ["unshare", "-Ur"]
+CONTEXTS = [
+    ("--pid-namespace (by PID)", {"pid_namespace": True}, ""),
+    ("under " + " ".join(PID_NS) + " (by PID)", {"under": PID_NS}, ""),
+    ("under " + " ".join(USER_NS) + " (by PID)", {"under": USER_NS}, ""),
+    ("launching the command", {}, "-launch"),
+    ("launching it under " + " ".join(PID_NS), {"under": PID_NS}, "-launch"),
+    ("launching it, inside " + " ".join(USER_NS), {}, "-launch in userns"),
+]
+
+
+def _variant(preset: str, suffix: str):
+    """The preset, its launcher, or its launcher started inside `unshare -Ur`."""
+    from ioworkload.judge.tracers import PRESETS, Tracer
+    if not suffix:
+        return PRESETS[preset]()
+    launcher = PRESETS[preset + "-launch"]()
+    if suffix == "-launch":
+        return launcher
+    return Tracer(f"{launcher.name} in userns", " ".join(USER_NS) + " " + launcher.template,
+                  launcher.format, caps=launcher.caps, program=launcher.program,
+                  blind_spots=launcher.blind_spots)
+
+
+def context_rows(tracers: list[str]) -> list[dict]:
+    """Each sample scenario (judge.conformance.door_sample) in each context under each tracer's
+    variant, judged as `check` judges (3 iterations, 1 thread)."""
+    from ioworkload.judge import conformance
+    names = conformance.door_sample()
+    rows = []
+    total = len(names) * len(CONTEXTS) * len(tracers)
+    for door, how, suffix in CONTEXTS:
+        for preset in tracers:
+            t = _variant(preset, suffix)
+            for name in names:
+                print(f"[{len(rows) + 1}/{total}] {name} {door} under {t.name}", file=sys.stderr,
+                      flush=True)
+                v = conformance.run_one(name, t, 3, 1, **how)
+                rows.append(dict(v.to_dict(), scenario=name, tracer=t.name, preset=preset,
+                                 door=door))
+    return rows
+
+
+def contexts(rows: list[dict], prov: dict) -> str:
+    """Per preset, the namespace and launcher doors (judge.conformance.context_doors)."""
+    from ioworkload.judge.conformance import context_doors
+    cells = context_doors(rows)
+    heads = [door for door, _, _ in CONTEXTS]
+    names = sorted({r["scenario"] for r in rows})
+    out = [f"{len(names)} scenarios ({', '.join(f'`{n}`' for n in names)}) in each context, "
+           "3 iterations, 1 thread, by `tools/conformance.py --doors`. "
+           + published.provenance_line(prov), "",
+           "| tracer | " + " | ".join(heads) + " |", "|---|" + "---|" * len(heads)]
+    out += [f"| {t} | " + " | ".join(c.get(h, "-").replace("|", "\\|") for h in heads) + " |"
+            for t, c in cells.items()]
+    return "\n".join(out) + "\n"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tracer", action="append", help="a preset (default: strace, perf-trace, bpftrace)")
@@ -94,7 +158,12 @@ def main() -> int:
     prov = published.provenance()
     published.publish("conformance.md", "conformance-doors", doors(rows, prov))
     if opts.doors:
-        return 0
+        more = context_rows(tracers)
+        published.write_json("conformance-contexts.json", {"provenance": published.provenance(),
+                                                           "rows": more})
+        published.publish("conformance.md", "conformance-contexts",
+                          contexts(more, published.provenance()))
+        return 1 if any(r["status"] == "wrong" for r in more) else 0
     published.write_json("conformance.json", {"provenance": prov, "command": cmd[1:], "rows": rows})
     published.publish("conformance.md", "conformance-summary", summary(rows, tracers, prov))
     published.publish("conformance.md", "conformance-table", table(rows, tracers))

@@ -457,6 +457,36 @@ def _in_own_namespace(doc: dict, ns_ids: dict) -> None:
             task["ns_tid"] = ns_ids.get(task["tid"], task["tid"])
 
 
+def renumbered(doc: dict, ids: dict) -> dict:
+    """A copy of the document with every task id found in `ids` (old -> new) renamed: the pid,
+    the tasks' tid, parent and exec_of, the events' tid and returns_on, the restarts' and
+    operations' tid. Values in arguments and returns stay as the tasks saw them."""
+    def renamed(item: dict, *keys: str) -> dict:
+        return dict(item, **{k: ids.get(item[k], item[k]) for k in keys if k in item})
+
+    out = dict(doc, pid=ids.get(doc["pid"], doc["pid"]),
+               tasks=[renamed(t, "tid", "parent", "exec_of") for t in doc["tasks"]],
+               events=[renamed(e, "tid", "returns_on") for e in doc["events"]])
+    for key in ("restarts", "operations"):
+        if key in doc:
+            out[key] = [renamed(r, "tid") for r in doc[key]]
+    return out
+
+
+def seen_from_outside(doc: dict, outer: dict) -> dict:
+    """The document of a command that ran in a PID namespace below the caller's (`unshare
+    --pid --fork`), as the caller sees it: each task's tid the caller's (outer: the command's
+    id -> the caller's), its ns_tid what the task sees itself as (the command's, or the
+    namespace of its own the document already names), as --pid-namespace's documents do."""
+    if not outer:
+        return doc
+    inner = dict(doc, tasks=[dict(t, ns_tid=t.get("ns_tid", t["tid"])) if t["tid"] is not None
+                             else t for t in doc["tasks"]])
+    if doc["pid"] is not None:
+        inner["ns_pid"] = doc.get("ns_pid", doc["pid"])
+    return renumbered(inner, outer)
+
+
 ERESTARTSYS = 512  # a kernel-internal return: the syscall is restarted, user space never sees it
 # A declared harness event with a count range: the main thread's leave wait interrupted by task
 # work the kernel queues after the run (io_uring's ring exit), then restarted (its futex

@@ -130,3 +130,52 @@ class Numbering:
             if o == own:
                 return p
         return 0
+
+
+def outer_ids(root_pid: int, own_pid: int) -> dict[int, int]:
+    """A command started under a wrapper of this process's (root_pid, in this numbering: say
+    `unshare --pid --fork --mount-proc`) that put it in a PID namespace below this one: each
+    task of its scenario process `own_pid` (the command's numbering: its PID line) -> that
+    task's id here. {} when the command shares this numbering (or the process is gone)."""
+    level, todo, seen = None, [root_pid], set()
+    while todo:
+        pid = todo.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        ids = _nspid(f"/proc/{pid}/status")
+        if ids and len(ids) > 1 and level is None:
+            level = len(ids) - 1  # the first process below: the command (the wrapper's child)
+        if ids and level is not None and len(ids) > level and ids[level] == own_pid:
+            return _task_ids(pid, level)
+        todo += _children(pid)
+    return {}
+
+
+def _children(pid: int) -> list[int]:
+    """The processes any task of process `pid` started."""
+    out = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for task in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                out += [int(c) for c in f.read().split()]
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def _task_ids(pid: int, level: int) -> dict[int, int]:
+    out = {}
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for task in tasks:
+        ids = _nspid(f"/proc/{pid}/task/{task}/status")
+        if ids and len(ids) > level:
+            out[ids[level]] = ids[0]
+    return out

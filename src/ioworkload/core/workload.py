@@ -26,6 +26,7 @@ import weakref
 
 from ioworkload.core.errors import (EXIT_UNSUPPORTED, EXIT_USAGE, ScenarioFailed, Unsupported,
                                UsageError)
+from ioworkload.core import expect, pidns
 from ioworkload.core.runner import Result, make_temp_dir
 from ioworkload.core.args import timeout_scale
 
@@ -43,16 +44,21 @@ class Workload:
     `wait()` returns its Result, `release()` lets it exit after `wait()` (it is held until then
     so a tracer can drain)."""
 
-    def __init__(self, argv: list[str], control: str, ready_timeout: float):
+    def __init__(self, argv: list[str], control: str, ready_timeout: float,
+                 wrapper: list[str] | None = None):
         self._control = control
         self._start = os.path.join(control, "start")
         self._hold = os.path.join(control, "hold")
         expect_path = os.path.join(control, "expect.json")
+        # Under a wrapper the command's parent is the wrapper, not this process: it is not told
+        # its controller (it would take itself for orphaned); its timeouts still end it.
+        controller = {} if wrapper else {CONTROLLER_ENV: str(os.getpid()),
+                                         CONTROL_DIR_ENV: control}
         self._proc = subprocess.Popen(
-            argv + ["--start-file", self._start, "--hold-file", self._hold,
-                    "--expect-file", expect_path, "--json"],
+            list(wrapper or []) + argv + ["--start-file", self._start, "--hold-file", self._hold,
+                                          "--expect-file", expect_path, "--json"],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=dict(os.environ, **{CONTROLLER_ENV: str(os.getpid()), CONTROL_DIR_ENV: control}))
+            env=dict(os.environ, **controller))
         # A handle dropped without close() (or left open at exit) still ends the run and
         # removes its control directory; the callback holds no reference to the handle.
         self._finalizer = weakref.finalize(self, _end, self._proc, control, None)
@@ -61,8 +67,17 @@ class Workload:
         try:
             line = self._line(ready_timeout, "its PID line")
             self.pid = int(line)
+            # a wrapper that made a PID namespace (unshare --pid --fork): the ids here
+            self._outer = pidns.outer_ids(self._proc.pid, self.pid) if wrapper else {}
+            self.pid = self._outer.get(self.pid, self.pid)
+            # the command itself, not its wrapper, is told to end (unshare --fork ignores SIGTERM)
+            self._command_pid = _parent(self.pid) if wrapper else None
+            if self._command_pid:  # (a dropped handle too)
+                self._finalizer.detach()
+                self._finalizer = weakref.finalize(self, _end, self._proc, control, None, 30.0,
+                                                   self._command_pid)
             with open(expect_path) as f:
-                self.expected: dict = json.load(f)
+                self.expected: dict = expect.seen_from_outside(json.load(f), self._outer)
         except BaseException:
             self.close()
             raise
@@ -118,6 +133,11 @@ class Workload:
             if self.result is None:
                 self.result = result_from_json(self._line(deadline - time.monotonic(),
                                                           "the result", watch))
+                if self._outer:
+                    self.result.expected = expect.seen_from_outside(self.result.expected,
+                                                                    self._outer)
+                    self.result.pid = self.pid
+                    self.result.tids = [self._outer.get(t, t) for t in self.result.tids]
         finally:
             self._wait_lock.release()
         return self.result
@@ -132,7 +152,7 @@ class Workload:
         self._finalizer.detach()
         self._resume()
         return _end(self._proc, self._control, self._hold if self.result is not None else None,
-                    timeout)
+                    timeout, getattr(self, "_command_pid", None))
 
     def _resume(self) -> None:
         """A scenario process left stopped (a ptrace tracer that died after its attach's
@@ -140,7 +160,8 @@ class Workload:
         it go on. Only while it is still the command's child (its pid not yet reused), and
         only when stopped: a traced process would show its tracer the SIGCONT."""
         pid = getattr(self, "pid", None)
-        if pid is None or self._proc.poll() is not None or not _stopped(pid, self._proc.pid):
+        parent = getattr(self, "_command_pid", None) or self._proc.pid  # (under a wrapper)
+        if pid is None or self._proc.poll() is not None or not _stopped(pid, parent):
             return
         try:
             os.kill(pid, signal.SIGCONT)
@@ -188,12 +209,27 @@ def command(name: str, iterations: int | str | None = None, threads: int = 1,
             "--iterations", str(1 if iterations is None else iterations)]
 
 
-def _end(proc: subprocess.Popen, control: str, hold: str | None, timeout: float = 30.0) -> int:
+def _parent(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rpartition(")")[2].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _end(proc: subprocess.Popen, control: str, hold: str | None, timeout: float = 30.0,
+         command_pid: int | None = None) -> int:
     """End a spawned command: let it leave through its hold file when its result was read,
-    else SIGTERM (its teardown and cleanup still run); reap it, remove its control directory."""
+    else SIGTERM (its teardown and cleanup still run; to the command itself when it runs under
+    a wrapper); reap it, remove its control directory."""
     if proc.poll() is None:
         if hold is not None and os.path.isdir(control):
             open(hold, "w").close()
+        elif command_pid:
+            try:
+                os.kill(command_pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         else:
             proc.send_signal(signal.SIGTERM)
         try:
@@ -211,11 +247,15 @@ def _end(proc: subprocess.Popen, control: str, hold: str | None, timeout: float 
 def spawn(name: str, iterations: int | str | None = None, threads: int = 1,
           duration: float | None = None, verify: bool = False, cpu: str | None = None,
           ready_timeout: float = READY_TIMEOUT, start_timeout: float = 600.0,
-          rate: float | None = None, pid_namespace: bool = False) -> Workload:
+          rate: float | None = None, pid_namespace: bool = False,
+          wrapper: list[str] | None = None) -> Workload:
     """Start scenario `name` in a process of its own, held before its first counted syscall.
     rate: paced, at most this many iterations a second per thread (no extra syscalls).
     pid_namespace: that process starts a PID namespace of its own (pid 1 there); `pid` and
-    `tids` stay the caller's numbering, `ns_tids` are the namespace's."""
+    `tids` stay the caller's numbering, `ns_tids` are the namespace's.
+    wrapper: a command the run is started under (`["unshare", "--pid", "--fork",
+    "--mount-proc"]`, `["unshare", "-Ur"]`); where it made a PID namespace, `pid`, `tids` and
+    the documents are given in the caller's numbering all the same (ns_tids: the command's)."""
     if not isinstance(verify, bool):
         raise UsageError(f"verify must be True or False, not {verify!r}")
     if duration is not None and iterations is not None:
@@ -240,7 +280,7 @@ def spawn(name: str, iterations: int | str | None = None, threads: int = 1,
     control = make_temp_dir("ioworkload-spawn-")
     try:
         # a slow guest (IOWORKLOAD_TIMEOUT_SCALE) takes longer to print its PID line
-        return Workload(argv, control, ready_timeout * timeout_scale())
+        return Workload(argv, control, ready_timeout * timeout_scale(), wrapper)
     except BaseException:
         import shutil
         shutil.rmtree(control, ignore_errors=True)

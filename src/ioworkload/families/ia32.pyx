@@ -125,6 +125,11 @@ cdef long NR_MMAP2 = expect.syscall_number("ia32:mmap2") or -1
 cdef long NR_MUNMAP = expect.syscall_number("ia32:munmap") or -1
 cdef long NR_SOCKETCALL = expect.syscall_number("ia32:socketcall") or -1
 cdef long NR_IPC = expect.syscall_number("ia32:ipc") or -1
+cdef long NR_SOCKET = expect.syscall_number("ia32:socket") or -1
+cdef long NR_BIND = expect.syscall_number("ia32:bind") or -1
+cdef long NR_CONNECT = expect.syscall_number("ia32:connect") or -1
+cdef long NR_SENDTO = expect.syscall_number("ia32:sendto") or -1
+cdef long NR_RECVFROM = expect.syscall_number("ia32:recvfrom") or -1
 DEF IA32_UNASSIGNED = 1023  # beyond the ia32 table: -ENOSYS
 
 cdef inline long ia32(long nr, long a=0, long b=0, long c=0, long d=0, long e=0,
@@ -301,6 +306,31 @@ cdef uint64_t ia32_socket_loop(iow_worker *w, uint64_t n) noexcept nogil:
     return n
 
 
+# The socket calls as their own ia32 numbers (since Linux 4.3), beside socketcall's socket:
+# the same operation through both, one iteration apart from nothing.
+DEF SOCKADDR_UN_SIZE = 110  # the whole sockaddr_un, as the socket family passes it
+
+
+cdef uint64_t ia32_socket_direct_loop(iow_worker *w, uint64_t n) noexcept nogil:
+    cdef Low *m = low(w)
+    cdef uint64_t i
+    cdef long server, client
+    for i in range(n):
+        if iow_stop_requested(w):
+            return i
+        server = iow_tally_ret(&w.iter[0], ia32(NR_SOCKET, AF_UNIX, SOCK_DGRAM, 0))
+        iow_tally_ret(&w.iter[1], ia32(NR_BIND, server, addr(&m.sun_family), SOCKADDR_UN_SIZE))
+        client = socketcall(&w.iter[2], m, SYS_SOCKET, AF_UNIX, SOCK_DGRAM, 0, 0)
+        iow_tally_ret(&w.iter[3], ia32(NR_CONNECT, client, addr(&m.sun_family),
+                                       SOCKADDR_UN_SIZE))
+        iow_tally_ret(&w.iter[4], ia32(NR_SENDTO, client, addr(m.buf), 4, 0, 0, 0))
+        iow_tally_ret(&w.iter[5], ia32(NR_RECVFROM, server, addr(m.buf), 4, 0, 0, 0))
+        iow_tally_ret(&w.iter[6], ia32(NR_CLOSE, client))
+        iow_tally_ret(&w.iter[7], ia32(NR_CLOSE, server))
+        iow_tally_ret(&w.iter[8], ia32(NR_UNLINK, addr(m.path)))
+    return n
+
+
 # -- ipc ----------------------------------------------------------------------------------
 
 cdef uint64_t ia32_sem_loop(iow_worker *w, uint64_t n) noexcept nogil:
@@ -460,6 +490,24 @@ SCENARIOS = scenarios("ia32", [
          notes=_DOOR_NOTE + "socketcall's second argument points at the subcall's arguments "
                "(32-bit words); a tracer may name the subcall (strace prints socket(...)), the "
                "kernel sees socketcall, number 102."),
+    dict(name="ia32_socket_direct",
+         summary="socket, bind, connect, sendto, recvfrom as their own ia32 calls (int $0x80), "
+                 "beside a socketcall socket",
+         kernel=kernel(ia32_socket_direct_loop, ia32_socket_setup), needs_dir=True,
+         requires=[_int80], prepare=_map_low,
+         iteration=["server = ia32:socket(AF_UNIX, SOCK_DGRAM, 0) -> >=0",
+                    'ia32:bind(server, {sa_family=AF_UNIX, sun_path="<dir>/ia32-sock"}, 110) -> 0',
+                    "client = ia32:socketcall(SYS_SOCKET, [AF_UNIX, SOCK_DGRAM, 0]) -> >=0",
+                    'ia32:connect(client, {sa_family=AF_UNIX, sun_path="<dir>/ia32-sock"}, '
+                    '110) -> 0',
+                    'ia32:sendto(client, "ia32", 4, 0, NULL, 0) -> 4',
+                    "ia32:recvfrom(server, &buf, 4, 0, NULL, NULL) -> 4",
+                    "ia32:close(client) -> 0", "ia32:close(server) -> 0",
+                    'ia32:unlink("<dir>/ia32-sock") -> 0'],
+         notes=_DOOR_NOTE + "The ia32 table has each socket call as a number of its own (socket "
+               "359, bind 361, connect 362, sendto 369, recvfrom 371) besides socketcall (102): "
+               "strace prints both as socket(...) (its -n shows the number). The two sockets of "
+               "an iteration are made through one door each."),
     dict(name="ia32_ipc_sem",
          summary="ipc's semget, semop +1, semop -1, semctl(IPC_RMID) through int $0x80",
          kernel=kernel(ia32_sem_loop), requires=[_int80], prepare=_map_low,

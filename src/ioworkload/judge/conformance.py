@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -35,7 +36,7 @@ import sys
 import threading
 import time
 
-from ioworkload.core import expect, registry
+from ioworkload.core import expect, pidns, registry
 from ioworkload.core.args import Parser, parse_count, parse_threads, timeout_scale
 from ioworkload.core.errors import EXIT_FAILED, EXIT_OK, EXIT_UNSUPPORTED, Unsupported, UsageError
 from ioworkload.judge import capabilities, matching as judge, mutate, scope as scoping
@@ -267,12 +268,14 @@ class TracerFailed(RuntimeError):
 
 
 def run_one(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1,
-            mutations: bool = False, pid_namespace: bool = False) -> Verdict:
+            mutations: bool = False, pid_namespace: bool = False,
+            under: list[str] | None = None) -> Verdict:
     """Spawn the scenario held at its start, attach the tracer by PID, run, judge; a tracer
     that fails is that tracer's verdict (`wrong`), not the whole run's. pid_namespace: the
-    scenario process is pid 1 of a PID namespace of its own (spawn())."""
+    scenario process is pid 1 of a PID namespace of its own (spawn()); under: the command
+    started under another (`unshare --pid --fork --mount-proc`, `unshare -Ur`)."""
     try:
-        return _run(scenario, tracer, iterations, threads, mutations, pid_namespace)
+        return _run(scenario, tracer, iterations, threads, mutations, pid_namespace, under)
     except TracerFailed as e:
         return Verdict("wrong", [f"{tracer.name}: {e}"], reason=str(e))
 
@@ -290,9 +293,9 @@ def trace(scenario: str, tracer: str | Tracer, iterations: int = 3, threads: int
 
 
 def _run(scenario: str, tracer: Tracer, iterations: int, threads: int,
-         mutations: bool, pid_namespace: bool = False) -> Verdict:
+         mutations: bool, pid_namespace: bool = False, under: list[str] | None = None) -> Verdict:
     try:
-        result, seen = observe(scenario, tracer, iterations, threads, pid_namespace)
+        result, seen = observe(scenario, tracer, iterations, threads, pid_namespace, under)
     except Unsupported as e:
         return Verdict("unsupported", [], reason=str(e))
     except (UsageError, TracerFailed):
@@ -311,26 +314,28 @@ def _run(scenario: str, tracer: Tracer, iterations: int, threads: int,
 
 
 def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1,
-            pid_namespace: bool = False):
+            pid_namespace: bool = False, under: list[str] | None = None):
     """(the run's Result, the Observed stream the tracer printed), unjudged; Unsupported where
     the scenario or the tracer cannot run here. A tracer that launches the command
     (`{command}`) has its stream cut to the run's (matching.launched: `set_aside` counts the
-    rest)."""
+    rest). under: a command the scenario's command is started under; where it made a PID
+    namespace, the expect document is given in the host's ids (expect.seen_from_outside)."""
     from ioworkload.core.runner import make_temp_dir
     from ioworkload.core.workload import spawn
-    why = tracer.unavailable() or registry.get(scenario).unsupported_reason()
+    why = (tracer.unavailable() or registry.get(scenario).unsupported_reason()
+           or under and shutil.which(under[0]) is None and f"{under[0]} is not installed")
     if why:
         raise Unsupported(why)
     if tracer.launches:
         return _observe_launched(registry.get(scenario).name, tracer, iterations, threads,
-                                 pid_namespace)
+                                 pid_namespace, under)
     tmp = make_temp_dir("ioworkload-check-")
     proc = output = None
     pid = 0  # (cleanup before a spawn: the tracer's own state only)
     try:
         tracer.prepare(tmp)
         with spawn(scenario, iterations=iterations, threads=threads,
-                   pid_namespace=pid_namespace) as w:
+                   pid_namespace=pid_namespace, wrapper=under) as w:
             pid = w.pid
             out = os.path.join(tmp, "observed")
             argv = [_fill(word, pid=w.pid, tids=",".join(map(str, w.tids)), out=out,
@@ -345,7 +350,7 @@ def observe(scenario: str, tracer: Tracer, iterations: int = 3, threads: int = 1
                                             start_new_session=True)
                 except OSError as e:
                     raise TracerFailed(f"cannot start {argv[0]}: {e.strerror}") from None
-            proc.stderr_path = err.name
+            proc.stderr_path, proc.out_path = err.name, out
             output = _Output(proc.stdout, tracer.ready_line)
             _wait_ready(tracer, proc, w, output, before)
             w.start()
@@ -373,7 +378,7 @@ def _tracer_alive(proc) -> None:
 
 
 def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: int,
-                      pid_namespace: bool = False):
+                      pid_namespace: bool = False, under: list[str] | None = None):
     """observe() for a tracer that starts the command itself: the command's PID line and its
     --json result come on the tracer's stdout (the template writes its own output to {out}),
     its start and hold files are ours; the tracer ends when the command does."""
@@ -386,12 +391,17 @@ def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: i
         tracer.prepare(tmp)
         start, hold = os.path.join(tmp, "start"), os.path.join(tmp, "hold")
         expect_path, out = os.path.join(tmp, "expect.json"), os.path.join(tmp, "observed")
-        run = command(scenario, iterations, threads) + [
+        # (its path whole: bpftrace -c refuses a name PATH finds twice, /bin and /usr/bin)
+        wrapper = [shutil.which(under[0]) or under[0], *under[1:]] if under else []
+        run = wrapper + command(scenario, iterations, threads) + [
             "--start-file", start, "--hold-file", hold, "--expect-file", expect_path, "--json"] + (
             ["--pid-namespace"] if pid_namespace else [])
         argv = []
+        program = tracer.program_path(0, tmp) or ""
         for word in tracer.argv:
-            argv += run if word == "{command}" else [_fill(word, out=out)]
+            # the command's words; inside a word (bpftrace's -c{command}), one shell string
+            argv += run if word == "{command}" else [_fill(word.replace(
+                "{command}", shlex.join(run)), out=out, program=program)]
         with open(os.path.join(tmp, "stderr"), "wb") as err:
             try:
                 proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -399,12 +409,15 @@ def _observe_launched(scenario: str, tracer: Tracer, iterations: int, threads: i
                                         start_new_session=True)
             except OSError as e:
                 raise TracerFailed(f"cannot start {argv[0]}: {e.strerror}") from None
-        proc.stderr_path = err.name
+        proc.stderr_path, proc.out_path = err.name, out
         output = _Output(proc.stdout)
         pid = int(_launched_line(proc, output, 0, READY_TIMEOUT * timeout_scale(),
                                  "the command's PID line"))
+        outer = pidns.outer_ids(proc.pid, pid) if under else {}  # under a PID namespace
+        pid = outer.get(pid, pid)
         open(start, "w").close()  # the tracer followed the command from its start: ready
         result = result_from_json(_launched_line(proc, output, 1, 600.0, "the command's result"))
+        result.expected = expect.seen_from_outside(result.expected, outer)
         open(hold, "w").close()
         text = _drain_and_stop(tracer, proc, output, out, pid)
         output.thread.join(5)
@@ -503,6 +516,8 @@ def _fill(word: str, **values) -> str:
 
 
 def _stderr_tail(proc) -> str:
+    """The failed tracer's last line on stderr, else the first of its output file (perf trace
+    writes its errors there)."""
     path = getattr(proc, "stderr_path", None)
     if path is None:
         return ""
@@ -510,9 +525,12 @@ def _stderr_tail(proc) -> str:
         with open(path, "rb") as f:
             f.seek(max(0, os.path.getsize(path) - 4096))
             lines = f.read().decode("utf-8", "replace").strip().splitlines()
+        if not lines and os.path.exists(getattr(proc, "out_path", "")):
+            with open(proc.out_path, "rb") as f:
+                lines = f.read(4096).decode("utf-8", "replace").strip().splitlines()[:1]
     except OSError:
         return ""
-    return lines[-1][:200] if lines else ""
+    return " ".join(lines[-1].split())[:200] if lines else ""
 
 
 def _wait_ready(tracer: Tracer, proc, w, lines, sleeps_before: dict | None = None) -> None:
@@ -648,6 +666,61 @@ def doors(rows: list[dict]) -> dict[str, dict[str, str]]:
     return out
 
 
+# The scenarios the namespace and launcher doors are measured on (tools/conformance.py
+# --doors): one of each of a few families, a thread and a fork created during the run (the new
+# task's tid is the namespace's in clone's return, the host's in a stream from outside).
+DOOR_SAMPLE = ("getppid", "open_basic", "signals_basic", "sysv_sem_basic",
+               "thread_exit_keeps_fd", "fork_inherit_fds")
+# What a door's cell says of the tids a verdict saw (Verdict.numbering)
+DOOR_NUMBERING = {"tid": "host tids", "ns_tid": "namespace tids"}
+
+
+def door_sample() -> list[str]:
+    known = registry.all_scenarios()
+    return [n for n in DOOR_SAMPLE if n in known and not known[n].unsupported_reason()]
+
+
+def context_doors(rows: list[dict]) -> dict[str, dict[str, str]]:
+    """Per tracer and door, from rows that carry their `door` (and, for a launching or a
+    wrapped variant of a preset, the preset they are: `preset`): `exact 6/6 (host tids)`,
+    `WRONG 2/6: the first difference`, `unsupported: why` (every row of the door unsupported
+    for the same reason), the events set aside for a launcher (`set aside 2417-2630`)."""
+    out: dict[str, dict[str, str]] = {}
+    for key in dict.fromkeys((r.get("preset", r["tracer"]), r["door"]) for r in rows):
+        mine = [r for r in rows if (r.get("preset", r["tracer"]), r["door"]) == key]
+        run = [r for r in mine if r["status"] != "unsupported"]
+        if not run:
+            out.setdefault(key[0], {})[key[1]] = "unsupported: " + " ".join(
+                str(mine[0].get("reason") or "").split())
+            continue
+        if all(r["status"] == "wrong" and r.get("reason") and not r.get("expected") for r in run):
+            # the tracer itself failed every time (TracerFailed): it cannot run there
+            out.setdefault(key[0], {})[key[1]] = "cannot run: " + " ".join(
+                str(run[0]["reason"]).split())[:200]
+            continue
+        counts = {s: sum(r["status"] == s for r in run) for s in dict.fromkeys(
+            r["status"] for r in run)}
+        bad = [r for r in run if r["status"] not in ("exact", "limited")]
+        cell = ", ".join(f"{'WRONG' if s == 'wrong' else s} {n}/{len(run)}"
+                         for s, n in counts.items())
+        numbering = sorted({DOOR_NUMBERING[r["numbering"]] for r in run if r.get("numbering")})
+        if numbering:
+            cell += f" ({', '.join(numbering)})"
+        aside = [r["set_aside"] for r in run if r.get("set_aside")]
+        if aside:
+            cell += f"; set aside {min(aside)}-{max(aside)}" if min(aside) != max(aside) \
+                else f"; set aside {aside[0]}"
+        if bad:
+            first = bad[0]
+            why = first.get("reason") or (first["differences"][0] if first["differences"]
+                                          else first["status"])
+            cell += f": `{bad[0]['scenario']}`: {' '.join(str(why).split())[:160]}"
+        if len(run) < len(mine):
+            cell += f" ({len(mine) - len(run)} unsupported)"
+        out.setdefault(key[0], {})[key[1]] = cell
+    return out
+
+
 # ---- the command ----
 
 def _table(rows: list[dict], tracers: list[str], markdown: bool) -> str:
@@ -674,6 +747,18 @@ def _table(rows: list[dict], tracers: list[str], markdown: bool) -> str:
     widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
     return "".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() + "\n"
                    for r in [head] + body)
+
+
+def _under(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    try:
+        words = shlex.split(text)
+    except ValueError as e:
+        raise UsageError(f"--under: cannot split {text[:60]!r}: {e}") from None
+    if not words:
+        raise UsageError("--under needs a command (e.g. 'unshare --pid --fork --mount-proc')")
+    return words
 
 
 def _max_loss(text: str) -> float:
@@ -718,6 +803,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--pid-namespace", action="store_true",
                    help="run each scenario process as pid 1 of a PID namespace of its own (the "
                         "verdict says which numbering the tracer's tids were in)")
+    p.add_argument("--under", metavar="COMMAND",
+                   help="start each scenario's command under this one ('unshare --pid --fork "
+                        "--mount-proc', 'unshare -Ur'): a tracer outside is given the host's ids")
     p.add_argument("--iterations", "-n", default="3", metavar="N")
     p.add_argument("--threads", "-t", default="1", metavar="T")
     p.add_argument("--expected", metavar="EXPECT.json", help="offline: an expect file (or a result)")
@@ -742,6 +830,7 @@ def main(argv: list[str]) -> int:
     names = registry.select(args.scenarios, args.family, args.all)
     iterations = parse_count(args.iterations)
     threads = parse_threads(args.threads)
+    under = _under(args.under)
     rows = []
     total = len(names) * len(tracers)
     for name in names:
@@ -750,7 +839,7 @@ def main(argv: list[str]) -> int:
                 print(f"[{len(rows) + 1}/{total}] {name} under {t.name}", file=sys.stderr,
                       flush=True)
             v = run_one(name, t, iterations, threads, mutations=args.mutate,
-                        pid_namespace=args.pid_namespace)
+                        pid_namespace=args.pid_namespace, under=under)
             rows.append(_row(v, name, t.name, t.caps, t.max_loss, args))
     return _report(rows, [t.name for t in tracers], args)
 

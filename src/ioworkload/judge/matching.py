@@ -243,16 +243,7 @@ def numbered(doc: dict, observed: list[dict]) -> tuple[dict, str]:
                  and t["tid"] is None else t for t in doc["tasks"]]
         return dict(doc, tasks=tasks), "tid"
 
-    def renamed(item: dict, *keys: str) -> dict:
-        return dict(item, **{k: inner.get(item[k], item[k]) for k in keys if k in item})
-
-    out = dict(doc, pid=inner.get(doc["pid"], doc["pid"]),
-               tasks=[renamed(t, "tid", "parent", "exec_of") for t in doc["tasks"]],
-               events=[renamed(e, "tid", "returns_on") for e in doc["events"]])
-    for key in ("restarts", "operations"):
-        if key in doc:
-            out[key] = [renamed(r, "tid") for r in doc[key]]
-    return out, "ns_tid"
+    return expect.renumbered(doc, inner), "ns_tid"
 
 
 # The tasks of the scenario process itself; a child it forks is a process of its own (its pid)
@@ -303,12 +294,13 @@ FUTEX_WAIT = 0
 
 def _release(ob: dict) -> bool:
     """The release as the contract defines it: a worker's start wait (futex FUTEX_WAIT, not
-    private) returning 0. Without arguments, any futex returning 0."""
+    private) returning 0. Without arguments, any futex returning 0; named arguments without
+    op are perf trace's, which leaves out those that are 0 (FUTEX_WAIT is)."""
     if name_of(ob) != "futex" or ob.get("ret") != 0:
         return False
     args = ob.get("args")
     op = args[1] if isinstance(args, (list, tuple)) and len(args) > 1 else \
-        args.get("op") if isinstance(args, dict) else FUTEX_WAIT
+        args.get("op", FUTEX_WAIT) if isinstance(args, dict) else FUTEX_WAIT
     return as_int(op) == FUTEX_WAIT or op == "FUTEX_WAIT"
 
 
@@ -396,6 +388,7 @@ def compare_detail(doc: dict, observed: list[dict], check_args: bool = True,
     doc, numbering = numbered(doc, observed)
     if not caps.threads:
         doc = by_process(doc)
+    observed = resolve_either(doc, observed)
     workers = {t["tid"] for t in doc["tasks"] if t["tid"] is not None}
     operations = [ob for ob in observed if "opcode" in ob]
     if operations:  # a tracer that reports io_uring requests is judged on them too
@@ -571,12 +564,10 @@ def _args_verified(assigned: list, caps: Capabilities, check_args: bool,
     return sum(1 for p in pairs if p in present and p not in lacking), len(pairs)
 
 
-def _order_difference(doc: dict, events: list[dict], seen: list[dict]) -> str | None:
-    """The first place where a task's observed calls leave the declared order, "" if they
-    keep it, None where the order cannot be judged: a count range, counts that are not whole
-    iterations, or calls other than the declared ones (those are differences already). A call
-    declared more than once in a row (`x3`) says how often, not how it interleaves with its
-    neighbours (tgkill x3 and rt_sigreturn x3 alternate): calls of that name are left out."""
+def _declared_order(doc: dict, events: list[dict]) -> "tuple[list[dict], set] | None":
+    """A task's declared events in the order it makes them (setup, every iteration's, the
+    rest), and the names declared more than once in a row; None where no one order is
+    declared (a count range, counts that are not whole iterations)."""
     iterations = doc.get("iterations") or 0
     head, loop, tail = [], [], []
     repeated = set()
@@ -593,7 +584,55 @@ def _order_difference(doc: dict, events: list[dict], seen: list[dict]) -> str | 
             (head if e["phase"] in ("release", "setup") else tail).append(e)
         if per > 1:
             repeated.add(key_of(e))
-    want_all = head + loop * iterations + tail
+    return head + loop * iterations + tail, repeated
+
+
+def resolve_either(doc: dict, observed: list[dict]) -> list[dict]:
+    """A stream whose events may each be one of several calls (`either`: strace prints an ia32
+    socketcall subcall and the direct call of that name alike) with each such event counted
+    as one of its forms, never as two: on a worker, the form its declared order has next
+    (looking past calls the stream lacks); else a form the task still has declared calls of
+    by that name; else the first."""
+    if not any("either" in ob for ob in observed):
+        return observed
+    workers = {t["tid"] for t in doc["tasks"] if t["tid"] is not None}
+    left: dict = {}  # (task key, name) -> declared calls not yet taken
+    for e in doc["events"]:
+        left[(e["tid"], key_of(e))] = left.get((e["tid"], key_of(e)), 0) + count_bounds(
+            e["count"] or 0)[1]
+    sequence, position = {}, {}
+    for tid in workers:
+        order = _declared_order(doc, [e for e in doc["events"] if e["tid"] == tid])
+        sequence[tid], position[tid] = [key_of(e) for e in order[0]] if order else [], 0
+    out = []
+    for ob in observed:
+        key = ob.get("tid") if ob.get("tid") in workers else None
+        forms = [{k: v for k, v in f.items() if k != "either"} for f in [ob] + ob.get("either", [])]
+        names = [name_of(f) for f in forms]
+        seq, at = sequence.get(key, []), position.get(key, 0)
+        next_at = next((i for i in range(at, len(seq)) if seq[i] in names), None)
+        if next_at is not None:
+            chosen = forms[names.index(seq[next_at])]
+            position[key] = next_at + 1
+        else:
+            chosen = next((f for f, n in zip(forms, names) if left.get((key, n), 0) > 0),
+                          forms[0])
+        left[(key, name_of(chosen))] = left.get((key, name_of(chosen)), 0) - chosen.get("count", 1)
+        out.append(chosen)
+    return out
+
+
+def _order_difference(doc: dict, events: list[dict], seen: list[dict]) -> str | None:
+    """The first place where a task's observed calls leave the declared order, "" if they
+    keep it, None where the order cannot be judged: a count range, counts that are not whole
+    iterations, or calls other than the declared ones (those are differences already). A call
+    declared more than once in a row (`x3`) says how often, not how it interleaves with its
+    neighbours (tgkill x3 and rt_sigreturn x3 alternate): calls of that name are left out."""
+    iterations = doc.get("iterations") or 0
+    order = _declared_order(doc, events)
+    if order is None:
+        return None
+    want_all, repeated = order
     got_all = [name_of(ob) for ob in seen for _ in range(ob.get("count", 1))]
     if sorted(got_all) != sorted(key_of(e) for e in want_all
                                  for _ in range(e["count"] // (iterations or 1)

@@ -8,8 +8,11 @@ bit mode. ]`, unless quiet): a call after `32 bit` is an ia32 call (`"abi": "ia3
 numbers it). In 32-bit mode strace names socketcall's and ipc's subcalls (`socket(...)`,
 `semop(...)`) with the subcall's own arguments: read back as the multiplexer the kernel saw,
 each argument in its place (ipc_call), the call number from the name. strace prints the
-direct ia32 socket calls (socket is 359) the same way: a stream from strace cannot tell them
-apart, and is read as socketcall's."""
+direct ia32 socket and SysV calls (socket is 359, socketcall 102) the same way: with -n
+(`[ 359] socket(...)`, the preset's) the number says which it was; without, the event is read
+as the multiplexer's with the direct call as its alternative (`either`), and the judge counts
+it as whichever of the two the expectation declares there (matching.resolve_either), never
+as both."""
 
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ from ioworkload.judge.formats.stream import Observed
 from ioworkload.judge.matching import as_int
 
 _STRACE = re.compile(r"^(?P<tid>\d+)\s+(?P<rest>.*)$")
+_NUMBER = re.compile(r"^\[\s*(?P<nr>\d+)\]\s*")  # -n: the number the call entered with
 _CALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>\?|0x[0-9a-f]+|-?\d+)"
                    r"(?:\s+(?P<err>E[A-Z0-9_]+))?")
 _UNFINISHED = re.compile(r"^(?P<name>\w+)\((?P<args>.*?)\s*<unfinished \.\.\.>$")
@@ -49,8 +53,13 @@ _IPC_CALLS = {"semop": ("SEMOP", (1, 4, 2)), "semget": ("SEMGET", (1, 2, 3)),
               "shmget": ("SHMGET", (1, 2, 3)), "shmctl": ("SHMCTL", (1, 2, 4))}
 
 
-def _ia32(name: str, args):
-    """An ia32 call as strace printed it -> (the kernel's name, its arguments)."""
+def _ia32(name: str, args, nr: int | None = None):
+    """An ia32 call as strace printed it -> (the kernel's name, its arguments); nr: the number
+    it printed (-n), which tells a direct socket or SysV call from the multiplexer's subcall."""
+    multiplexed = name in _SOCKETCALLS or name in _IPC_CALLS
+    if multiplexed and nr is not None and expect.ia32_syscall_name(nr) not in ("socketcall",
+                                                                                  "ipc"):
+        return name, args  # the direct call of that name
     if name in _SOCKETCALLS:  # the subcall's own arguments sit behind socketcall's pointer
         return "socketcall", [expect.constants().get(f"SYS_{name.upper()}"), None]
     if name in _IPC_CALLS and isinstance(args, list):
@@ -126,6 +135,9 @@ def read(text: str, pid: int | None = None, source: str = "observed") -> Observe
         else:
             out.unparsed.append(line)
             continue
+        number = _NUMBER.match(rest)
+        if number:
+            rest = rest[number.end():]
         pers = _PERSONALITY.match(rest)
         if pers:
             modes[int(pers["pid"])] = pers["mode"]
@@ -172,8 +184,11 @@ def read(text: str, pid: int | None = None, source: str = "observed") -> Observe
             continue
         ev = {"tid": tid, "syscall": name, "ret": value, "args": args}
         if mode == "32 bit":
-            ev["syscall"], ev["args"] = _ia32(name, args)
+            nr = int(number["nr"]) if number else None
+            ev["syscall"], ev["args"] = _ia32(name, args, nr)
             ev["abi"] = "ia32"
+            if nr is None and ev["syscall"] != name and name in expect.ia32_table():
+                ev["either"] = [dict(ev, syscall=name, args=args)]  # the direct call, alike
         elif mode == "x32":  # x32 shares x86-64's numbers below 512; the kernel sees the bit
             nr = expect.syscall_number(name)
             if nr is not None:

@@ -33,8 +33,9 @@ READY_MODES = ("settle", "line", "ptrace")
 # (0x0002, arch/x86/include/asm/thread_info.h), read through BTF; no such door elsewhere.
 IN_COMPAT = "(curtask->thread_info.status & 2)" if expect.NATIVE_ABI == "x86_64" else "0"
 PRESET_MODULES = {"strace": "strace", "strace-launch": "strace_launch", "perf-trace": "perf_trace",
-                  "bpftrace": "bpftrace", "auditd": "auditd", "trace-cmd": "trace_cmd",
-                  "ltrace": "ltrace"}
+                  "perf-trace-launch": "perf_trace_launch", "bpftrace": "bpftrace",
+                  "bpftrace-launch": "bpftrace_launch", "auditd": "auditd",
+                  "trace-cmd": "trace_cmd", "ltrace": "ltrace"}
 # the libbpf-tools: one module, a table of the tools (each judged on its own scope)
 PRESET_MODULES.update({tool: "libbpf_tools" for tool in (
     "syscount", "opensnoop", "execsnoop", "statsnoop", "sigsnoop", "mountsnoop", "bindsnoop")})

@@ -48,12 +48,15 @@ END { clear(@ring); clear(@op); clear(@in); clear(@nr); clear(@abi); clear(@a0);
 """
 
 
-def tracer() -> Tracer:
+def capabilities() -> Capabilities:
     # It prints every register as a 64-bit value, on both halves of every call, of every
     # task (threads have the process's pid; children are matched on their parent).
-    caps = Capabilities(returns=True, args=True, entry=True, exit=True, new_tasks=True,
+    return Capabilities(returns=True, args=True, entry=True, exit=True, new_tasks=True,
                         order=True)
-    return Tracer("bpftrace", "bpftrace {program}", "jsonl", ready="line", caps=caps,
+
+
+def tracer() -> Tracer:
+    return Tracer("bpftrace", "bpftrace {program}", "jsonl", ready="line", caps=capabilities(),
                   program=BPFTRACE_PROGRAM, blind_spots=BLIND_SPOTS)
 
 

@@ -15,13 +15,16 @@ BLIND_SPOTS = (
 )
 
 
-def tracer() -> Tracer:
-    caps = Capabilities(
+def capabilities() -> Capabilities:
+    return Capabilities(
         returns=False, args=False, entry=True, exit=True, new_tasks=False, order=False,
         reasons={"returns": "it prints no value for some returns (getppid's, rt_sigreturn's)",
                  "args": "it leaves out arguments whose value is 0 and prints others decoded",
                  "new-tasks": "-p follows only the threads that exist when it attaches",
                  "order": "a call interrupted by another is printed in two halves; the order "
                           "across them is not stated"})
+
+
+def tracer() -> Tracer:
     return Tracer("perf-trace", "perf trace --comm -o {out} -p {pid}", "perf-trace",
-                  ready="settle", caps=caps, blind_spots=BLIND_SPOTS)
+                  ready="settle", caps=capabilities(), blind_spots=BLIND_SPOTS)

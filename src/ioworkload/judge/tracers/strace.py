@@ -1,7 +1,9 @@
 """strace -f by PID: ptrace stops every task at both halves of every call and prints them in
 the order they happened, arguments decoded raw (-X raw), strings up to 64 KiB (a path may be 4096 bytes).
 Quiet as -qq but for the personality notes (`[ Process PID=N runs in 32 bit mode. ]`): they
-say which table the calls after them are named in (the 32-bit door, the x32 bit)."""
+say which table the calls after them are named in (the 32-bit door, the x32 bit). With each
+call's number (-n): strace names an ia32 socketcall subcall and the direct call alike
+(`socket(...)`, 102 or 359)."""
 
 import re
 
@@ -9,7 +11,7 @@ from ioworkload.judge.capabilities import Capabilities
 from ioworkload.judge.tracers import Tracer
 
 
-OPTIONS = "-f -X raw -s 65536 -e quiet=attach,exit -o {out}"
+OPTIONS = "-f -n -X raw -s 65536 -e quiet=attach,exit -o {out}"
 
 
 def capabilities() -> Capabilities:
