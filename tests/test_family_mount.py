@@ -48,6 +48,26 @@ def test_cli_verify(cli, mount_table_kept, iterations, threads):
     assert res["calls"]["umount2"]["ok"] == 2 * iterations * threads
 
 
+def _tmpfs_dir() -> str | None:
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            _, where, fstype = line.split()[:3]
+            if where == "/dev/shm" and fstype == "tmpfs" and os.access(where, os.W_OK):
+                return where
+    return None
+
+
+@pytest.mark.skipif(_tmpfs_dir() is None, reason="no writable tmpfs at /dev/shm")
+def test_returns_do_not_depend_on_the_filesystem_of_tmpdir(mount_table_kept):
+    """With $TMPDIR on a tmpfs (no quotas) every declared return still holds (quotactl_fd's
+    command 0 was -ENOSYS there, -EINVAL on ext4: the Debian 7.2 guest's tmpfs showed it)."""
+    r = subprocess.run([sys.executable, "-m", "ioworkload", NAME, "-n", "2", "--json"],
+                       env=dict(os.environ, TMPDIR=_tmpfs_dir()), capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    assert json.loads(r.stdout)["ok"]
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 def test_strace_sees_exactly_the_expect_file(cli, mount_table_kept, threads):
     r = cli("check", NAME, "--tracer", "strace", "-t", threads, "--json", timeout=300)

@@ -14,6 +14,7 @@ import time
 
 from ioworkload.core import _runner, expect, pidns, registry, verify as _verify
 from ioworkload.core.args import MAX_THREADS, parse_count, parse_rate, parse_seconds  # noqa: F401 (API)
+from ioworkload.core.args import timeout_scale
 from ioworkload.core.errors import (Interrupted, PrestartFailed, ScenarioFailed, Unsupported, UsageError,
                                SHOWN_CHARS, errno_name, shown)
 from ioworkload.core.manifest import Scenario
@@ -228,6 +229,13 @@ def _make_worker_dirs(root: str | None, threads: int) -> list[bytes]:
 
 
 PARK_TIMEOUT = 10.0
+
+
+def _park_timeout() -> float:
+    """PARK_TIMEOUT, longer in a slow guest ($IOWORKLOAD_TIMEOUT_SCALE, set by `ioworkload
+    kernels`): under software emulation a 6.1 or 6.12 kernel's io_uring workers took longer
+    than 10 s to leave once their ring was gone."""
+    return PARK_TIMEOUT * timeout_scale()
 DONE_POLL = 0.05  # the longest a signal or a dead spawned process goes unnoticed
 
 
@@ -357,7 +365,7 @@ def _thread_limit(threads: int, err: int, what: str = "") -> str:
 def _wait_parked(run, proc: "_Process | None", threads: int, stop: _StopSignals,
                  numbering: pidns.Numbering) -> list[int]:
     """Until every worker sleeps in its start wait: their tids (as they see them: gettid's)."""
-    deadline = time.monotonic() + PARK_TIMEOUT
+    deadline = time.monotonic() + _park_timeout()
     pause = 20e-6
     while True:
         if stop.signum is not None:
@@ -371,7 +379,7 @@ def _wait_parked(run, proc: "_Process | None", threads: int, stop: _StopSignals,
                                        run.start_word_address) for t in tids):
             return tids
         if time.monotonic() > deadline:
-            raise ScenarioFailed(f"the workers did not reach their start line in {PARK_TIMEOUT:g} s")
+            raise ScenarioFailed(f"the workers did not reach their start line in {_park_timeout():g} s")
         time.sleep(pause)
         pause = min(pause * 2, 0.005)
 
@@ -403,7 +411,7 @@ def _prestarted(sc: Scenario, run, stop: _StopSignals, numbering: pidns.Numberin
     if failed:
         why = f"{errno_name(-failed[0])} ({os.strerror(-failed[0])})" if failed[0] else "no task"
         raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: {why}")
-    deadline = time.monotonic() + PARK_TIMEOUT
+    deadline = time.monotonic() + _park_timeout()
     for tid in parked:
         while tid and not _asleep(numbering.proc(tid)):
             if stop.signum is not None:
@@ -413,7 +421,7 @@ def _prestarted(sc: Scenario, run, stop: _StopSignals, numbering: pidns.Numberin
                                      f"exited before it parked")
             if time.monotonic() > deadline:
                 raise PrestartFailed(f"scenario {sc.ior_name} prestart failed: its task {tid} did "
-                                     f"not park in {PARK_TIMEOUT:g} s")
+                                     f"not park in {_park_timeout():g} s")
             time.sleep(0.0005)
     return parked
 
@@ -441,7 +449,7 @@ def _wait_leaving(run, proc: _Process, threads: int, proc_pid: int) -> None:
     its exit: then the counters hold every call but the last two (expect.py: the leave wait's
     return, exit_group)."""
     task_dir = f"/proc/{proc_pid}/task"
-    deadline = time.monotonic() + PARK_TIMEOUT
+    deadline = time.monotonic() + _park_timeout()
     while True:
         if proc.poll() is not None:
             raise ScenarioFailed(f"the scenario process {proc.death()} after the run")
