@@ -247,3 +247,30 @@ def test_mountsnoop_reads_its_calls_and_no_other_line():
     for bad in (text.replace("MS_REC", "MS_NO_SUCH_FLAG"), text.replace("-ENOENT", "-ENOSUCH"),
                 text.replace(", 0x2)", ")")):
         assert len(formats.read("mountsnoop", bad, 27539).unparsed) == 1
+
+
+def test_verify_names_a_bpf_program_that_hides_calls_from_its_counters():
+    """opensnoop's tracepoint programs return 0 for the calls they filter out (-p 1: all of
+    ours), and the kernel then gives those events to no perf counter of the tracepoint: a
+    --verify beside it counts no openat. The mismatch is reported with the programs named."""
+    import time
+    from conftest import kernel_can_verify
+    from ioworkload.core.verify import bpf_on_syscall_tracepoints
+    _tracer("opensnoop")
+    if kernel_can_verify() is not None:
+        pytest.skip(kernel_can_verify())
+    snoop = subprocess.Popen(["opensnoop", "-p", "1"], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not any(f"pid {snoop.pid})" in a for a in bpf_on_syscall_tracepoints()):
+            assert snoop.poll() is None and time.monotonic() < deadline, "opensnoop never attached"
+            time.sleep(0.2)
+        r = subprocess.run([sys.executable, "-m", "ioworkload", "open_basic", "-n", "3",
+                            "--verify", "-q"], capture_output=True, text=True, timeout=120)
+    finally:
+        snoop.terminate()
+        snoop.wait(timeout=30)
+    assert r.returncode == 1, r.stderr
+    assert "openat: entered" in r.stderr
+    assert "sys_enter_openat (program" in r.stderr and f"of opensnoop, pid {snoop.pid})" in r.stderr

@@ -619,7 +619,13 @@ def _report_outcome(args, sc, res, ior_mode) -> int:
         bad = [r["counter"] for r in res.verification if not r["ok"]]
         _warn(f"{PROG}: {sc.name}: kernel counts differ from the manifest: "
               f"{', '.join(bad)}\n")
-        from ioworkload.core.verify import restarts_unasked
+        from ioworkload.core.verify import bpf_on_syscall_tracepoints, restarts_unasked
+        attached = bpf_on_syscall_tracepoints()
+        if attached:
+            _warn(f"{PROG}: {sc.name}: BPF programs are attached to syscall tracepoints: "
+                  f"{'; '.join(attached)}; the kernel gives a tracepoint's perf counters only "
+                  f"the events its program returns nonzero for, so a program that filters "
+                  f"by returning 0 hides calls from --verify: run it without them\n")
         restarts = restarts_unasked(res.verification)
         if restarts:
             _warn(f"{PROG}: {sc.name}: the run was stopped and continued (SIGSTOP/SIGCONT or a "

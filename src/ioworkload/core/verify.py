@@ -17,6 +17,7 @@ inherit). The counters are driven from outside the workers: verification adds no
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
 
@@ -234,6 +235,54 @@ def _returns_a_restart_code(ev) -> str:
     want = getattr(ev, "expect", None)
     return "all" if (getattr(ev, "exits", False) and want is not None and want.kind == "err"
                      and want.value in RESTART_CODES) else "none"
+
+
+BPF_SYSCALL_NR = 321  # x86-64
+BPF_TASK_FD_QUERY = 20
+BPF_FD_TYPE_TRACEPOINT = 1
+
+
+class _TaskFdQuery(ctypes.Structure):
+    _fields_ = [("pid", ctypes.c_uint32), ("fd", ctypes.c_uint32), ("flags", ctypes.c_uint32),
+                ("buf_len", ctypes.c_uint32), ("buf", ctypes.c_uint64),
+                ("prog_id", ctypes.c_uint32), ("fd_type", ctypes.c_uint32),
+                ("probe_offset", ctypes.c_uint64), ("probe_addr", ctypes.c_uint64)]
+
+
+def bpf_on_syscall_tracepoints() -> list[str]:
+    """The BPF programs attached through perf events to syscalls:* or raw_syscalls:*
+    tracepoints now, as "sys_enter_openat (program 42 of opensnoop, pid 1234)" (what `bpftool
+    perf` lists; root). The kernel hands such an event to the tracepoint's perf counters only
+    when its program returns nonzero, so a program that filters by returning 0 (libbpf-tools'
+    opensnoop does) hides calls from --verify's counters: a mismatch then is its doing."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink(f"/proc/{pid}/fd/{fd}") != "anon_inode:[perf_event]":
+                    continue
+            except OSError:
+                continue
+            name = ctypes.create_string_buffer(256)
+            q = _TaskFdQuery(pid=int(pid), fd=int(fd), buf_len=len(name),
+                             buf=ctypes.addressof(name))
+            if libc.syscall(BPF_SYSCALL_NR, BPF_TASK_FD_QUERY, ctypes.byref(q),
+                            ctypes.sizeof(q)) != 0 or q.fd_type != BPF_FD_TYPE_TRACEPOINT:
+                continue
+            tp = name.value.decode(errors="replace")
+            if tp.startswith(("sys_enter", "sys_exit")):
+                try:
+                    with open(f"/proc/{pid}/comm") as f:
+                        comm = f.read().strip()
+                except OSError:
+                    comm = "?"
+                found.append(f"{tp} (program {q.prog_id} of {comm}, pid {pid})")
+    return sorted(set(found))
 
 
 def restarts_unasked(rows: list[dict] | None) -> int:
