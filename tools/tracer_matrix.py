@@ -37,6 +37,7 @@ VERSION_COMMANDS = {"strace": ["strace", "-V"], "perf-trace": ["perf", "--versio
 
 
 def version(name: str) -> str:
+    name = name.removesuffix("-launch")  # a launching preset runs the same tool
     if name in VERSION_COMMANDS:
         return published._first_line(VERSION_COMMANDS[name]) or "not installed"
     try:
