@@ -233,8 +233,7 @@ PARK_TIMEOUT = 10.0
 
 def _park_timeout() -> float:
     """PARK_TIMEOUT, longer in a slow guest ($IOWORKLOAD_TIMEOUT_SCALE, set by `ioworkload
-    kernels`): under software emulation a 6.1 or 6.12 kernel's io_uring workers took longer
-    than 10 s to leave once their ring was gone."""
+    kernels`), as the tracers' ready and settle waits are."""
     return PARK_TIMEOUT * timeout_scale()
 DONE_POLL = 0.05  # the longest a signal or a dead spawned process goes unnoticed
 
@@ -444,17 +443,33 @@ def _wait_done(run, proc: "_Process | None", execs: bool = False, stop: _StopSig
     return False
 
 
+PF_IO_WORKER = 0x10
+
+
+def _io_worker(pid: int, tid: str) -> bool:
+    """Whether the task is one of io_uring's io-wq workers (PF_IO_WORKER): a kernel thread of
+    the process that never returns to user space, so issues no call. Before Linux 6.15 or so
+    an io-wq keeps its last worker until the process exits (6.1 and 6.12 did), so the
+    wind-down cannot wait for it."""
+    try:
+        with open(f"/proc/{pid}/task/{tid}/stat") as f:
+            flags = int(f.read().rsplit(")", 1)[1].split()[6])
+    except (OSError, ValueError, IndexError):
+        return False
+    return bool(flags & PF_IO_WORKER)
+
+
 def _wait_leaving(run, proc: _Process, threads: int, proc_pid: int) -> None:
-    """Until a spawned process (/proc's `proc_pid`) is down to its main thread, asleep before
-    its exit: then the counters hold every call but the last two (expect.py: the leave wait's
-    return, exit_group)."""
+    """Until a spawned process (/proc's `proc_pid`) is down to its main thread (and io-wq
+    workers, which issue nothing), asleep before its exit: then the counters hold every call
+    but the last two (expect.py: the leave wait's return, exit_group)."""
     task_dir = f"/proc/{proc_pid}/task"
     deadline = time.monotonic() + _park_timeout()
     while True:
         if proc.poll() is not None:
             raise ScenarioFailed(f"the scenario process {proc.death()} after the run")
         try:
-            alone = os.listdir(task_dir) == [str(proc_pid)]
+            alone = all(t == str(proc_pid) or _io_worker(proc_pid, t) for t in os.listdir(task_dir))
         except OSError:
             alone = False
         if alone and _in_futex_wait(proc_pid, proc_pid, run.leave_word_address):

@@ -491,7 +491,7 @@ SCENARIOS = scenarios("ia32", [
                "(32-bit words); a tracer may name the subcall (strace prints socket(...)), the "
                "kernel sees socketcall, number 102."),
     dict(name="ia32_socket_direct",
-         summary="socket, bind, connect, sendto, recvfrom as their own ia32 calls (int $0x80), "
+         summary="socket, bind, connect, sendto, recvfrom as direct ia32 calls, "
                  "beside a socketcall socket",
          kernel=kernel(ia32_socket_direct_loop, ia32_socket_setup), needs_dir=True,
          requires=[_int80], prepare=_map_low,
