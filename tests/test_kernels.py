@@ -121,7 +121,11 @@ def test_bad_input_is_one_line_and_exit_2():
                         (["--memory", "lots", "verify", "getppid"], "--memory"),
                         (["--timeout-scale", "-1", "verify", "getppid"], "timeout-scale"),
                         (["verify"], "name scenarios"),
-                        (["check", "getppid", "--json"], "leave out --json")):
+                        (["check", "getppid", "--json"], "leave out --json"),
+                        (["--no-host", "--kernel", "debian:sid", "--boot-option", "a b",
+                          "verify", "getppid"], "one kernel parameter"),
+                        (["--kernel", "debian:sid", "--boot-option", "ia32_emulation=0",
+                          "verify", "getppid"], "add --no-host")):
         r = _kernels(*argv, timeout=60)
         assert r.returncode == 2, (argv, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1 and match in r.stderr, (argv, r.stderr)
@@ -192,10 +196,16 @@ def test_the_guest_boots_with_a_clock_the_vdso_reads(monkeypatch):
     monkeypatch.setattr(vm, "vng_version", lambda vng: "virtme-ng")
     monkeypatch.setattr(vm, "run_guarded", boot)
     options = type("Options", (), {"timeout": 1.0, "scale": None, "memory": "2G",
-                                   "accel": vm.Accel("tcg")})()
+                                   "accel": vm.Accel("tcg"), "boot_options": []})()
     command.run_kernel("debian:sid", "verify", ["getppid"], options, lambda: None)
     appended = [a for flag, a in zip(booted[0], booted[0][1:]) if flag == "--append"]
     assert "clocksource=tsc" in appended and "tsc=reliable" in appended
+    # a user's --boot-option rides beside them, and the report's "how" says so
+    options.boot_options = ["ia32_emulation=0"]
+    result = command.run_kernel("debian:sid", "verify", ["getppid"], options, lambda: None)
+    appended = [a for flag, a in zip(booted[1], booted[1][1:]) if flag == "--append"]
+    assert "ia32_emulation=0" in appended and "clocksource=tsc" in appended
+    assert result["how"].endswith("booted with ia32_emulation=0"), result["how"]
 
 
 # ---- the guard: whichever way the command ends, the VM's processes end ----
@@ -320,6 +330,25 @@ def test_interrupted_matrix_leaves_nothing(tmp_path, signum):
     assert subprocess.run(["pgrep", "-x", "systemd-udevd"], capture_output=True).stdout == udevd_before
     if signum != signal.SIGKILL:  # SIGKILL leaves no chance to remove it; nothing runs there
         assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.skipif(not FULL, reason="a second VM boot (about 2 min): IOWORKLOAD_FULL=1")
+@needs_vm
+def test_a_shut_32_bit_door_is_unsupported_with_why(tmp_path):
+    """The host's 32-bit door is open, so the ia32 family's exit-77 path runs only in a guest
+    booted with ia32_emulation=0 (Linux 6.7 and later): there every ia32 scenario is
+    unsupported naming the shut door, and x32_bit, a 64-bit call, still runs."""
+    r = _kernels("--kernel", "debian:sid", "--no-host", "--boot-option", "ia32_emulation=0",
+                 "--json", "verify", "ia32_ids", "ia32_both_doors", "x32_bit",
+                 tmp=tmp_path, timeout=1800)
+    (guest,) = json.loads(r.stdout)["kernels"]
+    assert guest["how"].endswith("booted with ia32_emulation=0"), guest
+    cells = {row["scenario"]: row for row in guest["rows"]}
+    assert cells["x32_bit"]["status"] == "verified", guest
+    for name in ("ia32_ids", "ia32_both_doors"):
+        assert cells[name]["status"] == "unsupported", guest
+        assert "no 32-bit door" in cells[name]["reason"], guest
+    assert os.listdir(tmp_path) == [] and _qemus(str(tmp_path)) == []
 
 
 @pytest.mark.skipif(not FULL, reason="the whole matrix takes hours: IOWORKLOAD_FULL=1")

@@ -16,7 +16,7 @@ import pytest
 
 import ioworkload
 from conftest import FULL
-from ioworkload.core import registry
+from ioworkload.core import registry, syscount
 from ioworkload.judge import conformance, formats, scope as scoping
 from ioworkload.judge.formats import libbpf_tools as fmt
 from ioworkload.judge.tracers import PRESETS, libbpf_tools
@@ -107,7 +107,7 @@ def _event_lines(text: str, t, pid: int) -> list[int]:
 _CHANGED = {"opensnoop": (fmt._OPENSNOOP, {"fd": "-1", "err": "13"}),
             "sigsnoop": (fmt._SIGSNOOP, {"ret": "-1"}), "execsnoop": (fmt._EXECSNOOP, {"ret": "-1"}),
             "statsnoop": (fmt._STATSNOOP, {"ret": "-1", "err": "1"}),
-            "bindsnoop": (fmt._BINDSNOOP, {"ret": "-1"}), "syscount": (fmt._SYSCOUNT_ROW, {})}
+            "bindsnoop": (fmt._BINDSNOOP, {"ret": "-1"}), "syscount": (syscount._ROW, {})}
 
 
 def _changed(line: str, tool: str) -> str:

@@ -528,3 +528,14 @@ def test_estimate_before_the_rounds_names_runs_over_the_timeout(cli):
     assert est["seconds"] > 4
     assert est["text"] in p.stderr and "likely to pass the --timeout of 1 s: strace" in p.stderr
     assert p.returncode == 1 and row(rep, "strace")["status"] == "failed"
+
+
+def test_syscount_counts_a_number_its_table_cannot_name():
+    """syscount prints an unassigned number as `[unknown: 1023]`: enosys's calls are counted
+    (read as names only, the row was 'saw none'), and pread64 is its older name pread."""
+    out = ("Tracing syscalls, printing top 1000... Ctrl+C to quit.\n[10:52:01]\n"
+           "SYSCALL                   COUNT\n[unknown: 1023]         3000000\nfutex    2\n"
+           "pread    7\n")
+    counted = tracers.Syscount().counted
+    assert counted(type("T", (), {"syscalls": ["syscall_1023"]})(), out, "").reported == 3000000
+    assert counted(type("T", (), {"syscalls": ["pread64"]})(), out, "").reported == 7

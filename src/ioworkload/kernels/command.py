@@ -25,6 +25,9 @@ from ioworkload.kernels import fetch, guest, report, vm
 DEFAULT_TIMEOUT = 6 * 3600.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 MEMORY = re.compile(r"[1-9]\d*[MG]")  # what QEMU's -m takes, in the units people use
+# One kernel parameter: vng passes it inside QEMU's -append string, where a space would start
+# another parameter and a quote would change how the kernel splits them.
+BOOT_OPTION = re.compile(r"[A-Za-z0-9_.-]+(=[^\s\"']+)?")
 
 
 def _parser() -> Parser:
@@ -48,6 +51,9 @@ def _parser() -> Parser:
                    help=f"multiply the tracers' ready and settle timeouts in a guest by X "
                         f"(default {vm.TCG_TIMEOUT_SCALE:g} under software emulation, else 1; "
                         f"also IOWORKLOAD_TIMEOUT_SCALE)")
+    p.add_argument("--boot-option", action="append", default=[], metavar="OPT",
+                   help="add OPT to a booted kernel's command line (e.g. ia32_emulation=0, to "
+                        "see the 32-bit door shut); repeatable; needs --no-host")
     p.add_argument("--timeout", metavar="SECONDS",
                    help=f"give up on a kernel after this long (default {DEFAULT_TIMEOUT:g})")
     fmt = p.add_mutually_exclusive_group()
@@ -110,8 +116,10 @@ def run_kernel(spec: str, command: str, argv: list[str], options, stopped) -> di
                        "--exec", vm.guest_script(workdir, command, argv, scale)]
             if not options.accel.kvm:
                 argv_vm.insert(3, "--disable-kvm")
-            for option in vm.GUEST_BOOT_OPTIONS:
+            for option in vm.GUEST_BOOT_OPTIONS + tuple(options.boot_options):
                 argv_vm[3:3] = ["--append", option]
+            if options.boot_options:
+                result["how"] += ", booted with " + " ".join(options.boot_options)
             status = vm.run_guarded(argv_vm, workdir, options.timeout, stopped, overlay=overlay,
                                     nice=vm.VM_NICE, show=lambda line: _log(f"{spec}: {line}"))
         found = vm.read_result(workdir, status)
@@ -145,6 +153,14 @@ class _Options:
                       if args.timeout_scale is not None else None)
         self.timeout = (parse_seconds(args.timeout, "--timeout") if args.timeout is not None
                         else DEFAULT_TIMEOUT)
+        self.boot_options = args.boot_option
+        for option in self.boot_options:
+            if not BOOT_OPTION.fullmatch(option):
+                raise UsageError(f"--boot-option takes one kernel parameter (NAME or NAME=VALUE, "
+                                 f"no spaces), not {option[:80]!r}")
+        if self.boot_options and not args.no_host:
+            raise UsageError("--boot-option changes a booted kernel's command line, not the "
+                             "host's: add --no-host")
 
 
 def main(argv: list[str]) -> int:

@@ -21,7 +21,7 @@ import shutil
 import sys
 from dataclasses import dataclass, field
 
-from ioworkload.core import audit, expect, ftrace, verify
+from ioworkload.core import audit, expect, ftrace, syscount, verify
 from ioworkload.core.errors import Unsupported, UsageError
 from ioworkload.core.manifest import Scenario
 
@@ -513,9 +513,6 @@ class BpftracePrintf(_Bpftrace):
 
 # ---- libbpf-tools --------------------------------------------------------------------------
 
-_SYSCOUNT_NAMES = {"pread64": "pread", "pwrite64": "pwrite"}  # its table's older names
-
-
 class Syscount(Tracer):
     """syscount counts in a BPF map (raw_syscalls sys_enter and sys_exit: every syscall of the
     process pays for both) and prints the counts when it stops. Its filter is the process, so
@@ -547,8 +544,8 @@ class Syscount(Tracer):
     def counted(self, t, stdout, stderr):
         if not re.search(r"^SYSCALL\s+COUNT$", stdout, re.M):
             return Counted(None)  # stopped before it printed its counts
-        rows = dict(re.findall(r"^(\w+)\s+(\d+)$", stdout, re.M))
-        return Counted(sum(int(rows.get(_SYSCOUNT_NAMES.get(s, s), 0)) for s in t.syscalls))
+        rows = dict(filter(None, map(syscount.row, stdout.splitlines())))
+        return Counted(sum(rows.get(syscount.key(s), 0) for s in t.syscalls))
 
 
 # ---- the audit subsystem and ftrace (core/audit.py, core/ftrace.py) ------------------------

@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import re
 
-from ioworkload.core import expect
+from ioworkload.core import expect, syscount
 from ioworkload.core.errors import errno_value
 from ioworkload.judge.formats.stream import Observed
 
-# syscount names two calls by their pre-2.6 names (its own table: `syscount -l`)
-_SYSCOUNT_NAMES = {"pread": "pread64", "pwrite": "pwrite64"}
-_SYSCOUNT_ROW = re.compile(r"^(?:\[unknown: (?P<nr>\d+)\]|(?P<name>\w+))\s+(?P<count>\d+)$")
 _SYSCOUNT_SKIP = re.compile(r"^(Tracing syscalls|\[\d\d:\d\d:\d\d\]$|SYSCALL\s+COUNT$|Detaching)")
 _HEADER = re.compile(r"^\s*(PID\s+COMM|TIME\s+PID|PCOMM\s+PID|COMM\s+PID|Tracing|Detaching)")
 # (comm: 16 bytes at most, spaces allowed; the columns around it are numbers)
@@ -64,13 +61,11 @@ def _reader(event, header=_HEADER):
 
 
 def _syscount(line: str, pid: int | None):
-    m = _SYSCOUNT_ROW.match(line.strip())
-    if not m:
+    found = syscount.row(line)
+    if found is None:
         return None
-    if m["nr"]:
-        return {"tid": pid, "nr": int(m["nr"]), "count": int(m["count"])}
-    return {"tid": pid, "syscall": _SYSCOUNT_NAMES.get(m["name"], m["name"]),
-            "count": int(m["count"])}
+    key, count = found
+    return {"tid": pid, ("nr" if isinstance(key, int) else "syscall"): key, "count": count}
 
 
 def _opensnoop(line: str, pid: int | None):
