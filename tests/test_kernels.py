@@ -432,6 +432,21 @@ def test_a_run_cut_short_is_resumed_where_it_stopped():
     assert whole["kernels"][0]["seconds"] == 2.0 and tool.not_reached(whole) == []
 
 
+def test_scenarios_measured_again_replace_their_rows_and_are_named():
+    """--again: the run keeps every other row and its place; the new rows take the old ones'
+    places, and the page's render names them with their commit."""
+    tool = _kernel_matrix_tool()
+    run = {"commit": "a", "date": "d1", "kernels": [_result("debian:6.1", [
+        _row("getppid", "verified"), _row("iouring_op_file", "wrong"), _row("gettid", "verified")])]}
+    fix = {"commit": "b", "date": "d2", "kernels": [_result("debian:6.1", [
+        _row("iouring_op_file", "verified")])]}
+    whole = tool.replaced(run, fix)
+    assert [(r["scenario"], r["status"]) for r in whole["kernels"][0]["rows"]] == [
+        ("getppid", "verified"), ("iouring_op_file", "verified"), ("gettid", "verified")]
+    assert whole["commit"] == "a" and whole["again"] == [
+        {"scenarios": ["iouring_op_file"], "commit": "b", "date": "d2"}]
+
+
 def test_the_guest_command_does_not_ride_the_kernel_command_line(tmp_path):
     """virtme-ng puts --exec on the kernel's command line (2048 bytes on x86): a long scenario
     list cut it and the guest never started. The command goes through the shared directory."""

@@ -5,6 +5,7 @@ strace (attached by PID) on Debian's 6.1, 6.12 and newest (sid) kernels, in VMs,
     python tools/kernel_matrix.py --kernel debian:6.1 --kernel host
     python tools/kernel_matrix.py --render         # only rewrite the page from the JSON files
     python tools/kernel_matrix.py --kernel debian:6.1 --resume   # finish a run cut short
+    python tools/kernel_matrix.py --kernel debian:6.1 --again iouring_op_file   # after a fix
 
 Each run's report (`ioworkload kernels --json`) is kept as docs/kernels/<kernel>-<what>.json;
 the page's tables between the MATRIX markers are built from the files present, so a kernel
@@ -31,12 +32,19 @@ def data_file(kernel: str, what: str) -> str:
     return os.path.join(DATA, f"{kernel.replace(':', '-')}-{what}.json")
 
 
-def measure(kernel: str, what: str, timeout: str | None, resume: bool = False) -> None:
+def measure(kernel: str, what: str, timeout: str | None, resume: bool = False,
+            again: list[str] | None = None) -> None:
     where = [] if kernel == "host" else ["--no-host", "--kernel", kernel]
     where += ["--timeout", timeout] if timeout else []
     selection = RUNS[what]
-    earlier = _read(data_file(kernel, what)) if resume else None
-    if earlier is not None:
+    earlier = _read(data_file(kernel, what)) if resume or again else None
+    if again:
+        if earlier is None:
+            print(f"{kernel} {what}: no earlier run to measure again in", file=sys.stderr)
+            return
+        selection = [a for a in selection if a != "--all"]
+        selection[1:1] = again
+    elif earlier is not None:
         rest = not_reached(earlier)
         if not rest:
             print(f"{kernel} {what}: complete already", file=sys.stderr)
@@ -51,7 +59,9 @@ def measure(kernel: str, what: str, timeout: str | None, resume: bool = False) -
         return
     doc = json.loads(done.stdout)
     doc["commit"] = measured_commit()
-    if earlier is not None:
+    if again:
+        doc = replaced(earlier, doc)
+    elif earlier is not None:
         doc = resumed(earlier, doc)
     os.makedirs(DATA, exist_ok=True)
     with open(data_file(kernel, what) + ".part", "w") as f:
@@ -89,6 +99,17 @@ def resumed(earlier: dict, later: dict) -> dict:
     return earlier
 
 
+def replaced(earlier: dict, later: dict) -> dict:
+    """The whole run, with the rows of the scenarios measured again (after a fix) in place of
+    its own; the page names them with the commit and date of their run."""
+    (first,), (then,) = earlier["kernels"], later["kernels"]
+    new = {r["scenario"]: r for r in then["rows"]}
+    first["rows"] = [new.pop(r["scenario"], r) for r in first["rows"]] + list(new.values())
+    earlier.setdefault("again", []).append({"scenarios": sorted({r["scenario"] for r in then["rows"]}),
+                                            "commit": later.get("commit"), "date": later.get("date")})
+    return earlier
+
+
 def measured_commit() -> str | None:
     """The commit the tree was at (other branches add scenarios while a kernel is measured)."""
     done = subprocess.run(["git", "-C", ROOT, "describe", "--always", "--dirty"],
@@ -107,6 +128,7 @@ def _load(what: str) -> list[dict]:
         for k in doc["kernels"]:
             k["date"], k["commit"] = doc.get("date", ""), doc.get("commit") or "?"
             k["runs"] = doc.get("runs", 1)
+            k["again"] = doc.get("again", [])
             results.append(k)
     return results
 
@@ -131,6 +153,10 @@ def render() -> str:
                     + (f" in {r['runs']} runs" if r["runs"] > 1 else "")
                     + (f" (partial: {r['error']})" if r.get("error") else "")]
         out.append(report.markdown(head, body, code_first=False))
+        for r in results:
+            for a in r["again"]:
+                out.append(f"Measured again on {r['kernel']} after a fix, at {a['commit']} "
+                           f"({a['date']}): {', '.join(f'`{n}`' for n in a['scenarios'])}.\n")
         out.append(report.markdown(*report.summary(results), code_first=False))
         out.append(report.markdown(*report.matrix(results)))
     out.append(END)
@@ -155,13 +181,16 @@ def main() -> int:
     p.add_argument("--render", action="store_true", help="only rewrite the page")
     p.add_argument("--resume", action="store_true",
                    help="a run cut short before: only the scenarios it did not reach, added to it")
+    p.add_argument("--again", action="append", metavar="SCENARIO",
+                   help="measure these scenarios again (after a fix) and put their rows in "
+                        "place of the run's own; the page names them (repeatable)")
     p.add_argument("--timeout", metavar="SECONDS",
                    help="stop each run after this long; the page keeps the rows it finished")
     args = p.parse_args()
     if not args.render:
         for kernel in args.kernel or KERNELS:
             for what in args.what or list(RUNS):
-                measure(kernel, what, args.timeout, args.resume)
+                measure(kernel, what, args.timeout, args.resume, args.again)
                 write_page()  # each finished run shows at once
     write_page()
     return 0
