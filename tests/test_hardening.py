@@ -586,19 +586,27 @@ def test_stop_and_continue_under_verify_is_named(tmp_path, name, wchan):
     """SIGSTOP/SIGCONT while the worker sleeps (open_duration_gap: the kernel resumes the sleep
     with restart_syscall) or waits for its child (the stop/restart scenarios, which declare
     restarts of their own: wait4 -ERESTARTSYS, re-executed): the counts differ, and the report
-    says that is why."""
-    p = subprocess.Popen([sys.executable, "-m", "ioworkload", name, "-n", "1", "--verify", "-q",
-                          "--start-delay", "0"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True, env=dict(os.environ, TMPDIR=str(tmp_path)))
-    pid = int(p.stdout.readline())
-    deadline = time.monotonic() + 30
-    while not open(f"/proc/{pid}/wchan").read().startswith(wchan):
-        assert time.monotonic() < deadline, f"the worker never waited in {wchan}"
-        time.sleep(0.005)
-    os.kill(pid, signal.SIGSTOP)
-    time.sleep(0.2)
-    os.kill(pid, signal.SIGCONT)
-    _, err = p.communicate(timeout=60)
+    says that is why. The stop must land in a blocking call: a wait seen twice 20 ms apart is
+    the long one, not stop_child's wait4 for the stop it has just sent, which ends at once (a
+    stop that lands between two calls restarts nothing: the run is exact, and is tried again)."""
+    for attempt in range(3):
+        p = subprocess.Popen([sys.executable, "-m", "ioworkload", name, "-n", "1", "--verify",
+                              "-q", "--start-delay", "0"], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, TMPDIR=str(tmp_path)))
+        pid = int(p.stdout.readline())
+        deadline = time.monotonic() + 30
+        seen = 0
+        while seen < 2:
+            assert time.monotonic() < deadline, f"the worker never waited in {wchan}"
+            seen = seen + 1 if open(f"/proc/{pid}/wchan").read().startswith(wchan) else 0
+            time.sleep(0.02 if seen else 0.005)
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(0.2)
+        os.kill(pid, signal.SIGCONT)
+        _, err = p.communicate(timeout=60)
+        if p.returncode != 0:
+            break
     assert p.returncode == 1, err
     assert "stopped and continued" in err and "more than declared" in err, err
     assert "restart_syscall" in err and os.listdir(tmp_path) == []
