@@ -86,9 +86,12 @@ def test_audit_never_rule_lives_exactly_as_long_as_the_run(tmp_path):
     import time
     if "-a never,task" in _audit_rules().splitlines():
         pytest.skip("the host has its own task,never rule")
+    tmpdir = tmp_path / "tmp"  # the SIGTERM lands mid-build, cc's files included
+    tmpdir.mkdir()
     p = subprocess.Popen([sys.executable, TOOL, "--audit-never", "--rounds", "100000",
                           "--calls", "2000", "--variants", "c_forked"], cwd=ROOT,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, TMPDIR=str(tmpdir)))
     try:
         deadline = time.monotonic() + 60
         while "-a never,task" not in _audit_rules().splitlines():
@@ -102,6 +105,7 @@ def test_audit_never_rule_lives_exactly_as_long_as_the_run(tmp_path):
             p.kill()
             p.wait()
     assert "-a never,task" not in _audit_rules().splitlines()
+    assert os.listdir(tmpdir) == []
     # the host's own rule is used and left alone
     subprocess.run(["auditctl", "-a", "task,never"], check=True, capture_output=True)
     try:

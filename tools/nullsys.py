@@ -61,8 +61,21 @@ def _build(workdir: str) -> str:
     if cc is None:
         sys.exit("unsupported: no C compiler (cc) for tools/nullsys_loop.c")
     exe = os.path.join(workdir, "nullsys_loop")
-    subprocess.run([cc, "-O2", "-I", os.path.join(published.ROOT, "src", "ioworkload", "core"),
-                    "-o", exe, C_SOURCE], check=True)
+    # cc's own temporary files (cc1's .s) go into workdir, removed on every way out; and cc
+    # runs in a session of its own, so a stop mid-build (SIGTERM) ends cc1 and as with the
+    # driver: a driver killed alone leaves its .s files in $TMPDIR
+    proc = subprocess.Popen([cc, "-O2", "-I", os.path.join(published.ROOT, "src", "ioworkload",
+                                                           "core"), "-o", exe, C_SOURCE],
+                            env=dict(os.environ, TMPDIR=workdir), start_new_session=True)
+    try:
+        status = proc.wait()
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    if status != 0:
+        raise SystemExit(f"nullsys: {cc} failed on {C_SOURCE} (exit {status})")
     return exe
 
 
